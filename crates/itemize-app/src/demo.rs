@@ -1,0 +1,114 @@
+//! The demo organisation: generated as ordinary input files in the data directory, then loaded through the
+//! same import use cases a user's own files go through. Loading is refused on a database that holds other data,
+//! and re-running on a loaded demo reuses it.
+
+use crate::csvio::ImportReport;
+use crate::demo_gen::{DemoFile, generate};
+use crate::{App, AppError};
+use itemize_core::refdata::Kind;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const MARKER: &str = "demo";
+
+/// What the data directory holds, as recorded when the demo was loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoMarker {
+    pub seed: u64,
+    pub as_of: Date,
+}
+
+#[derive(Debug)]
+pub enum DemoOutcome {
+    /// Freshly generated and loaded; one report per file, in load order.
+    Loaded {
+        files: Vec<PathBuf>,
+        reports: Vec<ImportReport>,
+    },
+    /// The same demo was already loaded; nothing was written.
+    AlreadyLoaded(DemoMarker),
+}
+
+/// Which kind each demo file is imported as.
+fn kind_of(file: &str) -> Option<Kind> {
+    Some(match file {
+        "locations.csv" => Kind::Location,
+        "cost-centres.csv" | "cost-centre-owners.csv" => Kind::CostCentre,
+        "people.csv" => Kind::Person,
+        "services.csv" => Kind::Service,
+        "vendors.csv" => Kind::Vendor,
+        _ => return None,
+    })
+}
+
+impl App {
+    pub async fn demo_marker(&self) -> Result<Option<DemoMarker>, AppError> {
+        let mut s = self.store().session().await?;
+        Ok(s.setting(MARKER)
+            .await?
+            .and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Generates the demo for `seed` as of `as_of` into `dir` and loads it.
+    pub async fn load_demo(&self, dir: &Path, seed: u64, as_of: Date) -> Result<DemoOutcome, AppError> {
+        if let Some(m) = self.demo_marker().await? {
+            if m.seed == seed {
+                return Ok(DemoOutcome::AlreadyLoaded(m));
+            }
+            return Err(AppError::Refused(format!(
+                "this data directory already holds the demo with seed {} (as of {}); use that seed, \
+                 or another --data-dir for seed {seed}",
+                m.seed, m.as_of
+            )));
+        }
+        let total: i64 = self.counts().await?.iter().map(|(_, n)| n).sum();
+        if total > 0 {
+            return Err(AppError::Refused(
+                "this data directory already holds data that is not the demo; \
+                 refusing to mix the demo into it — use another --data-dir"
+                    .into(),
+            ));
+        }
+        let files = generate(seed, as_of);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AppError::Refused(format!("cannot create {}: {e}", dir.display())))?;
+        let mut paths = Vec::new();
+        for DemoFile { name, contents } in &files {
+            let path = dir.join(name);
+            std::fs::write(&path, contents)
+                .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", path.display())))?;
+            paths.push(path);
+        }
+        let mut reports = Vec::new();
+        for path in &paths {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let kind = kind_of(name).ok_or_else(|| AppError::Internal(format!("no importer for {name}")))?;
+            let file = std::fs::File::open(path)
+                .map_err(|e| AppError::Refused(format!("cannot read {}: {e}", path.display())))?;
+            let report = self
+                .import_csv(kind, std::io::BufReader::new(file), false)
+                .await?;
+            if !report.is_ok() {
+                return Err(AppError::Internal(format!(
+                    "the demo file {name} did not import: {:?}",
+                    report.errors.first()
+                )));
+            }
+            reports.push(report);
+        }
+        let marker = DemoMarker { seed, as_of };
+        let mut tx = self.store().transaction().await?;
+        tx.put_setting(
+            MARKER,
+            &serde_json::to_string(&marker).unwrap_or_default(),
+            self.clock().now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DemoOutcome::Loaded {
+            files: paths,
+            reports,
+        })
+    }
+}

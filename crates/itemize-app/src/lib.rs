@@ -1,0 +1,75 @@
+//! itemize's application layer: every use case, called alike by the HTTP API, the pages, the CLI and jobs.
+//! Nothing here knows HTTP; nothing in the front ends knows the rules.
+
+pub mod csvio;
+pub mod demo;
+pub mod demo_gen;
+mod error;
+pub mod listing;
+pub mod refdata;
+
+pub use error::AppError;
+pub use listing::{ListParams, Page};
+
+use itemize_core::{Clock, Currency, FiscalCalendar};
+use itemize_store::Store;
+use std::sync::Arc;
+
+/// Organisation-wide settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The currency every report is expressed in.
+    pub reporting_currency: Currency,
+    pub fiscal_calendar: FiscalCalendar,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            reporting_currency: Currency::USD,
+            fiscal_calendar: FiscalCalendar::default(),
+        }
+    }
+}
+
+/// The application: storage, a clock and settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: Arc<AppConfig>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// Readiness: the database answers and its schema is the one this binary expects.
+    pub async fn ready(&self) -> Result<(), AppError> {
+        self.store
+            .ping()
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        self.store
+            .require_current_schema()
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+}

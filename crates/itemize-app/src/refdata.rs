@@ -1,0 +1,376 @@
+//! Use cases over reference data: create, read, update (JSON merge patch with optimistic concurrency),
+//! archive/restore and list, generic over the kind. Checks that need the database (references exist, no
+//! hierarchy cycles, vendor aliases unique) live here, once, for every front end.
+
+use crate::listing::{encode_cursor, query_for};
+use crate::{App, AppError, ListParams, Page};
+use itemize_core::FieldError;
+use itemize_core::refdata::{Kind, Record, RefKind, merge_patch};
+use itemize_store::{Session, StoredKind};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+/// Fields a client may read but never write.
+const READ_ONLY: [&str; 5] = ["id", "version", "created_at", "updated_at", "archived_at"];
+
+fn not_found<K: RefKind>(id: i64) -> AppError {
+    AppError::NotFound {
+        kind: K::KIND.singular(),
+        id: id.to_string(),
+    }
+}
+
+fn store_err<K: RefKind>(e: itemize_store::StoreError) -> AppError {
+    AppError::from_store(K::KIND.singular(), e)
+}
+
+fn require_object(v: &Value) -> Result<&serde_json::Map<String, Value>, AppError> {
+    let obj = v.as_object().ok_or_else(|| {
+        AppError::Validation(vec![FieldError::new("(body)", "must be a JSON object of fields")])
+    })?;
+    let read_only: Vec<FieldError> = obj
+        .keys()
+        .filter(|k| READ_ONLY.contains(&k.as_str()))
+        .map(|k| FieldError::new(k.clone(), "is read-only"))
+        .collect();
+    if read_only.is_empty() {
+        Ok(obj)
+    } else {
+        Err(AppError::Validation(read_only))
+    }
+}
+
+/// Whether `if_match` (an If-Match header value) matches `etag`. `*` matches any current record.
+fn if_match_ok(if_match: &str, etag: &str) -> bool {
+    if_match.split(',').map(str::trim).any(|t| t == "*" || t == etag)
+}
+
+impl App {
+    pub async fn get<K: StoredKind>(&self, id: i64) -> Result<Record<K>, AppError> {
+        let mut s = self.store().session().await?;
+        s.get::<K>(id.into())
+            .await
+            .map_err(store_err::<K>)?
+            .ok_or_else(|| not_found::<K>(id))
+    }
+
+    pub async fn create<K: StoredKind>(&self, input: Value) -> Result<Record<K>, AppError> {
+        let mut input = input;
+        require_object(&input)?;
+        self.fill_defaults(K::KIND, &mut input);
+        let fields = K::from_json(input).map_err(AppError::Validation)?;
+        let mut tx = self.store().transaction().await?;
+        check_fields(&mut tx, None, &fields).await?;
+        let rec = tx
+            .insert(&fields, self.clock().now())
+            .await
+            .map_err(store_err::<K>)?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    /// Applies a JSON merge patch. With `if_match`, only if the record's ETag still matches.
+    pub async fn update<K: StoredKind>(
+        &self,
+        id: i64,
+        if_match: Option<&str>,
+        patch: Value,
+    ) -> Result<Record<K>, AppError> {
+        require_object(&patch)?;
+        for _attempt in 0..3 {
+            let mut tx = self.store().transaction().await?;
+            let current = tx
+                .get::<K>(id.into())
+                .await
+                .map_err(store_err::<K>)?
+                .ok_or_else(|| not_found::<K>(id))?;
+            if let Some(m) = if_match
+                && !if_match_ok(m, &current.etag())
+            {
+                return Err(AppError::PreconditionFailed {
+                    kind: K::KIND.singular(),
+                    current_etag: current.etag(),
+                });
+            }
+            let mut merged = current.fields.to_json();
+            merge_patch(&mut merged, &patch);
+            let fields = K::from_json(merged).map_err(AppError::Validation)?;
+            if fields == current.fields {
+                return Ok(current);
+            }
+            check_fields(&mut tx, Some(id), &fields).await?;
+            match tx
+                .update(id.into(), Some(current.meta.version), &fields, self.clock().now())
+                .await
+            {
+                Ok(rec) => {
+                    tx.commit().await?;
+                    return Ok(rec);
+                }
+                // Changed between our read and our write: with If-Match that is the caller's conflict,
+                // without it we read again and re-apply the patch.
+                Err(itemize_store::StoreError::VersionConflict { .. }) if if_match.is_none() => continue,
+                Err(e) => return Err(store_err::<K>(e)),
+            }
+        }
+        Err(AppError::PreconditionFailed {
+            kind: K::KIND.singular(),
+            current_etag: "(changing)".into(),
+        })
+    }
+
+    /// Archives (`archived = true`) or restores a record. Idempotent: archiving an archived record changes
+    /// nothing.
+    pub async fn set_archived<K: StoredKind>(
+        &self,
+        id: i64,
+        archived: bool,
+        if_match: Option<&str>,
+    ) -> Result<Record<K>, AppError> {
+        let mut tx = self.store().transaction().await?;
+        let current = tx
+            .get::<K>(id.into())
+            .await
+            .map_err(store_err::<K>)?
+            .ok_or_else(|| not_found::<K>(id))?;
+        if let Some(m) = if_match
+            && !if_match_ok(m, &current.etag())
+        {
+            return Err(AppError::PreconditionFailed {
+                kind: K::KIND.singular(),
+                current_etag: current.etag(),
+            });
+        }
+        if current.meta.archived_at.is_some() == archived {
+            return Ok(current);
+        }
+        let rec = tx
+            .set_archived::<K>(
+                id.into(),
+                archived,
+                Some(current.meta.version),
+                self.clock().now(),
+            )
+            .await
+            .map_err(store_err::<K>)?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    pub async fn list<K: StoredKind>(&self, params: &ListParams) -> Result<Page<K>, AppError> {
+        let q = query_for::<K>(params)?;
+        let mut s = self.store().session().await?;
+        let (rows, more) = s.list::<K>(&q).await.map_err(store_err::<K>)?;
+        let next = match (more, rows.last()) {
+            (true, Some((rec, key))) => Some(encode_cursor(&q, rec.id.into(), key)),
+            _ => None,
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|(r, _)| r).collect(),
+            next,
+        })
+    }
+
+    /// How many live records of each kind there are.
+    pub async fn counts(&self) -> Result<Vec<(Kind, i64)>, AppError> {
+        let mut s = self.store().session().await?;
+        let mut out = Vec::new();
+        for k in Kind::ALL {
+            out.push((k, s.count(k, false).await?));
+        }
+        Ok(out)
+    }
+
+    /// Display labels for records of `kind` (for showing references by name).
+    pub async fn labels(&self, kind: Kind, ids: &[i64]) -> Result<HashMap<i64, String>, AppError> {
+        let mut s = self.store().session().await?;
+        Ok(s.labels(kind, ids).await?)
+    }
+
+    /// Organisation defaults for fields a caller left out.
+    pub(crate) fn fill_defaults(&self, kind: Kind, input: &mut Value) {
+        if kind == Kind::CostCentre
+            && let Some(obj) = input.as_object_mut()
+            && obj.get("currency").is_none_or(Value::is_null)
+        {
+            obj.insert(
+                "currency".into(),
+                Value::String(self.config().reporting_currency.code().into()),
+            );
+        }
+    }
+}
+
+/// Checks that need the database, for one record about to be written (`id` is `None` for a new one).
+async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &K) -> Result<(), AppError> {
+    let mut problems = Vec::new();
+    for r in fields.references() {
+        if r.kind == K::KIND && Some(r.id) == id {
+            problems.push(FieldError::new(
+                r.field,
+                format!("cannot point to the {} itself", K::KIND.singular()),
+            ));
+            continue;
+        }
+        if s.existing_ids(r.kind, &[r.id]).await?.is_empty() {
+            problems.push(FieldError::new(
+                r.field,
+                format!("no {} has id {}", r.kind.singular(), r.id),
+            ));
+            continue;
+        }
+        // A new parent must not be one of this record's descendants.
+        if r.kind == K::KIND
+            && let Some(me) = id
+        {
+            let edges = s.hierarchy(K::KIND).await?;
+            let mut cur = Some(r.id);
+            let mut seen = HashSet::new();
+            while let Some(c) = cur {
+                if c == me {
+                    problems.push(FieldError::new(
+                        r.field,
+                        format!(
+                            "would make a cycle: {} {} is below this one",
+                            r.kind.singular(),
+                            r.id
+                        ),
+                    ));
+                    break;
+                }
+                if !seen.insert(c) {
+                    break;
+                }
+                cur = edges.get(&c).copied();
+            }
+        }
+    }
+    if K::KIND == Kind::Vendor {
+        let mut vendors = vendor_names(s).await?;
+        vendors.retain(|(vid, _, _)| Some(*vid) != id);
+        let json = fields.to_json();
+        let name = json["name"].as_str().unwrap_or_default().to_string();
+        let aliases: Vec<String> = serde_json::from_value(json["aliases"].clone()).unwrap_or_default();
+        vendors.push((id.unwrap_or(0), name, aliases));
+        for (field, problem) in vendor_conflicts(&vendors, id.unwrap_or(0)) {
+            problems.push(FieldError::new(field, problem));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(problems))
+    }
+}
+
+/// (id, name, aliases) of every vendor, archived ones included.
+pub(crate) async fn vendor_names(s: &mut Session) -> Result<Vec<(i64, String, Vec<String>)>, AppError> {
+    Ok(s.all::<itemize_core::refdata::Vendor>(true)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.get(), r.fields.name, r.fields.aliases))
+        .collect())
+}
+
+/// Names and aliases must identify one vendor: a spelling used by two vendors cannot match spend lines.
+/// Returns (field, problem) for the vendor `focus`'s conflicts.
+pub(crate) fn vendor_conflicts(vendors: &[(i64, String, Vec<String>)], focus: i64) -> Vec<(String, String)> {
+    // Every spelling (name or alias, case-insensitively) → the vendors using it.
+    let mut owner: HashMap<String, Vec<(i64, &str)>> = HashMap::new();
+    for (id, name, aliases) in vendors {
+        for spelling in std::iter::once(name).chain(aliases) {
+            owner
+                .entry(spelling.to_lowercase())
+                .or_default()
+                .push((*id, name));
+        }
+    }
+    let mut out = Vec::new();
+    for (id, name, aliases) in vendors.iter().filter(|v| v.0 == focus) {
+        if let Some((_, other_name)) = owner
+            .get(&name.to_lowercase())
+            .and_then(|o| o.iter().find(|(oid, _)| oid != id))
+        {
+            out.push((
+                "name".to_string(),
+                format!("`{name}` already identifies the vendor {other_name}"),
+            ));
+        }
+        for (n, a) in aliases.iter().enumerate() {
+            let clash = owner
+                .get(&a.to_lowercase())
+                .and_then(|o| o.iter().find(|(oid, _)| oid != id));
+            if let Some((_, o)) = clash {
+                out.push((
+                    format!("aliases[{n}]"),
+                    format!("`{a}` already identifies the vendor {o}"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Finds a cycle in a hierarchy given as child → parent edges; returns a member of it.
+pub(crate) fn find_cycle(edges: &HashMap<i64, i64>) -> Option<i64> {
+    let mut done: HashSet<i64> = HashSet::new();
+    for &start in edges.keys() {
+        let mut path = HashSet::new();
+        let mut cur = start;
+        loop {
+            if done.contains(&cur) {
+                break;
+            }
+            if !path.insert(cur) {
+                return Some(cur);
+            }
+            match edges.get(&cur) {
+                Some(&p) => cur = p,
+                None => break,
+            }
+        }
+        done.extend(path);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cycles_and_only_cycles() {
+        let tree: HashMap<i64, i64> = [(2, 1), (3, 1), (4, 3)].into();
+        assert_eq!(find_cycle(&tree), None);
+        let looped: HashMap<i64, i64> = [(2, 1), (3, 4), (4, 5), (5, 3)].into();
+        assert!(matches!(find_cycle(&looped), Some(3..=5)));
+    }
+
+    #[test]
+    fn vendor_spellings_must_be_unique() {
+        let v = vec![
+            (1, "Amazon Web Services".to_string(), vec!["AWS".to_string()]),
+            (
+                2,
+                "Awesome Co".to_string(),
+                vec!["aws".to_string(), "Awesome".to_string()],
+            ),
+        ];
+        assert_eq!(
+            vendor_conflicts(&v, 2),
+            vec![(
+                "aliases[0]".into(),
+                "`aws` already identifies the vendor Amazon Web Services".into()
+            )]
+        );
+        assert!(vendor_conflicts(&v[..1], 1).is_empty());
+    }
+
+    #[test]
+    fn if_match_accepts_star_and_lists() {
+        assert!(if_match_ok("*", "\"1-2\""));
+        assert!(if_match_ok("\"1-1\", \"1-2\"", "\"1-2\""));
+        assert!(!if_match_ok("W/\"1-2\"", "\"1-2\""));
+        assert!(!if_match_ok("\"1-1\"", "\"1-2\""));
+    }
+}

@@ -1,0 +1,222 @@
+//! Reference data that later capabilities hang on: cost centres, business services, people, locations and
+//! vendors. Each kind is created, read, updated, archived (never hard-deleted) and listed the same way, so the
+//! machinery is generic over [`RefKind`] and each kind only says what its fields are and how they validate.
+
+mod kinds;
+
+pub use kinds::{CostCentre, Criticality, Location, LocationKind, Person, PersonStatus, Service, Vendor};
+
+use crate::FieldError;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use std::fmt;
+
+/// The kinds of reference data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    CostCentre,
+    Service,
+    Person,
+    Location,
+    Vendor,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::CostCentre,
+        Kind::Service,
+        Kind::Person,
+        Kind::Location,
+        Kind::Vendor,
+    ];
+
+    /// The plural, URL-friendly name used in API paths, CLI arguments and file names.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::CostCentre => "cost-centres",
+            Kind::Service => "services",
+            Kind::Person => "people",
+            Kind::Location => "locations",
+            Kind::Vendor => "vendors",
+        }
+    }
+
+    /// A human name for messages ("cost centre 12 not found").
+    pub fn singular(self) -> &'static str {
+        match self {
+            Kind::CostCentre => "cost centre",
+            Kind::Service => "business service",
+            Kind::Person => "person",
+            Kind::Location => "location",
+            Kind::Vendor => "vendor",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::CostCentre => "Cost centres",
+            Kind::Service => "Business services",
+            Kind::Person => "People",
+            Kind::Location => "Locations",
+            Kind::Vendor => "Vendors",
+        }
+    }
+
+    pub fn from_plural(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.plural() == s)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.plural())
+    }
+}
+
+/// The type of a filterable field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Id,
+    Text,
+}
+
+/// What a list of one kind can be sorted, filtered and searched by. Field names are also column names.
+#[derive(Debug, Clone, Copy)]
+pub struct ListSpec {
+    /// Sortable fields (non-null), the first being the default.
+    pub sorts: &'static [&'static str],
+    /// Fields that can be filtered by equality.
+    pub filters: &'static [(&'static str, FieldType)],
+    /// Fields that `q` searches (case-insensitive substring).
+    pub search: &'static [&'static str],
+}
+
+/// A reference to another record, named by the field that holds it (for existence checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    pub field: &'static str,
+    pub kind: Kind,
+    pub id: i64,
+}
+
+/// A kind of reference data. Implemented by each kind's field struct.
+pub trait RefKind: Serialize + Clone + PartialEq + fmt::Debug + Send + Sync + 'static {
+    type Id: Copy + From<i64> + Into<i64> + Serialize + fmt::Display + fmt::Debug + PartialEq + Send + Sync;
+    /// The raw input shape: every field optional, unknown fields refused.
+    type Input: DeserializeOwned;
+
+    const KIND: Kind;
+    const LIST: ListSpec;
+    /// The unique, human-meaningful key used to match CSV rows to records (code, employee id, name).
+    const NATURAL_KEY: &'static str;
+
+    /// Validates a raw input into fields, reporting every problem by field.
+    fn validate(input: Self::Input) -> Result<Self, Vec<FieldError>>;
+
+    /// The natural key's value, normalized for matching.
+    fn natural_key(&self) -> String;
+
+    /// Records of other kinds (or this one) that these fields point to.
+    fn references(&self) -> Vec<Reference>;
+
+    /// Parses a JSON object into validated fields. Type errors and unknown fields are field errors too.
+    fn from_json(value: Value) -> Result<Self, Vec<FieldError>> {
+        let input: Self::Input =
+            serde_path_to_error::deserialize(value).map_err(|e| vec![json_field_error(&e)])?;
+        Self::validate(input)
+    }
+
+    /// The fields as a JSON object in input shape (what `from_json` accepts).
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Turns a deserialization error into a field error naming the field.
+pub fn json_field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let msg = e.inner().to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    let path = e.path().to_string();
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        // The path already ends in the unknown field's name where there is one.
+        let field = if path == "." { name.to_string() } else { path };
+        return FieldError::new(field, "is not a known field");
+    }
+    let field = if path == "." { "(body)".to_string() } else { path };
+    FieldError::new(field, msg)
+}
+
+/// Bookkeeping every record carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    /// Incremented by every change; the basis of the record's ETag.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub archived_at: Option<Timestamp>,
+}
+
+/// A stored record of kind `K`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(bound = "")]
+pub struct Record<K: RefKind> {
+    pub id: K::Id,
+    #[serde(flatten)]
+    pub fields: K,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+impl<K: RefKind> Record<K> {
+    /// A strong entity tag for optimistic concurrency: it changes whenever the record does.
+    pub fn etag(&self) -> String {
+        format!("\"{}-{}\"", self.id, self.meta.version)
+    }
+}
+
+/// Applies an RFC 7386 JSON merge patch: members set to `null` are cleared, objects merge, the rest replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(serde_json::Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut t = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut t, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(t, json!({"a": "z", "c": {"d": "e"}}));
+        let mut t = json!({"aliases": ["x", "y"]});
+        merge_patch(&mut t, &json!({"aliases": ["z"]}));
+        assert_eq!(t, json!({"aliases": ["z"]}));
+    }
+
+    #[test]
+    fn kinds_round_trip_their_names() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_plural(k.plural()), Some(k));
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! itemize's readers. Each turns a source file into a stream of rows or row-level errors that say which row,
+//! which column, what value and why. Readers never touch the database.
+
+pub mod table;
+
+pub use table::{CsvTable, Row, RowError};

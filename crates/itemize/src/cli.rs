@@ -1,0 +1,334 @@
+//! The command line: raw flags (clap) are resolved into [`Settings`] first, then one command runs.
+
+use crate::config::{Layer, Settings};
+use crate::wiring::{self, SystemClock};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use itemize_app::csvio::ImportReport;
+use itemize_app::demo::DemoOutcome;
+use itemize_core::Clock;
+use itemize_core::refdata::Kind;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// itemize: see, govern and optimize every IT cost and every IT asset.
+///
+/// Start with `itemize demo`: it builds a realistic demo organisation and serves it.
+/// Data lives in the data directory (SQLite) unless --database-url points at PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "itemize", version, about, long_about)]
+pub struct Cli {
+    /// Configuration file (default: ./itemize.toml when it exists).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where itemize keeps its files and, by default, its SQLite database [default: ./itemize-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database to use: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data directory].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web interface and the API.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Build a realistic demo organisation in the data directory, load it and serve it.
+    Demo {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Seed of the generator: the same seed gives the same organisation.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The demo's "today" (YYYY-MM-DD) [default: today].
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<jiff::civil::Date>,
+        /// Load the demo and stop, without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Database schema: apply migrations or show where the database stands.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Import a CSV file of reference data (all rows or none).
+    Import {
+        kind: KindArg,
+        file: PathBuf,
+        /// Check everything and report what would change, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Export reference data as CSV, in the same format `import` reads.
+    Export {
+        kind: KindArg,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Include archived records.
+        #[arg(long)]
+        include_archived: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Apply pending migrations.
+    Migrate,
+    /// Show the schema version and pending migrations.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    CostCentres,
+    Services,
+    People,
+    Locations,
+    Vendors,
+}
+
+impl From<KindArg> for Kind {
+    fn from(k: KindArg) -> Kind {
+        match k {
+            KindArg::CostCentres => Kind::CostCentre,
+            KindArg::Services => Kind::Service,
+            KindArg::People => Kind::Person,
+            KindArg::Locations => Kind::Location,
+            KindArg::Vendors => Kind::Vendor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+fn settings(cli: &Cli, listen: Option<String>) -> anyhow::Result<Settings> {
+    let flags = Layer {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        listen,
+        ..Layer::default()
+    };
+    Settings::resolve(cli.config.as_deref(), std::env::vars(), flags)
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let listen = match &cli.command {
+        Command::Serve { listen } | Command::Demo { listen, .. } => listen.clone(),
+        _ => None,
+    };
+    let settings = settings(&cli, listen)?;
+    wiring::init_logging(settings.log_format);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve { .. } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            wiring::serve(app, &settings, |addr| {
+                println!("itemize is serving on http://{addr}/")
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            seed,
+            as_of,
+            no_serve,
+            ..
+        } => demo(settings, clock, seed, as_of, no_serve).await,
+        Command::Db { action } => db(settings, clock, action).await,
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+            format,
+        } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let report = app
+                .import_csv(kind.into(), std::io::BufReader::new(f), dry_run)
+                .await?;
+            print_report(&file.display().to_string(), &report, format)?;
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Export {
+            kind,
+            out,
+            include_archived,
+        } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            let n = match &out {
+                Some(path) => {
+                    let f = std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    app.export_csv(kind.into(), std::io::BufWriter::new(f), include_archived)
+                        .await?
+                }
+                None => {
+                    app.export_csv(kind.into(), std::io::stdout().lock(), include_archived)
+                        .await?
+                }
+            };
+            if let Some(path) = out {
+                eprintln!("wrote {n} {} to {}", Kind::from(kind).plural(), path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn db(settings: Settings, clock: Arc<dyn Clock>, action: DbAction) -> anyhow::Result<ExitCode> {
+    let store = wiring::open_store(&settings).await?;
+    match action {
+        DbAction::Migrate => {
+            let applied = store.migrate(clock.now()).await?;
+            if applied.is_empty() {
+                println!("the database schema is current; nothing to apply");
+            } else {
+                println!("applied migrations {applied:?}");
+            }
+        }
+        DbAction::Status => {
+            let st = store.migration_status().await?;
+            println!("database: {} ({})", store.backend(), settings.database_url);
+            println!(
+                "schema: version {} (this binary knows up to {}) — {}",
+                st.database_version(),
+                st.binary_version,
+                if st.is_current() {
+                    "current"
+                } else {
+                    "migrations pending: run `itemize db migrate`"
+                }
+            );
+            for (v, name, at) in &st.applied {
+                println!("  applied  {v:>4} {name} at {at}");
+            }
+            for v in &st.pending {
+                println!("  pending  {v:>4}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    seed: u64,
+    as_of: Option<jiff::civil::Date>,
+    no_serve: bool,
+) -> anyhow::Result<ExitCode> {
+    let as_of = as_of.unwrap_or_else(|| clock.today());
+    let app = wiring::open_app(&settings, clock).await?;
+    let dir = settings.data_dir.join("demo-input");
+    match app.load_demo(&dir, seed, as_of).await {
+        Ok(DemoOutcome::Loaded { files, reports }) => {
+            println!(
+                "Built the demo organisation (seed {seed}, as of {as_of}) in {}:",
+                settings.data_dir.display()
+            );
+            for (f, r) in files.iter().zip(&reports) {
+                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                println!(
+                    "  {name:<24} {:>5} rows: {} created, {} updated",
+                    r.rows, r.created, r.updated
+                );
+            }
+        }
+        Ok(DemoOutcome::AlreadyLoaded(m)) => {
+            println!(
+                "The demo (seed {}, as of {}) is already loaded in {}; reusing it.",
+                m.seed,
+                m.as_of,
+                settings.data_dir.display()
+            );
+        }
+        Err(e) => bail!("{e}"),
+    }
+    if no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    wiring::serve(app, &settings, |addr| {
+        println!();
+        println!("itemize is serving the demo on http://{addr}/");
+        println!("No sign-in yet: accounts and roles come with the next release. Stop with Ctrl-C.");
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    if r.is_ok() {
+        let verb = if r.dry_run { "would be" } else { "were" };
+        writeln!(
+            out,
+            "{file}: {} rows — {} {verb} created, {} {verb} updated, {} unchanged{}",
+            r.rows,
+            r.created,
+            r.updated,
+            r.unchanged,
+            if r.dry_run {
+                " (dry run: nothing was written)"
+            } else {
+                ""
+            }
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{file} was not imported: {} problem(s); nothing was written.",
+            r.error_count
+        )?;
+        for e in &r.errors {
+            let col = e
+                .column
+                .as_deref()
+                .map(|c| format!(", column {c}"))
+                .unwrap_or_default();
+            let val = e
+                .value
+                .as_deref()
+                .map(|v| format!(", value {v:?}"))
+                .unwrap_or_default();
+            writeln!(out, "  row {}{col}{val}: {}", e.row, e.reason)?;
+        }
+        if r.error_count as usize > r.errors.len() {
+            writeln!(
+                out,
+                "  … and {} more. By column:",
+                r.error_count as usize - r.errors.len()
+            )?;
+            for (c, n) in &r.errors_by_column {
+                writeln!(out, "    {c}: {n}")?;
+            }
+        }
+    }
+    Ok(())
+}

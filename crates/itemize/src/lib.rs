@@ -1,0 +1,6 @@
+//! The `itemize` binary's library half: configuration, the CLI and the wiring, kept here so the integration
+//! tests and benchmarks can start the same server the binary does.
+
+pub mod cli;
+pub mod config;
+pub mod wiring;

@@ -1,0 +1,118 @@
+//! Wiring: the only place that reads the wall clock, opens the database and installs logging.
+
+use crate::config::{LogFormat, Settings};
+use anyhow::Context;
+use itemize_app::{App, AppConfig};
+use itemize_core::Clock;
+use itemize_store::{ConnectOptions, Store};
+use std::sync::Arc;
+
+/// The real clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // The one sanctioned read of the wall clock.
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// Installs logging: human-readable lines, or JSON lines when configured. `RUST_LOG` filters.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Opens the configured database (creating the data directory for SQLite).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.database_url.expose().starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+    }
+    let opts = ConnectOptions {
+        max_connections: settings.db_max_connections,
+        ..ConnectOptions::default()
+    };
+    Store::connect(settings.database_url.expose(), &opts)
+        .await
+        .with_context(|| format!("opening the database {}", settings.database_url))
+}
+
+/// Opens the database, applies pending migrations and builds the application.
+pub async fn open_app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    let store = open_store(settings).await?;
+    let applied = store
+        .migrate(clock.now())
+        .await
+        .context("migrating the database")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(App::new(
+        store,
+        clock,
+        AppConfig {
+            reporting_currency: settings.reporting_currency,
+            fiscal_calendar: settings.fiscal_calendar,
+        },
+    ))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Binds `settings.listen` and serves until a shutdown signal.
+pub async fn serve(
+    app: App,
+    settings: &Settings,
+    banner: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    banner(addr);
+    tracing::info!(%addr, "serving");
+    let router = itemize_web::router(
+        app,
+        &itemize_web::WebOptions {
+            max_body_bytes: settings.max_body_bytes,
+        },
+    );
+    itemize_web::serve(listener, router, shutdown_signal()).await?;
+    Ok(())
+}

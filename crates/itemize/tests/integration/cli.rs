@@ -1,0 +1,301 @@
+//! The `itemize` binary as a user runs it: configuration layers, `db`, `import`/`export`, `demo` and `serve`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn itemize(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_itemize"));
+    c.current_dir(dir).env_remove("RUST_LOG").env("NO_COLOR", "1");
+    c
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run itemize");
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_guides_a_newcomer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = run(itemize(dir.path()).arg("--help"));
+    assert!(ok);
+    for cmd in ["serve", "demo", "db", "import", "export"] {
+        assert!(out.contains(cmd), "help lacks {cmd}: {out}");
+    }
+    let (ok, out, _) = run(itemize(dir.path()).args(["import", "--help"]));
+    assert!(
+        ok && out.contains("--dry-run") && out.contains("cost-centres"),
+        "{out}"
+    );
+}
+
+#[test]
+fn configuration_refuses_unknown_keys_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("itemize.toml"),
+        "data_dir = \"x\"\nlisten_port = 8080\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(itemize(dir.path()).args(["db", "status"]));
+    assert!(!ok);
+    assert!(err.contains("listen_port"), "{err}");
+    std::fs::remove_file(dir.path().join("itemize.toml")).unwrap();
+
+    let (ok, _, err) = run(itemize(dir.path())
+        .args(["db", "status"])
+        .env("ITEMIZE_DATADIR", "x"));
+    assert!(!ok && err.contains("ITEMIZE_DATADIR"), "{err}");
+    let (ok, _, err) = run(itemize(dir.path())
+        .args(["db", "status"])
+        .env("ITEMIZE_REPORTING_CURRENCY", "XYZ"));
+    assert!(!ok && err.contains("reporting_currency"), "{err}");
+    let (ok, _, err) = run(itemize(dir.path()).args(["--config", "missing.toml", "db", "status"]));
+    assert!(!ok && err.contains("missing.toml"), "{err}");
+}
+
+#[test]
+fn layers_apply_in_order_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("custom.toml"), "data_dir = \"from-file\"\n").unwrap();
+    let (ok, out, err) = run(itemize(dir.path()).args(["--config", "custom.toml", "db", "status"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("from-file/itemize.db"), "{out}");
+    let (ok, out, _) = run(itemize(dir.path())
+        .args(["--config", "custom.toml", "db", "status"])
+        .env("ITEMIZE_DATA_DIR", "from-env"));
+    assert!(ok && out.contains("from-env/itemize.db"), "{out}");
+    let (ok, out, _) = run(itemize(dir.path())
+        .args([
+            "--config",
+            "custom.toml",
+            "--data-dir",
+            "from-flag",
+            "db",
+            "status",
+        ])
+        .env("ITEMIZE_DATA_DIR", "from-env"));
+    assert!(ok && out.contains("from-flag/itemize.db"), "{out}");
+}
+
+#[test]
+fn secrets_in_the_database_url_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(itemize(dir.path()).args([
+        "--database-url",
+        "postgres://itemize:hunter2@127.0.0.1:1/x",
+        "db",
+        "status",
+    ]));
+    assert!(!ok);
+    assert!(err.contains("itemize:***@127.0.0.1:1"), "{err}");
+    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+}
+
+#[test]
+fn db_migrate_and_status_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
+    assert!(
+        ok && out.contains("version 0") && out.contains("pending"),
+        "{out}"
+    );
+    let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
+    assert!(ok && out.contains("applied migrations [1]"), "{out}");
+    let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
+    assert!(ok && out.contains("nothing to apply"), "{out}");
+    let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
+    assert!(ok && out.contains("current") && out.contains("SQLite"), "{out}");
+
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("itemize-data/itemize.db").display()
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(crate::contract::raw(
+        &url,
+        "INSERT INTO itemize_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', 'x')",
+    ));
+    for args in [
+        &["db", "status"][..],
+        &["db", "migrate"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let (ok, _, err) = run(itemize(dir.path()).args(args));
+        assert!(!ok, "{args:?} must refuse");
+        assert!(
+            err.contains("version 999") && err.contains("newer than this itemize binary"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn import_reports_problems_and_exits_non_zero_and_export_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cc.csv"),
+        "code,name,currency\nCC-1,Technology,USD\nCC-2,Sales,EUR\n",
+    )
+    .unwrap();
+    let (ok, out, _) = run(itemize(dir.path()).args(["import", "cost-centres", "cc.csv", "--dry-run"]));
+    assert!(
+        ok && out.contains("2 would be created") && out.contains("nothing was written"),
+        "{out}"
+    );
+    let (ok, out, _) = run(itemize(dir.path()).args(["export", "cost-centres"]));
+    assert!(ok);
+    assert_eq!(out, "code,name,parent_code,owner_employee_id,currency\n");
+    let (ok, out, _) = run(itemize(dir.path()).args(["import", "cost-centres", "cc.csv"]));
+    assert!(ok && out.contains("2 were created"), "{out}");
+
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "code,name,currency\nCC-3,Ops,EURO\nCC-4,,USD\n",
+    )
+    .unwrap();
+    let (ok, out, _) = run(itemize(dir.path()).args(["import", "cost-centres", "bad.csv"]));
+    assert!(!ok, "a refused file exits non-zero");
+    assert!(out.contains("2 problem(s); nothing was written"), "{out}");
+    assert!(out.contains("row 2, column currency, value \"EURO\""), "{out}");
+    assert!(
+        out.contains("row 3, column name, value \"\": is required"),
+        "{out}"
+    );
+    let (ok, out, _) =
+        run(itemize(dir.path()).args(["import", "cost-centres", "bad.csv", "--format", "json"]));
+    assert!(!ok);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["error_count"].as_u64(), report["committed"].as_bool()),
+        (Some(2), Some(false))
+    );
+
+    let (ok, _, err) = run(itemize(dir.path()).args(["export", "cost-centres", "--out", "out.csv"]));
+    assert!(ok && err.contains("wrote 2 cost-centres"), "{err}");
+    let exported = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert_eq!(
+        exported,
+        "code,name,parent_code,owner_employee_id,currency\nCC-1,Technology,,,USD\nCC-2,Sales,,,EUR\n"
+    );
+}
+
+#[test]
+fn demo_is_deterministic_and_never_loads_twice() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        let (ok, out, err) =
+            run(itemize(d.path()).args(["demo", "--no-serve", "--seed", "3", "--as-of", "2026-11-22"]));
+        assert!(ok, "{err}");
+        assert!(out.contains("people.csv"), "{out}");
+    }
+    let files: Vec<_> = std::fs::read_dir(a.path().join("itemize-data/demo-input"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files.len(), 6);
+    for f in &files {
+        let x = std::fs::read(a.path().join("itemize-data/demo-input").join(f)).unwrap();
+        let y = std::fs::read(b.path().join("itemize-data/demo-input").join(f)).unwrap();
+        assert!(x == y, "{f:?} differs between two runs with the same seed");
+    }
+    // Same seed again: reused, not loaded twice.
+    let (ok, out, _) =
+        run(itemize(a.path()).args(["demo", "--no-serve", "--seed", "3", "--as-of", "2026-11-22"]));
+    assert!(
+        ok && out.contains("already loaded") && out.contains("reusing"),
+        "{out}"
+    );
+    let (ok, out, _) = run(itemize(a.path()).args(["export", "people"]));
+    assert!(ok);
+    let people = out.lines().count() - 1;
+    assert!((1450..=1550).contains(&people), "{people} people after two runs");
+    // Another seed into the same directory is refused clearly.
+    let (ok, _, err) = run(itemize(a.path()).args(["demo", "--no-serve", "--seed", "4"]));
+    assert!(
+        !ok && err.contains("seed 3") && err.contains("--data-dir"),
+        "{err}"
+    );
+    // Non-demo data is never mixed with the demo.
+    let c = tempfile::tempdir().unwrap();
+    std::fs::write(c.path().join("v.csv"), "name\nAcme\n").unwrap();
+    assert!(run(itemize(c.path()).args(["import", "vendors", "v.csv"])).0);
+    let (ok, _, err) = run(itemize(c.path()).args(["demo", "--no-serve"]));
+    assert!(!ok && err.contains("not the demo"), "{err}");
+}
+
+/// `demo` serves what it built, logs JSON lines with request ids, and stops cleanly on SIGTERM.
+#[test]
+fn demo_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = itemize(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0", "--as-of", "2026-11-22"])
+        .env("ITEMIZE_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut base = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("serving the demo on ").nth(1) {
+            base = Some(rest.trim().trim_end_matches('/').to_string());
+            break;
+        }
+        assert!(Instant::now() < deadline, "demo did not start");
+    }
+    let base = base.expect("the demo prints its address");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (people, home) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let people: serde_json::Value = c
+            .get(format!("{base}/api/v1/people?limit=1000"))
+            .header("x-request-id", "cli-test-request-1")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let home = c
+            .get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (people, home)
+    });
+    assert_eq!(people["items"].as_array().unwrap().len(), 1000);
+    assert!(people["next"].is_string());
+    assert!(home.contains("demo organisation"));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit after SIGTERM: {:?}", out.status);
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let line = logs
+        .lines()
+        .find(|l| l.contains("cli-test-request-1"))
+        .expect("the request is logged with its id");
+    let json: serde_json::Value = serde_json::from_str(line).expect("log lines are JSON");
+    assert_eq!(json["span"]["request_id"], "cli-test-request-1", "{line}");
+    assert!(logs.contains("shutting down"));
+}

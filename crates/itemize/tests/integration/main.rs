@@ -1,0 +1,12 @@
+//! itemize's integration tests: one test binary, a module per feature. Storage, API and import tests run on
+//! SQLite and on PostgreSQL (see `harness`).
+
+#[macro_use]
+mod harness;
+
+mod api;
+mod cli;
+mod contract;
+mod csv_import;
+mod pages;
+mod server;
