@@ -1,1 +1,165 @@
-fn main() {}
+//! `GET /api/v1/people?limit=100` with 100,000 people and 50 concurrent clients, on SQLite and on PostgreSQL:
+//! p50/p99 latency and throughput. Each client walks the list page by page through the `next` cursors (keyset
+//! pagination), starting over at the end, so every depth of the list is exercised, not only the first page.
+//!
+//! Run: `cargo bench -p itemize --bench api_people`. Knobs: `BENCH_PEOPLE` (100000), `BENCH_CLIENTS` (50),
+//! `BENCH_SECONDS` (10). PostgreSQL comes from `ITEMIZE_TEST_DATABASE_URL` or the installed binaries.
+
+use itemize_app::{App, AppConfig};
+use itemize_core::FixedClock;
+use itemize_core::refdata::{Person, RefKind};
+use itemize_store::{ConnectOptions, Store};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn seed(store: &Store, n: u64) {
+    let now = "2026-11-22T00:00:00Z".parse().unwrap();
+    let mut tx = store.transaction().await.unwrap();
+    for i in 0..n {
+        let p = Person::from_json(serde_json::json!({
+            "employee_id": format!("E{i:07}"),
+            "name": format!("Person {:07}", (i * 7919) % n),
+            "email": format!("person{i}@corp.example"),
+            "job_title": "Engineer",
+        }))
+        .unwrap();
+        tx.insert(&p, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+struct Result {
+    requests: usize,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    elapsed: Duration,
+}
+
+async fn load(base: String, clients: u64, seconds: u64) -> Result {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients as usize)
+        .build()
+        .unwrap();
+    let run = |until: Instant| {
+        let client = client.clone();
+        let base = base.clone();
+        tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut next: Option<String> = None;
+            while Instant::now() < until {
+                let url = match &next {
+                    Some(c) => format!("{base}/api/v1/people?limit=100&cursor={c}"),
+                    None => format!("{base}/api/v1/people?limit=100"),
+                };
+                let t = Instant::now();
+                let r = client.get(&url).send().await.expect("request");
+                assert_eq!(r.status(), 200);
+                let body: serde_json::Value = r.json().await.expect("json");
+                lat.push(t.elapsed());
+                assert!(body["items"].as_array().is_some_and(|a| !a.is_empty()));
+                next = body["next"].as_str().map(str::to_string);
+            }
+            lat
+        })
+    };
+    let warm = Instant::now() + Duration::from_secs(2);
+    for h in (0..clients).map(|_| run(warm)).collect::<Vec<_>>() {
+        h.await.unwrap();
+    }
+    let start = Instant::now();
+    let until = start + Duration::from_secs(seconds);
+    let handles: Vec<_> = (0..clients).map(|_| run(until)).collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let elapsed = start.elapsed();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    Result {
+        requests: all.len(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: *all.last().unwrap(),
+        elapsed,
+    }
+}
+
+async fn bench(label: &str, url: &str, people: u64, clients: u64, seconds: u64) {
+    let store = Store::connect(
+        url,
+        &ConnectOptions {
+            max_connections: 16,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    store
+        .migrate("2026-11-22T00:00:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    let t = Instant::now();
+    seed(&store, people).await;
+    let seeded = t.elapsed();
+    let app = App::new(
+        store,
+        Arc::new(FixedClock::new("2026-11-22T00:00:00Z".parse().unwrap())),
+        AppConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = itemize_web::router(app, &itemize_web::WebOptions::default());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(itemize_web::serve(listener, router, async {
+        let _ = rx.await;
+    }));
+    let r = load(base, clients, seconds).await;
+    let _ = tx.send(());
+    let _ = server.await;
+    println!(
+        "| {label:<10} | {people:>7} | {clients:>3} | {:>7.2} ms | {:>7.2} ms | {:>7.2} ms | {:>8.0} req/s | seeded in {:.1} s |",
+        r.p50.as_secs_f64() * 1e3,
+        r.p99.as_secs_f64() * 1e3,
+        r.max.as_secs_f64() * 1e3,
+        r.requests as f64 / r.elapsed.as_secs_f64(),
+        seeded.as_secs_f64(),
+    );
+}
+
+fn main() {
+    let people = env_or("BENCH_PEOPLE", 100_000);
+    let clients = env_or("BENCH_CLIENTS", 50);
+    let seconds = env_or("BENCH_SECONDS", 10);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "GET /api/v1/people?limit=100, walking the cursor pages; {seconds} s measured after 2 s warm-up"
+    );
+    println!(
+        "| backend    |  people | clients |     p50    |     p99    |     max    |   throughput   | setup |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        bench("SQLite", &url, people, clients, seconds).await;
+        match itemize_testkit::postgres() {
+            Some(pg) => {
+                let url = pg.fresh_database().await;
+                bench("PostgreSQL", &url, people, clients, seconds).await;
+            }
+            None => println!("| PostgreSQL | skipped: no PostgreSQL available |"),
+        }
+    });
+}

@@ -157,9 +157,19 @@ both!(keyset_pagination_visits_every_record_once_in_order, |t| {
     let mut tx = t.store().transaction().await.unwrap();
     let c = tx.insert(&cc("CC-1", "One"), now).await.unwrap();
     for n in 1..=57 {
-        tx.insert(&person(n, if n.is_multiple_of(3) { Some(c.id.get()) } else { None }), now)
-            .await
-            .unwrap();
+        tx.insert(
+            &person(
+                n,
+                if n.is_multiple_of(3) {
+                    Some(c.id.get())
+                } else {
+                    None
+                },
+            ),
+            now,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
     let mut s = t.store().session().await.unwrap();
@@ -216,7 +226,9 @@ both!(keyset_pagination_visits_every_record_once_in_order, |t| {
         ("status", Value::text("active")),
     ];
     let (page, _) = s.list::<Person>(&q).await.unwrap();
-    let expected = (1..=57usize).filter(|n| n.is_multiple_of(3) && !n.is_multiple_of(5)).count();
+    let expected = (1..=57usize)
+        .filter(|n| n.is_multiple_of(3) && !n.is_multiple_of(5))
+        .count();
     assert_eq!(page.len(), expected);
     let mut q = query("name", false, 100);
     q.search = Some("P1%".into());
