@@ -3,9 +3,11 @@
 //! Rows match existing records by natural key (code, employee id, vendor name); a column absent from the file
 //! leaves that field of existing records untouched. Exported files import back unchanged.
 
-use crate::refdata::{find_cycle, vendor_conflicts, vendor_names};
+use crate::auth::audit;
+use crate::refdata::{allow, find_cycle, vendor_conflicts, vendor_names, visible};
 use crate::{App, AppError};
 use itemize_core::FieldError;
+use itemize_core::auth::{Action, Actor};
 use itemize_core::refdata::{
     CostCentre, Kind, Location, Person, Record, RefKind, Service, Vendor, merge_patch,
 };
@@ -34,17 +36,11 @@ pub struct Column {
 }
 
 const fn plain(name: &'static str) -> Column {
-    Column {
-        name,
-        map: ColumnMap::Plain(name),
-    }
+    Column { name, map: ColumnMap::Plain(name) }
 }
 
 const fn refers(name: &'static str, field: &'static str, kind: Kind) -> Column {
-    Column {
-        name,
-        map: ColumnMap::Ref { field, kind },
-    }
+    Column { name, map: ColumnMap::Ref { field, kind } }
 }
 
 const COST_CENTRE_COLUMNS: &[Column] = &[
@@ -80,14 +76,8 @@ const LOCATION_COLUMNS: &[Column] = &[
     plain("country"),
     plain("city"),
 ];
-const VENDOR_COLUMNS: &[Column] = &[
-    plain("name"),
-    Column {
-        name: "aliases",
-        map: ColumnMap::List("aliases"),
-    },
-    plain("website"),
-];
+const VENDOR_COLUMNS: &[Column] =
+    &[plain("name"), Column { name: "aliases", map: ColumnMap::List("aliases") }, plain("website")];
 
 /// The columns of each kind's CSV file; the first is the natural key that matches rows to records.
 pub fn columns(kind: Kind) -> &'static [Column] {
@@ -151,10 +141,7 @@ impl ImportReport {
 
     fn error(&mut self, e: RowError) {
         self.error_count += 1;
-        *self
-            .errors_by_column
-            .entry(e.column.clone().unwrap_or_else(|| "(row)".into()))
-            .or_default() += 1;
+        *self.errors_by_column.entry(e.column.clone().unwrap_or_else(|| "(row)".into())).or_default() += 1;
         if self.errors.len() < MAX_LISTED_ERRORS {
             self.errors.push(e);
         }
@@ -177,42 +164,52 @@ struct Planned<K: RefKind> {
 
 impl App {
     /// Imports a CSV file of `kind`. See the module documentation for the rules.
+    /// Scoped users cannot import: a file may touch any cost centre.
     pub async fn import_csv(
         &self,
+        actor: &Actor,
         kind: Kind,
         input: impl Read,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
+        if actor.scope.is_some() {
+            return Err(AppError::Forbidden(
+                "imports are for users who are not limited to some cost centres".into(),
+            ));
+        }
         match kind {
-            Kind::CostCentre => self.import_kind::<CostCentre>(input, dry_run).await,
-            Kind::Service => self.import_kind::<Service>(input, dry_run).await,
-            Kind::Person => self.import_kind::<Person>(input, dry_run).await,
-            Kind::Location => self.import_kind::<Location>(input, dry_run).await,
-            Kind::Vendor => self.import_kind::<Vendor>(input, dry_run).await,
+            Kind::CostCentre => self.import_kind::<CostCentre>(actor, input, dry_run).await,
+            Kind::Service => self.import_kind::<Service>(actor, input, dry_run).await,
+            Kind::Person => self.import_kind::<Person>(actor, input, dry_run).await,
+            Kind::Location => self.import_kind::<Location>(actor, input, dry_run).await,
+            Kind::Vendor => self.import_kind::<Vendor>(actor, input, dry_run).await,
         }
     }
 
-    /// Writes every record of `kind` as CSV in the import format, ordered by natural key.
+    /// Writes every record of `kind` the actor may see as CSV in the import format, ordered by natural key.
     pub async fn export_csv(
         &self,
+        actor: &Actor,
         kind: Kind,
         out: impl Write,
         include_archived: bool,
     ) -> Result<u64, AppError> {
         match kind {
-            Kind::CostCentre => self.export_kind::<CostCentre>(out, include_archived).await,
-            Kind::Service => self.export_kind::<Service>(out, include_archived).await,
-            Kind::Person => self.export_kind::<Person>(out, include_archived).await,
-            Kind::Location => self.export_kind::<Location>(out, include_archived).await,
-            Kind::Vendor => self.export_kind::<Vendor>(out, include_archived).await,
+            Kind::CostCentre => self.export_kind::<CostCentre>(actor, out, include_archived).await,
+            Kind::Service => self.export_kind::<Service>(actor, out, include_archived).await,
+            Kind::Person => self.export_kind::<Person>(actor, out, include_archived).await,
+            Kind::Location => self.export_kind::<Location>(actor, out, include_archived).await,
+            Kind::Vendor => self.export_kind::<Vendor>(actor, out, include_archived).await,
         }
     }
 
     async fn import_kind<K: StoredKind>(
         &self,
+        actor: &Actor,
         input: impl Read,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
+        allow::<K>(actor, Action::Write)?;
         let kind = K::KIND;
         let cols = columns(kind);
         let mut report = ImportReport::new(kind, dry_run);
@@ -235,24 +232,16 @@ impl App {
         report.rows = rows.len() as u64 + report.error_count;
 
         let mut tx = self.store().transaction().await?;
-        let existing: HashMap<String, Record<K>> = tx
-            .all::<K>(true)
-            .await?
-            .into_iter()
-            .map(|r| (r.fields.natural_key(), r))
-            .collect();
+        let existing: HashMap<String, Record<K>> =
+            tx.all::<K>(true).await?.into_iter().map(|r| (r.fields.natural_key(), r)).collect();
         let mut ref_maps: HashMap<Kind, HashMap<String, i64>> = HashMap::new();
         for c in cols {
             if let ColumnMap::Ref { kind: rk, .. } = c.map
                 && rk != kind
                 && !ref_maps.contains_key(&rk)
             {
-                let map = tx
-                    .natural_keys(rk)
-                    .await?
-                    .into_iter()
-                    .map(|(id, k)| (k.to_lowercase(), id))
-                    .collect();
+                let map =
+                    tx.natural_keys(rk).await?.into_iter().map(|(id, k)| (k.to_lowercase(), id)).collect();
                 ref_maps.insert(rk, map);
             }
         }
@@ -381,6 +370,17 @@ impl App {
                         Err(e) => return Ok(write_failed(report, p.line, kind, &p.fields, e)),
                     };
                     report.created += 1;
+                    audit(
+                        &mut tx,
+                        actor,
+                        now,
+                        "create",
+                        kind.plural(),
+                        Some(rec.id.into()),
+                        None,
+                        Some(&rec.fields.to_json()),
+                    )
+                    .await?;
                     p.id = Some(rec.id.into());
                     key_ids.insert(p.key.clone(), rec.id.into());
                 }
@@ -411,6 +411,20 @@ impl App {
             if let Err(e) = tx.update::<K>(id.into(), version, &fields, now).await {
                 return Ok(write_failed(report, p.line, kind, &fields, e));
             }
+            // A record this file created is updated here only to point at another record the file created.
+            let before =
+                p.existing.as_ref().map(|r| r.fields.to_json()).unwrap_or_else(|| p.fields.to_json());
+            audit(
+                &mut tx,
+                actor,
+                now,
+                "update",
+                kind.plural(),
+                Some(id),
+                Some(&before),
+                Some(&fields.to_json()),
+            )
+            .await?;
         }
 
         self.check_written::<K>(&mut tx, &planned, &mut report).await?;
@@ -457,9 +471,11 @@ impl App {
 
     async fn export_kind<K: StoredKind>(
         &self,
+        actor: &Actor,
         out: impl Write,
         include_archived: bool,
     ) -> Result<u64, AppError> {
+        allow::<K>(actor, Action::Read)?;
         let kind = K::KIND;
         let cols = columns(kind);
         let mut s = self.store().session().await?;
@@ -471,10 +487,9 @@ impl App {
                 labels.insert(rk, s.natural_keys(rk).await?.into_iter().collect());
             }
         }
-        let records = s.all::<K>(include_archived).await?;
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(out);
+        let mut records = s.all::<K>(include_archived).await?;
+        records.retain(|r| visible(actor, Some(r.id.into()), &r.fields));
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
         let io = |e: csv::Error| AppError::Internal(format!("writing CSV: {e}"));
         w.write_record(cols.iter().map(|c| c.name)).map_err(io)?;
         for r in &records {
@@ -502,31 +517,20 @@ impl App {
                 .collect();
             w.write_record(&cells).map_err(io)?;
         }
-        w.flush()
-            .map_err(|e| AppError::Internal(format!("writing CSV: {e}")))?;
+        w.flush().map_err(|e| AppError::Internal(format!("writing CSV: {e}")))?;
         Ok(records.len() as u64)
     }
 }
 
 fn no_such(line: u64, column: &str, value: &str, kind: Kind) -> RowError {
     let key = columns(kind)[0].name.replace('_', " ");
-    RowError::new(
-        line,
-        Some(column),
-        Some(value),
-        format!("no {} has {key} `{value}`", kind.singular()),
-    )
+    RowError::new(line, Some(column), Some(value), format!("no {} has {key} `{value}`", kind.singular()))
 }
 
 fn field_error(row: &itemize_ingest::Row, kind: Kind, p: FieldError) -> RowError {
     let column = column_for(kind, &p.field);
     let value = column.and_then(|c| row.get(c));
-    RowError::new(
-        row.line,
-        Some(column.unwrap_or(p.field.as_str())),
-        value,
-        p.problem,
-    )
+    RowError::new(row.line, Some(column.unwrap_or(p.field.as_str())), value, p.problem)
 }
 
 /// A write the database refused (a unique e-mail, say): reported against the row, and nothing is kept.
@@ -544,19 +548,10 @@ fn write_failed<K: RefKind>(
                 line,
                 column_for(kind, &field),
                 value.as_deref(),
-                format!(
-                    "another {} already has this {}",
-                    kind.singular(),
-                    field.replace('_', " ")
-                ),
+                format!("another {} already has this {}", kind.singular(), field.replace('_', " ")),
             ));
         }
-        other => report.error(RowError::new(
-            line,
-            None,
-            None,
-            format!("could not be written: {other}"),
-        )),
+        other => report.error(RowError::new(line, None, None, format!("could not be written: {other}"))),
     }
     report
 }

@@ -2,9 +2,12 @@
 //! same import use cases a user's own files go through. Loading is refused on a database that holds other data,
 //! and re-running on a loaded demo reuses it.
 
+use crate::auth::NewUser;
 use crate::csvio::ImportReport;
 use crate::demo_gen::{DemoFile, generate};
 use crate::{App, AppError};
+use itemize_core::auth::Actor;
+use itemize_core::refdata::CostCentre;
 use itemize_core::refdata::Kind;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -22,13 +25,22 @@ pub struct DemoMarker {
 #[derive(Debug)]
 pub enum DemoOutcome {
     /// Freshly generated and loaded; one report per file, in load order.
-    Loaded {
-        files: Vec<PathBuf>,
-        reports: Vec<ImportReport>,
-    },
+    Loaded { files: Vec<PathBuf>, reports: Vec<ImportReport> },
     /// The same demo was already loaded; nothing was written.
     AlreadyLoaded(DemoMarker),
 }
+
+/// The demo's sign-in password, printed by `itemize demo`. The demo is for looking around, not for real data.
+pub const DEMO_PASSWORD: &str = "itemize-demo";
+
+/// The demo's users: one per role, and a finance partner limited to one region's cost centre.
+pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
+    ("admin", "Demo Administrator", "admin", None),
+    ("finance", "Fiona Finance", "finance", None),
+    ("assets", "Arjun Assets", "asset-manager", None),
+    ("viewer", "Vera Viewer", "viewer", None),
+    ("dach-finance", "Dieter DACH (Sales DACH only)", "finance", Some("Sales DACH")),
+];
 
 /// Which kind each demo file is imported as.
 fn kind_of(file: &str) -> Option<Kind> {
@@ -45,13 +57,12 @@ fn kind_of(file: &str) -> Option<Kind> {
 impl App {
     pub async fn demo_marker(&self) -> Result<Option<DemoMarker>, AppError> {
         let mut s = self.store().session().await?;
-        Ok(s.setting(MARKER)
-            .await?
-            .and_then(|v| serde_json::from_str(&v).ok()))
+        Ok(s.setting(MARKER).await?.and_then(|v| serde_json::from_str(&v).ok()))
     }
 
     /// Generates the demo for `seed` as of `as_of` into `dir` and loads it.
     pub async fn load_demo(&self, dir: &Path, seed: u64, as_of: Date) -> Result<DemoOutcome, AppError> {
+        let system = Actor::system("demo");
         if let Some(m) = self.demo_marker().await? {
             if m.seed == seed {
                 return Ok(DemoOutcome::AlreadyLoaded(m));
@@ -62,7 +73,8 @@ impl App {
                 m.seed, m.as_of
             )));
         }
-        let total: i64 = self.counts().await?.iter().map(|(_, n)| n).sum();
+        let total: i64 = self.counts(&system).await?.iter().map(|(_, n)| n).sum::<i64>()
+            + self.store().session().await?.count_users().await?;
         if total > 0 {
             return Err(AppError::Refused(
                 "this data directory already holds data that is not the demo; \
@@ -86,9 +98,7 @@ impl App {
             let kind = kind_of(name).ok_or_else(|| AppError::Internal(format!("no importer for {name}")))?;
             let file = std::fs::File::open(path)
                 .map_err(|e| AppError::Refused(format!("cannot read {}: {e}", path.display())))?;
-            let report = self
-                .import_csv(kind, std::io::BufReader::new(file), false)
-                .await?;
+            let report = self.import_csv(&system, kind, std::io::BufReader::new(file), false).await?;
             if !report.is_ok() {
                 return Err(AppError::Internal(format!(
                     "the demo file {name} did not import: {:?}",
@@ -97,18 +107,30 @@ impl App {
             }
             reports.push(report);
         }
+        for (username, display, role, scope) in DEMO_USERS {
+            let cost_centres = match scope {
+                Some(name) => {
+                    let page = self
+                        .list::<CostCentre>(&system, &crate::ListParams::default().with("q", *name))
+                        .await?;
+                    page.items.iter().filter(|c| c.fields.name == *name).map(|c| c.id.get()).collect()
+                }
+                None => Vec::new(),
+            };
+            let user = NewUser {
+                username: username.to_string(),
+                password: DEMO_PASSWORD.to_string(),
+                role: role.to_string(),
+                display_name: Some(display.to_string()),
+                cost_centres,
+            };
+            self.create_user(&system, user).await?;
+        }
         let marker = DemoMarker { seed, as_of };
         let mut tx = self.store().transaction().await?;
-        tx.put_setting(
-            MARKER,
-            &serde_json::to_string(&marker).unwrap_or_default(),
-            self.clock().now(),
-        )
-        .await?;
+        tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())
+            .await?;
         tx.commit().await?;
-        Ok(DemoOutcome::Loaded {
-            files: paths,
-            reports,
-        })
+        Ok(DemoOutcome::Loaded { files: paths, reports })
     }
 }

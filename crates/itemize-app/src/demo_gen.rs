@@ -40,9 +40,7 @@ pub fn generate(seed: u64, as_of: Date) -> Vec<DemoFile> {
         let (id, cc) = (employee_id(i), ccs.get(p.cc).map_or("", |c| c.code));
         let manager = p.manager.map(employee_id).unwrap_or_default();
         let leave = p.leave_date.map(|d| d.to_string()).unwrap_or_default();
-        people.row(&[
-            &id, &p.name, &p.email, &p.title, cc, p.location, &manager, p.status, &leave,
-        ]);
+        people.row(&[&id, &p.name, &p.email, &p.title, cc, p.location, &manager, p.status, &leave]);
     }
     let mut owners = Csv::new("code,owner_employee_id");
     for (c, &head) in ccs.iter().zip(&org.heads) {
@@ -51,13 +49,7 @@ pub fn generate(seed: u64, as_of: Date) -> Vec<DemoFile> {
     let mut services = Csv::new("code,name,owner_cost_centre_code,criticality,description");
     for (i, line) in SERVICES.iter().enumerate() {
         let [name, owner, criticality, description] = fields(line, '|');
-        services.row(&[
-            &format!("SVC-{:03}", i + 1),
-            name,
-            owner,
-            criticality,
-            description,
-        ]);
+        services.row(&[&format!("SVC-{:03}", i + 1), name, owner, criticality, description]);
     }
     let mut vendors = Csv::new("name,aliases,website");
     for line in VENDORS {
@@ -65,30 +57,12 @@ pub fn generate(seed: u64, as_of: Date) -> Vec<DemoFile> {
     }
 
     vec![
-        DemoFile {
-            name: "locations.csv",
-            contents: locations.finish(),
-        },
-        DemoFile {
-            name: "cost-centres.csv",
-            contents: cost_centres.finish(),
-        },
-        DemoFile {
-            name: "people.csv",
-            contents: people.finish(),
-        },
-        DemoFile {
-            name: "cost-centre-owners.csv",
-            contents: owners.finish(),
-        },
-        DemoFile {
-            name: "services.csv",
-            contents: services.finish(),
-        },
-        DemoFile {
-            name: "vendors.csv",
-            contents: vendors.finish(),
-        },
+        DemoFile { name: "locations.csv", contents: locations.finish() },
+        DemoFile { name: "cost-centres.csv", contents: cost_centres.finish() },
+        DemoFile { name: "people.csv", contents: people.finish() },
+        DemoFile { name: "cost-centre-owners.csv", contents: owners.finish() },
+        DemoFile { name: "services.csv", contents: services.finish() },
+        DemoFile { name: "vendors.csv", contents: vendors.finish() },
     ]
 }
 
@@ -669,10 +643,7 @@ const LAST_NAMES: [&[&str]; 7] = [
 const GLOBAL_CULTURE: usize = 6;
 
 fn culture_of(country: &str) -> usize {
-    ["US", "GB", "DE", "FR", "NL", "IE"]
-        .iter()
-        .position(|c| *c == country)
-        .unwrap_or(GLOBAL_CULTURE)
+    ["US", "GB", "DE", "FR", "NL", "IE"].iter().position(|c| *c == country).unwrap_or(GLOBAL_CULTURE)
 }
 
 /// Where a region's people live, as (country, relative weight).
@@ -684,14 +655,7 @@ fn region_countries(region: &str) -> &'static [(&'static str, u32)] {
         "fr" => &[("FR", 1)],
         "benelux" => &[("NL", 1)],
         "europe" => &[("IE", 40), ("DE", 20), ("FR", 15), ("NL", 25)],
-        _ => &[
-            ("US", 45),
-            ("GB", 22),
-            ("DE", 10),
-            ("FR", 6),
-            ("NL", 7),
-            ("IE", 10),
-        ],
+        _ => &[("US", 45), ("GB", 22), ("DE", 10), ("FR", 6), ("NL", 7), ("IE", 10)],
     }
 }
 
@@ -719,15 +683,7 @@ struct Loc {
 impl Loc {
     fn parse(line: &'static str) -> Self {
         let [code, name, kind, parent, country, city, desk] = fields(line, '|');
-        Self {
-            code,
-            name,
-            kind,
-            parent,
-            country,
-            city,
-            desk: desk.parse().unwrap_or(0),
-        }
+        Self { code, name, kind, parent, country, city, desk: desk.parse().unwrap_or(0) }
     }
 }
 
@@ -744,21 +700,10 @@ struct Cc {
 impl Cc {
     fn parse(line: &'static str) -> Self {
         let [code, name, parent, region, weight, head_title, titles] = fields(line, '|');
-        let head_title = if head_title.is_empty() {
-            format!("Head of {name}")
-        } else {
-            head_title.to_owned()
-        };
+        let head_title =
+            if head_title.is_empty() { format!("Head of {name}") } else { head_title.to_owned() };
         let titles = titles.split(';').filter(|t| !t.is_empty()).collect();
-        Self {
-            code,
-            name,
-            parent,
-            region,
-            weight: weight.parse().unwrap_or(0),
-            head_title,
-            titles,
-        }
+        Self { code, name, parent, region, weight: weight.parse().unwrap_or(0), head_title, titles }
     }
 }
 
@@ -781,53 +726,25 @@ struct Org {
 
 impl Org {
     fn generate(rng: &mut Rng, as_of: Date, ccs: &[Cc], locs: &[Loc]) -> Self {
-        let mut org = Org {
-            people: Vec::new(),
-            heads: Vec::with_capacity(ccs.len()),
-        };
+        let mut org = Org { people: Vec::new(), heads: Vec::with_capacity(ccs.len()) };
         let mut namer = Namer::default();
         // The CEO: person 0, reports to nobody.
         let cc = ccs.iter().position(|c| c.code == CEO_COST_CENTRE).unwrap_or(0);
         let (name, email) = namer.person(rng, CEO_LOCATION.0);
         let (title, location) = ("Chief Executive Officer".to_owned(), CEO_LOCATION.1);
         let (manager, status, leave_date) = (None, "active", None);
-        org.people.push(Person {
-            name,
-            email,
-            title,
-            cc,
-            location,
-            manager,
-            status,
-            leave_date,
-        });
+        org.people.push(Person { name, email, title, cc, location, manager, status, leave_date });
         // Heads, parents first: division heads report to the CEO, department heads to their parent's head.
         for (cc, c) in ccs.iter().enumerate() {
-            let parent_head = ccs
-                .iter()
-                .position(|p| p.code == c.parent)
-                .and_then(|p| org.heads.get(p));
+            let parent_head = ccs.iter().position(|p| p.code == c.parent).and_then(|p| org.heads.get(p));
             let manager = Some(parent_head.copied().unwrap_or(0));
             let at_hq = c.parent.is_empty() && rng.chance(600);
-            let (country, location) = if at_hq {
-                CEO_LOCATION
-            } else {
-                place(rng, c.region, locs)
-            };
+            let (country, location) = if at_hq { CEO_LOCATION } else { place(rng, c.region, locs) };
             let (name, email) = namer.person(rng, country);
             let title = c.head_title.clone();
             org.heads.push(org.people.len());
             let (status, leave_date) = ("active", None);
-            org.people.push(Person {
-                name,
-                email,
-                title,
-                cc,
-                location,
-                manager,
-                status,
-                leave_date,
-            });
+            org.people.push(Person { name, email, title, cc, location, manager, status, leave_date });
         }
         // Everyone else reports to their cost centre's head.
         let total = 1460 + rng.below(81);
@@ -838,24 +755,11 @@ impl Org {
             let (country, location) = place(rng, c.region, locs);
             let (name, email) = namer.person(rng, country);
             // The first title listed is the department's most common role.
-            let i = if rng.chance(350) {
-                0
-            } else {
-                rng.below(c.titles.len())
-            };
+            let i = if rng.chance(350) { 0 } else { rng.below(c.titles.len()) };
             let title = with_seniority(rng, c.titles.get(i).copied().unwrap_or("Analyst"));
             let (status, leave_date) = departure(rng, as_of);
             let manager = org.heads.get(cc).copied();
-            org.people.push(Person {
-                name,
-                email,
-                title,
-                cc,
-                location,
-                manager,
-                status,
-                leave_date,
-            });
+            org.people.push(Person { name, email, title, cc, location, manager, status, leave_date });
         }
         org
     }
@@ -866,15 +770,9 @@ fn place(rng: &mut Rng, region: &str, locs: &[Loc]) -> (&'static str, &'static s
     let countries = region_countries(region);
     let weights: Vec<u32> = countries.iter().map(|c| c.1).collect();
     let country = countries.get(rng.weighted(&weights)).map_or("US", |c| c.0);
-    let options: Vec<&Loc> = locs
-        .iter()
-        .filter(|l| l.country == country && l.desk > 0)
-        .collect();
+    let options: Vec<&Loc> = locs.iter().filter(|l| l.country == country && l.desk > 0).collect();
     let weights: Vec<u32> = options.iter().map(|l| l.desk).collect();
-    (
-        country,
-        options.get(rng.weighted(&weights)).map_or("", |l| l.code),
-    )
+    (country, options.get(rng.weighted(&weights)).map_or("", |l| l.code))
 }
 
 /// Hands out names and unique e-mail addresses.
@@ -900,11 +798,8 @@ impl Namer {
         let base = format!("{}.{}", ascii_slug(first), ascii_slug(last));
         let mut n = 1;
         loop {
-            let email = if n == 1 {
-                format!("{base}@corp.example")
-            } else {
-                format!("{base}{n}@corp.example")
-            };
+            let email =
+                if n == 1 { format!("{base}@corp.example") } else { format!("{base}{n}@corp.example") };
             if self.emails.insert(email.clone()) {
                 return (name, email);
             }
@@ -922,11 +817,7 @@ fn person_name(rng: &mut Rng, country: &str) -> (&'static str, &'static str) {
         _ => rng.below(FIRST_NAMES.len()),
     };
     let first_culture = culture(rng);
-    let last_culture = if rng.chance(650) {
-        first_culture
-    } else {
-        culture(rng)
-    };
+    let last_culture = if rng.chance(650) { first_culture } else { culture(rng) };
     let firsts = FIRST_NAMES[first_culture];
     let lasts = LAST_NAMES[last_culture];
     (firsts[rng.below(firsts.len())], lasts[rng.below(lasts.len())])
@@ -1064,18 +955,15 @@ struct Csv(csv::Writer<Vec<u8>>);
 
 impl Csv {
     fn new(header: &str) -> Self {
-        let writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
+        let writer =
+            csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
         let mut csv = Self(writer);
         csv.row(&header.split(',').collect::<Vec<_>>());
         csv
     }
 
     fn row(&mut self, cells: &[&str]) {
-        self.0
-            .write_record(cells)
-            .expect("writing CSV into memory cannot fail");
+        self.0.write_record(cells).expect("writing CSV into memory cannot fail");
     }
 
     fn finish(self) -> String {
@@ -1099,10 +987,7 @@ mod tests {
             "employee_id,name,email,job_title,cost_centre_code,location_code,manager_employee_id,status,leave_date",
         ),
         ("cost-centre-owners.csv", "code,owner_employee_id"),
-        (
-            "services.csv",
-            "code,name,owner_cost_centre_code,criticality,description",
-        ),
+        ("services.csv", "code,name,owner_cost_centre_code,criticality,description"),
         ("vendors.csv", "name,aliases,website"),
     ];
 
@@ -1111,11 +996,7 @@ mod tests {
     }
 
     fn text<'a>(files: &'a [DemoFile], name: &str) -> &'a str {
-        &files
-            .iter()
-            .find(|f| f.name == name)
-            .unwrap_or_else(|| panic!("{name} missing"))
-            .contents
+        &files.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name} missing")).contents
     }
 
     /// Parses a file back with the csv crate: its rows keyed by column.
@@ -1123,9 +1004,7 @@ mod tests {
         let mut reader = csv::ReaderBuilder::new().from_reader(text(files, name).as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
         let records = reader.records().map(Result::unwrap);
-        records
-            .map(|r| header.iter().cloned().zip(r.iter().map(str::to_owned)).collect())
-            .collect()
+        records.map(|r| header.iter().cloned().zip(r.iter().map(str::to_owned)).collect()).collect()
     }
 
     fn unique<'a>(values: impl IntoIterator<Item = &'a str>, what: &str) -> HashSet<&'a str> {
@@ -1149,10 +1028,7 @@ mod tests {
         assert_eq!(a.iter().map(|f| f.name).collect::<Vec<_>>(), HEADERS.map(|h| h.0));
         for (f, (name, header)) in a.iter().zip(HEADERS) {
             assert_eq!(f.contents.lines().next(), Some(header), "{name}");
-            assert!(
-                f.contents.ends_with('\n') && !f.contents.contains('\r'),
-                "{name}: line endings"
-            );
+            assert!(f.contents.ends_with('\n') && !f.contents.contains('\r'), "{name}: line endings");
             assert!(!f.contents.starts_with('\u{feff}'), "{name}: BOM");
         }
         assert_eq!(a, generate(42, as_of()));
@@ -1162,52 +1038,32 @@ mod tests {
             assert_eq!(text(&a, fixed), text(&b, fixed), "{fixed} is fixed structure");
         }
         let later = generate(42, jiff::civil::date(2025, 9, 30));
-        assert_ne!(
-            text(&a, "people.csv"),
-            text(&later, "people.csv"),
-            "leave dates follow as_of"
-        );
+        assert_ne!(text(&a, "people.csv"), text(&later, "people.csv"), "leave dates follow as_of");
     }
 
     #[test]
     fn counts_countries_and_currencies() {
         let files = generate(7, as_of());
         let locations = rows(&files, "locations.csv");
-        assert!(
-            (25..=35).contains(&locations.len()),
-            "{} locations",
-            locations.len()
-        );
+        assert!((25..=35).contains(&locations.len()), "{} locations", locations.len());
         let countries: HashSet<&str> = locations.iter().map(|l| l["country"].as_str()).collect();
         assert_eq!(countries, HashSet::from(["US", "GB", "DE", "FR", "NL", "IE"]));
         let kinds: HashSet<&str> = locations.iter().map(|l| l["kind"].as_str()).collect();
-        assert_eq!(
-            kinds,
-            HashSet::from(["site", "building", "floor", "room", "data_centre", "remote"])
-        );
+        assert_eq!(kinds, HashSet::from(["site", "building", "floor", "room", "data_centre", "remote"]));
         for country in &countries {
-            let remote = locations
-                .iter()
-                .filter(|l| l["kind"] == "remote" && l["country"] == *country);
+            let remote = locations.iter().filter(|l| l["kind"] == "remote" && l["country"] == *country);
             assert_eq!(remote.count(), 1, "one remote location in {country}");
         }
         assert!((2..=3).contains(&locations.iter().filter(|l| l["kind"] == "data_centre").count()));
-        assert!(
-            locations
-                .iter()
-                .filter(|l| l["kind"] == "site")
-                .all(|l| !l["city"].is_empty())
-        );
+        assert!(locations.iter().filter(|l| l["kind"] == "site").all(|l| !l["city"].is_empty()));
 
         let ccs = rows(&files, "cost-centres.csv");
         assert_eq!(ccs.len(), 40);
         assert_eq!(ccs.iter().filter(|c| c["parent_code"].is_empty()).count(), 8);
         let currencies: HashSet<&str> = ccs.iter().map(|c| c["currency"].as_str()).collect();
         assert_eq!(currencies, HashSet::from(["USD", "GBP", "EUR"]));
-        let currency: HashMap<&str, &str> = ccs
-            .iter()
-            .map(|c| (c["name"].as_str(), c["currency"].as_str()))
-            .collect();
+        let currency: HashMap<&str, &str> =
+            ccs.iter().map(|c| (c["name"].as_str(), c["currency"].as_str())).collect();
         assert_eq!(
             ["Sales DACH", "Sales UK&I", "Sales North America", "Technology"].map(|n| currency[n]),
             ["EUR", "GBP", "USD", "USD"]
@@ -1220,10 +1076,7 @@ mod tests {
         }
         let criticality: HashSet<&str> = services.iter().map(|s| s["criticality"].as_str()).collect();
         assert_eq!(criticality, HashSet::from(["critical", "high", "medium", "low"]));
-        assert!(
-            services.iter().any(|s| s["description"].contains(',')),
-            "quoting gets exercised"
-        );
+        assert!(services.iter().any(|s| s["description"].contains(',')), "quoting gets exercised");
         let vendors = rows(&files, "vendors.csv").len();
         assert!((35..=50).contains(&vendors), "{vendors} vendors");
         for seed in [0, 1, 2, 3, u64::MAX] {
@@ -1237,29 +1090,17 @@ mod tests {
         for seed in [0, 7, 1234] {
             let files = generate(seed, as_of());
             let locations = rows(&files, "locations.csv");
-            let country: HashMap<&str, &str> = locations
-                .iter()
-                .map(|l| (l["code"].as_str(), l["country"].as_str()))
-                .collect();
+            let country: HashMap<&str, &str> =
+                locations.iter().map(|l| (l["code"].as_str(), l["country"].as_str())).collect();
             unique(locations.iter().map(|l| l["code"].as_str()), "location code");
             for l in locations.iter().filter(|l| !l["parent_code"].is_empty()) {
-                assert_eq!(
-                    country.get(l["parent_code"].as_str()),
-                    Some(&l["country"].as_str()),
-                    "{l:?}"
-                );
+                assert_eq!(country.get(l["parent_code"].as_str()), Some(&l["country"].as_str()), "{l:?}");
             }
             let ccs = rows(&files, "cost-centres.csv");
             let cc_codes = unique(ccs.iter().map(|c| c["code"].as_str()), "cost centre code");
-            let currency: HashMap<&str, &str> = ccs
-                .iter()
-                .map(|c| (c["code"].as_str(), c["currency"].as_str()))
-                .collect();
-            for parent in ccs
-                .iter()
-                .map(|c| c["parent_code"].as_str())
-                .filter(|p| !p.is_empty())
-            {
+            let currency: HashMap<&str, &str> =
+                ccs.iter().map(|c| (c["code"].as_str(), c["currency"].as_str())).collect();
+            for parent in ccs.iter().map(|c| c["parent_code"].as_str()).filter(|p| !p.is_empty()) {
                 assert!(cc_codes.contains(parent), "cost centre parent {parent}");
             }
 
@@ -1268,16 +1109,11 @@ mod tests {
             let emails: Vec<String> = people.iter().map(|p| p["email"].to_lowercase()).collect();
             unique(emails.iter().map(String::as_str), "email");
             for p in &people {
-                let (email, cc, loc) = (
-                    &p["email"],
-                    p["cost_centre_code"].as_str(),
-                    p["location_code"].as_str(),
-                );
+                let (email, cc, loc) =
+                    (&p["email"], p["cost_centre_code"].as_str(), p["location_code"].as_str());
                 assert!(email.ends_with("@corp.example") && email.contains('.'), "{email}");
                 assert!(
-                    email
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-@".contains(c))
+                    email.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-@".contains(c))
                 );
                 assert!(cc_codes.contains(cc) && country.contains_key(loc), "{p:?}");
                 let manager = p["manager_employee_id"].as_str();
@@ -1294,21 +1130,12 @@ mod tests {
             }
 
             let owners = rows(&files, "cost-centre-owners.csv");
-            assert_eq!(
-                unique(owners.iter().map(|o| o["code"].as_str()), "owned cost centre"),
-                cc_codes
-            );
+            assert_eq!(unique(owners.iter().map(|o| o["code"].as_str()), "owned cost centre"), cc_codes);
             let by_id: HashMap<&str, &Row> = people.iter().map(|p| (p["employee_id"].as_str(), p)).collect();
             for o in &owners {
                 let head = by_id[o["owner_employee_id"].as_str()];
-                assert_eq!(
-                    head["cost_centre_code"], o["code"],
-                    "the owner heads that cost centre"
-                );
-                assert!(
-                    head["status"] == "active" && head["leave_date"].is_empty(),
-                    "heads never leave"
-                );
+                assert_eq!(head["cost_centre_code"], o["code"], "the owner heads that cost centre");
+                assert!(head["status"] == "active" && head["leave_date"].is_empty(), "heads never leave");
             }
             let services = rows(&files, "services.csv");
             unique(services.iter().map(|s| s["code"].as_str()), "service code");
@@ -1323,18 +1150,11 @@ mod tests {
         let files = generate(99, as_of());
         let (people, ccs) = (rows(&files, "people.csv"), rows(&files, "cost-centres.csv"));
         let owners = rows(&files, "cost-centre-owners.csv");
-        let manager: HashMap<&str, &str> = people
-            .iter()
-            .map(|p| (p["employee_id"].as_str(), p["manager_employee_id"].as_str()))
-            .collect();
-        let owner: HashMap<&str, &str> = owners
-            .iter()
-            .map(|o| (o["code"].as_str(), o["owner_employee_id"].as_str()))
-            .collect();
-        let roots: Vec<&Row> = people
-            .iter()
-            .filter(|p| p["manager_employee_id"].is_empty())
-            .collect();
+        let manager: HashMap<&str, &str> =
+            people.iter().map(|p| (p["employee_id"].as_str(), p["manager_employee_id"].as_str())).collect();
+        let owner: HashMap<&str, &str> =
+            owners.iter().map(|o| (o["code"].as_str(), o["owner_employee_id"].as_str())).collect();
+        let roots: Vec<&Row> = people.iter().filter(|p| p["manager_employee_id"].is_empty()).collect();
         assert_eq!(roots.len(), 1);
         assert_eq!(roots[0]["job_title"], "Chief Executive Officer");
         let ceo = roots[0]["employee_id"].as_str();
@@ -1349,34 +1169,23 @@ mod tests {
         }
         // Division heads report to the CEO; department heads to their parent cost centre's head.
         for c in &ccs {
-            let expected = if c["parent_code"].is_empty() {
-                ceo
-            } else {
-                owner[c["parent_code"].as_str()]
-            };
+            let expected = if c["parent_code"].is_empty() { ceo } else { owner[c["parent_code"].as_str()] };
             assert_eq!(manager[owner[c["code"].as_str()]], expected, "{c:?}");
         }
         // Everyone else reports to the head of their own cost centre.
         let heads: HashSet<&str> = owner.values().copied().collect();
-        for p in people
-            .iter()
-            .filter(|p| !heads.contains(p["employee_id"].as_str()) && p["employee_id"] != ceo)
+        for p in
+            people.iter().filter(|p| !heads.contains(p["employee_id"].as_str()) && p["employee_id"] != ceo)
         {
-            assert_eq!(
-                p["manager_employee_id"],
-                owner[p["cost_centre_code"].as_str()],
-                "{p:?}"
-            );
+            assert_eq!(p["manager_employee_id"], owner[p["cost_centre_code"].as_str()], "{p:?}");
         }
     }
 
     #[test]
     fn leavers_and_scheduled_departures() {
         let d = as_of();
-        let (earliest, latest) = (
-            d.checked_sub(Span::new().days(120)).unwrap(),
-            d.checked_add(Span::new().days(30)).unwrap(),
-        );
+        let (earliest, latest) =
+            (d.checked_sub(Span::new().days(120)).unwrap(), d.checked_add(Span::new().days(30)).unwrap());
         for seed in [3, 2024] {
             let people = rows(&generate(seed, d), "people.csv");
             let (mut leavers, mut scheduled) = (0, 0);
@@ -1397,15 +1206,8 @@ mod tests {
                 }
             }
             let share = leavers as f64 / people.len() as f64;
-            assert!(
-                (0.01..=0.06).contains(&share),
-                "seed {seed}: {leavers} leavers of {}",
-                people.len()
-            );
-            assert!(
-                (1..=30).contains(&scheduled),
-                "seed {seed}: {scheduled} scheduled departures"
-            );
+            assert!((0.01..=0.06).contains(&share), "seed {seed}: {leavers} leavers of {}", people.len());
+            assert!((1..=30).contains(&scheduled), "seed {seed}: {scheduled} scheduled departures");
         }
     }
 
@@ -1419,52 +1221,26 @@ mod tests {
             assert!(v["website"].starts_with("https://"), "{v:?}");
             for alias in v["aliases"].split(';') {
                 assert!(!alias.is_empty() && alias.trim() == alias, "{v:?}");
-                assert!(
-                    !names.contains(&alias.to_lowercase()),
-                    "alias {alias} is a vendor name"
-                );
+                assert!(!names.contains(&alias.to_lowercase()), "alias {alias} is a vendor name");
                 assert!(aliases.insert(alias.to_lowercase()), "duplicate alias {alias}");
             }
         }
-        let aws = vendors
-            .iter()
-            .find(|v| v["name"] == "Amazon Web Services")
-            .unwrap();
-        assert!(
-            aws["aliases"]
-                .split(';')
-                .any(|a| a == "Amazon Web Services, Inc.")
-        );
+        let aws = vendors.iter().find(|v| v["name"] == "Amazon Web Services").unwrap();
+        assert!(aws["aliases"].split(';').any(|a| a == "Amazon Web Services, Inc."));
     }
 
     #[test]
     fn values_are_short_and_clean_and_codes_well_formed() {
         let files = generate(11, as_of());
-        let code_columns = [
-            "code",
-            "parent_code",
-            "country",
-            "currency",
-            "employee_id",
-            "cost_centre_code",
-        ]
-        .into_iter()
-        .chain([
-            "location_code",
-            "manager_employee_id",
-            "owner_employee_id",
-            "owner_cost_centre_code",
-        ])
-        .collect::<Vec<_>>();
+        let code_columns = ["code", "parent_code", "country", "currency", "employee_id", "cost_centre_code"]
+            .into_iter()
+            .chain(["location_code", "manager_employee_id", "owner_employee_id", "owner_cost_centre_code"])
+            .collect::<Vec<_>>();
         for f in &files {
             for row in rows(&files, f.name) {
                 for (column, value) in &row {
                     assert!(value.chars().count() <= 200, "{}: {column} too long", f.name);
-                    assert!(
-                        !value.chars().any(char::is_control),
-                        "{}: {column} {value:?}",
-                        f.name
-                    );
+                    assert!(!value.chars().any(char::is_control), "{}: {column} {value:?}", f.name);
                     if code_columns.contains(&column.as_str()) && !value.is_empty() {
                         assert!(is_code(value), "{}: {column} {value:?} is not a code", f.name);
                     }

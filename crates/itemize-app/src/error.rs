@@ -11,10 +11,7 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     /// The request itself is malformed (an unknown parameter, a bad cursor).
     #[error("{message}")]
-    BadRequest {
-        message: String,
-        details: Vec<FieldError>,
-    },
+    BadRequest { message: String, details: Vec<FieldError> },
     #[error("{kind} {id} does not exist")]
     NotFound { kind: &'static str, id: String },
     /// A uniqueness rule refused the write.
@@ -24,15 +21,21 @@ pub enum AppError {
     #[error(
         "the {kind} has changed since you read it (current ETag {current_etag}); re-read it and try again"
     )]
-    PreconditionFailed {
-        kind: &'static str,
-        current_etag: String,
-    },
+    PreconditionFailed { kind: &'static str, current_etag: String },
     /// The data directory or database is in a state that refuses this operation.
     #[error("{0}")]
     Refused(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
+    /// No valid credentials (or expired ones).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials, but the role or token does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed sign-ins: wait before trying again.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -47,6 +50,9 @@ impl AppError {
             AppError::PreconditionFailed { .. } => "precondition_failed",
             AppError::Refused(_) => "refused",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Internal(_) => "internal",
         }
     }
@@ -60,10 +66,7 @@ impl AppError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        AppError::BadRequest {
-            message: message.into(),
-            details: Vec::new(),
-        }
+        AppError::BadRequest { message: message.into(), details: Vec::new() }
     }
 
     pub fn bad_param(field: &str, problem: impl Into<String>) -> Self {
@@ -77,19 +80,15 @@ impl AppError {
     /// Maps a storage error for an operation on `kind`.
     pub fn from_store(kind: &'static str, e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => AppError::NotFound {
-                kind,
-                id: String::new(),
-            },
+            StoreError::NotFound => AppError::NotFound { kind, id: String::new() },
             StoreError::Unique { field } => AppError::Conflict { kind, field },
             StoreError::ForeignKey => AppError::Validation(vec![FieldError::new(
                 "(references)",
                 "refers to a record that does not exist",
             )]),
-            StoreError::VersionConflict { current } => AppError::PreconditionFailed {
-                kind,
-                current_etag: format!("version {current}"),
-            },
+            StoreError::VersionConflict { current } => {
+                AppError::PreconditionFailed { kind, current_etag: format!("version {current}") }
+            }
             StoreError::SchemaTooNew { .. }
             | StoreError::SchemaNotCurrent { .. }
             | StoreError::MigrationEdited { .. }

@@ -1,18 +1,22 @@
 //! itemize's application layer: every use case, called alike by the HTTP API, the pages, the CLI and jobs.
 //! Nothing here knows HTTP; nothing in the front ends knows the rules.
 
+pub mod auth;
 pub mod csvio;
 pub mod demo;
 pub mod demo_gen;
 mod error;
 pub mod listing;
 pub mod refdata;
+pub mod secrets;
 
 pub use error::AppError;
+pub use itemize_core::auth::Actor;
 pub use listing::{ListParams, Page};
 
 use itemize_core::{Clock, Currency, FiscalCalendar};
 use itemize_store::Store;
+use jiff::SignedDuration;
 use std::sync::Arc;
 
 /// Organisation-wide settings the use cases need.
@@ -21,6 +25,10 @@ pub struct AppConfig {
     /// The currency every report is expressed in.
     pub reporting_currency: Currency,
     pub fiscal_calendar: FiscalCalendar,
+    /// A session unused for this long ends.
+    pub session_idle: SignedDuration,
+    /// A session ends this long after sign-in, however busy.
+    pub session_absolute: SignedDuration,
 }
 
 impl Default for AppConfig {
@@ -28,6 +36,8 @@ impl Default for AppConfig {
         Self {
             reporting_currency: Currency::USD,
             fiscal_calendar: FiscalCalendar::default(),
+            session_idle: SignedDuration::from_hours(2),
+            session_absolute: SignedDuration::from_hours(12),
         }
     }
 }
@@ -42,11 +52,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        Self {
-            store,
-            clock,
-            config: Arc::new(config),
-        }
+        Self { store, clock, config: Arc::new(config) }
     }
 
     pub fn store(&self) -> &Store {
@@ -63,13 +69,7 @@ impl App {
 
     /// Readiness: the database answers and its schema is the one this binary expects.
     pub async fn ready(&self) -> Result<(), AppError> {
-        self.store
-            .ping()
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
-        self.store
-            .require_current_schema()
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))
+        self.store.ping().await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        self.store.require_current_schema().await.map_err(|e| AppError::Unavailable(e.to_string()))
     }
 }

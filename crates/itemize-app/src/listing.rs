@@ -102,10 +102,7 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
         Some("true") | Some("only") => Archived::Only,
         Some("all") => Archived::Include,
         Some(_) => {
-            return Err(AppError::bad_param(
-                "archived",
-                "must be false, true (only archived) or all",
-            ));
+            return Err(AppError::bad_param("archived", "must be false, true (only archived) or all"));
         }
     };
     let mut filters = Vec::new();
@@ -141,6 +138,7 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
     Ok(ListQuery {
         filters,
         search: params.get("q").map(str::to_string),
+        scope: None,
         archived,
         sort: sort_name,
         descending,
@@ -163,12 +161,7 @@ pub fn encode_cursor(q: &ListQuery, last_id: i64, last_value: &SortValue) -> Str
         SortValue::Text(t) => Some(t.clone()),
         SortValue::Int(_) => None,
     };
-    let c = Cursor {
-        s: q.sort.to_string(),
-        d: q.descending,
-        v,
-        i: last_id,
-    };
+    let c = Cursor { s: q.sort.to_string(), d: q.descending, v, i: last_id };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
 }
 

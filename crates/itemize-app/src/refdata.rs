@@ -2,9 +2,11 @@
 //! archive/restore and list, generic over the kind. Checks that need the database (references exist, no
 //! hierarchy cycles, vendor aliases unique) live here, once, for every front end.
 
+use crate::auth::audit;
 use crate::listing::{encode_cursor, query_for};
 use crate::{App, AppError, ListParams, Page};
 use itemize_core::FieldError;
+use itemize_core::auth::{Action, Actor, Resource, authorize, scope_column};
 use itemize_core::refdata::{Kind, Record, RefKind, merge_patch};
 use itemize_store::{Session, StoredKind};
 use serde_json::Value;
@@ -14,14 +16,54 @@ use std::collections::{HashMap, HashSet};
 const READ_ONLY: [&str; 5] = ["id", "version", "created_at", "updated_at", "archived_at"];
 
 fn not_found<K: RefKind>(id: i64) -> AppError {
-    AppError::NotFound {
-        kind: K::KIND.singular(),
-        id: id.to_string(),
-    }
+    AppError::NotFound { kind: K::KIND.singular(), id: id.to_string() }
 }
 
 fn store_err<K: RefKind>(e: itemize_store::StoreError) -> AppError {
     AppError::from_store(K::KIND.singular(), e)
+}
+
+/// Role and credential check for an action on kind `K`.
+pub(crate) fn allow<K: RefKind>(actor: &Actor, action: Action) -> Result<(), AppError> {
+    authorize(actor, Resource::RefData(K::KIND), action).map_err(|e| AppError::Forbidden(e.to_string()))
+}
+
+/// The cost centre that places a record of kind `K` (with id `id`) in a scope, if the kind is scoped.
+pub(crate) fn scope_key<K: RefKind>(id: Option<i64>, fields: &K) -> Option<Option<i64>> {
+    let col = scope_column(K::KIND)?;
+    if col == "id" {
+        return Some(id);
+    }
+    Some(fields.to_json()[col].as_i64())
+}
+
+/// Whether a scoped actor sees this record. Records of unscoped kinds are visible to every actor.
+pub(crate) fn visible<K: RefKind>(actor: &Actor, id: Option<i64>, fields: &K) -> bool {
+    match (&actor.scope, scope_key::<K>(id, fields)) {
+        (None, _) | (_, None) => true,
+        (Some(scope), Some(Some(cc))) => scope.contains(&cc),
+        (Some(_), Some(None)) => false,
+    }
+}
+
+/// For a scoped actor writing kind `K`: the record must land inside their cost centres. A new cost centre
+/// lands where its parent is.
+fn lands_in_scope<K: RefKind>(actor: &Actor, id: Option<i64>, fields: &K) -> Result<(), AppError> {
+    let Some(scope) = &actor.scope else { return Ok(()) };
+    let Some(col) = scope_column(K::KIND) else { return Ok(()) };
+    let (field, key) = if col == "id" {
+        match id {
+            Some(i) => ("parent_id", fields.to_json()["parent_id"].as_i64().or(Some(i))),
+            None => ("parent_id", fields.to_json()["parent_id"].as_i64()),
+        }
+    } else {
+        (col, fields.to_json()[col].as_i64())
+    };
+    if key.is_some_and(|k| scope.contains(&k)) {
+        Ok(())
+    } else {
+        Err(AppError::Validation(vec![FieldError::new(field, "must be one of your cost centres")]))
+    }
 }
 
 fn require_object(v: &Value) -> Result<&serde_json::Map<String, Value>, AppError> {
@@ -33,11 +75,7 @@ fn require_object(v: &Value) -> Result<&serde_json::Map<String, Value>, AppError
         .filter(|k| READ_ONLY.contains(&k.as_str()))
         .map(|k| FieldError::new(k.clone(), "is read-only"))
         .collect();
-    if read_only.is_empty() {
-        Ok(obj)
-    } else {
-        Err(AppError::Validation(read_only))
-    }
+    if read_only.is_empty() { Ok(obj) } else { Err(AppError::Validation(read_only)) }
 }
 
 /// Whether `if_match` (an If-Match header value) matches `etag`. `*` matches any current record.
@@ -46,25 +84,28 @@ fn if_match_ok(if_match: &str, etag: &str) -> bool {
 }
 
 impl App {
-    pub async fn get<K: StoredKind>(&self, id: i64) -> Result<Record<K>, AppError> {
+    pub async fn get<K: StoredKind>(&self, actor: &Actor, id: i64) -> Result<Record<K>, AppError> {
+        allow::<K>(actor, Action::Read)?;
         let mut s = self.store().session().await?;
-        s.get::<K>(id.into())
-            .await
-            .map_err(store_err::<K>)?
-            .ok_or_else(|| not_found::<K>(id))
+        let rec = s.get::<K>(id.into()).await.map_err(store_err::<K>)?.ok_or_else(|| not_found::<K>(id))?;
+        // Outside a scoped actor's cost centres a record does not exist, as far as they can tell.
+        if visible(actor, Some(id), &rec.fields) { Ok(rec) } else { Err(not_found::<K>(id)) }
     }
 
-    pub async fn create<K: StoredKind>(&self, input: Value) -> Result<Record<K>, AppError> {
+    pub async fn create<K: StoredKind>(&self, actor: &Actor, input: Value) -> Result<Record<K>, AppError> {
+        allow::<K>(actor, Action::Write)?;
         let mut input = input;
         require_object(&input)?;
         self.fill_defaults(K::KIND, &mut input);
         let fields = K::from_json(input).map_err(AppError::Validation)?;
+        lands_in_scope(actor, None, &fields)?;
         let mut tx = self.store().transaction().await?;
         check_fields(&mut tx, None, &fields).await?;
-        let rec = tx
-            .insert(&fields, self.clock().now())
-            .await
-            .map_err(store_err::<K>)?;
+        let now = self.clock().now();
+        let rec = tx.insert(&fields, now).await.map_err(store_err::<K>)?;
+        let after = rec.fields.to_json();
+        audit(&mut tx, actor, now, "create", K::KIND.plural(), Some(rec.id.into()), None, Some(&after))
+            .await?;
         tx.commit().await?;
         Ok(rec)
     }
@@ -72,18 +113,20 @@ impl App {
     /// Applies a JSON merge patch. With `if_match`, only if the record's ETag still matches.
     pub async fn update<K: StoredKind>(
         &self,
+        actor: &Actor,
         id: i64,
         if_match: Option<&str>,
         patch: Value,
     ) -> Result<Record<K>, AppError> {
+        allow::<K>(actor, Action::Write)?;
         require_object(&patch)?;
         for _attempt in 0..3 {
             let mut tx = self.store().transaction().await?;
-            let current = tx
-                .get::<K>(id.into())
-                .await
-                .map_err(store_err::<K>)?
-                .ok_or_else(|| not_found::<K>(id))?;
+            let current =
+                tx.get::<K>(id.into()).await.map_err(store_err::<K>)?.ok_or_else(|| not_found::<K>(id))?;
+            if !visible(actor, Some(id), &current.fields) {
+                return Err(not_found::<K>(id));
+            }
             if let Some(m) = if_match
                 && !if_match_ok(m, &current.etag())
             {
@@ -98,12 +141,23 @@ impl App {
             if fields == current.fields {
                 return Ok(current);
             }
+            lands_in_scope(actor, Some(id), &fields)?;
             check_fields(&mut tx, Some(id), &fields).await?;
-            match tx
-                .update(id.into(), Some(current.meta.version), &fields, self.clock().now())
-                .await
-            {
+            let now = self.clock().now();
+            match tx.update(id.into(), Some(current.meta.version), &fields, now).await {
                 Ok(rec) => {
+                    let (before, after) = (current.fields.to_json(), rec.fields.to_json());
+                    audit(
+                        &mut tx,
+                        actor,
+                        now,
+                        "update",
+                        K::KIND.plural(),
+                        Some(id),
+                        Some(&before),
+                        Some(&after),
+                    )
+                    .await?;
                     tx.commit().await?;
                     return Ok(rec);
                 }
@@ -113,26 +167,25 @@ impl App {
                 Err(e) => return Err(store_err::<K>(e)),
             }
         }
-        Err(AppError::PreconditionFailed {
-            kind: K::KIND.singular(),
-            current_etag: "(changing)".into(),
-        })
+        Err(AppError::PreconditionFailed { kind: K::KIND.singular(), current_etag: "(changing)".into() })
     }
 
     /// Archives (`archived = true`) or restores a record. Idempotent: archiving an archived record changes
     /// nothing.
     pub async fn set_archived<K: StoredKind>(
         &self,
+        actor: &Actor,
         id: i64,
         archived: bool,
         if_match: Option<&str>,
     ) -> Result<Record<K>, AppError> {
+        allow::<K>(actor, Action::Write)?;
         let mut tx = self.store().transaction().await?;
-        let current = tx
-            .get::<K>(id.into())
-            .await
-            .map_err(store_err::<K>)?
-            .ok_or_else(|| not_found::<K>(id))?;
+        let current =
+            tx.get::<K>(id.into()).await.map_err(store_err::<K>)?.ok_or_else(|| not_found::<K>(id))?;
+        if !visible(actor, Some(id), &current.fields) {
+            return Err(not_found::<K>(id));
+        }
         if let Some(m) = if_match
             && !if_match_ok(m, &current.etag())
         {
@@ -144,47 +197,55 @@ impl App {
         if current.meta.archived_at.is_some() == archived {
             return Ok(current);
         }
+        let now = self.clock().now();
         let rec = tx
-            .set_archived::<K>(
-                id.into(),
-                archived,
-                Some(current.meta.version),
-                self.clock().now(),
-            )
+            .set_archived::<K>(id.into(), archived, Some(current.meta.version), now)
             .await
             .map_err(store_err::<K>)?;
+        let action = if archived { "archive" } else { "restore" };
+        audit(&mut tx, actor, now, action, K::KIND.plural(), Some(id), None, None).await?;
         tx.commit().await?;
         Ok(rec)
     }
 
-    pub async fn list<K: StoredKind>(&self, params: &ListParams) -> Result<Page<K>, AppError> {
-        let q = query_for::<K>(params)?;
+    pub async fn list<K: StoredKind>(&self, actor: &Actor, params: &ListParams) -> Result<Page<K>, AppError> {
+        allow::<K>(actor, Action::Read)?;
+        let mut q = query_for::<K>(params)?;
+        if let (Some(scope), Some(col)) = (&actor.scope, scope_column(K::KIND)) {
+            q.scope = Some((col, scope.iter().copied().collect()));
+        }
         let mut s = self.store().session().await?;
         let (rows, more) = s.list::<K>(&q).await.map_err(store_err::<K>)?;
         let next = match (more, rows.last()) {
             (true, Some((rec, key))) => Some(encode_cursor(&q, rec.id.into(), key)),
             _ => None,
         };
-        Ok(Page {
-            items: rows.into_iter().map(|(r, _)| r).collect(),
-            next,
-        })
+        Ok(Page { items: rows.into_iter().map(|(r, _)| r).collect(), next })
     }
 
-    /// How many live records of each kind there are.
-    pub async fn counts(&self) -> Result<Vec<(Kind, i64)>, AppError> {
+    /// How many live records of each kind the actor can see.
+    pub async fn counts(&self, actor: &Actor) -> Result<Vec<(Kind, i64)>, AppError> {
         let mut s = self.store().session().await?;
+        let scope: Option<Vec<i64>> = actor.scope.as_ref().map(|s| s.iter().copied().collect());
         let mut out = Vec::new();
         for k in Kind::ALL {
-            out.push((k, s.count(k, false).await?));
+            let filter = scope.as_deref().and_then(|ids| scope_column(k).map(|c| (c, ids)));
+            out.push((k, s.count_scoped(k, false, filter).await?));
         }
         Ok(out)
     }
 
-    /// Display labels for records of `kind` (for showing references by name).
-    pub async fn labels(&self, kind: Kind, ids: &[i64]) -> Result<HashMap<i64, String>, AppError> {
+    /// Display labels for records of `kind` (for showing references by name), of the records the actor sees.
+    pub async fn labels(
+        &self,
+        actor: &Actor,
+        kind: Kind,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, AppError> {
         let mut s = self.store().session().await?;
-        Ok(s.labels(kind, ids).await?)
+        let scope: Option<Vec<i64>> = actor.scope.as_ref().map(|s| s.iter().copied().collect());
+        let filter = scope.as_deref().and_then(|ids| scope_column(kind).map(|c| (c, ids)));
+        Ok(s.labels(kind, ids, filter).await?)
     }
 
     /// Organisation defaults for fields a caller left out.
@@ -193,10 +254,7 @@ impl App {
             && let Some(obj) = input.as_object_mut()
             && obj.get("currency").is_none_or(Value::is_null)
         {
-            obj.insert(
-                "currency".into(),
-                Value::String(self.config().reporting_currency.code().into()),
-            );
+            obj.insert("currency".into(), Value::String(self.config().reporting_currency.code().into()));
         }
     }
 }
@@ -206,17 +264,12 @@ async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &
     let mut problems = Vec::new();
     for r in fields.references() {
         if r.kind == K::KIND && Some(r.id) == id {
-            problems.push(FieldError::new(
-                r.field,
-                format!("cannot point to the {} itself", K::KIND.singular()),
-            ));
+            problems
+                .push(FieldError::new(r.field, format!("cannot point to the {} itself", K::KIND.singular())));
             continue;
         }
         if s.existing_ids(r.kind, &[r.id]).await?.is_empty() {
-            problems.push(FieldError::new(
-                r.field,
-                format!("no {} has id {}", r.kind.singular(), r.id),
-            ));
+            problems.push(FieldError::new(r.field, format!("no {} has id {}", r.kind.singular(), r.id)));
             continue;
         }
         // A new parent must not be one of this record's descendants.
@@ -230,11 +283,7 @@ async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &
                 if c == me {
                     problems.push(FieldError::new(
                         r.field,
-                        format!(
-                            "would make a cycle: {} {} is below this one",
-                            r.kind.singular(),
-                            r.id
-                        ),
+                        format!("would make a cycle: {} {} is below this one", r.kind.singular(), r.id),
                     ));
                     break;
                 }
@@ -256,11 +305,7 @@ async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &
             problems.push(FieldError::new(field, problem));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(problems))
-    }
+    if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
 }
 
 /// (id, name, aliases) of every vendor, archived ones included.
@@ -279,32 +324,20 @@ pub(crate) fn vendor_conflicts(vendors: &[(i64, String, Vec<String>)], focus: i6
     let mut owner: HashMap<String, Vec<(i64, &str)>> = HashMap::new();
     for (id, name, aliases) in vendors {
         for spelling in std::iter::once(name).chain(aliases) {
-            owner
-                .entry(spelling.to_lowercase())
-                .or_default()
-                .push((*id, name));
+            owner.entry(spelling.to_lowercase()).or_default().push((*id, name));
         }
     }
     let mut out = Vec::new();
     for (id, name, aliases) in vendors.iter().filter(|v| v.0 == focus) {
-        if let Some((_, other_name)) = owner
-            .get(&name.to_lowercase())
-            .and_then(|o| o.iter().find(|(oid, _)| oid != id))
+        if let Some((_, other_name)) =
+            owner.get(&name.to_lowercase()).and_then(|o| o.iter().find(|(oid, _)| oid != id))
         {
-            out.push((
-                "name".to_string(),
-                format!("`{name}` already identifies the vendor {other_name}"),
-            ));
+            out.push(("name".to_string(), format!("`{name}` already identifies the vendor {other_name}")));
         }
         for (n, a) in aliases.iter().enumerate() {
-            let clash = owner
-                .get(&a.to_lowercase())
-                .and_then(|o| o.iter().find(|(oid, _)| oid != id));
+            let clash = owner.get(&a.to_lowercase()).and_then(|o| o.iter().find(|(oid, _)| oid != id));
             if let Some((_, o)) = clash {
-                out.push((
-                    format!("aliases[{n}]"),
-                    format!("`{a}` already identifies the vendor {o}"),
-                ));
+                out.push((format!("aliases[{n}]"), format!("`{a}` already identifies the vendor {o}")));
             }
         }
     }
@@ -350,18 +383,11 @@ mod tests {
     fn vendor_spellings_must_be_unique() {
         let v = vec![
             (1, "Amazon Web Services".to_string(), vec!["AWS".to_string()]),
-            (
-                2,
-                "Awesome Co".to_string(),
-                vec!["aws".to_string(), "Awesome".to_string()],
-            ),
+            (2, "Awesome Co".to_string(), vec!["aws".to_string(), "Awesome".to_string()]),
         ];
         assert_eq!(
             vendor_conflicts(&v, 2),
-            vec![(
-                "aliases[0]".into(),
-                "`aws` already identifies the vendor Amazon Web Services".into()
-            )]
+            vec![("aliases[0]".into(), "`aws` already identifies the vendor Amazon Web Services".into())]
         );
         assert!(vendor_conflicts(&v[..1], 1).is_empty());
     }

@@ -24,10 +24,7 @@ impl FixedClock {
 
     /// Midnight UTC of `date`.
     pub fn at_date(date: Date) -> Self {
-        let ts = date
-            .to_zoned(TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let ts = date.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
         Self::new(ts)
     }
 

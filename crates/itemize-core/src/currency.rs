@@ -38,10 +38,7 @@ impl Currency {
 }
 
 fn lookup(code: &str) -> Option<u32> {
-    ISO_4217
-        .split_ascii_whitespace()
-        .find(|e| &e[..3] == code)
-        .and_then(|e| e[3..].parse().ok())
+    ISO_4217.split_ascii_whitespace().find(|e| &e[..3] == code).and_then(|e| e[3..].parse().ok())
 }
 
 impl FromStr for Currency {

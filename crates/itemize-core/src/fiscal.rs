@@ -42,9 +42,7 @@ impl Default for FiscalCalendar {
 impl FiscalCalendar {
     pub fn new(start_month: i64) -> Result<Self, BadStartMonth> {
         if (1..=12).contains(&start_month) {
-            Ok(Self {
-                start_month: start_month as i8,
-            })
+            Ok(Self { start_month: start_month as i8 })
         } else {
             Err(BadStartMonth(start_month))
         }
@@ -57,20 +55,9 @@ impl FiscalCalendar {
     /// The fiscal period that contains `d`.
     pub fn period_of(&self, d: Date) -> FiscalPeriod {
         let months_in = (d.month() - self.start_month).rem_euclid(12);
-        let starts_in_year = if d.month() >= self.start_month {
-            d.year()
-        } else {
-            d.year() - 1
-        };
-        let year = if self.start_month == 1 {
-            starts_in_year
-        } else {
-            starts_in_year + 1
-        };
-        FiscalPeriod {
-            year,
-            period: months_in + 1,
-        }
+        let starts_in_year = if d.month() >= self.start_month { d.year() } else { d.year() - 1 };
+        let year = if self.start_month == 1 { starts_in_year } else { starts_in_year + 1 };
+        FiscalPeriod { year, period: months_in + 1 }
     }
 
     /// First day of fiscal year `year`.
@@ -87,9 +74,7 @@ impl FiscalCalendar {
     /// First and last calendar day of a fiscal period.
     pub fn period_range(&self, p: FiscalPeriod) -> (Date, Date) {
         let start = self.year_start(p.year);
-        let first = start
-            .checked_add(jiff::Span::new().months(i64::from(p.period - 1)))
-            .unwrap_or(start);
+        let first = start.checked_add(jiff::Span::new().months(i64::from(p.period - 1))).unwrap_or(start);
         (first, first.last_of_month())
     }
 }
@@ -101,40 +86,16 @@ mod tests {
     #[test]
     fn calendar_year() {
         let cal = FiscalCalendar::default();
-        assert_eq!(
-            cal.period_of(date(2026, 1, 1)),
-            FiscalPeriod {
-                year: 2026,
-                period: 1
-            }
-        );
-        assert_eq!(
-            cal.period_of(date(2026, 12, 31)),
-            FiscalPeriod {
-                year: 2026,
-                period: 12
-            }
-        );
+        assert_eq!(cal.period_of(date(2026, 1, 1)), FiscalPeriod { year: 2026, period: 1 });
+        assert_eq!(cal.period_of(date(2026, 12, 31)), FiscalPeriod { year: 2026, period: 12 });
         assert_eq!(cal.year_end(2026), date(2026, 12, 31));
     }
 
     #[test]
     fn april_start_is_named_for_its_end() {
         let cal = FiscalCalendar::new(4).unwrap();
-        assert_eq!(
-            cal.period_of(date(2026, 4, 1)),
-            FiscalPeriod {
-                year: 2027,
-                period: 1
-            }
-        );
-        assert_eq!(
-            cal.period_of(date(2026, 3, 31)),
-            FiscalPeriod {
-                year: 2026,
-                period: 12
-            }
-        );
+        assert_eq!(cal.period_of(date(2026, 4, 1)), FiscalPeriod { year: 2027, period: 1 });
+        assert_eq!(cal.period_of(date(2026, 3, 31)), FiscalPeriod { year: 2026, period: 12 });
         let p = cal.period_of(date(2026, 11, 22));
         assert_eq!((p.period, p.quarter()), (8, 3));
         assert_eq!(cal.year_start(2027), date(2026, 4, 1));

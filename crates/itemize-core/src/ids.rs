@@ -59,3 +59,11 @@ typed_id!(
     /// A vendor's id.
     VendorId
 );
+typed_id!(
+    /// A user account's id.
+    UserId
+);
+typed_id!(
+    /// An API token's id (not the token, which is a secret).
+    TokenId
+);

@@ -1,5 +1,6 @@
 //! The itemize domain. Pure: no I/O, no SQL, no HTTP, and no wall clock (time arrives through [`Clock`]).
 
+pub mod auth;
 pub mod clock;
 pub mod country;
 pub mod currency;
@@ -12,6 +13,6 @@ pub mod validate;
 pub use clock::{Clock, FixedClock};
 pub use currency::Currency;
 pub use fiscal::{FiscalCalendar, FiscalPeriod};
-pub use ids::{CostCentreId, LocationId, PersonId, ServiceId, VendorId};
+pub use ids::{CostCentreId, LocationId, PersonId, ServiceId, TokenId, UserId, VendorId};
 pub use money::{Money, MoneyError};
 pub use validate::{FieldError, Problems};

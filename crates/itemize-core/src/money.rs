@@ -43,10 +43,7 @@ impl Money {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
         }
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::Overflow)?;
+        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(amount, self.currency))
     }
 
@@ -56,17 +53,14 @@ impl Money {
 
     /// Sums exactly; an empty iterator gives zero in `currency`.
     pub fn sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), Money::checked_add)
+        items.into_iter().try_fold(Money::zero(currency), Money::checked_add)
     }
 
     /// Rounded to the currency's minor unit, half away from zero (for display and invoices, never for storage).
     pub fn rounded(self) -> Money {
         let dp = self.currency.minor_units();
         Money::new(
-            self.amount
-                .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero),
+            self.amount.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero),
             self.currency,
         )
     }
@@ -91,10 +85,7 @@ mod tests {
         let tenths = std::iter::repeat_n(usd("0.1"), 10);
         assert_eq!(Money::sum(Currency::USD, tenths).unwrap(), usd("1.0"));
         let tiny = std::iter::repeat_n(usd("0.0000000001"), 1_000);
-        assert_eq!(
-            Money::sum(Currency::USD, tiny).unwrap().amount.to_string(),
-            "0.0000001000"
-        );
+        assert_eq!(Money::sum(Currency::USD, tiny).unwrap().amount.to_string(), "0.0000001000");
     }
 
     #[test]

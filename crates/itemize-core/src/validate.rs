@@ -11,10 +11,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            problem: problem.into(),
-        }
+        Self { field: field.into(), problem: problem.into() }
     }
 }
 
@@ -37,11 +34,7 @@ impl Problems {
     }
 
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(self.0)
-        }
+        if self.0.is_empty() { Ok(value()) } else { Err(self.0) }
     }
 
     /// Trimmed text that must be present, at most `max` characters, without control characters.
@@ -68,10 +61,7 @@ impl Problems {
             return None;
         }
         if v.chars().any(|c| c.is_control()) {
-            self.add(
-                field,
-                "must not contain control characters such as tabs or line breaks",
-            );
+            self.add(field, "must not contain control characters such as tabs or line breaks");
             return None;
         }
         Some(v)
@@ -81,15 +71,11 @@ impl Problems {
     pub fn code(&mut self, field: &str, value: Option<String>) -> Option<String> {
         let v = self.required_text(field, value, 32)?;
         let ok = v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
         if ok {
             Some(v)
         } else {
-            self.add(
-                field,
-                "must start with a letter or digit and contain only letters, digits and . _ / -",
-            );
+            self.add(field, "must start with a letter or digit and contain only letters, digits and . _ / -");
             None
         }
     }

@@ -35,10 +35,7 @@ pub struct Row {
 impl Row {
     /// The cell of `column`, trimmed; `None` when the file has no such column. An empty cell is `Some("")`.
     pub fn get(&self, column: &str) -> Option<&str> {
-        self.cells
-            .iter()
-            .find(|(c, _)| c == column)
-            .map(|(_, v)| v.trim())
+        self.cells.iter().find(|(c, _)| c == column).map(|(_, v)| v.trim())
     }
 
     pub fn cells(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -48,10 +45,7 @@ impl Row {
 
 /// Normalizes a header cell: trimmed, lower-case, spaces and dashes as underscores.
 pub fn normalize_header(h: &str) -> String {
-    h.trim_start_matches('\u{feff}')
-        .trim()
-        .to_ascii_lowercase()
-        .replace([' ', '-'], "_")
+    h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
 /// A CSV file with a header of known columns.
@@ -64,13 +58,9 @@ pub struct CsvTable<R: Read> {
 impl<R: Read> CsvTable<R> {
     /// Reads the header. Unknown, duplicated or missing required columns are refused, naming them.
     pub fn open(input: R, known: &[&str], required: &[&str]) -> Result<Self, RowError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(CrlfToLf::new(input));
-        let header = reader
-            .headers()
-            .map_err(|e| RowError::new(1, None, None, csv_reason(&e)))?;
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(CrlfToLf::new(input));
+        let header = reader.headers().map_err(|e| RowError::new(1, None, None, csv_reason(&e)))?;
         let columns: Vec<String> = header.iter().map(normalize_header).collect();
         for (i, c) in columns.iter().enumerate() {
             if !known.contains(&c.as_str()) {
@@ -106,11 +96,7 @@ impl<R: Read> CsvTable<R> {
                 RowError::new(line, None, None, csv_reason(&e))
             })?;
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            let cells = columns
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(str::to_string))
-                .collect();
+            let cells = columns.iter().cloned().zip(rec.iter().map(str::to_string)).collect();
             Ok(Row { line, cells })
         })
     }
@@ -186,9 +172,7 @@ impl<R: Read> Read for CrlfToLf<R> {
 
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8 text (save the file as UTF-8)".to_string(),
@@ -227,9 +211,7 @@ mod tests {
                 }
             }
             let mut got = Vec::new();
-            CrlfToLf::new(Chunked(input, chunk))
-                .read_to_end(&mut got)
-                .unwrap();
+            CrlfToLf::new(Chunked(input, chunk)).read_to_end(&mut got).unwrap();
             assert_eq!(got, b"a\nb\rc\n\r\nend\r", "chunk size {chunk}");
             // Reading out in tiny pieces loses nothing either.
             let mut r = CrlfToLf::new(Chunked(input, chunk));
@@ -250,10 +232,7 @@ mod tests {
         let e = CsvTable::open("code,Code\n".as_bytes(), KNOWN, &[]).unwrap_err();
         assert_eq!(e.reason, "column appears twice");
         let e = CsvTable::open("name\n".as_bytes(), KNOWN, &["code"]).unwrap_err();
-        assert_eq!(
-            (e.column.as_deref(), e.reason.as_str()),
-            (Some("code"), "required column is missing")
-        );
+        assert_eq!((e.column.as_deref(), e.reason.as_str()), (Some("code"), "required column is missing"));
     }
 
     #[test]
@@ -261,10 +240,7 @@ mod tests {
         let mut t = CsvTable::open("code,name\nA,1\nB\n".as_bytes(), KNOWN, &[]).unwrap();
         let r: Vec<_> = t.rows().collect();
         let e = r[1].as_ref().unwrap_err();
-        assert_eq!(
-            (e.row, e.reason.as_str()),
-            (3, "has 1 fields but the header has 2")
-        );
+        assert_eq!((e.row, e.reason.as_str()), (3, "has 1 fields but the header has 2"));
         let mut bytes = b"code,name\nA,".to_vec();
         bytes.extend_from_slice(&[0xff, 0xfe, b'\n']);
         let mut t = CsvTable::open(&bytes[..], KNOWN, &[]).unwrap();

@@ -39,9 +39,7 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
                 let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-                return StoreError::Unique {
-                    field: unique_field(&text),
-                };
+                return StoreError::Unique { field: unique_field(&text) };
             }
             if db.is_foreign_key_violation() {
                 return StoreError::ForeignKey;
@@ -56,17 +54,10 @@ fn unique_field(text: &str) -> String {
     text.split("uq_")
         .nth(1)
         .and_then(|rest| rest.split("__").nth(1))
-        .map(|f| {
-            f.chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect()
-        })
+        .map(|f| f.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect())
         .or_else(|| {
             // SQLite names plain-column constraints as `table.column`.
-            text.rsplit("failed: ")
-                .next()
-                .and_then(|t| t.split('.').nth(1))
-                .map(|s| s.trim().to_string())
+            text.rsplit("failed: ").next().and_then(|t| t.split('.').nth(1)).map(|s| s.trim().to_string())
         })
         .unwrap_or_else(|| "key".to_string())
 }
@@ -75,17 +66,11 @@ fn unique_field(text: &str) -> String {
 mod tests {
     #[test]
     fn names_the_field_from_either_database() {
-        assert_eq!(
-            super::unique_field("uq_people__email duplicate key value"),
-            "email"
-        );
+        assert_eq!(super::unique_field("uq_people__email duplicate key value"), "email");
         assert_eq!(
             super::unique_field(" UNIQUE constraint failed: index 'uq_people__employee_id'"),
             "employee_id"
         );
-        assert_eq!(
-            super::unique_field(" UNIQUE constraint failed: settings.key"),
-            "key"
-        );
+        assert_eq!(super::unique_field(" UNIQUE constraint failed: settings.key"), "key");
     }
 }

@@ -2,6 +2,7 @@
 //! written once wherever it is portable, and what differs lives in [`dialect`]. Everything a caller does goes
 //! through a [`Session`]: a pooled connection for reads, or a transaction for writes that commit together.
 
+mod accounts;
 pub mod dialect;
 mod error;
 mod migrate;
@@ -9,6 +10,7 @@ mod refdata;
 mod row;
 mod settings;
 
+pub use accounts::{AuditEntry, AuditQuery, LoginFailure, SessionRow, TokenRow, UserRow};
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS, Migration, MigrationStatus};
@@ -34,10 +36,7 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 16,
-            busy_timeout: Duration::from_secs(10),
-        }
+        Self { max_connections: 16, busy_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -241,14 +240,12 @@ impl Session {
     /// Runs one statement and returns the number of rows it changed.
     pub(crate) async fn execute(&mut self, sql: String, values: Vec<Value>) -> Result<u64, StoreError> {
         Ok(match self.conn() {
-            ConnRef::Sqlite(c) => bind_all!(sqlx::query(AssertSqlSafe(sql)), values)
-                .execute(c)
-                .await?
-                .rows_affected(),
-            ConnRef::Postgres(c) => bind_all!(sqlx::query(AssertSqlSafe(sql)), values)
-                .execute(c)
-                .await?
-                .rows_affected(),
+            ConnRef::Sqlite(c) => {
+                bind_all!(sqlx::query(AssertSqlSafe(sql)), values).execute(c).await?.rows_affected()
+            }
+            ConnRef::Postgres(c) => {
+                bind_all!(sqlx::query(AssertSqlSafe(sql)), values).execute(c).await?.rows_affected()
+            }
         })
     }
 

@@ -13,11 +13,18 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "reference_data",
-    sql: include_str!("../migrations/0001_reference_data.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "reference_data",
+        sql: include_str!("../migrations/0001_reference_data.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "accounts_and_audit",
+        sql: include_str!("../migrations/0002_accounts_and_audit.sql"),
+    },
+];
 
 impl Migration {
     /// FNV-1a over the migration's text: enough to notice an edit.
@@ -68,14 +75,7 @@ async fn applied(s: &mut Session) -> Result<Vec<(i64, String, String, String)>, 
         )
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.int("version")?,
-                r.text("name")?,
-                r.text("checksum")?,
-                r.text("applied_at")?,
-            ))
-        })
+        .map(|r| Ok((r.int("version")?, r.text("name")?, r.text("checksum")?, r.text("applied_at")?)))
         .collect()
 }
 
@@ -84,19 +84,13 @@ fn check(applied: &[(i64, String, String, String)]) -> Result<(), StoreError> {
     if let Some(newest) = applied.iter().map(|a| a.0).max()
         && newest > binary
     {
-        return Err(StoreError::SchemaTooNew {
-            database: newest,
-            binary,
-        });
+        return Err(StoreError::SchemaTooNew { database: newest, binary });
     }
     for (version, name, checksum, _) in applied {
         if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version)
             && m.checksum() != *checksum
         {
-            return Err(StoreError::MigrationEdited {
-                version: *version,
-                name: name.clone(),
-            });
+            return Err(StoreError::MigrationEdited { version: *version, name: name.clone() });
         }
     }
     Ok(())
@@ -123,11 +117,7 @@ impl Store {
     /// Fails unless every migration is applied (what a server checks before it says it is ready).
     pub async fn require_current_schema(&self) -> Result<(), StoreError> {
         let st = self.migration_status().await?;
-        if st.pending.is_empty() {
-            Ok(())
-        } else {
-            Err(StoreError::SchemaNotCurrent { pending: st.pending })
-        }
+        if st.pending.is_empty() { Ok(()) } else { Err(StoreError::SchemaNotCurrent { pending: st.pending }) }
     }
 
     /// Applies every pending migration, each in its own transaction. Returns the versions applied.

@@ -68,13 +68,8 @@ impl StoredKind for CostCentre {
 
 impl StoredKind for Service {
     const TABLE: &'static str = "services";
-    const COLUMNS: &'static [&'static str] = &[
-        "code",
-        "name",
-        "owner_cost_centre_id",
-        "criticality",
-        "description",
-    ];
+    const COLUMNS: &'static [&'static str] =
+        &["code", "name", "owner_cost_centre_id", "criticality", "description"];
     fn to_values(&self) -> Vec<Value> {
         vec![
             Value::text(&self.code),
@@ -131,10 +126,7 @@ impl StoredKind for Person {
             location_id: r.opt_int("location_id")?.map(Into::into),
             manager_id: r.opt_int("manager_id")?.map(Into::into),
             status: parse("status", r.text("status")?)?,
-            leave_date: r
-                .opt_text("leave_date")?
-                .map(|d| parse("leave_date", d))
-                .transpose()?,
+            leave_date: r.opt_text("leave_date")?.map(|d| parse("leave_date", d)).transpose()?,
         })
     }
 }
@@ -169,20 +161,12 @@ impl StoredKind for Vendor {
     const COLUMNS: &'static [&'static str] = &["name", "aliases", "website"];
     fn to_values(&self) -> Vec<Value> {
         let aliases = serde_json::to_string(&self.aliases).unwrap_or_else(|_| "[]".into());
-        vec![
-            Value::text(&self.name),
-            Value::text(aliases),
-            Value::Text(self.website.clone()),
-        ]
+        vec![Value::text(&self.name), Value::text(aliases), Value::Text(self.website.clone())]
     }
     fn from_row(r: &dyn RowGet) -> Result<Self, StoreError> {
         let aliases = serde_json::from_str(&r.text("aliases")?)
             .map_err(|e| StoreError::Corrupt(format!("aliases: {e}")))?;
-        Ok(Vendor {
-            name: r.text("name")?,
-            aliases,
-            website: r.opt_text("website")?,
-        })
+        Ok(Vendor { name: r.text("name")?, aliases, website: r.opt_text("website")? })
     }
 }
 
@@ -227,6 +211,8 @@ pub struct ListQuery {
     pub filters: Vec<(&'static str, Value)>,
     /// Case-insensitive substring over the kind's search fields.
     pub search: Option<String>,
+    /// Only records whose column is one of these ids (a scoped user's cost centres).
+    pub scope: Option<(&'static str, Vec<i64>)>,
     pub archived: Archived,
     pub sort: &'static str,
     pub descending: bool,
@@ -244,6 +230,17 @@ fn escape_like(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// ` AND col IN ($a, $b, …)` binding `ids`; an empty set matches nothing.
+fn in_list(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
+    if ids.is_empty() {
+        return " AND 1 = 0".to_string();
+    }
+    let start = values.len();
+    values.extend(ids.iter().map(|i| Value::int(*i)));
+    let ph: Vec<String> = (start + 1..=values.len()).map(|i| format!("${i}")).collect();
+    format!(" AND {col} IN ({})", ph.join(", "))
 }
 
 fn sort_value(v: SortValue) -> Value {
@@ -277,10 +274,7 @@ impl Session {
         );
         let mut values = fields.to_values();
         values.push(Value::text(format_timestamp(now)));
-        let row = self
-            .fetch_optional(sql, values)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = self.fetch_optional(sql, values).await?.ok_or(StoreError::NotFound)?;
         record::<K>(&*row)
     }
 
@@ -293,11 +287,8 @@ impl Session {
         now: Timestamp,
     ) -> Result<Record<K>, StoreError> {
         let n = K::COLUMNS.len();
-        let sets: Vec<String> = K::COLUMNS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} = ${}", i + 1))
-            .collect();
+        let sets: Vec<String> =
+            K::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
         let mut values = fields.to_values();
         values.push(Value::text(format_timestamp(now)));
         values.push(Value::int(id.into()));
@@ -329,11 +320,8 @@ impl Session {
         now: Timestamp,
     ) -> Result<Record<K>, StoreError> {
         let stamp = format_timestamp(now);
-        let mut values = vec![
-            Value::Text(archived.then(|| stamp.clone())),
-            Value::text(stamp),
-            Value::int(id.into()),
-        ];
+        let mut values =
+            vec![Value::Text(archived.then(|| stamp.clone())), Value::text(stamp), Value::int(id.into())];
         let mut sql = format!(
             "UPDATE {} SET archived_at = $1, version = version + 1, updated_at = $2 WHERE id = $3",
             K::TABLE
@@ -351,9 +339,7 @@ impl Session {
 
     async fn why_unchanged<K: StoredKind>(&mut self, id: K::Id) -> StoreError {
         match self.get::<K>(id).await {
-            Ok(Some(current)) => StoreError::VersionConflict {
-                current: current.meta.version,
-            },
+            Ok(Some(current)) => StoreError::VersionConflict { current: current.meta.version },
             Ok(None) => StoreError::NotFound,
             Err(e) => e,
         }
@@ -365,12 +351,8 @@ impl Session {
         &mut self,
         q: &ListQuery,
     ) -> Result<(Vec<(Record<K>, SortValue)>, bool), StoreError> {
-        let mut sql = format!(
-            "SELECT {}, {} AS sort_key FROM {} WHERE 1 = 1",
-            select_list::<K>(),
-            q.sort,
-            K::TABLE
-        );
+        let mut sql =
+            format!("SELECT {}, {} AS sort_key FROM {} WHERE 1 = 1", select_list::<K>(), q.sort, K::TABLE);
         let mut values: Vec<Value> = Vec::new();
         match q.archived {
             Archived::Exclude => sql.push_str(" AND archived_at IS NULL"),
@@ -381,17 +363,14 @@ impl Session {
             values.push(v.clone());
             sql.push_str(&format!(" AND {col} = ${}", values.len()));
         }
+        if let Some((col, ids)) = &q.scope {
+            sql.push_str(&in_list(col, ids, &mut values));
+        }
         if let Some(s) = q.search.as_ref().filter(|s| !s.trim().is_empty()) {
-            values.push(Value::text(format!(
-                "%{}%",
-                escape_like(&s.trim().to_lowercase())
-            )));
+            values.push(Value::text(format!("%{}%", escape_like(&s.trim().to_lowercase()))));
             let n = values.len();
-            let ors: Vec<String> = K::LIST
-                .search
-                .iter()
-                .map(|c| format!("lower({c}) LIKE ${n} ESCAPE '\\'"))
-                .collect();
+            let ors: Vec<String> =
+                K::LIST.search.iter().map(|c| format!("lower({c}) LIKE ${n} ESCAPE '\\'")).collect();
             sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
         }
         let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
@@ -429,11 +408,7 @@ impl Session {
 
     /// Every record of a kind ordered by natural key, archived ones included when asked (exports).
     pub async fn all<K: StoredKind>(&mut self, include_archived: bool) -> Result<Vec<Record<K>>, StoreError> {
-        let filter = if include_archived {
-            ""
-        } else {
-            " WHERE archived_at IS NULL"
-        };
+        let filter = if include_archived { "" } else { " WHERE archived_at IS NULL" };
         let sql = format!(
             "SELECT {} FROM {}{filter} ORDER BY lower({}), id",
             select_list::<K>(),
@@ -464,14 +439,8 @@ impl Session {
             return Ok(HashSet::new());
         }
         let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT id FROM {} WHERE id IN ({})",
-            table_of(kind),
-            ph.join(", ")
-        );
-        let rows = self
-            .fetch_all(sql, ids.iter().map(|i| Value::int(*i)).collect())
-            .await?;
+        let sql = format!("SELECT id FROM {} WHERE id IN ({})", table_of(kind), ph.join(", "));
+        let rows = self.fetch_all(sql, ids.iter().map(|i| Value::int(*i)).collect()).await?;
         rows.iter().map(|r| r.int("id")).collect()
     }
 
@@ -482,34 +451,43 @@ impl Session {
             Kind::CostCentre | Kind::Location => "parent_id",
             Kind::Service | Kind::Vendor => return Ok(HashMap::new()),
         };
-        let sql = format!(
-            "SELECT id, {col} AS parent FROM {} WHERE {col} IS NOT NULL",
-            table_of(kind)
-        );
+        let sql = format!("SELECT id, {col} AS parent FROM {} WHERE {col} IS NOT NULL", table_of(kind));
         let rows = self.fetch_all(sql, vec![]).await?;
-        rows.iter()
-            .map(|r| Ok((r.int("id")?, r.int("parent")?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.int("id")?, r.int("parent")?))).collect()
     }
 
     pub async fn count(&mut self, kind: Kind, include_archived: bool) -> Result<i64, StoreError> {
-        let filter = if include_archived {
-            ""
-        } else {
-            " WHERE archived_at IS NULL"
-        };
-        let sql = format!("SELECT COUNT(*) AS n FROM {}{filter}", table_of(kind));
-        let row = self
-            .fetch_optional(sql, vec![])
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        self.count_scoped(kind, include_archived, None).await
+    }
+
+    /// Counts records, optionally only those whose `column` is one of `ids`.
+    pub async fn count_scoped(
+        &mut self,
+        kind: Kind,
+        include_archived: bool,
+        scope: Option<(&str, &[i64])>,
+    ) -> Result<i64, StoreError> {
+        let mut sql = format!("SELECT COUNT(*) AS n FROM {} WHERE 1 = 1", table_of(kind));
+        if !include_archived {
+            sql.push_str(" AND archived_at IS NULL");
+        }
+        let mut values = Vec::new();
+        if let Some((col, ids)) = scope {
+            sql.push_str(&in_list(col, ids, &mut values));
+        }
+        let row = self.fetch_optional(sql, values).await?.ok_or(StoreError::NotFound)?;
         row.int("n")
     }
 }
 
 impl Session {
     /// Display labels ("Name (KEY)") for the given ids of a kind.
-    pub async fn labels(&mut self, kind: Kind, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+    pub async fn labels(
+        &mut self,
+        kind: Kind,
+        ids: &[i64],
+        scope: Option<(&str, &[i64])>,
+    ) -> Result<HashMap<i64, String>, StoreError> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -523,22 +501,17 @@ impl Session {
             Kind::Location => Location::NATURAL_KEY,
             Kind::Vendor => Vendor::NATURAL_KEY,
         };
-        let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT id, {key} AS k, name FROM {} WHERE id IN ({})",
-            table_of(kind),
-            ph.join(", ")
-        );
-        let rows = self
-            .fetch_all(sql, ids.iter().map(|i| Value::int(*i)).collect())
-            .await?;
+        let mut values = Vec::new();
+        let mut sql = format!("SELECT id, {key} AS k, name FROM {} WHERE 1 = 1", table_of(kind));
+        sql.push_str(&in_list("id", &ids, &mut values));
+        if let Some((col, allowed)) = scope {
+            sql.push_str(&in_list(col, allowed, &mut values));
+        }
+        let rows = self.fetch_all(sql, values).await?;
         rows.iter()
             .map(|r| {
                 let (k, name) = (r.text("k")?, r.text("name")?);
-                Ok((
-                    r.int("id")?,
-                    if k == name { name } else { format!("{name} ({k})") },
-                ))
+                Ok((r.int("id")?, if k == name { name } else { format!("{name} ({k})") }))
             })
             .collect()
     }

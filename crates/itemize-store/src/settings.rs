@@ -6,10 +6,7 @@ use jiff::Timestamp;
 impl Session {
     pub async fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         let row = self
-            .fetch_optional(
-                "SELECT value FROM settings WHERE key = $1".into(),
-                vec![Value::text(key)],
-            )
+            .fetch_optional("SELECT value FROM settings WHERE key = $1".into(), vec![Value::text(key)])
             .await?;
         row.map(|r| r.text("value")).transpose()
     }

@@ -36,11 +36,9 @@ fn require() -> bool {
 /// The server, started on first use; `None` when PostgreSQL is unavailable and not required.
 pub fn postgres() -> Option<&'static PgServer> {
     let server = SERVER.get_or_init(|| match std::env::var("ITEMIZE_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Ok(PgServer {
-            admin_url: url,
-            url_for: external_url,
-            socket_dir: None,
-        }),
+        Ok(url) if !url.is_empty() => {
+            Ok(PgServer { admin_url: url, url_for: external_url, socket_dir: None })
+        }
         _ => start_private(),
     });
     match server {
@@ -66,15 +64,9 @@ pub fn postgres() -> Option<&'static PgServer> {
 fn external_url(s: &PgServer, db: &str) -> String {
     // Replace the path of the admin URL with the new database's name.
     let url = &s.admin_url;
-    let (base, query) = url
-        .split_once('?')
-        .map(|(b, q)| (b, Some(q)))
-        .unwrap_or((url, None));
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
+    let path_start = base[scheme_end..].find('/').map(|i| scheme_end + i).unwrap_or(base.len());
     let mut out = format!("{}/{db}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -84,11 +76,7 @@ fn external_url(s: &PgServer, db: &str) -> String {
 }
 
 fn private_url(s: &PgServer, db: &str) -> String {
-    let dir = s
-        .socket_dir
-        .as_ref()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
+    let dir = s.socket_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
     format!("postgres://postgres@localhost/{db}?host={dir}")
 }
 
@@ -97,11 +85,8 @@ impl PgServer {
     pub async fn fresh_database(&self) -> String {
         let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
         let name = format!("itemize_test_{}_{n}", std::process::id());
-        let admin = if self.socket_dir.is_some() {
-            private_url(self, "postgres")
-        } else {
-            self.admin_url.clone()
-        };
+        let admin =
+            if self.socket_dir.is_some() { private_url(self, "postgres") } else { self.admin_url.clone() };
         let mut c = PgConnection::connect(&admin)
             .await
             .unwrap_or_else(|e| panic!("connecting to test PostgreSQL: {e}"));
@@ -176,18 +161,7 @@ fn start_private() -> Result<PgServer, String> {
     }
     let data = dir.join("data");
     let out = run_as(&mut Command::new(&initdb), nobody)
-        .args([
-            "-D",
-            path(&data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ])
+        .args(["-D", path(&data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("running {}: {e}", initdb.display()))?;
@@ -201,34 +175,16 @@ fn start_private() -> Result<PgServer, String> {
     );
     let log = dir.join("server.log");
     let out = run_as(&mut Command::new(&pg_ctl), nobody)
-        .args([
-            "-D",
-            path(&data),
-            "-l",
-            path(&log),
-            "-o",
-            &opts,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ])
+        .args(["-D", path(&data), "-l", path(&log), "-o", &opts, "-w", "-t", "60", "start"])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("running {}: {e}", pg_ctl.display()))?;
     if !out.status.success() {
         let server_log = std::fs::read_to_string(&log).unwrap_or_default();
-        return Err(format!(
-            "pg_ctl start failed: {}{server_log}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("pg_ctl start failed: {}{server_log}", String::from_utf8_lossy(&out.stderr)));
     }
     spawn_watchdog(&dir, &data);
-    Ok(PgServer {
-        admin_url: String::new(),
-        url_for: private_url,
-        socket_dir: Some(dir),
-    })
+    Ok(PgServer { admin_url: String::new(), url_for: private_url, socket_dir: Some(dir) })
 }
 
 fn path(p: &Path) -> &str {
@@ -266,11 +222,7 @@ mod tests {
             socket_dir: None,
         };
         assert_eq!(external_url(&s, "x"), "postgres://u:p@h:5/x?sslmode=disable");
-        let s = PgServer {
-            admin_url: "postgres://h".into(),
-            url_for: external_url,
-            socket_dir: None,
-        };
+        let s = PgServer { admin_url: "postgres://h".into(), url_for: external_url, socket_dir: None };
         assert_eq!(external_url(&s, "x"), "postgres://h/x");
     }
 }

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
+    /// Seconds, for `Retry-After` on 429.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -32,12 +34,7 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: Vec::new(),
-        }
+        Self { status, code, message: message.into(), details: Vec::new(), retry_after: None }
     }
 
     pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
@@ -46,11 +43,7 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "there is nothing at this address",
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
     }
 }
 
@@ -65,6 +58,9 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Refused(_) => StatusCode::CONFLICT,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -88,17 +84,13 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let status = status_of(&e);
         let message = public_message(&e);
-        let mut err = ApiError {
-            status,
-            code: e.code(),
-            message,
-            details: e.details(),
+        let retry_after = match &e {
+            AppError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         };
+        let mut err = ApiError { status, code: e.code(), message, details: e.details(), retry_after };
         if let AppError::PreconditionFailed { current_etag, .. } = &e {
-            err.details = vec![FieldError::new(
-                "If-Match",
-                format!("current ETag is {current_etag}"),
-            )];
+            err.details = vec![FieldError::new("If-Match", format!("current ETag is {current_etag}"))];
         }
         err
     }
@@ -106,13 +98,13 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-                details: &self.details,
-            },
-        };
-        (self.status, Json(body)).into_response()
+        let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        res
     }
 }

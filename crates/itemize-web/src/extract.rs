@@ -42,11 +42,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                     "the request body is too large",
                 )
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "the request body could not be read",
-                )
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "the request body could not be read")
             }
         })?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {

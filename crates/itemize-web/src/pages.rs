@@ -2,29 +2,49 @@
 //! no JavaScript required.
 
 use crate::AppState;
+use crate::auth::{
+    Auth, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, form_csrf_ok, peer_address, safe_next, set_cookie,
+};
 use crate::error::{public_message, status_of};
 use crate::extract::Params;
+use crate::routes::Reg;
 use askama::Template;
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::{Form, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use itemize_app::secrets::{constant_time_eq, random_secret};
 use itemize_app::{AppError, ListParams};
 use itemize_core::refdata::{CostCentre, Kind, Location, Person, Service, Vendor};
 use itemize_store::StoredKind;
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/static/itemize.css", get(css))
-        .route("/cost-centres", get(list_page::<CostCentre>))
-        .route("/services", get(list_page::<Service>))
-        .route("/people", get(list_page::<Person>))
-        .route("/locations", get(list_page::<Location>))
-        .route("/vendors", get(list_page::<Vendor>))
+pub fn routes(r: Reg) -> Reg {
+    r.add("/", &["GET"], get(index))
+        .add("/login", &["GET", "POST"], get(login_form).post(login))
+        .add("/logout", &["POST"], post(logout))
+        .add("/static/itemize.css", &["GET"], get(css))
+        .add("/cost-centres", &["GET"], get(list_page::<CostCentre>))
+        .add("/services", &["GET"], get(list_page::<Service>))
+        .add("/people", &["GET"], get(list_page::<Person>))
+        .add("/locations", &["GET"], get(list_page::<Location>))
+        .add("/vendors", &["GET"], get(list_page::<Vendor>))
+}
+
+/// The signed-in user, as every page's header shows them (with the sign-out form's CSRF token).
+pub struct Me {
+    pub name: String,
+    pub role: String,
+    pub csrf: String,
+}
+
+fn me(auth: &Auth) -> Option<Me> {
+    Some(Me {
+        name: auth.actor.name.clone(),
+        role: auth.actor.role.to_string(),
+        csrf: auth.csrf.clone().unwrap_or_default(),
+    })
 }
 
 pub struct NavItem {
@@ -34,17 +54,9 @@ pub struct NavItem {
 }
 
 fn nav(current: Option<Kind>) -> Vec<NavItem> {
-    let mut items = vec![NavItem {
-        href: "/",
-        label: "Overview",
-        current: current.is_none(),
-    }];
+    let mut items = vec![NavItem { href: "/", label: "Overview", current: current.is_none() }];
     for k in Kind::ALL {
-        items.push(NavItem {
-            href: path_of(k),
-            label: k.title(),
-            current: current == Some(k),
-        });
+        items.push(NavItem { href: path_of(k), label: k.title(), current: current == Some(k) });
     }
     items
 }
@@ -60,35 +72,25 @@ fn path_of(k: Kind) -> &'static str {
 }
 
 async fn css() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../templates/itemize.css"),
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../templates/itemize.css"))
         .into_response()
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    me: Option<Me>,
     nav: Vec<NavItem>,
     title: String,
     message: String,
 }
 
 pub fn not_found() -> Response {
-    page_error(
-        StatusCode::NOT_FOUND,
-        "Not found".into(),
-        "There is nothing at this address.".into(),
-    )
+    page_error(StatusCode::NOT_FOUND, "Not found".into(), "There is nothing at this address.".into())
 }
 
 fn page_error(status: StatusCode, title: String, message: String) -> Response {
-    let page = ErrorPage {
-        nav: nav(None),
-        title,
-        message,
-    };
+    let page = ErrorPage { me: None, nav: nav(None), title, message };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, "error").into_response(),
@@ -117,13 +119,14 @@ pub struct KindCount {
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage {
+    me: Option<Me>,
     nav: Vec<NavItem>,
     counts: Vec<KindCount>,
     demo: Option<String>,
 }
 
-async fn index(State(s): State<AppState>) -> Response {
-    let counts = match s.app.counts().await {
+async fn index(State(s): State<AppState>, auth: Auth) -> Response {
+    let counts = match s.app.counts(&auth.actor).await {
         Ok(c) => c,
         Err(e) => return app_error(e),
     };
@@ -132,14 +135,11 @@ async fn index(State(s): State<AppState>) -> Response {
         Err(e) => return app_error(e),
     };
     render(IndexPage {
+        me: me(&auth),
         nav: nav(None),
         counts: counts
             .into_iter()
-            .map(|(k, n)| KindCount {
-                href: path_of(k),
-                label: k.title(),
-                count: n,
-            })
+            .map(|(k, n)| KindCount { href: path_of(k), label: k.title(), count: n })
             .collect(),
         demo,
     })
@@ -193,6 +193,7 @@ pub struct Heading {
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage {
+    me: Option<Me>,
     nav: Vec<NavItem>,
     title: &'static str,
     api_path: String,
@@ -205,22 +206,14 @@ struct ListPage {
 }
 
 fn link(path: &str, params: &ListParams) -> String {
-    let pairs: Vec<(&str, &str)> = params
-        .0
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    let pairs: Vec<(&str, &str)> =
+        params.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).filter(|(_, v)| !v.is_empty()).collect();
     let qs = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    if qs.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{qs}")
-    }
+    if qs.is_empty() { path.to_string() } else { format!("{path}?{qs}") }
 }
 
-async fn list_page<K: StoredKind>(State(s): State<AppState>, Params(params): Params) -> Response {
-    let page = match s.app.list::<K>(&params).await {
+async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(params): Params) -> Response {
+    let page = match s.app.list::<K>(&auth.actor, &params).await {
         Ok(p) => p,
         Err(e) => return app_error(e),
     };
@@ -237,7 +230,7 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, Params(params): Par
     }
     let mut labels: HashMap<Kind, HashMap<i64, String>> = HashMap::new();
     for (k, ids) in wanted {
-        match s.app.labels(k, &ids).await {
+        match s.app.labels(&auth.actor, k, &ids).await {
             Ok(l) => {
                 labels.insert(k, l);
             }
@@ -258,11 +251,7 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, Params(params): Par
             };
             let mut p = params.clone();
             p.0.remove("cursor");
-            Heading {
-                label,
-                sort_link: sortable.then(|| link(path, &p.with("sort", next_sort))),
-                sorted,
-            }
+            Heading { label, sort_link: sortable.then(|| link(path, &p.with("sort", next_sort))), sorted }
         })
         .collect();
     let rows = page
@@ -292,6 +281,7 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, Params(params): Par
         link(path, &p)
     });
     render(ListPage {
+        me: me(&auth),
         nav: nav(Some(kind)),
         title: kind.title(),
         api_path: format!("/api/v1/{}", kind.plural()),
@@ -302,4 +292,134 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, Params(params): Par
         next,
         first,
     })
+}
+
+// -------------------------------------------------------------------------------------------- sign-in
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+fn login_page(
+    status: StatusCode,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+    secure: bool,
+) -> Response {
+    let page = LoginPage { me: None, nav: Vec::new(), csrf: csrf.clone(), next, username, error };
+    let mut res = (status, render(page)).into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, secure, "Strict"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn login_form(State(s): State<AppState>, q: axum::extract::Query<LoginQuery>) -> Response {
+    login_page(
+        StatusCode::OK,
+        random_secret(),
+        safe_next(q.next.as_deref()),
+        String::new(),
+        None,
+        s.web.secure_cookies,
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login(State(s): State<AppState>, headers: HeaderMap, req: Request) -> Response {
+    let address = peer_address(req.extensions());
+    let secure = s.web.secure_cookies;
+    let Form(f): Form<LoginForm> = match Form::from_request(req, &s).await {
+        Ok(f) => f,
+        Err(_) => {
+            let msg = "fill in the username and the password".to_string();
+            return login_page(
+                StatusCode::BAD_REQUEST,
+                random_secret(),
+                "/".into(),
+                String::new(),
+                Some(msg),
+                secure,
+            );
+        }
+    };
+    let next = safe_next(f.next.as_deref());
+    let sent_ok = cookie(&headers, LOGIN_CSRF_COOKIE)
+        .is_some_and(|c| constant_time_eq(c.as_bytes(), f.csrf.as_bytes()));
+    if !sent_ok {
+        let msg = "the sign-in form expired; please try again".to_string();
+        return login_page(StatusCode::FORBIDDEN, random_secret(), next, f.username, Some(msg), secure);
+    }
+    match s.app.login(&f.username, &f.password, address.as_deref()).await {
+        Ok(session) => {
+            // A session cookie the browser already had is ended, never reused (no session fixation).
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                let _ = s.app.logout(old).await;
+            }
+            let max_age = session.expires_at.duration_since(s.app.clock().now()).as_secs();
+            let mut res = Redirect::to(&next).into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &session.id, max_age, secure, "Lax"));
+            res.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, "", 0, secure, "Strict"));
+            res
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            let mut res =
+                login_page(status, random_secret(), next, f.username, Some(public_message(&e)), secure);
+            if let AppError::TooManyAttempts { retry_after_secs } = e
+                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+async fn logout(State(s): State<AppState>, auth: Auth, Form(f): Form<LogoutForm>) -> Response {
+    if !form_csrf_ok(&auth, &f.csrf) {
+        return page_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden".into(),
+            "The sign-out form expired; reload the page and try again.".into(),
+        );
+    }
+    if let Some(sid) = &auth.session_id
+        && let Err(e) = s.app.logout(sid).await
+    {
+        return app_error(e);
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, s.web.secure_cookies, "Lax"));
+    res
 }

@@ -13,10 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 async fn seed(store: &Store, n: u64) {
@@ -44,10 +41,7 @@ struct Result {
 }
 
 async fn load(base: String, clients: u64, seconds: u64) -> Result {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients as usize)
-        .build()
-        .unwrap();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(clients as usize).build().unwrap();
     let run = |until: Instant| {
         let client = client.clone();
         let base = base.clone();
@@ -84,29 +78,13 @@ async fn load(base: String, clients: u64, seconds: u64) -> Result {
     let elapsed = start.elapsed();
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Result {
-        requests: all.len(),
-        p50: pct(0.50),
-        p99: pct(0.99),
-        max: *all.last().unwrap(),
-        elapsed,
-    }
+    Result { requests: all.len(), p50: pct(0.50), p99: pct(0.99), max: *all.last().unwrap(), elapsed }
 }
 
 async fn bench(label: &str, url: &str, people: u64, clients: u64, seconds: u64) {
-    let store = Store::connect(
-        url,
-        &ConnectOptions {
-            max_connections: 16,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    store
-        .migrate("2026-11-22T00:00:00Z".parse().unwrap())
-        .await
-        .unwrap();
+    let store =
+        Store::connect(url, &ConnectOptions { max_connections: 16, ..Default::default() }).await.unwrap();
+    store.migrate("2026-11-22T00:00:00Z".parse().unwrap()).await.unwrap();
     let t = Instant::now();
     seed(&store, people).await;
     let seeded = t.elapsed();
@@ -139,10 +117,7 @@ fn main() {
     let people = env_or("BENCH_PEOPLE", 100_000);
     let clients = env_or("BENCH_CLIENTS", 50);
     let seconds = env_or("BENCH_SECONDS", 10);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     println!(
         "GET /api/v1/people?limit=100, walking the cursor pages; {seconds} s measured after 2 s warm-up"
     );

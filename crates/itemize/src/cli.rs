@@ -4,8 +4,10 @@ use crate::config::{Layer, Settings};
 use crate::wiring::{self, SystemClock};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use itemize_app::Actor;
+use itemize_app::auth::{NewUser, UserPatch};
 use itemize_app::csvio::ImportReport;
-use itemize_app::demo::DemoOutcome;
+use itemize_app::demo::{DEMO_PASSWORD, DemoOutcome};
 use itemize_core::Clock;
 use itemize_core::refdata::Kind;
 use std::io::Write;
@@ -72,6 +74,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Manage users: add, list, disable, enable, reset-password.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API tokens: create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Export reference data as CSV, in the same format `import` reads.
     Export {
         kind: KindArg,
@@ -82,6 +94,62 @@ pub enum Command {
         #[arg(long)]
         include_archived: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create a user. The password is read from standard input, never from the command line.
+    Add {
+        username: String,
+        /// admin, finance, asset-manager or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
+        /// Limit the user to this cost centre and those below it (repeatable; by code).
+        #[arg(long = "cost-centre", value_name = "CODE")]
+        cost_centres: Vec<String>,
+    },
+    /// List users.
+    List,
+    /// Disable a user: they can no longer sign in, and their sessions end.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// Set a new password (read from standard input); the user's sessions end.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create an API token for a user and print it (it is shown this once).
+    Create {
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// The token can read but never change anything.
+        #[arg(long)]
+        read_only: bool,
+        /// Lifetime, such as 30d or 12h [default: no expiry].
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id: it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,52 +209,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { .. } => {
             let app = wiring::open_app(&settings, clock).await?;
-            wiring::serve(app, &settings, |addr| {
-                println!("itemize is serving on http://{addr}/")
-            })
-            .await?;
+            wiring::serve(app, &settings, |addr| println!("itemize is serving on http://{addr}/")).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo {
-            seed,
-            as_of,
-            no_serve,
-            ..
-        } => demo(settings, clock, seed, as_of, no_serve).await,
+        Command::Demo { seed, as_of, no_serve, .. } => demo(settings, clock, seed, as_of, no_serve).await,
         Command::Db { action } => db(settings, clock, action).await,
-        Command::Import {
-            kind,
-            file,
-            dry_run,
-            format,
-        } => {
+        Command::User { action } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            user(&app, action).await
+        }
+        Command::Token { action } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            token(&app, action).await
+        }
+        Command::Import { kind, file, dry_run, format } => {
             let app = wiring::open_app(&settings, clock).await?;
             let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
-            let report = app
-                .import_csv(kind.into(), std::io::BufReader::new(f), dry_run)
-                .await?;
+            let report =
+                app.import_csv(&operator(), kind.into(), std::io::BufReader::new(f), dry_run).await?;
             print_report(&file.display().to_string(), &report, format)?;
-            Ok(if report.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Export {
-            kind,
-            out,
-            include_archived,
-        } => {
+        Command::Export { kind, out, include_archived } => {
             let app = wiring::open_app(&settings, clock).await?;
             let n = match &out {
                 Some(path) => {
                     let f = std::fs::File::create(path)
                         .with_context(|| format!("creating {}", path.display()))?;
-                    app.export_csv(kind.into(), std::io::BufWriter::new(f), include_archived)
+                    app.export_csv(&operator(), kind.into(), std::io::BufWriter::new(f), include_archived)
                         .await?
                 }
                 None => {
-                    app.export_csv(kind.into(), std::io::stdout().lock(), include_archived)
+                    app.export_csv(&operator(), kind.into(), std::io::stdout().lock(), include_archived)
                         .await?
                 }
             };
@@ -216,11 +270,7 @@ async fn db(settings: Settings, clock: Arc<dyn Clock>, action: DbAction) -> anyh
                 "schema: version {} (this binary knows up to {}) — {}",
                 st.database_version(),
                 st.binary_version,
-                if st.is_current() {
-                    "current"
-                } else {
-                    "migrations pending: run `itemize db migrate`"
-                }
+                if st.is_current() { "current" } else { "migrations pending: run `itemize db migrate`" }
             );
             for (v, name, at) in &st.applied {
                 println!("  applied  {v:>4} {name} at {at}");
@@ -251,10 +301,7 @@ async fn demo(
             );
             for (f, r) in files.iter().zip(&reports) {
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                println!(
-                    "  {name:<24} {:>5} rows: {} created, {} updated",
-                    r.rows, r.created, r.updated
-                );
+                println!("  {name:<24} {:>5} rows: {} created, {} updated", r.rows, r.created, r.updated);
             }
         }
         Ok(DemoOutcome::AlreadyLoaded(m)) => {
@@ -273,7 +320,11 @@ async fn demo(
     wiring::serve(app, &settings, |addr| {
         println!();
         println!("itemize is serving the demo on http://{addr}/");
-        println!("No sign-in yet: accounts and roles come with the next release. Stop with Ctrl-C.");
+        println!("Sign in as `admin` with the password `{DEMO_PASSWORD}`.");
+        println!(
+            "Other demo users (same password): finance, assets (asset-manager), viewer, and dach-finance"
+        );
+        println!("(finance, limited to the Sales DACH cost centre). Stop with Ctrl-C.");
     })
     .await?;
     Ok(ExitCode::SUCCESS)
@@ -294,41 +345,143 @@ fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -> anyhow::R
             r.created,
             r.updated,
             r.unchanged,
-            if r.dry_run {
-                " (dry run: nothing was written)"
-            } else {
-                ""
-            }
+            if r.dry_run { " (dry run: nothing was written)" } else { "" }
         )?;
     } else {
-        writeln!(
-            out,
-            "{file} was not imported: {} problem(s); nothing was written.",
-            r.error_count
-        )?;
+        writeln!(out, "{file} was not imported: {} problem(s); nothing was written.", r.error_count)?;
         for e in &r.errors {
-            let col = e
-                .column
-                .as_deref()
-                .map(|c| format!(", column {c}"))
-                .unwrap_or_default();
-            let val = e
-                .value
-                .as_deref()
-                .map(|v| format!(", value {v:?}"))
-                .unwrap_or_default();
+            let col = e.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default();
+            let val = e.value.as_deref().map(|v| format!(", value {v:?}")).unwrap_or_default();
             writeln!(out, "  row {}{col}{val}: {}", e.row, e.reason)?;
         }
         if r.error_count as usize > r.errors.len() {
-            writeln!(
-                out,
-                "  … and {} more. By column:",
-                r.error_count as usize - r.errors.len()
-            )?;
+            writeln!(out, "  … and {} more. By column:", r.error_count as usize - r.errors.len())?;
             for (c, n) in &r.errors_by_column {
                 writeln!(out, "    {c}: {n}")?;
             }
         }
     }
     Ok(())
+}
+
+/// Local commands act as the operator, who has the database itself in hand.
+fn operator() -> Actor {
+    Actor::system("cli")
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if !from_stdin {
+        bail!("pass --password-stdin and give the password on standard input (never as an argument)");
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn user(app: &itemize_app::App, action: UserAction) -> anyhow::Result<ExitCode> {
+    let op = operator();
+    match action {
+        UserAction::Add { username, role, password_stdin, display_name, cost_centres } => {
+            let password = read_password(password_stdin)?;
+            let cost_centres = app.cost_centre_ids(&op, &cost_centres).await?;
+            let u = app
+                .create_user(&op, NewUser { username, password, role, display_name, cost_centres })
+                .await?;
+            println!("created user {} ({}), id {}", u.username, u.role, u.id);
+        }
+        UserAction::List => {
+            println!("{:<6} {:<24} {:<14} {:<9} cost centres", "id", "username", "role", "status");
+            for u in app.list_users(&op).await? {
+                let status = if u.disabled { "disabled" } else { "active" };
+                let scope = if u.cost_centres.is_empty() {
+                    "all".to_string()
+                } else {
+                    format!("{:?}", u.cost_centres)
+                };
+                println!("{:<6} {:<24} {:<14} {:<9} {scope}", u.id, u.username, u.role.as_str(), status);
+            }
+        }
+        UserAction::Disable { username } => {
+            let u = app.find_user(&op, &username).await?;
+            app.update_user(&op, u.id, UserPatch { disabled: Some(true), ..Default::default() }, None)
+                .await?;
+            println!("disabled {username}; their sessions have ended");
+        }
+        UserAction::Enable { username } => {
+            let u = app.find_user(&op, &username).await?;
+            app.update_user(&op, u.id, UserPatch { disabled: Some(false), ..Default::default() }, None)
+                .await?;
+            println!("enabled {username}");
+        }
+        UserAction::ResetPassword { username, password_stdin } => {
+            let password = read_password(password_stdin)?;
+            let u = app.find_user(&op, &username).await?;
+            app.update_user(&op, u.id, UserPatch { password: Some(password), ..Default::default() }, None)
+                .await?;
+            println!("set a new password for {username}; their sessions have ended");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `30d`, `12h` or `90m`.
+pub fn parse_duration(s: &str) -> anyhow::Result<jiff::SignedDuration> {
+    let (num, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
+    let n: i64 =
+        num.parse().map_err(|_| anyhow::anyhow!("`{s}` is not a duration such as 30d, 12h or 90m"))?;
+    Ok(match unit {
+        "d" => jiff::SignedDuration::from_hours(24 * n),
+        "h" => jiff::SignedDuration::from_hours(n),
+        "m" => jiff::SignedDuration::from_mins(n),
+        _ => bail!("`{s}` is not a duration such as 30d, 12h or 90m"),
+    })
+}
+
+async fn token(app: &itemize_app::App, action: TokenAction) -> anyhow::Result<ExitCode> {
+    let op = operator();
+    match action {
+        TokenAction::Create { user, name, read_only, expires_in } => {
+            let u = app.find_user(&op, &user).await?;
+            let expires = expires_in.as_deref().map(parse_duration).transpose()?;
+            let t = app.create_token(&op, Some(u.id), &name, read_only, expires).await?;
+            eprintln!(
+                "created {} token {} for {} (id {}{}); it is shown this once:",
+                if read_only { "a read-only" } else { "a read-write" },
+                t.view.name,
+                u.username,
+                t.view.id,
+                t.view.expires_at.map(|e| format!(", expires {e}")).unwrap_or_default()
+            );
+            println!("{}", t.token);
+        }
+        TokenAction::List { user } => {
+            let filter = match user {
+                Some(u) => Some(app.find_user(&op, &u).await?.id),
+                None => None,
+            };
+            println!(
+                "{:<6} {:<8} {:<16} {:<20} {:<10} {:<28} last used",
+                "id", "user", "prefix", "name", "access", "expires / revoked"
+            );
+            for t in app.list_tokens(&op).await?.into_iter().filter(|t| filter.is_none_or(|u| u == t.user_id))
+            {
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(r), _) => format!("revoked {r}"),
+                    (None, Some(e)) => format!("expires {e}"),
+                    (None, None) => "never expires".into(),
+                };
+                let access = if t.read_only { "read-only" } else { "read-write" };
+                let last = t.last_used_at.map(|l| l.to_string()).unwrap_or_else(|| "never".into());
+                println!(
+                    "{:<6} {:<8} {:<16} {:<20} {:<10} {:<28} {last}",
+                    t.id, t.user_id, t.prefix, t.name, access, state
+                );
+            }
+        }
+        TokenAction::Revoke { id } => {
+            app.revoke_token(&op, id).await?;
+            println!("revoked token {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

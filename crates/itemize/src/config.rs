@@ -21,6 +21,10 @@ pub struct Layer {
     pub fiscal_year_start_month: Option<i64>,
     pub max_body_bytes: Option<usize>,
     pub db_max_connections: Option<u32>,
+    /// The address users reach itemize at; an `https://` URL makes cookies `Secure`.
+    pub public_url: Option<String>,
+    pub session_idle_minutes: Option<i64>,
+    pub session_absolute_hours: Option<i64>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -32,6 +36,9 @@ const ENV_KEYS: &[&str] = &[
     "fiscal_year_start_month",
     "max_body_bytes",
     "db_max_connections",
+    "public_url",
+    "session_idle_minutes",
+    "session_absolute_hours",
     "config",
 ];
 
@@ -49,6 +56,9 @@ impl Layer {
             fiscal_year_start_month: top.fiscal_year_start_month.or(self.fiscal_year_start_month),
             max_body_bytes: top.max_body_bytes.or(self.max_body_bytes),
             db_max_connections: top.db_max_connections.or(self.db_max_connections),
+            public_url: top.public_url.or(self.public_url),
+            session_idle_minutes: top.session_idle_minutes.or(self.session_idle_minutes),
+            session_absolute_hours: top.session_absolute_hours.or(self.session_absolute_hours),
         }
     }
 
@@ -84,6 +94,13 @@ impl Layer {
                 }
                 "max_body_bytes" => l.max_body_bytes = Some(v.parse().map_err(|_| num("a number of bytes"))?),
                 "db_max_connections" => l.db_max_connections = Some(v.parse().map_err(|_| num("a number"))?),
+                "public_url" => l.public_url = Some(v),
+                "session_idle_minutes" => {
+                    l.session_idle_minutes = Some(v.parse().map_err(|_| num("a number of minutes"))?)
+                }
+                "session_absolute_hours" => {
+                    l.session_absolute_hours = Some(v.parse().map_err(|_| num("a number of hours"))?)
+                }
                 "config" => config = Some(PathBuf::from(v)),
                 _ => bail!(
                     "unknown environment variable {k}; itemize reads {}",
@@ -117,10 +134,7 @@ impl DatabaseUrl {
         let mut s = self.0.clone();
         if let Some(scheme_end) = s.find("://") {
             let rest_start = scheme_end + 3;
-            let authority_end = s[rest_start..]
-                .find(['/', '?'])
-                .map(|i| rest_start + i)
-                .unwrap_or(s.len());
+            let authority_end = s[rest_start..].find(['/', '?']).map(|i| rest_start + i).unwrap_or(s.len());
             if let Some(at) = s[rest_start..authority_end].rfind('@') {
                 let userinfo = &s[rest_start..rest_start + at];
                 if let Some(colon) = userinfo.find(':') {
@@ -165,6 +179,10 @@ pub struct Settings {
     pub fiscal_calendar: FiscalCalendar,
     pub max_body_bytes: usize,
     pub db_max_connections: u32,
+    /// Cookies carry `Secure` (itemize is reached over HTTPS).
+    pub secure_cookies: bool,
+    pub session_idle: jiff::SignedDuration,
+    pub session_absolute: jiff::SignedDuration,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -185,8 +203,7 @@ impl Settings {
         let l = Layer::default().over(file_layer).over(env_layer).over(flags);
         let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("itemize-data"));
         let database_url = DatabaseUrl::new(
-            l.database_url
-                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("itemize.db").display())),
+            l.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("itemize.db").display())),
         );
         if !(database_url.0.starts_with("sqlite:")
             || database_url.0.starts_with("postgres://")
@@ -213,6 +230,15 @@ impl Settings {
             .map_err(|e| anyhow!("fiscal_year_start_month: {e}"))?;
         let max_body_bytes = l.max_body_bytes.unwrap_or(1024 * 1024);
         let db_max_connections = l.db_max_connections.unwrap_or(16).max(1);
+        let secure_cookies = l.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let idle = l.session_idle_minutes.unwrap_or(120);
+        let absolute = l.session_absolute_hours.unwrap_or(12);
+        if !(1..=60 * 24 * 30).contains(&idle) {
+            bail!("session_idle_minutes must be 1 to 43200");
+        }
+        if !(1..=24 * 90).contains(&absolute) {
+            bail!("session_absolute_hours must be 1 to 2160");
+        }
         Ok(Settings {
             data_dir,
             database_url,
@@ -222,6 +248,9 @@ impl Settings {
             fiscal_calendar,
             max_body_bytes,
             db_max_connections,
+            secure_cookies,
+            session_idle: jiff::SignedDuration::from_mins(idle),
+            session_absolute: jiff::SignedDuration::from_hours(absolute),
         })
     }
 }
@@ -233,10 +262,7 @@ mod tests {
     #[test]
     fn redacts_passwords() {
         let u = DatabaseUrl::new("postgres://itemize:s3cr3t@db.internal:5432/itemize?sslmode=require");
-        assert_eq!(
-            u.to_string(),
-            "postgres://itemize:***@db.internal:5432/itemize?sslmode=require"
-        );
+        assert_eq!(u.to_string(), "postgres://itemize:***@db.internal:5432/itemize?sslmode=require");
         assert!(!format!("{u:?}").contains("s3cr3t"));
         let q = DatabaseUrl::new("postgres://db/itemize?user=a&password=hunter2&x=1");
         assert_eq!(q.to_string(), "postgres://db/itemize?user=a&password=***&x=1");

@@ -23,16 +23,10 @@ pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -43,10 +37,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
     }
-    let opts = ConnectOptions {
-        max_connections: settings.db_max_connections,
-        ..ConnectOptions::default()
-    };
+    let opts = ConnectOptions { max_connections: settings.db_max_connections, ..ConnectOptions::default() };
     Store::connect(settings.database_url.expose(), &opts)
         .await
         .with_context(|| format!("opening the database {}", settings.database_url))
@@ -55,10 +46,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Opens the database, applies pending migrations and builds the application.
 pub async fn open_app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let store = open_store(settings).await?;
-    let applied = store
-        .migrate(clock.now())
-        .await
-        .context("migrating the database")?;
+    let applied = store.migrate(clock.now()).await.context("migrating the database")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
@@ -68,6 +56,8 @@ pub async fn open_app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
         AppConfig {
             reporting_currency: settings.reporting_currency,
             fiscal_calendar: settings.fiscal_calendar,
+            session_idle: settings.session_idle,
+            session_absolute: settings.session_absolute,
         },
     ))
 }
@@ -107,12 +97,11 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     banner(addr);
     tracing::info!(%addr, "serving");
-    let router = itemize_web::router(
-        app,
-        &itemize_web::WebOptions {
-            max_body_bytes: settings.max_body_bytes,
-        },
-    );
+    let opts = itemize_web::WebOptions {
+        max_body_bytes: settings.max_body_bytes,
+        secure_cookies: settings.secure_cookies,
+    };
+    let router = itemize_web::router(app, &opts);
     itemize_web::serve(listener, router, shutdown_signal()).await?;
     Ok(())
 }

@@ -101,11 +101,7 @@ impl RefKind for CostCentre {
     const NATURAL_KEY: &'static str = "code";
     const LIST: ListSpec = ListSpec {
         sorts: &["code", "name", "id", "updated_at"],
-        filters: &[
-            ("parent_id", FieldType::Id),
-            ("owner_id", FieldType::Id),
-            ("currency", FieldType::Text),
-        ],
+        filters: &[("parent_id", FieldType::Id), ("owner_id", FieldType::Id), ("currency", FieldType::Text)],
         search: &["code", "name"],
     };
 
@@ -131,12 +127,7 @@ impl RefKind for CostCentre {
 
     fn references(&self) -> Vec<Reference> {
         let mut r = Vec::new();
-        reference(
-            &mut r,
-            "parent_id",
-            Kind::CostCentre,
-            self.parent_id.map(i64::from),
-        );
+        reference(&mut r, "parent_id", Kind::CostCentre, self.parent_id.map(i64::from));
         reference(&mut r, "owner_id", Kind::Person, self.owner_id.map(i64::from));
         r
     }
@@ -171,10 +162,7 @@ impl RefKind for Service {
     const NATURAL_KEY: &'static str = "code";
     const LIST: ListSpec = ListSpec {
         sorts: &["code", "name", "criticality", "id", "updated_at"],
-        filters: &[
-            ("owner_cost_centre_id", FieldType::Id),
-            ("criticality", FieldType::Text),
-        ],
+        filters: &[("owner_cost_centre_id", FieldType::Id), ("criticality", FieldType::Text)],
         search: &["code", "name"],
     };
 
@@ -187,11 +175,8 @@ impl RefKind for Service {
             p.add("owner_cost_centre_id", "is required");
         }
         let criticality = p.parsed::<Criticality>("criticality", i.criticality, true);
-        let description = p.optional_text(
-            "description",
-            i.description.map(|d| d.replace(['\r', '\n'], " ")),
-            2000,
-        );
+        let description =
+            p.optional_text("description", i.description.map(|d| d.replace(['\r', '\n'], " ")), 2000);
         p.finish(|| Service {
             code: code.unwrap_or_default(),
             name: name.unwrap_or_default(),
@@ -207,12 +192,7 @@ impl RefKind for Service {
 
     fn references(&self) -> Vec<Reference> {
         let mut r = Vec::new();
-        reference(
-            &mut r,
-            "owner_cost_centre_id",
-            Kind::CostCentre,
-            Some(self.owner_cost_centre_id.get()),
-        );
+        reference(&mut r, "owner_cost_centre_id", Kind::CostCentre, Some(self.owner_cost_centre_id.get()));
         r
     }
 }
@@ -273,10 +253,7 @@ impl RefKind for Person {
         let cost_centre_id = p.id("cost_centre_id", i.cost_centre_id);
         let location_id = p.id("location_id", i.location_id);
         let manager_id = p.id("manager_id", i.manager_id);
-        let status = i
-            .status
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "active".into());
+        let status = i.status.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "active".into());
         let status = p.parsed::<PersonStatus>("status", Some(status), true);
         let leave_date = p.parsed::<Date>("leave_date", i.leave_date, false);
         if status == Some(PersonStatus::Leaver) && leave_date.is_none() && !p.has("leave_date") {
@@ -301,18 +278,8 @@ impl RefKind for Person {
 
     fn references(&self) -> Vec<Reference> {
         let mut r = Vec::new();
-        reference(
-            &mut r,
-            "cost_centre_id",
-            Kind::CostCentre,
-            self.cost_centre_id.map(i64::from),
-        );
-        reference(
-            &mut r,
-            "location_id",
-            Kind::Location,
-            self.location_id.map(i64::from),
-        );
+        reference(&mut r, "cost_centre_id", Kind::CostCentre, self.cost_centre_id.map(i64::from));
+        reference(&mut r, "location_id", Kind::Location, self.location_id.map(i64::from));
         reference(&mut r, "manager_id", Kind::Person, self.manager_id.map(i64::from));
         r
     }
@@ -349,11 +316,7 @@ impl RefKind for Location {
     const NATURAL_KEY: &'static str = "code";
     const LIST: ListSpec = ListSpec {
         sorts: &["code", "name", "country", "id", "updated_at"],
-        filters: &[
-            ("parent_id", FieldType::Id),
-            ("country", FieldType::Text),
-            ("kind", FieldType::Text),
-        ],
+        filters: &[("parent_id", FieldType::Id), ("country", FieldType::Text), ("kind", FieldType::Text)],
         search: &["code", "name", "city"],
     };
 
@@ -361,10 +324,7 @@ impl RefKind for Location {
         let mut p = Problems::default();
         let code = p.code("code", i.code);
         let name = p.required_text("name", i.name, NAME_MAX);
-        let kind = i
-            .kind
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "site".into());
+        let kind = i.kind.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "site".into());
         let kind = p.parsed::<LocationKind>("kind", Some(kind), true);
         let parent_id = p.id("parent_id", i.parent_id);
         let country = p.parsed::<Country>("country", i.country, true);
@@ -413,11 +373,8 @@ impl RefKind for Vendor {
     type Input = VendorInput;
     const KIND: Kind = Kind::Vendor;
     const NATURAL_KEY: &'static str = "name";
-    const LIST: ListSpec = ListSpec {
-        sorts: &["name", "id", "updated_at"],
-        filters: &[],
-        search: &["name", "aliases"],
-    };
+    const LIST: ListSpec =
+        ListSpec { sorts: &["name", "id", "updated_at"], filters: &[], search: &["name", "aliases"] };
 
     fn validate(i: VendorInput) -> Result<Self, Vec<FieldError>> {
         let mut p = Problems::default();
@@ -441,11 +398,7 @@ impl RefKind for Vendor {
         {
             p.add("website", "must start with https:// or http://");
         }
-        p.finish(|| Vendor {
-            name: name.unwrap_or_default(),
-            aliases,
-            website,
-        })
+        p.finish(|| Vendor { name: name.unwrap_or_default(), aliases, website })
     }
 
     fn natural_key(&self) -> String {
@@ -478,10 +431,7 @@ mod tests {
             "employee_id": "E1", "name": "Ann", "email": "ann@corp.example", "status": "Leaver"
         }))
         .unwrap_err();
-        assert_eq!(
-            errs,
-            vec![FieldError::new("leave_date", "is required when status is leaver")]
-        );
+        assert_eq!(errs, vec![FieldError::new("leave_date", "is required when status is leaver")]);
     }
 
     #[test]

@@ -24,13 +24,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::CostCentre,
-        Kind::Service,
-        Kind::Person,
-        Kind::Location,
-        Kind::Vendor,
-    ];
+    pub const ALL: [Kind; 5] = [Kind::CostCentre, Kind::Service, Kind::Person, Kind::Location, Kind::Vendor];
 
     /// The plural, URL-friendly name used in API paths, CLI arguments and file names.
     pub fn plural(self) -> &'static str {

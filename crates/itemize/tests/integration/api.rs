@@ -10,11 +10,7 @@ fn error_code(body: &Value) -> &str {
 fn detail_fields(body: &Value) -> Vec<String> {
     body["error"]["details"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| d["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
+        .map(|a| a.iter().map(|d| d["field"].as_str().unwrap_or_default().to_string()).collect())
         .unwrap_or_default()
 }
 
@@ -31,29 +27,19 @@ both!(create_read_update_with_etags, |t| {
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
     let created: Value = r.json().await.unwrap();
-    assert_eq!(
-        created["currency"], "USD",
-        "the organisation's reporting currency is the default"
-    );
+    assert_eq!(created["currency"], "USD", "the organisation's reporting currency is the default");
     assert_eq!(created["version"], 1);
     let (status, body) = s.get_json(&location).await;
     assert_eq!((status, &body), (200, &created));
 
     // A stale If-Match gets 412 and overwrites nothing.
-    let (status, _, body) = s
-        .patch(&location, json!({"name": "Data & AI"}), Some("\"1-0\""))
-        .await;
+    let (status, _, body) = s.patch(&location, json!({"name": "Data & AI"}), Some("\"1-0\"")).await;
     assert_eq!((status, error_code(&body)), (412, "precondition_failed"));
     assert_eq!(s.get_json(&location).await.1["name"], "Data");
     // The current ETag succeeds and yields a new one; the old one is then stale.
     t.clock.set("2026-12-01T08:30:00Z".parse().unwrap());
-    let (status, new_etag, body) = s
-        .patch(&location, json!({"name": "Data & AI"}), Some(&etag))
-        .await;
-    assert_eq!(
-        (status, body["name"].as_str(), body["version"].as_i64()),
-        (200, Some("Data & AI"), Some(2))
-    );
+    let (status, new_etag, body) = s.patch(&location, json!({"name": "Data & AI"}), Some(&etag)).await;
+    assert_eq!((status, body["name"].as_str(), body["version"].as_i64()), (200, Some("Data & AI"), Some(2)));
     assert_eq!(
         (body["created_at"].as_str(), body["updated_at"].as_str()),
         (created["created_at"].as_str(), Some("2026-12-01T08:30:00Z"))
@@ -62,19 +48,14 @@ both!(create_read_update_with_etags, |t| {
     let (status, _, _) = s.patch(&location, json!({"name": "Again"}), Some(&etag)).await;
     assert_eq!(status, 412);
     // Without If-Match the patch applies (last writer wins); null clears an optional field.
-    let (_, _, top) = s
-        .post("/api/v1/cost-centres", json!({"code": "CC-8", "name": "Top"}))
-        .await;
+    let (_, _, top) = s.post("/api/v1/cost-centres", json!({"code": "CC-8", "name": "Top"})).await;
     let (status, _, body) = s.patch(&location, json!({"parent_id": top["id"]}), None).await;
     assert_eq!((status, body["parent_id"].clone()), (200, top["id"].clone()));
     let (status, _, body) = s.patch(&location, json!({"parent_id": null}), None).await;
     assert_eq!((status, body["parent_id"].clone()), (200, Value::Null));
     // Read-only fields are refused by name.
     let (status, _, body) = s.patch(&location, json!({"version": 7, "id": 3}), None).await;
-    assert_eq!(
-        (status, detail_fields(&body)),
-        (422, vec!["id".to_string(), "version".to_string()])
-    );
+    assert_eq!((status, detail_fields(&body)), (422, vec!["id".to_string(), "version".to_string()]));
 });
 
 both!(errors_have_one_shape_and_the_right_status, |t| {
@@ -92,20 +73,9 @@ both!(errors_have_one_shape_and_the_right_status, |t| {
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(error_code(&body), "malformed_json");
-    assert!(
-        body["error"]["details"][0]["problem"]
-            .as_str()
-            .unwrap()
-            .contains("line 1")
-    );
+    assert!(body["error"]["details"][0]["problem"].as_str().unwrap().contains("line 1"));
     // Not JSON at all: 415.
-    let r = s
-        .client
-        .post(s.url("/api/v1/people"))
-        .body("name=x")
-        .send()
-        .await
-        .unwrap();
+    let r = s.client.post(s.url("/api/v1/people")).body("name=x").send().await.unwrap();
     assert_eq!(r.status(), 415);
     // Invalid fields: 422, every problem by field.
     let (status, _, body) = s
@@ -116,19 +86,12 @@ both!(errors_have_one_shape_and_the_right_status, |t| {
         .await;
     assert_eq!((status, error_code(&body)), (422, "validation_failed"));
     assert_eq!(detail_fields(&body), ["extra"], "unknown fields are named first");
-    let (status, _, body) = s
-        .post(
-            "/api/v1/people",
-            json!({"employee_id": "E 2", "email": "nope", "status": "retired"}),
-        )
-        .await;
+    let (status, _, body) =
+        s.post("/api/v1/people", json!({"employee_id": "E 2", "email": "nope", "status": "retired"})).await;
     assert_eq!(status, 422);
     assert_eq!(detail_fields(&body), ["employee_id", "name", "email", "status"]);
     let (status, _, body) = s.post("/api/v1/people", json!({"employee_id": 5})).await;
-    assert_eq!(
-        (status, detail_fields(&body)),
-        (422, vec!["employee_id".to_string()])
-    );
+    assert_eq!((status, detail_fields(&body)), (422, vec!["employee_id".to_string()]));
     // References that do not exist, and hierarchy cycles.
     let (status, _, body) = s
         .post(
@@ -136,70 +99,33 @@ both!(errors_have_one_shape_and_the_right_status, |t| {
             json!({"employee_id": "E2", "name": "B", "email": "b@corp.example", "cost_centre_id": 4242}),
         )
         .await;
-    assert_eq!(
-        (status, detail_fields(&body)),
-        (422, vec!["cost_centre_id".to_string()])
-    );
-    let (status, _, body) = s
-        .patch(
-            &format!("/api/v1/people/{person}"),
-            json!({"manager_id": person}),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, detail_fields(&body)),
-        (422, vec!["manager_id".to_string()])
-    );
+    assert_eq!((status, detail_fields(&body)), (422, vec!["cost_centre_id".to_string()]));
+    let (status, _, body) =
+        s.patch(&format!("/api/v1/people/{person}"), json!({"manager_id": person}), None).await;
+    assert_eq!((status, detail_fields(&body)), (422, vec!["manager_id".to_string()]));
     let top = s.get_json(&format!("/api/v1/cost-centres/{sub}")).await.1["parent_id"].clone();
-    let (status, _, body) = s
-        .patch(
-            &format!("/api/v1/cost-centres/{top}"),
-            json!({"parent_id": sub}),
-            None,
-        )
-        .await;
+    let (status, _, body) =
+        s.patch(&format!("/api/v1/cost-centres/{top}"), json!({"parent_id": sub}), None).await;
     assert_eq!(status, 422, "{body}");
-    assert!(
-        body["error"]["details"][0]["problem"]
-            .as_str()
-            .unwrap()
-            .contains("cycle")
-    );
+    assert!(body["error"]["details"][0]["problem"].as_str().unwrap().contains("cycle"));
     // Uniqueness: 409 naming the field (case-insensitive codes and e-mails).
     let (status, _, body) = s
-        .post(
-            "/api/v1/people",
-            json!({"employee_id": "e1", "name": "Dup", "email": "x@corp.example"}),
-        )
+        .post("/api/v1/people", json!({"employee_id": "e1", "name": "Dup", "email": "x@corp.example"}))
         .await;
     assert_eq!(
         (status, error_code(&body), detail_fields(&body)),
         (409, "conflict", vec!["employee_id".to_string()])
     );
     let (status, _, body) = s
-        .post(
-            "/api/v1/people",
-            json!({"employee_id": "E3", "name": "Dup", "email": "ADA@corp.example"}),
-        )
+        .post("/api/v1/people", json!({"employee_id": "E3", "name": "Dup", "email": "ADA@corp.example"}))
         .await;
     assert_eq!((status, detail_fields(&body)), (409, vec!["email".to_string()]));
     // Unknown ids, unknown routes, wrong methods.
-    for path in [
-        "/api/v1/people/4242",
-        "/api/v1/people/abc",
-        "/api/v1/people/-1",
-        "/api/v1/nothing",
-    ] {
+    for path in ["/api/v1/people/4242", "/api/v1/people/abc", "/api/v1/people/-1", "/api/v1/nothing"] {
         let (status, body) = s.get_json(path).await;
         assert_eq!((status, error_code(&body)), (404, "not_found"), "{path}");
     }
-    let r = s
-        .client
-        .delete(s.url(&format!("/api/v1/people/{person}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.client.delete(s.url(&format!("/api/v1/people/{person}"))).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(error_code(&r.json().await.unwrap()), "method_not_allowed");
     // Bad list parameters are refused, never silently adjusted.
@@ -260,20 +186,14 @@ both!(lists_paginate_filter_sort_and_search, |t| {
         let keys: Vec<String> = seen.iter().map(|i| i[field].to_string()).collect();
         let mut sorted = keys.clone();
         sorted.sort_by(|a, b| {
-            if field == "id" {
-                a.parse::<i64>().unwrap().cmp(&b.parse().unwrap())
-            } else {
-                a.cmp(b)
-            }
+            if field == "id" { a.parse::<i64>().unwrap().cmp(&b.parse().unwrap()) } else { a.cmp(b) }
         });
         if sort.starts_with('-') {
             sorted.reverse();
         }
         assert_eq!(keys, sorted, "{sort}");
     }
-    let (_, body) = s
-        .get_json(&format!("/api/v1/people?cost_centre_id={sub}&limit=1000"))
-        .await;
+    let (_, body) = s.get_json(&format!("/api/v1/people?cost_centre_id={sub}&limit=1000")).await;
     assert_eq!(body["items"].as_array().unwrap().len(), 16);
     let (_, body) = s.get_json("/api/v1/people?q=NAME%2001").await;
     assert_eq!(body["items"][0]["employee_id"], "E30");
@@ -286,11 +206,7 @@ both!(lists_paginate_filter_sort_and_search, |t| {
     // 1,000 is the largest page and is honoured in full.
     let (status, body) = s.get_json("/api/v1/people?limit=1000").await;
     assert_eq!(
-        (
-            status,
-            body["items"].as_array().unwrap().len(),
-            body["next"].clone()
-        ),
+        (status, body["items"].as_array().unwrap().len(), body["next"].clone()),
         (200, 30, Value::Null)
     );
 });
@@ -300,70 +216,32 @@ both!(archive_hides_and_restore_returns, |t| {
     let s = t.serve().await;
     let path = format!("/api/v1/locations/{loc}");
     let etag = s.get(&path).await.headers()["etag"].to_str().unwrap().to_string();
-    let r = s
-        .client
-        .post(s.url(&format!("{path}/archive")))
-        .header("if-match", "\"1-99\"")
-        .send()
-        .await
-        .unwrap();
+    let r =
+        s.client.post(s.url(&format!("{path}/archive"))).header("if-match", "\"1-99\"").send().await.unwrap();
     assert_eq!(r.status(), 412);
-    let r = s
-        .client
-        .post(s.url(&format!("{path}/archive")))
-        .header("if-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let r = s.client.post(s.url(&format!("{path}/archive"))).header("if-match", &etag).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert!(body["archived_at"].is_string());
-    assert_eq!(
-        s.get_json("/api/v1/locations").await.1["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
-    assert_eq!(
-        s.get_json("/api/v1/locations?archived=true").await.1["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        s.get_json(&path).await.0,
-        200,
-        "an archived record can still be read"
-    );
-    let r = s
-        .client
-        .post(s.url(&format!("{path}/restore")))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(s.get_json("/api/v1/locations").await.1["items"].as_array().unwrap().len(), 0);
+    assert_eq!(s.get_json("/api/v1/locations?archived=true").await.1["items"].as_array().unwrap().len(), 1);
+    assert_eq!(s.get_json(&path).await.0, 200, "an archived record can still be read");
+    let r = s.client.post(s.url(&format!("{path}/restore"))).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        s.get_json("/api/v1/locations").await.1["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(s.get_json("/api/v1/locations").await.1["items"].as_array().unwrap().len(), 1);
 });
 
 both!(health_readiness_and_request_ids, |t| {
     let s = t.serve().await;
     assert_eq!(s.get_json("/healthz").await, (200, json!({"status": "ok"})));
     assert_eq!(s.get_json("/readyz").await, (200, json!({"status": "ready"})));
-    let r = s
-        .client
-        .get(s.url("/api/v1/vendors"))
-        .header("x-request-id", "req-abc-123")
-        .send()
-        .await
-        .unwrap();
+    // Health checks answer anyone; data does not.
+    assert_eq!(s.anonymous.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(s.anonymous.get(s.url("/readyz")).send().await.unwrap().status(), 200);
+    let r = s.anonymous.get(s.url("/api/v1/people")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["www-authenticate"].to_str().unwrap()), (401, "Bearer"));
+    let r =
+        s.client.get(s.url("/api/v1/vendors")).header("x-request-id", "req-abc-123").send().await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "req-abc-123");
     let r = s.get("/api/v1/vendors").await;
     assert_eq!(
@@ -380,28 +258,14 @@ both!(health_readiness_and_request_ids, |t| {
 
 both!(vendor_spellings_identify_one_vendor, |t| {
     let s = t.serve().await;
-    let (status, _, aws) = s
-        .post(
-            "/api/v1/vendors",
-            json!({"name": "Amazon Web Services", "aliases": ["AWS", "aws"]}),
-        )
-        .await;
+    let (status, _, aws) =
+        s.post("/api/v1/vendors", json!({"name": "Amazon Web Services", "aliases": ["AWS", "aws"]})).await;
     assert_eq!((status, aws["aliases"].clone()), (201, json!(["AWS"])));
-    let (status, _, body) = s
-        .post("/api/v1/vendors", json!({"name": "Awesome", "aliases": ["Aws"]}))
-        .await;
-    assert_eq!(
-        (status, detail_fields(&body)),
-        (422, vec!["aliases[0]".to_string()])
-    );
+    let (status, _, body) = s.post("/api/v1/vendors", json!({"name": "Awesome", "aliases": ["Aws"]})).await;
+    assert_eq!((status, detail_fields(&body)), (422, vec!["aliases[0]".to_string()]));
     let (status, _, body) = s.post("/api/v1/vendors", json!({"name": "aws"})).await;
     assert_eq!((status, detail_fields(&body)), (422, vec!["name".to_string()]));
-    let (status, _, _) = s
-        .patch(
-            &format!("/api/v1/vendors/{}", aws["id"]),
-            json!({"aliases": ["AWS", "Amazon"]}),
-            None,
-        )
-        .await;
+    let (status, _, _) =
+        s.patch(&format!("/api/v1/vendors/{}", aws["id"]), json!({"aliases": ["AWS", "Amazon"]}), None).await;
     assert_eq!(status, 200, "a vendor's own spellings are no conflict");
 });

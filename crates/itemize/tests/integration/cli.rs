@@ -12,11 +12,7 @@ fn itemize(dir: &Path) -> Command {
 }
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("run itemize");
+    let Output { status, stdout, stderr } = cmd.output().expect("run itemize");
     (
         status.success(),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -33,32 +29,22 @@ fn help_guides_a_newcomer() {
         assert!(out.contains(cmd), "help lacks {cmd}: {out}");
     }
     let (ok, out, _) = run(itemize(dir.path()).args(["import", "--help"]));
-    assert!(
-        ok && out.contains("--dry-run") && out.contains("cost-centres"),
-        "{out}"
-    );
+    assert!(ok && out.contains("--dry-run") && out.contains("cost-centres"), "{out}");
 }
 
 #[test]
 fn configuration_refuses_unknown_keys_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("itemize.toml"),
-        "data_dir = \"x\"\nlisten_port = 8080\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("itemize.toml"), "data_dir = \"x\"\nlisten_port = 8080\n").unwrap();
     let (ok, _, err) = run(itemize(dir.path()).args(["db", "status"]));
     assert!(!ok);
     assert!(err.contains("listen_port"), "{err}");
     std::fs::remove_file(dir.path().join("itemize.toml")).unwrap();
 
-    let (ok, _, err) = run(itemize(dir.path())
-        .args(["db", "status"])
-        .env("ITEMIZE_DATADIR", "x"));
+    let (ok, _, err) = run(itemize(dir.path()).args(["db", "status"]).env("ITEMIZE_DATADIR", "x"));
     assert!(!ok && err.contains("ITEMIZE_DATADIR"), "{err}");
-    let (ok, _, err) = run(itemize(dir.path())
-        .args(["db", "status"])
-        .env("ITEMIZE_REPORTING_CURRENCY", "XYZ"));
+    let (ok, _, err) =
+        run(itemize(dir.path()).args(["db", "status"]).env("ITEMIZE_REPORTING_CURRENCY", "XYZ"));
     assert!(!ok && err.contains("reporting_currency"), "{err}");
     let (ok, _, err) = run(itemize(dir.path()).args(["--config", "missing.toml", "db", "status"]));
     assert!(!ok && err.contains("missing.toml"), "{err}");
@@ -76,14 +62,7 @@ fn layers_apply_in_order_file_then_environment_then_flags() {
         .env("ITEMIZE_DATA_DIR", "from-env"));
     assert!(ok && out.contains("from-env/itemize.db"), "{out}");
     let (ok, out, _) = run(itemize(dir.path())
-        .args([
-            "--config",
-            "custom.toml",
-            "--data-dir",
-            "from-flag",
-            "db",
-            "status",
-        ])
+        .args(["--config", "custom.toml", "--data-dir", "from-flag", "db", "status"])
         .env("ITEMIZE_DATA_DIR", "from-env"));
     assert!(ok && out.contains("from-flag/itemize.db"), "{out}");
 }
@@ -106,31 +85,21 @@ fn secrets_in_the_database_url_never_reach_the_output() {
 fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
-    assert!(
-        ok && out.contains("version 0") && out.contains("pending"),
-        "{out}"
-    );
+    assert!(ok && out.contains("version 0") && out.contains("pending"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
-    assert!(ok && out.contains("applied migrations [1]"), "{out}");
+    assert!(ok && out.contains("applied migrations [1, 2]"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
     assert!(ok && out.contains("nothing to apply"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
     assert!(ok && out.contains("current") && out.contains("SQLite"), "{out}");
 
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("itemize-data/itemize.db").display()
-    );
+    let url = format!("sqlite://{}", dir.path().join("itemize-data/itemize.db").display());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(crate::contract::raw(
         &url,
         "INSERT INTO itemize_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', 'x')",
     ));
-    for args in [
-        &["db", "status"][..],
-        &["db", "migrate"],
-        &["serve", "--listen", "127.0.0.1:0"],
-    ] {
+    for args in [&["db", "status"][..], &["db", "migrate"], &["serve", "--listen", "127.0.0.1:0"]] {
         let (ok, _, err) = run(itemize(dir.path()).args(args));
         assert!(!ok, "{args:?} must refuse");
         assert!(
@@ -143,43 +112,27 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
 #[test]
 fn import_reports_problems_and_exits_non_zero_and_export_reads_back() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("cc.csv"),
-        "code,name,currency\nCC-1,Technology,USD\nCC-2,Sales,EUR\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("cc.csv"), "code,name,currency\nCC-1,Technology,USD\nCC-2,Sales,EUR\n")
+        .unwrap();
     let (ok, out, _) = run(itemize(dir.path()).args(["import", "cost-centres", "cc.csv", "--dry-run"]));
-    assert!(
-        ok && out.contains("2 would be created") && out.contains("nothing was written"),
-        "{out}"
-    );
+    assert!(ok && out.contains("2 would be created") && out.contains("nothing was written"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["export", "cost-centres"]));
     assert!(ok);
     assert_eq!(out, "code,name,parent_code,owner_employee_id,currency\n");
     let (ok, out, _) = run(itemize(dir.path()).args(["import", "cost-centres", "cc.csv"]));
     assert!(ok && out.contains("2 were created"), "{out}");
 
-    std::fs::write(
-        dir.path().join("bad.csv"),
-        "code,name,currency\nCC-3,Ops,EURO\nCC-4,,USD\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("bad.csv"), "code,name,currency\nCC-3,Ops,EURO\nCC-4,,USD\n").unwrap();
     let (ok, out, _) = run(itemize(dir.path()).args(["import", "cost-centres", "bad.csv"]));
     assert!(!ok, "a refused file exits non-zero");
     assert!(out.contains("2 problem(s); nothing was written"), "{out}");
     assert!(out.contains("row 2, column currency, value \"EURO\""), "{out}");
-    assert!(
-        out.contains("row 3, column name, value \"\": is required"),
-        "{out}"
-    );
+    assert!(out.contains("row 3, column name, value \"\": is required"), "{out}");
     let (ok, out, _) =
         run(itemize(dir.path()).args(["import", "cost-centres", "bad.csv", "--format", "json"]));
     assert!(!ok);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(
-        (report["error_count"].as_u64(), report["committed"].as_bool()),
-        (Some(2), Some(false))
-    );
+    assert_eq!((report["error_count"].as_u64(), report["committed"].as_bool()), (Some(2), Some(false)));
 
     let (ok, _, err) = run(itemize(dir.path()).args(["export", "cost-centres", "--out", "out.csv"]));
     assert!(ok && err.contains("wrote 2 cost-centres"), "{err}");
@@ -213,20 +166,14 @@ fn demo_is_deterministic_and_never_loads_twice() {
     // Same seed again: reused, not loaded twice.
     let (ok, out, _) =
         run(itemize(a.path()).args(["demo", "--no-serve", "--seed", "3", "--as-of", "2026-11-22"]));
-    assert!(
-        ok && out.contains("already loaded") && out.contains("reusing"),
-        "{out}"
-    );
+    assert!(ok && out.contains("already loaded") && out.contains("reusing"), "{out}");
     let (ok, out, _) = run(itemize(a.path()).args(["export", "people"]));
     assert!(ok);
     let people = out.lines().count() - 1;
     assert!((1450..=1550).contains(&people), "{people} people after two runs");
     // Another seed into the same directory is refused clearly.
     let (ok, _, err) = run(itemize(a.path()).args(["demo", "--no-serve", "--seed", "4"]));
-    assert!(
-        !ok && err.contains("seed 3") && err.contains("--data-dir"),
-        "{err}"
-    );
+    assert!(!ok && err.contains("seed 3") && err.contains("--data-dir"), "{err}");
     // Non-demo data is never mixed with the demo.
     let c = tempfile::tempdir().unwrap();
     std::fs::write(c.path().join("v.csv"), "name\nAcme\n").unwrap();
@@ -259,10 +206,27 @@ fn demo_serves_and_stops_on_sigterm() {
     }
     let base = base.expect("the demo prints its address");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (people, home) = rt.block_on(async {
-        let c = reqwest::Client::new();
+    let (people, home, secrets) = rt.block_on(async {
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        // Without signing in there is nothing to see.
+        assert_eq!(c.get(format!("{base}/api/v1/people")).send().await.unwrap().status(), 401);
+        let to_login = c.get(format!("{base}/people")).send().await.unwrap();
+        assert_eq!(to_login.status(), 303);
+        assert_eq!(to_login.headers()["location"], "/login?next=%2Fpeople");
+        // The demo's admin signs in with the printed password.
+        let r = c
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"username": "admin", "password": "itemize-demo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let signed_in: serde_json::Value = r.json().await.unwrap();
+        let csrf = signed_in["csrf_token"].as_str().unwrap().to_string();
         let people: serde_json::Value = c
             .get(format!("{base}/api/v1/people?limit=1000"))
+            .header("cookie", &cookie)
             .header("x-request-id", "cli-test-request-1")
             .send()
             .await
@@ -270,32 +234,25 @@ fn demo_serves_and_stops_on_sigterm() {
             .json()
             .await
             .unwrap();
-        let home = c
-            .get(format!("{base}/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        (people, home)
+        let home =
+            c.get(format!("{base}/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        let sid = cookie.split_once('=').unwrap().1.to_string();
+        (people, home, [sid, csrf, "itemize-demo".to_string()])
     });
     assert_eq!(people["items"].as_array().unwrap().len(), 1000);
     assert!(people["next"].is_string());
     assert!(home.contains("demo organisation"));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "exit after SIGTERM: {:?}", out.status);
     let logs = String::from_utf8_lossy(&out.stderr);
-    let line = logs
-        .lines()
-        .find(|l| l.contains("cli-test-request-1"))
-        .expect("the request is logged with its id");
+    let line =
+        logs.lines().find(|l| l.contains("cli-test-request-1")).expect("the request is logged with its id");
     let json: serde_json::Value = serde_json::from_str(line).expect("log lines are JSON");
     assert_eq!(json["span"]["request_id"], "cli-test-request-1", "{line}");
     assert!(logs.contains("shutting down"));
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+    }
 }

@@ -27,6 +27,7 @@ fn query(sort: &'static str, descending: bool, limit: u32) -> ListQuery {
     ListQuery {
         filters: vec![],
         search: None,
+        scope: None,
         archived: Archived::Exclude,
         sort,
         descending,
@@ -45,19 +46,11 @@ both!(insert_get_update_archive, |t| {
     let mut s = t.store().session().await.unwrap();
     let got = s.get::<CostCentre>(rec.id).await.unwrap().unwrap();
     assert_eq!(got, rec);
-    assert!(
-        s.get::<CostCentre>(CostCentreId::new(999))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.get::<CostCentre>(CostCentreId::new(999)).await.unwrap().is_none());
     drop(s);
 
     let mut tx = t.store().transaction().await.unwrap();
-    let changed = tx
-        .update(rec.id, Some(1), &cc("CC-1", "Tech"), t1())
-        .await
-        .unwrap();
+    let changed = tx.update(rec.id, Some(1), &cc("CC-1", "Tech"), t1()).await.unwrap();
     assert_eq!((changed.meta.version, changed.fields.name.as_str()), (2, "Tech"));
     assert_eq!((changed.meta.created_at, changed.meta.updated_at), (now, t1()));
     // A stale version changes nothing and says what the version is now.
@@ -69,35 +62,17 @@ both!(insert_get_update_archive, |t| {
         tx.update(CostCentreId::new(999), None, &cc("X", "x"), t1()).await,
         Err(StoreError::NotFound)
     ));
-    let archived = tx
-        .set_archived::<CostCentre>(rec.id, true, Some(2), t1())
-        .await
-        .unwrap();
-    assert_eq!(
-        (archived.meta.archived_at, archived.meta.version),
-        (Some(t1()), 3)
-    );
+    let archived = tx.set_archived::<CostCentre>(rec.id, true, Some(2), t1()).await.unwrap();
+    assert_eq!((archived.meta.archived_at, archived.meta.version), (Some(t1()), 3));
     assert!(matches!(
         tx.set_archived::<CostCentre>(rec.id, false, Some(2), t1()).await,
         Err(StoreError::VersionConflict { current: 3 })
     ));
-    let restored = tx
-        .set_archived::<CostCentre>(rec.id, false, None, t1())
-        .await
-        .unwrap();
+    let restored = tx.set_archived::<CostCentre>(rec.id, false, None, t1()).await.unwrap();
     assert_eq!(restored.meta.archived_at, None);
     tx.commit().await.unwrap();
     assert_eq!(
-        t.store()
-            .session()
-            .await
-            .unwrap()
-            .get::<CostCentre>(rec.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .fields
-            .name,
+        t.store().session().await.unwrap().get::<CostCentre>(rec.id).await.unwrap().unwrap().fields.name,
         "Tech"
     );
 });
@@ -113,16 +88,7 @@ both!(transactions_are_all_or_nothing, |t| {
         tx.insert(&cc("CC-3", "Three"), now).await.unwrap();
         // dropped without commit
     }
-    assert_eq!(
-        t.store()
-            .session()
-            .await
-            .unwrap()
-            .count(Kind::CostCentre, true)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(t.store().session().await.unwrap().count(Kind::CostCentre, true).await.unwrap(), 0);
 });
 
 both!(unique_and_foreign_keys_are_enforced_by_the_database, |t| {
@@ -146,10 +112,7 @@ both!(unique_and_foreign_keys_are_enforced_by_the_database, |t| {
     tx.rollback().await.unwrap();
 
     let mut tx = t.store().transaction().await.unwrap();
-    assert!(matches!(
-        tx.insert(&person(3, Some(4242)), now).await,
-        Err(StoreError::ForeignKey)
-    ));
+    assert!(matches!(tx.insert(&person(3, Some(4242)), now).await, Err(StoreError::ForeignKey)));
 });
 
 both!(keyset_pagination_visits_every_record_once_in_order, |t| {
@@ -157,42 +120,22 @@ both!(keyset_pagination_visits_every_record_once_in_order, |t| {
     let mut tx = t.store().transaction().await.unwrap();
     let c = tx.insert(&cc("CC-1", "One"), now).await.unwrap();
     for n in 1..=57 {
-        tx.insert(
-            &person(
-                n,
-                if n.is_multiple_of(3) {
-                    Some(c.id.get())
-                } else {
-                    None
-                },
-            ),
-            now,
-        )
-        .await
-        .unwrap();
+        tx.insert(&person(n, if n.is_multiple_of(3) { Some(c.id.get()) } else { None }), now).await.unwrap();
     }
     tx.commit().await.unwrap();
     let mut s = t.store().session().await.unwrap();
     let everyone = s.all::<Person>(false).await.unwrap();
     assert_eq!(everyone.len(), 57);
-    for (sort, desc) in [
-        ("name", false),
-        ("name", true),
-        ("email", false),
-        ("id", false),
-        ("id", true),
-        ("status", false),
-    ] {
+    for (sort, desc) in
+        [("name", false), ("name", true), ("email", false), ("id", false), ("id", true), ("status", false)]
+    {
         let mut q = query(sort, desc, 10);
         let mut seen: Vec<(String, i64)> = Vec::new();
         loop {
             let (page, more) = s.list::<Person>(&q).await.unwrap();
             assert!(page.len() <= 10);
             for (r, _) in &page {
-                let key = r.fields.to_json()[sort]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_default();
+                let key = r.fields.to_json()[sort].as_str().map(str::to_string).unwrap_or_default();
                 seen.push((key, r.id.get()));
             }
             if !more {
@@ -203,15 +146,7 @@ both!(keyset_pagination_visits_every_record_once_in_order, |t| {
         }
         let mut expected: Vec<(String, i64)> = everyone
             .iter()
-            .map(|r| {
-                (
-                    r.fields.to_json()[sort]
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_default(),
-                    r.id.get(),
-                )
-            })
+            .map(|r| (r.fields.to_json()[sort].as_str().map(str::to_string).unwrap_or_default(), r.id.get()))
             .collect();
         expected.sort();
         if desc {
@@ -221,34 +156,19 @@ both!(keyset_pagination_visits_every_record_once_in_order, |t| {
     }
     // Filters, search and the archived switch.
     let mut q = query("name", false, 100);
-    q.filters = vec![
-        ("cost_centre_id", Value::int(c.id.get())),
-        ("status", Value::text("active")),
-    ];
+    q.filters = vec![("cost_centre_id", Value::int(c.id.get())), ("status", Value::text("active"))];
     let (page, _) = s.list::<Person>(&q).await.unwrap();
-    let expected = (1..=57usize)
-        .filter(|n| n.is_multiple_of(3) && !n.is_multiple_of(5))
-        .count();
+    let expected = (1..=57usize).filter(|n| n.is_multiple_of(3) && !n.is_multiple_of(5)).count();
     assert_eq!(page.len(), expected);
     let mut q = query("name", false, 100);
     q.search = Some("P1%".into());
-    assert!(
-        s.list::<Person>(&q).await.unwrap().0.is_empty(),
-        "% is matched literally"
-    );
+    assert!(s.list::<Person>(&q).await.unwrap().0.is_empty(), "% is matched literally");
     q.search = Some("P5@CORP".into());
     let (page, _) = s.list::<Person>(&q).await.unwrap();
-    assert_eq!(
-        page.iter()
-            .map(|(r, _)| r.fields.employee_id.as_str())
-            .collect::<Vec<_>>(),
-        ["E0005"]
-    );
+    assert_eq!(page.iter().map(|(r, _)| r.fields.employee_id.as_str()).collect::<Vec<_>>(), ["E0005"]);
     drop(s);
     let mut tx = t.store().transaction().await.unwrap();
-    tx.set_archived::<Person>(PersonId::new(page[0].0.id.get()), true, None, now)
-        .await
-        .unwrap();
+    tx.set_archived::<Person>(PersonId::new(page[0].0.id.get()), true, None, now).await.unwrap();
     tx.commit().await.unwrap();
     let mut s = t.store().session().await.unwrap();
     let (live, _) = s.list::<Person>(&query("id", false, 1000)).await.unwrap();
@@ -281,93 +201,64 @@ both!(lookups_natural_keys_labels_hierarchy_and_settings, |t| {
     let mut s = t.store().session().await.unwrap();
     let mut keys = s.natural_keys(Kind::CostCentre).await.unwrap();
     keys.sort();
-    assert_eq!(
-        keys,
-        vec![(a.id.get(), "CC-A".to_string()), (b.id.get(), "CC-B".to_string())]
-    );
-    let ids = s
-        .existing_ids(Kind::CostCentre, &[a.id.get(), 999])
-        .await
-        .unwrap();
+    assert_eq!(keys, vec![(a.id.get(), "CC-A".to_string()), (b.id.get(), "CC-B".to_string())]);
+    let ids = s.existing_ids(Kind::CostCentre, &[a.id.get(), 999]).await.unwrap();
     assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![a.id.get()]);
-    assert_eq!(
-        s.hierarchy(Kind::CostCentre).await.unwrap(),
-        [(b.id.get(), a.id.get())].into()
-    );
-    let labels = s
-        .labels(Kind::CostCentre, &[a.id.get(), a.id.get()])
-        .await
-        .unwrap();
+    assert_eq!(s.hierarchy(Kind::CostCentre).await.unwrap(), [(b.id.get(), a.id.get())].into());
+    let labels = s.labels(Kind::CostCentre, &[a.id.get(), a.id.get()], None).await.unwrap();
     assert_eq!(labels[&a.id.get()], "Alpha (CC-A)");
     assert_eq!(
-        s.labels(Kind::Vendor, &[vr.id.get()]).await.unwrap()[&vr.id.get()],
+        s.labels(Kind::Vendor, &[vr.id.get()], None).await.unwrap()[&vr.id.get()],
         "Amazon Web Services"
     );
+    let only_b = [b.id.get()];
+    let scoped =
+        s.labels(Kind::CostCentre, &[a.id.get(), b.id.get()], Some(("id", &only_b[..]))).await.unwrap();
+    assert_eq!(scoped.keys().copied().collect::<Vec<_>>(), vec![b.id.get()], "labels respect a scope");
+    assert_eq!(
+        s.count_scoped(Kind::CostCentre, false, Some(("parent_id", &[a.id.get()][..]))).await.unwrap(),
+        1
+    );
+    assert_eq!(s.count_scoped(Kind::CostCentre, false, Some(("id", &[][..]))).await.unwrap(), 0);
     assert_eq!(s.setting("demo").await.unwrap().as_deref(), Some("{\"seed\":2}"));
     assert_eq!(s.setting("nothing").await.unwrap(), None);
     let all = s.all::<CostCentre>(false).await.unwrap();
-    assert_eq!(
-        all.iter().map(|r| r.fields.code.as_str()).collect::<Vec<_>>(),
-        ["CC-A", "CC-B"]
-    );
+    assert_eq!(all.iter().map(|r| r.fields.code.as_str()).collect::<Vec<_>>(), ["CC-A", "CC-B"]);
 });
 
-both!(
-    migrations_are_idempotent_and_refuse_newer_or_edited_schemas,
-    |t| {
-        let st = t.store().migration_status().await.unwrap();
-        assert!(st.is_current());
-        assert_eq!(
-            st.database_version(),
-            itemize_store::MIGRATIONS.last().unwrap().version
-        );
-        assert!(
-            t.store().migrate(t1()).await.unwrap().is_empty(),
-            "a second migrate applies nothing"
-        );
-        t.store().require_current_schema().await.unwrap();
+both!(migrations_are_idempotent_and_refuse_newer_or_edited_schemas, |t| {
+    let st = t.store().migration_status().await.unwrap();
+    assert!(st.is_current());
+    assert_eq!(st.database_version(), itemize_store::MIGRATIONS.last().unwrap().version);
+    assert!(t.store().migrate(t1()).await.unwrap().is_empty(), "a second migrate applies nothing");
+    t.store().require_current_schema().await.unwrap();
 
-        raw(
-            &t.url,
-            "UPDATE itemize_migrations SET checksum = 'edited' WHERE version = 1",
-        )
-        .await;
-        assert!(matches!(
-            t.store().migration_status().await,
-            Err(StoreError::MigrationEdited { version: 1, .. })
-        ));
-        let good = itemize_store::MIGRATIONS[0].checksum();
-        raw(
-            &t.url,
-            &format!("UPDATE itemize_migrations SET checksum = '{good}' WHERE version = 1"),
-        )
-        .await;
+    raw(&t.url, "UPDATE itemize_migrations SET checksum = 'edited' WHERE version = 1").await;
+    assert!(matches!(
+        t.store().migration_status().await,
+        Err(StoreError::MigrationEdited { version: 1, .. })
+    ));
+    let good = itemize_store::MIGRATIONS[0].checksum();
+    raw(&t.url, &format!("UPDATE itemize_migrations SET checksum = '{good}' WHERE version = 1")).await;
 
-        raw(&t.url, "INSERT INTO itemize_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', 'x')").await;
-        match t.store().migrate(t1()).await {
-            Err(e @ StoreError::SchemaTooNew { database: 999, .. }) => {
-                assert!(e.to_string().contains("newer than this itemize binary"), "{e}")
-            }
-            other => panic!("expected SchemaTooNew, got {other:?}"),
+    raw(&t.url, "INSERT INTO itemize_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', 'x')").await;
+    match t.store().migrate(t1()).await {
+        Err(e @ StoreError::SchemaTooNew { database: 999, .. }) => {
+            assert!(e.to_string().contains("newer than this itemize binary"), "{e}")
         }
-        assert!(t.store().require_current_schema().await.is_err());
+        other => panic!("expected SchemaTooNew, got {other:?}"),
     }
-);
+    assert!(t.store().require_current_schema().await.is_err());
+});
 
 /// Runs one statement outside the storage layer (to simulate other binaries and manual edits).
 pub async fn raw(url: &str, sql: &str) {
     use sqlx::Connection;
     if url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.unwrap();
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.unwrap();
     }
 }

@@ -1,13 +1,41 @@
 //! Test harness: an application on a fresh database (SQLite file in a temporary directory, or a fresh
 //! database in the throwaway PostgreSQL), a pinned clock, and a server on port 0 when a test needs HTTP.
 
-use itemize_app::{App, AppConfig};
+use itemize_app::auth::NewUser;
+use itemize_app::{Actor, App, AppConfig};
 use itemize_core::FixedClock;
 use itemize_store::{ConnectOptions, Store};
 use std::sync::Arc;
 use tempfile::TempDir;
 
 pub const T0: &str = "2026-11-22T09:00:00Z";
+
+/// The application acting for itself (fixtures), unrestricted.
+pub fn sys() -> Actor {
+    Actor::system("test")
+}
+
+pub const ADMIN: &str = "test-admin";
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Creates a user with the test password; `cost_centres` limits them.
+    pub async fn user(&self, name: &str, role: &str, cost_centres: Vec<i64>) -> i64 {
+        let u = NewUser {
+            username: name.into(),
+            password: PASSWORD.into(),
+            role: role.into(),
+            display_name: None,
+            cost_centres,
+        };
+        self.app.create_user(&sys(), u).await.unwrap_or_else(|e| panic!("creating {name}: {e}")).id
+    }
+
+    /// A read-write (or read-only) API token for user `id`.
+    pub async fn token(&self, id: i64, read_only: bool) -> String {
+        self.app.create_token(&sys(), Some(id), "test", read_only, None).await.unwrap().token
+    }
+}
 
 pub struct TestApp {
     pub app: App,
@@ -32,24 +60,13 @@ impl TestApp {
     }
 
     async fn open(url: String, dir: TempDir) -> TestApp {
-        let store = Store::connect(
-            &url,
-            &ConnectOptions {
-                max_connections: 8,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+        let store = Store::connect(&url, &ConnectOptions { max_connections: 8, ..Default::default() })
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
         let clock = Arc::new(FixedClock::new(T0.parse().unwrap()));
         store.migrate(T0.parse().unwrap()).await.expect("migrate");
         let app = App::new(store, clock.clone(), AppConfig::default());
-        TestApp {
-            app,
-            clock,
-            url,
-            _dir: dir,
-        }
+        TestApp { app, clock, url, _dir: dir }
     }
 
     pub fn store(&self) -> &Store {
@@ -61,7 +78,13 @@ impl TestApp {
         self.serve_with(itemize_web::WebOptions::default()).await
     }
 
+    /// Serves the app; the server's `client` sends an admin's API token with every request.
     pub async fn serve_with(&self, opts: itemize_web::WebOptions) -> Server {
+        let admin = match self.app.find_user(&sys(), ADMIN).await {
+            Ok(u) => u.id,
+            Err(_) => self.user(ADMIN, "admin", vec![]).await,
+        };
+        let token = self.token(admin, false).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -72,9 +95,17 @@ impl TestApp {
             })
             .await
         });
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
         Server {
             base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            token,
+            client,
+            anonymous: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             shutdown: Some(tx),
             handle,
         }
@@ -83,7 +114,12 @@ impl TestApp {
 
 pub struct Server {
     pub base: String,
+    /// The admin's API token the `client` sends.
+    pub token: String,
+    /// Sends an admin's API token.
     pub client: reqwest::Client,
+    /// Sends nothing, follows no redirects.
+    pub anonymous: reqwest::Client,
     pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -116,11 +152,7 @@ impl Server {
         }
         let r = req.send().await.expect("request");
         let status = r.status().as_u16();
-        let etag = r
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let etag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
         (status, etag, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
@@ -138,8 +170,7 @@ impl Server {
         body: serde_json::Value,
         if_match: Option<&str>,
     ) -> (u16, Option<String>, serde_json::Value) {
-        self.send_json(reqwest::Method::PATCH, path, &body, if_match)
-            .await
+        self.send_json(reqwest::Method::PATCH, path, &body, if_match).await
     }
 }
 
@@ -171,29 +202,30 @@ macro_rules! both {
 pub async fn seed_small(t: &TestApp) -> (i64, i64, i64, i64) {
     use itemize_core::refdata::{CostCentre, Location, Person};
     use serde_json::json;
-    let top = t
-        .app
-        .create::<CostCentre>(json!({"code": "CC-1", "name": "Technology"}))
-        .await
-        .unwrap();
+    let top =
+        t.app.create::<CostCentre>(&sys(), json!({"code": "CC-1", "name": "Technology"})).await.unwrap();
     let sub = t
         .app
         .create::<CostCentre>(
+            &sys(),
             json!({"code": "CC-2", "name": "Platform", "parent_id": top.id.get(), "currency": "EUR"}),
         )
         .await
         .unwrap();
     let loc = t
         .app
-        .create::<Location>(json!({"code": "LON", "name": "London", "country": "GB"}))
+        .create::<Location>(&sys(), json!({"code": "LON", "name": "London", "country": "GB"}))
         .await
         .unwrap();
     let p = t
         .app
-        .create::<Person>(json!({
-            "employee_id": "E1", "name": "Ada Lovelace", "email": "ada@corp.example",
-            "cost_centre_id": sub.id.get(), "location_id": loc.id.get()
-        }))
+        .create::<Person>(
+            &sys(),
+            json!({
+                "employee_id": "E1", "name": "Ada Lovelace", "email": "ada@corp.example",
+                "cost_centre_id": sub.id.get(), "location_id": loc.id.get()
+            }),
+        )
         .await
         .unwrap();
     (top.id.get(), sub.id.get(), loc.id.get(), p.id.get())

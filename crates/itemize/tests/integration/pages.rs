@@ -10,6 +10,7 @@ async fn pages_list_reference_data_and_escape_what_users_typed() {
     seed_small(&t).await;
     t.app
         .create::<Person>(
+            &crate::harness::sys(),
             json!({"employee_id": "E666", "name": "<script>alert('x')</script>", "email": "x@corp.example"}),
         )
         .await
@@ -17,26 +18,15 @@ async fn pages_list_reference_data_and_escape_what_users_typed() {
     let s = t.serve().await;
     let home = s.get("/").await;
     assert_eq!(home.status(), 200);
-    assert!(
-        home.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(home.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = home.text().await.unwrap();
     for link in ["/cost-centres", "/services", "/people", "/locations", "/vendors"] {
-        assert!(
-            html.contains(&format!("href=\"{link}\"")),
-            "navigation lacks {link}"
-        );
+        assert!(html.contains(&format!("href=\"{link}\"")), "navigation lacks {link}");
     }
     assert!(html.contains("<span class=\"count\">2</span> <span class=\"label\">Cost centres</span>"));
 
     let html = s.get("/people").await.text().await.unwrap();
-    assert!(
-        html.contains("&#60;script&#62;alert(&#39;x&#39;)"),
-        "user text is escaped: {html}"
-    );
+    assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)"), "user text is escaped: {html}");
     assert!(!html.contains("<script>alert"), "user text never becomes markup");
     assert!(html.contains("Platform (CC-2)"), "references are shown by name");
     assert!(html.contains("London (LON)"));
@@ -49,7 +39,7 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     let t = TestApp::sqlite().await;
     for n in 0..60 {
         t.app
-            .create::<Person>(json!({"employee_id": format!("E{n:03}"), "name": format!("Person {n:03}"), "email": format!("p{n}@corp.example")}))
+            .create::<Person>(&crate::harness::sys(), json!({"employee_id": format!("E{n:03}"), "name": format!("Person {n:03}"), "email": format!("p{n}@corp.example")}))
             .await
             .unwrap();
     }
@@ -73,19 +63,8 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     assert_eq!(searched.matches("<tr><td>").count(), 1);
     let bad = s.get("/people?limit=5000").await;
     assert_eq!(bad.status(), 400);
-    assert!(
-        bad.text()
-            .await
-            .unwrap()
-            .contains("must be a whole number from 1 to 1000")
-    );
+    assert!(bad.text().await.unwrap().contains("must be a whole number from 1 to 1000"));
     let missing = s.get("/no-such-page").await;
     assert_eq!(missing.status(), 404);
-    assert!(
-        missing
-            .text()
-            .await
-            .unwrap()
-            .contains("There is nothing at this address")
-    );
+    assert!(missing.text().await.unwrap().contains("There is nothing at this address"));
 }
