@@ -10,6 +10,18 @@ use itemize_store::{AuditEntry, AuditQuery, Session, SessionRow, StoreError, Tok
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+/// How long an authenticated session or token is trusted without asking the database again. Changes made
+/// through this process take effect at once (the cache is cleared); another process may lag by this much.
+pub const AUTH_CACHE_TTL: SignedDuration = SignedDuration::from_secs(3);
+
+/// An authentication this process has checked recently.
+#[derive(Debug, Clone)]
+pub struct CachedAuth {
+    actor: Actor,
+    csrf_token: Option<String>,
+    valid_until: Timestamp,
+}
+
 /// Failed sign-ins allowed before back-off starts, per account and per address.
 pub const FREE_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const FREE_FAILURES_PER_ADDRESS: i64 = 20;
@@ -245,6 +257,7 @@ impl App {
         }
         tx.delete_session(&hash).await?;
         tx.commit().await?;
+        self.invalidate_auth_cache();
         Ok(())
     }
 
@@ -256,6 +269,9 @@ impl App {
     ) -> Result<(Actor, SessionInfo), AppError> {
         let now = self.clock().now();
         let hash = secrets::digest(session_id);
+        if let Some((actor, csrf)) = self.cached_auth(&format!("s:{hash}"), now, address) {
+            return Ok((actor, SessionInfo { csrf_token: csrf.unwrap_or_default() }));
+        }
         let mut s = self.store().session().await?;
         let expired = || AppError::Unauthenticated("your session has expired; sign in again".into());
         let row = s.session_by_hash(&hash).await?.ok_or_else(expired)?;
@@ -271,6 +287,8 @@ impl App {
             s.touch_session(&hash, now).await?;
         }
         let actor = actor_for(&mut s, &user, Credential::Session, address).await?;
+        let until = (now + AUTH_CACHE_TTL).min(row.expires_at).min(now + self.config().session_idle);
+        self.cache_auth(format!("s:{hash}"), &actor, Some(row.csrf_token.clone()), until);
         Ok((actor, SessionInfo { csrf_token: row.csrf_token }))
     }
 
@@ -282,6 +300,9 @@ impl App {
             return Err(invalid());
         }
         let hash = secrets::digest(token);
+        if let Some((actor, _)) = self.cached_auth(&format!("t:{hash}"), now, address) {
+            return Ok(actor);
+        }
         let mut s = self.store().session().await?;
         let row = s.token_by_hash(&hash).await?.ok_or_else(invalid)?;
         if !secrets::constant_time_eq(row.token_hash.as_bytes(), hash.as_bytes()) {
@@ -300,7 +321,31 @@ impl App {
         if row.last_used_at.is_none_or(|t| now.duration_since(t) >= TOUCH_EVERY) {
             s.touch_token(row.id, now).await?;
         }
-        actor_for(&mut s, &user, Credential::Token { read_only: row.read_only }, address).await
+        let actor = actor_for(&mut s, &user, Credential::Token { read_only: row.read_only }, address).await?;
+        let until = row.expires_at.map_or(now + AUTH_CACHE_TTL, |e| e.min(now + AUTH_CACHE_TTL));
+        self.cache_auth(format!("t:{hash}"), &actor, None, until);
+        Ok(actor)
+    }
+
+    fn cached_auth(
+        &self,
+        key: &str,
+        now: Timestamp,
+        address: Option<&str>,
+    ) -> Option<(Actor, Option<String>)> {
+        let cache = self.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = cache.get(key).filter(|c| now < c.valid_until)?;
+        let mut actor = hit.actor.clone();
+        actor.address = address.map(str::to_string);
+        Some((actor, hit.csrf_token.clone()))
+    }
+
+    fn cache_auth(&self, key: String, actor: &Actor, csrf_token: Option<String>, valid_until: Timestamp) {
+        let mut cache = self.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, CachedAuth { actor: actor.clone(), csrf_token, valid_until });
     }
 
     /// The signed-in user.
@@ -343,6 +388,50 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    /// [`App::create_user`] from a JSON body: the caller's right is checked before the body is looked at.
+    pub async fn create_user_json(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<UserView, AppError> {
+        authorize(actor, Resource::Users, Action::Write).map_err(denied)?;
+        self.create_user(actor, parse_json(body)?).await
+    }
+
+    /// [`App::update_user`] from a JSON body, rights first.
+    pub async fn update_user_json(
+        &self,
+        actor: &Actor,
+        id: i64,
+        body: serde_json::Value,
+        if_match: Option<&str>,
+    ) -> Result<UserView, AppError> {
+        authorize(actor, Resource::Users, Action::Write).map_err(denied)?;
+        self.update_user(actor, id, parse_json(body)?, if_match).await
+    }
+
+    /// [`App::create_token`] from a JSON body (`name`, `read_only`, `expires_in_days`, `user_id`), rights first.
+    pub async fn create_token_json(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<NewToken, AppError> {
+        authorize(actor, Resource::Tokens, Action::Write).map_err(denied)?;
+        refuse_token_minting(actor)?;
+        let t: TokenRequest = parse_json(body)?;
+        let expires = match t.expires_in_days {
+            Some(d) if !(1..=732).contains(&d) => {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "expires_in_days",
+                    "must be 1 to 732 days",
+                )]));
+            }
+            Some(d) => Some(SignedDuration::from_hours(24 * d)),
+            None => None,
+        };
+        self.create_token(actor, t.user_id, &t.name, t.read_only, expires).await
     }
 
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
@@ -436,6 +525,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.invalidate_auth_cache();
         Ok(after)
     }
 
@@ -484,13 +574,7 @@ impl App {
             (None, Some(u)) => u,
             (None, None) => return Err(AppError::bad_request("name the user the token is for")),
         };
-        if actor.credential == (Credential::Token { read_only: false })
-            || actor.credential == (Credential::Token { read_only: true })
-        {
-            return Err(AppError::Forbidden(
-                "API tokens cannot create API tokens; sign in to create one".into(),
-            ));
-        }
+        refuse_token_minting(actor)?;
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(AppError::Validation(vec![FieldError::new("name", "must be 1–100 characters")]));
@@ -575,6 +659,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.invalidate_auth_cache();
         Ok(after)
     }
 
@@ -616,6 +701,31 @@ impl App {
             }
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    name: String,
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+    #[serde(default)]
+    user_id: Option<i64>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(body)
+        .map_err(|e| AppError::Validation(vec![itemize_core::refdata::json_field_error(&e)]))
+}
+
+/// A token that could mint tokens would outlive its own revocation.
+fn refuse_token_minting(actor: &Actor) -> Result<(), AppError> {
+    if matches!(actor.credential, Credential::Token { .. }) {
+        return Err(AppError::Forbidden("API tokens cannot create API tokens; sign in to create one".into()));
+    }
+    Ok(())
 }
 
 fn audit_query(p: &ListParams) -> Result<AuditQuery, AppError> {

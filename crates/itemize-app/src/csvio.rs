@@ -431,6 +431,7 @@ impl App {
         if report.is_ok() && !dry_run {
             tx.commit().await?;
             report.committed = true;
+            self.after_write(kind);
         } else {
             tx.rollback().await?;
         }

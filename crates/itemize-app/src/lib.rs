@@ -17,7 +17,8 @@ pub use listing::{ListParams, Page};
 use itemize_core::{Clock, Currency, FiscalCalendar};
 use itemize_store::Store;
 use jiff::SignedDuration;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Organisation-wide settings the use cases need.
 #[derive(Debug, Clone)]
@@ -48,11 +49,12 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     config: Arc<AppConfig>,
+    auth_cache: Arc<Mutex<HashMap<String, auth::CachedAuth>>>,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        Self { store, clock, config: Arc::new(config) }
+        Self { store, clock, config: Arc::new(config), auth_cache: Arc::default() }
     }
 
     pub fn store(&self) -> &Store {
@@ -65,6 +67,12 @@ impl App {
 
     pub fn config(&self) -> &AppConfig {
         &self.config
+    }
+
+    /// Forgets every cached authentication, so the next request re-reads sessions, tokens, users and scopes.
+    /// Called after anything that can change an actor: sign-out, revocation, user changes, cost-centre changes.
+    pub fn invalidate_auth_cache(&self) {
+        self.auth_cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Readiness: the database answers and its schema is the one this binary expects.

@@ -107,6 +107,7 @@ impl App {
         audit(&mut tx, actor, now, "create", K::KIND.plural(), Some(rec.id.into()), None, Some(&after))
             .await?;
         tx.commit().await?;
+        self.after_write(K::KIND);
         Ok(rec)
     }
 
@@ -159,6 +160,7 @@ impl App {
                     )
                     .await?;
                     tx.commit().await?;
+                    self.after_write(K::KIND);
                     return Ok(rec);
                 }
                 // Changed between our read and our write: with If-Match that is the caller's conflict,
@@ -205,6 +207,7 @@ impl App {
         let action = if archived { "archive" } else { "restore" };
         audit(&mut tx, actor, now, action, K::KIND.plural(), Some(id), None, None).await?;
         tx.commit().await?;
+        self.after_write(K::KIND);
         Ok(rec)
     }
 
@@ -246,6 +249,13 @@ impl App {
         let scope: Option<Vec<i64>> = actor.scope.as_ref().map(|s| s.iter().copied().collect());
         let filter = scope.as_deref().and_then(|ids| scope_column(kind).map(|c| (c, ids)));
         Ok(s.labels(kind, ids, filter).await?)
+    }
+
+    /// Cost centres define scopes: a change to them changes what scoped users see.
+    pub(crate) fn after_write(&self, kind: Kind) {
+        if kind == Kind::CostCentre {
+            self.invalidate_auth_cache();
+        }
     }
 
     /// Organisation defaults for fields a caller left out.

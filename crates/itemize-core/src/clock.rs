@@ -54,9 +54,70 @@ pub fn format_timestamp(ts: Timestamp) -> String {
     )
 }
 
+/// Parses what [`format_timestamp`] writes (`2026-11-22T09:00:00.000000Z`) without a general-purpose parser,
+/// falling back to one for any other RFC 3339 text. Storage reads many of these per page.
+pub fn parse_timestamp(s: &str) -> Result<Timestamp, jiff::Error> {
+    let b = s.as_bytes();
+    let fixed = b.len() == 27
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[26] == b'Z';
+    if fixed {
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            b[r].iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+        };
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec), Some(us)) =
+            (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19), num(20..26))
+            && (1..=12).contains(&mo)
+            && (1..=31).contains(&d)
+            && h < 24
+            && mi < 60
+            && sec < 60
+        {
+            // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+            let y2 = if mo <= 2 { y - 1 } else { y };
+            let era = y2.div_euclid(400);
+            let yoe = y2 - era * 400;
+            let mp = (mo + 9) % 12;
+            let doy = (153 * mp + 2) / 5 + d - 1;
+            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            let days = era * 146_097 + doe - 719_468;
+            let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+            if let Ok(ts) = Timestamp::new(secs, (us * 1000) as i32) {
+                return Ok(ts);
+            }
+        }
+    }
+    s.parse()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_parse_agrees_with_jiff() {
+        for text in [
+            "1970-01-01T00:00:00.000000Z",
+            "2000-02-29T23:59:59.999999Z",
+            "2026-11-22T09:00:00.123456Z",
+            "1969-12-31T23:59:59.000001Z",
+            "2100-03-01T00:00:00.000000Z",
+        ] {
+            assert_eq!(parse_timestamp(text).unwrap(), text.parse::<Timestamp>().unwrap(), "{text}");
+        }
+        assert_eq!(
+            parse_timestamp("2026-11-22T09:00:00Z").unwrap(),
+            "2026-11-22T09:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert!(parse_timestamp("2026-13-22T09:00:00.000000Z").is_err());
+        let now: Timestamp = "2026-05-06T07:08:09.5Z".parse().unwrap();
+        assert_eq!(parse_timestamp(&format_timestamp(now)).unwrap(), now);
+    }
 
     #[test]
     fn fixed_width_timestamps_sort_as_text() {

@@ -6,11 +6,11 @@ use itemize_core::clock::format_timestamp;
 use jiff::Timestamp;
 
 fn ts(s: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    s.map(|s| s.parse().map_err(|e| StoreError::Corrupt(format!("timestamp: {e}")))).transpose()
+    s.map(ts_req).transpose()
 }
 
 fn ts_req(s: String) -> Result<Timestamp, StoreError> {
-    s.parse().map_err(|e| StoreError::Corrupt(format!("timestamp: {e}")))
+    itemize_core::clock::parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("timestamp: {e}")))
 }
 
 fn stamp(t: Timestamp) -> Value {

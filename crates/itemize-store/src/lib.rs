@@ -60,6 +60,9 @@ impl Store {
             Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(opts.max_connections)
+                    // A broken connection fails its query and is replaced; pinging before every use would
+                    // add a round trip to every request.
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(o)
                     .await?,
@@ -74,6 +77,7 @@ impl Store {
             Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(opts.max_connections)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(o)
                     .await?,

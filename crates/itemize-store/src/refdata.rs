@@ -40,7 +40,11 @@ fn id_val<I: Into<i64>>(id: Option<I>) -> Value {
 }
 
 fn ts(col: &str, s: Option<String>) -> Result<Option<Timestamp>, StoreError> {
-    s.map(|s| parse(col, s)).transpose()
+    s.map(|s| ts_req(col, s)).transpose()
+}
+
+fn ts_req(col: &str, s: String) -> Result<Timestamp, StoreError> {
+    itemize_core::clock::parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 impl StoredKind for CostCentre {
@@ -182,8 +186,8 @@ fn record<K: StoredKind>(r: &dyn RowGet) -> Result<Record<K>, StoreError> {
         fields: K::from_row(r)?,
         meta: Meta {
             version: r.int("version")?,
-            created_at: parse("created_at", r.text("created_at")?)?,
-            updated_at: parse("updated_at", r.text("updated_at")?)?,
+            created_at: ts_req("created_at", r.text("created_at")?)?,
+            updated_at: ts_req("updated_at", r.text("updated_at")?)?,
             archived_at: ts("archived_at", r.opt_text("archived_at")?)?,
         },
     })

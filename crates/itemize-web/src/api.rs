@@ -10,9 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use itemize_app::auth::{NewUser, UserPatch};
 use itemize_app::{AppError, ListParams};
-use itemize_core::FieldError;
 use itemize_core::refdata::{CostCentre, Location, Person, Record, RefKind, Service, Vendor};
 use itemize_store::StoredKind;
 use serde::Deserialize;
@@ -218,8 +216,7 @@ async fn create_user(
     auth: Auth,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let new: NewUser = parse(body)?;
-    let user = s.app.create_user(&auth.actor, new).await?;
+    let user = s.app.create_user_json(&auth.actor, body).await?;
     let etag = user.etag();
     Ok(with_etag(StatusCode::CREATED, &etag, user))
 }
@@ -243,25 +240,12 @@ async fn update_user(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let id = parse_id("user", &id)?;
-    let p: UserPatch = parse(body)?;
-    let user = s.app.update_user(&auth.actor, id, p, if_match(&headers)).await?;
+    let user = s.app.update_user_json(&auth.actor, id, body, if_match(&headers)).await?;
     let etag = user.etag();
     Ok(with_etag(StatusCode::OK, &etag, user))
 }
 
 // --------------------------------------------------------------------------------------------- tokens
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenRequest {
-    name: String,
-    #[serde(default)]
-    read_only: bool,
-    #[serde(default)]
-    expires_in_days: Option<i64>,
-    #[serde(default)]
-    user_id: Option<i64>,
-}
 
 async fn list_tokens(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     Ok(Json(json!({ "items": s.app.list_tokens(&auth.actor).await? })).into_response())
@@ -272,19 +256,7 @@ async fn create_token(
     auth: Auth,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let t: TokenRequest = parse(body)?;
-    let expires = match t.expires_in_days {
-        Some(d) if !(1..=732).contains(&d) => {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "expires_in_days",
-                "must be 1 to 732 days",
-            )])
-            .into());
-        }
-        Some(d) => Some(jiff::SignedDuration::from_hours(24 * d)),
-        None => None,
-    };
-    let new = s.app.create_token(&auth.actor, t.user_id, &t.name, t.read_only, expires).await?;
+    let new = s.app.create_token_json(&auth.actor, body).await?;
     Ok((StatusCode::CREATED, Json(new)).into_response())
 }
 

@@ -56,8 +56,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
 }
 
 /// Paths anyone may reach.
-fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/login" | "/api/v1/session") || path.starts_with("/static/")
+fn is_public(method: &Method, path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/login")
+        || path.starts_with("/static/")
+        || (path == "/api/v1/session" && method == Method::POST)
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -91,7 +93,7 @@ fn changes_state(m: &Method) -> bool {
 /// The middleware: authenticates every non-public request.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if is_public(&path) {
+    if is_public(req.method(), &path) {
         return next.run(req).await;
     }
     let api = path.starts_with("/api/");

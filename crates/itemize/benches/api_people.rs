@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p itemize --bench api_people`. Knobs: `BENCH_PEOPLE` (100000), `BENCH_CLIENTS` (50),
 //! `BENCH_SECONDS` (10). PostgreSQL comes from `ITEMIZE_TEST_DATABASE_URL` or the installed binaries.
 
-use itemize_app::{App, AppConfig};
+use itemize_app::auth::NewUser;
+use itemize_app::{Actor, App, AppConfig, ListParams};
 use itemize_core::FixedClock;
 use itemize_core::refdata::{Person, RefKind};
 use itemize_store::{ConnectOptions, Store};
@@ -40,8 +41,14 @@ struct Result {
     elapsed: Duration,
 }
 
-async fn load(base: String, clients: u64, seconds: u64) -> Result {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients as usize).build().unwrap();
+async fn load(base: String, token: &str, clients: u64, seconds: u64) -> Result {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients as usize)
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let run = |until: Instant| {
         let client = client.clone();
         let base = base.clone();
@@ -93,6 +100,22 @@ async fn bench(label: &str, url: &str, people: u64, clients: u64, seconds: u64) 
         Arc::new(FixedClock::new("2026-11-22T00:00:00Z".parse().unwrap())),
         AppConfig::default(),
     );
+    let system = Actor::system("bench");
+    let admin = app
+        .create_user(
+            &system,
+            NewUser {
+                username: "bench".into(),
+                password: "bench password".into(),
+                role: "admin".into(),
+                display_name: None,
+                cost_centres: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let token = app.create_token(&system, Some(admin.id), "bench", true, None).await.unwrap().token;
+    in_process(label, &app, &token).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = itemize_web::router(app, &itemize_web::WebOptions::default());
@@ -100,7 +123,7 @@ async fn bench(label: &str, url: &str, people: u64, clients: u64, seconds: u64) 
     let server = tokio::spawn(itemize_web::serve(listener, router, async {
         let _ = rx.await;
     }));
-    let r = load(base, clients, seconds).await;
+    let r = load(base, &token, clients, seconds).await;
     let _ = tx.send(());
     let _ = server.await;
     println!(
@@ -110,6 +133,71 @@ async fn bench(label: &str, url: &str, people: u64, clients: u64, seconds: u64) 
         r.max.as_secs_f64() * 1e3,
         r.requests as f64 / r.elapsed.as_secs_f64(),
         seeded.as_secs_f64(),
+    );
+}
+
+/// Times the pieces of one request in-process, one at a time: authentication (token → actor), the list use
+/// case, JSON encoding; and a password sign-in (argon2id).
+async fn in_process(label: &str, app: &App, token: &str) {
+    let actor = app.token_actor(token, None).await.unwrap();
+    let n = 2000;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(app.token_actor(token, None).await.unwrap());
+    }
+    let authn = t.elapsed() / n;
+    let mut params = ListParams::default().with("limit", "100");
+    let mut list_total = Duration::ZERO;
+    let mut json_total = Duration::ZERO;
+    for _ in 0..n {
+        let t = Instant::now();
+        let page = app.list::<Person>(&actor, &params).await.unwrap();
+        list_total += t.elapsed();
+        let t = Instant::now();
+        std::hint::black_box(serde_json::to_vec(&page).unwrap());
+        json_total += t.elapsed();
+        params = match page.next {
+            Some(c) => ListParams::default().with("limit", "100").with("cursor", c),
+            None => ListParams::default().with("limit", "100"),
+        };
+    }
+    if std::env::var("BENCH_BREAKDOWN").is_ok() {
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(app.store().session().await.unwrap());
+        }
+        println!("  pool acquire {:.1} µs", (t.elapsed() / n).as_secs_f64() * 1e6);
+        let q =
+            itemize_app::listing::query_for::<Person>(&ListParams::default().with("limit", "100")).unwrap();
+        let mut s = app.store().session().await.unwrap();
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(s.list::<Person>(&q).await.unwrap());
+        }
+        println!(
+            "  store list (first page, held connection) {:.1} µs",
+            (t.elapsed() / n).as_secs_f64() * 1e6
+        );
+        let mut q1 = q.clone();
+        q1.limit = 1;
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(s.list::<Person>(&q1).await.unwrap());
+        }
+        println!("  store list of 1 row {:.1} µs", (t.elapsed() / n).as_secs_f64() * 1e6);
+    }
+    let t = Instant::now();
+    for _ in 0..5 {
+        app.login("bench", "bench password", None).await.unwrap();
+    }
+    let login = t.elapsed() / 5;
+    println!(
+        "{label}: in-process, one at a time: authentication {:.1} µs; list page of 100 {:.0} µs; JSON encoding {:.0} µs; \
+         password sign-in (argon2id) {:.1} ms",
+        authn.as_secs_f64() * 1e6,
+        (list_total / n).as_secs_f64() * 1e6,
+        (json_total / n).as_secs_f64() * 1e6,
+        login.as_secs_f64() * 1e3
     );
 }
 

@@ -13,6 +13,11 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(app) = e.downcast_ref::<itemize_app::AppError>() {
+                for d in app.details() {
+                    eprintln!("  {}: {}", d.field, d.problem);
+                }
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -256,3 +256,89 @@ fn demo_serves_and_stops_on_sigterm() {
         assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
     }
 }
+
+fn run_with_stdin(cmd: &mut Command, input: &str) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cc.csv"), "code,name\nCC-7,Seven\n").unwrap();
+    assert!(run(itemize(dir.path()).args(["import", "cost-centres", "cc.csv"])).0);
+    // Passwords never travel as arguments.
+    let (ok, _, err) = run(itemize(dir.path()).args(["user", "add", "root", "--role", "admin"]));
+    assert!(!ok && err.contains("--password-stdin"), "{err}");
+    let (ok, out, err) = run_with_stdin(
+        itemize(dir.path()).args(["user", "add", "root", "--role", "admin", "--password-stdin"]),
+        "a long password\n",
+    );
+    assert!(ok && out.contains("created user root (admin)"), "{out}{err}");
+    let (ok, _, err) = run_with_stdin(
+        itemize(dir.path()).args([
+            "user",
+            "add",
+            "lea",
+            "--role",
+            "finance",
+            "--cost-centre",
+            "CC-7",
+            "--password-stdin",
+        ]),
+        "another long one\n",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run_with_stdin(
+        itemize(dir.path()).args(["user", "add", "x", "--role", "boss", "--password-stdin"]),
+        "long enough pw\n",
+    );
+    assert!(!ok && err.contains("role: `boss` is not a role"), "{err}");
+    let (ok, out, _) = run(itemize(dir.path()).args(["user", "list"]));
+    assert!(ok && out.contains("root") && out.contains("lea") && out.contains("finance"), "{out}");
+    // A token is printed once, alone on standard output.
+    let (ok, out, err) = run(itemize(dir.path()).args([
+        "token",
+        "create",
+        "--user",
+        "lea",
+        "--read-only",
+        "--expires-in",
+        "30d",
+    ]));
+    assert!(ok, "{err}");
+    let token = out.trim();
+    assert!(token.starts_with("itm_") && token.len() == 47 && !token.contains('\n'), "{out}");
+    assert!(err.contains("read-only") && err.contains("expires"), "{err}");
+    let (ok, out, _) = run(itemize(dir.path()).args(["token", "list", "--user", "lea"]));
+    assert!(ok && out.contains("read-only") && out.contains(&token[..10]) && !out.contains(token), "{out}");
+    let (ok, _, err) =
+        run(itemize(dir.path()).args(["token", "create", "--user", "lea", "--expires-in", "soon"]));
+    assert!(!ok && err.contains("not a duration"), "{err}");
+    let (ok, out, _) = run(itemize(dir.path()).args(["token", "revoke", "1"]));
+    assert!(ok && out.contains("revoked token 1"), "{out}");
+    let (ok, out, _) = run(itemize(dir.path()).args(["token", "list"]));
+    assert!(ok && out.contains("revoked"), "{out}");
+    // Disable, enable, reset.
+    assert!(run(itemize(dir.path()).args(["user", "disable", "lea"])).0);
+    let (_, out, _) = run(itemize(dir.path()).args(["user", "list"]));
+    assert!(out.lines().any(|l| l.contains("lea") && l.contains("disabled")), "{out}");
+    assert!(run(itemize(dir.path()).args(["user", "enable", "lea"])).0);
+    let (ok, out, _) = run_with_stdin(
+        itemize(dir.path()).args(["user", "reset-password", "lea", "--password-stdin"]),
+        "brand new password\n",
+    );
+    assert!(ok && out.contains("new password"), "{out}");
+    let (ok, _, err) = run_with_stdin(
+        itemize(dir.path()).args(["user", "reset-password", "lea", "--password-stdin"]),
+        "short\n",
+    );
+    assert!(!ok && err.contains("password: must be at least 10 characters"), "{err}");
+}

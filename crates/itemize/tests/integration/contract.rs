@@ -251,6 +251,19 @@ both!(migrations_are_idempotent_and_refuse_newer_or_edited_schemas, |t| {
     assert!(t.store().require_current_schema().await.is_err());
 });
 
+/// Runs one statement outside the storage layer; the database's error text on failure.
+pub async fn try_raw(url: &str, sql: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let result = if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.map(|_| ())
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.map(|_| ())
+    };
+    result.map_err(|e| e.to_string())
+}
+
 /// Runs one statement outside the storage layer (to simulate other binaries and manual edits).
 pub async fn raw(url: &str, sql: &str) {
     use sqlx::Connection;

@@ -5,6 +5,8 @@
 mod harness;
 
 mod api;
+mod auth;
+mod authz;
 mod cli;
 mod contract;
 mod csv_import;

@@ -1,0 +1,199 @@
+//! The authorization matrix: every route × every role (and a scoped user inside and outside their scope,
+//! a read-only token, and nobody), with the expected outcome written down. A route without an entry, or an
+//! entry without a route, fails the test.
+
+use crate::harness::sys;
+use itemize_core::refdata::{CostCentre, Location, Person, Service, Vendor};
+use serde_json::json;
+
+/// Columns: admin, finance, asset-manager, viewer, scoped user on a record in scope, the same user on a record
+/// outside it, an admin's read-only token, nobody.
+/// A = allowed (the request reaches the use case: 2xx, or 400/409/412/415/422 about the request itself),
+/// F = 403, N = 404 (a scoped user is not told the record exists), U = 401, R = redirect to the sign-in page.
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "AAAAAAAA"),
+    ("GET", "/readyz", "AAAAAAAA"),
+    ("GET", "/static/itemize.css", "AAAAAAAA"),
+    ("GET", "/login", "AAAAAAAA"),
+    // Without the sign-in form's own cookie, a posted form is refused whoever sends it.
+    ("POST", "/login", "FFFFFFFF"),
+    ("POST", "/logout", "FFFFFFFR"),
+    ("GET", "/", "AAAAAAAR"),
+    ("GET", "/cost-centres", "AAAAAAAR"),
+    ("GET", "/services", "AAAAAAAR"),
+    ("GET", "/people", "AAAAAAAR"),
+    ("GET", "/locations", "AAAAAAAR"),
+    ("GET", "/vendors", "AAAAAAAR"),
+    ("POST", "/api/v1/session", "AAAAAAAA"),
+    ("DELETE", "/api/v1/session", "AAAAAAAU"),
+    ("GET", "/api/v1/me", "AAAAAAAU"),
+    ("GET", "/api/v1/users", "AFFFFFAU"),
+    ("POST", "/api/v1/users", "AFFFFFFU"),
+    ("GET", "/api/v1/users/{id}", "AFFFFFAU"),
+    ("PATCH", "/api/v1/users/{id}", "AFFFFFFU"),
+    // API tokens never mint tokens (sign in to create one); every actor here holds a token.
+    ("GET", "/api/v1/tokens", "AAAAAAAU"),
+    ("POST", "/api/v1/tokens", "FFFFFFFU"),
+    ("DELETE", "/api/v1/tokens/{id}", "ANNNNNFU"),
+    ("GET", "/api/v1/audit", "AFFFFFAU"),
+    ("GET", "/api/v1/cost-centres", "AAAAAAAU"),
+    ("POST", "/api/v1/cost-centres", "AAFFAAFU"),
+    ("GET", "/api/v1/cost-centres/{id}", "AAAAANAU"),
+    ("PATCH", "/api/v1/cost-centres/{id}", "AAFFANFU"),
+    ("POST", "/api/v1/cost-centres/{id}/archive", "AAFFANFU"),
+    ("POST", "/api/v1/cost-centres/{id}/restore", "AAFFANFU"),
+    ("GET", "/api/v1/services", "AAAAAAAU"),
+    ("POST", "/api/v1/services", "AAFFAAFU"),
+    ("GET", "/api/v1/services/{id}", "AAAAANAU"),
+    ("PATCH", "/api/v1/services/{id}", "AAFFANFU"),
+    ("POST", "/api/v1/services/{id}/archive", "AAFFANFU"),
+    ("POST", "/api/v1/services/{id}/restore", "AAFFANFU"),
+    ("GET", "/api/v1/people", "AAAAAAAU"),
+    ("POST", "/api/v1/people", "AFFFFFFU"),
+    ("GET", "/api/v1/people/{id}", "AAAAANAU"),
+    ("PATCH", "/api/v1/people/{id}", "AFFFFFFU"),
+    ("POST", "/api/v1/people/{id}/archive", "AFFFFFFU"),
+    ("POST", "/api/v1/people/{id}/restore", "AFFFFFFU"),
+    ("GET", "/api/v1/locations", "AAAAAAAU"),
+    ("POST", "/api/v1/locations", "AFAFFFFU"),
+    ("GET", "/api/v1/locations/{id}", "AAAAAAAU"),
+    ("PATCH", "/api/v1/locations/{id}", "AFAFFFFU"),
+    ("POST", "/api/v1/locations/{id}/archive", "AFAFFFFU"),
+    ("POST", "/api/v1/locations/{id}/restore", "AFAFFFFU"),
+    ("GET", "/api/v1/vendors", "AAAAAAAU"),
+    ("POST", "/api/v1/vendors", "AAAFAAFU"),
+    ("GET", "/api/v1/vendors/{id}", "AAAAAAAU"),
+    ("PATCH", "/api/v1/vendors/{id}", "AAAFAAFU"),
+    ("POST", "/api/v1/vendors/{id}/archive", "AAAFAAFU"),
+    ("POST", "/api/v1/vendors/{id}/restore", "AAAFAAFU"),
+];
+
+const ACTORS: [&str; 8] =
+    ["admin", "finance", "asset-manager", "viewer", "scoped(in)", "scoped(out)", "read-only token", "nobody"];
+
+fn outcome(status: u16, location: Option<&str>) -> char {
+    match status {
+        401 => 'U',
+        403 => 'F',
+        404 => 'N',
+        303 if location.is_some_and(|l| l.starts_with("/login")) => 'R',
+        200..=299 | 400 | 409 | 412 | 415 | 422 | 429 => 'A',
+        other => panic!("unexpected status {other}"),
+    }
+}
+
+both!(every_route_for_every_role, |t| {
+    // An organisation with two branches: the scoped user owns CC-2 (under CC-1) and not CC-3.
+    let cc1 =
+        t.app.create::<CostCentre>(&sys(), json!({"code": "CC-1", "name": "Group"})).await.unwrap().id.get();
+    let cc2 = t
+        .app
+        .create::<CostCentre>(&sys(), json!({"code": "CC-2", "name": "Mine", "parent_id": cc1}))
+        .await
+        .unwrap()
+        .id
+        .get();
+    let cc3 =
+        t.app.create::<CostCentre>(&sys(), json!({"code": "CC-3", "name": "Theirs"})).await.unwrap().id.get();
+    let svc = |code: &str, cc: i64| json!({"code": code, "name": code, "owner_cost_centre_id": cc, "criticality": "low"});
+    let s_in = t.app.create::<Service>(&sys(), svc("S-IN", cc2)).await.unwrap().id.get();
+    let s_out = t.app.create::<Service>(&sys(), svc("S-OUT", cc3)).await.unwrap().id.get();
+    let person = |id: &str, cc: i64| json!({"employee_id": id, "name": id, "email": format!("{id}@corp.example"), "cost_centre_id": cc});
+    let p_in = t.app.create::<Person>(&sys(), person("E-IN", cc2)).await.unwrap().id.get();
+    let p_out = t.app.create::<Person>(&sys(), person("E-OUT", cc3)).await.unwrap().id.get();
+    let loc = t
+        .app
+        .create::<Location>(&sys(), json!({"code": "LON", "name": "London", "country": "GB"}))
+        .await
+        .unwrap()
+        .id
+        .get();
+    let ven = t.app.create::<Vendor>(&sys(), json!({"name": "Acme"})).await.unwrap().id.get();
+
+    let s = t.serve().await;
+    let admin = t.app.find_user(&sys(), crate::harness::ADMIN).await.unwrap().id;
+    let mut tokens = vec![s.token.clone()];
+    for (name, role, scope) in [
+        ("fin", "finance", vec![]),
+        ("am", "asset-manager", vec![]),
+        ("view", "viewer", vec![]),
+        ("scoped", "finance", vec![cc2]),
+    ] {
+        let id = t.user(name, role, scope).await;
+        tokens.push(t.token(id, false).await);
+    }
+    let scoped = tokens[4].clone();
+    tokens.insert(5, scoped);
+    tokens.push(t.token(admin, true).await);
+    let victim = t.app.create_token(&sys(), Some(admin), "to revoke", false, None).await.unwrap().view.id;
+    let viewer_id = t.app.find_user(&sys(), "view").await.unwrap().id;
+
+    // The routes the server has are exactly the routes this matrix speaks of.
+    let mut declared: Vec<(String, String)> =
+        itemize_web::route_table().into_iter().map(|(m, p)| (m.to_string(), p)).collect();
+    let mut expected: Vec<(String, String)> =
+        MATRIX.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    declared.sort();
+    expected.sort();
+    assert_eq!(
+        declared, expected,
+        "every route needs an entry in the authorization matrix, and every entry a route"
+    );
+
+    let mut failures = Vec::new();
+    for (method, template, cells) in MATRIX {
+        for (col, want) in cells.chars().enumerate() {
+            let out = col == 5;
+            let id = |inside: i64, outside: i64| if out { outside } else { inside };
+            let concrete = if template.contains("{id}") {
+                let id = match template.split('/').nth(3).unwrap_or_default() {
+                    "cost-centres" => id(cc2, cc3),
+                    "services" => id(s_in, s_out),
+                    "people" => id(p_in, p_out),
+                    "locations" => loc,
+                    "vendors" => ven,
+                    "users" => viewer_id,
+                    "tokens" => victim,
+                    other => panic!("no id for {other}"),
+                };
+                template.replace("{id}", &id.to_string())
+            } else {
+                template.to_string()
+            };
+            let mut req = s.anonymous.request(method.parse().unwrap(), s.url(&concrete));
+            if col < 7 {
+                req = req.header("authorization", format!("Bearer {}", tokens[col]));
+            }
+            req = match (*method, concrete.as_str()) {
+                ("POST", "/login") | ("POST", "/logout") => {
+                    req.form(&[("csrf", "x"), ("username", "u"), ("password", "p")])
+                }
+                ("POST", p) if p.ends_with("/archive") || p.ends_with("/restore") => req,
+                ("POST" | "PATCH", _) => req.json(&json!({})),
+                _ => req,
+            };
+            let r = req.send().await.unwrap();
+            let got = outcome(r.status().as_u16(), r.headers().get("location").and_then(|l| l.to_str().ok()));
+            if got != want {
+                failures.push(format!(
+                    "{method} {concrete} as {}: expected {want}, got {got} ({})",
+                    ACTORS[col],
+                    r.status()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+
+    // Methods a route does not declare are refused as such, not served by accident.
+    for (_, path) in itemize_web::route_table() {
+        let concrete = path.replace("{id}", &loc.to_string());
+        for m in ["GET", "POST", "PATCH", "PUT", "DELETE"] {
+            if MATRIX.iter().any(|(mm, p, _)| *mm == m && *p == path) {
+                continue;
+            }
+            let r = s.client.request(m.parse().unwrap(), s.url(&concrete)).send().await.unwrap();
+            assert_eq!(r.status(), 405, "{m} {concrete} answers although the matrix does not list it");
+        }
+    }
+});
