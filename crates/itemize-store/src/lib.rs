@@ -233,6 +233,29 @@ impl Session {
         })
     }
 
+    /// Like [`Session::fetch_all`], but where the dialect packs rows (SQLite) the page crosses from the
+    /// database as one JSON value. `cols` are the output columns of `sql`, `order_by` its order over them.
+    pub(crate) async fn fetch_page(
+        &mut self,
+        sql: String,
+        values: Vec<Value>,
+        cols: &[&str],
+        order_by: &str,
+    ) -> Result<Rows, StoreError> {
+        let Some(packed) = self.backend().packed_rows(&sql, cols, order_by) else {
+            return self.fetch_all(sql, values).await;
+        };
+        let row = self.fetch_optional(packed, values).await?.ok_or(StoreError::NotFound)?;
+        let text = row.opt_text("packed")?.unwrap_or_else(|| "[]".into());
+        let arrays: Vec<Vec<serde_json::Value>> =
+            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("packed rows: {e}")))?;
+        let names: std::sync::Arc<[String]> = cols.iter().map(|c| c.to_string()).collect();
+        Ok(arrays
+            .into_iter()
+            .map(|values| Box::new(row::JsonRow { names: names.clone(), values }) as Box<dyn RowGet + Send>)
+            .collect())
+    }
+
     pub(crate) async fn fetch_optional(
         &mut self,
         sql: String,

@@ -396,7 +396,11 @@ impl Session {
         }
         values.push(Value::int(i64::from(q.limit) + 1));
         sql.push_str(&format!(" LIMIT ${}", values.len()));
-        let rows = self.fetch_all(sql, values).await?;
+        let mut cols: Vec<&str> = vec!["id", "version", "created_at", "updated_at", "archived_at"];
+        cols.extend(K::COLUMNS);
+        cols.push("sort_key");
+        let order = if q.sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") };
+        let rows = self.fetch_page(sql, values, &cols, &order).await?;
         let more = rows.len() > q.limit as usize;
         let mut out = Vec::with_capacity(rows.len().min(q.limit as usize));
         for r in rows.iter().take(q.limit as usize) {

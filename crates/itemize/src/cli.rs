@@ -209,7 +209,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { .. } => {
             let app = wiring::open_app(&settings, clock).await?;
-            wiring::serve(app, &settings, |addr| println!("itemize is serving on http://{addr}/")).await?;
+            wiring::serve(app, &settings, |addr| say(&format!("itemize is serving on http://{addr}/")))
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { seed, as_of, no_serve, .. } => demo(settings, clock, seed, as_of, no_serve).await,
@@ -318,13 +319,12 @@ async fn demo(
         return Ok(ExitCode::SUCCESS);
     }
     wiring::serve(app, &settings, |addr| {
-        println!();
-        println!("itemize is serving the demo on http://{addr}/");
-        println!("Sign in as `admin` with the password `{DEMO_PASSWORD}`.");
-        println!(
-            "Other demo users (same password): finance, assets (asset-manager), viewer, and dach-finance"
-        );
-        println!("(finance, limited to the Sales DACH cost centre). Stop with Ctrl-C.");
+        say(&format!(
+            "\nitemize is serving the demo on http://{addr}/\n\
+             Sign in as `admin` with the password `{DEMO_PASSWORD}`.\n\
+             Other demo users (same password): finance, assets (asset-manager), viewer, and dach-finance\n\
+             (finance, limited to the Sales DACH cost centre). Stop with Ctrl-C."
+        ))
     })
     .await?;
     Ok(ExitCode::SUCCESS)
@@ -362,6 +362,14 @@ fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// Prints a line for whoever started the server. A closed standard output (`itemize demo | head`) must not
+/// take the server down, so write errors are ignored here.
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
 }
 
 /// Local commands act as the operator, who has the database itself in hand.

@@ -193,19 +193,32 @@ fn demo_serves_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Standard output is read to its end on another thread, as a terminal would.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut base = None;
-    for line in stdout.lines() {
-        let line = line.unwrap();
+    while base.is_none() {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the demo prints its address");
         if let Some(rest) = line.split("serving the demo on ").nth(1) {
             base = Some(rest.trim().trim_end_matches('/').to_string());
-            break;
         }
-        assert!(Instant::now() < deadline, "demo did not start");
     }
-    let base = base.expect("the demo prints its address");
+    let base = base.unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let first = rt.block_on(reqwest::Client::new().get(format!("{base}/healthz")).send());
+    if let Err(e) = first {
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        panic!("the demo server did not answer ({e}); its log:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
     let (people, home, secrets) = rt.block_on(async {
         let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         // Without signing in there is nothing to see.
@@ -341,4 +354,28 @@ fn users_and_tokens_from_the_command_line() {
         "short\n",
     );
     assert!(!ok && err.contains("password: must be at least 10 characters"), "{err}");
+}
+
+/// A server whose standard output is closed (`itemize demo | head -1`) keeps serving.
+#[test]
+fn serving_survives_a_closed_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = itemize(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is gone now: the pipe is closed.
+    let base = first.split("serving on ").nth(1).unwrap().trim().trim_end_matches('/').to_string();
+    std::thread::sleep(Duration::from_millis(200));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status =
+        rt.block_on(async { reqwest::get(format!("{base}/healthz")).await.map(|r| r.status().as_u16()) });
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.ok(), Some(200), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
 }
