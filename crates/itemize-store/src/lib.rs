@@ -249,7 +249,8 @@ impl Session {
         let text = row.opt_text("packed")?.unwrap_or_else(|| "[]".into());
         let arrays: Vec<Vec<serde_json::Value>> =
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("packed rows: {e}")))?;
-        let names: std::sync::Arc<[String]> = cols.iter().map(|c| c.to_string()).collect();
+        let names: std::sync::Arc<std::collections::HashMap<String, usize>> =
+            std::sync::Arc::new(cols.iter().enumerate().map(|(i, c)| (c.to_string(), i)).collect());
         Ok(arrays
             .into_iter()
             .map(|values| Box::new(row::JsonRow { names: names.clone(), values }) as Box<dyn RowGet + Send>)

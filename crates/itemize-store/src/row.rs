@@ -35,16 +35,16 @@ row_get!(PgRow);
 
 /// A row unpacked from a JSON array (see [`crate::Backend::packed_rows`]); columns are named by `names`.
 pub(crate) struct JsonRow {
-    pub names: std::sync::Arc<[String]>,
+    /// Column name → position, shared by every row of a page.
+    pub names: std::sync::Arc<std::collections::HashMap<String, usize>>,
     pub values: Vec<serde_json::Value>,
 }
 
 impl JsonRow {
     fn value(&self, col: &str) -> Result<&serde_json::Value, StoreError> {
         self.names
-            .iter()
-            .position(|n| n == col)
-            .and_then(|i| self.values.get(i))
+            .get(col)
+            .and_then(|&i| self.values.get(i))
             .ok_or_else(|| StoreError::Corrupt(format!("no column {col} in a packed row")))
     }
 }
