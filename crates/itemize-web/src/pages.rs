@@ -265,7 +265,14 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
                     (Value::Number(n), Some(rk)) => n
                         .as_i64()
                         .and_then(|id| labels.get(rk).and_then(|l| l.get(&id)).cloned())
-                        .unwrap_or_else(|| n.to_string()),
+                        .unwrap_or_else(|| {
+                            // A scoped user is not told what lies outside their cost centres.
+                            if auth.actor.scope.is_some() {
+                                "(outside your cost centres)".to_string()
+                            } else {
+                                n.to_string()
+                            }
+                        }),
                     (Value::String(t), _) => t.clone(),
                     (Value::Array(a), _) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
                     (Value::Null, _) => String::new(),
@@ -328,10 +335,23 @@ fn login_page(
     res
 }
 
-async fn login_form(State(s): State<AppState>, q: axum::extract::Query<LoginQuery>) -> Response {
+/// The sign-in form's CSRF value: the browser's existing one when it has one, so that a second tab, or a
+/// stray request that lands on the sign-in page, does not invalidate a form already on screen.
+fn login_csrf(headers: &HeaderMap) -> String {
+    cookie(headers, LOGIN_CSRF_COOKIE)
+        .filter(|c| c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(str::to_string)
+        .unwrap_or_else(random_secret)
+}
+
+async fn login_form(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: axum::extract::Query<LoginQuery>,
+) -> Response {
     login_page(
         StatusCode::OK,
-        random_secret(),
+        login_csrf(&headers),
         safe_next(q.next.as_deref()),
         String::new(),
         None,
@@ -357,7 +377,7 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, req: Request) -> R
             let msg = "fill in the username and the password".to_string();
             return login_page(
                 StatusCode::BAD_REQUEST,
-                random_secret(),
+                login_csrf(&headers),
                 "/".into(),
                 String::new(),
                 Some(msg),
@@ -370,7 +390,7 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, req: Request) -> R
         .is_some_and(|c| constant_time_eq(c.as_bytes(), f.csrf.as_bytes()));
     if !sent_ok {
         let msg = "the sign-in form expired; please try again".to_string();
-        return login_page(StatusCode::FORBIDDEN, random_secret(), next, f.username, Some(msg), secure);
+        return login_page(StatusCode::FORBIDDEN, login_csrf(&headers), next, f.username, Some(msg), secure);
     }
     match s.app.login(&f.username, &f.password, address.as_deref()).await {
         Ok(session) => {
@@ -389,7 +409,7 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, req: Request) -> R
         Err(e) => {
             let status = status_of(&e);
             let mut res =
-                login_page(status, random_secret(), next, f.username, Some(public_message(&e)), secure);
+                login_page(status, login_csrf(&headers), next, f.username, Some(public_message(&e)), secure);
             if let AppError::TooManyAttempts { retry_after_secs } = e
                 && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
             {

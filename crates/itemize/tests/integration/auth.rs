@@ -317,6 +317,25 @@ both!(scoped_users_see_only_their_cost_centres, |t| {
         html.contains("<span class=\"count\">2</span> <span class=\"label\">Cost centres</span>"),
         "counts are scoped"
     );
+    let page = get("/cost-centres".into()).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Sales DACH") && !page.contains("Engineering"), "pages are scoped too");
+    let people = get("/people".into()).await.unwrap().text().await.unwrap();
+    assert!(people.contains("E1") && !people.contains("E2"), "{people}");
+    // Someone who owns only CC-2 is told its parent is outside their cost centres, not its name or id.
+    let narrow = t.user("dach-only", "viewer", vec![cc2]).await;
+    let narrow_token = t.token(narrow, false).await;
+    let page = s
+        .anonymous
+        .get(s.url("/cost-centres"))
+        .header("authorization", format!("Bearer {narrow_token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("(outside your cost centres)") && !page.contains("Sales (CC-1)"), "{page}");
+    assert!(!page.contains(&format!("<td>{cc1}</td>")), "not even the parent's id");
     // Writes: not outside, and nothing moved out.
     let patch = |path: String, body: Value| {
         s.anonymous.patch(s.url(&path)).header("authorization", format!("Bearer {token}")).json(&body).send()
@@ -456,4 +475,43 @@ async fn users_are_managed_by_admins_and_disabling_ends_sessions() {
     let me = t.app.find_user(&sys(), crate::harness::ADMIN).await.unwrap().id;
     let (status, _, _) = s.patch(&format!("/api/v1/users/{me}"), json!({"disabled": true}), None).await;
     assert_eq!(status, 409);
+}
+
+/// What a browser does: load the form, make another request that lands on the sign-in page (a favicon, a
+/// second tab), keep the newest cookie, then submit the first form. It must still sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_form_survives_other_visits_to_the_sign_in_page() {
+    let t = TestApp::sqlite().await;
+    let s = t.serve().await;
+    t.user("gus", "viewer", vec![]).await;
+    let cookie_of = |r: &reqwest::Response| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.starts_with("itemize_login_csrf="))
+    };
+    let first = s.anonymous.get(s.url("/login")).send().await.unwrap();
+    let mut jar = cookie_of(&first).unwrap();
+    let html = first.text().await.unwrap();
+    let field = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(
+        html.contains("<link rel=\"icon\" href=\"data:,\">"),
+        "pages declare their icon, so browsers ask for none"
+    );
+    // A stray request is sent to the sign-in page, which answers with the cookie the browser keeps.
+    let stray = s.anonymous.get(s.url("/favicon.ico")).header("cookie", &jar).send().await.unwrap();
+    assert_eq!(stray.headers()["location"], "/login?next=%2Ffavicon.ico");
+    let again =
+        s.anonymous.get(s.url("/login?next=%2Ffavicon.ico")).header("cookie", &jar).send().await.unwrap();
+    jar = cookie_of(&again).unwrap_or(jar);
+    let r = s
+        .anonymous
+        .post(s.url("/login"))
+        .header("cookie", &jar)
+        .form(&[("username", "gus"), ("password", PASSWORD), ("csrf", field.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
 }
