@@ -22,6 +22,9 @@ pub struct CachedAuth {
     valid_until: Timestamp,
 }
 
+/// How long an API token lives when its creator does not say; no token lives for ever.
+pub const DEFAULT_TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 90);
+
 /// Failed sign-ins allowed before back-off starts, per account and per address.
 pub const FREE_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const FREE_FAILURES_PER_ADDRESS: i64 = 20;
@@ -86,7 +89,7 @@ impl From<TokenRow> for TokenView {
 }
 
 /// A new token: shown once, here, and never again.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct NewToken {
     pub token: String,
     #[serde(flatten)]
@@ -94,7 +97,6 @@ pub struct NewToken {
 }
 
 /// A session just started. `id` goes into the cookie; only its digest is stored.
-#[derive(Debug)]
 pub struct NewSession {
     pub id: String,
     pub csrf_token: String,
@@ -108,7 +110,7 @@ pub struct SessionInfo {
     pub csrf_token: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
@@ -121,7 +123,7 @@ pub struct NewUser {
 }
 
 /// Changes to a user; absent fields stay.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     #[serde(default)]
@@ -134,6 +136,45 @@ pub struct UserPatch {
     pub cost_centres: Option<Vec<i64>>,
     #[serde(default)]
     pub password: Option<String>,
+}
+
+// Secrets never appear in `Debug` output (and so never in a log line that formats one of these).
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("id", &"[redacted]")
+            .field("csrf_token", &"[redacted]")
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("role", &self.role)
+            .field("cost_centres", &self.cost_centres)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for UserPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPatch")
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("cost_centres", &self.cost_centres)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken").field("token", &"[redacted]").field("view", &self.view).finish()
+    }
 }
 
 fn denied(e: itemize_core::auth::Denied) -> AppError {
@@ -200,30 +241,38 @@ impl App {
         let now = self.clock().now();
         let account_key = format!("account:{}", username.trim().to_lowercase());
         let address_key = address.map(|a| format!("address:{a}"));
-        let mut tx = self.store().transaction().await?;
-        for key in std::iter::once(&account_key).chain(address_key.as_ref()) {
-            if let Some(f) = tx.login_failure(key).await?
-                && let Some(until) = f.locked_until
-                && until > now
-            {
-                let wait = until.duration_since(now).as_secs().max(1);
-                return Err(AppError::TooManyAttempts { retry_after_secs: wait as u64 });
-            }
+        // The address is refused while it is locked out; its failures are counted after the check.
+        if let Some(k) = &address_key
+            && let Some(f) = self.store().session().await?.login_failure(k).await?
+            && let Some(until) = f.locked_until.filter(|u| *u > now)
+        {
+            return Err(AppError::TooManyAttempts {
+                retry_after_secs: until.duration_since(now).as_secs().max(1) as u64,
+            });
         }
-        let user = tx.user_by_name(username.trim()).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(secrets::dummy_hash());
-        let password_ok = secrets::verify_password(password, hash);
+        // The account's attempt is counted before the password is checked, atomically, so parallel guesses
+        // cannot share one count; a correct password clears it.
+        self.count_attempt(&account_key, FREE_FAILURES_PER_ACCOUNT, now, true).await?;
+        let user = self.store().session().await?.user_by_name(username.trim()).await?;
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| secrets::dummy_hash().to_string());
+        let attempt = password.to_string();
+        // argon2id is deliberately slow: off the async threads, and with no transaction (or lock) held.
+        let password_ok = tokio::task::spawn_blocking(move || secrets::verify_password(&attempt, &hash))
+            .await
+            .map_err(|e| AppError::Internal(format!("password check: {e}")))?;
         let user = match user {
             Some(u) if password_ok && u.disabled_at.is_none() => u,
             _ => {
-                record_failure(&mut tx, &account_key, FREE_FAILURES_PER_ACCOUNT, now).await?;
                 if let Some(k) = &address_key {
-                    record_failure(&mut tx, k, FREE_FAILURES_PER_ADDRESS, now).await?;
+                    self.count_attempt(k, FREE_FAILURES_PER_ADDRESS, now, false).await?;
                 }
-                tx.commit().await?;
                 return Err(wrong_credentials());
             }
         };
+        let mut tx = self.store().transaction().await?;
         tx.clear_login_failures(&account_key).await?;
         let id = secrets::random_secret();
         let csrf_token = secrets::random_secret();
@@ -243,6 +292,40 @@ impl App {
         let view = user_view(&mut tx, user).await?;
         tx.commit().await?;
         Ok(NewSession { id, csrf_token, expires_at, user: view })
+    }
+
+    /// Counts one sign-in attempt against `key` (compare-and-swap, so concurrent attempts each count) and sets
+    /// the back-off once `free` attempts are used up. With `enforce`, a key that is locked out is refused.
+    async fn count_attempt(
+        &self,
+        key: &str,
+        free: i64,
+        now: Timestamp,
+        enforce: bool,
+    ) -> Result<(), AppError> {
+        for _ in 0..50 {
+            let mut tx = self.store().transaction().await?;
+            let current = tx.login_failure(key).await?;
+            if enforce && let Some(until) = current.as_ref().and_then(|f| f.locked_until).filter(|u| *u > now)
+            {
+                let wait = until.duration_since(now).as_secs().max(1) as u64;
+                return Err(AppError::TooManyAttempts { retry_after_secs: wait });
+            }
+            let before = match &current {
+                Some(f) if now.duration_since(f.last_failure_at) < FAILURE_MEMORY => f.failures,
+                _ => 0,
+            };
+            let n = before + 1;
+            let locked_until = backoff(n, free).map(|d| now + d);
+            let swapped = tx
+                .swap_login_failure(key, current.as_ref().map(|f| f.failures), n, locked_until, now)
+                .await?;
+            tx.commit().await?;
+            if swapped {
+                return Ok(());
+            }
+        }
+        Err(AppError::TooManyAttempts { retry_after_secs: 1 })
     }
 
     /// Ends a session (its cookie stops working at once).
@@ -272,6 +355,7 @@ impl App {
         if let Some((actor, csrf)) = self.cached_auth(&format!("s:{hash}"), now, address) {
             return Ok((actor, SessionInfo { csrf_token: csrf.unwrap_or_default() }));
         }
+        let generation = self.auth_generation();
         let mut s = self.store().session().await?;
         let expired = || AppError::Unauthenticated("your session has expired; sign in again".into());
         let row = s.session_by_hash(&hash).await?.ok_or_else(expired)?;
@@ -288,7 +372,7 @@ impl App {
         }
         let actor = actor_for(&mut s, &user, Credential::Session, address).await?;
         let until = (now + AUTH_CACHE_TTL).min(row.expires_at).min(now + self.config().session_idle);
-        self.cache_auth(format!("s:{hash}"), &actor, Some(row.csrf_token.clone()), until);
+        self.cache_auth(generation, format!("s:{hash}"), &actor, Some(row.csrf_token.clone()), until);
         Ok((actor, SessionInfo { csrf_token: row.csrf_token }))
     }
 
@@ -303,6 +387,7 @@ impl App {
         if let Some((actor, _)) = self.cached_auth(&format!("t:{hash}"), now, address) {
             return Ok(actor);
         }
+        let generation = self.auth_generation();
         let mut s = self.store().session().await?;
         let row = s.token_by_hash(&hash).await?.ok_or_else(invalid)?;
         if !secrets::constant_time_eq(row.token_hash.as_bytes(), hash.as_bytes()) {
@@ -323,7 +408,7 @@ impl App {
         }
         let actor = actor_for(&mut s, &user, Credential::Token { read_only: row.read_only }, address).await?;
         let until = row.expires_at.map_or(now + AUTH_CACHE_TTL, |e| e.min(now + AUTH_CACHE_TTL));
-        self.cache_auth(format!("t:{hash}"), &actor, None, until);
+        self.cache_auth(generation, format!("t:{hash}"), &actor, None, until);
         Ok(actor)
     }
 
@@ -340,8 +425,19 @@ impl App {
         Some((actor, hit.csrf_token.clone()))
     }
 
-    fn cache_auth(&self, key: String, actor: &Actor, csrf_token: Option<String>, valid_until: Timestamp) {
+    /// Caches what a lookup read, unless an invalidation happened since the lookup began (`generation`).
+    fn cache_auth(
+        &self,
+        generation: u64,
+        key: String,
+        actor: &Actor,
+        csrf_token: Option<String>,
+        valid_until: Timestamp,
+    ) {
         let mut cache = self.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if self.auth_generation() != generation {
+            return;
+        }
         if cache.len() >= 10_000 {
             cache.clear();
         }
@@ -499,6 +595,7 @@ impl App {
             end_sessions |= dis;
             u.disabled_at = if dis { u.disabled_at.or(Some(now)) } else { None };
         }
+        let password_changed = patch.password.is_some();
         if let Some(p) = patch.password {
             check_password(&p)?;
             u.password_hash = secrets::hash_password(&p).map_err(AppError::Internal)?;
@@ -513,17 +610,14 @@ impl App {
             tx.delete_user_sessions(id).await?;
         }
         let after = user_view(&mut tx, u).await?;
-        audit(
-            &mut tx,
-            actor,
-            now,
-            "update",
-            "user",
-            Some(id),
-            Some(&serde_json::to_value(&before).unwrap_or_default()),
-            Some(&serde_json::to_value(&after).unwrap_or_default()),
-        )
-        .await?;
+        let mut after_json = serde_json::to_value(&after).unwrap_or_default();
+        if password_changed {
+            // The audit says that the password changed, never what it is or hashes to.
+            after_json["password_changed"] = serde_json::Value::Bool(true);
+        }
+        let action = if password_changed { "reset-password" } else { "update" };
+        let before_json = serde_json::to_value(&before).unwrap_or_default();
+        audit(&mut tx, actor, now, action, "user", Some(id), Some(&before_json), Some(&after_json)).await?;
         tx.commit().await?;
         self.invalidate_auth_cache();
         Ok(after)
@@ -606,7 +700,7 @@ impl App {
                 token_hash: secrets::digest(&token),
                 read_only,
                 created_at: now,
-                expires_at: expires_in.map(|e| now + e),
+                expires_at: Some(now + expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME)),
                 revoked_at: None,
                 last_used_at: None,
             })
@@ -773,17 +867,6 @@ fn audit_query(p: &ListParams) -> Result<AuditQuery, AppError> {
         before_id: int("cursor")?,
         limit,
     })
-}
-
-async fn record_failure(tx: &mut Session, key: &str, free: i64, now: Timestamp) -> Result<(), AppError> {
-    let previous = tx.login_failure(key).await?;
-    let failures = match previous {
-        Some(f) if now.duration_since(f.last_failure_at) < FAILURE_MEMORY => f.failures + 1,
-        _ => 1,
-    };
-    let locked_until = backoff(failures, free).map(|d| now + d);
-    tx.put_login_failure(key, failures, locked_until, now).await?;
-    Ok(())
 }
 
 async fn check_cost_centres(tx: &mut Session, ids: &[i64]) -> Result<(), AppError> {

@@ -20,6 +20,13 @@ const MARKER: &str = "demo";
 pub struct DemoMarker {
     pub seed: u64,
     pub as_of: Date,
+    /// False while loading: a load that was interrupted leaves it so, and a re-run says what happened.
+    #[serde(default = "yes")]
+    pub complete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug)]
@@ -64,6 +71,13 @@ impl App {
     pub async fn load_demo(&self, dir: &Path, seed: u64, as_of: Date) -> Result<DemoOutcome, AppError> {
         let system = Actor::system("demo");
         if let Some(m) = self.demo_marker().await? {
+            if !m.complete {
+                return Err(AppError::Refused(format!(
+                    "loading the demo (seed {}) into this data directory was interrupted; \
+                     remove the directory (or use another --data-dir) and run the demo again",
+                    m.seed
+                )));
+            }
             if m.seed == seed {
                 return Ok(DemoOutcome::AlreadyLoaded(m));
             }
@@ -82,6 +96,11 @@ impl App {
                     .into(),
             ));
         }
+        let mut tx = self.store().transaction().await?;
+        let loading = DemoMarker { seed, as_of, complete: false };
+        tx.put_setting(MARKER, &serde_json::to_string(&loading).unwrap_or_default(), self.clock().now())
+            .await?;
+        tx.commit().await?;
         let files = generate(seed, as_of);
         std::fs::create_dir_all(dir)
             .map_err(|e| AppError::Refused(format!("cannot create {}: {e}", dir.display())))?;
@@ -126,7 +145,7 @@ impl App {
             };
             self.create_user(&system, user).await?;
         }
-        let marker = DemoMarker { seed, as_of };
+        let marker = DemoMarker { seed, as_of, complete: true };
         let mut tx = self.store().transaction().await?;
         tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())
             .await?;

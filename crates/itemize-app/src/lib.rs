@@ -50,11 +50,19 @@ pub struct App {
     clock: Arc<dyn Clock>,
     config: Arc<AppConfig>,
     auth_cache: Arc<Mutex<HashMap<String, auth::CachedAuth>>>,
+    /// Bumped by every invalidation: a lookup that began before one must not cache what it read.
+    auth_generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        Self { store, clock, config: Arc::new(config), auth_cache: Arc::default() }
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+            auth_cache: Arc::default(),
+            auth_generation: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -72,7 +80,13 @@ impl App {
     /// Forgets every cached authentication, so the next request re-reads sessions, tokens, users and scopes.
     /// Called after anything that can change an actor: sign-out, revocation, user changes, cost-centre changes.
     pub fn invalidate_auth_cache(&self) {
-        self.auth_cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut cache = self.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        self.auth_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        cache.clear();
+    }
+
+    pub(crate) fn auth_generation(&self) -> u64 {
+        self.auth_generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Readiness: the database answers and its schema is the one this binary expects.

@@ -128,9 +128,10 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
                     "belongs to a different sort order; start again without it",
                 ));
             }
-            let v = match cur.v {
-                Some(t) => SortValue::Text(t),
-                None => SortValue::Int(cur.i),
+            let v = match (cur.v, sort_name) {
+                (None, "id") => SortValue::Int(cur.i),
+                (Some(t), s) if s != "id" => SortValue::Text(t),
+                _ => return Err(AppError::bad_param("cursor", "is not a cursor this server issued")),
             };
             Some((v, cur.i))
         }
@@ -192,5 +193,10 @@ mod tests {
         let q2 = query_for::<Person>(&params(&[("sort", "-email"), ("cursor", &c)])).unwrap();
         assert_eq!(q2.after, Some((SortValue::Text("a@b.example".into()), 42)));
         assert!(query_for::<Person>(&params(&[("sort", "email"), ("cursor", &c)])).is_err());
+        // A hand-made cursor whose value does not fit its sort is refused, not sent to the database.
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"s":"name","d":false,"v":null,"i":5}"#);
+        assert!(query_for::<Person>(&params(&[("cursor", &forged)])).is_err());
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"s":"id","d":false,"v":"x","i":5}"#);
+        assert!(query_for::<Person>(&params(&[("sort", "id"), ("cursor", &forged)])).is_err());
     }
 }

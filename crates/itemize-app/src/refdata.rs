@@ -100,7 +100,7 @@ impl App {
         let fields = K::from_json(input).map_err(AppError::Validation)?;
         lands_in_scope(actor, None, &fields)?;
         let mut tx = self.store().transaction().await?;
-        check_fields(&mut tx, None, &fields).await?;
+        check_fields(&mut tx, actor, None, &fields).await?;
         let now = self.clock().now();
         let rec = tx.insert(&fields, now).await.map_err(store_err::<K>)?;
         let after = rec.fields.to_json();
@@ -143,7 +143,7 @@ impl App {
                 return Ok(current);
             }
             lands_in_scope(actor, Some(id), &fields)?;
-            check_fields(&mut tx, Some(id), &fields).await?;
+            check_fields(&mut tx, actor, Some(id), &fields).await?;
             let now = self.clock().now();
             match tx.update(id.into(), Some(current.meta.version), &fields, now).await {
                 Ok(rec) => {
@@ -166,6 +166,12 @@ impl App {
                 // Changed between our read and our write: with If-Match that is the caller's conflict,
                 // without it we read again and re-apply the patch.
                 Err(itemize_store::StoreError::VersionConflict { .. }) if if_match.is_none() => continue,
+                Err(itemize_store::StoreError::VersionConflict { current }) => {
+                    return Err(AppError::PreconditionFailed {
+                        kind: K::KIND.singular(),
+                        current_etag: format!("\"{id}-{current}\""),
+                    });
+                }
                 Err(e) => return Err(store_err::<K>(e)),
             }
         }
@@ -205,7 +211,9 @@ impl App {
             .await
             .map_err(store_err::<K>)?;
         let action = if archived { "archive" } else { "restore" };
-        audit(&mut tx, actor, now, action, K::KIND.plural(), Some(id), None, None).await?;
+        let (before, after) = (serde_json::to_value(&current).ok(), serde_json::to_value(&rec).ok());
+        audit(&mut tx, actor, now, action, K::KIND.plural(), Some(id), before.as_ref(), after.as_ref())
+            .await?;
         tx.commit().await?;
         self.after_write(K::KIND);
         Ok(rec)
@@ -270,7 +278,12 @@ impl App {
 }
 
 /// Checks that need the database, for one record about to be written (`id` is `None` for a new one).
-async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &K) -> Result<(), AppError> {
+async fn check_fields<K: StoredKind>(
+    s: &mut Session,
+    actor: &Actor,
+    id: Option<i64>,
+    fields: &K,
+) -> Result<(), AppError> {
     let mut problems = Vec::new();
     for r in fields.references() {
         if r.kind == K::KIND && Some(r.id) == id {
@@ -278,7 +291,8 @@ async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &
                 .push(FieldError::new(r.field, format!("cannot point to the {} itself", K::KIND.singular())));
             continue;
         }
-        if s.existing_ids(r.kind, &[r.id]).await?.is_empty() {
+        // For a scoped actor a record outside their cost centres does not exist, here as everywhere.
+        if s.existing_ids(r.kind, &[r.id]).await?.is_empty() || !sees(s, actor, r.kind, r.id).await? {
             problems.push(FieldError::new(r.field, format!("no {} has id {}", r.kind.singular(), r.id)));
             continue;
         }
@@ -316,6 +330,27 @@ async fn check_fields<K: StoredKind>(s: &mut Session, id: Option<i64>, fields: &
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
+}
+
+/// Whether `actor` may see record `id` of `kind`.
+async fn sees(s: &mut Session, actor: &Actor, kind: Kind, id: i64) -> Result<bool, AppError> {
+    use itemize_core::refdata::{CostCentre, Location, Person, Service, Vendor};
+    if actor.scope.is_none() || scope_column(kind).is_none() {
+        return Ok(true);
+    }
+    Ok(match kind {
+        Kind::CostCentre => {
+            s.get::<CostCentre>(id.into()).await?.is_some_and(|r| visible(actor, Some(id), &r.fields))
+        }
+        Kind::Service => {
+            s.get::<Service>(id.into()).await?.is_some_and(|r| visible(actor, Some(id), &r.fields))
+        }
+        Kind::Person => {
+            s.get::<Person>(id.into()).await?.is_some_and(|r| visible(actor, Some(id), &r.fields))
+        }
+        Kind::Location => s.get::<Location>(id.into()).await?.is_some(),
+        Kind::Vendor => s.get::<Vendor>(id.into()).await?.is_some(),
+    })
 }
 
 /// (id, name, aliases) of every vendor, archived ones included.

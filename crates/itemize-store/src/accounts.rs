@@ -51,7 +51,7 @@ fn user(r: &dyn RowGet) -> Result<UserRow, StoreError> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub id_hash: String,
     pub user_id: i64,
@@ -60,6 +60,16 @@ pub struct SessionRow {
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
     pub address: Option<String>,
+}
+
+/// Debug output leaves out the CSRF token.
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,22 +399,37 @@ impl Session {
         .transpose()
     }
 
-    pub async fn put_login_failure(
+    /// Sets a key's failure count to `failures` only if it is still `expected` (`None`: no row yet).
+    /// Returns whether it did: the compare-and-swap that lets concurrent attempts each count.
+    pub async fn swap_login_failure(
         &mut self,
         key: &str,
+        expected: Option<i64>,
         failures: i64,
         locked_until: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO login_failures (key, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
-             last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until"
-                .into(),
-            vec![Value::text(key), Value::int(failures), stamp(now), opt_stamp(locked_until)],
-        )
-        .await?;
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let changed = match expected {
+            None => {
+                self.execute(
+                    "INSERT INTO login_failures (key, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (key) DO NOTHING"
+                        .into(),
+                    vec![Value::text(key), Value::int(failures), stamp(now), opt_stamp(locked_until)],
+                )
+                .await?
+            }
+            Some(old) => {
+                self.execute(
+                    "UPDATE login_failures SET failures = $1, last_failure_at = $2, locked_until = $3 \
+                     WHERE key = $4 AND failures = $5"
+                        .into(),
+                    vec![Value::int(failures), stamp(now), opt_stamp(locked_until), Value::text(key), Value::int(old)],
+                )
+                .await?
+            }
+        };
+        Ok(changed == 1)
     }
 
     pub async fn clear_login_failures(&mut self, key: &str) -> Result<(), StoreError> {

@@ -18,13 +18,19 @@ pub const LOGIN_CSRF_COOKIE: &str = "itemize_login_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The authenticated caller of a request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Auth {
     pub actor: Actor,
     /// The session's CSRF token (absent for API tokens, which are not sent by browsers on their own).
     pub csrf: Option<String>,
     /// The session id, for signing out.
     pub session_id: Option<String>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("actor", &self.actor).finish_non_exhaustive()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Auth {
@@ -148,7 +154,15 @@ fn to_login(req: &Request) -> Response {
 /// Where to go after signing in: only a path on this site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Only a path on this site: no scheme, no `//host`, and nothing a browser would strip or reinterpret
+        // (`/<TAB>/evil.example` becomes `//evil.example`), nor anything that cannot go in a header.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -168,6 +182,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/people\nSet-Cookie: x=1")), "/");
         assert_eq!(safe_next(None), "/");
     }
 

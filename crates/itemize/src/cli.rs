@@ -139,7 +139,7 @@ pub enum TokenAction {
         /// The token can read but never change anything.
         #[arg(long)]
         read_only: bool,
-        /// Lifetime, such as 30d or 12h [default: no expiry].
+        /// Lifetime, such as 30d or 12h [default: 90d].
         #[arg(long, value_name = "DURATION")]
         expires_in: Option<String>,
     },
@@ -148,7 +148,7 @@ pub enum TokenAction {
         #[arg(long)]
         user: Option<String>,
     },
-    /// Revoke a token by id: it stops working at once.
+    /// Revoke a token by id (a running server refuses it within seconds).
     Revoke { id: i64 },
 }
 
@@ -413,7 +413,9 @@ async fn user(app: &itemize_app::App, action: UserAction) -> anyhow::Result<Exit
             let u = app.find_user(&op, &username).await?;
             app.update_user(&op, u.id, UserPatch { disabled: Some(true), ..Default::default() }, None)
                 .await?;
-            println!("disabled {username}; their sessions have ended");
+            println!(
+                "disabled {username}; their sessions and tokens stop working (a running server notices within seconds)"
+            );
         }
         UserAction::Enable { username } => {
             let u = app.find_user(&op, &username).await?;
@@ -426,7 +428,9 @@ async fn user(app: &itemize_app::App, action: UserAction) -> anyhow::Result<Exit
             let u = app.find_user(&op, &username).await?;
             app.update_user(&op, u.id, UserPatch { password: Some(password), ..Default::default() }, None)
                 .await?;
-            println!("set a new password for {username}; their sessions have ended");
+            println!(
+                "set a new password for {username}; their sessions end (a running server notices within seconds)"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -488,7 +492,7 @@ async fn token(app: &itemize_app::App, action: TokenAction) -> anyhow::Result<Ex
         }
         TokenAction::Revoke { id } => {
             app.revoke_token(&op, id).await?;
-            println!("revoked token {id}");
+            println!("revoked token {id}; a running server refuses it within seconds");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -105,7 +105,10 @@ both!(the_sign_in_form_resists_fixation_and_cross_site_posts, |t| {
     let login_cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
     let html = form.text().await.unwrap();
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let planted = "itemize_session=attacker-chosen-value";
+    // The attacker signs in as themselves and plants their own, valid, session id in the victim's browser.
+    t.user("mallory", "viewer", vec![]).await;
+    let (planted, _) = sign_in(&s, "mallory", PASSWORD).await.unwrap();
+    assert_eq!(status_with_cookie(&s, "/api/v1/me", &planted).await, 200);
     let r = s
         .anonymous
         .post(s.url("/login"))
@@ -126,8 +129,22 @@ both!(the_sign_in_form_resists_fixation_and_cross_site_posts, |t| {
         .unwrap()
         .to_string();
     assert_ne!(session, planted, "a new session id is issued at sign-in");
-    assert_eq!(status_with_cookie(&s, "/people", &session).await, 200);
-    assert_eq!(status_with_cookie(&s, "/api/v1/me", planted).await, 401, "the planted id is worth nothing");
+    let me: Value = s
+        .anonymous
+        .get(s.url("/api/v1/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["username"], "ann");
+    assert_eq!(
+        status_with_cookie(&s, "/api/v1/me", &planted).await,
+        401,
+        "the planted session is ended, not adopted"
+    );
     // Signing in again ends the session the browser had.
     let (second, _) = sign_in(&s, "ann", PASSWORD).await.unwrap();
     let form = s.anonymous.get(s.url("/login")).send().await.unwrap();
@@ -324,16 +341,7 @@ both!(scoped_users_see_only_their_cost_centres, |t| {
     // Someone who owns only CC-2 is told its parent is outside their cost centres, not its name or id.
     let narrow = t.user("dach-only", "viewer", vec![cc2]).await;
     let narrow_token = t.token(narrow, false).await;
-    let page = s
-        .anonymous
-        .get(s.url("/cost-centres"))
-        .header("authorization", format!("Bearer {narrow_token}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.get_as(&narrow_token, "/cost-centres").await.text().await.unwrap();
     assert!(page.contains("(outside your cost centres)") && !page.contains("Sales (CC-1)"), "{page}");
     assert!(!page.contains(&format!("<td>{cc1}</td>")), "not even the parent's id");
     // Writes: not outside, and nothing moved out.
@@ -351,6 +359,34 @@ both!(scoped_users_see_only_their_cost_centres, |t| {
         200
     );
     assert_eq!(t.app.get::<CostCentre>(&sys(), cc3).await.unwrap().fields.name, "Engineering");
+    // Creating inside their cost centres works; outside it is refused.
+    let post = |path: &str, body: Value| {
+        s.anonymous.post(s.url(path)).header("authorization", format!("Bearer {token}")).json(&body).send()
+    };
+    let svc = |code: &str, cc: i64| json!({"code": code, "name": code, "owner_cost_centre_id": cc, "criticality": "low"});
+    assert_eq!(post("/api/v1/services", svc("S-MINE", cc2)).await.unwrap().status(), 201);
+    let r = post("/api/v1/services", svc("S-THEIRS", cc3)).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["problem"], "must be one of your cost centres");
+    // A person outside their cost centres answers exactly like one that does not exist.
+    let exists: Value = patch(format!("/api/v1/cost-centres/{cc2}"), json!({"owner_id": theirs}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let missing: Value = patch(format!("/api/v1/cost-centres/{cc2}"), json!({"owner_id": 999_999}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        exists["error"]["details"][0]["problem"].as_str().map(|p| p.replace(&theirs.to_string(), "N")),
+        missing["error"]["details"][0]["problem"].as_str().map(|p| p.replace("999999", "N"))
+    );
+    assert_eq!(exists["error"]["details"][0]["field"], "owner_id");
     // Exports hold only what they see; imports are not theirs to run.
     let actor = t.app.token_actor(&token, None).await.unwrap();
     let mut out = Vec::new();
@@ -399,20 +435,28 @@ both!(every_mutation_is_audited_and_the_log_cannot_be_changed, |t| {
         .await
         .unwrap();
     assert_eq!(json_export.as_array().unwrap().len(), 3);
+    let archive = &items[0];
+    assert_eq!(
+        (archive["before"]["archived_at"].is_null(), archive["after"]["archived_at"].is_string()),
+        (true, true)
+    );
+    // A password reset is recorded as such, with neither the password nor its hash.
+    let eve = t.app.find_user(&sys(), "eve").await.unwrap().id;
+    let (status, _, _) =
+        s.patch(&format!("/api/v1/users/{eve}"), json!({"password": "a brand new secret"}), None).await;
+    assert_eq!(status, 200);
+    let (_, log) = s.get_json(&format!("/api/v1/audit?kind=user&record_id={eve}")).await;
+    assert_eq!(log["items"][0]["action"], "reset-password");
+    assert_eq!(log["items"][0]["after"]["password_changed"], true);
+    let everything = serde_json::to_string(&s.get_json("/api/v1/audit?limit=1000").await.1).unwrap();
     assert!(
-        !serde_json::to_string(&s.get_json("/api/v1/audit?limit=1000").await.1).unwrap().contains(PASSWORD)
+        !everything.contains("a brand new secret") && !everything.contains("$argon2"),
+        "no password or hash in the log"
     );
     // Only admins read it; nobody can change it, not even with the database's own tools.
     let viewer = t.app.find_user(&sys(), "eve").await.unwrap().id;
     let token = t.token(viewer, false).await;
-    let r = s
-        .anonymous
-        .get(s.url("/api/v1/audit"))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(s.get_as(&token, "/api/v1/audit").await.status(), 403);
     for sql in ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"] {
         let err = crate::contract::try_raw(&t.url, sql).await.unwrap_err();
         assert!(err.contains("append-only"), "{sql}: {err}");
@@ -514,4 +558,38 @@ async fn the_sign_in_form_survives_other_visits_to_the_sign_in_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+}
+
+both!(parallel_guesses_cannot_share_one_count, |t| {
+    let s = t.serve().await;
+    t.user("hal", "viewer", vec![]).await;
+    let attempts = (0..20).map(|_| sign_in(&s, "hal", "wrong password!"));
+    let results = join_all(attempts).await;
+    let verified = results.iter().filter(|r| matches!(r, Err((401, _)))).count();
+    let refused = results.iter().filter(|r| matches!(r, Err((429, _)))).count();
+    assert_eq!(verified + refused, 20);
+    assert!(verified <= 5, "at most five guesses were checked, got {verified}");
+});
+
+/// Awaits all futures concurrently (a tiny `join_all`, to avoid a dependency).
+async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = futures.map(|f| Some(Box::pin(f))).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(fut) = slot {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        done[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    done.into_iter().map(|v| v.expect("every future finished")).collect()
 }

@@ -275,3 +275,119 @@ pub async fn raw(url: &str, sql: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.unwrap();
     }
 }
+
+both!(accounts_sessions_tokens_failures_and_audit, |t| {
+    use itemize_store::{AuditQuery, SessionRow, TokenRow};
+    let now: Timestamp = crate::harness::T0.parse().unwrap();
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.insert_user("Ann", Some("Ann A"), "viewer", "$argon2id$hash", now).await.unwrap();
+    assert!(matches!(tx.insert_user("ANN", None, "viewer", "h", now).await, Err(StoreError::Unique { .. })));
+    tx.rollback().await.unwrap();
+    let mut tx = t.store().transaction().await.unwrap();
+    let cc = tx.insert(&cc("CC-1", "One"), now).await.unwrap().id.get();
+    let u = tx.insert_user("Ann", Some("Ann A"), "viewer", "$argon2id$hash", now).await.unwrap();
+    tx.set_user_scopes(u.id, &[cc]).await.unwrap();
+    assert_eq!(tx.user_scopes(u.id).await.unwrap(), vec![cc]);
+    assert_eq!(
+        tx.user_by_name("ann").await.unwrap().unwrap().id,
+        u.id,
+        "user names match case-insensitively"
+    );
+    let mut changed = u.clone();
+    changed.role = "finance".into();
+    let changed = tx.update_user(&changed, Some(1), t1()).await.unwrap();
+    assert_eq!((changed.version, changed.role.as_str()), (2, "finance"));
+    assert!(matches!(
+        tx.update_user(&changed, Some(1), t1()).await,
+        Err(StoreError::VersionConflict { current: 2 })
+    ));
+    assert_eq!(tx.users().await.unwrap().len(), 1);
+    assert_eq!(tx.count_users().await.unwrap(), 1);
+
+    let session = SessionRow {
+        id_hash: "h1".into(),
+        user_id: u.id,
+        csrf_token: "c".into(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: t1(),
+        address: Some("10.0.0.1".into()),
+    };
+    tx.insert_session(&session).await.unwrap();
+    tx.touch_session("h1", t1()).await.unwrap();
+    assert_eq!(tx.session_by_hash("h1").await.unwrap().unwrap().last_seen_at, t1());
+    assert_eq!(tx.delete_user_sessions(u.id).await.unwrap(), 1);
+    assert!(tx.session_by_hash("h1").await.unwrap().is_none());
+    tx.insert_session(&session).await.unwrap();
+    tx.delete_session("h1").await.unwrap();
+    assert!(tx.session_by_hash("h1").await.unwrap().is_none());
+
+    let token = tx
+        .insert_token(&TokenRow {
+            id: 0,
+            user_id: u.id,
+            name: "ci".into(),
+            prefix: "itm_abcdef".into(),
+            token_hash: "digest".into(),
+            read_only: true,
+            created_at: now,
+            expires_at: Some(t1()),
+            revoked_at: None,
+            last_used_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(token.read_only && token.id > 0);
+    assert_eq!(tx.token_by_hash("digest").await.unwrap().unwrap().id, token.id);
+    tx.touch_token(token.id, t1()).await.unwrap();
+    tx.revoke_token(token.id, t1()).await.unwrap();
+    let after = tx.token(token.id).await.unwrap().unwrap();
+    assert_eq!((after.last_used_at, after.revoked_at), (Some(t1()), Some(t1())));
+    assert_eq!(tx.tokens(Some(u.id)).await.unwrap().len(), 1);
+    assert_eq!(tx.tokens(Some(u.id + 1)).await.unwrap().len(), 0);
+
+    // The compare-and-swap behind sign-in back-off.
+    assert!(tx.swap_login_failure("account:ann", None, 1, None, now).await.unwrap());
+    assert!(!tx.swap_login_failure("account:ann", None, 1, None, now).await.unwrap(), "the row exists now");
+    assert!(
+        !tx.swap_login_failure("account:ann", Some(7), 8, None, now).await.unwrap(),
+        "a stale count loses"
+    );
+    assert!(tx.swap_login_failure("account:ann", Some(1), 2, Some(t1()), now).await.unwrap());
+    let f = tx.login_failure("account:ann").await.unwrap().unwrap();
+    assert_eq!((f.failures, f.locked_until), (2, Some(t1())));
+    tx.clear_login_failures("account:ann").await.unwrap();
+    assert!(tx.login_failure("account:ann").await.unwrap().is_none());
+
+    for (n, kind) in ["people", "people", "vendors"].iter().enumerate() {
+        let after = serde_json::json!({"n": n});
+        tx.append_audit(
+            now,
+            Some(u.id),
+            "Ann",
+            "session",
+            Some("10.0.0.1"),
+            "update",
+            kind,
+            Some(7),
+            None,
+            Some(&after),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut s = t.store().session().await.unwrap();
+    let q = AuditQuery { kind: Some("people".into()), limit: 1, ..Default::default() };
+    let (page, more) = s.audit(&q).await.unwrap();
+    assert_eq!((page.len(), more, page[0].after.clone()), (1, true, Some(serde_json::json!({"n": 1}))));
+    let q = AuditQuery {
+        kind: Some("people".into()),
+        before_id: Some(page[0].id),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.audit(&q).await.unwrap().0.len(), 1, "continues below the cursor");
+    let q = AuditQuery { actor_id: Some(u.id), from: Some(t1()), limit: 10, ..Default::default() };
+    assert_eq!(s.audit(&q).await.unwrap().0.len(), 0, "nothing at or after t1");
+});

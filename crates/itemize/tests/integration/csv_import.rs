@@ -185,3 +185,12 @@ both!(dry_run_and_partial_columns, |t| {
         ["Dell Inc.", "Dell Technologies"]
     );
 });
+
+both!(an_interrupted_demo_load_is_named_as_such, |t| {
+    let mut tx = t.store().transaction().await.unwrap();
+    let marker = r#"{"seed":1,"as_of":"2026-11-22","complete":false}"#;
+    tx.put_setting("demo", marker, crate::harness::T0.parse().unwrap()).await.unwrap();
+    tx.commit().await.unwrap();
+    let err = t.app.load_demo(t._dir.path(), 1, jiff::civil::date(2026, 11, 22)).await.unwrap_err();
+    assert!(err.to_string().contains("was interrupted"), "{err}");
+});

@@ -133,6 +133,16 @@ impl Server {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// GET `path` with another API token than the admin's.
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.anonymous
+            .get(self.url(path))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("GET")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self.get(path).await;
         let status = r.status().as_u16();
