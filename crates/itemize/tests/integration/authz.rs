@@ -7,65 +7,66 @@ use itemize_core::refdata::{CostCentre, Location, Person, Service, Vendor};
 use serde_json::json;
 
 /// Columns: admin, finance, asset-manager, viewer, scoped user on a record in scope, the same user on a record
-/// outside it, an admin's read-only token, nobody.
+/// outside it, an admin's read-only token, nobody, and the admin signed in with a session cookie (sending the
+/// CSRF token on writes) instead of a token.
 /// A = allowed (the request reaches the use case: 2xx, or 400/409/412/415/422 about the request itself),
 /// F = 403, N = 404 (a scoped user is not told the record exists), U = 401, R = redirect to the sign-in page.
 const MATRIX: &[(&str, &str, &str)] = &[
-    ("GET", "/healthz", "AAAAAAAA"),
-    ("GET", "/readyz", "AAAAAAAA"),
-    ("GET", "/static/itemize.css", "AAAAAAAA"),
-    ("GET", "/login", "AAAAAAAA"),
+    ("GET", "/healthz", "AAAAAAAAA"),
+    ("GET", "/readyz", "AAAAAAAAA"),
+    ("GET", "/static/itemize.css", "AAAAAAAAA"),
+    ("GET", "/login", "AAAAAAAAA"),
     // Without the sign-in form's own cookie, a posted form is refused whoever sends it.
-    ("POST", "/login", "FFFFFFFF"),
-    ("POST", "/logout", "FFFFFFFR"),
-    ("GET", "/", "AAAAAAAR"),
-    ("GET", "/cost-centres", "AAAAAAAR"),
-    ("GET", "/services", "AAAAAAAR"),
-    ("GET", "/people", "AAAAAAAR"),
-    ("GET", "/locations", "AAAAAAAR"),
-    ("GET", "/vendors", "AAAAAAAR"),
-    ("POST", "/api/v1/session", "AAAAAAAA"),
-    ("DELETE", "/api/v1/session", "AAAAAAAU"),
-    ("GET", "/api/v1/me", "AAAAAAAU"),
-    ("GET", "/api/v1/users", "AFFFFFAU"),
-    ("POST", "/api/v1/users", "AFFFFFFU"),
-    ("GET", "/api/v1/users/{id}", "AFFFFFAU"),
-    ("PATCH", "/api/v1/users/{id}", "AFFFFFFU"),
+    ("POST", "/login", "FFFFFFFFF"),
+    ("POST", "/logout", "FFFFFFFRF"),
+    ("GET", "/", "AAAAAAARA"),
+    ("GET", "/cost-centres", "AAAAAAARA"),
+    ("GET", "/services", "AAAAAAARA"),
+    ("GET", "/people", "AAAAAAARA"),
+    ("GET", "/locations", "AAAAAAARA"),
+    ("GET", "/vendors", "AAAAAAARA"),
+    ("POST", "/api/v1/session", "AAAAAAAAA"),
+    ("DELETE", "/api/v1/session", "AAAAAAAUA"),
+    ("GET", "/api/v1/me", "AAAAAAAUA"),
+    ("GET", "/api/v1/users", "AFFFFFAUA"),
+    ("POST", "/api/v1/users", "AFFFFFFUA"),
+    ("GET", "/api/v1/users/{id}", "AFFFFFAUA"),
+    ("PATCH", "/api/v1/users/{id}", "AFFFFFFUA"),
     // API tokens never mint tokens (sign in to create one); every actor here holds a token.
-    ("GET", "/api/v1/tokens", "AAAAAAAU"),
-    ("POST", "/api/v1/tokens", "FFFFFFFU"),
-    ("DELETE", "/api/v1/tokens/{id}", "ANNNNNFU"),
-    ("GET", "/api/v1/audit", "AFFFFFAU"),
-    ("GET", "/api/v1/cost-centres", "AAAAAAAU"),
-    ("POST", "/api/v1/cost-centres", "AAFFAAFU"),
-    ("GET", "/api/v1/cost-centres/{id}", "AAAAANAU"),
-    ("PATCH", "/api/v1/cost-centres/{id}", "AAFFANFU"),
-    ("POST", "/api/v1/cost-centres/{id}/archive", "AAFFANFU"),
-    ("POST", "/api/v1/cost-centres/{id}/restore", "AAFFANFU"),
-    ("GET", "/api/v1/services", "AAAAAAAU"),
-    ("POST", "/api/v1/services", "AAFFAAFU"),
-    ("GET", "/api/v1/services/{id}", "AAAAANAU"),
-    ("PATCH", "/api/v1/services/{id}", "AAFFANFU"),
-    ("POST", "/api/v1/services/{id}/archive", "AAFFANFU"),
-    ("POST", "/api/v1/services/{id}/restore", "AAFFANFU"),
-    ("GET", "/api/v1/people", "AAAAAAAU"),
-    ("POST", "/api/v1/people", "AFFFFFFU"),
-    ("GET", "/api/v1/people/{id}", "AAAAANAU"),
-    ("PATCH", "/api/v1/people/{id}", "AFFFFFFU"),
-    ("POST", "/api/v1/people/{id}/archive", "AFFFFFFU"),
-    ("POST", "/api/v1/people/{id}/restore", "AFFFFFFU"),
-    ("GET", "/api/v1/locations", "AAAAAAAU"),
-    ("POST", "/api/v1/locations", "AFAFFFFU"),
-    ("GET", "/api/v1/locations/{id}", "AAAAAAAU"),
-    ("PATCH", "/api/v1/locations/{id}", "AFAFFFFU"),
-    ("POST", "/api/v1/locations/{id}/archive", "AFAFFFFU"),
-    ("POST", "/api/v1/locations/{id}/restore", "AFAFFFFU"),
-    ("GET", "/api/v1/vendors", "AAAAAAAU"),
-    ("POST", "/api/v1/vendors", "AAAFAAFU"),
-    ("GET", "/api/v1/vendors/{id}", "AAAAAAAU"),
-    ("PATCH", "/api/v1/vendors/{id}", "AAAFAAFU"),
-    ("POST", "/api/v1/vendors/{id}/archive", "AAAFAAFU"),
-    ("POST", "/api/v1/vendors/{id}/restore", "AAAFAAFU"),
+    ("GET", "/api/v1/tokens", "AAAAAAAUA"),
+    ("POST", "/api/v1/tokens", "FFFFFFFUA"),
+    ("DELETE", "/api/v1/tokens/{id}", "ANNNNNFUA"),
+    ("GET", "/api/v1/audit", "AFFFFFAUA"),
+    ("GET", "/api/v1/cost-centres", "AAAAAAAUA"),
+    ("POST", "/api/v1/cost-centres", "AAFFAAFUA"),
+    ("GET", "/api/v1/cost-centres/{id}", "AAAAANAUA"),
+    ("PATCH", "/api/v1/cost-centres/{id}", "AAFFANFUA"),
+    ("POST", "/api/v1/cost-centres/{id}/archive", "AAFFANFUA"),
+    ("POST", "/api/v1/cost-centres/{id}/restore", "AAFFANFUA"),
+    ("GET", "/api/v1/services", "AAAAAAAUA"),
+    ("POST", "/api/v1/services", "AAFFAAFUA"),
+    ("GET", "/api/v1/services/{id}", "AAAAANAUA"),
+    ("PATCH", "/api/v1/services/{id}", "AAFFANFUA"),
+    ("POST", "/api/v1/services/{id}/archive", "AAFFANFUA"),
+    ("POST", "/api/v1/services/{id}/restore", "AAFFANFUA"),
+    ("GET", "/api/v1/people", "AAAAAAAUA"),
+    ("POST", "/api/v1/people", "AFFFFFFUA"),
+    ("GET", "/api/v1/people/{id}", "AAAAANAUA"),
+    ("PATCH", "/api/v1/people/{id}", "AFFFFFFUA"),
+    ("POST", "/api/v1/people/{id}/archive", "AFFFFFFUA"),
+    ("POST", "/api/v1/people/{id}/restore", "AFFFFFFUA"),
+    ("GET", "/api/v1/locations", "AAAAAAAUA"),
+    ("POST", "/api/v1/locations", "AFAFFFFUA"),
+    ("GET", "/api/v1/locations/{id}", "AAAAAAAUA"),
+    ("PATCH", "/api/v1/locations/{id}", "AFAFFFFUA"),
+    ("POST", "/api/v1/locations/{id}/archive", "AFAFFFFUA"),
+    ("POST", "/api/v1/locations/{id}/restore", "AFAFFFFUA"),
+    ("GET", "/api/v1/vendors", "AAAAAAAUA"),
+    ("POST", "/api/v1/vendors", "AAAFAAFUA"),
+    ("GET", "/api/v1/vendors/{id}", "AAAAAAAUA"),
+    ("PATCH", "/api/v1/vendors/{id}", "AAAFAAFUA"),
+    ("POST", "/api/v1/vendors/{id}/archive", "AAAFAAFUA"),
+    ("POST", "/api/v1/vendors/{id}/restore", "AAAFAAFUA"),
 ];
 
 const ACTORS: [&str; 8] =
@@ -140,6 +141,7 @@ both!(every_route_for_every_role, |t| {
         "every route needs an entry in the authorization matrix, and every entry a route"
     );
 
+    let mut session = admin_session(&s).await;
     let mut failures = Vec::new();
     for (method, template, cells) in MATRIX {
         for (col, want) in cells.chars().enumerate() {
@@ -164,6 +166,9 @@ both!(every_route_for_every_role, |t| {
             if col < 7 {
                 req = req.header("authorization", format!("Bearer {}", tokens[col]));
             }
+            if col == 8 {
+                req = req.header("cookie", &session.0).header("x-csrf-token", &session.1);
+            }
             req = match (*method, concrete.as_str()) {
                 ("POST", "/login") | ("POST", "/logout") => {
                     req.form(&[("csrf", "x"), ("username", "u"), ("password", "p")])
@@ -173,6 +178,9 @@ both!(every_route_for_every_role, |t| {
                 _ => req,
             };
             let r = req.send().await.unwrap();
+            if col == 8 && (*method, *template) == ("DELETE", "/api/v1/session") {
+                session = admin_session(&s).await; // that request signed the session out
+            }
             let got = outcome(r.status().as_u16(), r.headers().get("location").and_then(|l| l.to_str().ok()));
             if got != want {
                 failures.push(format!(
@@ -197,3 +205,18 @@ both!(every_route_for_every_role, |t| {
         }
     }
 });
+
+/// Signs the test admin in; returns the session cookie and its CSRF token.
+async fn admin_session(s: &crate::harness::Server) -> (String, String) {
+    let r = s
+        .anonymous
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"username": crate::harness::ADMIN, "password": crate::harness::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let body: serde_json::Value = r.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
