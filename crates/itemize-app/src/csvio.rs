@@ -4,7 +4,7 @@
 //! leaves that field of existing records untouched. Exported files import back unchanged.
 
 use crate::auth::audit;
-use crate::refdata::{allow, find_cycle, vendor_conflicts, vendor_names, visible};
+use crate::refdata::{allow, find_cycle, vendor_conflicts, vendor_names, visible, visible_ids};
 use crate::{App, AppError};
 use itemize_core::FieldError;
 use itemize_core::auth::{Action, Actor};
@@ -485,7 +485,12 @@ impl App {
             if let ColumnMap::Ref { kind: rk, .. } = c.map
                 && !labels.contains_key(&rk)
             {
-                labels.insert(rk, s.natural_keys(rk).await?.into_iter().collect());
+                let mut keys: HashMap<i64, String> = s.natural_keys(rk).await?.into_iter().collect();
+                // A scoped actor's export names no record outside their cost centres.
+                if let Some(allowed) = visible_ids(&mut s, actor, rk).await? {
+                    keys.retain(|id, _| allowed.contains(id));
+                }
+                labels.insert(rk, keys);
             }
         }
         let mut records = s.all::<K>(include_archived).await?;

@@ -332,6 +332,31 @@ async fn check_fields<K: StoredKind>(
     if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
 }
 
+/// The ids of `kind` a scoped actor may see; `None` when they see them all.
+pub(crate) async fn visible_ids(
+    s: &mut Session,
+    actor: &Actor,
+    kind: Kind,
+) -> Result<Option<HashSet<i64>>, AppError> {
+    use itemize_core::refdata::{CostCentre, Person, Service};
+    if actor.scope.is_none() || scope_column(kind).is_none() {
+        return Ok(None);
+    }
+    fn ids<K: RefKind>(actor: &Actor, records: Vec<Record<K>>) -> HashSet<i64> {
+        records
+            .into_iter()
+            .filter(|r| visible(actor, Some(r.id.into()), &r.fields))
+            .map(|r| r.id.into())
+            .collect()
+    }
+    Ok(Some(match kind {
+        Kind::CostCentre => ids(actor, s.all::<CostCentre>(true).await?),
+        Kind::Service => ids(actor, s.all::<Service>(true).await?),
+        Kind::Person => ids(actor, s.all::<Person>(true).await?),
+        Kind::Location | Kind::Vendor => return Ok(None),
+    }))
+}
+
 /// Whether `actor` may see record `id` of `kind`.
 async fn sees(s: &mut Session, actor: &Actor, kind: Kind, id: i64) -> Result<bool, AppError> {
     use itemize_core::refdata::{CostCentre, Location, Person, Service, Vendor};

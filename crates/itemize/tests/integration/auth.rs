@@ -392,6 +392,13 @@ both!(scoped_users_see_only_their_cost_centres, |t| {
     let mut out = Vec::new();
     t.app.export_csv(&actor, itemize_core::refdata::Kind::Person, &mut out, false).await.unwrap();
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
+    // A user owning only CC-2 exports it without naming its parent, which lies outside their cost centres.
+    let narrow_actor = t.app.token_actor(&narrow_token, None).await.unwrap();
+    let mut out = Vec::new();
+    t.app.export_csv(&narrow_actor, itemize_core::refdata::Kind::CostCentre, &mut out, false).await.unwrap();
+    let csv = String::from_utf8(out).unwrap();
+    assert!(csv.lines().nth(1).unwrap().starts_with("CC-2,Sales D-A-CH,,"), "{csv}");
+    assert!(!csv.contains("CC-1"), "{csv}");
     let refused =
         t.app.import_csv(&actor, itemize_core::refdata::Kind::Vendor, "name\nX\n".as_bytes(), false).await;
     assert!(matches!(refused, Err(itemize_app::AppError::Forbidden(_))));
