@@ -217,6 +217,22 @@ fn parse_role(r: &str) -> Result<Role, AppError> {
     r.parse().map_err(|e: String| AppError::Validation(vec![FieldError::new("role", e)]))
 }
 
+/// The unit sign-in back-off counts per address: an IPv4 address, or an IPv6 /64 (one end user typically holds
+/// a whole /64, so counting single IPv6 addresses would give an attacker 2^64 tries).
+pub fn address_group(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(ip) => ip.to_string(),
+        Err(_) => address.to_string(),
+    }
+}
+
 /// How long back-off makes the next attempt wait after `failures` failures.
 pub fn backoff(failures: i64, free: i64) -> Option<SignedDuration> {
     if failures < free {
@@ -240,7 +256,7 @@ impl App {
     ) -> Result<NewSession, AppError> {
         let now = self.clock().now();
         let account_key = format!("account:{}", username.trim().to_lowercase());
-        let address_key = address.map(|a| format!("address:{a}"));
+        let address_key = address.map(|a| format!("address:{}", address_group(a)));
         // The address is refused while it is locked out; its failures are counted after the check.
         if let Some(k) = &address_key
             && let Some(f) = self.store().session().await?.login_failure(k).await?
@@ -950,6 +966,14 @@ pub(crate) async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_group_ipv6_by_64() {
+        assert_eq!(address_group("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(address_group("2001:db8:1:2:ffff::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_group("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(address_group("192.0.2.7"), "192.0.2.7");
+    }
 
     #[test]
     fn back_off_doubles_up_to_the_cap() {

@@ -63,6 +63,16 @@ impl Backend {
         }
     }
 
+    /// A query with one parameter (a table name) returning a row when that table exists.
+    pub fn table_exists_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name = $1",
+            Backend::Postgres => {
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1"
+            }
+        }
+    }
+
     /// Serializes concurrent migrators (several servers starting at once against one PostgreSQL).
     pub fn migration_lock(self) -> Option<&'static str> {
         match self {

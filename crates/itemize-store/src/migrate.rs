@@ -66,8 +66,14 @@ fn binary_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
+/// The applied migrations. Reading never creates anything: a database without the table has none applied.
 async fn applied(s: &mut Session) -> Result<Vec<(i64, String, String, String)>, StoreError> {
-    s.execute(CREATE_TABLE.into(), vec![]).await?;
+    let exists = s
+        .fetch_optional(s.backend().table_exists_sql().into(), vec![Value::text("itemize_migrations")])
+        .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
     let rows = s
         .fetch_all(
             "SELECT version, name, checksum, applied_at FROM itemize_migrations ORDER BY version".into(),
@@ -128,6 +134,7 @@ impl Store {
             if let Some(lock) = tx.backend().migration_lock() {
                 tx.execute(lock.into(), vec![]).await?;
             }
+            tx.execute(CREATE_TABLE.into(), vec![]).await?;
             let applied = applied(&mut tx).await?;
             check(&applied)?;
             if applied.iter().any(|a| a.0 == m.version) {

@@ -86,6 +86,11 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
     assert!(ok && out.contains("version 0") && out.contains("pending"), "{out}");
+    // Looking changed nothing: the database still has no tables at all.
+    let url = format!("sqlite://{}", dir.path().join("itemize-data/itemize.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt.block_on(crate::contract::try_raw(&url, "SELECT 1 FROM itemize_migrations")).unwrap_err();
+    assert!(err.contains("no such table"), "{err}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
     assert!(ok && out.contains("applied migrations [1, 2]"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
@@ -93,8 +98,6 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
     assert!(ok && out.contains("current") && out.contains("SQLite"), "{out}");
 
-    let url = format!("sqlite://{}", dir.path().join("itemize-data/itemize.db").display());
-    let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(crate::contract::raw(
         &url,
         "INSERT INTO itemize_migrations (version, name, checksum, applied_at) VALUES (999, 'future', 'x', 'x')",
