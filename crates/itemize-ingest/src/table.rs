@@ -170,7 +170,7 @@ impl<R: Read> Read for CrlfToLf<R> {
     }
 }
 
-fn csv_reason(e: &csv::Error) -> String {
+pub(crate) fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("has {len} fields but the header has {expected_len}")
