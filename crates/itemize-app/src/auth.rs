@@ -589,7 +589,7 @@ impl App {
             tx.user(id).await?.ok_or_else(|| AppError::NotFound { kind: "user", id: id.to_string() })?;
         let before = user_view(&mut tx, u.clone()).await?;
         if let Some(m) = if_match
-            && !m.split(',').map(str::trim).any(|t| t == "*" || t == before.etag())
+            && !crate::refdata::if_match_ok(m, &before.etag())
         {
             return Err(AppError::PreconditionFailed { kind: "user", current_etag: before.etag() });
         }
@@ -825,7 +825,8 @@ struct TokenRequest {
     user_id: Option<i64>,
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, AppError> {
+/// Parses a JSON body into `T`; a type error or unknown field is a validation error naming the field.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, AppError> {
     serde_path_to_error::deserialize(body)
         .map_err(|e| AppError::Validation(vec![itemize_core::refdata::json_field_error(&e)]))
 }

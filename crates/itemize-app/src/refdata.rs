@@ -79,7 +79,7 @@ fn require_object(v: &Value) -> Result<&serde_json::Map<String, Value>, AppError
 }
 
 /// Whether `if_match` (an If-Match header value) matches `etag`. `*` matches any current record.
-fn if_match_ok(if_match: &str, etag: &str) -> bool {
+pub(crate) fn if_match_ok(if_match: &str, etag: &str) -> bool {
     if_match.split(',').map(str::trim).any(|t| t == "*" || t == etag)
 }
 

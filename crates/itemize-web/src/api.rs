@@ -156,18 +156,13 @@ struct Credentials {
     password: String,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(body)
-        .map_err(|e| ApiError::from(AppError::Validation(vec![itemize_core::refdata::json_field_error(&e)])))
-}
-
 /// `POST /api/v1/session`: signs in with a password; the session cookie is set and the CSRF token returned.
 async fn sign_in(
     State(s): State<AppState>,
     PeerAddr(address): PeerAddr,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let c: Credentials = parse(body)?;
+    let c: Credentials = itemize_app::auth::parse_json(body)?;
     let session = s.app.login(&c.username, &c.password, address.as_deref()).await?;
     let max_age = session.expires_at.duration_since(s.app.clock().now()).as_secs();
     let mut res = Json(json!({
