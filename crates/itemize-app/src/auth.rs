@@ -643,12 +643,7 @@ impl App {
     pub async fn cost_centre_ids(&self, actor: &Actor, codes: &[String]) -> Result<Vec<i64>, AppError> {
         authorize(actor, Resource::Users, Action::Write).map_err(denied)?;
         let mut s = self.store().session().await?;
-        let keys: std::collections::HashMap<String, i64> = s
-            .natural_keys(Kind::CostCentre)
-            .await?
-            .into_iter()
-            .map(|(id, k)| (k.to_lowercase(), id))
-            .collect();
+        let keys = crate::refdata::ids_by_key(&mut s, Kind::CostCentre).await?;
         codes
             .iter()
             .enumerate()

@@ -4,7 +4,7 @@
 //! leaves that field of existing records untouched. Exported files import back unchanged.
 
 use crate::auth::audit;
-use crate::refdata::{allow, find_cycle, vendor_conflicts, vendor_names, visible, visible_ids};
+use crate::refdata::{allow, find_cycle, ids_by_key, vendor_conflicts, vendor_names, visible, visible_ids};
 use crate::{App, AppError};
 use itemize_core::FieldError;
 use itemize_core::auth::{Action, Actor};
@@ -240,9 +240,7 @@ impl App {
                 && rk != kind
                 && !ref_maps.contains_key(&rk)
             {
-                let map =
-                    tx.natural_keys(rk).await?.into_iter().map(|(id, k)| (k.to_lowercase(), id)).collect();
-                ref_maps.insert(rk, map);
+                ref_maps.insert(rk, ids_by_key(&mut tx, rk).await?);
             }
         }
         let mut file_keys: HashMap<String, u64> = HashMap::new();

@@ -332,6 +332,11 @@ async fn check_fields<K: StoredKind>(
     if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
 }
 
+/// Natural key, lower-cased (as rows and codes are matched) → id, for every record of `kind`.
+pub(crate) async fn ids_by_key(s: &mut Session, kind: Kind) -> Result<HashMap<String, i64>, AppError> {
+    Ok(s.natural_keys(kind).await?.into_iter().map(|(id, k)| (k.to_lowercase(), id)).collect())
+}
+
 /// The ids of `kind` a scoped actor may see; `None` when they see them all.
 pub(crate) async fn visible_ids(
     s: &mut Session,

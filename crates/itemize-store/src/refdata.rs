@@ -18,6 +18,17 @@ pub trait StoredKind: RefKind {
     fn from_row(r: &dyn RowGet) -> Result<Self, StoreError>;
 }
 
+/// The column holding a kind's natural key (code, employee id, vendor name).
+fn natural_key_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::CostCentre => CostCentre::NATURAL_KEY,
+        Kind::Service => Service::NATURAL_KEY,
+        Kind::Person => Person::NATURAL_KEY,
+        Kind::Location => Location::NATURAL_KEY,
+        Kind::Vendor => Vendor::NATURAL_KEY,
+    }
+}
+
 pub fn table_of(kind: Kind) -> &'static str {
     match kind {
         Kind::CostCentre => CostCentre::TABLE,
@@ -174,10 +185,11 @@ impl StoredKind for Vendor {
     }
 }
 
-const META: &str = "id, version, created_at, updated_at, archived_at";
+/// The bookkeeping columns every reference-data table has, read before the kind's own.
+const META_COLUMNS: [&str; 5] = ["id", "version", "created_at", "updated_at", "archived_at"];
 
 fn select_list<K: StoredKind>() -> String {
-    format!("{META}, {}", K::COLUMNS.join(", "))
+    format!("{}, {}", META_COLUMNS.join(", "), K::COLUMNS.join(", "))
 }
 
 fn record<K: StoredKind>(r: &dyn RowGet) -> Result<Record<K>, StoreError> {
@@ -396,7 +408,7 @@ impl Session {
         }
         values.push(Value::int(i64::from(q.limit) + 1));
         sql.push_str(&format!(" LIMIT ${}", values.len()));
-        let mut cols: Vec<&str> = vec!["id", "version", "created_at", "updated_at", "archived_at"];
+        let mut cols: Vec<&str> = META_COLUMNS.to_vec();
         cols.extend(K::COLUMNS);
         cols.push("sort_key");
         let order = if q.sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") };
@@ -429,13 +441,7 @@ impl Session {
 
     /// (id, natural key as stored) for every record of a kind, archived ones included.
     pub async fn natural_keys(&mut self, kind: Kind) -> Result<Vec<(i64, String)>, StoreError> {
-        let col = match kind {
-            Kind::CostCentre => CostCentre::NATURAL_KEY,
-            Kind::Service => Service::NATURAL_KEY,
-            Kind::Person => Person::NATURAL_KEY,
-            Kind::Location => Location::NATURAL_KEY,
-            Kind::Vendor => Vendor::NATURAL_KEY,
-        };
+        let col = natural_key_of(kind);
         let sql = format!("SELECT id, {col} AS k FROM {}", table_of(kind));
         let rows = self.fetch_all(sql, vec![]).await?;
         rows.iter().map(|r| Ok((r.int("id")?, r.text("k")?))).collect()
@@ -446,9 +452,9 @@ impl Session {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT id FROM {} WHERE id IN ({})", table_of(kind), ph.join(", "));
-        let rows = self.fetch_all(sql, ids.iter().map(|i| Value::int(*i)).collect()).await?;
+        let mut values = Vec::new();
+        let sql = format!("SELECT id FROM {} WHERE 1 = 1{}", table_of(kind), in_list("id", ids, &mut values));
+        let rows = self.fetch_all(sql, values).await?;
         rows.iter().map(|r| r.int("id")).collect()
     }
 
@@ -502,13 +508,7 @@ impl Session {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let key = match kind {
-            Kind::CostCentre => CostCentre::NATURAL_KEY,
-            Kind::Service => Service::NATURAL_KEY,
-            Kind::Person => Person::NATURAL_KEY,
-            Kind::Location => Location::NATURAL_KEY,
-            Kind::Vendor => Vendor::NATURAL_KEY,
-        };
+        let key = natural_key_of(kind);
         let mut values = Vec::new();
         let mut sql = format!("SELECT id, {key} AS k, name FROM {} WHERE 1 = 1", table_of(kind));
         sql.push_str(&in_list("id", &ids, &mut values));

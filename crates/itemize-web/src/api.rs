@@ -62,6 +62,11 @@ fn with_etag(status: StatusCode, etag: &str, body: impl serde::Serialize) -> Res
     res
 }
 
+fn user_response(status: StatusCode, user: itemize_app::auth::UserView) -> Response {
+    let etag = user.etag();
+    with_etag(status, &etag, user)
+}
+
 fn record<K: RefKind>(status: StatusCode, rec: Record<K>) -> Response {
     let etag = rec.etag();
     with_etag(status, &etag, rec)
@@ -212,8 +217,7 @@ async fn create_user(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let user = s.app.create_user_json(&auth.actor, body).await?;
-    let etag = user.etag();
-    Ok(with_etag(StatusCode::CREATED, &etag, user))
+    Ok(user_response(StatusCode::CREATED, user))
 }
 
 async fn read_user(
@@ -223,8 +227,7 @@ async fn read_user(
 ) -> Result<Response, ApiError> {
     let id = parse_id("user", &id)?;
     let user = s.app.get_user(&auth.actor, id).await?;
-    let etag = user.etag();
-    Ok(with_etag(StatusCode::OK, &etag, user))
+    Ok(user_response(StatusCode::OK, user))
 }
 
 async fn update_user(
@@ -236,8 +239,7 @@ async fn update_user(
 ) -> Result<Response, ApiError> {
     let id = parse_id("user", &id)?;
     let user = s.app.update_user_json(&auth.actor, id, body, if_match(&headers)).await?;
-    let etag = user.etag();
-    Ok(with_etag(StatusCode::OK, &etag, user))
+    Ok(user_response(StatusCode::OK, user))
 }
 
 // --------------------------------------------------------------------------------------------- tokens
