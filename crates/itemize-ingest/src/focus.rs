@@ -3,10 +3,11 @@
 //! without `T` or `Z`, casing drift (`Usage-based`), numbers in scientific notation, a byte-order mark, CRLF,
 //! and brace-less tag lists. Anything else wrong with a row is a [`RowError`] naming row, column, value and why.
 
-use crate::table::{CrlfToLf, RowError, csv_reason};
+use crate::cells::{Cells, Header, next_csv, open_csv, present};
+pub use crate::cells::{parse_datetime, parse_decimal};
+use crate::record::{ChargeCategory, ChargeFrequency, ContractCommitment, FocusRecord};
+use crate::table::{CrlfToLf, RowError};
 use itemize_core::Currency;
-use jiff::Timestamp;
-use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::str::FromStr;
@@ -29,63 +30,6 @@ impl FocusVersion {
             FocusVersion::V1_3 => "1.3",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ChargeCategory {
-    Usage,
-    Purchase,
-    Tax,
-    Credit,
-    Adjustment,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChargeFrequency {
-    OneTime,
-    Recurring,
-    UsageBased,
-}
-
-/// One normalized cost line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FocusRecord {
-    /// The line of the file where the row starts (the header is line 1).
-    pub line: u64,
-    pub billing_account_id: String,
-    pub billing_account_name: Option<String>,
-    pub sub_account_id: Option<String>,
-    pub sub_account_name: Option<String>,
-    pub provider_name: Option<String>,
-    pub publisher_name: Option<String>,
-    pub invoice_issuer_name: Option<String>,
-    pub invoice_id: Option<String>,
-    pub billing_period_start: Timestamp,
-    pub billing_period_end: Timestamp,
-    pub charge_period_start: Timestamp,
-    pub charge_period_end: Timestamp,
-    pub charge_category: ChargeCategory,
-    /// `Correction` when the line corrects an earlier period.
-    pub charge_class: Option<String>,
-    pub charge_frequency: Option<ChargeFrequency>,
-    pub charge_description: Option<String>,
-    pub billing_currency: Currency,
-    pub billed_cost: Decimal,
-    pub effective_cost: Decimal,
-    pub list_cost: Decimal,
-    /// Mandatory in FOCUS, yet missing on some lines of real exports (the FinOps Foundation's own 1.0 sample
-    /// among them): unknown stays unknown rather than becoming zero.
-    pub contracted_cost: Option<Decimal>,
-    pub service_name: Option<String>,
-    pub service_category: Option<String>,
-    pub region_id: Option<String>,
-    pub resource_id: Option<String>,
-    pub resource_name: Option<String>,
-    pub sku_id: Option<String>,
-    pub commitment_discount_id: Option<String>,
-    pub tags: BTreeMap<String, String>,
-    /// Every other non-null column, by its header name (provider `x_` columns among them).
-    pub other: BTreeMap<String, String>,
 }
 
 /// Columns without which a file is not a FOCUS cost-and-usage file.
@@ -126,6 +70,13 @@ const TYPED: &[&str] = &[
     "ChargeClass",
     "ChargeFrequency",
     "ChargeDescription",
+    "PricingQuantity",
+    "PricingUnit",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PricingCategory",
+    "ListUnitPrice",
+    "ContractedUnitPrice",
     "ServiceName",
     "ServiceCategory",
     "RegionId",
@@ -136,49 +87,43 @@ const TYPED: &[&str] = &[
     "Tags",
 ];
 
-/// Reads one FOCUS file row by row.
+/// The FOCUS version a header follows, or why it is not a FOCUS cost-and-usage header.
+pub fn detect(header: &Header) -> Result<FocusVersion, String> {
+    let missing = header.missing(REQUIRED);
+    if !missing.is_empty() {
+        return Err(format!("the header lacks {}", missing.join(", ")));
+    }
+    let has = |c: &str| header.has(c);
+    Ok(if has("ServiceProviderName") || has("HostProviderName") || has("AllocatedMethodId") {
+        FocusVersion::V1_3
+    } else if has("InvoiceId") || has("PricingCurrency") {
+        FocusVersion::V1_2
+    } else if has("ServiceSubcategory") || has("SkuPriceDetails") || has("CommitmentDiscountQuantity") {
+        FocusVersion::V1_1
+    } else {
+        FocusVersion::V1_0
+    })
+}
+
+/// Reads one FOCUS file row by row; an iterator of records in file order.
 #[derive(Debug)]
 pub struct FocusReader<R: Read> {
     reader: csv::Reader<CrlfToLf<R>>,
-    headers: Vec<String>,
-    index: BTreeMap<&'static str, usize>,
+    header: Header,
+    /// For each column, whether it goes to `other`.
+    extra: Vec<bool>,
     version: FocusVersion,
+    rec: csv::StringRecord,
 }
 
 impl<R: Read> FocusReader<R> {
     /// Reads the header and tells the version; a file that is not FOCUS is refused with the columns it lacks.
     pub fn open(input: R) -> Result<Self, RowError> {
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(CrlfToLf::new(input));
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| RowError::new(1, None, None, csv_reason(&e)))?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-            .collect();
-        let missing: Vec<&str> =
-            REQUIRED.iter().copied().filter(|c| !headers.iter().any(|h| h == c)).collect();
-        if !missing.is_empty() {
-            return Err(RowError::new(
-                1,
-                None,
-                None,
-                format!("not a FOCUS cost-and-usage file: the header lacks {}", missing.join(", ")),
-            ));
-        }
-        let has = |c: &str| headers.iter().any(|h| h == c);
-        let version = if has("ServiceProviderName") || has("HostProviderName") || has("AllocatedMethodId") {
-            FocusVersion::V1_3
-        } else if has("InvoiceId") || has("PricingCurrency") {
-            FocusVersion::V1_2
-        } else if has("ServiceSubcategory") || has("SkuPriceDetails") || has("CommitmentDiscountQuantity") {
-            FocusVersion::V1_1
-        } else {
-            FocusVersion::V1_0
-        };
-        let index =
-            TYPED.iter().filter_map(|c| headers.iter().position(|h| h == c).map(|i| (*c, i))).collect();
-        Ok(Self { reader, headers, index, version })
+        let (reader, header) = open_csv(input)?;
+        let version = detect(&header)
+            .map_err(|why| RowError::new(1, None, None, format!("not a FOCUS cost-and-usage file: {why}")))?;
+        let extra = header.names().iter().map(|h| !TYPED.contains(&h.as_str())).collect();
+        Ok(Self { reader, header, extra, version, rec: csv::StringRecord::new() })
     }
 
     pub fn version(&self) -> FocusVersion {
@@ -186,175 +131,94 @@ impl<R: Read> FocusReader<R> {
     }
 
     pub fn headers(&self) -> &[String] {
-        &self.headers
+        self.header.names()
     }
 
     /// The records, in file order.
-    pub fn records(&mut self) -> impl Iterator<Item = Result<FocusRecord, RowError>> + '_ {
-        let headers = self.headers.clone();
-        let index = self.index.clone();
-        self.reader.records().map(move |rec| {
-            let rec = rec.map_err(|e| {
-                RowError::new(e.position().map(|p| p.line()).unwrap_or(0), None, None, csv_reason(&e))
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            Row { line, rec: &rec, headers: &headers, index: &index }.parse()
-        })
+    pub fn records(&mut self) -> &mut Self {
+        self
     }
 }
 
-struct Row<'a> {
-    line: u64,
-    rec: &'a csv::StringRecord,
-    headers: &'a [String],
-    index: &'a BTreeMap<&'static str, usize>,
+impl<R: Read> Iterator for FocusReader<R> {
+    type Item = Result<FocusRecord, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = match next_csv(&mut self.reader, &mut self.rec)? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(parse_row(Cells::new(line, &self.rec, &self.header), &self.extra))
+    }
 }
 
-/// A cell's text, with FOCUS's spellings of "no value" taken as none.
-fn present(v: &str) -> Option<&str> {
-    let v = v.trim();
-    if v.is_empty() || v == "NULL" { None } else { Some(v) }
-}
-
-impl Row<'_> {
-    fn raw(&self, col: &str) -> Option<&str> {
-        self.index.get(col).and_then(|&i| self.rec.get(i)).and_then(present)
-    }
-
-    fn err(&self, col: &str, value: Option<&str>, reason: impl Into<String>) -> RowError {
-        RowError::new(self.line, Some(col), value, reason)
-    }
-
-    fn text(&self, col: &str) -> Option<String> {
-        self.raw(col).map(str::to_string)
-    }
-
-    fn required(&self, col: &str) -> Result<&str, RowError> {
-        self.raw(col).ok_or_else(|| self.err(col, Some(""), "is required"))
-    }
-
-    fn decimal(&self, col: &str) -> Result<Decimal, RowError> {
-        let v = self.required(col)?;
-        parse_decimal(v).ok_or_else(|| self.err(col, Some(v), "is not a decimal number"))
-    }
-
-    fn time(&self, col: &str) -> Result<Timestamp, RowError> {
-        let v = self.required(col)?;
-        parse_datetime(v).ok_or_else(|| {
-            self.err(col, Some(v), "is not a date-time (expected ISO 8601, such as 2026-05-01T00:00:00Z)")
-        })
-    }
-
-    fn parse(&self) -> Result<FocusRecord, RowError> {
-        let currency_text = self.required("BillingCurrency")?;
-        let billing_currency = Currency::from_str(currency_text)
-            .map_err(|e| self.err("BillingCurrency", Some(currency_text), e.to_string()))?;
-        let category_text = self.required("ChargeCategory")?;
-        let charge_category = match category_text.to_ascii_lowercase().as_str() {
-            "usage" => ChargeCategory::Usage,
-            "purchase" => ChargeCategory::Purchase,
-            "tax" => ChargeCategory::Tax,
-            "credit" => ChargeCategory::Credit,
-            "adjustment" => ChargeCategory::Adjustment,
-            _ => {
-                return Err(self.err(
-                    "ChargeCategory",
-                    Some(category_text),
-                    "is not one of Usage, Purchase, Tax, Credit, Adjustment",
-                ));
-            }
-        };
-        let charge_frequency = match self.raw("ChargeFrequency") {
-            None => None,
-            Some(v) => Some(match v.to_ascii_lowercase().replace(['-', ' ', '_'], "").as_str() {
-                "onetime" => ChargeFrequency::OneTime,
-                "recurring" => ChargeFrequency::Recurring,
-                "usagebased" => ChargeFrequency::UsageBased,
-                _ => {
-                    return Err(self.err(
-                        "ChargeFrequency",
-                        Some(v),
-                        "is not one of One-Time, Recurring, Usage-Based",
-                    ));
-                }
-            }),
-        };
-        let tags = match self.raw("Tags") {
-            None => BTreeMap::new(),
-            Some(v) => {
-                parse_tags(v).ok_or_else(|| self.err("Tags", Some(v), "is not a JSON object of tags"))?
-            }
-        };
-        let mut other = BTreeMap::new();
-        for (i, h) in self.headers.iter().enumerate() {
-            if !TYPED.contains(&h.as_str())
-                && let Some(v) = self.rec.get(i).and_then(present)
-            {
-                other.insert(h.clone(), v.to_string());
-            }
+/// One FOCUS row as a record; `extra` says which columns are kept in `other`.
+pub fn parse_row(c: Cells<'_>, extra: &[bool]) -> Result<FocusRecord, RowError> {
+    let currency_text = c.required("BillingCurrency")?;
+    let billing_currency = Currency::from_str(currency_text)
+        .map_err(|e| c.err("BillingCurrency", Some(currency_text), e.to_string()))?;
+    let category_text = c.required("ChargeCategory")?;
+    let charge_category = ChargeCategory::parse(category_text).ok_or_else(|| {
+        c.err("ChargeCategory", Some(category_text), "is not one of Usage, Purchase, Tax, Credit, Adjustment")
+    })?;
+    let charge_frequency = match c.raw("ChargeFrequency") {
+        None => None,
+        Some(v) => Some(ChargeFrequency::parse(v).ok_or_else(|| {
+            c.err("ChargeFrequency", Some(v), "is not one of One-Time, Recurring, Usage-Based")
+        })?),
+    };
+    let tags = match c.raw("Tags") {
+        None => BTreeMap::new(),
+        Some(v) => parse_tags(v).ok_or_else(|| c.err("Tags", Some(v), "is not a JSON object of tags"))?,
+    };
+    let mut other = BTreeMap::new();
+    for (i, h) in c.header.names().iter().enumerate() {
+        if extra.get(i).copied().unwrap_or(false)
+            && let Some(v) = c.rec.get(i).and_then(present)
+        {
+            other.insert(h.clone(), v.to_string());
         }
-        Ok(FocusRecord {
-            line: self.line,
-            billing_account_id: self.required("BillingAccountId")?.to_string(),
-            billing_account_name: self.text("BillingAccountName"),
-            sub_account_id: self.text("SubAccountId"),
-            sub_account_name: self.text("SubAccountName"),
-            provider_name: self.text("ProviderName"),
-            publisher_name: self.text("PublisherName"),
-            invoice_issuer_name: self.text("InvoiceIssuerName"),
-            invoice_id: self.text("InvoiceId"),
-            billing_period_start: self.time("BillingPeriodStart")?,
-            billing_period_end: self.time("BillingPeriodEnd")?,
-            charge_period_start: self.time("ChargePeriodStart")?,
-            charge_period_end: self.time("ChargePeriodEnd")?,
-            charge_category,
-            charge_class: self.text("ChargeClass"),
-            charge_frequency,
-            charge_description: self.text("ChargeDescription"),
-            billing_currency,
-            billed_cost: self.decimal("BilledCost")?,
-            effective_cost: self.decimal("EffectiveCost")?,
-            list_cost: self.decimal("ListCost")?,
-            contracted_cost: match self.raw("ContractedCost") {
-                None => None,
-                Some(v) => Some(
-                    parse_decimal(v)
-                        .ok_or_else(|| self.err("ContractedCost", Some(v), "is not a decimal number"))?,
-                ),
-            },
-            service_name: self.text("ServiceName"),
-            service_category: self.text("ServiceCategory"),
-            region_id: self.text("RegionId"),
-            resource_id: self.text("ResourceId"),
-            resource_name: self.text("ResourceName"),
-            sku_id: self.text("SkuId"),
-            commitment_discount_id: self.text("CommitmentDiscountId"),
-            tags,
-            other,
-        })
     }
-}
-
-/// An exact decimal from plain (`-12.5`) or scientific (`1.2E-7`) notation. Never through a float.
-pub fn parse_decimal(v: &str) -> Option<Decimal> {
-    let v = v.trim();
-    Decimal::from_str(v)
-        .ok()
-        .or_else(|| if v.contains(['e', 'E']) { Decimal::from_scientific(v).ok() } else { None })
-}
-
-/// A FOCUS date-time: RFC 3339, or the same without `T` or without a zone (taken as UTC, as FOCUS requires).
-pub fn parse_datetime(v: &str) -> Option<Timestamp> {
-    let v = v.trim();
-    if let Ok(t) = v.parse::<Timestamp>() {
-        return Some(t);
-    }
-    let civil = v.trim_end_matches('Z').replacen(' ', "T", 1);
-    civil
-        .parse::<jiff::civil::DateTime>()
-        .ok()
-        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| z.timestamp())
+    Ok(FocusRecord {
+        line: c.line,
+        billing_account_id: c.required("BillingAccountId")?.to_string(),
+        billing_account_name: c.text("BillingAccountName"),
+        sub_account_id: c.text("SubAccountId"),
+        sub_account_name: c.text("SubAccountName"),
+        provider_name: c.text("ProviderName"),
+        publisher_name: c.text("PublisherName"),
+        invoice_issuer_name: c.text("InvoiceIssuerName"),
+        invoice_id: c.text("InvoiceId"),
+        billing_period_start: c.time("BillingPeriodStart")?,
+        billing_period_end: c.time("BillingPeriodEnd")?,
+        charge_period_start: c.time("ChargePeriodStart")?,
+        charge_period_end: c.time("ChargePeriodEnd")?,
+        charge_category,
+        charge_class: c.text("ChargeClass"),
+        charge_frequency,
+        charge_description: c.text("ChargeDescription"),
+        billing_currency,
+        billed_cost: c.decimal("BilledCost")?,
+        effective_cost: c.decimal("EffectiveCost")?,
+        list_cost: c.decimal("ListCost")?,
+        contracted_cost: c.opt_decimal("ContractedCost")?,
+        pricing_quantity: c.opt_decimal("PricingQuantity")?,
+        pricing_unit: c.text("PricingUnit"),
+        consumed_quantity: c.opt_decimal("ConsumedQuantity")?,
+        consumed_unit: c.text("ConsumedUnit"),
+        pricing_category: c.text("PricingCategory"),
+        list_unit_price: c.opt_decimal("ListUnitPrice")?,
+        contracted_unit_price: c.opt_decimal("ContractedUnitPrice")?,
+        service_name: c.text("ServiceName"),
+        service_category: c.text("ServiceCategory"),
+        region_id: c.text("RegionId"),
+        resource_id: c.text("ResourceId"),
+        resource_name: c.text("ResourceName"),
+        sku_id: c.text("SkuId"),
+        commitment_discount_id: c.text("CommitmentDiscountId"),
+        tags,
+        other,
+    })
 }
 
 /// Tags as a JSON object, or the brace-less `"a": "b","c": "d"` some exports write. Non-text values keep
@@ -382,9 +246,76 @@ pub fn parse_tags(v: &str) -> Option<BTreeMap<String, String>> {
     )
 }
 
+/// The columns of the FOCUS 1.3 contract-commitment dataset without which a file is not one.
+const CONTRACT_REQUIRED: &[&str] = &[
+    "ContractCommitmentId",
+    "ContractCommitmentPeriodStart",
+    "ContractCommitmentPeriodEnd",
+    "BillingCurrency",
+];
+
+/// Why a header is not the FOCUS 1.3 contract-commitment dataset, if it is not.
+pub fn detect_contract(header: &Header) -> Result<(), String> {
+    let missing = header.missing(CONTRACT_REQUIRED);
+    if missing.is_empty() { Ok(()) } else { Err(format!("the header lacks {}", missing.join(", "))) }
+}
+
+/// Reads the FOCUS 1.3 contract-commitment dataset.
+#[derive(Debug)]
+pub struct ContractReader<R: Read> {
+    reader: csv::Reader<CrlfToLf<R>>,
+    header: Header,
+    rec: csv::StringRecord,
+}
+
+impl<R: Read> ContractReader<R> {
+    pub fn open(input: R) -> Result<Self, RowError> {
+        let (reader, header) = open_csv(input)?;
+        detect_contract(&header).map_err(|why| {
+            RowError::new(1, None, None, format!("not a FOCUS contract-commitment file: {why}"))
+        })?;
+        Ok(Self { reader, header, rec: csv::StringRecord::new() })
+    }
+}
+
+impl<R: Read> Iterator for ContractReader<R> {
+    type Item = Result<ContractCommitment, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = match next_csv(&mut self.reader, &mut self.rec)? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        let c = Cells::new(line, &self.rec, &self.header);
+        let opt_time = |col: &str| c.raw(col).map(|_| c.time(col)).transpose();
+        Some((|| {
+            let currency_text = c.required("BillingCurrency")?;
+            Ok(ContractCommitment {
+                line,
+                commitment_id: c.required("ContractCommitmentId")?.to_string(),
+                commitment_type: c.text("ContractCommitmentType"),
+                commitment_category: c.text("ContractCommitmentCategory"),
+                cost: c.opt_decimal("ContractCommitmentCost")?,
+                quantity: c.opt_decimal("ContractCommitmentQuantity")?,
+                unit: c.text("ContractCommitmentUnit"),
+                description: c.text("ContractCommitmentDescription"),
+                period_start: c.time("ContractCommitmentPeriodStart")?,
+                period_end: c.time("ContractCommitmentPeriodEnd")?,
+                contract_id: c.text("ContractId"),
+                contract_period_start: opt_time("ContractPeriodStart")?,
+                contract_period_end: opt_time("ContractPeriodEnd")?,
+                billing_currency: Currency::from_str(currency_text)
+                    .map_err(|e| c.err("BillingCurrency", Some(currency_text), e.to_string()))?,
+            })
+        })())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
+    use rust_decimal::Decimal;
     use std::path::PathBuf;
 
     fn fixture(rel: &str) -> PathBuf {
