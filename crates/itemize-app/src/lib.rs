@@ -2,11 +2,15 @@
 //! Nothing here knows HTTP; nothing in the front ends knows the rules.
 
 pub mod auth;
+pub mod cost;
 pub mod csvio;
 pub mod demo;
 pub mod demo_gen;
 mod error;
+pub mod focus_export;
+pub mod ledger;
 pub mod listing;
+pub mod rates;
 pub mod refdata;
 pub mod secrets;
 
@@ -30,6 +34,8 @@ pub struct AppConfig {
     pub session_idle: SignedDuration,
     /// A session ends this long after sign-in, however busy.
     pub session_absolute: SignedDuration,
+    /// Where files live: the cost lake, raw imported files, import reports, the inbox.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Default for AppConfig {
@@ -39,6 +45,7 @@ impl Default for AppConfig {
             fiscal_calendar: FiscalCalendar::default(),
             session_idle: SignedDuration::from_hours(2),
             session_absolute: SignedDuration::from_hours(12),
+            data_dir: std::path::PathBuf::from("itemize-data"),
         }
     }
 }

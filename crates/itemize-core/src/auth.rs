@@ -60,6 +60,8 @@ pub enum Resource {
     Tokens,
     /// The audit log (read only; nothing can write it but the application itself).
     AuditLog,
+    /// The cost ledger: imports, exchange rates, totals and exports.
+    CostLedger,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,6 +144,8 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
     match (resource, action) {
         (Users | AuditLog, _) => role == Admin,
         (Tokens, _) => true, // one's own; the application limits non-admins to their own tokens
+        (CostLedger, Read) => true,
+        (CostLedger, Write) => matches!(role, Admin | Finance),
         (RefData(_), Read) => true,
         (RefData(kind), Write) => match role {
             Admin => true,

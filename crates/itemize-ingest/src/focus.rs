@@ -105,6 +105,11 @@ pub fn detect(header: &Header) -> Result<FocusVersion, String> {
     })
 }
 
+/// For each column of the header, whether it is kept in `other` (not read into a typed field).
+pub fn extra_columns(header: &Header) -> Vec<bool> {
+    header.names().iter().map(|h| !TYPED.contains(&h.as_str())).collect()
+}
+
 /// Reads one FOCUS file row by row; an iterator of records in file order.
 #[derive(Debug)]
 pub struct FocusReader<R: Read> {
@@ -122,7 +127,7 @@ impl<R: Read> FocusReader<R> {
         let (reader, header) = open_csv(input)?;
         let version = detect(&header)
             .map_err(|why| RowError::new(1, None, None, format!("not a FOCUS cost-and-usage file: {why}")))?;
-        let extra = header.names().iter().map(|h| !TYPED.contains(&h.as_str())).collect();
+        let extra = extra_columns(&header);
         Ok(Self { reader, header, extra, version, rec: csv::StringRecord::new() })
     }
 

@@ -7,7 +7,9 @@ pub mod cells;
 pub mod focus;
 pub mod gcp;
 pub mod generic;
+pub mod lake;
 pub mod record;
+pub mod source;
 pub mod table;
 
 pub use focus::{ContractReader, FocusReader, FocusVersion};

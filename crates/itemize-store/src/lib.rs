@@ -3,6 +3,7 @@
 //! through a [`Session`]: a pooled connection for reads, or a transaction for writes that commit together.
 
 mod accounts;
+mod cost;
 pub mod dialect;
 mod error;
 mod migrate;
@@ -11,6 +12,7 @@ mod row;
 mod settings;
 
 pub use accounts::{AuditEntry, AuditQuery, LoginFailure, SessionRow, TokenRow, UserRow};
+pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow};
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS, Migration, MigrationStatus};

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "accounts_and_audit",
         sql: include_str!("../migrations/0002_accounts_and_audit.sql"),
     },
+    Migration { version: 3, name: "cost_ledger", sql: include_str!("../migrations/0003_cost_ledger.sql") },
 ];
 
 impl Migration {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+mod cost_api;
 pub mod error;
 pub mod extract;
 mod pages;
@@ -55,7 +56,7 @@ pub fn route_table() -> Vec<(&'static str, String)> {
 }
 
 fn all_routes() -> routes::Reg {
-    pages::routes(api::routes(routes::Reg::new()))
+    pages::routes(cost_api::routes(api::routes(routes::Reg::new())))
 }
 
 /// The complete application: API, pages, health checks, and the layers every request passes through.

@@ -63,16 +63,32 @@ pub enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Import a CSV file of reference data (all rows or none).
+    /// Import files: cost and usage files into the cost ledger, exchange rates, or reference data (CSV).
+    ///
+    /// `itemize import cost FILE...` reads FOCUS 1.0-1.3 (CSV, gzip, Parquet), AWS CUR (legacy and 2.0), Azure
+    /// cost details, GCP billing exports (CSV or JSON lines) and, with --mapping, any other spend file (CSV or
+    /// XLSX). `itemize import rates FILE` reads date,from,to,rate or the ECB reference-rate CSV.
     Import {
-        kind: KindArg,
-        file: PathBuf,
-        /// Check everything and report what would change, but write nothing.
+        /// What the files hold.
+        what: ImportWhat,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Reference data: check everything and report what would change, but write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Cost files: read as this format instead of telling it from the header (focus, focus-contract,
+        /// aws-cur, azure, gcp, gcp-jsonl, generic).
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Cost files: the TOML mapping generic spend files are read through.
+        #[arg(long, value_name = "TOML")]
+        mapping: Option<PathBuf>,
+        /// Cost files: ingest the good rows and quarantine the bad ones instead of rejecting the file.
+        #[arg(long)]
+        lenient: bool,
         /// Report format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        output: OutputFormat,
     },
     /// Manage users: add, list, disable, enable, reset-password.
     User {
@@ -84,15 +100,22 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
-    /// Export reference data as CSV, in the same format `import` reads.
+    /// Export reference data as CSV (the format `import` reads), or a billing period of the cost ledger as
+    /// FOCUS 1.2 (`itemize export focus --period 2026-05 --out may.csv`).
     Export {
-        kind: KindArg,
-        /// Write to this file instead of standard output.
+        what: ExportWhat,
+        /// Write to this file instead of standard output (required for Parquet).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Include archived records.
+        /// Reference data: include archived records.
         #[arg(long)]
         include_archived: bool,
+        /// FOCUS: the billing period, YYYY-MM.
+        #[arg(long, value_name = "YYYY-MM")]
+        period: Option<String>,
+        /// FOCUS: csv or parquet.
+        #[arg(long, value_name = "FORMAT", default_value = "csv")]
+        format: String,
     },
 }
 
@@ -160,6 +183,52 @@ pub enum DbAction {
     Status,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportWhat {
+    /// Cost and usage files, into the cost ledger.
+    Cost,
+    /// Exchange rates.
+    Rates,
+    CostCentres,
+    Services,
+    People,
+    Locations,
+    Vendors,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportWhat {
+    /// A billing period of the cost ledger, as FOCUS 1.2.
+    Focus,
+    CostCentres,
+    Services,
+    People,
+    Locations,
+    Vendors,
+}
+
+fn kind_of_import(w: ImportWhat) -> Option<KindArg> {
+    Some(match w {
+        ImportWhat::Cost | ImportWhat::Rates => return None,
+        ImportWhat::CostCentres => KindArg::CostCentres,
+        ImportWhat::Services => KindArg::Services,
+        ImportWhat::People => KindArg::People,
+        ImportWhat::Locations => KindArg::Locations,
+        ImportWhat::Vendors => KindArg::Vendors,
+    })
+}
+
+fn kind_of_export(w: ExportWhat) -> Option<KindArg> {
+    Some(match w {
+        ExportWhat::Focus => return None,
+        ExportWhat::CostCentres => KindArg::CostCentres,
+        ExportWhat::Services => KindArg::Services,
+        ExportWhat::People => KindArg::People,
+        ExportWhat::Locations => KindArg::Locations,
+        ExportWhat::Vendors => KindArg::Vendors,
+    })
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum KindArg {
     CostCentres,
@@ -223,16 +292,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = wiring::open_app(&settings, clock).await?;
             token(&app, action).await
         }
-        Command::Import { kind, file, dry_run, format } => {
+        Command::Import { what, files, dry_run, format, mapping, lenient, output } => {
             let app = wiring::open_app(&settings, clock).await?;
-            let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
-            let report =
-                app.import_csv(&operator(), kind.into(), std::io::BufReader::new(f), dry_run).await?;
-            print_report(&file.display().to_string(), &report, format)?;
-            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            match what {
+                ImportWhat::Cost => {
+                    crate::costcli::import_cost(
+                        &app,
+                        &files,
+                        format.as_deref(),
+                        mapping.as_deref(),
+                        lenient,
+                        output,
+                    )
+                    .await
+                }
+                ImportWhat::Rates => crate::costcli::import_rates(&app, &files, output).await,
+                _ => {
+                    let kind = kind_of_import(what).context("a kind of reference data")?;
+                    let mut ok = true;
+                    for file in &files {
+                        let f = std::fs::File::open(file)
+                            .with_context(|| format!("opening {}", file.display()))?;
+                        let report = app
+                            .import_csv(&operator(), kind.into(), std::io::BufReader::new(f), dry_run)
+                            .await?;
+                        print_report(&file.display().to_string(), &report, output)?;
+                        ok &= report.is_ok();
+                    }
+                    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+                }
+            }
         }
-        Command::Export { kind, out, include_archived } => {
+        Command::Export { what, out, include_archived, period, format } => {
             let app = wiring::open_app(&settings, clock).await?;
+            let Some(kind) = kind_of_export(what) else {
+                return crate::costcli::export_focus(&app, period.as_deref(), &format, out.as_deref()).await;
+            };
             let n = match &out {
                 Some(path) => {
                     let f = std::fs::File::create(path)
@@ -373,7 +468,7 @@ fn say(text: &str) {
 }
 
 /// Local commands act as the operator, who has the database itself in hand.
-fn operator() -> Actor {
+pub(crate) fn operator() -> Actor {
     Actor::system("cli")
 }
 

@@ -58,6 +58,7 @@ pub async fn open_app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
             fiscal_calendar: settings.fiscal_calendar,
             session_idle: settings.session_idle,
             session_absolute: settings.session_absolute,
+            data_dir: settings.data_dir.clone(),
         },
     ))
 }

@@ -37,6 +37,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/tokens", "FFFFFFFUA"),
     ("DELETE", "/api/v1/tokens/{id}", "ANNNNNFUA"),
     ("GET", "/api/v1/audit", "AFFFFFAUA"),
+    // The cost ledger is not split by cost centre yet: scoped users see none of it.
+    ("GET", "/api/v1/cost/imports", "AAAAFFAUA"),
+    ("POST", "/api/v1/cost/imports", "AAFFFFFUA"),
+    ("GET", "/api/v1/cost/imports/{id}", "AAAAFFAUA"),
+    ("GET", "/api/v1/cost/totals", "AAAAFFAUA"),
+    ("POST", "/api/v1/cost/rates", "AAFFFFFUA"),
+    ("GET", "/api/v1/cost/export", "AAAAFFAUA"),
     ("GET", "/api/v1/cost-centres", "AAAAAAAUA"),
     ("POST", "/api/v1/cost-centres", "AAFFAAFUA"),
     ("GET", "/api/v1/cost-centres/{id}", "AAAAANAUA"),
@@ -128,6 +135,7 @@ both!(every_route_for_every_role, |t| {
     tokens.push(t.token(admin, true).await);
     let victim = t.app.create_token(&sys(), Some(admin), "to revoke", false, None).await.unwrap().view.id;
     let viewer_id = t.app.find_user(&sys(), "view").await.unwrap().id;
+    let import_id = t.app.queue_cost_import(&sys(), "queued.csv", false).await.unwrap().id;
 
     // The routes the server has are exactly the routes this matrix speaks of.
     let mut declared: Vec<(String, String)> =
@@ -156,6 +164,7 @@ both!(every_route_for_every_role, |t| {
                     "vendors" => ven,
                     "users" => viewer_id,
                     "tokens" => victim,
+                    "cost" => import_id,
                     other => panic!("no id for {other}"),
                 };
                 template.replace("{id}", &id.to_string())

@@ -92,7 +92,7 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let err = rt.block_on(crate::contract::try_raw(&url, "SELECT 1 FROM itemize_migrations")).unwrap_err();
     assert!(err.contains("no such table"), "{err}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
-    assert!(ok && out.contains("applied migrations [1, 2]"), "{out}");
+    assert!(ok && out.contains("applied migrations [1, 2, 3]"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
     assert!(ok && out.contains("nothing to apply"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
@@ -132,7 +132,7 @@ fn import_reports_problems_and_exits_non_zero_and_export_reads_back() {
     assert!(out.contains("row 2, column currency, value \"EURO\""), "{out}");
     assert!(out.contains("row 3, column name, value \"\": is required"), "{out}");
     let (ok, out, _) =
-        run(itemize(dir.path()).args(["import", "cost-centres", "bad.csv", "--format", "json"]));
+        run(itemize(dir.path()).args(["import", "cost-centres", "bad.csv", "--output", "json"]));
     assert!(!ok);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((report["error_count"].as_u64(), report["committed"].as_bool()), (Some(2), Some(false)));
@@ -381,4 +381,42 @@ fn serving_survives_a_closed_standard_output() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(status.ok(), Some(200), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success());
+}
+
+#[test]
+fn cost_files_rates_and_focus_export_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let azure = crate::cost_ledger::fixture("azure-ea/sample-anonymous-ea-export-dataset.csv");
+    let focus = crate::cost_ledger::fixture("focus-1.0/focus_sample.csv");
+    // Without a CAD rate the Azure file is refused (exit 1) and says why; FOCUS in USD goes in.
+    let (ok, out, _) = run(itemize(dir.path()).arg("import").arg("cost").arg(&focus).arg(&azure));
+    assert!(!ok, "{out}");
+    assert!(out.contains("focus_sample.csv: active") && out.contains("2024-09  USD"), "{out}");
+    assert!(out.contains("sample-anonymous-ea-export-dataset.csv: rejected"), "{out}");
+    assert!(out.contains("no exchange rate from CAD to USD"), "{out}");
+    // The ECB layout: rates per euro; CAD→USD is crossed through EUR.
+    std::fs::write(dir.path().join("ecb.csv"), "Date,USD,CAD\n2023-09-01,1.0844,1.4669\n").unwrap();
+    let (ok, out, err) = run(itemize(dir.path()).args(["import", "rates", "ecb.csv"]));
+    assert!(ok && out.contains("2 rates (ecb layout)"), "{out}{err}");
+    let (ok, out, _) =
+        run(itemize(dir.path()).arg("import").arg("cost").arg(&azure).args(["--output", "json"]));
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["status"], "active");
+    assert_eq!(v[0]["rows_ingested"], 27);
+    // The same file again: a no-op that says so, and not an error.
+    let (ok, out, _) = run(itemize(dir.path()).arg("import").arg("cost").arg(&focus));
+    assert!(ok && out.contains("duplicate") && out.contains("nothing changed"), "{out}");
+    // A bad rates file changes nothing and names the row.
+    std::fs::write(dir.path().join("bad.csv"), "date,from,to,rate\n2023-09-01,CAD,USD,abc\n").unwrap();
+    let (ok, _, err) = run(itemize(dir.path()).args(["import", "rates", "bad.csv"]));
+    assert!(!ok && err.contains("row 2, column rate") && err.contains("\"abc\""), "{err}");
+    // FOCUS 1.2 export of a period.
+    let (ok, _, err) =
+        run(itemize(dir.path()).args(["export", "focus", "--period", "2024-09", "--out", "sep.csv"]));
+    assert!(ok && err.contains("wrote 999 FOCUS 1.2 rows for 2024-09"), "{err}");
+    let (ok, _, err) = run(itemize(dir.path()).args(["export", "focus", "--period", "2024-9"]));
+    assert!(!ok && err.contains("not a billing period"), "{err}");
+    let (ok, _, err) = run(itemize(dir.path()).args(["import", "cost", "sep.csv", "--format", "nope"]));
+    assert!(!ok && err.contains("unknown format") && err.contains("aws-cur"), "{err}");
 }

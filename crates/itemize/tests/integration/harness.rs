@@ -65,7 +65,8 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
         let clock = Arc::new(FixedClock::new(T0.parse().unwrap()));
         store.migrate(T0.parse().unwrap()).await.expect("migrate");
-        let app = App::new(store, clock.clone(), AppConfig::default());
+        let config = AppConfig { data_dir: dir.path().join("data"), ..AppConfig::default() };
+        let app = App::new(store, clock.clone(), config);
         TestApp { app, clock, url, _dir: dir }
     }
 

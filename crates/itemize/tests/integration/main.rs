@@ -9,6 +9,7 @@ mod auth;
 mod authz;
 mod cli;
 mod contract;
+mod cost_ledger;
 mod csv_import;
 mod pages;
 mod server;

@@ -1,0 +1,861 @@
+//! Importing spend files into the cost ledger: recognise the file, read every row, convert to the reporting
+//! currency, write the lake partitions, and make them current in one transaction — or change nothing.
+//!
+//! - The same bytes twice is a no-op that says so (the file's SHA-256 is the key).
+//! - A newer export of a billing period of an account replaces the older one atomically: the partitions of
+//!   both imports stay on disk (the history), the database says which is current.
+//! - Strict (the default): any bad row rejects the file with a report. Lenient: the good rows go in, the bad
+//!   ones go to a quarantine CSV beside the report, and the totals say what was left out.
+//! - The raw file is kept, content-addressed, so any period can be re-derived.
+
+use crate::rates::RateTable;
+use crate::{Actor, App, AppError};
+use itemize_core::Currency;
+use itemize_core::auth::{Action, Resource, authorize};
+use itemize_ingest::generic::Mapping;
+use itemize_ingest::lake::{Conversion, LakeWriter};
+use itemize_ingest::source::{self, Format, OpenError, Stream};
+use itemize_ingest::{ContractCommitment, FocusRecord, RowError};
+use itemize_store::{CommitmentRow, ImportRow, PartitionRow};
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many errors a report gives in full; the rest are counted by reason.
+pub const REPORT_ERRORS_IN_FULL: usize = 100;
+
+/// The caller's choices for one import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Forces a reader instead of detecting the format from the header.
+    pub format: Option<Format>,
+    /// The mapping generic files are read through.
+    pub mapping: Option<Mapping>,
+    /// Ingest the good rows and quarantine the bad ones, instead of rejecting the file.
+    pub lenient: bool,
+    /// The name the file had for the user (an upload's name, say); default: the path's file name.
+    pub file_name: Option<String>,
+}
+
+/// Live counters of an import in progress, for progress bars.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub bytes: Arc<AtomicU64>,
+    pub rows: AtomicU64,
+}
+
+/// Sums of one billing period in one currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Totals {
+    pub rows: u64,
+    pub billed_cost: Decimal,
+    pub effective_cost: Decimal,
+    pub list_cost: Decimal,
+    /// Of the lines that state it (a few real exports leave it out on some lines).
+    pub contracted_cost: Decimal,
+    pub billed_cost_reporting: Decimal,
+    pub effective_cost_reporting: Decimal,
+    pub list_cost_reporting: Decimal,
+    pub contracted_cost_reporting: Decimal,
+}
+
+impl Totals {
+    fn add(&mut self, r: &FocusRecord, c: &Conversion) {
+        self.rows += 1;
+        self.billed_cost += r.billed_cost;
+        self.effective_cost += r.effective_cost;
+        self.list_cost += r.list_cost;
+        self.billed_cost_reporting += c.convert(r.billed_cost);
+        self.effective_cost_reporting += c.convert(r.effective_cost);
+        self.list_cost_reporting += c.convert(r.list_cost);
+        if let Some(cc) = r.contracted_cost {
+            self.contracted_cost += cc;
+            self.contracted_cost_reporting += c.convert(cc);
+        }
+    }
+}
+
+/// Totals of an import, by billing period and currency and by invoice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ImportTotals {
+    pub reporting_currency: String,
+    /// Keyed `YYYY-MM` then billing currency.
+    pub by_period: BTreeMap<String, BTreeMap<String, Totals>>,
+    /// Keyed invoice id then billing currency; lines without an invoice id are under "".
+    pub by_invoice: BTreeMap<String, BTreeMap<String, Totals>>,
+    /// Rows lenient mode left out.
+    pub rows_left_out: u64,
+}
+
+/// The error report of an import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ErrorReport {
+    /// The first [`REPORT_ERRORS_IN_FULL`] errors.
+    pub errors: Vec<ReportedError>,
+    /// Every error, counted by column and reason.
+    pub counts: BTreeMap<String, u64>,
+    pub total: u64,
+    /// Where lenient mode wrote the rejected rows.
+    pub quarantine: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ReportedError {
+    pub row: u64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl From<&RowError> for ReportedError {
+    fn from(e: &RowError) -> Self {
+        ReportedError {
+            row: e.row,
+            column: e.column.clone(),
+            value: e.value.clone(),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+impl ErrorReport {
+    fn push(&mut self, e: &RowError) {
+        self.total += 1;
+        if self.errors.len() < REPORT_ERRORS_IN_FULL {
+            self.errors.push(e.into());
+        }
+        let key = match &e.column {
+            Some(c) => format!("{c}: {}", e.reason),
+            None => e.reason.clone(),
+        };
+        *self.counts.entry(key).or_default() += 1;
+    }
+}
+
+/// What an import did, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportSummary {
+    pub id: i64,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub file_bytes: i64,
+    pub format: Option<String>,
+    pub format_version: Option<String>,
+    pub container: Option<String>,
+    pub mode: String,
+    /// queued, running, active, superseded, duplicate, rejected or failed.
+    pub status: String,
+    pub rows_read: i64,
+    pub rows_ingested: i64,
+    pub rows_rejected: i64,
+    pub totals: Option<ImportTotals>,
+    pub report: Option<ErrorReport>,
+    pub message: Option<String>,
+    /// The imports whose partitions this one replaced (restatements).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<i64>,
+    pub created_by: String,
+    pub created_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+impl ImportSummary {
+    pub fn from_row(r: ImportRow) -> Self {
+        ImportSummary {
+            id: r.id,
+            file_name: r.file_name,
+            file_sha256: r.file_sha256,
+            file_bytes: r.file_bytes,
+            format: r.format,
+            format_version: r.format_version,
+            container: r.container,
+            mode: r.mode,
+            status: r.status,
+            rows_read: r.rows_read,
+            rows_ingested: r.rows_ingested,
+            rows_rejected: r.rows_rejected,
+            totals: r.totals_json.and_then(|j| serde_json::from_str(&j).ok()),
+            report: r.report_json.and_then(|j| serde_json::from_str(&j).ok()),
+            message: r.message,
+            replaced: Vec::new(),
+            created_by: r.created_by,
+            created_at: r.created_at.map(|t| t.to_string()),
+            started_at: r.started_at.map(|t| t.to_string()),
+            finished_at: r.finished_at.map(|t| t.to_string()),
+            duration_ms: r.duration_ms,
+        }
+    }
+
+    /// Whether the file's lines are in the ledger (or already were).
+    pub fn is_ok(&self) -> bool {
+        matches!(self.status.as_str(), "active" | "superseded" | "duplicate")
+    }
+}
+
+/// The partition a record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct PartKey {
+    period: String,
+    provider: String,
+    account: String,
+}
+
+struct Staged {
+    key: PartKey,
+    path: PathBuf,
+    writer: Option<LakeWriter>,
+    rows: u64,
+    totals: BTreeMap<String, Totals>,
+    services: BTreeSet<String>,
+    tag_keys: BTreeSet<String>,
+}
+
+/// What reading the file produced, before anything is made current.
+struct Processed {
+    format: Format,
+    version: Option<String>,
+    container: &'static str,
+    rows_read: u64,
+    rows_ok: u64,
+    report: ErrorReport,
+    rejected_lines: BTreeSet<u64>,
+    staged: Vec<Staged>,
+    totals: ImportTotals,
+    commitments: Vec<ContractCommitment>,
+}
+
+/// The path-safe spelling of a partition value: letters, digits, `-` and `_`, plus a short hash when anything
+/// was changed, so distinct values never share a directory.
+fn slug(v: &str) -> String {
+    let clean: String = v
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .take(60)
+        .collect();
+    if clean == v && !clean.is_empty() {
+        clean
+    } else {
+        let h = Sha256::digest(v.as_bytes());
+        format!("{clean}~{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+    }
+}
+
+fn period_of(t: Timestamp) -> String {
+    let d = t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The file's SHA-256 and size.
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((hex(&h.finalize()), n))
+}
+
+fn io_err(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::Refused(format!("{what}: {e}"))
+}
+
+impl App {
+    /// Whether the actor may read (or change) the cost ledger; front ends ask before parsing a request.
+    pub fn cost_allow(&self, actor: &Actor, action: Action) -> Result<(), AppError> {
+        authorize(actor, Resource::CostLedger, action).map_err(|e| AppError::Forbidden(e.to_string()))?;
+        if actor.scope.is_some() {
+            return Err(AppError::Forbidden(
+                "the cost ledger is not yet split by cost centre; a user limited to cost centres cannot see it"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where the lake's partition files live.
+    pub fn lake_dir(&self) -> PathBuf {
+        self.config().data_dir.join("lake")
+    }
+
+    fn raw_dir(&self) -> PathBuf {
+        self.config().data_dir.join("raw").join("sha256")
+    }
+
+    pub fn reports_dir(&self) -> PathBuf {
+        self.config().data_dir.join("reports")
+    }
+
+    /// Records that a file is waiting to be imported; the import job is [`App::run_cost_import`].
+    pub async fn queue_cost_import(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        lenient: bool,
+    ) -> Result<ImportSummary, AppError> {
+        self.cost_allow(actor, Action::Write)?;
+        let now = self.clock().now();
+        let row = ImportRow {
+            file_name: file_name.to_string(),
+            mode: if lenient { "lenient" } else { "strict" }.into(),
+            status: "queued".into(),
+            created_by: actor.name.clone(),
+            created_at: Some(now),
+            ..ImportRow::default()
+        };
+        let mut s = self.store().session().await?;
+        let id = s.insert_import(&row).await?;
+        Ok(ImportSummary::from_row(ImportRow { id, ..row }))
+    }
+
+    /// Marks a queued or running import failed (an upload that broke off, a job that could not run).
+    pub async fn fail_cost_import(&self, id: i64, message: &str) -> Result<(), AppError> {
+        let mut s = self.store().session().await?;
+        if let Some(mut row) = s.cost_import(id).await?
+            && matches!(row.status.as_str(), "queued" | "running")
+        {
+            row.status = "failed".into();
+            row.message = Some(message.to_string());
+            row.finished_at = Some(self.clock().now());
+            s.update_import(&row).await?;
+        }
+        Ok(())
+    }
+
+    /// Imports one file, start to finish.
+    pub async fn import_cost_file(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        opts: ImportOptions,
+        progress: Arc<Progress>,
+    ) -> Result<ImportSummary, AppError> {
+        let name = opts
+            .file_name
+            .clone()
+            .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "file".into());
+        let queued = self.queue_cost_import(actor, &name, opts.lenient).await?;
+        self.run_cost_import(actor, queued.id, path, opts, progress).await
+    }
+
+    /// Runs a queued import. Whatever happens, the import's row ends in a final status with a message.
+    pub async fn run_cost_import(
+        &self,
+        actor: &Actor,
+        id: i64,
+        path: &Path,
+        opts: ImportOptions,
+        progress: Arc<Progress>,
+    ) -> Result<ImportSummary, AppError> {
+        self.cost_allow(actor, Action::Write)?;
+        let mut row = self
+            .store()
+            .session()
+            .await?
+            .cost_import(id)
+            .await?
+            .ok_or(AppError::NotFound { kind: "cost import", id: id.to_string() })?;
+        let started = self.clock().now();
+        row.status = "running".into();
+        row.started_at = Some(started);
+        self.store().session().await?.update_import(&row).await?;
+        let result = self.run_import_inner(actor, &mut row, path, opts, progress).await;
+        let finished = self.clock().now();
+        row.finished_at = Some(finished);
+        row.duration_ms = Some(finished.duration_since(started).as_millis() as i64);
+        let replaced = match result {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                row.status = "failed".into();
+                row.message = Some(e.to_string());
+                Vec::new()
+            }
+        };
+        self.store().session().await?.update_import(&row).await?;
+        let mut summary = ImportSummary::from_row(row);
+        summary.replaced = replaced;
+        Ok(summary)
+    }
+
+    /// The work of an import; sets the row's outcome and returns the imports it restated.
+    async fn run_import_inner(
+        &self,
+        actor: &Actor,
+        row: &mut ImportRow,
+        path: &Path,
+        opts: ImportOptions,
+        progress: Arc<Progress>,
+    ) -> Result<Vec<i64>, AppError> {
+        let p = path.to_path_buf();
+        let (sha, bytes) = tokio::task::spawn_blocking(move || hash_file(&p))
+            .await
+            .map_err(|e| io_err("hashing the file", e))?
+            .map_err(|e| io_err("reading the file", e))?;
+        row.file_sha256 = sha.clone();
+        row.file_bytes = bytes as i64;
+        if let Some(earlier) = self.store().session().await?.import_by_hash(&sha).await? {
+            row.status = "duplicate".into();
+            row.message = Some(format!(
+                "the same file (SHA-256 {}…) was imported as import {} ({}); nothing changed",
+                &sha[..12],
+                earlier.id,
+                earlier.file_name
+            ));
+            return Ok(Vec::new());
+        }
+        // Keep the raw bytes, content-addressed.
+        let raw = self.raw_dir().join(&sha[..2]).join(&sha);
+        let (src, dst) = (path.to_path_buf(), raw.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if !dst.exists() {
+                std::fs::create_dir_all(dst.parent().unwrap_or(Path::new(".")))?;
+                let tmp = dst.with_extension("part");
+                std::fs::copy(&src, &tmp)?;
+                std::fs::rename(&tmp, &dst)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| io_err("keeping the raw file", e))?
+        .map_err(|e| io_err("keeping the raw file", e))?;
+        row.raw_path = Some(format!("raw/sha256/{}/{}", &sha[..2], sha));
+
+        let rates = RateTable::from_rows(&self.store().session().await?.rates().await?);
+        let reporting = self.config().reporting_currency;
+        let staging = self.lake_dir().join("_staging").join(format!("import-{}", row.id));
+        let (p, st, lenient, format, mapping) =
+            (path.to_path_buf(), staging.clone(), opts.lenient, opts.format, opts.mapping.clone());
+        let prog = progress.clone();
+        let processed = tokio::task::spawn_blocking(move || {
+            process(&p, format, mapping.as_ref(), lenient, &rates, reporting, &st, &prog)
+        })
+        .await
+        .map_err(|e| io_err("reading the file", e))?;
+        let processed = match processed {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                row.status = "rejected".into();
+                let mut report = ErrorReport::default();
+                if let OpenError::Row(re) = &e {
+                    report.push(re);
+                }
+                row.message = Some(e.to_string());
+                row.report_json = Some(json(&report));
+                return Ok(Vec::new());
+            }
+        };
+        row.format = Some(processed.format.name().into());
+        row.format_version = processed.version.clone();
+        row.container = Some(processed.container.into());
+        row.rows_read = processed.rows_read as i64;
+        row.rows_rejected = processed.report.total as i64;
+        let mut report = processed.report;
+        if report.total > 0 && !lenient {
+            let _ = std::fs::remove_dir_all(&staging);
+            row.status = "rejected".into();
+            row.rows_ingested = 0;
+            row.message = Some(format!(
+                "{} of {} rows are invalid; nothing was imported (fix them, or import with --lenient to \
+                 quarantine them)",
+                report.total, processed.rows_read
+            ));
+            row.report_json = Some(json(&report));
+            return Ok(Vec::new());
+        }
+        if processed.rows_ok == 0 {
+            let _ = std::fs::remove_dir_all(&staging);
+            row.status = "rejected".into();
+            row.message = Some("the file holds no valid rows; nothing was imported".into());
+            row.report_json = Some(json(&report));
+            return Ok(Vec::new());
+        }
+        if report.total > 0 {
+            let dir = self.reports_dir().join(format!("import-{}", row.id));
+            let q = dir.join("quarantine.csv");
+            let (src, lines, errs, qq) =
+                (path.to_path_buf(), processed.rejected_lines.clone(), report.errors.clone(), q.clone());
+            tokio::task::spawn_blocking(move || write_quarantine(&src, &lines, &errs, &qq))
+                .await
+                .map_err(|e| io_err("writing the quarantine file", e))?
+                .map_err(|e| io_err("writing the quarantine file", e))?;
+            report.quarantine = Some(q.display().to_string());
+            std::fs::write(dir.join("report.json"), json(&report))
+                .map_err(|e| io_err("writing the report", e))?;
+        }
+        // Move the partitions into the lake, then make them current in one transaction.
+        let mut parts = Vec::new();
+        let mut moved = Vec::new();
+        for s in &processed.staged {
+            let rel = format!(
+                "period={}/provider={}/account={}/import-{}.parquet",
+                s.key.period,
+                slug(&s.key.provider),
+                slug(&s.key.account),
+                row.id
+            );
+            let dst = self.lake_dir().join(&rel);
+            if let Some(parent) = dst.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io_err("writing the lake", e))?;
+            }
+            std::fs::rename(&s.path, &dst).map_err(|e| io_err("writing the lake", e))?;
+            moved.push(dst);
+            parts.push(PartitionRow {
+                id: 0,
+                import_id: row.id,
+                billing_period: s.key.period.clone(),
+                provider: s.key.provider.clone(),
+                billing_account_id: s.key.account.clone(),
+                status: "active".into(),
+                superseded_by: None,
+                rows: s.rows as i64,
+                lake_path: rel,
+                totals_json: json(&s.totals),
+                services_json: json(&s.services),
+                tag_keys_json: json(&s.tag_keys),
+            });
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        let mut totals = processed.totals;
+        totals.rows_left_out = report.total;
+        row.rows_ingested = processed.rows_ok as i64;
+        row.totals_json = Some(json(&totals));
+        row.report_json = if report.total > 0 { Some(json(&report)) } else { None };
+        row.status = "active".into();
+        let commitments: Vec<CommitmentRow> = processed.commitments.iter().map(commitment_row).collect();
+        let outcome = async {
+            let mut tx = self.store().transaction().await?;
+            let replaced = tx.activate_partitions(row.id, &parts).await?;
+            tx.insert_commitments(row.id, &commitments).await?;
+            row.message = Some(summary_message(row, &replaced));
+            tx.update_import(row).await?;
+            crate::auth::audit(
+                &mut tx,
+                actor,
+                self.clock().now(),
+                "import",
+                "cost-import",
+                Some(row.id),
+                None,
+                Some(&serde_json::json!({
+                    "file_name": row.file_name, "sha256": row.file_sha256, "rows": row.rows_ingested,
+                    "rejected": row.rows_rejected, "replaced": replaced,
+                })),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(replaced)
+        }
+        .await;
+        match outcome {
+            Ok(replaced) => Ok(replaced),
+            Err(e) => {
+                for m in moved {
+                    let _ = std::fs::remove_file(m);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn summary_message(row: &ImportRow, replaced: &[i64]) -> String {
+    let mut m = format!("imported {} rows", row.rows_ingested);
+    if row.rows_rejected > 0 {
+        m.push_str(&format!("; {} invalid rows left out (see the quarantine file)", row.rows_rejected));
+    }
+    if !replaced.is_empty() {
+        let ids: Vec<String> = replaced.iter().map(|i| i.to_string()).collect();
+        m.push_str(&format!("; restates import {}", ids.join(", ")));
+    }
+    m
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn commitment_row(c: &ContractCommitment) -> CommitmentRow {
+    CommitmentRow {
+        line: c.line as i64,
+        commitment_id: c.commitment_id.clone(),
+        commitment_type: c.commitment_type.clone(),
+        commitment_category: c.commitment_category.clone(),
+        cost: c.cost.map(|d| d.to_string()),
+        quantity: c.quantity.map(|d| d.to_string()),
+        unit: c.unit.clone(),
+        description: c.description.clone(),
+        period_start: c.period_start.to_string(),
+        period_end: c.period_end.to_string(),
+        contract_id: c.contract_id.clone(),
+        contract_period_start: c.contract_period_start.map(|t| t.to_string()),
+        contract_period_end: c.contract_period_end.map(|t| t.to_string()),
+        billing_currency: c.billing_currency.code().to_string(),
+    }
+}
+
+/// Checks FOCUS asks of every line beyond what the readers parse.
+fn check(r: &FocusRecord) -> Result<(), RowError> {
+    if r.billing_period_end <= r.billing_period_start {
+        return Err(RowError::new(
+            r.line,
+            Some("BillingPeriodEnd"),
+            Some(&r.billing_period_end.to_string()),
+            "is not after BillingPeriodStart",
+        ));
+    }
+    if r.charge_period_end < r.charge_period_start {
+        return Err(RowError::new(
+            r.line,
+            Some("ChargePeriodEnd"),
+            Some(&r.charge_period_end.to_string()),
+            "is before ChargePeriodStart",
+        ));
+    }
+    if r.billing_account_id.trim().is_empty() {
+        return Err(RowError::new(r.line, Some("BillingAccountId"), Some(""), "is required"));
+    }
+    Ok(())
+}
+
+/// Reads the whole file, writing good rows into staged partitions (unless a strict import has already seen a
+/// bad row, after which it only counts errors).
+#[allow(clippy::too_many_arguments)]
+fn process(
+    path: &Path,
+    format: Option<Format>,
+    mapping: Option<&Mapping>,
+    lenient: bool,
+    rates: &RateTable,
+    reporting: Currency,
+    staging: &Path,
+    progress: &Progress,
+) -> Result<Processed, OpenError> {
+    let src = source::open(path, format, mapping, progress.bytes.clone())?;
+    std::fs::create_dir_all(staging)?;
+    let mut out = Processed {
+        format: src.format,
+        version: src.version.clone(),
+        container: src.container.name(),
+        rows_read: 0,
+        rows_ok: 0,
+        report: ErrorReport::default(),
+        rejected_lines: BTreeSet::new(),
+        staged: Vec::new(),
+        totals: ImportTotals { reporting_currency: reporting.code().to_string(), ..Default::default() },
+        commitments: Vec::new(),
+    };
+    let default_provider = match src.format {
+        Format::AwsCur => "AWS",
+        Format::Azure => "Microsoft",
+        Format::Gcp | Format::GcpJson => "Google Cloud",
+        _ => "",
+    };
+    let stream = match src.stream {
+        Stream::Contracts(it) => {
+            for r in it {
+                out.rows_read += 1;
+                progress.rows.fetch_add(1, Ordering::Relaxed);
+                match r {
+                    Ok(c) => {
+                        out.rows_ok += 1;
+                        out.commitments.push(c);
+                    }
+                    Err(e) => {
+                        out.rejected_lines.insert(e.row);
+                        out.report.push(&e);
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        Stream::Cost(it) => it,
+    };
+    let mut index: HashMap<PartKey, usize> = HashMap::new();
+    let mut conv_cache: HashMap<(Currency, jiff::civil::Date), Result<Conversion, String>> = HashMap::new();
+    let mut writing = true;
+    for r in stream {
+        out.rows_read += 1;
+        if out.rows_read.is_multiple_of(4096) {
+            progress.rows.store(out.rows_read, Ordering::Relaxed);
+        }
+        let r = r.and_then(|r| check(&r).map(|()| r));
+        let rec = match r {
+            Ok(rec) => rec,
+            Err(e) => {
+                out.rejected_lines.insert(e.row);
+                out.report.push(&e);
+                if !lenient {
+                    writing = false;
+                }
+                continue;
+            }
+        };
+        let day = rec.charge_period_start.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let conv = conv_cache
+            .entry((rec.billing_currency, day))
+            .or_insert_with(|| {
+                rates.rate(rec.billing_currency, reporting, day).map(|(rate, d)| Conversion {
+                    reporting_currency: reporting,
+                    rate,
+                    rate_date: if rec.billing_currency == reporting { None } else { Some(d) },
+                })
+            })
+            .clone();
+        let conv = match conv {
+            Ok(c) => c,
+            Err(why) => {
+                let e =
+                    RowError::new(rec.line, Some("BillingCurrency"), Some(rec.billing_currency.code()), why);
+                out.rejected_lines.insert(e.row);
+                out.report.push(&e);
+                if !lenient {
+                    writing = false;
+                }
+                continue;
+            }
+        };
+        out.rows_ok += 1;
+        let period = period_of(rec.billing_period_start);
+        let ccy = rec.billing_currency.code().to_string();
+        out.totals
+            .by_period
+            .entry(period.clone())
+            .or_default()
+            .entry(ccy.clone())
+            .or_default()
+            .add(&rec, &conv);
+        out.totals
+            .by_invoice
+            .entry(rec.invoice_id.clone().unwrap_or_default())
+            .or_default()
+            .entry(ccy.clone())
+            .or_default()
+            .add(&rec, &conv);
+        if !writing {
+            continue;
+        }
+        let key = PartKey {
+            period,
+            provider: rec.provider_name.clone().unwrap_or_else(|| default_provider.to_string()),
+            account: rec.billing_account_id.clone(),
+        };
+        let i = match index.get(&key) {
+            Some(i) => *i,
+            None => {
+                let path = staging.join(format!("part-{}.parquet", out.staged.len()));
+                let writer = LakeWriter::create(&path).map_err(|e| std::io::Error::other(e.to_string()))?;
+                out.staged.push(Staged {
+                    key: key.clone(),
+                    path,
+                    writer: Some(writer),
+                    rows: 0,
+                    totals: BTreeMap::new(),
+                    services: BTreeSet::new(),
+                    tag_keys: BTreeSet::new(),
+                });
+                index.insert(key, out.staged.len() - 1);
+                out.staged.len() - 1
+            }
+        };
+        let s = &mut out.staged[i];
+        if let Some(w) = s.writer.as_mut() {
+            w.push(&rec, &conv).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        s.rows += 1;
+        s.totals.entry(ccy).or_default().add(&rec, &conv);
+        if let Some(svc) = &rec.service_name
+            && s.services.len() < 500
+            && !s.services.contains(svc)
+        {
+            s.services.insert(svc.clone());
+        }
+        for k in rec.tags.keys() {
+            if s.tag_keys.len() < 500 && !s.tag_keys.contains(k) {
+                s.tag_keys.insert(k.clone());
+            }
+        }
+    }
+    progress.rows.store(out.rows_read, Ordering::Relaxed);
+    for s in &mut out.staged {
+        if let Some(w) = s.writer.take() {
+            w.finish().map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+    }
+    Ok(out)
+}
+
+/// The rejected rows of a text source as they were in the file, each with what was wrong; for other
+/// containers, the errors alone.
+fn write_quarantine(
+    src: &Path,
+    lines: &BTreeSet<u64>,
+    errors: &[ReportedError],
+    out: &Path,
+) -> std::io::Result<()> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut w = csv::Writer::from_path(out)?;
+    let first_error: HashMap<u64, &ReportedError> = errors.iter().rev().map(|e| (e.row, e)).collect();
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(src)?.read(&mut head)?;
+    let text_source = !matches!(&head[..n], [b'P', b'A', b'R', b'1'] | [b'P', b'K', 3, 4]);
+    if text_source {
+        let file = std::fs::File::open(src)?;
+        let input: Box<dyn Read> = if head[..n].starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
+        let header = r.headers().map_err(std::io::Error::other)?.clone();
+        let mut h: Vec<String> = vec!["_row".into(), "_column".into(), "_reason".into()];
+        h.extend(header.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()));
+        w.write_record(&h)?;
+        for rec in r.records() {
+            let Ok(rec) = rec else { continue };
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            if lines.contains(&line) {
+                let e = first_error.get(&line);
+                let mut out: Vec<String> = vec![
+                    line.to_string(),
+                    e.and_then(|e| e.column.clone()).unwrap_or_default(),
+                    e.map(|e| e.reason.clone()).unwrap_or_else(|| "invalid (see the report)".into()),
+                ];
+                out.extend(rec.iter().map(str::to_string));
+                w.write_record(&out)?;
+            }
+        }
+    } else {
+        w.write_record(["_row", "_column", "_value", "_reason"])?;
+        for e in errors {
+            w.write_record([
+                e.row.to_string(),
+                e.column.clone().unwrap_or_default(),
+                e.value.clone().unwrap_or_default(),
+                e.reason.clone(),
+            ])?;
+        }
+    }
+    w.flush()
+}

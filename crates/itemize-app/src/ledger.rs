@@ -1,0 +1,476 @@
+//! Reading the cost ledger: totals by any dimension and period, imports and their history, exchange rates.
+//! A query first narrows the current partitions in the database (period, provider, account, and the
+//! partition's recorded services and tag keys), then reads only the lake columns it needs from only those files.
+
+use crate::cost::ImportSummary;
+use crate::rates::{ParsedRates, parse_rates};
+use crate::{Actor, App, AppError};
+use itemize_core::auth::Action;
+use itemize_core::validate::FieldError;
+use itemize_ingest::lake::{self, ColumnData};
+use itemize_store::{PartitionFilter, PartitionRow};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+
+/// What ledger totals can be grouped by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Period,
+    Day,
+    Provider,
+    BillingAccount,
+    SubAccount,
+    Service,
+    ServiceCategory,
+    Region,
+    ChargeCategory,
+    BillingCurrency,
+    Publisher,
+    Resource,
+    Sku,
+    InvoiceId,
+    /// The value of one tag; lines without it group under no value (untagged spend is never dropped).
+    Tag(String),
+}
+
+impl Dimension {
+    pub fn parse(s: &str) -> Option<Dimension> {
+        Some(match s {
+            "period" => Dimension::Period,
+            "day" => Dimension::Day,
+            "provider" => Dimension::Provider,
+            "account" | "billing_account" => Dimension::BillingAccount,
+            "sub_account" => Dimension::SubAccount,
+            "service" => Dimension::Service,
+            "service_category" => Dimension::ServiceCategory,
+            "region" => Dimension::Region,
+            "charge_category" => Dimension::ChargeCategory,
+            "currency" | "billing_currency" => Dimension::BillingCurrency,
+            "publisher" => Dimension::Publisher,
+            "resource" => Dimension::Resource,
+            "sku" => Dimension::Sku,
+            "invoice" => Dimension::InvoiceId,
+            other => Dimension::Tag(other.strip_prefix("tag:")?.to_string()),
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Dimension::Period => "period".into(),
+            Dimension::Day => "day".into(),
+            Dimension::Provider => "provider".into(),
+            Dimension::BillingAccount => "account".into(),
+            Dimension::SubAccount => "sub_account".into(),
+            Dimension::Service => "service".into(),
+            Dimension::ServiceCategory => "service_category".into(),
+            Dimension::Region => "region".into(),
+            Dimension::ChargeCategory => "charge_category".into(),
+            Dimension::BillingCurrency => "billing_currency".into(),
+            Dimension::Publisher => "publisher".into(),
+            Dimension::Resource => "resource".into(),
+            Dimension::Sku => "sku".into(),
+            Dimension::InvoiceId => "invoice".into(),
+            Dimension::Tag(k) => format!("tag:{k}"),
+        }
+    }
+
+    /// The lake column the dimension reads.
+    fn column(&self) -> &'static str {
+        match self {
+            Dimension::Period => "billing_period_start",
+            Dimension::Day => "charge_period_start",
+            Dimension::Provider => "provider_name",
+            Dimension::BillingAccount => "billing_account_id",
+            Dimension::SubAccount => "sub_account_id",
+            Dimension::Service => "service_name",
+            Dimension::ServiceCategory => "service_category",
+            Dimension::Region => "region_id",
+            Dimension::ChargeCategory => "charge_category",
+            Dimension::BillingCurrency => "billing_currency",
+            Dimension::Publisher => "publisher_name",
+            Dimension::Resource => "resource_id",
+            Dimension::Sku => "sku_id",
+            Dimension::InvoiceId => "invoice_id",
+            Dimension::Tag(_) => "tags",
+        }
+    }
+}
+
+pub const DIMENSIONS: &str = "period, day, provider, account, sub_account, service, service_category, region, \
+     charge_category, billing_currency, publisher, resource, sku, invoice, tag:<key>";
+
+/// A ledger query.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerQuery {
+    /// `YYYY-MM`, inclusive.
+    pub period_from: Option<String>,
+    pub period_to: Option<String>,
+    pub provider: Option<String>,
+    pub account: Option<String>,
+    pub service: Option<String>,
+    /// A tag key, and optionally the value it must have.
+    pub tag: Option<(String, Option<String>)>,
+    pub charge_category: Option<String>,
+    pub group_by: Vec<Dimension>,
+}
+
+/// One group's sums, in the reporting currency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalRow {
+    /// The group's values, in `group_by` order; null where a line has none (untagged, say).
+    pub keys: Vec<Option<String>>,
+    pub lines: u64,
+    pub billed_cost: Decimal,
+    pub effective_cost: Decimal,
+    pub list_cost: Decimal,
+    pub contracted_cost: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerTotals {
+    pub reporting_currency: String,
+    pub group_by: Vec<String>,
+    pub rows: Vec<TotalRow>,
+    pub total: TotalRow,
+    /// How many lake files the query read, of how many are current.
+    pub partitions_scanned: usize,
+    pub partitions_current: usize,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> AppError {
+    let message = message.into();
+    AppError::BadRequest {
+        message: format!("{field}: {message}"),
+        details: vec![FieldError::new(field, message)],
+    }
+}
+
+fn check_period(field: &str, v: &Option<String>) -> Result<(), AppError> {
+    if let Some(p) = v {
+        let ok = p.len() == 7
+            && p.as_bytes()[4] == b'-'
+            && p[..4].bytes().all(|b| b.is_ascii_digit())
+            && matches!(p[5..].parse::<u8>(), Ok(1..=12));
+        if !ok {
+            return Err(bad(field, format!("{p:?} is not a billing period (expected YYYY-MM)")));
+        }
+    }
+    Ok(())
+}
+
+impl LedgerQuery {
+    /// Reads a query from URL parameters: from, to, period (both), provider, account, service, tag (`key` or
+    /// `key=value`), charge_category, group_by (comma-separated dimensions).
+    pub fn from_params(params: &[(String, String)]) -> Result<LedgerQuery, AppError> {
+        let mut q = LedgerQuery::default();
+        for (k, v) in params {
+            match k.as_str() {
+                "from" => q.period_from = Some(v.clone()),
+                "to" => q.period_to = Some(v.clone()),
+                "period" => {
+                    q.period_from = Some(v.clone());
+                    q.period_to = Some(v.clone());
+                }
+                "provider" => q.provider = Some(v.clone()),
+                "account" => q.account = Some(v.clone()),
+                "service" => q.service = Some(v.clone()),
+                "charge_category" => q.charge_category = Some(v.clone()),
+                "tag" => {
+                    q.tag = Some(match v.split_once('=') {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                        None => (v.clone(), None),
+                    })
+                }
+                "group_by" => {
+                    for d in v.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+                        q.group_by.push(Dimension::parse(d).ok_or_else(|| {
+                            bad("group_by", format!("{d:?} is not a dimension; use one of {DIMENSIONS}"))
+                        })?);
+                    }
+                }
+                other => {
+                    return Err(bad(
+                        other,
+                        "unknown parameter; use from, to, period, provider, account, service, tag, \
+                         charge_category, group_by",
+                    ));
+                }
+            }
+        }
+        check_period("from", &q.period_from)?;
+        check_period("to", &q.period_to)?;
+        Ok(q)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Acc {
+    lines: u64,
+    billed: Decimal,
+    effective: Decimal,
+    list: Decimal,
+    contracted: Decimal,
+}
+
+impl Acc {
+    fn row(&self, keys: Vec<Option<String>>) -> TotalRow {
+        TotalRow {
+            keys,
+            lines: self.lines,
+            billed_cost: self.billed,
+            effective_cost: self.effective,
+            list_cost: self.list,
+            contracted_cost: self.contracted,
+        }
+    }
+}
+
+fn dec(c: &ColumnData, row: usize) -> Decimal {
+    c.text(row).and_then(|s| Decimal::from_str(s).ok()).unwrap_or_default()
+}
+
+fn month_of_micros(us: i64) -> Option<String> {
+    let t = jiff::Timestamp::from_microsecond(us).ok()?;
+    let d = t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    Some(format!("{:04}-{:02}", d.year(), d.month()))
+}
+
+fn day_of_micros(us: i64) -> Option<String> {
+    let t = jiff::Timestamp::from_microsecond(us).ok()?;
+    Some(t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+}
+
+/// Sums the current partitions' lines by the query's dimensions.
+fn totals_of(
+    lake_dir: &std::path::Path,
+    parts: &[PartitionRow],
+    q: &LedgerQuery,
+) -> Result<BTreeMap<Vec<Option<String>>, Acc>, AppError> {
+    let mut cols: Vec<&str> = vec![
+        "billed_cost_reporting",
+        "effective_cost_reporting",
+        "list_cost_reporting",
+        "contracted_cost_reporting",
+    ];
+    let mut want = |c: &'static str| -> usize {
+        match cols.iter().position(|x| *x == c) {
+            Some(i) => i,
+            None => {
+                cols.push(c);
+                cols.len() - 1
+            }
+        }
+    };
+    let dims: Vec<usize> = q.group_by.iter().map(|d| want(d.column())).collect();
+    let svc = q.service.as_ref().map(|_| want("service_name"));
+    let tag = q.tag.as_ref().map(|_| want("tags"));
+    let cat = q.charge_category.as_ref().map(|_| want("charge_category"));
+    let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
+    for p in parts {
+        let path = lake_dir.join(&p.lake_path);
+        lake::for_each_batch(&path, &cols, |b| {
+            let mut tag_cache: HashMap<usize, BTreeMap<String, String>> = HashMap::new();
+            let mut tags_at = |row: usize| -> BTreeMap<String, String> {
+                let Some(ti) = cols.iter().position(|c| *c == "tags") else { return BTreeMap::new() };
+                tag_cache
+                    .entry(row)
+                    .or_insert_with(|| {
+                        b.columns[ti].text(row).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+                    })
+                    .clone()
+            };
+            for row in 0..b.rows {
+                if let (Some(i), Some(want)) = (svc, &q.service)
+                    && b.columns[i].text(row) != Some(want.as_str())
+                {
+                    continue;
+                }
+                if let (Some(i), Some(want)) = (cat, &q.charge_category)
+                    && !b.columns[i].text(row).is_some_and(|c| c.eq_ignore_ascii_case(want))
+                {
+                    continue;
+                }
+                if let (Some(_), Some((k, v))) = (tag, &q.tag) {
+                    let tags = tags_at(row);
+                    match (tags.get(k), v) {
+                        (None, _) => continue,
+                        (Some(have), Some(want)) if have != want => continue,
+                        _ => {}
+                    }
+                }
+                let mut keys = Vec::with_capacity(dims.len());
+                for (d, &i) in q.group_by.iter().zip(&dims) {
+                    keys.push(match d {
+                        Dimension::Period => b.columns[i].int(row).and_then(month_of_micros),
+                        Dimension::Day => b.columns[i].int(row).and_then(day_of_micros),
+                        Dimension::Tag(k) => tags_at(row).get(k).cloned(),
+                        _ => b.columns[i].text(row).map(str::to_string),
+                    });
+                }
+                let a = groups.entry(keys).or_default();
+                a.lines += 1;
+                a.billed += dec(&b.columns[0], row);
+                a.effective += dec(&b.columns[1], row);
+                a.list += dec(&b.columns[2], row);
+                a.contracted += dec(&b.columns[3], row);
+            }
+            Ok(())
+        })
+        .map_err(|e| AppError::Refused(format!("reading the cost lake ({}): {e}", p.lake_path)))?;
+    }
+    Ok(groups)
+}
+
+/// Rates imported, and the span they cover.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RatesImported {
+    pub rows: u64,
+    pub layout: String,
+    pub first_date: String,
+    pub last_date: String,
+    pub pairs: Vec<String>,
+}
+
+impl App {
+    /// Ledger totals by the query's dimensions, in the reporting currency.
+    pub async fn ledger_totals(&self, actor: &Actor, q: &LedgerQuery) -> Result<LedgerTotals, AppError> {
+        self.cost_allow(actor, Action::Read)?;
+        let filter = PartitionFilter {
+            period_from: q.period_from.clone(),
+            period_to: q.period_to.clone(),
+            provider: q.provider.clone(),
+            billing_account_id: q.account.clone(),
+        };
+        let mut s = self.store().session().await?;
+        let current = s.current_partitions(&PartitionFilter::default()).await?.len();
+        let mut parts = s.current_partitions(&filter).await?;
+        drop(s);
+        // The partition's recorded services and tag keys spare reading files that cannot match.
+        parts.retain(|p| {
+            let svc_ok = q.service.as_ref().is_none_or(|svc| {
+                serde_json::from_str::<BTreeSet<String>>(&p.services_json).map_or(true, |s| s.contains(svc))
+            });
+            let tag_ok = q.tag.as_ref().is_none_or(|(k, _)| {
+                serde_json::from_str::<BTreeSet<String>>(&p.tag_keys_json).map_or(true, |s| s.contains(k))
+            });
+            svc_ok && tag_ok
+        });
+        let (dir, q2, parts2) = (self.lake_dir(), q.clone(), parts.clone());
+        let groups = tokio::task::spawn_blocking(move || totals_of(&dir, &parts2, &q2))
+            .await
+            .map_err(|e| AppError::Refused(format!("ledger query: {e}")))??;
+        let mut total = Acc::default();
+        for a in groups.values() {
+            total.lines += a.lines;
+            total.billed += a.billed;
+            total.effective += a.effective;
+            total.list += a.list;
+            total.contracted += a.contracted;
+        }
+        Ok(LedgerTotals {
+            reporting_currency: self.config().reporting_currency.code().to_string(),
+            group_by: q.group_by.iter().map(Dimension::name).collect(),
+            rows: groups.into_iter().map(|(k, a)| a.row(k)).collect(),
+            total: total.row(Vec::new()),
+            partitions_scanned: parts.len(),
+            partitions_current: current,
+        })
+    }
+
+    /// Imports, newest first.
+    pub async fn cost_imports(
+        &self,
+        actor: &Actor,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ImportSummary>, AppError> {
+        self.cost_allow(actor, Action::Read)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(bad("limit", "must be between 1 and 1000"));
+        }
+        let rows = self.store().session().await?.cost_imports(status, before, limit).await?;
+        Ok(rows.into_iter().map(ImportSummary::from_row).collect())
+    }
+
+    pub async fn cost_import(&self, actor: &Actor, id: i64) -> Result<ImportSummary, AppError> {
+        self.cost_allow(actor, Action::Read)?;
+        let row = self.store().session().await?.cost_import(id).await?;
+        row.map(ImportSummary::from_row).ok_or(AppError::NotFound { kind: "cost import", id: id.to_string() })
+    }
+
+    /// The partitions an import wrote, current or since superseded.
+    pub async fn cost_import_partitions(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Vec<PartitionRow>, AppError> {
+        self.cost_allow(actor, Action::Read)?;
+        Ok(self.store().session().await?.import_partitions(id).await?)
+    }
+
+    /// Every version of the matching partitions: what each import said about each period, oldest first.
+    pub async fn ledger_history(
+        &self,
+        actor: &Actor,
+        f: &PartitionFilter,
+    ) -> Result<Vec<PartitionRow>, AppError> {
+        self.cost_allow(actor, Action::Read)?;
+        Ok(self.store().session().await?.partition_history(f).await?)
+    }
+
+    /// Imports a rates file (all rows or none).
+    pub async fn import_rates(
+        &self,
+        actor: &Actor,
+        text: &str,
+        source: &str,
+    ) -> Result<RatesImported, AppError> {
+        self.cost_allow(actor, Action::Write)?;
+        let ParsedRates { rows, layout } = parse_rates(text).map_err(|errs| {
+            AppError::Validation(
+                errs.iter()
+                    .take(crate::cost::REPORT_ERRORS_IN_FULL)
+                    .map(|e| {
+                        FieldError::new(
+                            format!(
+                                "row {}{}",
+                                e.row,
+                                e.column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default()
+                            ),
+                            match &e.value {
+                                Some(v) => format!("{v:?} {}", e.reason),
+                                None => e.reason.clone(),
+                            },
+                        )
+                    })
+                    .collect(),
+            )
+        })?;
+        let now = self.clock().now();
+        let mut tx = self.store().transaction().await?;
+        let n = tx.upsert_rates(&rows, source, now).await?;
+        crate::auth::audit(
+            &mut tx,
+            actor,
+            now,
+            "import",
+            "exchange-rates",
+            None,
+            None,
+            Some(&serde_json::json!({"source": source, "rows": rows.len()})),
+        )
+        .await?;
+        tx.commit().await?;
+        let pairs: BTreeSet<String> = rows.iter().map(|r| format!("{}/{}", r.from, r.to)).collect();
+        Ok(RatesImported {
+            rows: n,
+            layout: layout.into(),
+            first_date: rows.iter().map(|r| r.date.clone()).min().unwrap_or_default(),
+            last_date: rows.iter().map(|r| r.date.clone()).max().unwrap_or_default(),
+            pairs: pairs.into_iter().collect(),
+        })
+    }
+}

@@ -1,0 +1,565 @@
+//! The cost lake's file format: one Parquet file per partition (billing period × provider × billing account ×
+//! import), one column per field of [`FocusRecord`] plus the conversion into the reporting currency.
+//!
+//! Money is stored as exact decimal text (UTF8 columns), never as a float and never at a fixed scale that could
+//! drop digits: sources carry up to 28 significant digits at varying scales. Timestamps are INT64 microseconds
+//! since the epoch, UTC. Tags and the provider's extra columns are JSON objects as text.
+
+use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
+use itemize_core::Currency;
+use jiff::Timestamp;
+use parquet::basic::Compression;
+use parquet::column::reader::ColumnReader;
+use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// How a record's billing-currency amounts were expressed in the reporting currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversion {
+    pub reporting_currency: Currency,
+    /// Reporting-currency units per billing-currency unit (1 when the currencies are the same).
+    pub rate: Decimal,
+    /// The date of the rate used.
+    pub rate_date: Option<jiff::civil::Date>,
+}
+
+impl Conversion {
+    pub fn convert(&self, amount: Decimal) -> Decimal {
+        amount * self.rate
+    }
+}
+
+/// The lake's columns, in file order.
+pub const COLUMNS: &[(&str, LakeKind)] = &[
+    ("line", LakeKind::Int),
+    ("billing_account_id", LakeKind::Text),
+    ("billing_account_name", LakeKind::Text),
+    ("sub_account_id", LakeKind::Text),
+    ("sub_account_name", LakeKind::Text),
+    ("provider_name", LakeKind::Text),
+    ("publisher_name", LakeKind::Text),
+    ("invoice_issuer_name", LakeKind::Text),
+    ("invoice_id", LakeKind::Text),
+    ("billing_period_start", LakeKind::Time),
+    ("billing_period_end", LakeKind::Time),
+    ("charge_period_start", LakeKind::Time),
+    ("charge_period_end", LakeKind::Time),
+    ("charge_category", LakeKind::Text),
+    ("charge_class", LakeKind::Text),
+    ("charge_frequency", LakeKind::Text),
+    ("charge_description", LakeKind::Text),
+    ("billing_currency", LakeKind::Text),
+    ("billed_cost", LakeKind::Text),
+    ("effective_cost", LakeKind::Text),
+    ("list_cost", LakeKind::Text),
+    ("contracted_cost", LakeKind::Text),
+    ("pricing_quantity", LakeKind::Text),
+    ("pricing_unit", LakeKind::Text),
+    ("consumed_quantity", LakeKind::Text),
+    ("consumed_unit", LakeKind::Text),
+    ("pricing_category", LakeKind::Text),
+    ("list_unit_price", LakeKind::Text),
+    ("contracted_unit_price", LakeKind::Text),
+    ("service_name", LakeKind::Text),
+    ("service_category", LakeKind::Text),
+    ("region_id", LakeKind::Text),
+    ("resource_id", LakeKind::Text),
+    ("resource_name", LakeKind::Text),
+    ("sku_id", LakeKind::Text),
+    ("commitment_discount_id", LakeKind::Text),
+    ("tags", LakeKind::Text),
+    ("other", LakeKind::Text),
+    ("reporting_currency", LakeKind::Text),
+    ("exchange_rate", LakeKind::Text),
+    ("exchange_rate_date", LakeKind::Text),
+    ("billed_cost_reporting", LakeKind::Text),
+    ("effective_cost_reporting", LakeKind::Text),
+    ("list_cost_reporting", LakeKind::Text),
+    ("contracted_cost_reporting", LakeKind::Text),
+];
+
+/// A lake column's physical shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LakeKind {
+    Text,
+    Int,
+    Time,
+}
+
+/// The position of a lake column by name.
+pub fn column_index(name: &str) -> Option<usize> {
+    COLUMNS.iter().position(|(n, _)| *n == name)
+}
+
+fn schema_text() -> String {
+    let mut s = String::from("message itemize_cost {\n");
+    for (name, kind) in COLUMNS {
+        match kind {
+            LakeKind::Text => s.push_str(&format!("  OPTIONAL BYTE_ARRAY {name} (UTF8);\n")),
+            LakeKind::Int => s.push_str(&format!("  OPTIONAL INT64 {name};\n")),
+            LakeKind::Time => s.push_str(&format!("  OPTIONAL INT64 {name} (TIMESTAMP(MICROS,true));\n")),
+        }
+    }
+    s.push('}');
+    s
+}
+
+pub type LakeError = parquet::errors::ParquetError;
+
+/// One column's values of the row group being built.
+#[derive(Debug, Default)]
+struct ColBuf {
+    text: Vec<ByteArray>,
+    ints: Vec<i64>,
+    defs: Vec<i16>,
+}
+
+/// Writes one partition file, a row group at a time, so memory stays bounded whatever the input size.
+pub struct LakeWriter {
+    writer: SerializedFileWriter<File>,
+    cols: Vec<ColBuf>,
+    rows_in_group: usize,
+    rows: u64,
+}
+
+impl std::fmt::Debug for LakeWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LakeWriter").field("rows", &self.rows).finish_non_exhaustive()
+    }
+}
+
+/// Rows per row group: large enough for good compression and pruning, small enough to bound memory.
+const ROW_GROUP: usize = 32_768;
+
+fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+impl LakeWriter {
+    pub fn create(path: &Path) -> Result<Self, LakeError> {
+        let schema = Arc::new(parse_message_type(&schema_text())?);
+        let props = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+        let writer = SerializedFileWriter::new(File::create(path)?, schema, props)?;
+        Ok(Self {
+            writer,
+            cols: COLUMNS.iter().map(|_| ColBuf::default()).collect(),
+            rows_in_group: 0,
+            rows: 0,
+        })
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn text(&mut self, i: usize, v: Option<&str>) {
+        let c = &mut self.cols[i];
+        match v {
+            Some(v) => {
+                c.text.push(ByteArray::from(v));
+                c.defs.push(1);
+            }
+            None => c.defs.push(0),
+        }
+    }
+
+    fn int(&mut self, i: usize, v: Option<i64>) {
+        let c = &mut self.cols[i];
+        match v {
+            Some(v) => {
+                c.ints.push(v);
+                c.defs.push(1);
+            }
+            None => c.defs.push(0),
+        }
+    }
+
+    fn dec(&mut self, i: usize, v: Option<Decimal>) {
+        let s = v.map(|d| d.to_string());
+        self.text(i, s.as_deref());
+    }
+
+    pub fn push(&mut self, r: &FocusRecord, conv: &Conversion) -> Result<(), LakeError> {
+        let mut i = 0usize;
+        let mut next = || {
+            i += 1;
+            i - 1
+        };
+        let line = next();
+        self.int(line, Some(r.line as i64));
+        for v in [
+            Some(r.billing_account_id.as_str()),
+            r.billing_account_name.as_deref(),
+            r.sub_account_id.as_deref(),
+            r.sub_account_name.as_deref(),
+            r.provider_name.as_deref(),
+            r.publisher_name.as_deref(),
+            r.invoice_issuer_name.as_deref(),
+            r.invoice_id.as_deref(),
+        ] {
+            let k = next();
+            self.text(k, v);
+        }
+        for t in [r.billing_period_start, r.billing_period_end, r.charge_period_start, r.charge_period_end] {
+            let k = next();
+            self.int(k, Some(micros(t)));
+        }
+        for v in [
+            Some(r.charge_category.as_str()),
+            r.charge_class.as_deref(),
+            r.charge_frequency.map(ChargeFrequency::as_str),
+            r.charge_description.as_deref(),
+            Some(r.billing_currency.code()),
+        ] {
+            let k = next();
+            self.text(k, v);
+        }
+        for d in [Some(r.billed_cost), Some(r.effective_cost), Some(r.list_cost), r.contracted_cost] {
+            let k = next();
+            self.dec(k, d);
+        }
+        let k = next();
+        self.dec(k, r.pricing_quantity);
+        let k = next();
+        self.text(k, r.pricing_unit.as_deref());
+        let k = next();
+        self.dec(k, r.consumed_quantity);
+        let k = next();
+        self.text(k, r.consumed_unit.as_deref());
+        let k = next();
+        self.text(k, r.pricing_category.as_deref());
+        let k = next();
+        self.dec(k, r.list_unit_price);
+        let k = next();
+        self.dec(k, r.contracted_unit_price);
+        for v in [
+            r.service_name.as_deref(),
+            r.service_category.as_deref(),
+            r.region_id.as_deref(),
+            r.resource_id.as_deref(),
+            r.resource_name.as_deref(),
+            r.sku_id.as_deref(),
+            r.commitment_discount_id.as_deref(),
+        ] {
+            let k = next();
+            self.text(k, v);
+        }
+        let tags = if r.tags.is_empty() { None } else { Some(json_map(&r.tags)) };
+        let k = next();
+        self.text(k, tags.as_deref());
+        let other = if r.other.is_empty() { None } else { Some(json_map(&r.other)) };
+        let k = next();
+        self.text(k, other.as_deref());
+        let k = next();
+        self.text(k, Some(conv.reporting_currency.code()));
+        let k = next();
+        self.dec(k, Some(conv.rate));
+        let k = next();
+        let rd = conv.rate_date.map(|d| d.to_string());
+        self.text(k, rd.as_deref());
+        for d in [Some(r.billed_cost), Some(r.effective_cost), Some(r.list_cost), r.contracted_cost] {
+            let k = next();
+            self.dec(k, d.map(|d| conv.convert(d)));
+        }
+        debug_assert_eq!(i, COLUMNS.len());
+        self.rows += 1;
+        self.rows_in_group += 1;
+        if self.rows_in_group >= ROW_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), LakeError> {
+        if self.rows_in_group == 0 {
+            return Ok(());
+        }
+        let mut rg = self.writer.next_row_group()?;
+        let mut i = 0;
+        while let Some(mut col) = rg.next_column()? {
+            let buf = &mut self.cols[i];
+            match COLUMNS[i].1 {
+                LakeKind::Text => {
+                    col.typed::<ByteArrayType>().write_batch(&buf.text, Some(&buf.defs), None)?;
+                }
+                LakeKind::Int | LakeKind::Time => {
+                    col.typed::<Int64Type>().write_batch(&buf.ints, Some(&buf.defs), None)?;
+                }
+            }
+            col.close()?;
+            buf.text.clear();
+            buf.ints.clear();
+            buf.defs.clear();
+            i += 1;
+        }
+        rg.close()?;
+        self.rows_in_group = 0;
+        Ok(())
+    }
+
+    /// Writes what is buffered and the file's footer.
+    pub fn finish(mut self) -> Result<u64, LakeError> {
+        self.flush()?;
+        self.writer.close()?;
+        Ok(self.rows)
+    }
+}
+
+fn json_map(m: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+}
+
+/// One column of a batch read back from the lake.
+#[derive(Debug, Clone)]
+pub enum ColumnData {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+}
+
+impl ColumnData {
+    pub fn text(&self, row: usize) -> Option<&str> {
+        match self {
+            ColumnData::Text(v) => v.get(row).and_then(|x| x.as_deref()),
+            ColumnData::Int(_) => None,
+        }
+    }
+
+    pub fn int(&self, row: usize) -> Option<i64> {
+        match self {
+            ColumnData::Int(v) => v.get(row).copied().flatten(),
+            ColumnData::Text(_) => None,
+        }
+    }
+}
+
+/// The rows of one row group, as the requested columns.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub rows: usize,
+    /// In the order the columns were asked for.
+    pub columns: Vec<ColumnData>,
+}
+
+/// Reads the named columns of a partition file, a row group at a time; other columns are never decoded.
+pub fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<Batch>, LakeError> {
+    let mut out = Vec::new();
+    for_each_batch(path, names, |b| {
+        out.push(b);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each row group's requested columns.
+pub fn for_each_batch(
+    path: &Path,
+    names: &[&str],
+    mut f: impl FnMut(Batch) -> Result<(), LakeError>,
+) -> Result<(), LakeError> {
+    let reader = SerializedFileReader::new(File::open(path)?)?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let mut positions = Vec::with_capacity(names.len());
+    for n in names {
+        let p = (0..schema.num_columns()).find(|&i| schema.column(i).name() == *n).ok_or_else(|| {
+            parquet::errors::ParquetError::General(format!("the lake file has no column {n}"))
+        })?;
+        positions.push(p);
+    }
+    for g in 0..reader.num_row_groups() {
+        let rg = reader.get_row_group(g)?;
+        let rows = rg.metadata().num_rows() as usize;
+        let mut columns = Vec::with_capacity(positions.len());
+        for &p in &positions {
+            let mut defs: Vec<i16> = Vec::with_capacity(rows);
+            columns.push(match rg.get_column_reader(p)? {
+                ColumnReader::ByteArrayColumnReader(mut r) => {
+                    let mut vals: Vec<ByteArray> = Vec::with_capacity(rows);
+                    read_all(rows, |n| r.read_records(n, Some(&mut defs), None, &mut vals))?;
+                    let mut it = vals.into_iter();
+                    let mut col = Vec::with_capacity(rows);
+                    for d in &defs {
+                        col.push(if *d == 1 {
+                            it.next().map(|b| String::from_utf8_lossy(b.data()).into_owned())
+                        } else {
+                            None
+                        });
+                    }
+                    ColumnData::Text(col)
+                }
+                ColumnReader::Int64ColumnReader(mut r) => {
+                    let mut vals: Vec<i64> = Vec::with_capacity(rows);
+                    read_all(rows, |n| r.read_records(n, Some(&mut defs), None, &mut vals))?;
+                    let mut it = vals.into_iter();
+                    ColumnData::Int(defs.iter().map(|d| if *d == 1 { it.next() } else { None }).collect())
+                }
+                _ => {
+                    return Err(parquet::errors::ParquetError::General(format!(
+                        "unexpected physical type for column {}",
+                        schema.column(p).name()
+                    )));
+                }
+            });
+        }
+        f(Batch { rows, columns })?;
+    }
+    Ok(())
+}
+
+fn read_all(
+    rows: usize,
+    mut read: impl FnMut(usize) -> Result<(usize, usize, usize), LakeError>,
+) -> Result<(), LakeError> {
+    let mut done = 0;
+    while done < rows {
+        let (records, _, _) = read(rows - done)?;
+        if records == 0 {
+            break;
+        }
+        done += records;
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str) -> LakeError {
+    parquet::errors::ParquetError::General(format!("corrupt lake file: {what}"))
+}
+
+/// Every record of a partition file with its conversion, in file order.
+pub fn read_records(path: &Path) -> Result<Vec<(FocusRecord, Conversion)>, LakeError> {
+    let names: Vec<&str> = COLUMNS.iter().map(|(n, _)| *n).collect();
+    let mut out = Vec::new();
+    for_each_batch(path, &names, |b| {
+        for row in 0..b.rows {
+            out.push(record_at(&b, row)?);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The record at `row` of a batch read with every column (in [`COLUMNS`] order).
+pub fn record_at(b: &Batch, row: usize) -> Result<(FocusRecord, Conversion), LakeError> {
+    let t = |i: usize| b.columns[i].text(row).map(str::to_string);
+    let time = |i: usize| -> Result<Timestamp, LakeError> {
+        let m = b.columns[i].int(row).ok_or_else(|| corrupt("missing timestamp"))?;
+        Timestamp::from_microsecond(m).map_err(|_| corrupt("timestamp out of range"))
+    };
+    let dec = |i: usize| -> Result<Option<Decimal>, LakeError> {
+        b.columns[i].text(row).map(|s| Decimal::from_str(s).map_err(|_| corrupt("decimal"))).transpose()
+    };
+    let req = |i: usize| -> Result<Decimal, LakeError> { dec(i)?.ok_or_else(|| corrupt("missing amount")) };
+    let map = |i: usize| -> Result<BTreeMap<String, String>, LakeError> {
+        match b.columns[i].text(row) {
+            None => Ok(BTreeMap::new()),
+            Some(s) => serde_json::from_str(s).map_err(|_| corrupt("map")),
+        }
+    };
+    let currency = |i: usize| -> Result<Currency, LakeError> {
+        b.columns[i].text(row).and_then(|s| Currency::from_str(s).ok()).ok_or_else(|| corrupt("currency"))
+    };
+    let record = FocusRecord {
+        line: b.columns[0].int(row).unwrap_or(0) as u64,
+        billing_account_id: t(1).unwrap_or_default(),
+        billing_account_name: t(2),
+        sub_account_id: t(3),
+        sub_account_name: t(4),
+        provider_name: t(5),
+        publisher_name: t(6),
+        invoice_issuer_name: t(7),
+        invoice_id: t(8),
+        billing_period_start: time(9)?,
+        billing_period_end: time(10)?,
+        charge_period_start: time(11)?,
+        charge_period_end: time(12)?,
+        charge_category: b.columns[13]
+            .text(row)
+            .and_then(ChargeCategory::parse)
+            .ok_or_else(|| corrupt("charge category"))?,
+        charge_class: t(14),
+        charge_frequency: b.columns[15].text(row).and_then(ChargeFrequency::parse),
+        charge_description: t(16),
+        billing_currency: currency(17)?,
+        billed_cost: req(18)?,
+        effective_cost: req(19)?,
+        list_cost: req(20)?,
+        contracted_cost: dec(21)?,
+        pricing_quantity: dec(22)?,
+        pricing_unit: t(23),
+        consumed_quantity: dec(24)?,
+        consumed_unit: t(25),
+        pricing_category: t(26),
+        list_unit_price: dec(27)?,
+        contracted_unit_price: dec(28)?,
+        service_name: t(29),
+        service_category: t(30),
+        region_id: t(31),
+        resource_id: t(32),
+        resource_name: t(33),
+        sku_id: t(34),
+        commitment_discount_id: t(35),
+        tags: map(36)?,
+        other: map(37)?,
+    };
+    let conversion = Conversion {
+        reporting_currency: currency(38)?,
+        rate: req(39)?,
+        rate_date: b.columns[40].text(row).and_then(|s| s.parse().ok()),
+    };
+    Ok((record, conversion))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_round_trips_exactly_across_row_groups() {
+        let dir = std::env::temp_dir().join(format!("itemize-lake-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.parquet");
+        let mut w = LakeWriter::create(&path).unwrap();
+        let conv = Conversion {
+            reporting_currency: Currency::EUR,
+            rate: Decimal::from_str("0.9215").unwrap(),
+            rate_date: Some(jiff::civil::date(2026, 5, 1)),
+        };
+        let mut expected = Vec::new();
+        let n = ROW_GROUP + 7;
+        for i in 0..n {
+            let mut r = FocusRecord::blank(i as u64 + 2, Currency::USD);
+            r.billing_account_id = "acct".into();
+            r.billed_cost = Decimal::from_str("0.00000080000").unwrap() * Decimal::from(i as u64);
+            r.effective_cost = Decimal::from_str("-12.3456789012345678").unwrap();
+            r.charge_period_start = Timestamp::from_second(1_777_000_000 + i as i64).unwrap();
+            r.contracted_cost = if i % 3 == 0 { None } else { Some(Decimal::ONE) };
+            if i % 2 == 0 {
+                r.tags.insert("team".into(), format!("t{}", i % 5));
+            }
+            r.service_name = Some("EC2".into());
+            w.push(&r, &conv).unwrap();
+            expected.push(r);
+        }
+        assert_eq!(w.finish().unwrap(), n as u64);
+        let back = read_records(&path).unwrap();
+        assert_eq!(back.len(), n);
+        for (e, (got, c)) in expected.iter().zip(&back) {
+            assert_eq!(got, e);
+            assert_eq!(c, &conv);
+        }
+        assert_eq!(back[1].0.billed_cost.to_string(), "0.00000080000", "scale kept");
+        let batches = read_columns(&path, &["tags", "billed_cost_reporting"]).unwrap();
+        assert_eq!(batches.len(), 2, "two row groups");
+        assert_eq!(batches[0].columns[1].text(1), Some("0.000000737200000"));
+        assert!(read_columns(&path, &["nope"]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,406 @@
+//! Opening a spend file of any supported kind: the container (plain, gzip, Parquet, XLSX) told by its first
+//! bytes, the format told by its header (or forced), and a stream of records from the right reader. A file no
+//! reader recognises is refused with every format tried and why each did not match.
+
+use crate::cells::{Header, open_csv};
+use crate::focus::{self, ContractReader, FocusReader};
+use crate::generic::{self, GenericCsvReader, GenericXlsxReader, Mapping};
+use crate::record::{ContractCommitment, FocusRecord};
+use crate::table::RowError;
+use crate::{aws, azure, gcp};
+use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The source formats itemize reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// FOCUS cost and usage, 1.0 to 1.3.
+    Focus,
+    /// The FOCUS 1.3 contract-commitment dataset.
+    FocusContract,
+    /// AWS Cost and Usage Report, legacy or 2.0.
+    AwsCur,
+    /// Azure cost details, EA or MCA.
+    Azure,
+    /// GCP billing export as CSV.
+    Gcp,
+    /// GCP billing export as newline-delimited JSON.
+    GcpJson,
+    /// Any other spend file, read through a TOML mapping.
+    Generic,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Focus,
+        Format::FocusContract,
+        Format::AwsCur,
+        Format::Azure,
+        Format::Gcp,
+        Format::GcpJson,
+        Format::Generic,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Focus => "focus",
+            Format::FocusContract => "focus-contract",
+            Format::AwsCur => "aws-cur",
+            Format::Azure => "azure",
+            Format::Gcp => "gcp",
+            Format::GcpJson => "gcp-jsonl",
+            Format::Generic => "generic",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == s)
+    }
+}
+
+/// How the file's bytes are packed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Plain,
+    Gzip,
+    Parquet,
+    Xlsx,
+}
+
+impl Container {
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Plain => "text",
+            Container::Gzip => "gzip",
+            Container::Parquet => "parquet",
+            Container::Xlsx => "xlsx",
+        }
+    }
+}
+
+pub type CostStream = Box<dyn Iterator<Item = Result<FocusRecord, RowError>> + Send>;
+pub type ContractStream = Box<dyn Iterator<Item = Result<ContractCommitment, RowError>> + Send>;
+
+/// What a file holds.
+pub enum Stream {
+    Cost(CostStream),
+    Contracts(ContractStream),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Cost(_) => "Stream::Cost",
+            Stream::Contracts(_) => "Stream::Contracts",
+        })
+    }
+}
+
+/// An opened source: what it is and its records.
+#[derive(Debug)]
+pub struct Source {
+    pub format: Format,
+    /// The format's version when it has one (`1.2` for FOCUS, `legacy`/`2.0` for CUR).
+    pub version: Option<String>,
+    pub container: Container,
+    pub stream: Stream,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Row(#[from] RowError),
+    #[error("could not read the file: {0}")]
+    Io(#[from] std::io::Error),
+    /// Every format tried, and why it did not match.
+    #[error("unrecognised file; formats tried: {}", .0.iter().map(|(f, why)| format!("{}: {why}", f.name())).collect::<Vec<_>>().join("; "))]
+    Unrecognised(Vec<(Format, String)>),
+}
+
+/// Counts the bytes read from the file (compressed bytes for gzip), for progress.
+#[derive(Debug)]
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+type Input = Box<dyn Read + Send>;
+
+/// How many leading bytes are read to tell the format.
+const PEEK: usize = 1 << 20;
+
+/// Opens `path`; `format` forces a reader, `mapping` serves generic files; `bytes_read` counts progress.
+pub fn open(
+    path: &Path,
+    format: Option<Format>,
+    mapping: Option<&Mapping>,
+    bytes_read: Arc<AtomicU64>,
+) -> Result<Source, OpenError> {
+    let mut magic = [0u8; 4];
+    let n = {
+        let mut f = std::fs::File::open(path)?;
+        let mut n = 0;
+        while n < 4 {
+            let k = f.read(&mut magic[n..])?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        n
+    };
+    let container = match &magic[..n] {
+        [b'P', b'A', b'R', b'1'] => Container::Parquet,
+        [b'P', b'K', 3, 4] => Container::Xlsx,
+        [0x1f, 0x8b, ..] => Container::Gzip,
+        _ => Container::Plain,
+    };
+    match container {
+        Container::Parquet => open_parquet(path, format),
+        Container::Xlsx => {
+            let Some(mapping) = mapping else {
+                return Err(OpenError::Unrecognised(vec![(
+                    Format::Generic,
+                    "an XLSX workbook is read through a mapping: give one with --mapping FILE.toml".into(),
+                )]));
+            };
+            if let Some(f) = format.filter(|f| *f != Format::Generic) {
+                return Err(OpenError::Unrecognised(vec![(
+                    f,
+                    "an XLSX workbook is only read as generic".into(),
+                )]));
+            }
+            let reader = GenericXlsxReader::open(path, mapping.clone())?;
+            bytes_read.fetch_add(std::fs::metadata(path)?.len(), Ordering::Relaxed);
+            Ok(Source {
+                format: Format::Generic,
+                version: None,
+                container,
+                stream: Stream::Cost(Box::new(reader)),
+            })
+        }
+        Container::Gzip | Container::Plain => {
+            let file = Counting { inner: std::fs::File::open(path)?, count: bytes_read };
+            let mut input: Input = if container == Container::Gzip {
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
+            } else {
+                Box::new(file)
+            };
+            let mut head = Vec::with_capacity(64 * 1024);
+            (&mut input).take(PEEK as u64).read_to_end(&mut head)?;
+            let input: Input = Box::new(Cursor::new(head.clone()).chain(input));
+            open_text(&head, input, container, format, mapping)
+        }
+    }
+}
+
+fn open_text(
+    head: &[u8],
+    input: Input,
+    container: Container,
+    forced: Option<Format>,
+    mapping: Option<&Mapping>,
+) -> Result<Source, OpenError> {
+    let text = String::from_utf8_lossy(head);
+    let first = text.trim_start_matches('\u{feff}').trim_start();
+    if first.starts_with('{') {
+        let line = first.lines().next().unwrap_or("");
+        if let Some(f) = forced.filter(|f| *f != Format::GcpJson) {
+            return Err(OpenError::Unrecognised(vec![(f, "the file is JSON lines, not CSV".into())]));
+        }
+        return match gcp::detect_json(line) {
+            Ok(()) => {
+                let reader = gcp::GcpJsonReader::open(BufReader::with_capacity(1 << 16, input))?;
+                Ok(Source {
+                    format: Format::GcpJson,
+                    version: None,
+                    container,
+                    stream: Stream::Cost(Box::new(reader)),
+                })
+            }
+            Err(why) => Err(OpenError::Unrecognised(vec![(Format::GcpJson, why)])),
+        };
+    }
+    // The header, read from the leading bytes alone.
+    let header: Header = match open_csv(Cursor::new(head)) {
+        Ok((_, h)) => h,
+        Err(e) => return Err(e.into()),
+    };
+    let candidates: Vec<Format> = match forced {
+        Some(f) => vec![f],
+        None => Format::ALL.into_iter().filter(|f| *f != Format::GcpJson).collect(),
+    };
+    let mut tried = Vec::new();
+    for f in candidates {
+        let verdict: Result<Option<String>, String> = match f {
+            Format::Focus => focus::detect(&header).map(|v| Some(v.as_str().to_string())),
+            Format::FocusContract => focus::detect_contract(&header).map(|()| Some("1.3".to_string())),
+            Format::AwsCur => aws::detect(&header).map(|v| {
+                Some(match v {
+                    aws::CurVersion::Legacy => "legacy".to_string(),
+                    aws::CurVersion::V2 => "2.0".to_string(),
+                })
+            }),
+            Format::Azure => azure::detect(&header).map(|()| None),
+            Format::Gcp => gcp::detect(&header).map(|()| None),
+            Format::GcpJson => Err("the file is CSV, not JSON lines".into()),
+            Format::Generic => match mapping {
+                None => Err("needs a mapping (--mapping FILE.toml)".into()),
+                Some(m) => generic::detect(&header, m).map(|()| None),
+            },
+        };
+        match verdict {
+            Err(why) => tried.push((f, why)),
+            Ok(version) => {
+                let reader = BufReader::with_capacity(1 << 16, input);
+                let stream = match f {
+                    Format::Focus => Stream::Cost(Box::new(FocusReader::open(reader)?)),
+                    Format::FocusContract => Stream::Contracts(Box::new(ContractReader::open(reader)?)),
+                    Format::AwsCur => Stream::Cost(Box::new(aws::CurReader::open(reader)?)),
+                    Format::Azure => Stream::Cost(Box::new(azure::AzureReader::open(reader)?)),
+                    Format::Gcp => Stream::Cost(Box::new(gcp::GcpCsvReader::open(reader)?)),
+                    Format::Generic => {
+                        let m = mapping.cloned().ok_or_else(|| {
+                            OpenError::Unrecognised(vec![(Format::Generic, "needs a mapping".into())])
+                        })?;
+                        Stream::Cost(Box::new(GenericCsvReader::open(reader, m)?))
+                    }
+                    Format::GcpJson => unreachable_json(),
+                };
+                return Ok(Source { format: f, version, container, stream });
+            }
+        }
+    }
+    Err(OpenError::Unrecognised(tried))
+}
+
+fn unreachable_json() -> Stream {
+    Stream::Cost(Box::new(std::iter::empty()))
+}
+
+/// A FOCUS file stored as Parquet: each row's values become the text the CSV reader would have seen, then the
+/// same row parser reads them, so both containers follow one set of rules.
+fn open_parquet(path: &Path, forced: Option<Format>) -> Result<Source, OpenError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path)?)
+        .map_err(|e| RowError::new(1, None, None, format!("not a readable Parquet file: {e}")))?;
+    let names: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    let header = Header::new(&names);
+    let mut tried = Vec::new();
+    let want = |f: Format| forced.is_none() || forced == Some(f);
+    if want(Format::Focus) {
+        match focus::detect(&header) {
+            Ok(v) => {
+                let extra = focus::extra_columns(&header);
+                let rows = ParquetRows::new(reader, header)?;
+                let stream = rows.map(move |r| {
+                    let (line, rec, header) = r?;
+                    focus::parse_row(crate::cells::Cells::new(line, &rec, &header), &extra)
+                });
+                return Ok(Source {
+                    format: Format::Focus,
+                    version: Some(v.as_str().into()),
+                    container: Container::Parquet,
+                    stream: Stream::Cost(Box::new(stream)),
+                });
+            }
+            Err(why) => tried.push((Format::Focus, why)),
+        }
+    }
+    for f in Format::ALL {
+        if f != Format::Focus && want(f) {
+            tried.push((f, "is not read from Parquet (only FOCUS is)".into()));
+        }
+    }
+    Err(OpenError::Unrecognised(tried))
+}
+
+/// The rows of a Parquet file as text records, numbered from 2 as if the file had a header line.
+struct ParquetRows {
+    iter: parquet::record::reader::RowIter<'static>,
+    header: Arc<Header>,
+    line: u64,
+}
+
+impl ParquetRows {
+    fn new(
+        reader: parquet::file::serialized_reader::SerializedFileReader<std::fs::File>,
+        header: Header,
+    ) -> Result<Self, OpenError> {
+        let iter = parquet::record::reader::RowIter::from_file_into(Box::new(reader));
+        Ok(Self { iter, header: Arc::new(header), line: 1 })
+    }
+}
+
+impl Iterator for ParquetRows {
+    type Item = Result<(u64, csv::StringRecord, Arc<Header>), RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let row = self.iter.next()?;
+        self.line += 1;
+        Some(match row {
+            Err(e) => Err(RowError::new(self.line, None, None, format!("unreadable Parquet row: {e}"))),
+            Ok(row) => {
+                let mut rec = csv::StringRecord::new();
+                for (_, field) in row.get_column_iter() {
+                    rec.push_field(&field_text(field));
+                }
+                Ok((self.line, rec, self.header.clone()))
+            }
+        })
+    }
+}
+
+/// A Parquet value as the text a CSV export would hold.
+fn field_text(f: &parquet::record::Field) -> String {
+    use parquet::record::Field;
+    match f {
+        Field::Null => String::new(),
+        Field::Str(s) => s.clone(),
+        Field::Decimal(d) => decimal_text(d),
+        Field::TimestampMicros(us) => {
+            jiff::Timestamp::from_microsecond(*us).map(|t| t.to_string()).unwrap_or_default()
+        }
+        Field::TimestampMillis(ms) => {
+            jiff::Timestamp::from_millisecond(*ms).map(|t| t.to_string()).unwrap_or_default()
+        }
+        Field::MapInternal(_) | Field::ListInternal(_) | Field::Group(_) => f.to_string(),
+        other => {
+            let s = other.to_string();
+            s.trim_matches('"').to_string()
+        }
+    }
+}
+
+fn decimal_text(d: &parquet::data_type::Decimal) -> String {
+    let bytes = d.data();
+    if bytes.is_empty() || bytes.len() > 16 {
+        return String::new();
+    }
+    let mut v: i128 = if bytes[0] & 0x80 != 0 { -1 } else { 0 };
+    for b in bytes {
+        v = (v << 8) | i128::from(*b);
+    }
+    match rust_decimal::Decimal::try_from_i128_with_scale(v, d.scale().max(0) as u32) {
+        Ok(x) => x.to_string(),
+        Err(_) => String::new(),
+    }
+}
