@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_gen;
 mod error;
 pub mod focus_export;
+pub mod inbox;
 pub mod ledger;
 pub mod listing;
 pub mod rates;

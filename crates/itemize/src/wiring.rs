@@ -102,7 +102,30 @@ pub async fn serve(
         max_body_bytes: settings.max_body_bytes,
         secure_cookies: settings.secure_cookies,
     };
+    // Imports left unfinished by a previous process can never finish now: say so.
+    if let Ok(mut s) = app.store().session().await {
+        let _ = s
+            .fail_unfinished_imports("the server stopped before this import finished; import the file again")
+            .await;
+    }
+    let inbox = tokio::spawn(watch_inbox(app.clone()));
     let router = itemize_web::router(app, &opts);
     itemize_web::serve(listener, router, shutdown_signal()).await?;
+    inbox.abort();
     Ok(())
+}
+
+/// How often the inbox is scanned; a file is taken once it has not changed for one interval.
+const INBOX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Scans `DATA_DIR/inbox/` until the server stops.
+async fn watch_inbox(app: App) {
+    let mut state = itemize_app::inbox::InboxState::default();
+    tracing::info!(dir = %app.inbox_dir().display(), "watching the inbox");
+    loop {
+        if let Err(e) = app.scan_inbox(&mut state).await {
+            tracing::warn!(error = %e, "inbox scan failed");
+        }
+        tokio::time::sleep(INBOX_INTERVAL).await;
+    }
 }

@@ -425,3 +425,145 @@ both!(gzip_files_read_like_plain_ones, |t| {
         assert_eq!(ledger_sums(&s)[k].billed_cost, w[0]);
     }
 });
+
+both!(uploads_become_jobs_and_the_ledger_answers_over_http, |t| {
+    let s = t.serve().await;
+    let body = std::fs::read(fixture("focus-1.3/azure/focus_1_3_cost_and_usage_azure.csv")).unwrap();
+    let r = s
+        .client
+        .post(s.url("/api/v1/cost/imports?name=azure-focus.csv"))
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let queued: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(queued["status"], "queued");
+    let mut job = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (code, v) = s.get_json(&location).await;
+        assert_eq!(code, 200);
+        if !matches!(v["status"].as_str(), Some("queued" | "running")) {
+            job = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["status"], "active", "{job}");
+    assert_eq!(job["rows_ingested"], 1000);
+    assert_eq!(job["file_name"], "azure-focus.csv");
+    assert!(job["partitions"].as_array().is_some_and(|p| !p.is_empty()));
+    // Totals by any dimension.
+    let (code, v) = s.get_json("/api/v1/cost/totals?group_by=period,service_category").await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["total"]["lines"], 1000);
+    let sum: Decimal = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| parse_decimal(r["billed_cost"].as_str().unwrap()).unwrap())
+        .sum();
+    assert_eq!(
+        sum.to_string(),
+        v["total"]["billed_cost"].as_str().unwrap(),
+        "the groups add up to the total"
+    );
+    let (code, v) = s.get_json("/api/v1/cost/totals?group_by=flavour").await;
+    assert_eq!((code, v["error"]["code"].as_str()), (400, Some("bad_request")), "{v}");
+    // A listing, and a FOCUS download.
+    let (_, list) = s.get_json("/api/v1/cost/imports").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let period = job["totals"]["by_period"].as_object().unwrap().keys().next().unwrap().clone();
+    let r = s.get(&format!("/api/v1/cost/export?period={period}")).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert_eq!(text.lines().count(), 1001, "a header and every line");
+    // A viewer may read but not upload; a refused upload leaves nothing behind.
+    let viewer = t.user("viewer1", "viewer", vec![]).await;
+    let token = t.token(viewer, false).await;
+    let r = s
+        .anonymous
+        .post(s.url("/api/v1/cost/imports?name=x.csv"))
+        .bearer_auth(&token)
+        .body("a,b\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(s.get_as(&token, "/api/v1/cost/totals").await.status(), 200);
+    let (_, list) = s.get_json("/api/v1/cost/imports").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "the refused upload queued nothing");
+    // A bad parameter is refused before a byte is stored.
+    let r =
+        s.client.post(s.url("/api/v1/cost/imports?name=x.csv&format=excel")).body("x").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let (_, list) = s.get_json("/api/v1/cost/imports").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // Rates over the API, all or nothing.
+    let r = s
+        .client
+        .post(s.url("/api/v1/cost/rates"))
+        .body("date,from,to,rate\n2026-05-01,EUR,USD,x\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = s
+        .client
+        .post(s.url("/api/v1/cost/rates"))
+        .body("date,from,to,rate\n2026-05-01,EUR,USD,1.08\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+});
+
+both!(the_inbox_takes_files_once_they_stop_changing, |t| {
+    use itemize_app::inbox::InboxState;
+    let inbox = t.app.inbox_dir();
+    std::fs::create_dir_all(&inbox).unwrap();
+    let mut state = InboxState::default();
+    std::fs::copy(fixture("focus-1.0/focus_sample.csv"), inbox.join("sample.csv")).unwrap();
+    std::fs::write(inbox.join("still-copying.csv.part"), "BilledCost").unwrap();
+    std::fs::write(inbox.join("junk.csv"), "a,b\n1,2\n").unwrap();
+    // The first scan only notes the files: one of them might still be growing.
+    assert!(t.app.scan_inbox(&mut state).await.unwrap().is_empty());
+    assert!(inbox.join("sample.csv").exists());
+    // A file that grows between scans waits for the next one.
+    std::fs::write(inbox.join("junk.csv"), "a,b\n1,2\n3,4\n").unwrap();
+    let done = t.app.scan_inbox(&mut state).await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, "active");
+    assert!(inbox.join("done/sample.csv").exists() && inbox.join("done/sample.csv.report.json").exists());
+    assert!(inbox.join("still-copying.csv.part").exists(), "partial files are never taken");
+    let done = t.app.scan_inbox(&mut state).await.unwrap();
+    assert_eq!(done.iter().map(|s| s.status.as_str()).collect::<Vec<_>>(), vec!["rejected"]);
+    let report = std::fs::read_to_string(inbox.join("failed/junk.csv.report.json")).unwrap();
+    assert!(report.contains("formats tried"), "{report}");
+    // A generic file finds its mapping in DATA_DIR/mappings.
+    std::fs::create_dir_all(t.app.mappings_dir()).unwrap();
+    std::fs::write(
+        t.app.mappings_dir().join("telecom.toml"),
+        "name = \"Telecom\"\n[columns]\ndate = \"Date\"\namount = \"Amount\"\nvendor = \"Carrier\"\n[defaults]\ncurrency = \"USD\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        inbox.join("telecom.csv"),
+        "Date,Amount,Carrier\n5/1/26,\"$1,200.00\",Verizon\n5/2/26,$34.50,AT&T\n",
+    )
+    .unwrap();
+    assert!(t.app.scan_inbox(&mut state).await.unwrap().is_empty());
+    let done = t.app.scan_inbox(&mut state).await.unwrap();
+    assert_eq!(
+        (done[0].status.as_str(), done[0].format.as_deref()),
+        ("active", Some("generic")),
+        "{:?}",
+        done[0].message
+    );
+    assert_eq!(
+        done[0].totals.as_ref().unwrap().by_period["2026-05"]["USD"].billed_cost,
+        parse_decimal("1234.50").unwrap()
+    );
+});
