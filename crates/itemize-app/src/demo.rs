@@ -32,7 +32,7 @@ fn yes() -> bool {
 #[derive(Debug)]
 pub enum DemoOutcome {
     /// Freshly generated and loaded; one report per file, in load order.
-    Loaded { files: Vec<PathBuf>, reports: Vec<ImportReport> },
+    Loaded { files: Vec<PathBuf>, reports: Vec<ImportReport>, bills: Vec<crate::cost::ImportSummary> },
     /// The same demo was already loaded; nothing was written.
     AlreadyLoaded(DemoMarker),
 }
@@ -145,11 +145,77 @@ impl App {
             };
             self.create_user(&system, user).await?;
         }
+        let bills = self.load_demo_bills(&system, dir, seed, as_of).await?;
         let marker = DemoMarker { seed, as_of, complete: true };
         let mut tx = self.store().transaction().await?;
         tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())
             .await?;
         tx.commit().await?;
-        Ok(DemoOutcome::Loaded { files: paths, reports })
+        Ok(DemoOutcome::Loaded { files: paths, reports, bills })
+    }
+
+    /// Thirteen months of bills, written as files and taken in through the same readers as real ones: rates
+    /// first, then every cost file in order (a restated month after its original). The mappings generic files
+    /// need go to `DATA_DIR/mappings/`, where the inbox finds them too.
+    async fn load_demo_bills(
+        &self,
+        system: &Actor,
+        dir: &Path,
+        seed: u64,
+        as_of: Date,
+    ) -> Result<Vec<crate::cost::ImportSummary>, AppError> {
+        use crate::demo_bills::{BillRole, generate_bills};
+        let bills_dir = dir.join("bills");
+        let refuse = |what: &Path, e: std::io::Error| {
+            AppError::Refused(format!("cannot write {}: {e}", what.display()))
+        };
+        std::fs::create_dir_all(&bills_dir).map_err(|e| refuse(&bills_dir, e))?;
+        std::fs::create_dir_all(self.mappings_dir()).map_err(|e| refuse(&self.mappings_dir(), e))?;
+        let files = generate_bills(seed, as_of);
+        let mut mappings = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for f in &files {
+            let path = bills_dir.join(&f.name);
+            std::fs::write(&path, &f.contents).map_err(|e| refuse(&path, e))?;
+            match &f.role {
+                BillRole::Rates => {
+                    let text = String::from_utf8_lossy(&f.contents);
+                    self.import_rates(system, &text, &f.name).await?;
+                }
+                BillRole::Mapping => {
+                    let text = String::from_utf8_lossy(&f.contents).into_owned();
+                    let m = itemize_ingest::generic::Mapping::from_toml(&text).map_err(|e| {
+                        AppError::Internal(format!("the demo mapping {} is invalid: {e}", f.name))
+                    })?;
+                    let kept = self.mappings_dir().join(&f.name);
+                    std::fs::write(&kept, &f.contents).map_err(|e| refuse(&kept, e))?;
+                    mappings.insert(f.name.clone(), m);
+                }
+                BillRole::Cost { mapping } => {
+                    let opts = crate::cost::ImportOptions {
+                        mapping: mapping.as_ref().and_then(|m| mappings.get(m).cloned()),
+                        ..Default::default()
+                    };
+                    let s = self
+                        .import_cost_file(
+                            system,
+                            &path,
+                            opts,
+                            std::sync::Arc::new(crate::cost::Progress::default()),
+                        )
+                        .await?;
+                    if !s.is_ok() {
+                        return Err(AppError::Internal(format!(
+                            "the demo bill {} did not import: {:?} {:?}",
+                            f.name,
+                            s.message,
+                            s.report.as_ref().and_then(|r| r.errors.first())
+                        )));
+                    }
+                    out.push(s);
+                }
+            }
+        }
+        Ok(out)
     }
 }

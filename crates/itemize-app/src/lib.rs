@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cost;
 pub mod csvio;
 pub mod demo;
+pub mod demo_bills;
 pub mod demo_gen;
 mod error;
 pub mod focus_export;

@@ -116,9 +116,12 @@ fn schema_text() -> String {
 pub type LakeError = parquet::errors::ParquetError;
 
 /// One column's values of the row group being built.
+/// Text values are appended to one buffer per column and handed to Parquet as slices of it: one allocation per
+/// column and row group instead of one per value.
 #[derive(Debug, Default)]
 struct ColBuf {
-    text: Vec<ByteArray>,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
     ints: Vec<i64>,
     defs: Vec<i16>,
 }
@@ -165,7 +168,8 @@ impl LakeWriter {
         let c = &mut self.cols[i];
         match v {
             Some(v) => {
-                c.text.push(ByteArray::from(v));
+                c.bytes.extend_from_slice(v.as_bytes());
+                c.ends.push(c.bytes.len());
                 c.defs.push(1);
             }
             None => c.defs.push(0),
@@ -289,14 +293,25 @@ impl LakeWriter {
             let buf = &mut self.cols[i];
             match COLUMNS[i].1 {
                 LakeKind::Text => {
-                    col.typed::<ByteArrayType>().write_batch(&buf.text, Some(&buf.defs), None)?;
+                    let all = bytes::Bytes::from(std::mem::take(&mut buf.bytes));
+                    let mut start = 0;
+                    let values: Vec<ByteArray> = buf
+                        .ends
+                        .iter()
+                        .map(|&end| {
+                            let v = ByteArray::from(all.slice(start..end));
+                            start = end;
+                            v
+                        })
+                        .collect();
+                    col.typed::<ByteArrayType>().write_batch(&values, Some(&buf.defs), None)?;
                 }
                 LakeKind::Int | LakeKind::Time => {
                     col.typed::<Int64Type>().write_batch(&buf.ints, Some(&buf.defs), None)?;
                 }
             }
             col.close()?;
-            buf.text.clear();
+            buf.ends.clear();
             buf.ints.clear();
             buf.defs.clear();
             i += 1;

@@ -140,6 +140,11 @@ impl<R: Read> CrlfToLf<R> {
                 }
                 return Ok(false);
             }
+            if !self.pending_cr && !self.raw[..n].contains(&b'\r') {
+                // The common case: no carriage return in the chunk, nothing to convert.
+                self.ready.extend_from_slice(&self.raw[..n]);
+                continue;
+            }
             for &b in &self.raw[..n] {
                 if self.pending_cr {
                     self.pending_cr = false;

@@ -390,7 +390,7 @@ async fn demo(
     let app = wiring::open_app(&settings, clock).await?;
     let dir = settings.data_dir.join("demo-input");
     match app.load_demo(&dir, seed, as_of).await {
-        Ok(DemoOutcome::Loaded { files, reports }) => {
+        Ok(DemoOutcome::Loaded { files, reports, bills }) => {
             println!(
                 "Built the demo organisation (seed {seed}, as of {as_of}) in {}:",
                 settings.data_dir.display()
@@ -399,6 +399,14 @@ async fn demo(
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 println!("  {name:<24} {:>5} rows: {} created, {} updated", r.rows, r.created, r.updated);
             }
+            let lines: i64 = bills.iter().map(|b| b.rows_ingested).sum();
+            let restated = bills.iter().filter(|b| !b.replaced.is_empty()).count();
+            println!(
+                "  {:<24} {:>5} files, {lines} cost lines (AWS CUR 2.0, Azure, GCP, FOCUS, SaaS invoices, GL); \
+                 {restated} restatement",
+                "bills/",
+                bills.len()
+            );
         }
         Ok(DemoOutcome::AlreadyLoaded(m)) => {
             println!(

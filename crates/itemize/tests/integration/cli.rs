@@ -155,16 +155,28 @@ fn demo_is_deterministic_and_never_loads_twice() {
             run(itemize(d.path()).args(["demo", "--no-serve", "--seed", "3", "--as-of", "2026-11-22"]));
         assert!(ok, "{err}");
         assert!(out.contains("people.csv"), "{out}");
+        assert!(out.contains("cost lines") && out.contains("1 restatement"), "{out}");
     }
-    let files: Vec<_> = std::fs::read_dir(a.path().join("itemize-data/demo-input"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let list = |dir: &str| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<_> = std::fs::read_dir(a.path().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = list("itemize-data/demo-input");
     assert_eq!(files.len(), 6);
-    for f in &files {
-        let x = std::fs::read(a.path().join("itemize-data/demo-input").join(f)).unwrap();
-        let y = std::fs::read(b.path().join("itemize-data/demo-input").join(f)).unwrap();
-        assert!(x == y, "{f:?} differs between two runs with the same seed");
+    let bills = list("itemize-data/demo-input/bills");
+    assert!(bills.len() > 70, "thirteen months of bills from six sources: {}", bills.len());
+    for (dir, names) in [("itemize-data/demo-input", &files), ("itemize-data/demo-input/bills", &bills)] {
+        for f in names {
+            let x = std::fs::read(a.path().join(dir).join(f)).unwrap();
+            let y = std::fs::read(b.path().join(dir).join(f)).unwrap();
+            assert!(x == y, "{f:?} differs between two runs with the same seed");
+        }
     }
     // Same seed again: reused, not loaded twice.
     let (ok, out, _) =
