@@ -113,8 +113,10 @@ fn time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Decimal text that always has a fractional part (`10.0`, not `10`): readers that guess types, the FOCUS
+/// validator among them, would otherwise take a whole amount for an integer.
 fn dec(d: Option<Decimal>) -> Option<String> {
-    d.map(|d| d.to_string())
+    d.map(|d| if d.scale() == 0 { format!("{d}.0") } else { d.to_string() })
 }
 
 /// One line's value of a FOCUS column, as text; `None` is null.

@@ -567,3 +567,54 @@ both!(the_inbox_takes_files_once_they_stop_changing, |t| {
         parse_decimal("1234.50").unwrap()
     );
 });
+
+/// The FinOps Foundation's validator (PyPI `focus-validator` 2.x, which needs Python 3.12) accepts the export.
+/// `.ci/run` installs it when it can and names the Python in ITEMIZE_FOCUS_VALIDATOR_PYTHON; without it the test
+/// says loudly that it did not run (and fails when ITEMIZE_REQUIRE_FOCUS_VALIDATOR is set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn focus_export_passes_the_finops_validator() {
+    let Ok(python) = std::env::var("ITEMIZE_FOCUS_VALIDATOR_PYTHON") else {
+        assert!(
+            std::env::var("ITEMIZE_REQUIRE_FOCUS_VALIDATOR").is_err(),
+            "ITEMIZE_REQUIRE_FOCUS_VALIDATOR is set but ITEMIZE_FOCUS_VALIDATOR_PYTHON is not"
+        );
+        eprintln!(
+            "NOT RUN: focus_export_passes_the_finops_validator needs ITEMIZE_FOCUS_VALIDATOR_PYTHON (a Python 3.12 \
+             with focus-validator 2.x; see docs/focus-validator.md)"
+        );
+        return;
+    };
+    let t = TestApp::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let header = "BillingAccountId,BillingAccountName,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,\
+                  ChargePeriodEnd,BilledCost,EffectiveCost,ListCost,ContractedCost,BillingCurrency,ChargeCategory,\
+                  ChargeClass,ChargeDescription,ChargeFrequency,ProviderName,PublisherName,InvoiceIssuerName,InvoiceId,\
+                  ServiceName,ServiceCategory,ServiceSubcategory,PricingQuantity,PricingUnit,SubAccountId,\
+                  SubAccountName,SkuId,Tags\n";
+    let rows = [
+        "acct-main,Main,2026-05-01,2026-06-01,2026-05-01,2026-05-02,12.5,12.5,15,12.5,USD,Usage,,Compute hours,Usage-Based,Acme Cloud,Acme Cloud,Acme Cloud,INV-7,Virtual Machines,Compute,Virtual Machines,10,Hours,sub-a,Prod,sku-1,\"{\"\"team\"\": \"\"web\"\"}\"",
+        "acct-main,Main,2026-05-01,2026-06-01,2026-05-01,2026-06-01,100,0,100,100,USD,Purchase,,Reserved capacity,One-Time,Acme Cloud,Acme Cloud,Acme Cloud,INV-7,Virtual Machines,Compute,Virtual Machines,1,Units,sub-a,Prod,sku-2,",
+        "acct-main,Main,2026-05-01,2026-06-01,2026-05-01,2026-06-01,8.25,8.25,8.25,8.25,USD,Tax,,Sales tax,One-Time,Acme Cloud,Acme Cloud,Acme Cloud,INV-7,Virtual Machines,Compute,Virtual Machines,,,sub-a,Prod,,",
+        "acct-main,Main,2026-05-01,2026-06-01,2026-05-01,2026-06-01,-5,-5,-5,-5,USD,Credit,,Promotional credit,One-Time,Acme Cloud,Acme Cloud,Acme Cloud,INV-7,Virtual Machines,Compute,Virtual Machines,,,sub-a,Prod,,",
+    ];
+    let src = dir.path().join("src.csv");
+    std::fs::write(&src, format!("{header}{}\n", rows.join("\n"))).unwrap();
+    let s = import(&t, &src, ImportOptions::default()).await;
+    assert_eq!(s.status, "active", "{:?}", s.report);
+    let check = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/focus_check.py");
+    for name in ["export.parquet", "export.csv"] {
+        let out = dir.path().join(name);
+        let fmt = if name.ends_with("parquet") { ExportFormat::Parquet } else { ExportFormat::Csv };
+        t.app.export_focus_file(&sys(), "2026-05", fmt, &out).await.unwrap();
+        let res = std::process::Command::new(&python).arg(&check).arg(&out).args(["--version", "1.2"]).output().unwrap();
+        let report = String::from_utf8_lossy(&res.stdout);
+        assert!(
+            res.status.success(),
+            "the FOCUS validator refused {name}:\n{report}\n{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert!(v["counts"]["pass"].as_u64().unwrap() > 100, "{report}");
+        assert_eq!(v["counts"]["unexpected_fail"], 0, "{report}");
+    }
+}

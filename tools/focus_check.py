@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Run focus-validator (2.x, Python API) on a FOCUS file; print JSON; exit 1 on unexpected failures.
+
+Usage: fv_check.py DATA_FILE [--version 1.2] [--criteria A,B,...] [--allow RULE_ID ...] [--json-out F]
+
+Why a wrapper: the focus-validator CLI exits 0 even when rules fail and has no JSON output.
+Exit codes: 0 = no unexpected FAIL, 1 = at least one unexpected FAIL, 2 = validator crashed.
+"""
+import argparse
+import json
+import os
+import sys
+import traceback
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data_file")
+    ap.add_argument("--version", default="1.2")
+    ap.add_argument("--criteria", default=None, help="comma list for --applicability-criteria, or ALL")
+    ap.add_argument("--allow", action="append", default=[], help="rule id whose FAIL is tolerated")
+    ap.add_argument("--json-out", default=None)
+    a = ap.parse_args()
+
+    data_file = os.path.abspath(a.data_file)
+    import focus_validator
+    from focus_validator.validator import Validator
+
+    # focus-validator 2.2.1 opens "focus_validator/rules/currency_codes.csv" relative to the CWD
+    # (BillingCurrency-C-006-M); run from site-packages so that path resolves.
+    os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(focus_validator.__file__))))
+    try:
+        v = Validator(
+            data_filename=data_file, output_destination=None, output_type="console",
+            rules_version=a.version, focus_dataset="CostAndUsage",
+            rules_block_remote_download=True,  # never try GitHub; 1.2 rules ship in the wheel
+            applicability_criteria=a.criteria,
+        )
+        v.outputter.write = lambda results: None  # silence the console table
+        res = v.validate()
+    except Exception:
+        traceback.print_exc()
+        return 2
+
+    passed, skipped, failed = [], [], []
+    for rid, e in sorted(res.by_rule_id.items()):
+        d = e.get("details") or {}
+        if d.get("skipped"):
+            skipped.append(rid)
+        elif e.get("ok"):
+            passed.append(rid)
+        else:
+            rule = res.rules.get(rid)
+            failed.append({
+                "rule_id": rid,
+                "violations": d.get("violations"),
+                "message": d.get("message"),
+                "error": d.get("error"),
+                "must_satisfy": rule.validation_criteria.must_satisfy if rule else None,
+            })
+
+    ok_ids = set(passed)
+    allowed = set(a.allow)
+    # InvoiceId-C-003-C is "C-004 (all null) OR C-005 (none null)"; the losing leaf is always
+    # reported as FAIL even when the OR parent passes. Tolerate it when the parent passed.
+    if "InvoiceId-C-003-C" in ok_ids:
+        allowed |= {"InvoiceId-C-004-C", "InvoiceId-C-005-C"}
+    unexpected = [f for f in failed if f["rule_id"] not in allowed]
+
+    report = {
+        "file": data_file, "focus_version": res.rules_version, "model_version": res.model_version,
+        "rows": res.data_row_count, "criteria": a.criteria,
+        "counts": {"total": len(res.by_rule_id), "pass": len(passed), "fail": len(failed),
+                   "skipped": len(skipped), "unexpected_fail": len(unexpected)},
+        "failed": failed, "unexpected_fail_ids": [f["rule_id"] for f in unexpected],
+    }
+    text = json.dumps(report, indent=2, default=str)
+    if a.json_out:
+        with open(a.json_out, "w") as fh:
+            fh.write(text)
+    print(text)
+    return 1 if unexpected else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
