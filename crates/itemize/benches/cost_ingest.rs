@@ -163,7 +163,7 @@ fn main() {
     // DuckDB on the same file: read_csv and GROUP BY a tag, exact decimals.
     let python = std::env::var("ITEMIZE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = format!(
-        "import duckdb,time\nt=time.time()\nr=duckdb.sql(\"SELECT json_extract_string(Tags,'$.team') AS team, \
+        "import duckdb,time\nduckdb.sql(\"SET enable_progress_bar=false\")\nt=time.time()\nr=duckdb.sql(\"SELECT json_extract_string(NULLIF(Tags, \'\'),'$.team') AS team, \
          sum(CAST(BilledCost AS DECIMAL(38,10))) FROM read_csv('{}', all_varchar=true) GROUP BY 1\").fetchall()\n\
          print(len(r), time.time()-t)\n",
         file.display()
@@ -171,13 +171,18 @@ fn main() {
     match std::process::Command::new(&python).args(["-c", &script]).output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            let secs: f64 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+            let last = text.lines().last().unwrap_or_default();
+            let Some(secs) = last.split_whitespace().nth(1).and_then(|s| s.parse::<f64>().ok()) else {
+                println!("duckdb: unexpected output {text:?}");
+                return;
+            };
             println!("duckdb read+group:      {:>10.2} s  ({:.0} rows/s)", secs, rows as f64 / secs);
             println!("ratio: itemize's whole import takes {:.2}x DuckDB's read+group", import_secs / secs);
         }
-        _ => println!(
-            "duckdb: not run ({python} cannot import duckdb; pip install duckdb, or set ITEMIZE_BENCH_PYTHON)"
-        ),
+        Ok(out) => println!("duckdb: failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(_) => {
+            println!("duckdb: not run ({python} cannot run; pip install duckdb, or set ITEMIZE_BENCH_PYTHON)")
+        }
     }
     let _ = std::io::stdout().flush();
 }

@@ -606,7 +606,12 @@ async fn focus_export_passes_the_finops_validator() {
         let out = dir.path().join(name);
         let fmt = if name.ends_with("parquet") { ExportFormat::Parquet } else { ExportFormat::Csv };
         t.app.export_focus_file(&sys(), "2026-05", fmt, &out).await.unwrap();
-        let res = std::process::Command::new(&python).arg(&check).arg(&out).args(["--version", "1.2"]).output().unwrap();
+        let res = std::process::Command::new(&python)
+            .arg(&check)
+            .arg(&out)
+            .args(["--version", "1.2"])
+            .output()
+            .unwrap();
         let report = String::from_utf8_lossy(&res.stdout);
         assert!(
             res.status.success(),
