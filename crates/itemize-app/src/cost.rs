@@ -820,7 +820,29 @@ fn write_quarantine(
     let mut head = [0u8; 4];
     let n = std::fs::File::open(src)?.read(&mut head)?;
     let text_source = !matches!(&head[..n], [b'P', b'A', b'R', b'1'] | [b'P', b'K', 3, 4]);
-    if text_source {
+    let json_lines = text_source && {
+        let mut first = [0u8; 64];
+        let k = std::fs::File::open(src)?.read(&mut first)?;
+        first[..k].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    };
+    if json_lines {
+        // JSON lines: each rejected line as it was, with what was wrong.
+        use std::io::BufRead;
+        w.write_record(["_row", "_column", "_reason", "line"])?;
+        for (i, line) in std::io::BufReader::new(std::fs::File::open(src)?).lines().enumerate() {
+            let n = i as u64 + 1;
+            let line = line?;
+            if lines.contains(&n) {
+                let e = first_error.get(&n);
+                w.write_record([
+                    n.to_string(),
+                    e.and_then(|e| e.column.clone()).unwrap_or_default(),
+                    e.map(|e| e.reason.clone()).unwrap_or_default(),
+                    line,
+                ])?;
+            }
+        }
+    } else if text_source {
         let file = std::fs::File::open(src)?;
         let input: Box<dyn Read> = if head[..n].starts_with(&[0x1f, 0x8b]) {
             Box::new(flate2::read::MultiGzDecoder::new(file))

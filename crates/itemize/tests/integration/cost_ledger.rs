@@ -623,3 +623,22 @@ async fn focus_export_passes_the_finops_validator() {
         assert_eq!(v["counts"]["unexpected_fail"], 0, "{report}");
     }
 }
+
+both!(lenient_json_lines_quarantine_the_lines_as_they_were, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"{"billing_account_id":"01A2B3-C4D5E6-F7A8B9","service":{"id":"6F81","description":"Compute Engine"},"sku":{"id":"2E27","description":"Core"},"usage_start_time":"2026-05-01T07:00:00Z","usage_end_time":"2026-05-01T08:00:00Z","project":{"id":"proj-a","name":"Project A"},"labels":[],"cost":0.031611,"currency":"USD","credits":[{"name":"SUD","amount":-0.006322,"full_name":"Sustained Usage Discount","id":"sud-1","type":"SUSTAINED_USAGE_DISCOUNT"}],"invoice":{"month":"202605"},"cost_type":"regular"}"#;
+    let bad = good.replace(r#""cost_type":"regular""#, r#""cost_type":"mystery""#);
+    let path = dir.path().join("gcp.jsonl");
+    std::fs::write(&path, format!("{good}\n{bad}\n{good}\n")).unwrap();
+    let s = import(&t, &path, ImportOptions { lenient: true, ..Default::default() }).await;
+    assert_eq!((s.status.as_str(), s.format.as_deref(), s.rows_rejected), ("active", Some("gcp-jsonl"), 1));
+    // Two usage lines and their two credits.
+    let by = &s.totals.as_ref().unwrap().by_period["2026-05"]["USD"];
+    assert_eq!((by.rows, by.billed_cost), (4, parse_decimal("0.050578").unwrap()));
+    let q = PathBuf::from(s.report.unwrap().quarantine.unwrap());
+    let mut r = csv::Reader::from_path(&q).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((&rows[0][0], &rows[0][1]), ("2", "cost_type"));
+    assert_eq!(&rows[0][3], bad.as_str(), "the line exactly as it was");
+});
