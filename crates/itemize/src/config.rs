@@ -43,7 +43,12 @@ const ENV_KEYS: &[&str] = &[
 ];
 
 /// Environment variables with the prefix that belong to the test harness, not to the product.
-const HARNESS_ENV: &[&str] = &["ITEMIZE_TEST_DATABASE_URL", "ITEMIZE_REQUIRE_POSTGRES"];
+const HARNESS_ENV: &[&str] = &[
+    "ITEMIZE_TEST_DATABASE_URL",
+    "ITEMIZE_REQUIRE_POSTGRES",
+    "ITEMIZE_FOCUS_VALIDATOR_PYTHON",
+    "ITEMIZE_REQUIRE_FOCUS_VALIDATOR",
+];
 
 impl Layer {
     fn over(self, top: Layer) -> Layer {
