@@ -248,7 +248,8 @@ fn slug(v: &str) -> String {
     }
 }
 
-fn period_of(t: Timestamp) -> String {
+/// The billing period (`YYYY-MM`, UTC) a timestamp falls in.
+pub(crate) fn period_of(t: Timestamp) -> String {
     let d = t.to_zoned(jiff::tz::TimeZone::UTC).date();
     format!("{:04}-{:02}", d.year(), d.month())
 }
@@ -817,14 +818,10 @@ fn write_quarantine(
     }
     let mut w = csv::Writer::from_path(out)?;
     let first_error: HashMap<u64, &ReportedError> = errors.iter().rev().map(|e| (e.row, e)).collect();
-    let mut head = [0u8; 4];
+    let mut head = [0u8; 64];
     let n = std::fs::File::open(src)?.read(&mut head)?;
-    let text_source = !matches!(&head[..n], [b'P', b'A', b'R', b'1'] | [b'P', b'K', 3, 4]);
-    let json_lines = text_source && {
-        let mut first = [0u8; 64];
-        let k = std::fs::File::open(src)?.read(&mut first)?;
-        first[..k].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-    };
+    let text_source = !matches!(&head[..n.min(4)], [b'P', b'A', b'R', b'1'] | [b'P', b'K', 3, 4]);
+    let json_lines = text_source && head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if json_lines {
         // JSON lines: each rejected line as it was, with what was wrong.
         use std::io::BufRead;

@@ -180,11 +180,7 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
 }
 
 fn period_bounds(period: &str) -> Result<(), AppError> {
-    let ok = period.len() == 7
-        && period.as_bytes()[4] == b'-'
-        && period[..4].bytes().all(|b| b.is_ascii_digit())
-        && matches!(period[5..].parse::<u8>(), Ok(1..=12));
-    if ok {
+    if crate::ledger::is_billing_period(period) {
         Ok(())
     } else {
         Err(AppError::BadRequest {

@@ -147,15 +147,19 @@ fn bad(field: &str, message: impl Into<String>) -> AppError {
     }
 }
 
+/// Whether `p` names a billing period: `YYYY-MM`.
+pub(crate) fn is_billing_period(p: &str) -> bool {
+    p.len() == 7
+        && p.as_bytes()[4] == b'-'
+        && p[..4].bytes().all(|b| b.is_ascii_digit())
+        && matches!(p[5..].parse::<u8>(), Ok(1..=12))
+}
+
 fn check_period(field: &str, v: &Option<String>) -> Result<(), AppError> {
-    if let Some(p) = v {
-        let ok = p.len() == 7
-            && p.as_bytes()[4] == b'-'
-            && p[..4].bytes().all(|b| b.is_ascii_digit())
-            && matches!(p[5..].parse::<u8>(), Ok(1..=12));
-        if !ok {
-            return Err(bad(field, format!("{p:?} is not a billing period (expected YYYY-MM)")));
-        }
+    if let Some(p) = v
+        && !is_billing_period(p)
+    {
+        return Err(bad(field, format!("{p:?} is not a billing period (expected YYYY-MM)")));
     }
     Ok(())
 }
@@ -232,9 +236,7 @@ fn dec(c: &ColumnData, row: usize) -> Decimal {
 }
 
 fn month_of_micros(us: i64) -> Option<String> {
-    let t = jiff::Timestamp::from_microsecond(us).ok()?;
-    let d = t.to_zoned(jiff::tz::TimeZone::UTC).date();
-    Some(format!("{:04}-{:02}", d.year(), d.month()))
+    jiff::Timestamp::from_microsecond(us).ok().map(crate::cost::period_of)
 }
 
 fn day_of_micros(us: i64) -> Option<String> {

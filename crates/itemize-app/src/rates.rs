@@ -3,7 +3,7 @@
 
 use itemize_core::Currency;
 use itemize_ingest::RowError;
-use itemize_ingest::cells::{Header, parse_decimal, present};
+use itemize_ingest::cells::{Header, next_csv, parse_decimal, present};
 use itemize_store::RateRow;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -116,20 +116,15 @@ pub fn parse_rates(text: &str) -> Result<ParsedRates, Vec<RowError>> {
         pos(&["to", "quote", "to_currency"]),
         pos(&["rate"]),
     ) {
-        for rec in reader.records() {
-            let rec = match rec {
-                Ok(r) => r,
+        let mut rec = csv::StringRecord::new();
+        while let Some(next) = next_csv(&mut reader, &mut rec) {
+            let line = match next {
+                Ok(line) => line,
                 Err(e) => {
-                    errors.push(RowError::new(
-                        e.position().map(|p| p.line()).unwrap_or(0),
-                        None,
-                        None,
-                        e.to_string(),
-                    ));
+                    errors.push(e);
                     continue;
                 }
             };
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let cell = |i: usize| rec.get(i).unwrap_or("");
             match check_rate(line, &header, d, cell(d), (f, cell(f)), (t, cell(t)), r, cell(r)) {
                 Ok(row) => rows.push(row),
@@ -147,20 +142,15 @@ pub fn parse_rates(text: &str) -> Result<ParsedRates, Vec<RowError>> {
             .filter(|(_, h)| !h.is_empty())
             .map(|(i, h)| (i, h.as_str()))
             .collect();
-        for rec in reader.records() {
-            let rec = match rec {
-                Ok(r) => r,
+        let mut rec = csv::StringRecord::new();
+        while let Some(next) = next_csv(&mut reader, &mut rec) {
+            let line = match next {
+                Ok(line) => line,
                 Err(e) => {
-                    errors.push(RowError::new(
-                        e.position().map(|p| p.line()).unwrap_or(0),
-                        None,
-                        None,
-                        e.to_string(),
-                    ));
+                    errors.push(e);
                     continue;
                 }
             };
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let date_text = rec.get(0).unwrap_or("");
             for &(i, code) in &currencies {
                 let v = rec.get(i).unwrap_or("");

@@ -58,6 +58,11 @@ impl Format {
     pub fn from_name(s: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == s)
     }
+
+    /// Every format's name, for messages: `focus, focus-contract, ...`.
+    pub fn names() -> String {
+        Format::ALL.map(Format::name).join(", ")
+    }
 }
 
 /// How the file's bytes are packed.
@@ -275,17 +280,13 @@ fn open_text(
                         })?;
                         Stream::Cost(Box::new(GenericCsvReader::open(reader, m)?))
                     }
-                    Format::GcpJson => unreachable_json(),
+                    Format::GcpJson => Stream::Cost(Box::new(gcp::GcpJsonReader::open(reader)?)),
                 };
                 return Ok(Source { format: f, version, container, stream });
             }
         }
     }
     Err(OpenError::Unrecognised(tried))
-}
-
-fn unreachable_json() -> Stream {
-    Stream::Cost(Box::new(std::iter::empty()))
 }
 
 /// A FOCUS file stored as Parquet: each row's values become the text the CSV reader would have seen, then the

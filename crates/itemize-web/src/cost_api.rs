@@ -70,8 +70,7 @@ async fn upload(
     let format = match p.get("format") {
         None => None,
         Some(f) => Some(Format::from_name(f).ok_or_else(|| {
-            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-            AppError::bad_param("format", format!("`{f}` is not one of {}", names.join(", ")))
+            AppError::bad_param("format", format!("`{f}` is not one of {}", Format::names()))
         })?),
     };
     let lenient = param_bool(&p, "lenient")?;

@@ -77,10 +77,10 @@ pub async fn import_cost(
 ) -> anyhow::Result<ExitCode> {
     let format = match format {
         None => None,
-        Some(f) => Some(Format::from_name(f).with_context(|| {
-            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-            format!("unknown format {f:?}; the formats are {}", names.join(", "))
-        })?),
+        Some(f) => Some(
+            Format::from_name(f)
+                .with_context(|| format!("unknown format {f:?}; the formats are {}", Format::names()))?,
+        ),
     };
     let mapping = match mapping {
         None => None,
