@@ -440,14 +440,17 @@ impl App {
         .map_err(|e| io_err("keeping the raw file", e))?;
         row.raw_path = Some(format!("raw/sha256/{}/{}", &sha[..2], sha));
 
-        let rates = RateTable::from_rows(&self.store().session().await?.rates().await?);
+        let mut s = self.store().session().await?;
+        let rates = RateTable::from_rows(&s.rates().await?);
+        let vendors = VendorIndex::new(crate::refdata::vendor_names(&mut s).await?);
+        drop(s);
         let reporting = self.config().reporting_currency;
         let staging = self.lake_dir().join("_staging").join(format!("import-{}", row.id));
         let (p, st, lenient, format, mapping) =
             (path.to_path_buf(), staging.clone(), opts.lenient, opts.format, opts.mapping.clone());
         let prog = progress.clone();
         let processed = tokio::task::spawn_blocking(move || {
-            process(&p, format, mapping.as_ref(), lenient, &rates, reporting, &st, &prog)
+            process(&p, format, mapping.as_ref(), lenient, &rates, &vendors, reporting, &st, &prog)
         })
         .await
         .map_err(|e| io_err("reading the file", e))?;
@@ -614,6 +617,50 @@ fn commitment_row(c: &ContractCommitment) -> CommitmentRow {
     }
 }
 
+/// The vendor register's names and aliases, matched case-insensitively.
+#[derive(Debug, Default)]
+struct VendorIndex {
+    by_spelling: HashMap<String, (i64, String)>,
+}
+
+impl VendorIndex {
+    fn new(vendors: Vec<(i64, String, Vec<String>)>) -> Self {
+        let mut by_spelling = HashMap::new();
+        for (id, name, aliases) in vendors {
+            for spelling in std::iter::once(&name).chain(&aliases) {
+                by_spelling.insert(spelling.trim().to_lowercase(), (id, name.clone()));
+            }
+        }
+        Self { by_spelling }
+    }
+
+    fn find(&self, spelling: Option<&str>) -> Option<&(i64, String)> {
+        self.by_spelling.get(&spelling?.trim().to_lowercase())
+    }
+
+    /// Links a line to its vendor (`x_VendorId`), by publisher, then provider. A generic spend file's vendor
+    /// spellings are replaced by the register's name (its aliases resolve to the vendor); a cloud bill keeps the
+    /// provider's own names, as FOCUS wants them.
+    fn resolve(&self, r: &mut FocusRecord, rename: bool) {
+        if self.by_spelling.is_empty() {
+            return;
+        }
+        let Some((id, name)) =
+            self.find(r.publisher_name.as_deref()).or_else(|| self.find(r.provider_name.as_deref()))
+        else {
+            return;
+        };
+        r.other.insert("x_VendorId".into(), id.to_string());
+        if rename {
+            for field in [&mut r.publisher_name, &mut r.provider_name, &mut r.invoice_issuer_name] {
+                if field.as_deref().is_some_and(|v| self.find(Some(v)).is_some_and(|(i, _)| i == id)) {
+                    *field = Some(name.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Checks FOCUS asks of every line beyond what the readers parse.
 fn check(r: &FocusRecord) -> Result<(), RowError> {
     if r.billing_period_end <= r.billing_period_start {
@@ -647,6 +694,7 @@ fn process(
     mapping: Option<&Mapping>,
     lenient: bool,
     rates: &RateTable,
+    vendors: &VendorIndex,
     reporting: Currency,
     staging: &Path,
     progress: &Progress,
@@ -700,7 +748,7 @@ fn process(
             progress.rows.store(out.rows_read, Ordering::Relaxed);
         }
         let r = r.and_then(|r| check(&r).map(|()| r));
-        let rec = match r {
+        let mut rec = match r {
             Ok(rec) => rec,
             Err(e) => {
                 out.rejected_lines.insert(e.row);
@@ -711,6 +759,7 @@ fn process(
                 continue;
             }
         };
+        vendors.resolve(&mut rec, src.format == Format::Generic);
         let day = rec.charge_period_start.to_zoned(jiff::tz::TimeZone::UTC).date();
         let conv = conv_cache
             .entry((rec.billing_currency, day))

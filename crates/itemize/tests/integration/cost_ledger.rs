@@ -642,3 +642,59 @@ both!(lenient_json_lines_quarantine_the_lines_as_they_were, |t| {
     assert_eq!((&rows[0][0], &rows[0][1]), ("2", "cost_type"));
     assert_eq!(&rows[0][3], bad.as_str(), "the line exactly as it was");
 });
+
+both!(vendor_aliases_resolve_to_the_register, |t| {
+    use itemize_core::refdata::Vendor;
+    let cisco = t
+        .app
+        .create::<Vendor>(
+            &sys(),
+            serde_json::json!({"name": "Cisco", "aliases": ["Cisco Systems International B.V."]}),
+        )
+        .await
+        .unwrap()
+        .id
+        .get();
+    let aws = t
+        .app
+        .create::<Vendor>(&sys(), serde_json::json!({"name": "Amazon Web Services", "aliases": ["AWS"]}))
+        .await
+        .unwrap()
+        .id
+        .get();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gl.csv");
+    std::fs::write(
+        &path,
+        "Date,Amount,Supplier\n5/3/26,100.00,CISCO SYSTEMS INTERNATIONAL B.V.\n5/4/26,7.00,Unknown Ltd\n",
+    )
+    .unwrap();
+    let mapping = itemize_ingest::generic::Mapping::from_toml(
+        "name = \"GL\"\n[columns]\ndate = \"Date\"\namount = \"Amount\"\nvendor = \"Supplier\"\n[defaults]\ncurrency = \"USD\"\n",
+    )
+    .unwrap();
+    let s = import(&t, &path, ImportOptions { mapping: Some(mapping), ..Default::default() }).await;
+    assert_eq!(s.status, "active", "{:?}", s.message);
+    let q = LedgerQuery { group_by: vec![Dimension::Provider, Dimension::Publisher], ..Default::default() };
+    let rows: Vec<Vec<Option<String>>> =
+        t.app.ledger_totals(&sys(), &q).await.unwrap().rows.into_iter().map(|r| r.keys).collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("Cisco".into()), Some("Cisco".into())],
+            vec![Some("Unknown Ltd".into()), Some("Unknown Ltd".into())],
+        ],
+        "an alias spelling becomes the register's vendor; an unknown vendor stays as written"
+    );
+    // Cloud bills keep the provider's own names and are linked to the vendor.
+    import(&t, &fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv"), ImportOptions::default()).await;
+    let mut linked = BTreeMap::new();
+    for p in t.app.ledger_history(&sys(), &PartitionFilter::default()).await.unwrap() {
+        for (r, _) in itemize_ingest::lake::read_records(&t.app.lake_dir().join(&p.lake_path)).unwrap() {
+            linked.insert(r.provider_name.clone().unwrap_or_default(), r.other.get("x_VendorId").cloned());
+        }
+    }
+    assert_eq!(linked["Cisco"], Some(cisco.to_string()));
+    assert_eq!(linked["Unknown Ltd"], None);
+    assert_eq!(linked["AWS"], Some(aws.to_string()));
+});
