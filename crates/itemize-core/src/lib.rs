@@ -1,5 +1,6 @@
 //! The itemize domain. Pure: no I/O, no SQL, no HTTP, and no wall clock (time arrives through [`Clock`]).
 
+pub mod allocation;
 pub mod auth;
 pub mod clock;
 pub mod country;
