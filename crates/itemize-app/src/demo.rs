@@ -32,7 +32,13 @@ fn yes() -> bool {
 #[derive(Debug)]
 pub enum DemoOutcome {
     /// Freshly generated and loaded; one report per file, in load order.
-    Loaded { files: Vec<PathBuf>, reports: Vec<ImportReport>, bills: Vec<crate::cost::ImportSummary> },
+    Loaded {
+        files: Vec<PathBuf>,
+        reports: Vec<ImportReport>,
+        bills: Vec<crate::cost::ImportSummary>,
+        /// The demo rule set and the allocation of every month.
+        allocation: crate::allocation::Applied,
+    },
     /// The same demo was already loaded; nothing was written.
     AlreadyLoaded(DemoMarker),
 }
@@ -146,12 +152,38 @@ impl App {
             self.create_user(&system, user).await?;
         }
         let bills = self.load_demo_bills(&system, dir, seed, as_of).await?;
+        let allocation = self.load_demo_allocation(&system, dir).await?;
         let marker = DemoMarker { seed, as_of, complete: true };
         let mut tx = self.store().transaction().await?;
         tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())
             .await?;
         tx.commit().await?;
-        Ok(DemoOutcome::Loaded { files: paths, reports, bills })
+        Ok(DemoOutcome::Loaded { files: paths, reports, bills, allocation })
+    }
+
+    /// The demo's allocation: CPU-hours for the platform cluster's tenants, the rule set (kept in the demo
+    /// directory as an example to edit), every month allocated, and all but the last three months closed.
+    async fn load_demo_allocation(
+        &self,
+        system: &Actor,
+        dir: &Path,
+    ) -> Result<crate::allocation::Applied, AppError> {
+        let periods = self.ledger_periods().await?;
+        let first =
+            periods.first().cloned().ok_or_else(|| AppError::Internal("the demo has no bills".into()))?;
+        let rules = crate::demo_rules::demo_rules(&first);
+        let metrics = crate::demo_rules::demo_metrics(&periods);
+        for (name, text) in [("allocation-rules.toml", &rules), ("cpu-hours.csv", &metrics)] {
+            let path = dir.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", path.display())))?;
+        }
+        self.import_metrics(system, &metrics).await?;
+        let applied = self.apply_rule_set(system, &rules).await?;
+        for p in periods.iter().take(periods.len().saturating_sub(3)) {
+            self.close_period(system, p).await?;
+        }
+        Ok(applied)
     }
 
     /// Thirteen months of bills, written as files and taken in through the same readers as real ones: rates

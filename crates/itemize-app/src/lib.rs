@@ -1,12 +1,14 @@
 //! itemize's application layer: every use case, called alike by the HTTP API, the pages, the CLI and jobs.
 //! Nothing here knows HTTP; nothing in the front ends knows the rules.
 
+pub mod allocation;
 pub mod auth;
 pub mod cost;
 pub mod csvio;
 pub mod demo;
 pub mod demo_bills;
 pub mod demo_gen;
+pub mod demo_rules;
 mod error;
 pub mod focus_export;
 pub mod inbox;

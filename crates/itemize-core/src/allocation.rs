@@ -981,9 +981,9 @@ impl Sums {
 }
 
 /// The cube's dimensions of a line, as interned strings: day, provider, account, service name, region, charge
-/// category, free dimensions.
+/// category, free dimensions, service category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Dims([u32; 7]);
+struct Dims([u32; 8]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct CellKey {
@@ -1002,6 +1002,7 @@ pub struct CubeRow {
     pub service_name: String,
     pub region: String,
     pub charge_category: String,
+    pub service_category: String,
     /// The free dimensions, `key=value` joined by `;` in the rule set's order (absent keys left out).
     pub dims: String,
     pub target: Target,
@@ -1097,6 +1098,7 @@ impl<'r> Allocator<'r> {
             s.id(line.fields[Field::Region as usize]),
             s.id(line.fields[Field::ChargeCategory as usize]),
             s.id(&free),
+            s.id(line.fields[Field::ServiceCategory as usize]),
         ]);
         self.dims_buf = free;
         let sums = Sums { billed: cost.billed, effective: cost.effective, lines: 1 };
@@ -1191,6 +1193,7 @@ impl<'r> Allocator<'r> {
                 region: st[k.dims.0[4] as usize].clone(),
                 charge_category: st[k.dims.0[5] as usize].clone(),
                 dims: st[k.dims.0[6] as usize].clone(),
+                service_category: st[k.dims.0[7] as usize].clone(),
                 target: rules.targets[k.target as usize].clone(),
                 rule: rules.rule_labels[k.rule as usize].clone(),
                 method: st[k.method as usize].clone(),
@@ -1209,7 +1212,13 @@ impl<'r> Allocator<'r> {
                     &b.service_name,
                     &b.region,
                 ))
-                .then_with(|| (&a.charge_category, &a.dims).cmp(&(&b.charge_category, &b.dims)))
+                .then_with(|| {
+                    (&a.charge_category, &a.dims, &a.service_category).cmp(&(
+                        &b.charge_category,
+                        &b.dims,
+                        &b.service_category,
+                    ))
+                })
         });
         rows
     }

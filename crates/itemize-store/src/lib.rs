@@ -3,6 +3,7 @@
 //! through a [`Session`]: a pooled connection for reads, or a transaction for writes that commit together.
 
 mod accounts;
+mod allocation;
 mod cost;
 pub mod dialect;
 mod error;
@@ -12,6 +13,7 @@ mod row;
 mod settings;
 
 pub use accounts::{AuditEntry, AuditQuery, LoginFailure, SessionRow, TokenRow, UserRow};
+pub use allocation::{CubeCell, MetricRow, MonthCell, RuleSetRow, RunRow};
 pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow};
 pub use dialect::Backend;
 pub use error::StoreError;

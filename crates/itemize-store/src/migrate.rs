@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_accounts_and_audit.sql"),
     },
     Migration { version: 3, name: "cost_ledger", sql: include_str!("../migrations/0003_cost_ledger.sql") },
+    Migration { version: 4, name: "allocation", sql: include_str!("../migrations/0004_allocation.sql") },
 ];
 
 impl Migration {

@@ -90,6 +90,57 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Allocate billing periods of the cost ledger to cost centres and services with the rule set in force
+    /// for each, rebuilding each period's cost cube.
+    Allocate {
+        /// One billing period, YYYY-MM.
+        #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        /// The first period of a range.
+        #[arg(long, value_name = "YYYY-MM", requires = "to")]
+        from: Option<String>,
+        /// The last period of a range.
+        #[arg(long, value_name = "YYYY-MM", requires = "from")]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Close an allocated billing period for chargeback: it is locked and its journal becomes final.
+    Close {
+        #[arg(long, value_name = "YYYY-MM")]
+        period: String,
+    },
+    /// Allocation rule sets (TOML): without a verb, list the versions; `validate FILE`, `apply FILE`,
+    /// `preview FILE --period YYYY-MM`.
+    Rules {
+        #[arg(value_enum)]
+        verb: Option<crate::alloccli::RulesVerb>,
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Preview: the period to compare.
+        #[arg(long, value_name = "YYYY-MM")]
+        period: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Reports: `itemize report showback --period YYYY-MM --by cost-center|service`.
+    Report {
+        #[arg(value_enum)]
+        what: ReportWhat,
+        #[arg(long, value_name = "YYYY-MM")]
+        period: String,
+        /// cost-center or service.
+        #[arg(long, default_value = "cost-center")]
+        by: String,
+        /// effective (amortized, the default) or billed.
+        #[arg(long, default_value = "effective")]
+        measure: String,
+        #[arg(long, value_enum, default_value_t = crate::alloccli::ReportFormat::Table)]
+        format: crate::alloccli::ReportFormat,
+        /// Write to this file (required for xlsx).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Manage users: add, list, disable, enable, reset-password.
     User {
         #[command(subcommand)]
@@ -184,11 +235,19 @@ pub enum DbAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportWhat {
+    /// A monthly statement per cost centre or service, with the change from the month before.
+    Showback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportWhat {
     /// Cost and usage files, into the cost ledger.
     Cost,
     /// Exchange rates.
     Rates,
+    /// Allocation driver metrics: period,metric,target,value.
+    Metrics,
     CostCentres,
     Services,
     People,
@@ -200,6 +259,8 @@ pub enum ImportWhat {
 pub enum ExportWhat {
     /// A billing period of the cost ledger, as FOCUS 1.2.
     Focus,
+    /// A closed period's chargeback journal (balanced double-entry lines) as CSV.
+    Journal,
     CostCentres,
     Services,
     People,
@@ -209,7 +270,7 @@ pub enum ExportWhat {
 
 fn kind_of_import(w: ImportWhat) -> Option<KindArg> {
     Some(match w {
-        ImportWhat::Cost | ImportWhat::Rates => return None,
+        ImportWhat::Cost | ImportWhat::Rates | ImportWhat::Metrics => return None,
         ImportWhat::CostCentres => KindArg::CostCentres,
         ImportWhat::Services => KindArg::Services,
         ImportWhat::People => KindArg::People,
@@ -220,7 +281,7 @@ fn kind_of_import(w: ImportWhat) -> Option<KindArg> {
 
 fn kind_of_export(w: ExportWhat) -> Option<KindArg> {
     Some(match w {
-        ExportWhat::Focus => return None,
+        ExportWhat::Focus | ExportWhat::Journal => return None,
         ExportWhat::CostCentres => KindArg::CostCentres,
         ExportWhat::Services => KindArg::Services,
         ExportWhat::People => KindArg::People,
@@ -307,6 +368,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await
                 }
                 ImportWhat::Rates => crate::costcli::import_rates(&app, &files, output).await,
+                ImportWhat::Metrics => crate::alloccli::import_metrics(&app, &files).await,
                 _ => {
                     let kind = kind_of_import(what).context("a kind of reference data")?;
                     let mut ok = true;
@@ -323,8 +385,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Allocate { period, from, to, output } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            crate::alloccli::allocate(&app, period.as_deref(), from.as_deref(), to.as_deref(), output).await
+        }
+        Command::Close { period } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            let run = app.close_period(&operator(), &period).await?;
+            println!("closed {} (allocation run {}); it will not be re-allocated", run.period, run.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules { verb, file, period, output } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            crate::alloccli::rules(&app, verb, file.as_deref(), period.as_deref(), output).await
+        }
+        Command::Report { what: ReportWhat::Showback, period, by, measure, format, out } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            crate::alloccli::showback(&app, &period, &by, &measure, format, out.as_deref()).await
+        }
         Command::Export { what, out, include_archived, period, format } => {
             let app = wiring::open_app(&settings, clock).await?;
+            if what == ExportWhat::Journal {
+                return crate::alloccli::export_journal(&app, period.as_deref(), out.as_deref()).await;
+            }
             let Some(kind) = kind_of_export(what) else {
                 return crate::costcli::export_focus(&app, period.as_deref(), &format, out.as_deref()).await;
             };
@@ -390,7 +473,7 @@ async fn demo(
     let app = wiring::open_app(&settings, clock).await?;
     let dir = settings.data_dir.join("demo-input");
     match app.load_demo(&dir, seed, as_of).await {
-        Ok(DemoOutcome::Loaded { files, reports, bills }) => {
+        Ok(DemoOutcome::Loaded { files, reports, bills, allocation }) => {
             println!(
                 "Built the demo organisation (seed {seed}, as of {as_of}) in {}:",
                 settings.data_dir.display()
@@ -406,6 +489,19 @@ async fn demo(
                  {restated} restatement",
                 "bills/",
                 bills.len()
+            );
+            let unallocated: itemize_app::allocation::Amount =
+                allocation.runs.iter().map(|r| r.unallocated_effective).sum();
+            let total: itemize_app::allocation::Amount =
+                allocation.runs.iter().map(|r| r.effective_total).sum();
+            println!(
+                "  {:<24} {:>5} months allocated by {:?}: {} of {} {} unallocated; all but the last 3 closed",
+                "allocation-rules.toml",
+                allocation.runs.len(),
+                allocation.rule_set.name,
+                unallocated.round_dp(2),
+                total.round_dp(2),
+                app.config().reporting_currency.code(),
             );
         }
         Ok(DemoOutcome::AlreadyLoaded(m)) => {

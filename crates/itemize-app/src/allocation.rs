@@ -1,0 +1,1256 @@
+//! Cost allocation use cases: rule-set versions (validate, preview, apply), allocating a billing period into the
+//! cost cube, driver metrics, showback statements and the explanation of any allocated amount.
+//!
+//! A period is allocated with the rule set in force for it (the newest version whose `effective_from` is not
+//! after the period), against the reference data as it is now. Allocating reads the period's current ledger
+//! partitions from the lake, classifies every line once, splits the pools, and replaces the period's cube cells
+//! and its monthly roll-up in one transaction: readers see the old cube or the new one. The same ledger and the
+//! same rules give the same cube, byte for byte.
+
+use crate::ledger::is_billing_period;
+use crate::{Actor, App, AppError};
+use itemize_core::allocation::{
+    Allocator, Catalog, CubeRow, Decision, FIELD_COUNT, Field, LineCost, LineRef, Rules, parse_rule_set,
+};
+use itemize_core::auth::{Action, Resource, authorize};
+use itemize_core::refdata::{CostCentre, Person, PersonStatus, Service};
+use itemize_core::validate::FieldError;
+use itemize_ingest::lake::{self, ColumnData};
+use itemize_store::{CubeCell, MetricRow, MonthCell, PartitionFilter, PartitionRow, RuleSetRow, RunRow};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+
+/// One hundred, for percentages.
+pub const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+pub use rust_decimal::Decimal as Amount;
+
+fn bad(field: &str, message: impl Into<String>) -> AppError {
+    let message = message.into();
+    AppError::BadRequest {
+        message: format!("{field}: {message}"),
+        details: vec![FieldError::new(field, message)],
+    }
+}
+
+fn check_period(field: &str, p: &str) -> Result<(), AppError> {
+    if is_billing_period(p) {
+        Ok(())
+    } else {
+        Err(bad(field, format!("{p:?} is not a billing period (YYYY-MM)")))
+    }
+}
+
+fn previous_period(p: &str) -> String {
+    let y: i32 = p[..4].parse().unwrap_or(1970);
+    let m: u32 = p[5..].parse().unwrap_or(1);
+    if m == 1 { format!("{:04}-12", y - 1) } else { format!("{y:04}-{:02}", m - 1) }
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap_or_default()
+}
+
+/// A rule-set version as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleSetView {
+    pub id: i64,
+    pub name: String,
+    pub effective_from: String,
+    pub body_sha256: String,
+    pub created_by: String,
+    pub created_at: jiff::Timestamp,
+    pub body: String,
+}
+
+impl From<RuleSetRow> for RuleSetView {
+    fn from(r: RuleSetRow) -> Self {
+        RuleSetView {
+            id: r.id,
+            name: r.name,
+            effective_from: r.effective_from,
+            body_sha256: r.body_sha256,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            body: r.body,
+        }
+    }
+}
+
+/// One allocation of one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub id: i64,
+    pub period: String,
+    pub rule_set_id: i64,
+    pub status: String,
+    pub lines: i64,
+    pub cells: i64,
+    pub billed_total: Decimal,
+    pub effective_total: Decimal,
+    pub unallocated_effective: Decimal,
+    pub partitions: Vec<i64>,
+    pub created_by: String,
+    pub created_at: jiff::Timestamp,
+    pub duration_ms: i64,
+}
+
+impl From<RunRow> for RunView {
+    fn from(r: RunRow) -> Self {
+        RunView {
+            id: r.id,
+            period: r.billing_period,
+            rule_set_id: r.rule_set_id,
+            status: r.status,
+            lines: r.lines,
+            cells: r.cells,
+            billed_total: dec(&r.billed_total),
+            effective_total: dec(&r.effective_total),
+            unallocated_effective: dec(&r.unallocated_effective),
+            partitions: serde_json::from_str(&r.partitions_json).unwrap_or_default(),
+            created_by: r.created_by,
+            created_at: r.created_at,
+            duration_ms: r.duration_ms,
+        }
+    }
+}
+
+/// How a statement groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementBy {
+    CostCentre,
+    Service,
+}
+
+impl StatementBy {
+    pub fn parse(s: &str) -> Option<StatementBy> {
+        match s {
+            "cost-center" | "cost-centre" | "cost_centre" | "cost_center" | "cc" => {
+                Some(StatementBy::CostCentre)
+            }
+            "service" => Some(StatementBy::Service),
+            _ => None,
+        }
+    }
+}
+
+/// Which cost a statement shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Amortized (EffectiveCost), the default.
+    Effective,
+    Billed,
+}
+
+impl Measure {
+    pub fn parse(s: &str) -> Option<Measure> {
+        match s {
+            "effective" | "amortized" => Some(Measure::Effective),
+            "billed" => Some(Measure::Billed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatementRow {
+    /// `cc:CODE`, `svc:CODE` or `unallocated`.
+    pub key: String,
+    pub code: Option<String>,
+    pub name: String,
+    /// For a service: its cost centre.
+    pub cost_centre: Option<String>,
+    pub amount: Decimal,
+    pub previous: Decimal,
+    pub change: Decimal,
+    /// Percent change from the previous period, one decimal; absent when the previous amount was zero.
+    pub change_pct: Option<Decimal>,
+    pub lines: i64,
+}
+
+/// A monthly showback statement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    pub period: String,
+    pub previous_period: String,
+    pub by: StatementBy,
+    pub measure: Measure,
+    pub reporting_currency: String,
+    /// Largest first; Unallocated last.
+    pub rows: Vec<StatementRow>,
+    pub total: StatementRow,
+    /// Whether the period has been allocated at all.
+    pub allocated: bool,
+}
+
+/// What a new rule set would change in a period, before it is applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub period: String,
+    pub rule_set: String,
+    /// Every target with money before or after: (key, before, after, change), effective cost.
+    pub targets: Vec<PreviewRow>,
+    /// The ten largest absolute changes.
+    pub biggest_movers: Vec<PreviewRow>,
+    pub unallocated_before: Decimal,
+    pub unallocated_after: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewRow {
+    pub target: String,
+    pub before: Decimal,
+    pub after: Decimal,
+    pub change: Decimal,
+}
+
+/// The rule set saved and the periods re-allocated with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub rule_set: RuleSetView,
+    pub runs: Vec<RunView>,
+    /// Periods the rule set covers that are closed and were left as they are.
+    pub closed_skipped: Vec<String>,
+}
+
+/// Why an amount is where it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub period: String,
+    pub target: String,
+    pub rule_set_id: i64,
+    /// The target's money by the rule or pool and the method that put it there.
+    pub by_rule: Vec<ExplainRule>,
+    pub total_effective: Decimal,
+    pub total_billed: Decimal,
+    /// Source lines behind it (directly allocated ones, and the lines of the pools that fed it), up to `limit`.
+    pub lines: Vec<SourceLine>,
+    pub lines_total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainRule {
+    pub rule: String,
+    pub method: String,
+    pub billed: Decimal,
+    pub effective: Decimal,
+    pub lines: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceLine {
+    pub partition_id: i64,
+    pub import_id: i64,
+    pub line: i64,
+    /// The rule that placed it, or the pool it went into.
+    pub rule: String,
+    pub provider: String,
+    pub account: String,
+    pub service_name: String,
+    pub resource_id: String,
+    pub charge_category: String,
+    pub day: String,
+    pub billed: Decimal,
+    pub effective: Decimal,
+}
+
+/// The lake columns allocation reads.
+const COLUMNS: &[&str] = &[
+    "line",
+    "charge_period_start",
+    "provider_name",
+    "billing_account_id",
+    "sub_account_id",
+    "publisher_name",
+    "service_name",
+    "service_category",
+    "charge_category",
+    "region_id",
+    "resource_id",
+    "resource_name",
+    "tags",
+    "other",
+    "billed_cost_reporting",
+    "effective_cost_reporting",
+];
+
+/// What a scan hands over besides the rules' view of the line.
+struct Meta<'a> {
+    partition: &'a PartitionRow,
+    line: i64,
+}
+
+fn not_null(v: &str) -> Option<&str> {
+    let v = v.trim();
+    (!v.is_empty() && !v.eq_ignore_ascii_case("null")).then_some(v)
+}
+
+/// Reads every line of the partitions in turn, as the rules see it.
+fn scan(
+    lake_dir: &Path,
+    parts: &[PartitionRow],
+    rules: &Rules,
+    mut f: impl FnMut(&LineRef, &LineCost, &Meta),
+) -> Result<(), AppError> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut last_day: (i64, String) = (i64::MIN, String::new());
+    for p in parts {
+        let path = lake_dir.join(&p.lake_path);
+        lake::for_each_batch(&path, COLUMNS, |b| {
+            let t = |c: usize, row: usize| b.columns[c].text(row).unwrap_or("");
+            for row in 0..b.rows {
+                let mut fields = [""; FIELD_COUNT];
+                fields[Field::Provider as usize] = t(2, row);
+                fields[Field::Account as usize] = t(3, row);
+                fields[Field::SubAccount as usize] = t(4, row);
+                fields[Field::Publisher as usize] = t(5, row);
+                fields[Field::ServiceName as usize] = t(6, row);
+                fields[Field::ServiceCategory as usize] = t(7, row);
+                fields[Field::ChargeCategory as usize] = t(8, row);
+                fields[Field::Region as usize] = t(9, row);
+                fields[Field::ResourceId as usize] = t(10, row);
+                fields[Field::ResourceName as usize] = t(11, row);
+                let other: BTreeMap<String, String> = match b.columns[13].text(row) {
+                    Some(o) if !o.is_empty() => serde_json::from_str(o).unwrap_or_default(),
+                    _ => BTreeMap::new(),
+                };
+                let o = |k: &str| other.get(k).map(String::as_str).and_then(not_null);
+                fields[Field::Vendor as usize] = o("x_Vendor").unwrap_or(fields[Field::Publisher as usize]);
+                fields[Field::GlAccount as usize] = o("x_GlAccount").unwrap_or("");
+                fields[Field::CostCentreColumn as usize] = o("x_CostCentre").unwrap_or("");
+                // A provider's own split (FOCUS 1.3 Allocated*) is honoured: its tags and resource stand for
+                // the line's.
+                let provider_split = o("AllocatedMethodId");
+                let allocated_tags = o("AllocatedTags").and_then(itemize_ingest::focus::parse_tags);
+                if provider_split.is_some() {
+                    if let Some(r) = o("AllocatedResourceId") {
+                        fields[Field::ResourceId as usize] = r;
+                    }
+                    if let Some(r) = o("AllocatedResourceName") {
+                        fields[Field::ResourceName as usize] = r;
+                    }
+                }
+                let raw: BTreeMap<String, String> = match (&allocated_tags, b.columns[12].text(row)) {
+                    (Some(_), _) | (None, None) => BTreeMap::new(),
+                    (None, Some(s)) => serde_json::from_str(s).unwrap_or_default(),
+                };
+                let src = allocated_tags.as_ref().unwrap_or(&raw);
+                rules.tag_keys().normalize_into(src.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tags);
+                let micros = b.columns[1].int(row).unwrap_or(0);
+                if micros != last_day.0 {
+                    let day = jiff::Timestamp::from_microsecond(micros)
+                        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+                        .unwrap_or_default();
+                    last_day = (micros, day);
+                }
+                let cost = LineCost {
+                    day: &last_day.1,
+                    billed: money(&b.columns[14], row),
+                    effective: money(&b.columns[15], row),
+                    provider_split,
+                };
+                let meta = Meta { partition: p, line: b.columns[0].int(row).unwrap_or(0) };
+                f(&LineRef { fields, tags: &tags }, &cost, &meta);
+            }
+            Ok(())
+        })
+        .map_err(|e| AppError::Refused(format!("the cost lake file {} cannot be read: {e}", p.lake_path)))?;
+    }
+    Ok(())
+}
+
+fn money(c: &ColumnData, row: usize) -> Decimal {
+    c.text(row).and_then(|s| Decimal::from_str(s).ok()).unwrap_or_default()
+}
+
+fn cells_of(period: &str, rows: &[CubeRow]) -> (Vec<CubeCell>, Vec<MonthCell>) {
+    let cells = rows
+        .iter()
+        .map(|r| CubeCell {
+            billing_period: period.to_string(),
+            day: r.day.clone(),
+            provider: r.provider.clone(),
+            billing_account_id: r.account.clone(),
+            service_name: r.service_name.clone(),
+            region: r.region.clone(),
+            charge_category: r.charge_category.clone(),
+            service_category: r.service_category.clone(),
+            dims: r.dims.clone(),
+            target: r.target.key(),
+            cost_centre: r.target.cost_centre.clone(),
+            service: r.target.service.clone(),
+            rule: r.rule.clone(),
+            method: r.method.clone(),
+            billed: r.sums.billed.to_string(),
+            effective: r.sums.effective.to_string(),
+            lines: r.sums.lines as i64,
+        })
+        .collect();
+    let mut months: BTreeMap<String, (Option<String>, Option<String>, Decimal, Decimal, i64)> =
+        BTreeMap::new();
+    for r in rows {
+        let e = months.entry(r.target.key()).or_insert((
+            r.target.cost_centre.clone(),
+            r.target.service.clone(),
+            Decimal::ZERO,
+            Decimal::ZERO,
+            0,
+        ));
+        e.2 += r.sums.billed;
+        e.3 += r.sums.effective;
+        e.4 += r.sums.lines as i64;
+    }
+    let months = months
+        .into_iter()
+        .map(|(target, (cost_centre, service, billed, effective, lines))| MonthCell {
+            billing_period: period.to_string(),
+            target,
+            cost_centre,
+            service,
+            billed: billed.to_string(),
+            effective: effective.to_string(),
+            lines,
+        })
+        .collect();
+    (cells, months)
+}
+
+impl App {
+    /// Reading allocation results: every role; a user limited to cost centres sees only theirs.
+    fn allocation_read(&self, actor: &Actor) -> Result<(), AppError> {
+        authorize(actor, Resource::CostLedger, Action::Read).map_err(|e| AppError::Forbidden(e.to_string()))
+    }
+
+    /// Changing rules, allocating, closing: administrators and finance, unscoped.
+    pub fn allocation_write(&self, actor: &Actor) -> Result<(), AppError> {
+        self.cost_allow(actor, Action::Write)
+    }
+
+    /// The cost-centre codes a scoped actor may see; `None` for everyone else.
+    async fn scope_codes(&self, actor: &Actor) -> Result<Option<BTreeSet<String>>, AppError> {
+        let Some(scope) = &actor.scope else { return Ok(None) };
+        let mut s = self.store().session().await?;
+        let all = s.all::<CostCentre>(true).await?;
+        Ok(Some(all.into_iter().filter(|r| scope.contains(&r.id.get())).map(|r| r.fields.code).collect()))
+    }
+
+    /// Cost centres, services, headcount and the period's metrics, as the rules see them.
+    async fn catalog(&self, period: &str) -> Result<Catalog, AppError> {
+        let mut s = self.store().session().await?;
+        let ccs = s.all::<CostCentre>(false).await?;
+        let code_of: HashMap<i64, String> = ccs.iter().map(|r| (r.id.get(), r.fields.code.clone())).collect();
+        let services = s.all::<Service>(false).await?;
+        let people = s.all::<Person>(false).await?;
+        let mut headcount: HashMap<String, u64> = HashMap::new();
+        for p in &people {
+            if p.fields.status == PersonStatus::Active
+                && let Some(cc) = p.fields.cost_centre_id.and_then(|id| code_of.get(&id.get()))
+            {
+                *headcount.entry(cc.clone()).or_default() += 1;
+            }
+        }
+        let mut metrics: HashMap<String, Vec<(String, Decimal)>> = HashMap::new();
+        for m in s.metrics(period).await? {
+            metrics.entry(m.metric).or_default().push((m.target, dec(&m.value)));
+        }
+        Ok(Catalog {
+            cost_centres: ccs.iter().map(|r| (r.fields.code.clone(), r.fields.name.clone())).collect(),
+            services: services
+                .iter()
+                .filter_map(|r| {
+                    let cc = code_of.get(&r.fields.owner_cost_centre_id.get())?;
+                    Some((r.fields.code.clone(), r.fields.name.clone(), cc.clone()))
+                })
+                .collect(),
+            headcount,
+            metrics,
+        })
+    }
+
+    fn compile(
+        text: &str,
+        catalog: &Catalog,
+    ) -> Result<(itemize_core::allocation::RuleSetDoc, Rules), AppError> {
+        let doc = parse_rule_set(text).map_err(|e| bad("rules", e))?;
+        let rules = Rules::compile(&doc, catalog).map_err(|errors| AppError::BadRequest {
+            message: format!("the rule set has {} problem(s): {}", errors.len(), errors.join("; ")),
+            details: errors.into_iter().map(|e| FieldError::new("rules", e)).collect(),
+        })?;
+        Ok((doc, rules))
+    }
+
+    /// Checks a rule set against the reference data as it is now; every problem is reported.
+    pub async fn validate_rules(&self, actor: &Actor, text: &str) -> Result<String, AppError> {
+        self.allocation_read(actor)?;
+        let catalog = self.catalog("0000-00").await?;
+        let (doc, rules) = Self::compile(text, &catalog)?;
+        Ok(format!(
+            "rule set {:?} (effective from {}) is valid: {} ownership, {} tag and {} default rule(s), {} pool(s)",
+            rules.name,
+            doc.effective_from,
+            doc.ownership.len(),
+            doc.tag.len(),
+            doc.default.len(),
+            doc.pool.len()
+        ))
+    }
+
+    /// Every rule-set version, newest first.
+    pub async fn rule_sets(&self, actor: &Actor) -> Result<Vec<RuleSetView>, AppError> {
+        self.allocation_read(actor)?;
+        let rows = self.store().session().await?.rule_sets().await?;
+        Ok(rows.into_iter().map(RuleSetView::from).collect())
+    }
+
+    pub async fn rule_set(&self, actor: &Actor, id: i64) -> Result<RuleSetView, AppError> {
+        self.allocation_read(actor)?;
+        let row = self.store().session().await?.rule_set(id).await?;
+        row.map(RuleSetView::from).ok_or(AppError::NotFound { kind: "rule set", id: id.to_string() })
+    }
+
+    /// Saves a new version of the rules (it must compile) without allocating anything.
+    pub async fn save_rule_set(&self, actor: &Actor, text: &str) -> Result<RuleSetView, AppError> {
+        self.allocation_write(actor)?;
+        let catalog = self.catalog("0000-00").await?;
+        let (doc, _) = Self::compile(text, &catalog)?;
+        let mut row = RuleSetRow {
+            id: 0,
+            name: doc.name.clone(),
+            effective_from: doc.effective_from.clone(),
+            body: text.to_string(),
+            body_sha256: sha256_hex(text.as_bytes()),
+            created_by: actor.name.clone(),
+            created_at: self.clock().now(),
+        };
+        let mut tx = self.store().transaction().await?;
+        row.id = tx.insert_rule_set(&row).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Saves the rules and re-allocates every period they now govern (those with ledger data, not closed).
+    pub async fn apply_rule_set(&self, actor: &Actor, text: &str) -> Result<Applied, AppError> {
+        let saved = self.save_rule_set(actor, text).await?;
+        let periods = self.ledger_periods().await?;
+        let closed: BTreeSet<String> =
+            self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
+        let mut runs = Vec::new();
+        let mut closed_skipped = Vec::new();
+        for p in periods.into_iter().filter(|p| *p >= saved.effective_from) {
+            let in_force = self.store().session().await?.rule_set_for(&p).await?;
+            if in_force.map(|r| r.id) != Some(saved.id) {
+                continue; // a later version governs it
+            }
+            if closed.contains(&p) {
+                closed_skipped.push(p);
+                continue;
+            }
+            runs.push(self.allocate_period(actor, &p).await?);
+        }
+        Ok(Applied { rule_set: saved, runs, closed_skipped })
+    }
+
+    /// The billing periods with current ledger data, in order.
+    pub async fn ledger_periods(&self) -> Result<Vec<String>, AppError> {
+        let parts = self.store().session().await?.current_partitions(&PartitionFilter::default()).await?;
+        let set: BTreeSet<String> = parts.into_iter().map(|p| p.billing_period).collect();
+        Ok(set.into_iter().collect())
+    }
+
+    async fn period_partitions(&self, period: &str) -> Result<Vec<PartitionRow>, AppError> {
+        let filter = PartitionFilter {
+            period_from: Some(period.to_string()),
+            period_to: Some(period.to_string()),
+            ..PartitionFilter::default()
+        };
+        let mut parts = self.store().session().await?.current_partitions(&filter).await?;
+        parts.sort_by_key(|p| p.id);
+        Ok(parts)
+    }
+
+    async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules), AppError> {
+        let row = self.store().session().await?.rule_set_for(period).await?.ok_or_else(|| {
+            AppError::Refused(format!(
+                "no allocation rule set is in force for {period}; add one (itemize rules apply FILE) whose \
+                 effective_from is {period} or earlier"
+            ))
+        })?;
+        let catalog = self.catalog(period).await?;
+        let (_, rules) = Self::compile(&row.body, &catalog)?;
+        Ok((row, rules))
+    }
+
+    async fn run_allocation(
+        &self,
+        period: &str,
+        rules: Rules,
+    ) -> Result<(Vec<PartitionRow>, Vec<CubeRow>, u64), AppError> {
+        let parts = self.period_partitions(period).await?;
+        let dir = self.lake_dir();
+        let parts2 = parts.clone();
+        let (rows, lines) = tokio::task::spawn_blocking(move || -> Result<(Vec<CubeRow>, u64), AppError> {
+            let mut a = Allocator::new(&rules);
+            scan(&dir, &parts2, &rules, |l, c, _| {
+                a.add(l, c);
+            })?;
+            let lines = a.lines();
+            Ok((a.finish(), lines))
+        })
+        .await
+        .map_err(|e| AppError::Refused(format!("allocation stopped: {e}")))??;
+        Ok((parts, rows, lines))
+    }
+
+    /// Allocates one billing period with the rule set in force for it and makes the result the period's cube.
+    pub async fn allocate_period(&self, actor: &Actor, period: &str) -> Result<RunView, AppError> {
+        self.allocation_write(actor)?;
+        check_period("period", period)?;
+        let closed = self.store().session().await?.closed_periods().await?;
+        if closed.iter().any(|(p, _)| p == period) {
+            return Err(AppError::Refused(format!(
+                "{period} is closed: its allocation and journal are final and it is not re-allocated"
+            )));
+        }
+        let started = self.clock().now();
+        let (rule_set, rules) = self.rules_for(period).await?;
+        let (parts, rows, lines) = self.run_allocation(period, rules).await?;
+        let (cells, months) = cells_of(period, &rows);
+        let sum = |f: &dyn Fn(&MonthCell) -> &str| months.iter().map(|m| dec(f(m))).sum::<Decimal>();
+        let unallocated: Decimal =
+            months.iter().filter(|m| m.target == "unallocated").map(|m| dec(&m.effective)).sum();
+        let finished = self.clock().now();
+        let mut run = RunRow {
+            id: 0,
+            billing_period: period.to_string(),
+            rule_set_id: rule_set.id,
+            status: "current".into(),
+            lines: lines as i64,
+            cells: cells.len() as i64,
+            billed_total: sum(&|m| &m.billed).to_string(),
+            effective_total: sum(&|m| &m.effective).to_string(),
+            unallocated_effective: unallocated.to_string(),
+            partitions_json: serde_json::to_string(&parts.iter().map(|p| p.id).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            created_by: actor.name.clone(),
+            created_at: started,
+            duration_ms: finished.duration_since(started).as_millis() as i64,
+        };
+        let mut tx = self.store().transaction().await?;
+        run.id = tx.replace_allocation(&run, &cells, &months).await?;
+        tx.commit().await?;
+        Ok(run.into())
+    }
+
+    /// Allocates every period from `from` to `to` that has ledger data.
+    pub async fn allocate_range(
+        &self,
+        actor: &Actor,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<RunView>, AppError> {
+        check_period("from", from)?;
+        check_period("to", to)?;
+        let mut out = Vec::new();
+        for p in self.ledger_periods().await?.into_iter().filter(|p| p.as_str() >= from && p.as_str() <= to) {
+            out.push(self.allocate_period(actor, &p).await?);
+        }
+        Ok(out)
+    }
+
+    /// Allocation runs, newest first.
+    pub async fn allocation_runs(
+        &self,
+        actor: &Actor,
+        period: Option<&str>,
+    ) -> Result<Vec<RunView>, AppError> {
+        self.allocation_read(actor)?;
+        if let Some(p) = period {
+            check_period("period", p)?;
+        }
+        let rows = self.store().session().await?.allocation_runs(period).await?;
+        Ok(rows.into_iter().map(RunView::from).collect())
+    }
+
+    /// What a candidate rule set would do to a period, compared with the period's current cube.
+    pub async fn preview_rules(&self, actor: &Actor, text: &str, period: &str) -> Result<Preview, AppError> {
+        self.allocation_write(actor)?;
+        check_period("period", period)?;
+        let catalog = self.catalog(period).await?;
+        let (doc, rules) = Self::compile(text, &catalog)?;
+        let (_, rows, _) = self.run_allocation(period, rules).await?;
+        let mut by: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+        for m in self.store().session().await?.cube_months(period, period).await? {
+            by.entry(m.target).or_default().0 += dec(&m.effective);
+        }
+        for r in &rows {
+            by.entry(r.target.key()).or_default().1 += r.sums.effective;
+        }
+        let targets: Vec<PreviewRow> = by
+            .into_iter()
+            .map(|(target, (before, after))| PreviewRow { target, before, after, change: after - before })
+            .collect();
+        let mut movers: Vec<PreviewRow> = targets.iter().filter(|r| !r.change.is_zero()).cloned().collect();
+        movers.sort_by(|a, b| b.change.abs().cmp(&a.change.abs()).then_with(|| a.target.cmp(&b.target)));
+        movers.truncate(10);
+        let un = |f: fn(&PreviewRow) -> Decimal| {
+            targets.iter().find(|r| r.target == "unallocated").map(f).unwrap_or_default()
+        };
+        Ok(Preview {
+            period: period.to_string(),
+            rule_set: doc.name,
+            unallocated_before: un(|r| r.before),
+            unallocated_after: un(|r| r.after),
+            targets,
+            biggest_movers: movers,
+        })
+    }
+
+    /// Imports driver metrics from CSV (`period,metric,target,value`); every row is checked before any is kept.
+    pub async fn import_metrics(&self, actor: &Actor, csv_text: &str) -> Result<usize, AppError> {
+        self.allocation_write(actor)?;
+        let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+        let header: Vec<String> = r
+            .headers()
+            .map_err(|e| bad("file", e.to_string()))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_lowercase())
+            .collect();
+        let want = ["period", "metric", "target", "value"];
+        if header != want {
+            return Err(bad(
+                "file",
+                format!("the header must be {} (found {})", want.join(","), header.join(",")),
+            ));
+        }
+        let mut rows = Vec::new();
+        let mut problems = Vec::new();
+        for (i, rec) in r.records().enumerate() {
+            let line = i + 2;
+            let rec = match rec {
+                Ok(rec) => rec,
+                Err(e) => {
+                    problems.push(FieldError::new(format!("row {line}"), e.to_string()));
+                    continue;
+                }
+            };
+            let get = |n: usize| rec.get(n).unwrap_or("").to_string();
+            let (period, metric, target, value) = (get(0), get(1), get(2), get(3));
+            if !is_billing_period(&period) {
+                problems.push(FieldError::new(
+                    format!("row {line}, period"),
+                    format!("{period:?} is not YYYY-MM"),
+                ));
+            }
+            if metric.is_empty() || target.is_empty() {
+                problems.push(FieldError::new(format!("row {line}"), "metric and target are required"));
+            }
+            match Decimal::from_str(&value) {
+                Ok(v) if v >= Decimal::ZERO => {}
+                _ => problems.push(FieldError::new(
+                    format!("row {line}, value"),
+                    format!("{value:?} is not a number of zero or more"),
+                )),
+            }
+            rows.push(MetricRow { billing_period: period, metric, target, value });
+        }
+        if !problems.is_empty() {
+            return Err(AppError::Validation(problems));
+        }
+        let mut tx = self.store().transaction().await?;
+        tx.upsert_metrics(&rows).await?;
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// The monthly statement per cost centre or per service, with the change from the previous month.
+    pub async fn showback(
+        &self,
+        actor: &Actor,
+        period: &str,
+        by: StatementBy,
+        measure: Measure,
+    ) -> Result<Statement, AppError> {
+        self.allocation_read(actor)?;
+        check_period("period", period)?;
+        let scope = self.scope_codes(actor).await?;
+        let prev = previous_period(period);
+        let mut s = self.store().session().await?;
+        let months = s.cube_months(&prev, period).await?;
+        let allocated = months.iter().any(|m| m.billing_period == period);
+        let ccs = s.all::<CostCentre>(true).await?;
+        let services = s.all::<Service>(true).await?;
+        drop(s);
+        let cc_name: HashMap<&str, &str> =
+            ccs.iter().map(|r| (r.fields.code.as_str(), r.fields.name.as_str())).collect();
+        let svc_name: HashMap<&str, &str> =
+            services.iter().map(|r| (r.fields.code.as_str(), r.fields.name.as_str())).collect();
+        // key → (code, name, cost centre, amount, previous, lines)
+        let mut rows: BTreeMap<String, StatementRow> = BTreeMap::new();
+        for m in &months {
+            if let Some(scope) = &scope
+                && !m.cost_centre.as_ref().is_some_and(|c| scope.contains(c))
+            {
+                continue;
+            }
+            let (key, code, name, cc) = match (by, &m.service, &m.cost_centre) {
+                (_, None, None) => ("unallocated".to_string(), None, "Unallocated".to_string(), None),
+                (StatementBy::CostCentre, _, Some(cc)) => (
+                    format!("cc:{cc}"),
+                    Some(cc.clone()),
+                    cc_name.get(cc.as_str()).map_or_else(|| cc.clone(), |n| n.to_string()),
+                    None,
+                ),
+                (StatementBy::Service, Some(svc), cc) => (
+                    format!("svc:{svc}"),
+                    Some(svc.clone()),
+                    svc_name.get(svc.as_str()).map_or_else(|| svc.clone(), |n| n.to_string()),
+                    cc.clone(),
+                ),
+                (StatementBy::Service, None, Some(cc)) => (
+                    format!("cc:{cc}"),
+                    Some(cc.clone()),
+                    format!("{} (no service)", cc_name.get(cc.as_str()).copied().unwrap_or(cc)),
+                    Some(cc.clone()),
+                ),
+                (StatementBy::CostCentre, Some(_), None) => continue,
+            };
+            let amount = dec(if measure == Measure::Billed { &m.billed } else { &m.effective });
+            let e = rows.entry(key.clone()).or_insert_with(|| StatementRow {
+                key,
+                code,
+                name,
+                cost_centre: cc,
+                amount: Decimal::ZERO,
+                previous: Decimal::ZERO,
+                change: Decimal::ZERO,
+                change_pct: None,
+                lines: 0,
+            });
+            if m.billing_period == period {
+                e.amount += amount;
+                e.lines += m.lines;
+            } else {
+                e.previous += amount;
+            }
+        }
+        let finish = |r: &mut StatementRow| {
+            r.change = r.amount - r.previous;
+            r.change_pct = (!r.previous.is_zero())
+                .then(|| (r.change * Decimal::ONE_HUNDRED / r.previous.abs()).round_dp(1));
+        };
+        let mut list: Vec<StatementRow> = rows.into_values().collect();
+        let mut total = StatementRow {
+            key: "total".into(),
+            code: None,
+            name: "Total".into(),
+            cost_centre: None,
+            amount: list.iter().map(|r| r.amount).sum(),
+            previous: list.iter().map(|r| r.previous).sum(),
+            change: Decimal::ZERO,
+            change_pct: None,
+            lines: list.iter().map(|r| r.lines).sum(),
+        };
+        finish(&mut total);
+        list.iter_mut().for_each(finish);
+        list.sort_by(|a, b| {
+            (a.key == "unallocated")
+                .cmp(&(b.key == "unallocated"))
+                .then(b.amount.cmp(&a.amount))
+                .then(a.key.cmp(&b.key))
+        });
+        Ok(Statement {
+            period: period.to_string(),
+            previous_period: prev,
+            by,
+            measure,
+            reporting_currency: self.config().reporting_currency.code().to_string(),
+            rows: list,
+            total,
+            allocated,
+        })
+    }
+
+    /// Why a target holds what it holds in a period: its money by rule and method, and the source lines behind
+    /// it (re-derived with the run's rule set, so the explanation is the allocation itself).
+    pub async fn explain(
+        &self,
+        actor: &Actor,
+        period: &str,
+        target: &str,
+        limit: usize,
+    ) -> Result<Explanation, AppError> {
+        self.allocation_read(actor)?;
+        check_period("period", period)?;
+        if let Some(scope) = self.scope_codes(actor).await? {
+            let cells = self.store().session().await?.cube_cells(period, period, Some(target)).await?;
+            if cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc))) {
+                return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
+            }
+        }
+        let mut s = self.store().session().await?;
+        let run = s
+            .allocation_runs(Some(period))
+            .await?
+            .into_iter()
+            .find(|r| r.status == "current")
+            .ok_or_else(|| AppError::NotFound { kind: "allocation of period", id: period.to_string() })?;
+        let cells = s.cube_cells(period, period, Some(target)).await?;
+        let rule_row = s.rule_set(run.rule_set_id).await?.ok_or_else(|| {
+            AppError::Refused(format!("the rule set {} of run {} is missing", run.rule_set_id, run.id))
+        })?;
+        drop(s);
+        let mut by_rule: BTreeMap<(String, String), ExplainRule> = BTreeMap::new();
+        for c in &cells {
+            let e = by_rule.entry((c.rule.clone(), c.method.clone())).or_insert_with(|| ExplainRule {
+                rule: c.rule.clone(),
+                method: c.method.clone(),
+                billed: Decimal::ZERO,
+                effective: Decimal::ZERO,
+                lines: 0,
+            });
+            e.billed += dec(&c.billed);
+            e.effective += dec(&c.effective);
+            e.lines += c.lines;
+        }
+        let pools: BTreeSet<String> =
+            cells.iter().filter_map(|c| c.rule.strip_prefix("pool:").map(str::to_string)).collect();
+        let catalog = self.catalog(period).await?;
+        let (_, rules) = Self::compile(&rule_row.body, &catalog)?;
+        let parts = self.period_partitions(period).await?;
+        let dir = self.lake_dir();
+        let want = target.to_string();
+        let (lines, lines_total) =
+            tokio::task::spawn_blocking(move || -> Result<(Vec<SourceLine>, u64), AppError> {
+                let mut out = Vec::new();
+                let mut total = 0u64;
+                scan(&dir, &parts, &rules, |l, c, m| {
+                    let rule = match rules.classify(l) {
+                        Decision::Target { target, rule } if rules.target(target).key() == want => {
+                            rules.rule_label(rule).to_string()
+                        }
+                        Decision::Pool(p) if pools.contains(rules.pool_name(p)) => {
+                            format!("pool:{}", rules.pool_name(p))
+                        }
+                        _ => return,
+                    };
+                    total += 1;
+                    if out.len() < limit {
+                        let f = |x: Field| l.fields[x as usize].to_string();
+                        out.push(SourceLine {
+                            partition_id: m.partition.id,
+                            import_id: m.partition.import_id,
+                            line: m.line,
+                            rule,
+                            provider: f(Field::Provider),
+                            account: f(Field::Account),
+                            service_name: f(Field::ServiceName),
+                            resource_id: f(Field::ResourceId),
+                            charge_category: f(Field::ChargeCategory),
+                            day: c.day.to_string(),
+                            billed: c.billed,
+                            effective: c.effective,
+                        });
+                    }
+                })?;
+                Ok((out, total))
+            })
+            .await
+            .map_err(|e| AppError::Refused(format!("explanation stopped: {e}")))??;
+        let by_rule: Vec<ExplainRule> = by_rule.into_values().collect();
+        Ok(Explanation {
+            period: period.to_string(),
+            target: target.to_string(),
+            rule_set_id: run.rule_set_id,
+            total_effective: by_rule.iter().map(|r| r.effective).sum(),
+            total_billed: by_rule.iter().map(|r| r.billed).sum(),
+            by_rule,
+            lines,
+            lines_total,
+        })
+    }
+}
+
+/// A statement as CSV: one row per line of the statement, then the total; amounts exact.
+pub fn statement_csv(st: &Statement) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let head = [
+        "period",
+        "key",
+        "code",
+        "name",
+        "cost_centre",
+        "amount",
+        "previous",
+        "change",
+        "change_pct",
+        "lines",
+        "currency",
+        "measure",
+    ];
+    let _ = w.write_record(head);
+    let measure = if st.measure == Measure::Billed { "billed" } else { "effective" };
+    for r in st.rows.iter().chain(std::iter::once(&st.total)) {
+        let _ = w.write_record([
+            st.period.as_str(),
+            &r.key,
+            r.code.as_deref().unwrap_or(""),
+            &r.name,
+            r.cost_centre.as_deref().unwrap_or(""),
+            &r.amount.to_string(),
+            &r.previous.to_string(),
+            &r.change.to_string(),
+            &r.change_pct.map(|p| p.to_string()).unwrap_or_default(),
+            &r.lines.to_string(),
+            &st.reporting_currency,
+            measure,
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// A statement as an XLSX workbook. Spreadsheet numbers are binary floating point, so amounts are written
+/// rounded to the cent (the CSV and JSON keep every digit).
+pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail =
+        |e: rust_xlsxwriter::XlsxError| AppError::Refused(format!("the workbook cannot be written: {e}"));
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name(format!("Showback {}", st.period)).map_err(fail)?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let money_bold = Format::new().set_num_format("#,##0.00").set_bold();
+    let by = if st.by == StatementBy::Service { "service" } else { "cost centre" };
+    let title = format!(
+        "Showback by {by}, {} ({} cost, {}), compared with {}",
+        st.period,
+        if st.measure == Measure::Billed { "billed" } else { "amortized" },
+        st.reporting_currency,
+        st.previous_period
+    );
+    sheet.write_string_with_format(0, 0, title, &bold).map_err(fail)?;
+    let head = ["Code", "Name", "Cost centre", "Amount", "Previous", "Change", "Change %", "Lines"];
+    for (c, h) in head.iter().enumerate() {
+        sheet.write_string_with_format(2, c as u16, *h, &bold).map_err(fail)?;
+    }
+    let cents = |d: Decimal| d.round_dp(2).to_string().parse::<f64>().unwrap_or(0.0);
+    let mut row = 3u32;
+    for r in st.rows.iter().chain(std::iter::once(&st.total)) {
+        let total = r.key == "total";
+        let f = if total { &money_bold } else { &money };
+        sheet.write_string(row, 0, r.code.as_deref().unwrap_or("")).map_err(fail)?;
+        if total {
+            sheet.write_string_with_format(row, 1, &r.name, &bold).map_err(fail)?;
+        } else {
+            sheet.write_string(row, 1, &r.name).map_err(fail)?;
+        }
+        sheet.write_string(row, 2, r.cost_centre.as_deref().unwrap_or("")).map_err(fail)?;
+        sheet.write_number_with_format(row, 3, cents(r.amount), f).map_err(fail)?;
+        sheet.write_number_with_format(row, 4, cents(r.previous), f).map_err(fail)?;
+        sheet.write_number_with_format(row, 5, cents(r.change), f).map_err(fail)?;
+        if let Some(p) = r.change_pct {
+            sheet.write_number(row, 6, p.to_string().parse::<f64>().unwrap_or(0.0)).map_err(fail)?;
+        }
+        sheet.write_number(row, 7, r.lines as f64).map_err(fail)?;
+        row += 1;
+    }
+    sheet.set_column_width(1, 36).map_err(fail)?;
+    sheet.set_column_width(2, 12).map_err(fail)?;
+    for c in 3..=5 {
+        sheet.set_column_width(c, 16).map_err(fail)?;
+    }
+    wb.save_to_buffer().map_err(fail)
+}
+
+/// One line of a chargeback journal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalLine {
+    pub line: usize,
+    pub gl_account: String,
+    pub cost_centre: String,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub description: String,
+}
+
+/// A closed period's chargeback as balanced double-entry lines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Journal {
+    pub period: String,
+    pub journal_id: String,
+    /// The period's last day.
+    pub posting_date: String,
+    pub currency: String,
+    pub lines: Vec<JournalLine>,
+    pub total_debit: Decimal,
+    pub total_credit: Decimal,
+    /// Amortized cost no one has been charged for (Unallocated), left with the IT provider.
+    pub not_charged: Decimal,
+}
+
+/// A journal as CSV for an ERP import.
+pub fn journal_csv(j: &Journal) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "journal_id",
+        "posting_date",
+        "line",
+        "gl_account",
+        "cost_centre",
+        "debit",
+        "credit",
+        "currency",
+        "description",
+    ]);
+    for l in &j.lines {
+        let _ = w.write_record([
+            j.journal_id.as_str(),
+            &j.posting_date,
+            &l.line.to_string(),
+            &l.gl_account,
+            &l.cost_centre,
+            &format!("{:.2}", l.debit),
+            &format!("{:.2}", l.credit),
+            &j.currency,
+            &l.description,
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn last_day(period: &str) -> String {
+    let y: i16 = period[..4].parse().unwrap_or(1970);
+    let m: i8 = period[5..].parse().unwrap_or(1);
+    jiff::civil::Date::new(y, m, 1).map(|d| d.last_of_month().to_string()).unwrap_or_default()
+}
+
+impl App {
+    /// Closes an allocated period: it is never re-allocated again and its journal is final.
+    pub async fn close_period(&self, actor: &Actor, period: &str) -> Result<RunView, AppError> {
+        self.allocation_write(actor)?;
+        check_period("period", period)?;
+        let mut tx = self.store().transaction().await?;
+        if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
+            return Err(AppError::Refused(format!("{period} is already closed")));
+        }
+        let run = tx
+            .allocation_runs(Some(period))
+            .await?
+            .into_iter()
+            .find(|r| r.status == "current")
+            .ok_or_else(|| {
+                AppError::Refused(format!("{period} has not been allocated; allocate it before closing it"))
+            })?;
+        tx.close_period(period, run.id, &actor.name, self.clock().now()).await?;
+        tx.commit().await?;
+        Ok(run.into())
+    }
+
+    /// Closed periods with the run each was closed on.
+    pub async fn closed_periods(&self, actor: &Actor) -> Result<Vec<(String, i64)>, AppError> {
+        self.allocation_read(actor)?;
+        Ok(self.store().session().await?.closed_periods().await?)
+    }
+
+    /// The chargeback journal of a closed period: per consuming cost centre and GL account (mapped from the
+    /// service category) a debit, and per GL account a credit to the IT provider's cost centre, in the
+    /// reporting currency rounded to the cent; debits and credits balance exactly.
+    pub async fn journal(&self, actor: &Actor, period: &str) -> Result<Journal, AppError> {
+        self.allocation_write(actor)?;
+        check_period("period", period)?;
+        let mut s = self.store().session().await?;
+        let Some((_, run_id)) = s.closed_periods().await?.into_iter().find(|(p, _)| p == period) else {
+            return Err(AppError::Refused(format!(
+                "{period} is not closed; a journal is exported for closed periods only (itemize close --period \
+                 {period})"
+            )));
+        };
+        let run =
+            s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.id == run_id).ok_or_else(|| {
+                AppError::Refused(format!("the closing run {run_id} of {period} is missing"))
+            })?;
+        let rule_row = s
+            .rule_set(run.rule_set_id)
+            .await?
+            .ok_or_else(|| AppError::Refused(format!("the rule set {} is missing", run.rule_set_id)))?;
+        let cells = s.cube_cells(period, period, None).await?;
+        drop(s);
+        let doc = parse_rule_set(&rule_row.body).map_err(|e| bad("rules", e))?;
+        let j = doc.journal.ok_or_else(|| {
+            AppError::Refused(format!(
+                "the rule set {:?} (version {}) has no [journal] section naming the provider's cost centre and the \
+                 GL accounts",
+                doc.name, rule_row.id
+            ))
+        })?;
+        let provider = j.provider_cost_centre.clone();
+        let mut debits: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+        let mut not_charged = Decimal::ZERO;
+        for c in &cells {
+            let amount = dec(&c.effective);
+            let Some(cc) = &c.cost_centre else {
+                not_charged += amount;
+                continue;
+            };
+            if cc.eq_ignore_ascii_case(&provider) {
+                continue; // the provider's own consumption is not charged to itself
+            }
+            let gl = j.gl_accounts.get(&c.service_category).or_else(|| j.gl_accounts.get("default"));
+            let gl = gl.cloned().unwrap_or_default();
+            *debits.entry((cc.clone(), gl)).or_default() += amount;
+        }
+        let mut lines = Vec::new();
+        let mut credits: BTreeMap<String, Decimal> = BTreeMap::new();
+        for ((cc, gl), amount) in debits {
+            let amount = amount.round_dp(2);
+            if amount.is_zero() {
+                continue;
+            }
+            // A net credit (refunds exceeding use) is posted the other way round.
+            let (debit, credit) =
+                if amount > Decimal::ZERO { (amount, Decimal::ZERO) } else { (Decimal::ZERO, -amount) };
+            *credits.entry(gl.clone()).or_default() += amount;
+            lines.push(JournalLine {
+                line: lines.len() + 1,
+                gl_account: gl,
+                cost_centre: cc,
+                debit,
+                credit,
+                description: format!("IT chargeback {period}"),
+            });
+        }
+        for (gl, amount) in credits {
+            let (debit, credit) =
+                if amount > Decimal::ZERO { (Decimal::ZERO, amount) } else { (-amount, Decimal::ZERO) };
+            lines.push(JournalLine {
+                line: lines.len() + 1,
+                gl_account: j.credit_account.clone(),
+                cost_centre: provider.clone(),
+                debit,
+                credit,
+                description: format!("IT chargeback {period}: recovery of GL {gl}"),
+            });
+        }
+        let total_debit = lines.iter().map(|l| l.debit).sum();
+        let total_credit = lines.iter().map(|l| l.credit).sum();
+        Ok(Journal {
+            period: period.to_string(),
+            journal_id: format!("ITEMIZE-CB-{period}"),
+            posting_date: last_day(period),
+            currency: self.config().reporting_currency.code().to_string(),
+            lines,
+            total_debit,
+            total_credit,
+            not_charged,
+        })
+    }
+}

@@ -1,0 +1,457 @@
+//! Storage of cost allocation: rule-set versions, allocation runs, the cost cube (and its monthly roll-up),
+//! driver metrics and closed periods. Amounts are exact decimal text, summed by the application.
+
+use crate::{RowGet, Session, StoreError, Value};
+use itemize_core::clock::{format_timestamp, parse_timestamp};
+use jiff::Timestamp;
+
+fn ts(s: String) -> Result<Timestamp, StoreError> {
+    parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("timestamp: {e}")))
+}
+
+/// One version of a rule set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSetRow {
+    pub id: i64,
+    pub name: String,
+    pub effective_from: String,
+    pub body: String,
+    pub body_sha256: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+fn rule_set(r: &dyn RowGet) -> Result<RuleSetRow, StoreError> {
+    Ok(RuleSetRow {
+        id: r.int("id")?,
+        name: r.text("name")?,
+        effective_from: r.text("effective_from")?,
+        body: r.text("body")?,
+        body_sha256: r.text("body_sha256")?,
+        created_by: r.text("created_by")?,
+        created_at: ts(r.text("created_at")?)?,
+    })
+}
+
+/// One allocation of one billing period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    pub id: i64,
+    pub billing_period: String,
+    pub rule_set_id: i64,
+    pub status: String,
+    pub lines: i64,
+    pub cells: i64,
+    pub billed_total: String,
+    pub effective_total: String,
+    pub unallocated_effective: String,
+    pub partitions_json: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub duration_ms: i64,
+}
+
+fn run(r: &dyn RowGet) -> Result<RunRow, StoreError> {
+    Ok(RunRow {
+        id: r.int("id")?,
+        billing_period: r.text("billing_period")?,
+        rule_set_id: r.int("rule_set_id")?,
+        status: r.text("status")?,
+        lines: r.int("lines")?,
+        cells: r.int("cells")?,
+        billed_total: r.text("billed_total")?,
+        effective_total: r.text("effective_total")?,
+        unallocated_effective: r.text("unallocated_effective")?,
+        partitions_json: r.text("partitions_json")?,
+        created_by: r.text("created_by")?,
+        created_at: ts(r.text("created_at")?)?,
+        duration_ms: r.int("duration_ms")?,
+    })
+}
+
+/// One cell of the cost cube.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CubeCell {
+    pub billing_period: String,
+    pub day: String,
+    pub provider: String,
+    pub billing_account_id: String,
+    pub service_name: String,
+    pub region: String,
+    pub charge_category: String,
+    pub service_category: String,
+    pub dims: String,
+    pub target: String,
+    pub cost_centre: Option<String>,
+    pub service: Option<String>,
+    pub rule: String,
+    pub method: String,
+    pub billed: String,
+    pub effective: String,
+    pub lines: i64,
+}
+
+/// The cube rolled up per period and target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthCell {
+    pub billing_period: String,
+    pub target: String,
+    pub cost_centre: Option<String>,
+    pub service: Option<String>,
+    pub billed: String,
+    pub effective: String,
+    pub lines: i64,
+}
+
+/// One value of a driver metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricRow {
+    pub billing_period: String,
+    pub metric: String,
+    pub target: String,
+    pub value: String,
+}
+
+/// Rows per multi-row INSERT (18 columns × 400 stays under both databases' parameter limits).
+const BATCH: usize = 400;
+
+impl Session {
+    async fn insert_many(
+        &mut self,
+        head: &str,
+        width: usize,
+        rows: impl Iterator<Item = Vec<Value>>,
+    ) -> Result<(), StoreError> {
+        let mut values = Vec::with_capacity(BATCH * width);
+        let mut n = 0;
+        let mut rows = rows.peekable();
+        while rows.peek().is_some() {
+            values.clear();
+            n = 0;
+            for r in rows.by_ref().take(BATCH) {
+                values.extend(r);
+                n += 1;
+            }
+            let mut sql = String::with_capacity(head.len() + n * width * 5);
+            sql.push_str(head);
+            sql.push_str(" VALUES ");
+            for i in 0..n {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for j in 0..width {
+                    if j > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", i * width + j + 1));
+                }
+                sql.push(')');
+            }
+            self.execute(sql, std::mem::take(&mut values)).await?;
+        }
+        let _ = n;
+        Ok(())
+    }
+
+    pub async fn insert_rule_set(&mut self, r: &RuleSetRow) -> Result<i64, StoreError> {
+        let rows = self
+            .fetch_all(
+                "INSERT INTO allocation_rule_sets (name, effective_from, body, body_sha256, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+                    .into(),
+                vec![
+                    Value::text(&r.name),
+                    Value::text(&r.effective_from),
+                    Value::text(&r.body),
+                    Value::text(&r.body_sha256),
+                    Value::text(&r.created_by),
+                    Value::text(format_timestamp(r.created_at)),
+                ],
+            )
+            .await?;
+        rows.iter().next().ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?.int("id")
+    }
+
+    /// Every version, newest first.
+    pub async fn rule_sets(&mut self) -> Result<Vec<RuleSetRow>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM allocation_rule_sets ORDER BY effective_from DESC, id DESC".into(),
+                vec![],
+            )
+            .await?;
+        rows.iter().map(|r| rule_set(&**r)).collect()
+    }
+
+    pub async fn rule_set(&mut self, id: i64) -> Result<Option<RuleSetRow>, StoreError> {
+        let rows = self
+            .fetch_all("SELECT * FROM allocation_rule_sets WHERE id = $1".into(), vec![Value::int(id)])
+            .await?;
+        rows.iter().next().map(|r| rule_set(&**r)).transpose()
+    }
+
+    /// The version in force for a billing period: the newest whose effective_from is not after it.
+    pub async fn rule_set_for(&mut self, period: &str) -> Result<Option<RuleSetRow>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM allocation_rule_sets WHERE effective_from <= $1 \
+                 ORDER BY effective_from DESC, id DESC LIMIT 1"
+                    .into(),
+                vec![Value::text(period)],
+            )
+            .await?;
+        rows.iter().next().map(|r| rule_set(&**r)).transpose()
+    }
+
+    /// Makes `run` the period's current allocation: the previous run becomes `replaced` and the cube's cells for
+    /// the period are exchanged. Call inside a transaction so readers see one cube or the other.
+    pub async fn replace_allocation(
+        &mut self,
+        r: &RunRow,
+        cells: &[CubeCell],
+        months: &[MonthCell],
+    ) -> Result<i64, StoreError> {
+        let p = Value::text(&r.billing_period);
+        self.execute("DELETE FROM cost_cube WHERE billing_period = $1".into(), vec![p.clone()]).await?;
+        self.execute("DELETE FROM cost_cube_month WHERE billing_period = $1".into(), vec![p.clone()]).await?;
+        self.execute(
+            "UPDATE allocation_runs SET status = 'replaced' WHERE billing_period = $1 AND status = 'current'"
+                .into(),
+            vec![p],
+        )
+        .await?;
+        let rows = self
+            .fetch_all(
+                "INSERT INTO allocation_runs (billing_period, rule_set_id, status, lines, cells, billed_total, \
+                 effective_total, unallocated_effective, partitions_json, created_by, created_at, duration_ms) \
+                 VALUES ($1, $2, 'current', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+                    .into(),
+                vec![
+                    Value::text(&r.billing_period),
+                    Value::int(r.rule_set_id),
+                    Value::int(r.lines),
+                    Value::int(r.cells),
+                    Value::text(&r.billed_total),
+                    Value::text(&r.effective_total),
+                    Value::text(&r.unallocated_effective),
+                    Value::text(&r.partitions_json),
+                    Value::text(&r.created_by),
+                    Value::text(format_timestamp(r.created_at)),
+                    Value::int(r.duration_ms),
+                ],
+            )
+            .await?;
+        let id = rows
+            .iter()
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?
+            .int("id")?;
+        self.insert_many(
+            "INSERT INTO cost_cube (run_id, billing_period, day, provider, billing_account_id, service_name, region, \
+             charge_category, service_category, dims, target, cost_centre, service, rule, method, billed, effective, \
+             lines)",
+            18,
+            cells.iter().map(|c| {
+                vec![
+                    Value::int(id),
+                    Value::text(&c.billing_period),
+                    Value::text(&c.day),
+                    Value::text(&c.provider),
+                    Value::text(&c.billing_account_id),
+                    Value::text(&c.service_name),
+                    Value::text(&c.region),
+                    Value::text(&c.charge_category),
+                    Value::text(&c.service_category),
+                    Value::text(&c.dims),
+                    Value::text(&c.target),
+                    Value::Text(c.cost_centre.clone()),
+                    Value::Text(c.service.clone()),
+                    Value::text(&c.rule),
+                    Value::text(&c.method),
+                    Value::text(&c.billed),
+                    Value::text(&c.effective),
+                    Value::int(c.lines),
+                ]
+            }),
+        )
+        .await?;
+        self.insert_many(
+            "INSERT INTO cost_cube_month (run_id, billing_period, target, cost_centre, service, billed, effective, \
+             lines)",
+            8,
+            months.iter().map(|m| {
+                vec![
+                    Value::int(id),
+                    Value::text(&m.billing_period),
+                    Value::text(&m.target),
+                    Value::Text(m.cost_centre.clone()),
+                    Value::Text(m.service.clone()),
+                    Value::text(&m.billed),
+                    Value::text(&m.effective),
+                    Value::int(m.lines),
+                ]
+            }),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Allocation runs, newest first; of one period when given.
+    pub async fn allocation_runs(&mut self, period: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
+        let rows = match period {
+            Some(p) => {
+                self.fetch_all(
+                    "SELECT * FROM allocation_runs WHERE billing_period = $1 ORDER BY id DESC".into(),
+                    vec![Value::text(p)],
+                )
+                .await?
+            }
+            None => self.fetch_all("SELECT * FROM allocation_runs ORDER BY id DESC".into(), vec![]).await?,
+        };
+        rows.iter().map(|r| run(&**r)).collect()
+    }
+
+    /// The current runs of every allocated period, by period.
+    pub async fn current_runs(&mut self) -> Result<Vec<RunRow>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM allocation_runs WHERE status = 'current' ORDER BY billing_period".into(),
+                vec![],
+            )
+            .await?;
+        rows.iter().map(|r| run(&**r)).collect()
+    }
+
+    /// The monthly roll-up for the periods in `[from, to]`.
+    pub async fn cube_months(&mut self, from: &str, to: &str) -> Result<Vec<MonthCell>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT billing_period, target, cost_centre, service, billed, effective, lines FROM cost_cube_month \
+                 WHERE billing_period >= $1 AND billing_period <= $2 ORDER BY billing_period, target"
+                    .into(),
+                vec![Value::text(from), Value::text(to)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MonthCell {
+                    billing_period: r.text("billing_period")?,
+                    target: r.text("target")?,
+                    cost_centre: r.opt_text("cost_centre")?,
+                    service: r.opt_text("service")?,
+                    billed: r.text("billed")?,
+                    effective: r.text("effective")?,
+                    lines: r.int("lines")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The cube's cells for the periods in `[from, to]`, of one target when given.
+    pub async fn cube_cells(
+        &mut self,
+        from: &str,
+        to: &str,
+        target: Option<&str>,
+    ) -> Result<Vec<CubeCell>, StoreError> {
+        let mut sql =
+            "SELECT * FROM cost_cube WHERE billing_period >= $1 AND billing_period <= $2".to_string();
+        let mut values = vec![Value::text(from), Value::text(to)];
+        if let Some(t) = target {
+            sql.push_str(" AND target = $3");
+            values.push(Value::text(t));
+        }
+        sql.push_str(" ORDER BY billing_period, day, target, rule");
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CubeCell {
+                    billing_period: r.text("billing_period")?,
+                    day: r.text("day")?,
+                    provider: r.text("provider")?,
+                    billing_account_id: r.text("billing_account_id")?,
+                    service_name: r.text("service_name")?,
+                    region: r.text("region")?,
+                    charge_category: r.text("charge_category")?,
+                    service_category: r.text("service_category")?,
+                    dims: r.text("dims")?,
+                    target: r.text("target")?,
+                    cost_centre: r.opt_text("cost_centre")?,
+                    service: r.opt_text("service")?,
+                    rule: r.text("rule")?,
+                    method: r.text("method")?,
+                    billed: r.text("billed")?,
+                    effective: r.text("effective")?,
+                    lines: r.int("lines")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces a metric's values for the periods the rows name.
+    pub async fn upsert_metrics(&mut self, rows: &[MetricRow]) -> Result<(), StoreError> {
+        for m in rows {
+            self.execute(
+                "DELETE FROM allocation_metrics WHERE billing_period = $1 AND metric = $2 AND target = $3"
+                    .into(),
+                vec![Value::text(&m.billing_period), Value::text(&m.metric), Value::text(&m.target)],
+            )
+            .await?;
+        }
+        self.insert_many(
+            "INSERT INTO allocation_metrics (billing_period, metric, target, value)",
+            4,
+            rows.iter().map(|m| {
+                vec![
+                    Value::text(&m.billing_period),
+                    Value::text(&m.metric),
+                    Value::text(&m.target),
+                    Value::text(&m.value),
+                ]
+            }),
+        )
+        .await
+    }
+
+    pub async fn metrics(&mut self, period: &str) -> Result<Vec<MetricRow>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM allocation_metrics WHERE billing_period = $1 ORDER BY metric, target".into(),
+                vec![Value::text(period)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MetricRow {
+                    billing_period: r.text("billing_period")?,
+                    metric: r.text("metric")?,
+                    target: r.text("target")?,
+                    value: r.text("value")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn close_period(
+        &mut self,
+        period: &str,
+        run_id: i64,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO closed_periods (billing_period, run_id, closed_by, closed_at) VALUES ($1, $2, $3, $4)".into(),
+            vec![Value::text(period), Value::int(run_id), Value::text(by), Value::text(format_timestamp(at))],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Closed periods with the run each was closed on, in period order.
+    pub async fn closed_periods(&mut self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows =
+            self.fetch_all("SELECT * FROM closed_periods ORDER BY billing_period".into(), vec![]).await?;
+        rows.iter().map(|r| Ok((r.text("billing_period")?, r.int("run_id")?))).collect()
+    }
+}
