@@ -395,8 +395,8 @@ fn cells_of(period: &str, rows: &[CubeRow]) -> (Vec<CubeCell>, Vec<MonthCell>) {
             lines: r.sums.lines as i64,
         })
         .collect();
-    let mut months: BTreeMap<String, (Option<String>, Option<String>, Decimal, Decimal, i64)> =
-        BTreeMap::new();
+    type Roll = (Option<String>, Option<String>, Decimal, Decimal, i64);
+    let mut months: BTreeMap<String, Roll> = BTreeMap::new();
     for r in rows {
         let e = months.entry(r.target.key()).or_insert((
             r.target.cost_centre.clone(),
@@ -545,7 +545,8 @@ impl App {
             self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
         let mut runs = Vec::new();
         let mut closed_skipped = Vec::new();
-        for p in periods.into_iter().filter(|p| *p >= saved.effective_from) {
+        let periods: Vec<String> = periods.into_iter().filter(|p| *p >= saved.effective_from).collect();
+        for p in periods {
             let in_force = self.store().session().await?.rule_set_for(&p).await?;
             if in_force.map(|r| r.id) != Some(saved.id) {
                 continue; // a later version governs it
@@ -624,7 +625,8 @@ impl App {
         let (rule_set, rules) = self.rules_for(period).await?;
         let (parts, rows, lines) = self.run_allocation(period, rules).await?;
         let (cells, months) = cells_of(period, &rows);
-        let sum = |f: &dyn Fn(&MonthCell) -> &str| months.iter().map(|m| dec(f(m))).sum::<Decimal>();
+        let billed_total: Decimal = months.iter().map(|m| dec(&m.billed)).sum();
+        let effective_total: Decimal = months.iter().map(|m| dec(&m.effective)).sum();
         let unallocated: Decimal =
             months.iter().filter(|m| m.target == "unallocated").map(|m| dec(&m.effective)).sum();
         let finished = self.clock().now();
@@ -635,8 +637,8 @@ impl App {
             status: "current".into(),
             lines: lines as i64,
             cells: cells.len() as i64,
-            billed_total: sum(&|m| &m.billed).to_string(),
-            effective_total: sum(&|m| &m.effective).to_string(),
+            billed_total: billed_total.to_string(),
+            effective_total: effective_total.to_string(),
             unallocated_effective: unallocated.to_string(),
             partitions_json: serde_json::to_string(&parts.iter().map(|p| p.id).collect::<Vec<_>>())
                 .unwrap_or_default(),
@@ -660,7 +662,13 @@ impl App {
         check_period("from", from)?;
         check_period("to", to)?;
         let mut out = Vec::new();
-        for p in self.ledger_periods().await?.into_iter().filter(|p| p.as_str() >= from && p.as_str() <= to) {
+        let periods: Vec<String> = self
+            .ledger_periods()
+            .await?
+            .into_iter()
+            .filter(|p| p.as_str() >= from && p.as_str() <= to)
+            .collect();
+        for p in periods {
             out.push(self.allocate_period(actor, &p).await?);
         }
         Ok(out)
@@ -1043,8 +1051,7 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
         sheet.write_string_with_format(2, c as u16, *h, &bold).map_err(fail)?;
     }
     let cents = |d: Decimal| d.round_dp(2).to_string().parse::<f64>().unwrap_or(0.0);
-    let mut row = 3u32;
-    for r in st.rows.iter().chain(std::iter::once(&st.total)) {
+    for (row, r) in (3u32..).zip(st.rows.iter().chain(std::iter::once(&st.total))) {
         let total = r.key == "total";
         let f = if total { &money_bold } else { &money };
         sheet.write_string(row, 0, r.code.as_deref().unwrap_or("")).map_err(fail)?;
@@ -1061,7 +1068,6 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
             sheet.write_number(row, 6, p.to_string().parse::<f64>().unwrap_or(0.0)).map_err(fail)?;
         }
         sheet.write_number(row, 7, r.lines as f64).map_err(fail)?;
-        row += 1;
     }
     sheet.set_column_width(1, 36).map_err(fail)?;
     sheet.set_column_width(2, 12).map_err(fail)?;

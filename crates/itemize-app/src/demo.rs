@@ -37,7 +37,7 @@ pub enum DemoOutcome {
         reports: Vec<ImportReport>,
         bills: Vec<crate::cost::ImportSummary>,
         /// The demo rule set and the allocation of every month.
-        allocation: crate::allocation::Applied,
+        allocation: Box<crate::allocation::Applied>,
     },
     /// The same demo was already loaded; nothing was written.
     AlreadyLoaded(DemoMarker),
@@ -152,7 +152,7 @@ impl App {
             self.create_user(&system, user).await?;
         }
         let bills = self.load_demo_bills(&system, dir, seed, as_of).await?;
-        let allocation = self.load_demo_allocation(&system, dir).await?;
+        let allocation = Box::new(self.load_demo_allocation(&system, dir).await?);
         let marker = DemoMarker { seed, as_of, complete: true };
         let mut tx = self.store().transaction().await?;
         tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())

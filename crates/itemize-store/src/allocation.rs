@@ -120,11 +120,11 @@ impl Session {
         &mut self,
         head: &str,
         width: usize,
-        rows: impl Iterator<Item = Vec<Value>>,
+        rows: Vec<Vec<Value>>,
     ) -> Result<(), StoreError> {
         let mut values = Vec::with_capacity(BATCH * width);
         let mut n = 0;
-        let mut rows = rows.peekable();
+        let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             values.clear();
             n = 0;
@@ -170,7 +170,7 @@ impl Session {
                 ],
             )
             .await?;
-        rows.iter().next().ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?.int("id")
+        rows.first().ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?.int("id")
     }
 
     /// Every version, newest first.
@@ -188,7 +188,7 @@ impl Session {
         let rows = self
             .fetch_all("SELECT * FROM allocation_rule_sets WHERE id = $1".into(), vec![Value::int(id)])
             .await?;
-        rows.iter().next().map(|r| rule_set(&**r)).transpose()
+        rows.first().map(|r| rule_set(&**r)).transpose()
     }
 
     /// The version in force for a billing period: the newest whose effective_from is not after it.
@@ -201,7 +201,7 @@ impl Session {
                 vec![Value::text(period)],
             )
             .await?;
-        rows.iter().next().map(|r| rule_set(&**r)).transpose()
+        rows.first().map(|r| rule_set(&**r)).transpose()
     }
 
     /// Makes `run` the period's current allocation: the previous run becomes `replaced` and the cube's cells for
@@ -242,11 +242,8 @@ impl Session {
                 ],
             )
             .await?;
-        let id = rows
-            .iter()
-            .next()
-            .ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?
-            .int("id")?;
+        let id =
+            rows.first().ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?.int("id")?;
         self.insert_many(
             "INSERT INTO cost_cube (run_id, billing_period, day, provider, billing_account_id, service_name, region, \
              charge_category, service_category, dims, target, cost_centre, service, rule, method, billed, effective, \
@@ -273,7 +270,8 @@ impl Session {
                     Value::text(&c.effective),
                     Value::int(c.lines),
                 ]
-            }),
+            })
+            .collect(),
         )
         .await?;
         self.insert_many(
@@ -291,7 +289,8 @@ impl Session {
                     Value::text(&m.effective),
                     Value::int(m.lines),
                 ]
-            }),
+            })
+            .collect(),
         )
         .await?;
         Ok(id)
@@ -402,14 +401,16 @@ impl Session {
         self.insert_many(
             "INSERT INTO allocation_metrics (billing_period, metric, target, value)",
             4,
-            rows.iter().map(|m| {
-                vec![
-                    Value::text(&m.billing_period),
-                    Value::text(&m.metric),
-                    Value::text(&m.target),
-                    Value::text(&m.value),
-                ]
-            }),
+            rows.iter()
+                .map(|m| {
+                    vec![
+                        Value::text(&m.billing_period),
+                        Value::text(&m.metric),
+                        Value::text(&m.target),
+                        Value::text(&m.value),
+                    ]
+                })
+                .collect(),
         )
         .await
     }

@@ -2,6 +2,7 @@
 //! Handlers extract, call one use case of [`itemize_app::App`], and shape the answer; errors become responses
 //! in one place ([`error`]); who the caller is is settled once, in [`auth`].
 
+mod alloc_api;
 pub mod api;
 pub mod auth;
 mod cost_api;
@@ -56,7 +57,7 @@ pub fn route_table() -> Vec<(&'static str, String)> {
 }
 
 fn all_routes() -> routes::Reg {
-    pages::routes(cost_api::routes(api::routes(routes::Reg::new())))
+    pages::routes(alloc_api::routes(cost_api::routes(api::routes(routes::Reg::new()))))
 }
 
 /// The complete application: API, pages, health checks, and the layers every request passes through.

@@ -44,6 +44,20 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/cost/totals", "AAAAFFAUA"),
     ("POST", "/api/v1/cost/rates", "AAFFFFFUA"),
     ("GET", "/api/v1/cost/export", "AAAAFFAUA"),
+    // Allocation results are readable by every role; a scoped user sees only their cost centres in them.
+    // Rules, runs, metrics and closing are finance's (and an administrator's), never a scoped user's.
+    ("GET", "/api/v1/allocation/rules", "AAAAAAAUA"),
+    ("POST", "/api/v1/allocation/rules", "AAFFFFFUA"),
+    ("GET", "/api/v1/allocation/rules/{id}", "AAAAAAAUA"),
+    ("POST", "/api/v1/allocation/rules/validate", "AAFFFFFUA"),
+    ("POST", "/api/v1/allocation/rules/preview", "AAFFFFFUA"),
+    ("GET", "/api/v1/allocation/runs", "AAAAAAAUA"),
+    ("POST", "/api/v1/allocation/runs", "AAFFFFFUA"),
+    ("POST", "/api/v1/allocation/metrics", "AAFFFFFUA"),
+    ("GET", "/api/v1/allocation/showback", "AAAAAAAUA"),
+    ("GET", "/api/v1/allocation/explain", "AAAAAAAUA"),
+    ("POST", "/api/v1/allocation/close", "AAFFFFFUA"),
+    ("GET", "/api/v1/allocation/journal", "AAFFFFFUA"),
     ("GET", "/api/v1/cost-centres", "AAAAAAAUA"),
     ("POST", "/api/v1/cost-centres", "AAFFAAFUA"),
     ("GET", "/api/v1/cost-centres/{id}", "AAAAANAUA"),
@@ -136,6 +150,8 @@ both!(every_route_for_every_role, |t| {
     let victim = t.app.create_token(&sys(), Some(admin), "to revoke", false, None).await.unwrap().view.id;
     let viewer_id = t.app.find_user(&sys(), "view").await.unwrap().id;
     let import_id = t.app.queue_cost_import(&sys(), "queued.csv", false).await.unwrap().id;
+    let rules_id =
+        t.app.save_rule_set(&sys(), "name = \"empty\"\neffective_from = \"2026-01\"\n").await.unwrap().id;
 
     // The routes the server has are exactly the routes this matrix speaks of.
     let mut declared: Vec<(String, String)> =
@@ -165,6 +181,7 @@ both!(every_route_for_every_role, |t| {
                     "users" => viewer_id,
                     "tokens" => victim,
                     "cost" => import_id,
+                    "allocation" => rules_id,
                     other => panic!("no id for {other}"),
                 };
                 template.replace("{id}", &id.to_string())

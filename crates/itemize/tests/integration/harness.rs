@@ -167,6 +167,11 @@ impl Server {
         (status, etag, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// POSTs a text body (TOML, CSV) with the server's client.
+    pub async fn post_text(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).body(body.to_string()).send().await.expect("request")
+    }
+
     pub async fn post(
         &self,
         path: &str,

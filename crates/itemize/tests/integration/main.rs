@@ -4,6 +4,7 @@
 #[macro_use]
 mod harness;
 
+mod allocation;
 mod api;
 mod auth;
 mod authz;

@@ -1,0 +1,189 @@
+//! Cost allocation's API: rule-set versions (validate, preview, save, apply), allocation runs, driver metrics,
+//! showback statements (JSON, CSV, XLSX), explanations, period close and chargeback journals.
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::Params;
+use crate::routes::Reg;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use itemize_app::AppError;
+use itemize_app::allocation::{Measure, StatementBy, journal_csv, statement_csv, statement_xlsx};
+use serde_json::json;
+
+pub fn routes(r: Reg) -> Reg {
+    r.add("/api/v1/allocation/rules", &["GET", "POST"], get(list_rules).post(save_rules))
+        .add("/api/v1/allocation/rules/{id}", &["GET"], get(read_rules))
+        .add("/api/v1/allocation/rules/validate", &["POST"], post(validate_rules))
+        .add("/api/v1/allocation/rules/preview", &["POST"], post(preview_rules))
+        .add("/api/v1/allocation/runs", &["GET", "POST"], get(list_runs).post(allocate))
+        .add("/api/v1/allocation/metrics", &["POST"], post(import_metrics))
+        .add("/api/v1/allocation/showback", &["GET"], get(showback))
+        .add("/api/v1/allocation/explain", &["GET"], get(explain))
+        .add("/api/v1/allocation/close", &["POST"], post(close))
+        .add("/api/v1/allocation/journal", &["GET"], get(journal))
+}
+
+/// Reads a text body (up to 8 MB) once the caller's right to send it is established.
+async fn text(body: Body) -> Result<String, AppError> {
+    let bytes = axum::body::to_bytes(body, 8 << 20)
+        .await
+        .map_err(|e| AppError::bad_param("body", format!("cannot be read: {e}")))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| AppError::bad_param("body", "is not UTF-8 text"))
+}
+
+fn required<'a>(p: &'a itemize_app::ListParams, name: &str, what: &str) -> Result<&'a str, AppError> {
+    p.get(name).ok_or_else(|| AppError::bad_param(name, format!("is required ({what})")))
+}
+
+fn attachment(bytes: Vec<u8>, ctype: &'static str, filename: &str) -> Response {
+    let mut res = bytes.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// `GET /api/v1/allocation/rules`: every version, newest first.
+async fn list_rules(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    Ok(Json(json!({ "items": s.app.rule_sets(&auth.actor).await? })).into_response())
+}
+
+async fn read_rules(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(Json(s.app.rule_set(&auth.actor, id).await?).into_response())
+}
+
+/// `POST /api/v1/allocation/rules[?apply=true]` with the TOML as the body: saves a new version (201); with
+/// `apply`, also re-allocates the open periods it governs.
+async fn save_rules(
+    State(s): State<AppState>,
+    auth: Auth,
+    Params(p): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let body = text(body).await?;
+    if matches!(p.get("apply"), Some("true") | Some("1")) {
+        let applied = s.app.apply_rule_set(&auth.actor, &body).await?;
+        return Ok((StatusCode::CREATED, Json(applied)).into_response());
+    }
+    Ok((StatusCode::CREATED, Json(s.app.save_rule_set(&auth.actor, &body).await?)).into_response())
+}
+
+/// `POST /api/v1/allocation/rules/validate`: every problem of a rule set, nothing saved.
+async fn validate_rules(State(s): State<AppState>, auth: Auth, body: Body) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let body = text(body).await?;
+    Ok(Json(json!({ "valid": true, "message": s.app.validate_rules(&auth.actor, &body).await? }))
+        .into_response())
+}
+
+/// `POST /api/v1/allocation/rules/preview?period=YYYY-MM`: per-target before and after, biggest movers.
+async fn preview_rules(
+    State(s): State<AppState>,
+    auth: Auth,
+    Params(p): Params,
+    body: Body,
+) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let period = required(&p, "period", "YYYY-MM")?.to_string();
+    let body = text(body).await?;
+    Ok(Json(s.app.preview_rules(&auth.actor, &body, &period).await?).into_response())
+}
+
+/// `GET /api/v1/allocation/runs[?period=YYYY-MM]`.
+async fn list_runs(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    Ok(Json(json!({ "items": s.app.allocation_runs(&auth.actor, p.get("period")).await? })).into_response())
+}
+
+/// `POST /api/v1/allocation/runs?period=YYYY-MM` (or `from` and `to`): allocates and answers with the runs.
+async fn allocate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let runs = match (p.get("period"), p.get("from"), p.get("to")) {
+        (Some(period), None, None) => vec![s.app.allocate_period(&auth.actor, period).await?],
+        (None, Some(from), Some(to)) => s.app.allocate_range(&auth.actor, from, to).await?,
+        _ => return Err(AppError::bad_param("period", "give period, or from and to (YYYY-MM)").into()),
+    };
+    Ok((StatusCode::CREATED, Json(json!({ "items": runs }))).into_response())
+}
+
+/// `POST /api/v1/allocation/metrics` with `period,metric,target,value` CSV as the body.
+async fn import_metrics(State(s): State<AppState>, auth: Auth, body: Body) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let body = text(body).await?;
+    Ok(Json(json!({ "imported": s.app.import_metrics(&auth.actor, &body).await? })).into_response())
+}
+
+/// `GET /api/v1/allocation/showback?period=YYYY-MM[&by=cost-centre|service][&measure=effective|billed]
+/// [&format=json|csv|xlsx]`.
+async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    let period = required(&p, "period", "YYYY-MM")?.to_string();
+    let by = p.get("by").unwrap_or("cost-centre");
+    let by = StatementBy::parse(by)
+        .ok_or_else(|| AppError::bad_param("by", format!("`{by}` is not cost-centre or service")))?;
+    let measure = p.get("measure").unwrap_or("effective");
+    let measure = Measure::parse(measure)
+        .ok_or_else(|| AppError::bad_param("measure", format!("`{measure}` is not effective or billed")))?;
+    let format = p.get("format").unwrap_or("json").to_string();
+    if !["json", "csv", "xlsx"].contains(&format.as_str()) {
+        return Err(AppError::bad_param("format", format!("`{format}` is not json, csv or xlsx")).into());
+    }
+    let st = s.app.showback(&auth.actor, &period, by, measure).await?;
+    let name = format!("showback-{period}.{format}");
+    Ok(match format.as_str() {
+        "csv" => attachment(statement_csv(&st).into_bytes(), "text/csv; charset=utf-8", &name),
+        "xlsx" => attachment(
+            statement_xlsx(&st)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &name,
+        ),
+        _ => Json(st).into_response(),
+    })
+}
+
+/// `GET /api/v1/allocation/explain?period=YYYY-MM&target=svc:CODE|cc:CODE|unallocated[&limit=100]`.
+async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    let period = required(&p, "period", "YYYY-MM")?.to_string();
+    let target = required(&p, "target", "svc:CODE, cc:CODE or unallocated")?.to_string();
+    let limit = match p.get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| AppError::bad_param("limit", "is a number from 1 to 10000"))?,
+    };
+    Ok(Json(s.app.explain(&auth.actor, &period, &target, limit).await?).into_response())
+}
+
+/// `POST /api/v1/allocation/close?period=YYYY-MM`.
+async fn close(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let period = required(&p, "period", "YYYY-MM")?.to_string();
+    Ok(Json(s.app.close_period(&auth.actor, &period).await?).into_response())
+}
+
+/// `GET /api/v1/allocation/journal?period=YYYY-MM[&format=csv|json]`: a closed period's journal.
+async fn journal(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    let period = required(&p, "period", "YYYY-MM")?.to_string();
+    let j = s.app.journal(&auth.actor, &period).await?;
+    Ok(match p.get("format").unwrap_or("csv") {
+        "json" => Json(j).into_response(),
+        "csv" => attachment(
+            journal_csv(&j).into_bytes(),
+            "text/csv; charset=utf-8",
+            &format!("journal-{period}.csv"),
+        ),
+        other => return Err(AppError::bad_param("format", format!("`{other}` is not csv or json")).into()),
+    })
+}

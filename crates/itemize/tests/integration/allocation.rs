@@ -1,0 +1,282 @@
+//! Cost allocation end to end on both databases: the FOCUS 1.3 fixtures allocated with the providers' own
+//! splits honoured and every period conserved against the ledger; rules validated, previewed, applied and
+//! versioned; showback, explanation, period close and a balanced journal; the API and a scoped user's view.
+
+use crate::cost_ledger::{fixture, import};
+use crate::harness::{TestApp, sys};
+use itemize_app::AppError;
+use itemize_app::allocation::{Measure, StatementBy};
+use itemize_app::cost::ImportOptions;
+use itemize_app::ledger::{Dimension, LedgerQuery};
+use itemize_core::refdata::{CostCentre, Service};
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const FIXTURES: [&str; 3] = [
+    "focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv",
+    "focus-1.3/azure/focus_1_3_cost_and_usage_azure.csv",
+    "focus-1.3/gcp/focus_1_3_cost_and_usage_gcp.csv",
+];
+
+/// The cost centres the fixtures' AllocatedTags name, and a service owned by one of them.
+/// `without`: a cost centre left out, so the lines tagged with it have no owner.
+async fn org(t: &TestApp, without: Option<&str>) -> BTreeMap<String, i64> {
+    let mut ids = BTreeMap::new();
+    let all = [("cc-1042", "Analytics"), ("cc-3110", "Billing"), ("cc-2087", "Search"), ("CC-IT", "IT")];
+    for (code, name) in all.into_iter().filter(|(c, _)| Some(*c) != without) {
+        let r = t.app.create::<CostCentre>(&sys(), json!({"code": code, "name": name})).await.unwrap();
+        ids.insert(code.to_string(), r.id.get());
+    }
+    t.app
+        .create::<Service>(
+            &sys(),
+            json!({"code": "SVC-WL", "name": "Workloads", "criticality": "low", "owner_cost_centre_id": ids["cc-3110"]}),
+        )
+        .await
+        .unwrap();
+    ids
+}
+
+fn rules(extra: &str) -> String {
+    format!(
+        r#"name = "fixture rules"
+effective_from = "2000-01"
+[tag_aliases]
+cost_centre = ["CostCenter", "cost-center"]
+[[tag]]
+name = "cost centre"
+when = {{ "tag:cost_centre" = {{ present = true }} }}
+cost_centre_from = "tag:cost_centre"
+[journal]
+provider_cost_centre = "CC-IT"
+credit_account = "7990"
+[journal.gl_accounts]
+default = "7900"
+Compute = "7910"
+{extra}"#
+    )
+}
+
+/// Rows of a fixture the provider already split and their methods, read with the csv crate alone.
+fn provider_split_rows(rel: &str) -> (usize, std::collections::BTreeSet<String>) {
+    let mut r = csv::Reader::from_path(fixture(rel)).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = h.iter().position(|x| x.trim_start_matches('\u{feff}') == "AllocatedMethodId").unwrap();
+    let mut methods = std::collections::BTreeSet::new();
+    let mut n = 0;
+    for rec in r.records() {
+        let m = rec.unwrap()[col].trim().to_string();
+        if !matches!(m.as_str(), "" | "NULL") {
+            n += 1;
+            methods.insert(format!("provider:{m}"));
+        }
+    }
+    (n, methods)
+}
+
+both!(fixtures_allocate_exactly_with_provider_splits_honoured, |t| {
+    org(&t, None).await;
+    for rel in FIXTURES {
+        assert_eq!(import(&t, &fixture(rel), ImportOptions::default()).await.status, "active", "{rel}");
+    }
+    let applied = t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
+    let periods = t.app.ledger_periods().await.unwrap();
+    assert!(!periods.is_empty());
+    assert_eq!(applied.runs.iter().map(|r| r.period.clone()).collect::<Vec<_>>(), periods, "every period");
+    // Conservation against the ledger, period by period: billed, effective and the number of lines.
+    let q = LedgerQuery { group_by: vec![Dimension::Period], ..LedgerQuery::default() };
+    let ledger = t.app.ledger_totals(&sys(), &q).await.unwrap();
+    for run in &applied.runs {
+        let row = ledger.rows.iter().find(|r| r.keys[0].as_deref() == Some(run.period.as_str())).unwrap();
+        assert_eq!(run.billed_total, row.billed_cost, "{}", run.period);
+        assert_eq!(run.effective_total, row.effective_cost, "{}", run.period);
+        assert_eq!(run.lines as u64, row.lines, "{}", run.period);
+        let cells =
+            t.store().session().await.unwrap().cube_cells(&run.period, &run.period, None).await.unwrap();
+        let sum: Decimal = cells.iter().map(|c| c.effective.parse::<Decimal>().unwrap()).sum();
+        assert_eq!(sum, row.effective_cost, "the cube itself, {}", run.period);
+    }
+    // Every row a provider split carries its method into the cube and lands on the cost centre its
+    // AllocatedTags name (CostCenter and cost-center spellings alike), never on Unallocated.
+    let want: usize = FIXTURES.iter().map(|f| provider_split_rows(f).0).sum();
+    let want_methods: std::collections::BTreeSet<String> =
+        FIXTURES.iter().flat_map(|f| provider_split_rows(f).1).collect();
+    assert!(want > 600, "the fixtures carry provider splits ({want})");
+    let (first, last) = (periods.first().unwrap(), periods.last().unwrap());
+    let cells = t.store().session().await.unwrap().cube_cells(first, last, None).await.unwrap();
+    let split: Vec<_> = cells.iter().filter(|c| c.method.starts_with("provider:")).collect();
+    assert_eq!(split.iter().map(|c| c.lines).sum::<i64>() as usize, want);
+    assert!(
+        split.iter().all(|c| c.target.starts_with("cc:cc-")),
+        "{:?}",
+        split.iter().find(|c| !c.target.starts_with("cc:"))
+    );
+    let methods: std::collections::BTreeSet<String> = split.iter().map(|c| c.method.clone()).collect();
+    assert_eq!(methods, want_methods);
+    // Allocating again is idempotent: the same cube, cell for cell.
+    let again = t.app.allocate_period(&sys(), last).await.unwrap();
+    let key = |c: &itemize_store::CubeCell| format!("{c:?}");
+    let mut cells2 = t.store().session().await.unwrap().cube_cells(last, last, None).await.unwrap();
+    let mut before: Vec<_> = cells.iter().filter(|c| c.billing_period == *last).cloned().collect();
+    cells2.sort_by_key(key);
+    before.sort_by_key(key);
+    assert_eq!(cells2.len(), before.len());
+    assert!(cells2 == before, "re-allocating the same ledger with the same rules gives the same cells");
+    assert_eq!(
+        t.app
+            .allocation_runs(&sys(), Some(last))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.status == "current")
+            .count(),
+        1
+    );
+    assert!(again.id > applied.runs.last().unwrap().id);
+});
+
+both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
+    let ids = org(&t, Some("cc-2087")).await;
+    import(&t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
+    let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
+
+    // A rule set that names what does not exist is refused with every problem located, and nothing is saved.
+    let bad = rules("[[ownership]]\nwhen = { acount = \"1\" }\nservice = \"Nope\"\n");
+    match t.app.save_rule_set(&sys(), &bad).await {
+        Err(AppError::BadRequest { details, .. }) => {
+            let all: Vec<String> = details.iter().map(|d| d.problem.clone()).collect();
+            assert!(all.iter().any(|p| p.contains("ownership[0].when.acount: unknown field")), "{all:?}");
+            assert!(all.iter().any(|p| p.contains("no service with the code or name `Nope`")), "{all:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(t.app.rule_sets(&sys()).await.unwrap().is_empty());
+    // Without rules a period cannot be allocated, and says why.
+    let e = t.app.allocate_period(&sys(), &period).await.unwrap_err().to_string();
+    assert!(e.contains("no allocation rule set is in force"), "{e}");
+
+    let v1 = t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
+    let st = t.app.showback(&sys(), &period, StatementBy::CostCentre, Measure::Effective).await.unwrap();
+    let total = v1.runs.last().unwrap().effective_total;
+    assert_eq!(st.total.amount, total, "the statement adds up to the allocated total");
+    let unallocated =
+        st.rows.iter().find(|r| r.key == "unallocated").expect("untagged lines stay visible").amount;
+    assert!(unallocated > Decimal::ZERO);
+    assert_eq!(st.rows.last().unwrap().key, "unallocated", "listed last");
+    let billed = t.app.showback(&sys(), &period, StatementBy::CostCentre, Measure::Billed).await.unwrap();
+    assert_eq!(billed.total.amount, v1.runs.last().unwrap().billed_total);
+
+    // Preview: a default for everything else moves exactly the unallocated amount to IT, before any save.
+    let v2_text = rules("[[default]]\nwhen = { account = { present = true } }\ncost_centre = \"CC-IT\"\n");
+    let p = t.app.preview_rules(&sys(), &v2_text, &period).await.unwrap();
+    assert_eq!((p.unallocated_before, p.unallocated_after), (unallocated, Decimal::ZERO));
+    let top = &p.biggest_movers[0];
+    assert_eq!(top.change.abs(), unallocated);
+    assert!(["unallocated", "cc:CC-IT"].contains(&top.target.as_str()), "{top:?}");
+    assert_eq!(t.app.rule_sets(&sys()).await.unwrap().len(), 1, "a preview saves nothing");
+    let applied = t.app.apply_rule_set(&sys(), &v2_text).await.unwrap();
+    assert_eq!(t.app.rule_sets(&sys()).await.unwrap().len(), 2, "a new version; the old one is kept");
+    assert_eq!(applied.runs.last().unwrap().unallocated_effective, Decimal::ZERO);
+    let st = t.app.showback(&sys(), &period, StatementBy::CostCentre, Measure::Effective).await.unwrap();
+    assert_eq!(st.rows.iter().find(|r| r.key == "cc:CC-IT").unwrap().amount, unallocated);
+    assert_eq!(st.total.amount, total, "the same money, placed differently");
+
+    // Explanation: the rule behind a target's money and the source lines that add up to it.
+    let x = t.app.explain(&sys(), &period, "cc:cc-1042", 10_000).await.unwrap();
+    assert!(x.by_rule.iter().all(|r| r.rule == "tag:cost centre"), "{:?}", x.by_rule);
+    assert_eq!(x.lines.iter().map(|l| l.effective).sum::<Decimal>(), x.total_effective);
+    assert_eq!(x.lines_total as usize, x.lines.len());
+    assert_eq!(x.by_rule.iter().map(|r| r.lines).sum::<i64>() as usize, x.lines.len());
+
+    // Close: the period is locked; the journal balances and charges every consuming cost centre.
+    t.app.close_period(&sys(), &period).await.unwrap();
+    let e = t.app.allocate_period(&sys(), &period).await.unwrap_err().to_string();
+    assert!(e.contains("is closed"), "{e}");
+    let again = t.app.apply_rule_set(&sys(), &v2_text).await.unwrap();
+    assert!(again.runs.iter().all(|r| r.period != period) && again.closed_skipped.contains(&period));
+    let j = t.app.journal(&sys(), &period).await.unwrap();
+    assert_eq!(j.total_debit, j.total_credit, "balanced");
+    assert!(j.total_debit > Decimal::ZERO);
+    let charged: std::collections::BTreeSet<&str> =
+        j.lines.iter().filter(|l| l.debit > Decimal::ZERO).map(|l| l.cost_centre.as_str()).collect();
+    assert!(charged.contains("cc-1042") && charged.contains("cc-3110"), "{charged:?}");
+    assert!(!charged.contains("CC-IT"), "the provider is not charged for itself");
+    let csv_text = itemize_app::allocation::journal_csv(&j);
+    assert!(csv_text.starts_with("journal_id,posting_date,line,gl_account,cost_centre,debit,credit"));
+    assert_eq!(csv_text.lines().count(), j.lines.len() + 1);
+
+    // Over HTTP: a scoped user's statement holds only their cost centre; CSV and XLSX downloads.
+    let server = t.serve().await;
+    let scoped = t.user("ana", "viewer", vec![ids["cc-1042"]]).await;
+    let token = t.token(scoped, true).await;
+    let r = server.get_as(&token, &format!("/api/v1/allocation/showback?period={period}")).await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let keys: Vec<&str> = v["rows"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["cc:cc-1042"]);
+    let r =
+        server.get_as(&token, &format!("/api/v1/allocation/explain?period={period}&target=cc:cc-3110")).await;
+    assert_eq!(r.status(), 404, "another cost centre's money is not explained to a scoped user");
+    let (code, v) = server.get_json(&format!("/api/v1/allocation/showback?period={period}&by=service")).await;
+    assert_eq!(code, 200);
+    assert!(v["rows"].as_array().unwrap().iter().any(|r| r["key"] == "cc:cc-1042"), "{v}");
+    let r = server.get(&format!("/api/v1/allocation/showback?period={period}&format=xlsx")).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"), "an XLSX (zip) workbook");
+    let r = server.get(&format!("/api/v1/allocation/showback?period={period}&format=csv")).await;
+    let text = r.text().await.unwrap();
+    assert!(text.lines().any(|l| l.contains(",cc:CC-IT,") && l.contains(&unallocated.to_string())), "{text}");
+    let r = server.get(&format!("/api/v1/allocation/journal?period={period}")).await;
+    assert_eq!(r.text().await.unwrap(), csv_text);
+});
+
+both!(api_rules_runs_metrics_and_refusals, |t| {
+    org(&t, None).await;
+    import(&t, &fixture(FIXTURES[2]), ImportOptions::default()).await;
+    let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
+    let server = t.serve().await;
+    // A metric driver: the workloads pool split 3:1 by an imported series.
+    let r = server
+        .post_text(
+            "/api/v1/allocation/metrics",
+            &format!(
+                "period,metric,target,value\n{period},cpu-hours,cc-1042,300\n{period},cpu-hours,Search,100\n"
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = server
+        .post_text("/api/v1/allocation/metrics", "period,metric,target,value\n2026-13,cpu,cc-1042,x\n")
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("row 2, period") && body.contains("row 2, value"), "{body}");
+    let pool = "[[pool]]\nname = \"untagged\"\nwhen = { \"tag:cost_centre\" = { matches = \"^$\" } }\nsplit = \"even\"\n\
+        targets = [\"cc:CC-IT\"]\n[[pool]]\nname = \"gke\"\nwhen = { resource_id = { glob = \"//container.googleapis.com/*\" } }\n\
+        split = \"driver\"\ndriver = \"metric:cpu-hours\"\n";
+    let r = server.post_text("/api/v1/allocation/rules?apply=true", &rules(pool)).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let (code, v) = server.get_json("/api/v1/allocation/runs").await;
+    assert_eq!(code, 200);
+    assert!(!v["items"].as_array().unwrap().is_empty());
+    let cells = t.store().session().await.unwrap().cube_cells(&period, &period, None).await.unwrap();
+    let gke: Vec<_> = cells.iter().filter(|c| c.rule == "pool:gke").collect();
+    assert!(!gke.is_empty(), "the GKE resources went through the pool");
+    let sum = |target: &str| -> Decimal {
+        gke.iter().filter(|c| c.target == target).map(|c| c.effective.parse::<Decimal>().unwrap()).sum()
+    };
+    let (a, s) = (sum("cc:cc-1042"), sum("cc:cc-2087"));
+    assert!(a > Decimal::ZERO && s > Decimal::ZERO);
+    assert!((a - s * Decimal::from(3)).abs() < Decimal::new(1, 6), "3:1 by CPU-hours: {a} vs {s}");
+    // Refusals change nothing: a bad rule set, a bad period.
+    let r = server.post_text("/api/v1/allocation/rules", "name = 1").await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(t.app.rule_sets(&sys()).await.unwrap().len(), 1);
+    let r = server.post_text("/api/v1/allocation/runs?period=2026-13", "").await;
+    assert_eq!(r.status(), 400);
+    let r = server.post_text(&format!("/api/v1/allocation/close?period={period}"), "").await;
+    assert_eq!(r.status(), 200);
+    let r = server.post_text(&format!("/api/v1/allocation/runs?period={period}"), "").await;
+    assert_eq!(r.status(), 409, "{}", r.text().await.unwrap());
+});
