@@ -175,6 +175,7 @@ async fn close(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resu
 
 /// `GET /api/v1/allocation/journal?period=YYYY-MM[&format=csv|json]`: a closed period's journal.
 async fn journal(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let j = s.app.journal(&auth.actor, &period).await?;
     Ok(match p.get("format").unwrap_or("csv") {

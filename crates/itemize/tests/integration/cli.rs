@@ -92,7 +92,7 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let err = rt.block_on(crate::contract::try_raw(&url, "SELECT 1 FROM itemize_migrations")).unwrap_err();
     assert!(err.contains("no such table"), "{err}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
-    assert!(ok && out.contains("applied migrations [1, 2, 3]"), "{out}");
+    assert!(ok && out.contains("applied migrations [1, 2, 3, 4]"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
     assert!(ok && out.contains("nothing to apply"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
@@ -156,7 +156,38 @@ fn demo_is_deterministic_and_never_loads_twice() {
         assert!(ok, "{err}");
         assert!(out.contains("people.csv"), "{out}");
         assert!(out.contains("cost lines") && out.contains("1 restatement"), "{out}");
+        assert!(out.contains("13 months allocated") && out.contains("all but the last 3 closed"), "{out}");
     }
+    // The allocated demo: a statement that adds up, a closed month's balanced journal, an open month.
+    let (ok, out, err) =
+        run(itemize(a.path()).args(["report", "showback", "--period", "2026-10", "--format", "csv"]));
+    assert!(ok, "{err}");
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(out.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let (total, parts) = rows.split_last().unwrap();
+    assert_eq!(total[1], "total");
+    assert!(parts.len() > 10 && parts.iter().any(|r| r[1] == "unallocated"), "{out}");
+    let sum: rust_decimal::Decimal =
+        parts.iter().map(|r| r[5].parse::<rust_decimal::Decimal>().unwrap()).sum();
+    assert_eq!(sum.to_string(), total[5], "the statement's rows add up to its total");
+    let (ok, out, err) = run(itemize(a.path()).args(["export", "journal", "--period", "2026-07"]));
+    assert!(ok, "{err}");
+    let (mut debit, mut credit) = (rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO);
+    for r in csv::Reader::from_reader(out.as_bytes()).records() {
+        let r = r.unwrap();
+        debit += r[5].parse::<rust_decimal::Decimal>().unwrap();
+        credit += r[6].parse::<rust_decimal::Decimal>().unwrap();
+    }
+    assert!(debit > rust_decimal::Decimal::ZERO && debit == credit, "{debit} vs {credit}");
+    let (ok, _, err) = run(itemize(a.path()).args(["allocate", "--period", "2026-07"]));
+    assert!(!ok && err.contains("2026-07 is closed"), "{err}");
+    let (ok, _, err) = run(itemize(a.path()).args(["export", "journal", "--period", "2026-10"]));
+    assert!(!ok && err.contains("2026-10 is not closed"), "{err}");
+    let (ok, _, err) =
+        run(itemize(a.path()).args(["rules", "validate", "itemize-data/demo-input/cpu-hours.csv"]));
+    assert!(!ok && err.contains("problem"), "{err}");
     let list = |dir: &str| -> Vec<std::ffi::OsString> {
         let mut v: Vec<_> = std::fs::read_dir(a.path().join(dir))
             .unwrap()
@@ -168,7 +199,11 @@ fn demo_is_deterministic_and_never_loads_twice() {
         v
     };
     let files = list("itemize-data/demo-input");
-    assert_eq!(files.len(), 6);
+    assert_eq!(
+        files.len(),
+        8,
+        "the reference data, the allocation rules and the CPU-hours series: {files:?}"
+    );
     let bills = list("itemize-data/demo-input/bills");
     assert!(bills.len() > 70, "thirteen months of bills from six sources: {}", bills.len());
     for (dir, names) in [("itemize-data/demo-input", &files), ("itemize-data/demo-input/bills", &bills)] {
