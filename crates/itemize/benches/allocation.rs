@@ -102,14 +102,14 @@ fn main() {
         .map(|_| {
             let r = rng.next();
             let mut tags = Vec::new();
-            if r % 10 != 0 {
+            if !r.is_multiple_of(10) {
                 tags.push(("team".to_string(), teams[(r >> 8) as usize % teams.len()].clone()));
                 tags.push(("app".to_string(), apps[(r >> 20) as usize % apps.len()].clone()));
             }
             Gen {
                 acct: (r >> 32) as usize % accounts.len(),
                 res: (r >> 12) as usize % resources.len(),
-                svc: if r % 97 == 0 { 3 + (r >> 40) as usize % 4 } else { (r >> 44) as usize % 3 },
+                svc: if r.is_multiple_of(97) { 3 + (r >> 40) as usize % 4 } else { (r >> 44) as usize % 3 },
                 cat: (r >> 48) as usize % categories.len(),
                 day: (r >> 52) as usize % days.len(),
                 tags,
