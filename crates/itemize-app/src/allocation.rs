@@ -7,7 +7,7 @@
 //! and its monthly roll-up in one transaction: readers see the old cube or the new one. The same ledger and the
 //! same rules give the same cube, byte for byte.
 
-use crate::ledger::is_billing_period;
+use crate::ledger::{bad, check_period, day_of_micros, dec as money, is_billing_period};
 use crate::{Actor, App, AppError};
 use itemize_core::allocation::{
     Allocator, Catalog, CubeRow, Decision, FIELD_COUNT, Field, LineCost, LineRef, Rules, parse_rule_set,
@@ -15,7 +15,7 @@ use itemize_core::allocation::{
 use itemize_core::auth::{Action, Resource, authorize};
 use itemize_core::refdata::{CostCentre, Person, PersonStatus, Service};
 use itemize_core::validate::FieldError;
-use itemize_ingest::lake::{self, ColumnData};
+use itemize_ingest::lake;
 use itemize_store::{CubeCell, MetricRow, MonthCell, PartitionFilter, PartitionRow, RuleSetRow, RunRow};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -27,22 +27,6 @@ use std::str::FromStr;
 /// One hundred, for percentages.
 pub const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 pub use rust_decimal::Decimal as Amount;
-
-fn bad(field: &str, message: impl Into<String>) -> AppError {
-    let message = message.into();
-    AppError::BadRequest {
-        message: format!("{field}: {message}"),
-        details: vec![FieldError::new(field, message)],
-    }
-}
-
-fn check_period(field: &str, p: &str) -> Result<(), AppError> {
-    if is_billing_period(p) {
-        Ok(())
-    } else {
-        Err(bad(field, format!("{p:?} is not a billing period (YYYY-MM)")))
-    }
-}
 
 fn previous_period(p: &str) -> String {
     let y: i32 = p[..4].parse().unwrap_or(1970);
@@ -347,10 +331,7 @@ fn scan(
                 rules.tag_keys().normalize_into(src.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tags);
                 let micros = b.columns[1].int(row).unwrap_or(0);
                 if micros != last_day.0 {
-                    let day = jiff::Timestamp::from_microsecond(micros)
-                        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
-                        .unwrap_or_default();
-                    last_day = (micros, day);
+                    last_day = (micros, day_of_micros(micros).unwrap_or_default());
                 }
                 let cost = LineCost {
                     day: &last_day.1,
@@ -366,10 +347,6 @@ fn scan(
         .map_err(|e| AppError::Refused(format!("the cost lake file {} cannot be read: {e}", p.lake_path)))?;
     }
     Ok(())
-}
-
-fn money(c: &ColumnData, row: usize) -> Decimal {
-    c.text(row).and_then(|s| Decimal::from_str(s).ok()).unwrap_or_default()
 }
 
 fn cells_of(period: &str, rows: &[CubeRow]) -> (Vec<CubeCell>, Vec<MonthCell>) {
@@ -898,20 +875,20 @@ impl App {
     ) -> Result<Explanation, AppError> {
         self.allocation_read(actor)?;
         check_period("period", period)?;
-        if let Some(scope) = self.scope_codes(actor).await? {
-            let cells = self.store().session().await?.cube_cells(period, period, Some(target)).await?;
-            if cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc))) {
-                return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
-            }
-        }
+        let scope = self.scope_codes(actor).await?;
         let mut s = self.store().session().await?;
+        let cells = s.cube_cells(period, period, Some(target)).await?;
+        if let Some(scope) = scope
+            && cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc)))
+        {
+            return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
+        }
         let run = s
             .allocation_runs(Some(period))
             .await?
             .into_iter()
             .find(|r| r.status == "current")
             .ok_or_else(|| AppError::NotFound { kind: "allocation of period", id: period.to_string() })?;
-        let cells = s.cube_cells(period, period, Some(target)).await?;
         let rule_row = s.rule_set(run.rule_set_id).await?.ok_or_else(|| {
             AppError::Refused(format!("the rule set {} of run {} is missing", run.rule_set_id, run.id))
         })?;

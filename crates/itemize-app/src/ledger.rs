@@ -139,7 +139,7 @@ pub struct LedgerTotals {
     pub partitions_current: usize,
 }
 
-fn bad(field: &str, message: impl Into<String>) -> AppError {
+pub(crate) fn bad(field: &str, message: impl Into<String>) -> AppError {
     let message = message.into();
     AppError::BadRequest {
         message: format!("{field}: {message}"),
@@ -147,21 +147,15 @@ fn bad(field: &str, message: impl Into<String>) -> AppError {
     }
 }
 
-/// Whether `p` names a billing period: `YYYY-MM`.
-pub(crate) fn is_billing_period(p: &str) -> bool {
-    p.len() == 7
-        && p.as_bytes()[4] == b'-'
-        && p[..4].bytes().all(|b| b.is_ascii_digit())
-        && matches!(p[5..].parse::<u8>(), Ok(1..=12))
-}
+pub(crate) use itemize_core::allocation::is_billing_period;
 
-fn check_period(field: &str, v: &Option<String>) -> Result<(), AppError> {
-    if let Some(p) = v
-        && !is_billing_period(p)
-    {
-        return Err(bad(field, format!("{p:?} is not a billing period (expected YYYY-MM)")));
+/// Refuses a value that is not a billing period, naming the field.
+pub(crate) fn check_period(field: &str, p: &str) -> Result<(), AppError> {
+    if is_billing_period(p) {
+        Ok(())
+    } else {
+        Err(bad(field, format!("{p:?} is not a billing period (expected YYYY-MM)")))
     }
-    Ok(())
 }
 
 impl LedgerQuery {
@@ -203,8 +197,12 @@ impl LedgerQuery {
                 }
             }
         }
-        check_period("from", &q.period_from)?;
-        check_period("to", &q.period_to)?;
+        if let Some(p) = &q.period_from {
+            check_period("from", p)?;
+        }
+        if let Some(p) = &q.period_to {
+            check_period("to", p)?;
+        }
         Ok(q)
     }
 }
@@ -231,7 +229,8 @@ impl Acc {
     }
 }
 
-fn dec(c: &ColumnData, row: usize) -> Decimal {
+/// A lake money column's value at `row` (zero when empty).
+pub(crate) fn dec(c: &ColumnData, row: usize) -> Decimal {
     c.text(row).and_then(|s| Decimal::from_str(s).ok()).unwrap_or_default()
 }
 
@@ -239,7 +238,7 @@ fn month_of_micros(us: i64) -> Option<String> {
     jiff::Timestamp::from_microsecond(us).ok().map(crate::cost::period_of)
 }
 
-fn day_of_micros(us: i64) -> Option<String> {
+pub(crate) fn day_of_micros(us: i64) -> Option<String> {
     let t = jiff::Timestamp::from_microsecond(us).ok()?;
     Some(t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
 }

@@ -439,16 +439,12 @@ pub struct Rules {
 /// The rule id of money no rule claimed.
 pub const UNALLOCATED_RULE: u32 = 0;
 
-fn is_period(p: &str) -> bool {
-    let b = p.as_bytes();
-    b.len() == 7
-        && b[4] == b'-'
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[5..].iter().all(u8::is_ascii_digit)
-        && matches!(
-            &p[5..],
-            "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
-        )
+/// Whether `p` names a billing period: `YYYY-MM`.
+pub fn is_billing_period(p: &str) -> bool {
+    p.len() == 7
+        && p.as_bytes()[4] == b'-'
+        && p[..4].bytes().all(|b| b.is_ascii_digit())
+        && matches!(p[5..].parse::<u8>(), Ok(1..=12))
 }
 
 /// Turns a glob (`*` any run, `?` one character) into an anchored regex.
@@ -657,7 +653,7 @@ impl Rules {
             rule_labels: vec!["unallocated".to_string()],
             catalog,
         };
-        if !is_period(&doc.effective_from) {
+        if !is_billing_period(&doc.effective_from) {
             c.errors.push(format!("effective_from: `{}` is not a period (YYYY-MM)", doc.effective_from));
         }
         c.intern(Target::unallocated());

@@ -122,20 +122,11 @@ impl Session {
         width: usize,
         rows: Vec<Vec<Value>>,
     ) -> Result<(), StoreError> {
-        let mut values = Vec::with_capacity(BATCH * width);
-        let mut n = 0;
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            values.clear();
-            n = 0;
-            for r in rows.by_ref().take(BATCH) {
-                values.extend(r);
-                n += 1;
-            }
-            let mut sql = String::with_capacity(head.len() + n * width * 5);
+        for chunk in rows.chunks(BATCH) {
+            let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
             sql.push_str(head);
             sql.push_str(" VALUES ");
-            for i in 0..n {
+            for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
@@ -148,9 +139,8 @@ impl Session {
                 }
                 sql.push(')');
             }
-            self.execute(sql, std::mem::take(&mut values)).await?;
+            self.execute(sql, chunk.concat()).await?;
         }
-        let _ = n;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! showback statements (JSON, CSV, XLSX), explanations, period close and chargeback journals.
 
 use crate::AppState;
+use crate::api::download;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Params;
@@ -9,7 +10,7 @@ use crate::routes::Reg;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use itemize_app::AppError;
@@ -39,15 +40,6 @@ async fn text(body: Body) -> Result<String, AppError> {
 
 fn required<'a>(p: &'a itemize_app::ListParams, name: &str, what: &str) -> Result<&'a str, AppError> {
     p.get(name).ok_or_else(|| AppError::bad_param(name, format!("is required ({what})")))
-}
-
-fn attachment(bytes: Vec<u8>, ctype: &'static str, filename: &str) -> Response {
-    let mut res = bytes.into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
 }
 
 /// `GET /api/v1/allocation/rules`: every version, newest first.
@@ -141,11 +133,11 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     let st = s.app.showback(&auth.actor, &period, by, measure).await?;
     let name = format!("showback-{period}.{format}");
     Ok(match format.as_str() {
-        "csv" => attachment(statement_csv(&st).into_bytes(), "text/csv; charset=utf-8", &name),
-        "xlsx" => attachment(
-            statement_xlsx(&st)?,
+        "csv" => download("text/csv; charset=utf-8", &name, statement_csv(&st).into_bytes()),
+        "xlsx" => download(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             &name,
+            statement_xlsx(&st)?,
         ),
         _ => Json(st).into_response(),
     })
@@ -180,10 +172,10 @@ async fn journal(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     let j = s.app.journal(&auth.actor, &period).await?;
     Ok(match p.get("format").unwrap_or("csv") {
         "json" => Json(j).into_response(),
-        "csv" => attachment(
-            journal_csv(&j).into_bytes(),
+        "csv" => download(
             "text/csv; charset=utf-8",
             &format!("journal-{period}.csv"),
+            journal_csv(&j).into_bytes(),
         ),
         other => return Err(AppError::bad_param("format", format!("`{other}` is not csv or json")).into()),
     })

@@ -297,7 +297,8 @@ fn without_format(p: &ListParams) -> ListParams {
     p
 }
 
-fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+/// A file download: its content type and the name it is saved under.
+pub(crate) fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
     let mut res = body.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {

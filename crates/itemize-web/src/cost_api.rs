@@ -205,10 +205,5 @@ async fn export(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Res
         Err(e) => Err(e),
     };
     let _ = tokio::fs::remove_file(&tmp).await;
-    let mut res = bytes?.into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"focus-{period}.{ext}\"")) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok(crate::api::download(ctype, &format!("focus-{period}.{ext}"), bytes?))
 }

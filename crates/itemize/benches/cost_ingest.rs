@@ -20,16 +20,8 @@ use std::time::Instant;
 
 const TEMPLATE: &str = "../../../shared/fixtures/focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv";
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+mod common;
+use common::Rng;
 
 /// Writes `rows` lines: the fixture's rows in turn, each with fresh costs and a team tag.
 fn generate(path: &Path, rows: usize, seed: u64) -> u64 {
