@@ -10,7 +10,8 @@
 use crate::ledger::{bad, check_period, day_of_micros, dec as money, is_billing_period};
 use crate::{Actor, App, AppError};
 use itemize_core::allocation::{
-    Allocator, Catalog, CubeRow, Decision, FIELD_COUNT, Field, LineCost, LineRef, Rules, parse_rule_set,
+    Allocator, Catalog, CubeRow, Decision, FIELD_COUNT, Field, LineCost, LineRef, Rules, TagKeys,
+    parse_rule_set,
 };
 use itemize_core::auth::{Action, Resource, authorize};
 use itemize_core::refdata::{CostCentre, Person, PersonStatus, Service};
@@ -28,6 +29,13 @@ use std::str::FromStr;
 pub const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 pub use rust_decimal::Decimal as Amount;
 
+/// The billing period after `p` (`YYYY-MM`).
+pub(crate) fn next_period(p: &str) -> String {
+    let y: i32 = p[..4].parse().unwrap_or(1970);
+    let m: u32 = p[5..].parse().unwrap_or(1);
+    if m == 12 { format!("{:04}-01", y + 1) } else { format!("{y:04}-{:02}", m + 1) }
+}
+
 fn previous_period(p: &str) -> String {
     let y: i32 = p[..4].parse().unwrap_or(1970);
     let m: u32 = p[5..].parse().unwrap_or(1);
@@ -38,7 +46,7 @@ fn sha256_hex(b: &[u8]) -> String {
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn dec(s: &str) -> Decimal {
+pub(crate) fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap_or_default()
 }
 
@@ -268,9 +276,9 @@ const COLUMNS: &[&str] = &[
 ];
 
 /// What a scan hands over besides the rules' view of the line.
-struct Meta<'a> {
-    partition: &'a PartitionRow,
-    line: i64,
+pub(crate) struct Meta<'a> {
+    pub partition: &'a PartitionRow,
+    pub line: i64,
 }
 
 fn not_null(v: &str) -> Option<&str> {
@@ -279,10 +287,10 @@ fn not_null(v: &str) -> Option<&str> {
 }
 
 /// Reads every line of the partitions in turn, as the rules see it.
-fn scan(
+pub(crate) fn scan(
     lake_dir: &Path,
     parts: &[PartitionRow],
-    rules: &Rules,
+    tag_keys: &TagKeys,
     mut f: impl FnMut(&LineRef, &LineCost, &Meta),
 ) -> Result<(), AppError> {
     let mut tags: Vec<(String, String)> = Vec::new();
@@ -328,7 +336,7 @@ fn scan(
                     (None, Some(s)) => serde_json::from_str(s).unwrap_or_default(),
                 };
                 let src = allocated_tags.as_ref().unwrap_or(&raw);
-                rules.tag_keys().normalize_into(src.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tags);
+                tag_keys.normalize_into(src.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tags);
                 let micros = b.columns[1].int(row).unwrap_or(0);
                 if micros != last_day.0 {
                     last_day = (micros, day_of_micros(micros).unwrap_or_default());
@@ -403,7 +411,7 @@ fn cells_of(period: &str, rows: &[CubeRow]) -> (Vec<CubeCell>, Vec<MonthCell>) {
 
 impl App {
     /// Reading allocation results: every role; a user limited to cost centres sees only theirs.
-    fn allocation_read(&self, actor: &Actor) -> Result<(), AppError> {
+    pub(crate) fn allocation_read(&self, actor: &Actor) -> Result<(), AppError> {
         authorize(actor, Resource::CostLedger, Action::Read).map_err(|e| AppError::Forbidden(e.to_string()))
     }
 
@@ -413,7 +421,7 @@ impl App {
     }
 
     /// The cost-centre codes a scoped actor may see; `None` for everyone else.
-    async fn scope_codes(&self, actor: &Actor) -> Result<Option<BTreeSet<String>>, AppError> {
+    pub(crate) async fn scope_codes(&self, actor: &Actor) -> Result<Option<BTreeSet<String>>, AppError> {
         let Some(scope) = &actor.scope else { return Ok(None) };
         let mut s = self.store().session().await?;
         let all = s.all::<CostCentre>(true).await?;
@@ -544,7 +552,7 @@ impl App {
         Ok(set.into_iter().collect())
     }
 
-    async fn period_partitions(&self, period: &str) -> Result<Vec<PartitionRow>, AppError> {
+    pub(crate) async fn period_partitions(&self, period: &str) -> Result<Vec<PartitionRow>, AppError> {
         let filter = PartitionFilter {
             period_from: Some(period.to_string()),
             period_to: Some(period.to_string()),
@@ -555,7 +563,7 @@ impl App {
         Ok(parts)
     }
 
-    async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules), AppError> {
+    pub(crate) async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules), AppError> {
         let row = self.store().session().await?.rule_set_for(period).await?.ok_or_else(|| {
             AppError::Refused(format!(
                 "no allocation rule set is in force for {period}; add one (itemize rules apply FILE) whose \
@@ -567,7 +575,7 @@ impl App {
         Ok((row, rules))
     }
 
-    async fn run_allocation(
+    pub(crate) async fn run_allocation(
         &self,
         period: &str,
         rules: Rules,
@@ -577,7 +585,7 @@ impl App {
         let parts2 = parts.clone();
         let (rows, lines) = tokio::task::spawn_blocking(move || -> Result<(Vec<CubeRow>, u64), AppError> {
             let mut a = Allocator::new(&rules);
-            scan(&dir, &parts2, &rules, |l, c, _| {
+            scan(&dir, &parts2, rules.tag_keys(), |l, c, _| {
                 a.add(l, c);
             })?;
             let lines = a.lines();
@@ -600,7 +608,10 @@ impl App {
         }
         let started = self.clock().now();
         let (rule_set, rules) = self.rules_for(period).await?;
-        let (parts, rows, lines) = self.run_allocation(period, rules).await?;
+        let (parts, mut rows, lines) = self.run_allocation(period, rules).await?;
+        // Restatements of closed periods posted into this one are part of its cube.
+        let posted = self.store().session().await?.adjustments(None, Some(period)).await?;
+        rows.extend(crate::restate::adjustment_cube_rows(period, &posted));
         let (cells, months) = cells_of(period, &rows);
         let billed_total: Decimal = months.iter().map(|m| dec(&m.billed)).sum();
         let effective_total: Decimal = months.iter().map(|m| dec(&m.effective)).sum();
@@ -917,7 +928,7 @@ impl App {
             tokio::task::spawn_blocking(move || -> Result<(Vec<SourceLine>, u64), AppError> {
                 let mut out = Vec::new();
                 let mut total = 0u64;
-                scan(&dir, &parts, &rules, |l, c, m| {
+                scan(&dir, &parts, rules.tag_keys(), |l, c, m| {
                     let rule = match rules.classify(l) {
                         Decision::Target { target, rule } if rules.target(target).key() == want => {
                             rules.rule_label(rule).to_string()
@@ -1176,7 +1187,9 @@ impl App {
             ))
         })?;
         let provider = j.provider_cost_centre.clone();
-        let mut debits: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+        // Per cost centre, GL account and what the amount is (the period's own use, or a restatement of an
+        // earlier closed period posted into it).
+        let mut debits: BTreeMap<(String, String, String), Decimal> = BTreeMap::new();
         let mut not_charged = Decimal::ZERO;
         for c in &cells {
             let amount = dec(&c.effective);
@@ -1189,11 +1202,15 @@ impl App {
             }
             let gl = j.gl_accounts.get(&c.service_category).or_else(|| j.gl_accounts.get("default"));
             let gl = gl.cloned().unwrap_or_default();
-            *debits.entry((cc.clone(), gl)).or_default() += amount;
+            let what = c.rule.strip_prefix(crate::restate::RESTATEMENT_RULE).map_or_else(
+                || format!("IT chargeback {period}"),
+                |src| format!("IT chargeback {period}: restatement of {src}"),
+            );
+            *debits.entry((cc.clone(), gl, what)).or_default() += amount;
         }
         let mut lines = Vec::new();
         let mut credits: BTreeMap<String, Decimal> = BTreeMap::new();
-        for ((cc, gl), amount) in debits {
+        for ((cc, gl, description), amount) in debits {
             let amount = amount.round_dp(2);
             if amount.is_zero() {
                 continue;
@@ -1208,7 +1225,7 @@ impl App {
                 cost_centre: cc,
                 debit,
                 credit,
-                description: format!("IT chargeback {period}"),
+                description,
             });
         }
         for (gl, amount) in credits {

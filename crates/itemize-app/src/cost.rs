@@ -160,6 +160,9 @@ pub struct ImportSummary {
     /// The imports whose partitions this one replaced (restatements).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replaced: Vec<i64>,
+    /// Closed periods this import restated, and where their differences were posted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restatements: Vec<crate::restate::Restatement>,
     pub created_by: String,
     pub created_at: Option<String>,
     pub started_at: Option<String>,
@@ -186,6 +189,7 @@ impl ImportSummary {
             report: r.report_json.and_then(|j| serde_json::from_str(&j).ok()),
             message: r.message,
             replaced: Vec::new(),
+            restatements: Vec::new(),
             created_by: r.created_by,
             created_at: r.created_at.map(|t| t.to_string()),
             started_at: r.started_at.map(|t| t.to_string()),
@@ -383,21 +387,44 @@ impl App {
         let finished = self.clock().now();
         row.finished_at = Some(finished);
         row.duration_ms = Some(finished.duration_since(started).as_millis() as i64);
-        let replaced = match result {
-            Ok(replaced) => replaced,
+        let (replaced, periods) = match result {
+            Ok(done) => done,
             Err(e) => {
                 row.status = "failed".into();
                 row.message = Some(e.to_string());
-                Vec::new()
+                Default::default()
             }
         };
+        // A closed period the import restated keeps its books; the difference goes to the next open period.
+        let mut restatements = Vec::new();
+        if !periods.is_empty() {
+            match self.restate_closed_periods(actor, Some(row.id), &periods).await {
+                Ok(r) => restatements = r,
+                Err(e) => {
+                    let msg = row.message.take().unwrap_or_default();
+                    row.message = Some(format!(
+                        "{msg}; restating the closed periods it touched failed ({e}); run the restatement again \
+                         (POST /api/v1/allocation/restate?period=…) once the cause is fixed"
+                    ));
+                }
+            }
+            for r in restatements.iter().filter(|r| r.adjustments > 0) {
+                let msg = row.message.take().unwrap_or_default();
+                row.message = Some(format!(
+                    "{msg}; closed period {} restated: {} effective posted into {} as adjustments",
+                    r.source_period, r.effective, r.posted_period
+                ));
+            }
+        }
         self.store().session().await?.update_import(&row).await?;
         let mut summary = ImportSummary::from_row(row);
         summary.replaced = replaced;
+        summary.restatements = restatements;
         Ok(summary)
     }
 
-    /// The work of an import; sets the row's outcome and returns the imports it restated.
+    /// The work of an import; sets the row's outcome and returns the imports it restated and the billing
+    /// periods it wrote.
     async fn run_import_inner(
         &self,
         actor: &Actor,
@@ -405,7 +432,7 @@ impl App {
         path: &Path,
         opts: ImportOptions,
         progress: Arc<Progress>,
-    ) -> Result<Vec<i64>, AppError> {
+    ) -> Result<(Vec<i64>, BTreeSet<String>), AppError> {
         let p = path.to_path_buf();
         let (sha, bytes) = tokio::task::spawn_blocking(move || hash_file(&p))
             .await
@@ -421,7 +448,7 @@ impl App {
                 earlier.id,
                 earlier.file_name
             ));
-            return Ok(Vec::new());
+            return Ok(Default::default());
         }
         // Keep the raw bytes, content-addressed.
         let raw = self.raw_dir().join(&sha[..2]).join(&sha);
@@ -465,7 +492,7 @@ impl App {
                 }
                 row.message = Some(e.to_string());
                 row.report_json = Some(json(&report));
-                return Ok(Vec::new());
+                return Ok(Default::default());
             }
         };
         row.format = Some(processed.format.name().into());
@@ -484,14 +511,14 @@ impl App {
                 report.total, processed.rows_read
             ));
             row.report_json = Some(json(&report));
-            return Ok(Vec::new());
+            return Ok(Default::default());
         }
         if processed.rows_ok == 0 {
             let _ = std::fs::remove_dir_all(&staging);
             row.status = "rejected".into();
             row.message = Some("the file holds no valid rows; nothing was imported".into());
             row.report_json = Some(json(&report));
-            return Ok(Vec::new());
+            return Ok(Default::default());
         }
         if report.total > 0 {
             let dir = self.reports_dir().join(format!("import-{}", row.id));
@@ -571,7 +598,7 @@ impl App {
         }
         .await;
         match outcome {
-            Ok(replaced) => Ok(replaced),
+            Ok(replaced) => Ok((replaced, parts.iter().map(|p| p.billing_period.clone()).collect())),
             Err(e) => {
                 for m in moved {
                     let _ = std::fs::remove_file(m);

@@ -12,10 +12,12 @@ pub mod demo_rules;
 mod error;
 pub mod focus_export;
 pub mod inbox;
+pub mod insight;
 pub mod ledger;
 pub mod listing;
 pub mod rates;
 pub mod refdata;
+pub mod restate;
 pub mod secrets;
 
 pub use error::AppError;

@@ -91,6 +91,103 @@ pub struct CubeCell {
     pub lines: i64,
 }
 
+/// A restatement of a closed period, posted into an open one: the difference per cube key (without the day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustmentRow {
+    pub id: i64,
+    pub source_period: String,
+    pub posted_period: String,
+    pub import_id: Option<i64>,
+    pub provider: String,
+    pub billing_account_id: String,
+    pub service_name: String,
+    pub region: String,
+    pub charge_category: String,
+    pub service_category: String,
+    pub dims: String,
+    pub target: String,
+    pub cost_centre: Option<String>,
+    pub service: Option<String>,
+    pub billed: String,
+    pub effective: String,
+    pub lines: i64,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// Which cube cells to read: a period range and, optionally, a day range and exact column values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CubeFilter {
+    pub period_from: String,
+    pub period_to: String,
+    pub day_from: Option<String>,
+    pub day_to: Option<String>,
+    /// `(column, values)`: the cell's column must be one of the values. Columns are checked against
+    /// [`CUBE_COLUMNS`]; anything else is refused.
+    pub equals: Vec<(String, Vec<String>)>,
+}
+
+/// The cube's columns a filter may name.
+pub const CUBE_COLUMNS: &[&str] = &[
+    "provider",
+    "billing_account_id",
+    "service_name",
+    "region",
+    "charge_category",
+    "service_category",
+    "target",
+    "cost_centre",
+    "service",
+    "rule",
+    "method",
+];
+
+fn cube_cell(r: &dyn RowGet) -> Result<CubeCell, StoreError> {
+    Ok(CubeCell {
+        billing_period: r.text("billing_period")?,
+        day: r.text("day")?,
+        provider: r.text("provider")?,
+        billing_account_id: r.text("billing_account_id")?,
+        service_name: r.text("service_name")?,
+        region: r.text("region")?,
+        charge_category: r.text("charge_category")?,
+        service_category: r.text("service_category")?,
+        dims: r.text("dims")?,
+        target: r.text("target")?,
+        cost_centre: r.opt_text("cost_centre")?,
+        service: r.opt_text("service")?,
+        rule: r.text("rule")?,
+        method: r.text("method")?,
+        billed: r.text("billed")?,
+        effective: r.text("effective")?,
+        lines: r.int("lines")?,
+    })
+}
+
+fn adjustment(r: &dyn RowGet) -> Result<AdjustmentRow, StoreError> {
+    Ok(AdjustmentRow {
+        id: r.int("id")?,
+        source_period: r.text("source_period")?,
+        posted_period: r.text("posted_period")?,
+        import_id: r.opt_int("import_id")?,
+        provider: r.text("provider")?,
+        billing_account_id: r.text("billing_account_id")?,
+        service_name: r.text("service_name")?,
+        region: r.text("region")?,
+        charge_category: r.text("charge_category")?,
+        service_category: r.text("service_category")?,
+        dims: r.text("dims")?,
+        target: r.text("target")?,
+        cost_centre: r.opt_text("cost_centre")?,
+        service: r.opt_text("service")?,
+        billed: r.text("billed")?,
+        effective: r.text("effective")?,
+        lines: r.int("lines")?,
+        created_by: r.text("created_by")?,
+        created_at: ts(r.text("created_at")?)?,
+    })
+}
+
 /// The cube rolled up per period and target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthCell {
@@ -353,29 +450,101 @@ impl Session {
         }
         sql.push_str(" ORDER BY billing_period, day, target, rule");
         let rows = self.fetch_all(sql, values).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CubeCell {
-                    billing_period: r.text("billing_period")?,
-                    day: r.text("day")?,
-                    provider: r.text("provider")?,
-                    billing_account_id: r.text("billing_account_id")?,
-                    service_name: r.text("service_name")?,
-                    region: r.text("region")?,
-                    charge_category: r.text("charge_category")?,
-                    service_category: r.text("service_category")?,
-                    dims: r.text("dims")?,
-                    target: r.text("target")?,
-                    cost_centre: r.opt_text("cost_centre")?,
-                    service: r.opt_text("service")?,
-                    rule: r.text("rule")?,
-                    method: r.text("method")?,
-                    billed: r.text("billed")?,
-                    effective: r.text("effective")?,
-                    lines: r.int("lines")?,
+        rows.iter().map(|r| cube_cell(&**r)).collect()
+    }
+
+    /// The cube cells a filter selects, in period and day order.
+    pub async fn cube_query(&mut self, f: &CubeFilter) -> Result<Vec<CubeCell>, StoreError> {
+        let mut sql =
+            "SELECT * FROM cost_cube WHERE billing_period >= $1 AND billing_period <= $2".to_string();
+        let mut values = vec![Value::text(&f.period_from), Value::text(&f.period_to)];
+        let arg = |sql: &mut String, values: &mut Vec<Value>, v: &str| {
+            values.push(Value::text(v));
+            sql.push_str(&format!("${}", values.len()));
+        };
+        if let Some(d) = &f.day_from {
+            sql.push_str(" AND day >= ");
+            arg(&mut sql, &mut values, d);
+        }
+        if let Some(d) = &f.day_to {
+            sql.push_str(" AND day <= ");
+            arg(&mut sql, &mut values, d);
+        }
+        for (column, wanted) in &f.equals {
+            let Some(c) = CUBE_COLUMNS.iter().find(|c| **c == column.as_str()) else {
+                return Err(StoreError::Corrupt(format!("the cube has no column {column:?}")));
+            };
+            if wanted.is_empty() {
+                continue;
+            }
+            sql.push_str(&format!(" AND {c} IN ("));
+            for (i, w) in wanted.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                arg(&mut sql, &mut values, w);
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY billing_period, day");
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter().map(|r| cube_cell(&**r)).collect()
+    }
+
+    /// Posts restatement adjustments (all or none: call inside a transaction).
+    pub async fn insert_adjustments(&mut self, rows: &[AdjustmentRow]) -> Result<(), StoreError> {
+        self.insert_many(
+            "INSERT INTO allocation_adjustments (source_period, posted_period, import_id, provider, \
+             billing_account_id, service_name, region, charge_category, service_category, dims, target, cost_centre, \
+             service, billed, effective, lines, created_by, created_at)",
+            18,
+            rows.iter()
+                .map(|a| {
+                    vec![
+                        Value::text(&a.source_period),
+                        Value::text(&a.posted_period),
+                        Value::Int(a.import_id),
+                        Value::text(&a.provider),
+                        Value::text(&a.billing_account_id),
+                        Value::text(&a.service_name),
+                        Value::text(&a.region),
+                        Value::text(&a.charge_category),
+                        Value::text(&a.service_category),
+                        Value::text(&a.dims),
+                        Value::text(&a.target),
+                        Value::Text(a.cost_centre.clone()),
+                        Value::Text(a.service.clone()),
+                        Value::text(&a.billed),
+                        Value::text(&a.effective),
+                        Value::int(a.lines),
+                        Value::text(&a.created_by),
+                        Value::text(format_timestamp(a.created_at)),
+                    ]
                 })
-            })
-            .collect()
+                .collect(),
+        )
+        .await
+    }
+
+    /// Adjustments restating `source` (when given) and posted into `posted` (when given), oldest first.
+    pub async fn adjustments(
+        &mut self,
+        source: Option<&str>,
+        posted: Option<&str>,
+    ) -> Result<Vec<AdjustmentRow>, StoreError> {
+        let mut sql = "SELECT * FROM allocation_adjustments WHERE 1 = 1".to_string();
+        let mut values = Vec::new();
+        if let Some(s) = source {
+            values.push(Value::text(s));
+            sql.push_str(&format!(" AND source_period = ${}", values.len()));
+        }
+        if let Some(p) = posted {
+            values.push(Value::text(p));
+            sql.push_str(&format!(" AND posted_period = ${}", values.len()));
+        }
+        sql.push_str(" ORDER BY id");
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter().map(|r| adjustment(&**r)).collect()
     }
 
     /// Replaces a metric's values for the periods the rows name.

@@ -13,7 +13,9 @@ mod row;
 mod settings;
 
 pub use accounts::{AuditEntry, AuditQuery, LoginFailure, SessionRow, TokenRow, UserRow};
-pub use allocation::{CubeCell, MetricRow, MonthCell, RuleSetRow, RunRow};
+pub use allocation::{
+    AdjustmentRow, CUBE_COLUMNS, CubeCell, CubeFilter, MetricRow, MonthCell, RuleSetRow, RunRow,
+};
 pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow};
 pub use dialect::Backend;
 pub use error::StoreError;

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use itemize_app::AppError;
 use itemize_app::allocation::{Measure, StatementBy, journal_csv, statement_csv, statement_xlsx};
+use itemize_app::insight::CubeQuery;
 use serde_json::json;
 
 pub fn routes(r: Reg) -> Reg {
@@ -28,6 +29,10 @@ pub fn routes(r: Reg) -> Reg {
         .add("/api/v1/allocation/explain", &["GET"], get(explain))
         .add("/api/v1/allocation/close", &["POST"], post(close))
         .add("/api/v1/allocation/journal", &["GET"], get(journal))
+        .add("/api/v1/allocation/cube", &["GET"], get(cube))
+        .add("/api/v1/allocation/hygiene", &["GET"], get(hygiene))
+        .add("/api/v1/allocation/restate", &["POST"], post(restate))
+        .add("/api/v1/allocation/adjustments", &["GET"], get(adjustments))
 }
 
 /// Reads a text body (up to 8 MB) once the caller's right to send it is established.
@@ -179,4 +184,60 @@ async fn journal(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
         ),
         other => return Err(AppError::bad_param("format", format!("`{other}` is not csv or json")).into()),
     })
+}
+
+/// `GET /api/v1/allocation/cube?from=YYYY-MM&to=YYYY-MM[&granularity=month|day|none][&group_by=dims]
+/// [&<dimension>=v1,v2…]`: the cube summed by any dimensions, filtered by any.
+async fn cube(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> = p.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let q = CubeQuery::from_params(&pairs)?;
+    Ok(Json(s.app.cube_query(&auth.actor, &q).await?).into_response())
+}
+
+/// `GET /api/v1/allocation/hygiene?from=YYYY-MM&to=YYYY-MM[&top=20]`: tag coverage per key and account, the
+/// untagged and unallocated shares per period, the top untagged resources.
+async fn hygiene(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    s.app.cost_allow(&auth.actor, itemize_core::auth::Action::Read)?;
+    let (from, to) = match (p.get("period"), p.get("from"), p.get("to")) {
+        (Some(period), None, None) => (period.to_string(), period.to_string()),
+        (None, Some(from), Some(to)) => (from.to_string(), to.to_string()),
+        _ => return Err(AppError::bad_param("period", "give period, or from and to (YYYY-MM)").into()),
+    };
+    let top = match p.get("top") {
+        None => 20,
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::bad_param("top", "is a number from 1 to 1000"))?,
+    };
+    Ok(Json(s.app.tag_hygiene(&auth.actor, &from, &to, top).await?).into_response())
+}
+
+/// `POST /api/v1/allocation/restate?period=YYYY-MM`: allocates a closed period again and posts the difference
+/// into the next open period (imports do this by themselves; this runs it again, say after a failure).
+async fn restate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let period = required(&p, "period", "YYYY-MM")?.to_string();
+    Ok(Json(s.app.restate_period(&auth.actor, &period, None).await?).into_response())
+}
+
+/// `GET /api/v1/allocation/adjustments[?source=YYYY-MM][&posted=YYYY-MM]`: restatement adjustments.
+async fn adjustments(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    s.app.allocation_write(&auth.actor)?;
+    let rows = s.app.adjustments(&auth.actor, p.get("source"), p.get("posted")).await?;
+    let items: Vec<_> = rows
+        .into_iter()
+        .map(|a| {
+            json!({
+                "id": a.id, "source_period": a.source_period, "posted_period": a.posted_period,
+                "import_id": a.import_id, "provider": a.provider, "account": a.billing_account_id,
+                "service_name": a.service_name, "region": a.region, "charge_category": a.charge_category,
+                "service_category": a.service_category, "dims": a.dims, "target": a.target,
+                "cost_centre": a.cost_centre, "service": a.service, "billed": a.billed,
+                "effective": a.effective, "created_by": a.created_by, "created_at": a.created_at.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
 }

@@ -280,3 +280,227 @@ both!(api_rules_runs_metrics_and_refusals, |t| {
     let r = server.post_text(&format!("/api/v1/allocation/runs?period={period}"), "").await;
     assert_eq!(r.status(), 409, "{}", r.text().await.unwrap());
 });
+
+/// A copy of a fixture without its `n` dearest rows (by |EffectiveCost|): a provider's restated bill.
+fn without_dearest(dir: &std::path::Path, rel: &str, n: usize) -> std::path::PathBuf {
+    let mut r = csv::Reader::from_path(fixture(rel)).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = h.iter().position(|x| x.trim_start_matches('\u{feff}') == "EffectiveCost").unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let cost = |rec: &csv::StringRecord| rec[col].trim().parse::<Decimal>().unwrap_or_default().abs();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(cost(&rows[*i])));
+    let dropped: std::collections::BTreeSet<usize> = order.into_iter().take(n).collect();
+    let path = dir.join(format!("restated-{n}.csv"));
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(&h).unwrap();
+    for (i, rec) in rows.iter().enumerate() {
+        if !dropped.contains(&i) {
+            w.write_record(rec).unwrap();
+        }
+    }
+    w.flush().unwrap();
+    path
+}
+
+fn effective(cells: &[itemize_store::CubeCell]) -> Decimal {
+    cells.iter().map(|c| c.effective.parse::<Decimal>().unwrap()).sum()
+}
+
+both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
+    org(&t, None).await;
+    import(&t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
+    let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
+    t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
+    t.app.close_period(&sys(), &period).await.unwrap();
+    let cells = |p: String| {
+        let t = &t;
+        async move { t.store().session().await.unwrap().cube_cells(&p, &p, None).await.unwrap() }
+    };
+    let ledger_total = |p: String| {
+        let t = &t;
+        async move {
+            let q = LedgerQuery {
+                group_by: vec![Dimension::Period],
+                period_from: Some(p.clone()),
+                period_to: Some(p.clone()),
+                ..LedgerQuery::default()
+            };
+            t.app.ledger_totals(&sys(), &q).await.unwrap().rows[0].effective_cost
+        }
+    };
+    let closed_cells = cells(period.clone()).await;
+    let closed_journal = t.app.journal(&sys(), &period).await.unwrap();
+    let closed_total = ledger_total(period.clone()).await;
+    assert_eq!(effective(&closed_cells), closed_total);
+
+    // The provider restates the closed month: its dearest line is gone.
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    assert_eq!(s.status, "active", "{:?}", s.message);
+    let first_change = ledger_total(period.clone()).await - closed_total;
+    assert!(first_change != Decimal::ZERO);
+    assert_eq!(s.restatements.len(), 1, "{s:?}");
+    let r = &s.restatements[0];
+    assert_eq!(r.source_period, period);
+    let posted = r.posted_period.clone();
+    assert!(posted > period);
+    assert_eq!(r.effective, first_change, "the difference, exactly");
+    assert!(
+        s.message.as_deref().unwrap_or("").contains(&format!("closed period {period} restated")),
+        "{s:?}"
+    );
+    // The closed period keeps its books: the same cells and the same journal.
+    assert!(cells(period.clone()).await == closed_cells, "a closed period's cube never changes");
+    assert_eq!(t.app.journal(&sys(), &period).await.unwrap().lines, closed_journal.lines);
+    // The next open period carries the difference as restatement lines, in its statement too.
+    let carried = cells(posted.clone()).await;
+    assert!(!carried.is_empty());
+    assert!(carried.iter().all(|c| c.rule == format!("restatement of {period}") && c.method == "adjustment"));
+    assert_eq!(effective(&carried), first_change);
+    let st = t.app.showback(&sys(), &posted, StatementBy::CostCentre, Measure::Effective).await.unwrap();
+    assert_eq!(st.total.amount, first_change);
+
+    // Restating again posts only what changed since, not the whole difference twice.
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 2), ImportOptions::default()).await;
+    let total_change = ledger_total(period.clone()).await - closed_total;
+    assert_eq!(s.restatements[0].effective, total_change - first_change);
+    let all = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert_eq!(all.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum::<Decimal>(), total_change);
+    assert_eq!(effective(&cells(posted.clone()).await), total_change, "re-allocated with both");
+    // Restating an unchanged period posts nothing; an open period is not restated.
+    let server = t.serve().await;
+    let r = server.post_text(&format!("/api/v1/allocation/restate?period={period}"), "").await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["adjustments"], 0);
+    let r = server.post_text(&format!("/api/v1/allocation/restate?period={posted}"), "").await;
+    assert_eq!(r.status(), 409);
+    let (code, v) = server.get_json(&format!("/api/v1/allocation/adjustments?posted={posted}")).await;
+    assert_eq!(code, 200);
+    assert_eq!(v["items"].as_array().unwrap().len(), all.len());
+
+    // The next period closes with its own journal: balanced, the restatement named on its lines.
+    t.app.close_period(&sys(), &posted).await.unwrap();
+    let j = t.app.journal(&sys(), &posted).await.unwrap();
+    assert_eq!(j.total_debit, j.total_credit);
+    assert!(!j.lines.is_empty());
+    assert!(j.lines.iter().any(|l| l.description.contains(&format!("restatement of {period}"))), "{j:?}");
+});
+
+both!(cube_query_and_tag_hygiene, |t| {
+    let ids = org(&t, None).await;
+    // The FOCUS 1.0 sample carries untagged lines; the 1.3 files tag everything.
+    for rel in FIXTURES.iter().chain(&["focus-1.0/focus_sample.csv"]) {
+        assert_eq!(import(&t, &fixture(rel), ImportOptions::default()).await.status, "active");
+    }
+    let applied = t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
+    let periods = t.app.ledger_periods().await.unwrap();
+    let (first, last) = (periods.first().unwrap().clone(), periods.last().unwrap().clone());
+    let server = t.serve().await;
+
+    // By provider and month: the groups add up to each run's total, and the URL's filter narrows exactly.
+    let (code, v) = server
+        .get_json(&format!("/api/v1/allocation/cube?from={first}&to={last}&group_by=provider,target"))
+        .await;
+    assert_eq!(code, 200, "{v}");
+    for run in &applied.runs {
+        let sum: Decimal = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["time"] == run.period.as_str())
+            .map(|r| r["effective"].as_str().unwrap().parse::<Decimal>().unwrap())
+            .sum();
+        assert_eq!(sum, run.effective_total, "{}", run.period);
+    }
+    let providers: std::collections::BTreeSet<&str> =
+        v["rows"].as_array().unwrap().iter().map(|r| r["keys"][0].as_str().unwrap()).collect();
+    assert!(providers.len() >= 3, "{providers:?}");
+    let one = providers.iter().next().unwrap().to_string();
+    let (_, f) = server
+        .get_json(&format!(
+            "/api/v1/allocation/cube?from={first}&to={last}&granularity=none&group_by=provider&provider={one}"
+        ))
+        .await;
+    let rows = f["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["keys"][0], one.as_str());
+    assert!(rows[0]["time"].is_null());
+    let by_hand: Decimal = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["keys"][0] == one.as_str())
+        .map(|r| r["effective"].as_str().unwrap().parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(rows[0]["effective"].as_str().unwrap().parse::<Decimal>().unwrap(), by_hand);
+    // Daily: every time is a day of the range.
+    let (_, d) = server.get_json(&format!("/api/v1/allocation/cube?period={last}&granularity=day")).await;
+    let days = d["rows"].as_array().unwrap();
+    assert!(days.len() > 1 && days.iter().all(|r| r["time"].as_str().unwrap().starts_with(&last)), "{d}");
+    // Bad questions are refused, naming the parameter.
+    let (code, e) = server.get_json(&format!("/api/v1/allocation/cube?period={last}&group_by=colour")).await;
+    assert_eq!(code, 400);
+    assert!(e.to_string().contains("group_by"), "{e}");
+    let (code, _) = server.get_json(&format!("/api/v1/allocation/cube?period={last}&flavour=x")).await;
+    assert_eq!(code, 400);
+    // A scoped user's cube holds only their cost centre.
+    let scoped = t.user("ana", "viewer", vec![ids["cc-1042"]]).await;
+    let token = t.token(scoped, true).await;
+    let r = server
+        .get_as(&token, &format!("/api/v1/allocation/cube?from={first}&to={last}&group_by=cost_centre"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let s: serde_json::Value = r.json().await.unwrap();
+    let ccs: std::collections::BTreeSet<&str> =
+        s["rows"].as_array().unwrap().iter().map(|r| r["keys"][0].as_str().unwrap_or("none")).collect();
+    assert_eq!(ccs.into_iter().collect::<Vec<_>>(), ["cc-1042"]);
+
+    // Tag hygiene: shares computed independently from the ledger's own tag totals.
+    let (code, h) =
+        server.get_json(&format!("/api/v1/allocation/hygiene?from={first}&to={last}&top=5")).await;
+    assert_eq!(code, 200, "{h}");
+    let num = |v: &serde_json::Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+    let q = LedgerQuery {
+        period_from: Some(first.clone()),
+        period_to: Some(last.clone()),
+        ..LedgerQuery::default()
+    };
+    let all = t.app.ledger_totals(&sys(), &q).await.unwrap();
+    let total = all.rows.iter().map(|r| r.effective_cost).sum::<Decimal>();
+    assert_eq!(num(&h["effective"]), total);
+    // `cost_centre` (with its CostCenter / cost-center spellings) is normalized into one key.
+    let keys = h["keys"].as_array().unwrap();
+    assert!(keys.iter().all(|k| k["key"].as_str().unwrap() == k["key"].as_str().unwrap().to_lowercase()));
+    assert!(keys.iter().any(|k| k["key"] == "cost_centre"), "{keys:?}");
+    assert!(!keys.iter().any(|k| k["key"] == "costcenter"));
+    for k in keys {
+        let s = num(&k["share"]);
+        assert!(
+            s >= Decimal::ZERO && s <= Decimal::ONE_HUNDRED && num(&k["effective"]) != Decimal::ZERO,
+            "{k}"
+        );
+        assert_eq!(s, (num(&k["effective"]) * Decimal::ONE_HUNDRED / total).round_dp(2));
+    }
+    let untagged = num(&h["untagged_effective"]);
+    assert!(untagged != Decimal::ZERO, "the FOCUS 1.0 sample carries untagged lines");
+    let per_period: Decimal =
+        h["periods"].as_array().unwrap().iter().map(|p| num(&p["untagged_effective"])).sum();
+    assert_eq!(per_period, untagged);
+    let per_account: Decimal = h["accounts"].as_array().unwrap().iter().map(|a| num(&a["effective"])).sum();
+    assert_eq!(per_account, total);
+    // Unallocated share per period, from the allocation.
+    for p in h["periods"].as_array().unwrap() {
+        let run = applied.runs.iter().find(|r| r.period == p["period"].as_str().unwrap()).unwrap();
+        assert_eq!(num(&p["unallocated_effective"]), run.unallocated_effective);
+    }
+    let top = h["top_untagged"].as_array().unwrap();
+    assert!(!top.is_empty() && top.len() <= 5);
+    assert!(top.windows(2).all(|w| num(&w[0]["effective"]) >= num(&w[1]["effective"])), "dearest first");
+    // Scoped users do not read the ledger; a bad range is refused.
+    let r = server.get_as(&token, &format!("/api/v1/allocation/hygiene?period={last}")).await;
+    assert_eq!(r.status(), 403);
+    let (code, _) = server.get_json("/api/v1/allocation/hygiene?from=2026-1&to=2026-02").await;
+    assert_eq!(code, 400);
+});

@@ -58,6 +58,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/allocation/explain", "AAAAAAAUA"),
     ("POST", "/api/v1/allocation/close", "AAFFFFFUA"),
     ("GET", "/api/v1/allocation/journal", "AAFFFFFUA"),
+    ("GET", "/api/v1/allocation/cube", "AAAAAAAUA"),
+    // Tag hygiene reads the ledger itself, which scoped users do not see.
+    ("GET", "/api/v1/allocation/hygiene", "AAAAFFAUA"),
+    ("POST", "/api/v1/allocation/restate", "AAFFFFFUA"),
+    ("GET", "/api/v1/allocation/adjustments", "AAFFFFFUA"),
     ("GET", "/api/v1/cost-centres", "AAAAAAAUA"),
     ("POST", "/api/v1/cost-centres", "AAFFAAFUA"),
     ("GET", "/api/v1/cost-centres/{id}", "AAAAANAUA"),
