@@ -928,8 +928,9 @@ impl App {
             tokio::task::spawn_blocking(move || -> Result<(Vec<SourceLine>, u64), AppError> {
                 let mut out = Vec::new();
                 let mut total = 0u64;
+                let mut memo = itemize_core::allocation::Memo::new(&rules);
                 scan(&dir, &parts, rules.tag_keys(), |l, c, m| {
-                    let rule = match rules.classify(l) {
+                    let rule = match rules.classify_with(&mut memo, l) {
                         Decision::Target { target, rule } if rules.target(target).key() == want => {
                             rules.rule_label(rule).to_string()
                         }

@@ -15,6 +15,7 @@
 
 use regex::Regex;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -317,18 +318,53 @@ struct Rule {
     target: TargetSpec,
 }
 
-/// One precedence level: single equality/set rules with fixed targets are found by hash lookup, the rest are
-/// tested in order; the lowest matching position wins.
+/// One precedence level: single equality/set rules with fixed targets are found by hash lookup; rules whose
+/// conditions all read one field (a regex or glob on the resource id, say) are grouped by that field, and what
+/// a value matches in a group is remembered (see [`Memo`]); the rest are tested in order. The lowest matching
+/// position wins.
 #[derive(Debug, Default)]
 struct Level {
     rules: Vec<Rule>,
-    indexed: Vec<(FieldRef, HashMap<String, usize>)>,
+    indexed: Vec<(FieldRef, FxHashMap<String, usize>)>,
+    /// Per field read alone, the rules (positions, ascending) that read only it.
+    groups: Vec<(FieldRef, Vec<usize>)>,
+    /// Per group, its single-pattern rules as one automaton (one pass over a value tests them all) and their
+    /// positions; the group's other rules are tested one by one.
+    group_sets: Vec<Option<(regex::RegexSet, Vec<usize>)>>,
+    /// Rules reading several fields, tested line by line, in order.
     scanned: Vec<usize>,
+}
+
+/// What values matched, per level and field group: a line's classification then costs hash lookups, not
+/// pattern matches, for every value seen before. Owned by one [`Allocator`]; bounded in size.
+#[derive(Debug, Default)]
+pub struct Memo {
+    /// `[level][group]`: value → the positions in the level whose conditions it satisfies (ascending).
+    seen: Vec<Vec<FxHashMap<Box<str>, Vec<u32>>>>,
+    /// A line's candidate positions (kept to spare an allocation per line).
+    cands: Vec<u32>,
+}
+
+/// A memo map is dropped and started afresh beyond this many values (memory stays bounded).
+const MEMO_LIMIT: usize = 1 << 20;
+
+impl Memo {
+    pub fn new(rules: &Rules) -> Memo {
+        Memo {
+            seen: rules
+                .levels
+                .iter()
+                .map(|l| l.groups.iter().map(|_| FxHashMap::default()).collect())
+                .collect(),
+            cands: Vec::new(),
+        }
+    }
 }
 
 impl Level {
     fn build(rules: Vec<Rule>) -> Level {
-        let mut indexed: Vec<(FieldRef, HashMap<String, usize>)> = Vec::new();
+        let mut indexed: Vec<(FieldRef, FxHashMap<String, usize>)> = Vec::new();
+        let mut groups: Vec<(FieldRef, Vec<usize>)> = Vec::new();
         let mut scanned = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             let values: Option<Vec<&String>> = match (&r.target, r.conds.as_slice()) {
@@ -342,7 +378,7 @@ impl Level {
                     let pos = match indexed.iter().position(|(f, _)| f == field) {
                         Some(p) => p,
                         None => {
-                            indexed.push((field.clone(), HashMap::new()));
+                            indexed.push((field.clone(), FxHashMap::default()));
                             indexed.len() - 1
                         }
                     };
@@ -350,10 +386,136 @@ impl Level {
                         indexed[pos].1.entry(v.clone()).or_insert(i);
                     }
                 }
-                None => scanned.push(i),
+                None => match r.conds.first().map(|c| &c.field) {
+                    Some(field) if r.conds.iter().all(|c| c.field == *field) => {
+                        match groups.iter_mut().find(|(f, _)| f == field) {
+                            Some((_, g)) => g.push(i),
+                            None => groups.push((field.clone(), vec![i])),
+                        }
+                    }
+                    _ => scanned.push(i),
+                },
             }
         }
-        Level { rules, indexed, scanned }
+        let group_sets = groups
+            .iter()
+            .map(|(_, positions)| {
+                let single: Vec<(usize, &str)> = positions
+                    .iter()
+                    .filter_map(|&i| match rules[i].conds.as_slice() {
+                        [Cond { op: Op::Regex(r), .. }] => Some((i, r.as_str())),
+                        _ => None,
+                    })
+                    .collect();
+                if single.len() < 2 {
+                    return None;
+                }
+                // Patterns of one field share a lazy DFA; room for its states keeps it from falling back to
+                // the slower NFA on many patterns.
+                let set = regex::RegexSetBuilder::new(single.iter().map(|(_, p)| *p))
+                    .dfa_size_limit(64 << 20)
+                    .build()
+                    .ok()?;
+                Some((set, single.into_iter().map(|(i, _)| i).collect()))
+            })
+            .collect();
+        Level { rules, indexed, groups, group_sets, scanned }
+    }
+
+    /// The positions of a group's rules whose conditions a value satisfies, ascending.
+    fn group_hits(&self, g: usize, line: &LineRef) -> Vec<u32> {
+        let positions = &self.groups[g].1;
+        let mut hits: Vec<u32> = match &self.group_sets[g] {
+            Some((set, in_set)) => {
+                let v = line.get(&self.groups[g].0).unwrap_or_default();
+                let mut h: Vec<u32> = set.matches(v).iter().map(|k| in_set[k] as u32).collect();
+                h.extend(
+                    positions
+                        .iter()
+                        .filter(|i| !in_set.contains(i))
+                        .filter(|&&i| self.rules[i].conds.iter().all(|c| c.holds(line)))
+                        .map(|&i| i as u32),
+                );
+                h
+            }
+            None => positions
+                .iter()
+                .filter(|&&i| self.rules[i].conds.iter().all(|c| c.holds(line)))
+                .map(|&i| i as u32)
+                .collect(),
+        };
+        hits.sort_unstable();
+        hits
+    }
+
+    /// [`Level::find`] with what the groups matched remembered in `memo` (this level's slot).
+    fn find_memo(
+        &self,
+        line: &LineRef,
+        rules: &Rules,
+        memo: &mut [FxHashMap<Box<str>, Vec<u32>>],
+        cands: &mut Vec<u32>,
+    ) -> Option<(u32, u32)> {
+        let mut best = usize::MAX;
+        for (field, map) in &self.indexed {
+            if let Some(i) = line.get(field).and_then(|v| map.get(v))
+                && *i < best
+            {
+                best = *i;
+            }
+        }
+        // Candidates from the groups, below the best indexed position, in position order.
+        cands.clear();
+        for (g, ((field, positions), seen)) in self.groups.iter().zip(memo.iter_mut()).enumerate() {
+            if positions[0] >= best {
+                continue;
+            }
+            let Some(v) = line.get(field) else { continue };
+            let hits = match seen.get(v) {
+                Some(h) => h,
+                None => {
+                    if seen.len() >= MEMO_LIMIT {
+                        seen.clear();
+                    }
+                    let h = self.group_hits(g, line);
+                    seen.entry(v.into()).or_insert(h)
+                }
+            };
+            cands.extend(hits.iter().copied().filter(|&i| (i as usize) < best));
+        }
+        if cands.len() > 1 {
+            cands.sort_unstable();
+        }
+        let (mut c, mut s) = (cands.iter().peekable(), self.scanned.iter().peekable());
+        loop {
+            let next = match (c.peek(), s.peek()) {
+                (Some(&&a), Some(&&b)) if (a as usize) < b => {
+                    c.next();
+                    (a as usize, true)
+                }
+                (_, Some(&&b)) => {
+                    s.next();
+                    (b, false)
+                }
+                (Some(&&a), None) => {
+                    c.next();
+                    (a as usize, true)
+                }
+                (None, None) => break,
+            };
+            let (i, known) = next;
+            if i > best {
+                break;
+            }
+            let r = &self.rules[i];
+            if (known || r.conds.iter().all(|c| c.holds(line)))
+                && let Some(t) = rules.resolve(&r.target, line)
+            {
+                return Some((t, r.id));
+            }
+        }
+        let r = self.rules.get(best)?;
+        rules.resolve(&r.target, line).map(|t| (t, r.id))
     }
 
     fn find(&self, line: &LineRef, rules: &Rules) -> Option<(u32, u32)> {
@@ -365,7 +527,10 @@ impl Level {
                 best = *i;
             }
         }
-        for &i in &self.scanned {
+        let mut tested: Vec<usize> =
+            self.scanned.iter().chain(self.groups.iter().flat_map(|(_, g)| g)).copied().collect();
+        tested.sort_unstable();
+        for i in tested {
             if i > best {
                 break;
             }
@@ -772,6 +937,21 @@ impl Rules {
         }
         Decision::Target { target: 0, rule: UNALLOCATED_RULE }
     }
+
+    /// [`Rules::classify`], remembering what values matched in `memo` (made by [`Memo::new`] for these rules).
+    pub fn classify_with(&self, memo: &mut Memo, line: &LineRef) -> Decision {
+        for (i, p) in self.pools.iter().enumerate() {
+            if p.conds.iter().all(|c| c.holds(line)) {
+                return Decision::Pool(i as u32);
+            }
+        }
+        for (level, seen) in self.levels.iter().zip(memo.seen.iter_mut()) {
+            if let Some((target, rule)) = level.find_memo(line, self, seen, &mut memo.cands) {
+                return Decision::Target { target, rule };
+            }
+        }
+        Decision::Target { target: 0, rule: UNALLOCATED_RULE }
+    }
 }
 
 fn compile_pool(c: &mut Compiler, n: usize, p: &PoolDoc, pools: &HashMap<String, usize>) -> Option<Pool> {
@@ -1022,7 +1202,7 @@ pub struct LineCost<'a> {
 
 #[derive(Debug, Default)]
 struct Interner {
-    map: HashMap<String, u32>,
+    map: FxHashMap<String, u32>,
     strings: Vec<String>,
 }
 
@@ -1042,9 +1222,13 @@ impl Interner {
 #[derive(Debug)]
 pub struct Allocator<'r> {
     rules: &'r Rules,
+    memo: Memo,
     strings: Interner,
-    cells: HashMap<CellKey, Sums>,
-    pooled: Vec<HashMap<Dims, Sums>>,
+    /// Per dimension slot, the id of the last value seen (bills repeat their day, account, region line after
+    /// line: a comparison spares the hash).
+    last: [u32; 8],
+    cells: FxHashMap<CellKey, Sums>,
+    pooled: Vec<FxHashMap<Dims, Sums>>,
     dims_buf: String,
     lines: u64,
 }
@@ -1055,17 +1239,20 @@ impl<'r> Allocator<'r> {
         strings.id("direct");
         Allocator {
             rules,
+            memo: Memo::new(rules),
             strings,
-            cells: HashMap::new(),
-            pooled: (0..rules.pools.len()).map(|_| HashMap::new()).collect(),
+            last: [0; 8],
+            cells: FxHashMap::default(),
+            pooled: (0..rules.pools.len()).map(|_| FxHashMap::default()).collect(),
             dims_buf: String::new(),
             lines: 0,
         }
     }
 
-    /// Classifies a line and adds it to its cell; returns what happened to it.
+    /// Classifies a line (remembering what its values matched) and adds it to its cell; returns what happened
+    /// to it.
     pub fn add(&mut self, line: &LineRef, cost: &LineCost) -> Decision {
-        let decision = self.rules.classify(line);
+        let decision = self.rules.classify_with(&mut self.memo, line);
         self.add_decided(line, cost, decision);
         decision
     }
@@ -1084,18 +1271,29 @@ impl<'r> Allocator<'r> {
                 self.dims_buf.push_str(v);
             }
         }
-        let s = &mut self.strings;
         let free = std::mem::take(&mut self.dims_buf);
-        let dims = Dims([
-            s.id(cost.day),
-            s.id(line.fields[Field::Provider as usize]),
-            s.id(line.fields[Field::Account as usize]),
-            s.id(line.fields[Field::ServiceName as usize]),
-            s.id(line.fields[Field::Region as usize]),
-            s.id(line.fields[Field::ChargeCategory as usize]),
-            s.id(&free),
-            s.id(line.fields[Field::ServiceCategory as usize]),
-        ]);
+        let values = [
+            cost.day,
+            line.fields[Field::Provider as usize],
+            line.fields[Field::Account as usize],
+            line.fields[Field::ServiceName as usize],
+            line.fields[Field::Region as usize],
+            line.fields[Field::ChargeCategory as usize],
+            free.as_str(),
+            line.fields[Field::ServiceCategory as usize],
+        ];
+        let mut ids = [0u32; 8];
+        for (slot, v) in values.iter().enumerate() {
+            let last = self.last[slot];
+            ids[slot] = if self.strings.strings[last as usize] == *v {
+                last
+            } else {
+                let id = self.strings.id(v);
+                self.last[slot] = id;
+                id
+            };
+        }
+        let dims = Dims(ids);
         self.dims_buf = free;
         let sums = Sums { billed: cost.billed, effective: cost.effective, lines: 1 };
         match decision {
@@ -1177,9 +1375,32 @@ impl<'r> Allocator<'r> {
                 }
             }
         }
+        // Sorted by the values' text (day, target, rule, method, provider, account, service, region, charge
+        // category, free dimensions, service category): each interned value's rank in text order stands for it,
+        // so the sort compares integers.
         let st = &self.strings.strings;
-        let mut rows: Vec<CubeRow> = self
-            .cells
+        let string_rank = ranks(st.len(), |a, b| st[a].cmp(&st[b]));
+        let target_rank = ranks(rules.targets.len(), |a, b| rules.targets[a].cmp(&rules.targets[b]));
+        let rule_rank =
+            ranks(rules.rule_labels.len(), |a, b| rules.rule_labels[a].cmp(&rules.rule_labels[b]));
+        let mut cells: Vec<(CellKey, Sums)> = self.cells.into_iter().collect();
+        cells.sort_by_cached_key(|(k, _)| {
+            let d = |i: usize| string_rank[k.dims.0[i] as usize];
+            [
+                d(0),
+                target_rank[k.target as usize],
+                rule_rank[k.rule as usize],
+                string_rank[k.method as usize],
+                d(1),
+                d(2),
+                d(3),
+                d(4),
+                d(5),
+                d(6),
+                d(7),
+            ]
+        });
+        let rows: Vec<CubeRow> = cells
             .into_iter()
             .map(|(k, sums)| CubeRow {
                 day: st[k.dims.0[0] as usize].clone(),
@@ -1196,28 +1417,23 @@ impl<'r> Allocator<'r> {
                 sums,
             })
             .collect();
-        rows.sort_by(|a, b| {
-            (&a.day, &a.target, &a.rule, &a.method, &a.provider, &a.account, &a.service_name, &a.region)
-                .cmp(&(
-                    &b.day,
-                    &b.target,
-                    &b.rule,
-                    &b.method,
-                    &b.provider,
-                    &b.account,
-                    &b.service_name,
-                    &b.region,
-                ))
-                .then_with(|| {
-                    (&a.charge_category, &a.dims, &a.service_category).cmp(&(
-                        &b.charge_category,
-                        &b.dims,
-                        &b.service_category,
-                    ))
-                })
-        });
         rows
     }
+}
+
+/// Each of `n` items' rank in the order `cmp` gives; equal items share a rank.
+fn ranks(n: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| cmp(a, b));
+    let mut rank = vec![0u32; n];
+    let mut r = 0u32;
+    for (i, &item) in order.iter().enumerate() {
+        if i > 0 && cmp(order[i - 1], item) != std::cmp::Ordering::Equal {
+            r += 1;
+        }
+        rank[item] = r;
+    }
+    rank
 }
 
 /// Splits `amount` by `weights` (summing to `total` > 0): each share rounded to [`SPLIT_DP`] places, the

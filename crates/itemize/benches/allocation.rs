@@ -2,7 +2,8 @@
 //! rules and 5 pools over lines shaped like a cloud bill (accounts, resources, tags, 28 days), in memory. The
 //! lake read that feeds a real run is measured separately by `cost_ingest`'s ledger query.
 //!
-//! `cargo bench -p itemize --bench allocation` (ITEMIZE_BENCH_LINES sets the lines, default 1,000,000).
+//! `cargo bench -p itemize --bench allocation` (ITEMIZE_BENCH_LINES sets the lines, default 1,000,000;
+//! ITEMIZE_BENCH_RESOURCES the distinct resource ids among them, default 30,000).
 
 #![allow(clippy::disallowed_methods)] // a benchmark measures wall-clock time
 
@@ -19,6 +20,9 @@ use common::Rng;
 fn main() {
     let n: usize =
         std::env::var("ITEMIZE_BENCH_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    // Distinct resource ids in the month: a daily bill of 1,000,000 lines holds some tens of thousands.
+    let n_resources: usize =
+        std::env::var("ITEMIZE_BENCH_RESOURCES").ok().and_then(|v| v.parse().ok()).unwrap_or(30_000);
     let catalog = Catalog {
         cost_centres: (0..40).map(|i| (format!("CC-{i:03}"), format!("Cost centre {i}"))).collect(),
         services: (0..200)
@@ -70,13 +74,13 @@ fn main() {
     let doc = parse_rule_set(&t).unwrap();
     let rules = Rules::compile(&doc, &catalog).unwrap();
 
-    // Lines: 2,000 accounts (10% owned), resources, tags, 28 days; a few lines in each pool.
+    // Lines: 2,000 accounts (10% owned), the resources, tags, 28 days; a few lines in each pool.
     let services = ["AmazonEC2", "AmazonS3", "AmazonRDS", "AWS Support", "EKS", "Egress", "Chat", "Lambda"];
     let categories = ["Usage", "Usage", "Usage", "Tax", "Usage", "Purchase"];
     let days: Vec<String> = (1..=28).map(|d| format!("2026-01-{d:02}")).collect();
     let accounts: Vec<String> = (0..2000).map(|i| format!("acct-{:04}", i * 7 % 2000)).collect();
     let resources: Vec<String> =
-        (0..5000).map(|i| format!("arn:aws:rds:us-east-1:db-{:03}-{i}", i % 300)).collect();
+        (0..n_resources).map(|i| format!("arn:aws:rds:us-east-1:db-{:03}-{i}", i % 300)).collect();
     let teams: Vec<String> = (0..300).map(|i| format!("team-{i:03}")).collect();
     let apps: Vec<String> = (0..600).map(|i| format!("app-{i:03}")).collect();
     let mut rng = Rng(7);
@@ -132,7 +136,7 @@ fn main() {
     let want: Decimal = lines.iter().map(|g| g.cost).sum();
     assert_eq!(sum, want, "conservation");
     println!(
-        "allocation + cube build, one core: {:>10.0} lines/s  ({n} lines, 500 rules, 5 pools, {} cells; classify and aggregate {:.2} s, pools and cells {:.2} s)",
+        "allocation + cube build, one core: {:>10.0} lines/s  ({n} lines, {n_resources} resources, 500 rules, 5 pools, {} cells; classify and aggregate {:.2} s, pools and cells {:.2} s)",
         n as f64 / total.as_secs_f64(),
         rows.len(),
         classified.as_secs_f64(),

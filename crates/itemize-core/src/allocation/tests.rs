@@ -450,8 +450,67 @@ proptest! {
     fn allocation_does_not_depend_on_line_order(rules_text in gen_rules(), lines in proptest::collection::vec(gen_line(), 0..100)) {
         let r = rules(&rules_text);
         let forward = allocate(&r, &lines);
+        // Cells come sorted by their text: day, target, rule, method, provider, account, service, region,
+        // charge category, free dimensions, service category.
+        let text = |c: &CubeRow| {
+            (c.day.clone(), c.target.clone(), c.rule.clone(), c.method.clone(), c.provider.clone(), c.account.clone(),
+             c.service_name.clone(), c.region.clone(), c.charge_category.clone(), c.dims.clone(), c.service_category.clone())
+        };
+        prop_assert!(forward.windows(2).all(|w| text(&w[0]) < text(&w[1])));
         let mut rev = lines.clone();
         rev.reverse();
         prop_assert_eq!(forward, allocate(&r, &rev));
+    }
+}
+
+/// Rules of every shape a level holds: hash-indexed equalities, single-field patterns (remembered per value),
+/// multi-field rules (tested line by line), targets read from a tag that may name nothing, spread over levels.
+fn gen_pattern_rules() -> impl Strategy<Value = String> {
+    proptest::collection::vec((0..3usize, 0..7usize, 0..4usize), 1..12).prop_map(|rules| {
+        let svc = ["SVC-WEB", "SVC-PAY", "SVC-DWH", "Data Warehouse"];
+        let mut t = String::from("name = \"m\"\neffective_from = \"2026-01\"\n");
+        for (level, kind, k) in rules {
+            let level = ["ownership", "tag", "default"][level];
+            t += &format!("[[{level}]]\n");
+            t += &match kind {
+                0 => format!("when = {{ account = \"{}\" }}\nservice = \"{}\"\n", ACCOUNTS[k], svc[k]),
+                1 => format!("when = {{ \"tag:team\" = {{ matches = \"^{}\" }} }}\ncost_centre = \"CC-{}\"\n", &TEAMS[k][..1], k % 3 + 1),
+                2 => format!("when = {{ account = {{ glob = \"a{}*\" }}, \"tag:team\" = {{ present = true }} }}\ncost_centre = \"CC-2\"\n", k),
+                3 => format!("when = {{ \"tag:team\" = {{ in = [\"{}\", \"{}\"] }} }}\nservice = \"{}\"\n", TEAMS[k], TEAMS[(k + 1) % 4], svc[k]),
+                4 => "when = { \"tag:cc\" = { present = true } }\ncost_centre_from = \"tag:cc\"\n".into(),
+                5 => format!("when = {{ service_name = {{ matches = \"^{}\" }} }}\nservice = \"{}\"\n", &SERVICES[k][..1], svc[k]),
+                _ => format!("when = {{ \"tag:team\" = {{ glob = \"*{}*\" }} }}\nservice_from = \"tag:team\"\n", &TEAMS[k][1..2]),
+            };
+        }
+        t
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Remembering what values matched never changes a decision: with one memo over many lines, every line is
+    /// classified as the plain, line-by-line evaluation classifies it.
+    #[test]
+    fn remembered_classification_agrees_with_plain(rules_text in gen_pattern_rules(), lines in proptest::collection::vec(gen_line(), 1..120)) {
+        let r = rules(&rules_text);
+        let mut memo = Memo::new(&r);
+        let ccs = ["CC-1", "cc-2", "Data", "CC-404"];
+        let mut tags = Vec::new();
+        for g in &lines {
+            let mut fields = [""; FIELD_COUNT];
+            fields[Field::Account as usize] = ACCOUNTS[g.account];
+            fields[Field::ServiceName as usize] = SERVICES[g.service];
+            let mut raw: Vec<(&str, &str)> = Vec::new();
+            if let Some(t) = g.team {
+                raw.push(("team", TEAMS[t]));
+            }
+            if let Some(c) = g.cc_tag {
+                raw.push(("cc", ccs[c]));
+            }
+            r.tag_keys().normalize_into(raw, &mut tags);
+            let l = LineRef { fields, tags: &tags };
+            prop_assert_eq!(r.classify_with(&mut memo, &l), r.classify(&l), "{:?}", g);
+        }
     }
 }
