@@ -286,15 +286,68 @@ fn not_null(v: &str) -> Option<&str> {
     (!v.is_empty() && !v.eq_ignore_ascii_case("null")).then_some(v)
 }
 
-/// Reads every line of the partitions in turn, as the rules see it.
+/// The few extension columns allocation reads from a line's `other` map; the rest is skipped unparsed.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+struct Other {
+    #[serde(rename = "x_Vendor")]
+    vendor: Option<String>,
+    #[serde(rename = "x_GlAccount")]
+    gl_account: Option<String>,
+    #[serde(rename = "x_CostCentre")]
+    cost_centre: Option<String>,
+    #[serde(rename = "AllocatedMethodId")]
+    allocated_method: Option<String>,
+    #[serde(rename = "AllocatedTags")]
+    allocated_tags: Option<String>,
+    #[serde(rename = "AllocatedResourceId")]
+    allocated_resource_id: Option<String>,
+    #[serde(rename = "AllocatedResourceName")]
+    allocated_resource_name: Option<String>,
+}
+
+impl Other {
+    fn read(text: &str) -> Other {
+        // Most bills carry none of these: a substring test spares the parse.
+        if text.is_empty() || !(text.contains("x_") || text.contains("Allocated")) {
+            return Other::default();
+        }
+        let mut o: Other = serde_json::from_str(text).unwrap_or_default();
+        for f in [
+            &mut o.vendor,
+            &mut o.gl_account,
+            &mut o.cost_centre,
+            &mut o.allocated_method,
+            &mut o.allocated_tags,
+            &mut o.allocated_resource_id,
+            &mut o.allocated_resource_name,
+        ] {
+            if f.as_deref().and_then(not_null).is_none() {
+                *f = None;
+            } else if let Some(v) = f {
+                *v = v.trim().to_string();
+            }
+        }
+        o
+    }
+}
+
+/// Distinct tag texts whose normalized tags a scan keeps (then it starts afresh): bills repeat a few thousand.
+const TAG_CACHE: usize = 16_384;
+
+/// Reads every line of the partitions in turn, as the rules see it. A bill repeats its extension columns line
+/// after line and its tag sets across lines: extension columns are parsed only when their text differs from the
+/// line before, and each distinct tag text is parsed and normalized once.
 pub(crate) fn scan(
     lake_dir: &Path,
     parts: &[PartitionRow],
     tag_keys: &TagKeys,
     mut f: impl FnMut(&LineRef, &LineCost, &Meta),
 ) -> Result<(), AppError> {
-    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut tag_cache: HashMap<String, Vec<(String, String)>> = HashMap::new();
     let mut last_day: (i64, String) = (i64::MIN, String::new());
+    let mut last_other = None::<String>;
+    let mut key = String::new();
+    let mut other = Other::default();
     for p in parts {
         let path = lake_dir.join(&p.lake_path);
         lake::for_each_batch(&path, COLUMNS, |b| {
@@ -311,32 +364,49 @@ pub(crate) fn scan(
                 fields[Field::Region as usize] = t(9, row);
                 fields[Field::ResourceId as usize] = t(10, row);
                 fields[Field::ResourceName as usize] = t(11, row);
-                let other: BTreeMap<String, String> = match b.columns[13].text(row) {
-                    Some(o) if !o.is_empty() => serde_json::from_str(o).unwrap_or_default(),
-                    _ => BTreeMap::new(),
-                };
-                let o = |k: &str| other.get(k).map(String::as_str).and_then(not_null);
-                fields[Field::Vendor as usize] = o("x_Vendor").unwrap_or(fields[Field::Publisher as usize]);
-                fields[Field::GlAccount as usize] = o("x_GlAccount").unwrap_or("");
-                fields[Field::CostCentreColumn as usize] = o("x_CostCentre").unwrap_or("");
+                let other_text = t(13, row);
+                let other_changed = last_other.as_deref() != Some(other_text);
+                if other_changed {
+                    other = Other::read(other_text);
+                    last_other = Some(other_text.to_string());
+                }
+                fields[Field::Vendor as usize] =
+                    other.vendor.as_deref().unwrap_or(fields[Field::Publisher as usize]);
+                fields[Field::GlAccount as usize] = other.gl_account.as_deref().unwrap_or("");
+                fields[Field::CostCentreColumn as usize] = other.cost_centre.as_deref().unwrap_or("");
                 // A provider's own split (FOCUS 1.3 Allocated*) is honoured: its tags and resource stand for
                 // the line's.
-                let provider_split = o("AllocatedMethodId");
-                let allocated_tags = o("AllocatedTags").and_then(itemize_ingest::focus::parse_tags);
+                let provider_split = other.allocated_method.as_deref();
                 if provider_split.is_some() {
-                    if let Some(r) = o("AllocatedResourceId") {
+                    if let Some(r) = other.allocated_resource_id.as_deref() {
                         fields[Field::ResourceId as usize] = r;
                     }
-                    if let Some(r) = o("AllocatedResourceName") {
+                    if let Some(r) = other.allocated_resource_name.as_deref() {
                         fields[Field::ResourceName as usize] = r;
                     }
                 }
-                let raw: BTreeMap<String, String> = match (&allocated_tags, b.columns[12].text(row)) {
-                    (Some(_), _) | (None, None) => BTreeMap::new(),
-                    (None, Some(s)) => serde_json::from_str(s).unwrap_or_default(),
+                // A provider's split tags stand for the line's own; the cache key says which text it is.
+                let (key_kind, text) = match other.allocated_tags.as_deref() {
+                    Some(a) => ('A', a),
+                    None => ('T', t(12, row)),
                 };
-                let src = allocated_tags.as_ref().unwrap_or(&raw);
-                tag_keys.normalize_into(src.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tags);
+                key.clear();
+                key.push(key_kind);
+                key.push_str(text);
+                if !tag_cache.contains_key(&key) {
+                    if tag_cache.len() >= TAG_CACHE {
+                        tag_cache.clear();
+                    }
+                    let src: BTreeMap<String, String> = match key_kind {
+                        'A' => itemize_ingest::focus::parse_tags(text).unwrap_or_default(),
+                        _ if text.is_empty() => BTreeMap::new(),
+                        _ => serde_json::from_str(text).unwrap_or_default(),
+                    };
+                    let mut tags = Vec::new();
+                    tag_keys.normalize_into(src.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tags);
+                    tag_cache.insert(key.clone(), tags);
+                }
+                let tags = &tag_cache[&key];
                 let micros = b.columns[1].int(row).unwrap_or(0);
                 if micros != last_day.0 {
                     last_day = (micros, day_of_micros(micros).unwrap_or_default());
@@ -348,7 +418,7 @@ pub(crate) fn scan(
                     provider_split,
                 };
                 let meta = Meta { partition: p, line: b.columns[0].int(row).unwrap_or(0) };
-                f(&LineRef { fields, tags: &tags }, &cost, &meta);
+                f(&LineRef { fields, tags }, &cost, &meta);
             }
             Ok(())
         })

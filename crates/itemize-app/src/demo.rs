@@ -151,8 +151,28 @@ impl App {
             };
             self.create_user(&system, user).await?;
         }
-        let bills = self.load_demo_bills(&system, dir, seed, as_of).await?;
+        let (mut bills, late) = self.load_demo_bills(&system, dir, seed, as_of).await?;
         let allocation = Box::new(self.load_demo_allocation(&system, dir).await?);
+        // The provider's restatement arrives after its month was closed: the month keeps its books and the
+        // difference is posted into the next open month.
+        for path in late {
+            let s = self
+                .import_cost_file(
+                    &system,
+                    &path,
+                    crate::cost::ImportOptions::default(),
+                    std::sync::Arc::new(crate::cost::Progress::default()),
+                )
+                .await?;
+            if !s.is_ok() || s.restatements.iter().all(|r| r.adjustments == 0) {
+                return Err(AppError::Internal(format!(
+                    "the demo's restatement {} did not post adjustments: {:?}",
+                    path.display(),
+                    s.message
+                )));
+            }
+            bills.push(s);
+        }
         let marker = DemoMarker { seed, as_of, complete: true };
         let mut tx = self.store().transaction().await?;
         tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())
@@ -162,7 +182,7 @@ impl App {
     }
 
     /// The demo's allocation: CPU-hours for the platform cluster's tenants, the rule set (kept in the demo
-    /// directory as an example to edit), every month allocated, and all but the last three months closed.
+    /// directory as an example to edit), every month allocated, and all but the last two months closed.
     async fn load_demo_allocation(
         &self,
         system: &Actor,
@@ -180,22 +200,23 @@ impl App {
         }
         self.import_metrics(system, &metrics).await?;
         let applied = self.apply_rule_set(system, &rules).await?;
-        for p in periods.iter().take(periods.len().saturating_sub(3)) {
+        for p in periods.iter().take(periods.len().saturating_sub(2)) {
             self.close_period(system, p).await?;
         }
         Ok(applied)
     }
 
     /// Thirteen months of bills, written as files and taken in through the same readers as real ones: rates
-    /// first, then every cost file in order (a restated month after its original). The mappings generic files
-    /// need go to `DATA_DIR/mappings/`, where the inbox finds them too.
+    /// first, then every cost file in order. A restated month is written but not imported: its path is returned
+    /// to be imported once the month is closed. The mappings generic files need go to `DATA_DIR/mappings/`,
+    /// where the inbox finds them too.
     async fn load_demo_bills(
         &self,
         system: &Actor,
         dir: &Path,
         seed: u64,
         as_of: Date,
-    ) -> Result<Vec<crate::cost::ImportSummary>, AppError> {
+    ) -> Result<(Vec<crate::cost::ImportSummary>, Vec<PathBuf>), AppError> {
         use crate::demo_bills::{BillRole, generate_bills};
         let bills_dir = dir.join("bills");
         let refuse = |what: &Path, e: std::io::Error| {
@@ -206,9 +227,14 @@ impl App {
         let files = generate_bills(seed, as_of);
         let mut mappings = std::collections::HashMap::new();
         let mut out = Vec::new();
+        let mut late = Vec::new();
         for f in &files {
             let path = bills_dir.join(&f.name);
             std::fs::write(&path, &f.contents).map_err(|e| refuse(&path, e))?;
+            if f.name.contains("-restated") {
+                late.push(path);
+                continue;
+            }
             match &f.role {
                 BillRole::Rates => {
                     let text = String::from_utf8_lossy(&f.contents);
@@ -248,6 +274,6 @@ impl App {
                 }
             }
         }
-        Ok(out)
+        Ok((out, late))
     }
 }

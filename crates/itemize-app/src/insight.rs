@@ -303,7 +303,37 @@ impl App {
                 filter.equals.push(("target".into(), vec!["-".into()])); // sees nothing
             }
         }
-        let cells = self.store().session().await?.cube_query(&filter).await?;
+        // Questions about targets only, by month or in total, are answered from the monthly roll-up.
+        let by_target = |d: &CubeDim| matches!(d, CubeDim::Column("target" | "cost_centre" | "service"));
+        let monthly = q.granularity != Granularity::Day
+            && q.day_from.is_none()
+            && q.day_to.is_none()
+            && q.group_by.iter().all(by_target)
+            && q.filters.iter().all(|(d, _)| by_target(d));
+        let cells = if monthly {
+            let months = self.store().session().await?.cube_months(&q.from, &q.to).await?;
+            months
+                .into_iter()
+                .map(|m| CubeCell {
+                    billing_period: m.billing_period,
+                    target: m.target,
+                    cost_centre: m.cost_centre,
+                    service: m.service,
+                    billed: m.billed,
+                    effective: m.effective,
+                    lines: m.lines,
+                    ..CubeCell::default()
+                })
+                .filter(|c| {
+                    filter.equals.iter().all(|(col, vs)| {
+                        let v = CubeDim::parse(col).and_then(|d| d.value(c));
+                        vs.is_empty() || v.is_some_and(|v| vs.contains(&v))
+                    })
+                })
+                .collect()
+        } else {
+            self.store().session().await?.cube_query(&filter).await?
+        };
         type Group = (Option<String>, Vec<Option<String>>);
         let mut groups: HashMap<Group, (Decimal, Decimal, i64)> = HashMap::new();
         for c in &cells {

@@ -70,7 +70,7 @@ fn run(r: &dyn RowGet) -> Result<RunRow, StoreError> {
 }
 
 /// One cell of the cost cube.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CubeCell {
     pub billing_period: String,
     pub day: String,
@@ -209,8 +209,12 @@ pub struct MetricRow {
     pub value: String,
 }
 
-/// Rows per multi-row INSERT (18 columns × 400 stays under both databases' parameter limits).
+/// Rows per multi-row INSERT on PostgreSQL (18 columns × 400 stays under its parameter limit).
 const BATCH: usize = 400;
+/// Parameters per INSERT on SQLite: its driver looks parameters up by position, each bind scanning the
+/// statement's parameters, so a statement's cost grows with the square of its parameters; small statements,
+/// prepared once and reused, are far faster.
+const SQLITE_PARAMS: usize = 256;
 
 impl Session {
     async fn insert_many(
@@ -219,7 +223,11 @@ impl Session {
         width: usize,
         rows: Vec<Vec<Value>>,
     ) -> Result<(), StoreError> {
-        for chunk in rows.chunks(BATCH) {
+        let batch = match self.backend() {
+            crate::Backend::Sqlite => (SQLITE_PARAMS / width).max(1),
+            crate::Backend::Postgres => BATCH,
+        };
+        for chunk in rows.chunks(batch) {
             let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
             sql.push_str(head);
             sql.push_str(" VALUES ");

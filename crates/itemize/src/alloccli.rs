@@ -225,6 +225,67 @@ pub async fn showback(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `itemize report hygiene --from YYYY-MM --period YYYY-MM [--format table|json]`.
+pub async fn hygiene(
+    app: &App,
+    from: &str,
+    to: &str,
+    format: ReportFormat,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let h = app.tag_hygiene(&operator(), from, to, 20).await?;
+    let text = match format {
+        ReportFormat::Json => serde_json::to_string_pretty(&h)?,
+        ReportFormat::Table => {
+            use std::fmt::Write;
+            let mut t = String::new();
+            let _ = writeln!(
+                t,
+                "tag hygiene {}..{} ({}): {} effective, {} untagged ({}%)",
+                h.from, h.to, h.currency, h.effective, h.untagged_effective, h.untagged_share
+            );
+            let _ = writeln!(t, "\n{:<32} {:>18} {:>8}", "tag key", "covered", "share %");
+            for k in h.keys.iter().take(20) {
+                let _ = writeln!(t, "{:<32} {:>18} {:>8}", k.key, k.effective.round_dp(2), k.share);
+            }
+            let _ = writeln!(
+                t,
+                "\n{:<8} {:>18} {:>10} {:>14}",
+                "period", "effective", "untagged %", "unallocated %"
+            );
+            for p in &h.periods {
+                let un = p.unallocated_share.map_or_else(|| "not allocated".to_string(), |s| s.to_string());
+                let _ = writeln!(
+                    t,
+                    "{:<8} {:>18} {:>10} {:>14}",
+                    p.period,
+                    p.effective.round_dp(2),
+                    p.untagged_share,
+                    un
+                );
+            }
+            let _ = writeln!(t, "\ndearest untagged resources:");
+            for r in &h.top_untagged {
+                let _ = writeln!(
+                    t,
+                    "  {:>14}  {}  {} / {}",
+                    r.effective.round_dp(2),
+                    r.resource_id,
+                    r.provider,
+                    r.account
+                );
+            }
+            t
+        }
+        other => bail!("the hygiene report is a table or JSON, not {other:?}"),
+    };
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `itemize import metrics FILE…` (period,metric,target,value).
 pub async fn import_metrics(app: &App, files: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
     for f in files {

@@ -123,12 +123,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Reports: `itemize report showback --period YYYY-MM --by cost-center|service`.
+    /// Reports: `itemize report showback --period YYYY-MM --by cost-center|service`, `itemize report hygiene
+    /// --from YYYY-MM --period YYYY-MM`.
     Report {
         #[arg(value_enum)]
         what: ReportWhat,
         #[arg(long, value_name = "YYYY-MM")]
         period: String,
+        /// Hygiene: the first period of the range (the period alone when absent).
+        #[arg(long, value_name = "YYYY-MM")]
+        from: Option<String>,
         /// cost-center or service.
         #[arg(long, default_value = "cost-center")]
         by: String,
@@ -238,6 +242,9 @@ pub enum DbAction {
 pub enum ReportWhat {
     /// A monthly statement per cost centre or service, with the change from the month before.
     Showback,
+    /// Tag coverage per key and account, untagged and unallocated share per month, the dearest untagged
+    /// resources.
+    Hygiene,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -399,7 +406,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = wiring::open_app(&settings, clock).await?;
             crate::alloccli::rules(&app, verb, file.as_deref(), period.as_deref(), output).await
         }
-        Command::Report { what: ReportWhat::Showback, period, by, measure, format, out } => {
+        Command::Report { what: ReportWhat::Hygiene, period, from, format, out, .. } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            let from = from.unwrap_or_else(|| period.clone());
+            crate::alloccli::hygiene(&app, &from, &period, format, out.as_deref()).await
+        }
+        Command::Report { what: ReportWhat::Showback, period, by, measure, format, out, .. } => {
             let app = wiring::open_app(&settings, clock).await?;
             crate::alloccli::showback(&app, &period, &by, &measure, format, out.as_deref()).await
         }
@@ -495,7 +507,7 @@ async fn demo(
             let total: itemize_app::allocation::Amount =
                 allocation.runs.iter().map(|r| r.effective_total).sum();
             println!(
-                "  {:<24} {:>5} months allocated by {:?}: {} of {} {} unallocated; all but the last 3 closed",
+                "  {:<24} {:>5} months allocated by {:?}: {} of {} {} unallocated; all but the last 2 closed",
                 "allocation-rules.toml",
                 allocation.runs.len(),
                 allocation.rule_set.name,
@@ -503,6 +515,16 @@ async fn demo(
                 total.round_dp(2),
                 app.config().reporting_currency.code(),
             );
+            for r in bills.iter().flat_map(|b| &b.restatements).filter(|r| r.adjustments > 0) {
+                println!(
+                    "  {:<24} closed {} restated after closing: {} {} posted into {} as adjustments",
+                    "",
+                    r.source_period,
+                    r.effective.round_dp(2),
+                    app.config().reporting_currency.code(),
+                    r.posted_period
+                );
+            }
         }
         Ok(DemoOutcome::AlreadyLoaded(m)) => {
             println!(

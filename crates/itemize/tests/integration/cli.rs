@@ -156,7 +156,11 @@ fn demo_is_deterministic_and_never_loads_twice() {
         assert!(ok, "{err}");
         assert!(out.contains("people.csv"), "{out}");
         assert!(out.contains("cost lines") && out.contains("1 restatement"), "{out}");
-        assert!(out.contains("13 months allocated") && out.contains("all but the last 3 closed"), "{out}");
+        assert!(out.contains("13 months allocated") && out.contains("all but the last 2 closed"), "{out}");
+        assert!(
+            out.contains("closed 2026-08 restated after closing") && out.contains("posted into 2026-09"),
+            "{out}"
+        );
     }
     // The allocated demo: a statement that adds up, a closed month's balanced journal, an open month.
     let (ok, out, err) =
