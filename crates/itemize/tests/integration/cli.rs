@@ -176,6 +176,25 @@ fn demo_is_deterministic_and_never_loads_twice() {
     let sum: rust_decimal::Decimal =
         parts.iter().map(|r| r[5].parse::<rust_decimal::Decimal>().unwrap()).sum();
     assert_eq!(sum.to_string(), total[5], "the statement's rows add up to its total");
+    // Tag hygiene over the open months: per-month untagged shares that add up, and the unallocated share.
+    let (ok, out, err) = run(itemize(a.path())
+        .args(["report", "hygiene", "--from", "2026-09", "--period", "2026-10", "--format", "json"]));
+    assert!(ok, "{err}");
+    let h: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let num = |v: &serde_json::Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    let months = h["periods"].as_array().unwrap();
+    assert_eq!(months.len(), 2, "{h}");
+    assert_eq!(
+        months.iter().map(|p| num(&p["effective"])).sum::<rust_decimal::Decimal>(),
+        num(&h["effective"])
+    );
+    assert!(months.iter().all(|p| p["unallocated_share"].is_string()), "both months are allocated: {h}");
+    assert!(!h["keys"].as_array().unwrap().is_empty() && !h["top_untagged"].as_array().unwrap().is_empty());
+    let (ok, out, err) = run(itemize(a.path()).args(["report", "hygiene", "--period", "2026-10"]));
+    assert!(
+        ok && out.contains("tag hygiene 2026-10..2026-10") && out.contains("dearest untagged"),
+        "{out}{err}"
+    );
     let (ok, out, err) = run(itemize(a.path()).args(["export", "journal", "--period", "2026-07"]));
     assert!(ok, "{err}");
     let (mut debit, mut credit) = (rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO);
