@@ -427,7 +427,7 @@ pub(crate) fn scan(
     Ok(())
 }
 
-fn cells_of(period: &str, rows: &[CubeRow]) -> (Vec<CubeCell>, Vec<MonthCell>) {
+pub(crate) fn cells_of(period: &str, rows: &[CubeRow]) -> (Vec<CubeCell>, Vec<MonthCell>) {
     let cells = rows
         .iter()
         .map(|r| CubeCell {

@@ -417,8 +417,11 @@ impl App {
             };
             let parts = self.period_partitions(p).await?;
             let dir = self.lake_dir();
-            let acc = tokio::task::spawn_blocking(move || -> Result<HygieneAcc, AppError> {
-                let mut acc = HygieneAcc::default();
+            // The totals go into the scan and come back with the period added; the period's own figures are
+            // the difference.
+            let (effective_before, untagged_before) = (total.effective, total.untagged);
+            let mut acc = std::mem::take(&mut total);
+            total = tokio::task::spawn_blocking(move || -> Result<HygieneAcc, AppError> {
                 scan(&dir, &parts, &keys, |l, c, _| {
                     let e = c.effective;
                     acc.effective += e;
@@ -458,6 +461,8 @@ impl App {
             })
             .await
             .map_err(|e| AppError::Refused(format!("reading the ledger stopped: {e}")))??;
+            let (effective, untagged) =
+                (total.effective - effective_before, total.untagged - untagged_before);
             let allocated: Vec<_> = months.iter().filter(|m| &m.billing_period == p).collect();
             let (unallocated, allocated_total) = if allocated.is_empty() {
                 (None, None)
@@ -469,32 +474,12 @@ impl App {
             };
             trend.push(HygienePeriod {
                 period: p.clone(),
-                effective: acc.effective,
-                untagged_effective: acc.untagged,
-                untagged_share: share(acc.untagged, acc.effective),
+                effective,
+                untagged_effective: untagged,
+                untagged_share: share(untagged, effective),
                 unallocated_effective: unallocated,
                 unallocated_share: unallocated.zip(allocated_total).map(|(u, t)| share(u, t)),
             });
-            total.effective += acc.effective;
-            total.untagged += acc.untagged;
-            for (k, v) in acc.keys {
-                *total.keys.entry(k).or_default() += v;
-            }
-            for (k, a) in acc.accounts {
-                let t = total.accounts.entry(k).or_default();
-                t.effective += a.effective;
-                t.untagged += a.untagged;
-                for (k, v) in a.keys {
-                    *t.keys.entry(k).or_default() += v;
-                }
-            }
-            for (id, r) in acc.untagged_resources {
-                let t = total
-                    .untagged_resources
-                    .entry(id)
-                    .or_insert_with(|| (r.0.clone(), r.1.clone(), r.2.clone(), r.3.clone(), Decimal::ZERO));
-                t.4 += r.4;
-            }
         }
         let mut keys: Vec<KeyCoverage> = total
             .keys

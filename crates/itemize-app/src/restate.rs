@@ -8,11 +8,11 @@
 //! The difference is computed from scratch each time, so restating again posts only what changed since, and a
 //! restatement that could not run after an import can be run later with the same result.
 
-use crate::allocation::{dec, next_period};
+use crate::allocation::{cells_of, dec, next_period};
 use crate::ledger::check_period;
 use crate::{Actor, App, AppError};
 use itemize_core::allocation::{CubeRow, Sums, Target};
-use itemize_store::AdjustmentRow;
+use itemize_store::{AdjustmentRow, CubeCell};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +33,21 @@ pub struct Restatement {
 
 /// Provider, account, service name, region, charge category, service category, dims, cost centre, service.
 type Key = (String, String, String, String, String, String, String, Option<String>, Option<String>);
+
+/// A cell's key, without its day, rule and method.
+fn key(c: &CubeCell) -> Key {
+    (
+        c.provider.clone(),
+        c.billing_account_id.clone(),
+        c.service_name.clone(),
+        c.region.clone(),
+        c.charge_category.clone(),
+        c.service_category.clone(),
+        c.dims.clone(),
+        c.cost_centre.clone(),
+        c.service.clone(),
+    )
+}
 
 #[derive(Default, Clone, Copy)]
 struct Amounts {
@@ -103,67 +118,23 @@ impl App {
         }
         let (_, rules) = self.rules_for(period).await?;
         let (_, rows, _) = self.run_allocation(period, rules).await?;
-        let mut diff: BTreeMap<Key, Amounts> = BTreeMap::new();
-        for r in &rows {
-            let k = (
-                r.provider.clone(),
-                r.account.clone(),
-                r.service_name.clone(),
-                r.region.clone(),
-                r.charge_category.clone(),
-                r.service_category.clone(),
-                r.dims.clone(),
-                r.target.cost_centre.clone(),
-                r.target.service.clone(),
-            );
-            let e = diff.entry(k).or_default();
-            e.billed += r.sums.billed;
-            e.effective += r.sums.effective;
-        }
+        // Everything compared as cube cells: the period allocated now, against what was closed and what was
+        // already posted for it.
+        let (now_cells, _) = cells_of(period, &rows);
         let mut s = self.store().session().await?;
         let was = s.cube_cells(period, period, None).await?;
         let earlier = s.adjustments(Some(period), None).await?;
         drop(s);
-        let before = was
-            .iter()
-            .map(|c| {
-                (
-                    (
-                        c.provider.clone(),
-                        c.billing_account_id.clone(),
-                        c.service_name.clone(),
-                        c.region.clone(),
-                        c.charge_category.clone(),
-                        c.service_category.clone(),
-                        c.dims.clone(),
-                        c.cost_centre.clone(),
-                        c.service.clone(),
-                    ),
-                    dec(&c.billed),
-                    dec(&c.effective),
-                )
-            })
-            .chain(earlier.iter().map(|a| {
-                (
-                    (
-                        a.provider.clone(),
-                        a.billing_account_id.clone(),
-                        a.service_name.clone(),
-                        a.region.clone(),
-                        a.charge_category.clone(),
-                        a.service_category.clone(),
-                        a.dims.clone(),
-                        a.cost_centre.clone(),
-                        a.service.clone(),
-                    ),
-                    dec(&a.billed),
-                    dec(&a.effective),
-                )
-            }));
-        for (k, billed, effective) in before {
-            let e = diff.entry(k).or_default();
-            e.billed -= billed;
-            e.effective -= effective;
+        let (earlier, _) = cells_of(period, &adjustment_cube_rows(period, &earlier));
+        let mut diff: BTreeMap<Key, Amounts> = BTreeMap::new();
+        for (cells, sign) in
+            [(&now_cells, Decimal::ONE), (&was, Decimal::NEGATIVE_ONE), (&earlier, Decimal::NEGATIVE_ONE)]
+        {
+            for c in cells {
+                let e = diff.entry(key(c)).or_default();
+                e.billed += sign * dec(&c.billed);
+                e.effective += sign * dec(&c.effective);
+            }
         }
         let now = self.clock().now();
         let adjustments: Vec<AdjustmentRow> = diff

@@ -449,19 +449,16 @@ impl Session {
         to: &str,
         target: Option<&str>,
     ) -> Result<Vec<CubeCell>, StoreError> {
-        let mut sql =
-            "SELECT * FROM cost_cube WHERE billing_period >= $1 AND billing_period <= $2".to_string();
-        let mut values = vec![Value::text(from), Value::text(to)];
-        if let Some(t) = target {
-            sql.push_str(" AND target = $3");
-            values.push(Value::text(t));
-        }
-        sql.push_str(" ORDER BY billing_period, day, target, rule");
-        let rows = self.fetch_all(sql, values).await?;
-        rows.iter().map(|r| cube_cell(&**r)).collect()
+        let filter = CubeFilter {
+            period_from: from.to_string(),
+            period_to: to.to_string(),
+            equals: target.map(|t| ("target".to_string(), vec![t.to_string()])).into_iter().collect(),
+            ..CubeFilter::default()
+        };
+        self.cube_query(&filter).await
     }
 
-    /// The cube cells a filter selects, in period and day order.
+    /// The cube cells a filter selects, in period, day, target and rule order.
     pub async fn cube_query(&mut self, f: &CubeFilter) -> Result<Vec<CubeCell>, StoreError> {
         let mut sql =
             "SELECT * FROM cost_cube WHERE billing_period >= $1 AND billing_period <= $2".to_string();
@@ -494,7 +491,7 @@ impl Session {
             }
             sql.push(')');
         }
-        sql.push_str(" ORDER BY billing_period, day");
+        sql.push_str(" ORDER BY billing_period, day, target, rule");
         let rows = self.fetch_all(sql, values).await?;
         rows.iter().map(|r| cube_cell(&**r)).collect()
     }

@@ -47,6 +47,18 @@ fn required<'a>(p: &'a itemize_app::ListParams, name: &str, what: &str) -> Resul
     p.get(name).ok_or_else(|| AppError::bad_param(name, format!("is required ({what})")))
 }
 
+/// An optional count parameter from 1 to `max`, `default` when absent.
+fn count(p: &itemize_app::ListParams, name: &str, default: usize, max: usize) -> Result<usize, AppError> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| AppError::bad_param(name, format!("is a number from 1 to {max}"))),
+    }
+}
+
 /// `GET /api/v1/allocation/rules`: every version, newest first.
 async fn list_rules(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     Ok(Json(json!({ "items": s.app.rule_sets(&auth.actor).await? })).into_response())
@@ -152,14 +164,7 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
 async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let target = required(&p, "target", "svc:CODE, cc:CODE or unallocated")?.to_string();
-    let limit = match p.get("limit") {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| AppError::bad_param("limit", "is a number from 1 to 10000"))?,
-    };
+    let limit = count(&p, "limit", 100, 10_000)?;
     Ok(Json(s.app.explain(&auth.actor, &period, &target, limit).await?).into_response())
 }
 
@@ -203,14 +208,7 @@ async fn hygiene(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
         (None, Some(from), Some(to)) => (from.to_string(), to.to_string()),
         _ => return Err(AppError::bad_param("period", "give period, or from and to (YYYY-MM)").into()),
     };
-    let top = match p.get("top") {
-        None => 20,
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::bad_param("top", "is a number from 1 to 1000"))?,
-    };
+    let top = count(&p, "top", 20, 1000)?;
     Ok(Json(s.app.tag_hygiene(&auth.actor, &from, &to, top).await?).into_response())
 }
 

@@ -8,11 +8,9 @@
 
 #![allow(clippy::disallowed_methods)] // a benchmark measures wall-clock time
 
+use itemize_app::Actor;
 use itemize_app::cost::{ImportOptions, Progress};
 use itemize_app::ledger::{Dimension, LedgerQuery};
-use itemize_app::{Actor, App, AppConfig};
-use itemize_core::{Currency, FixedClock};
-use itemize_store::{ConnectOptions, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +19,7 @@ use std::time::Instant;
 const TEMPLATE: &str = "../../../shared/fixtures/focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv";
 
 mod common;
-use common::Rng;
+use common::{Rng, app};
 
 /// Writes `rows` lines: the fixture's rows in turn, each with fresh costs and a team tag.
 fn generate(path: &Path, rows: usize, seed: u64) -> u64 {
@@ -67,17 +65,6 @@ fn peak_rss_mb() -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-async fn app(dir: &Path) -> App {
-    std::fs::create_dir_all(dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("itemize.db").display());
-    let store = Store::connect(&url, &ConnectOptions::default()).await.unwrap();
-    let t0 = "2026-11-22T00:00:00Z".parse().unwrap();
-    store.migrate(t0).await.unwrap();
-    let config =
-        AppConfig { data_dir: dir.join("data"), reporting_currency: Currency::USD, ..AppConfig::default() };
-    App::new(store, Arc::new(FixedClock::new(t0)), config)
 }
 
 fn main() {

@@ -9,13 +9,11 @@
 
 #![allow(clippy::disallowed_methods)] // a benchmark measures wall-clock time
 
+use itemize_app::Actor;
 use itemize_app::allocation::{Measure, StatementBy};
 use itemize_app::cost::{ImportOptions, Progress};
 use itemize_app::insight::CubeQuery;
-use itemize_app::{Actor, App, AppConfig};
 use itemize_core::refdata::CostCentre;
-use itemize_core::{Currency, FixedClock};
-use itemize_store::{ConnectOptions, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +21,7 @@ use std::time::{Duration, Instant};
 const TEMPLATE: &str = "../../../shared/fixtures/focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv";
 
 mod common;
-use common::Rng;
+use common::{Rng, app};
 
 fn period(i: usize) -> String {
     let m = 5 + i; // 2025-06 onwards
@@ -82,17 +80,6 @@ fn generate(path: &Path, p: &str, next: &str, rows: usize, seed: u64) {
         w.write_record(&row).unwrap();
     }
     w.flush().unwrap();
-}
-
-async fn app(dir: &Path) -> App {
-    std::fs::create_dir_all(dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("itemize.db").display());
-    let store = Store::connect(&url, &ConnectOptions::default()).await.unwrap();
-    let t0 = "2026-11-22T00:00:00Z".parse().unwrap();
-    store.migrate(t0).await.unwrap();
-    let config =
-        AppConfig { data_dir: dir.join("data"), reporting_currency: Currency::USD, ..AppConfig::default() };
-    App::new(store, Arc::new(FixedClock::new(t0)), config)
 }
 
 const RULES: &str = r#"name = "bench"

@@ -12,3 +12,21 @@ impl Rng {
         z ^ (z >> 31)
     }
 }
+
+/// An app on a fresh SQLite store in `dir`, its clock fixed, reporting in US dollars.
+#[allow(dead_code)] // not every benchmark opens an app
+pub async fn app(dir: &std::path::Path) -> itemize_app::App {
+    use itemize_app::{App, AppConfig};
+    use itemize_store::{ConnectOptions, Store};
+    std::fs::create_dir_all(dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("itemize.db").display());
+    let store = Store::connect(&url, &ConnectOptions::default()).await.unwrap();
+    let t0 = "2026-11-22T00:00:00Z".parse().unwrap();
+    store.migrate(t0).await.unwrap();
+    let config = AppConfig {
+        data_dir: dir.join("data"),
+        reporting_currency: itemize_core::Currency::USD,
+        ..AppConfig::default()
+    };
+    App::new(store, std::sync::Arc::new(itemize_core::FixedClock::new(t0)), config)
+}
