@@ -1,6 +1,7 @@
 //! The itemize domain. Pure: no I/O, no SQL, no HTTP, and no wall clock (time arrives through [`Clock`]).
 
 pub mod allocation;
+pub mod assets;
 pub mod auth;
 pub mod clock;
 pub mod country;
