@@ -2,6 +2,9 @@
 //! Nothing here knows HTTP; nothing in the front ends knows the rules.
 
 pub mod allocation;
+pub mod asset_import;
+pub mod asset_ops;
+pub mod assets;
 pub mod auth;
 pub mod cost;
 pub mod csvio;
@@ -13,6 +16,7 @@ mod error;
 pub mod focus_export;
 pub mod inbox;
 pub mod insight;
+pub mod labels;
 pub mod ledger;
 pub mod listing;
 pub mod rates;

@@ -66,37 +66,8 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
             ));
         }
     }
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(AppError::bad_param(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                ));
-            }
-        },
-    };
-    let (sort_name, descending) = match params.get("sort") {
-        None => (spec.sorts[0], false),
-        Some(s) => {
-            let (name, desc) = match s.strip_prefix('-') {
-                Some(n) => (n, true),
-                None => (s, false),
-            };
-            let known = spec.sorts.iter().find(|k| **k == name).ok_or_else(|| {
-                AppError::bad_param(
-                    "sort",
-                    format!(
-                        "`{s}` is not sortable; sort by one of {} (prefix - for descending)",
-                        spec.sorts.join(", ")
-                    ),
-                )
-            })?;
-            (*known, desc)
-        }
-    };
+    let limit = parse_limit(params)?;
+    let (sort_name, descending) = parse_sort(params, spec.sorts)?;
     let archived = match params.get("archived") {
         None | Some("false") => Archived::Exclude,
         Some("true") | Some("only") => Archived::Only,
@@ -118,7 +89,68 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
             filters.push((*field, value));
         }
     }
-    let after = match params.get("cursor") {
+    let after = parse_after(params, sort_name, descending)?;
+    Ok(ListQuery {
+        filters,
+        search: params.get("q").map(str::to_string),
+        scope: None,
+        archived,
+        sort: sort_name,
+        descending,
+        after,
+        limit,
+    })
+}
+
+/// The `limit` parameter: 1 to {MAX_LIMIT}, {DEFAULT_LIMIT} when absent.
+pub(crate) fn parse_limit(params: &ListParams) -> Result<u32, AppError> {
+    Ok(match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(AppError::bad_param(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                ));
+            }
+        },
+    })
+}
+
+/// The `sort` parameter (a name from `sorts`, `-` for descending); the first of `sorts` when absent.
+pub(crate) fn parse_sort(
+    params: &ListParams,
+    sorts: &'static [&'static str],
+) -> Result<(&'static str, bool), AppError> {
+    Ok(match params.get("sort") {
+        None => (sorts[0], false),
+        Some(s) => {
+            let (name, desc) = match s.strip_prefix('-') {
+                Some(n) => (n, true),
+                None => (s, false),
+            };
+            let known = sorts.iter().find(|k| **k == name).ok_or_else(|| {
+                AppError::bad_param(
+                    "sort",
+                    format!(
+                        "`{s}` is not sortable; sort by one of {} (prefix - for descending)",
+                        sorts.join(", ")
+                    ),
+                )
+            })?;
+            (*known, desc)
+        }
+    })
+}
+
+/// The `cursor` parameter, checked against the sort it must belong to.
+pub(crate) fn parse_after(
+    params: &ListParams,
+    sort_name: &str,
+    descending: bool,
+) -> Result<Option<(SortValue, i64)>, AppError> {
+    Ok(match params.get("cursor") {
         None => None,
         Some(c) => {
             let cur = decode_cursor(c)?;
@@ -135,16 +167,6 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
             };
             Some((v, cur.i))
         }
-    };
-    Ok(ListQuery {
-        filters,
-        search: params.get("q").map(str::to_string),
-        scope: None,
-        archived,
-        sort: sort_name,
-        descending,
-        after,
-        limit,
     })
 }
 
@@ -158,11 +180,16 @@ fn decode_cursor(c: &str) -> Result<Cursor, AppError> {
 
 /// The cursor that continues after a record with the given sort value.
 pub fn encode_cursor(q: &ListQuery, last_id: i64, last_value: &SortValue) -> String {
+    keyset_cursor(q.sort, q.descending, last_id, last_value)
+}
+
+/// The cursor continuing after (`last_value`, `last_id`) in a list sorted by `sort`.
+pub(crate) fn keyset_cursor(sort: &str, descending: bool, last_id: i64, last_value: &SortValue) -> String {
     let v = match last_value {
         SortValue::Text(t) => Some(t.clone()),
         SortValue::Int(_) => None,
     };
-    let c = Cursor { s: q.sort.to_string(), d: q.descending, v, i: last_id };
+    let c = Cursor { s: sort.to_string(), d: descending, v, i: last_id };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
 }
 

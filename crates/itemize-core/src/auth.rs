@@ -62,6 +62,10 @@ pub enum Resource {
     AuditLog,
     /// The cost ledger: imports, exchange rates, totals and exports.
     CostLedger,
+    /// The asset register: assets, their lifecycle, relationships, audits and labels.
+    Assets,
+    /// Contracts (purchase, lease, maintenance, warranty, subscription) and the renewal calendar.
+    Contracts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,6 +151,9 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         (CostLedger, Read) => true,
         (CostLedger, Write) => matches!(role, Admin | Finance),
         (RefData(_), Read) => true,
+        (Assets | Contracts, Read) => true,
+        (Assets, Write) => matches!(role, Admin | AssetManager),
+        (Contracts, Write) => matches!(role, Admin | AssetManager | Finance),
         (RefData(kind), Write) => match role {
             Admin => true,
             Finance => matches!(kind, CostCentre | Service | Vendor),

@@ -588,7 +588,7 @@ impl Iterator for GenericXlsxReader {
 
 /// A spreadsheet cell as the text a CSV export of it would hold: strings as they are, numbers as their exact
 /// shortest decimal text (with a decimal comma when the mapping reads amounts so), date cells as ISO dates.
-fn cell_text(d: &Data, decimal_comma: bool) -> String {
+pub fn cell_text(d: &Data, decimal_comma: bool) -> String {
     match d {
         Data::Empty => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),

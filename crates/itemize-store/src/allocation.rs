@@ -217,7 +217,7 @@ const BATCH: usize = 400;
 const SQLITE_PARAMS: usize = 256;
 
 impl Session {
-    async fn insert_many(
+    pub(crate) async fn insert_many(
         &mut self,
         head: &str,
         width: usize,

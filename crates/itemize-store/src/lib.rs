@@ -4,6 +4,7 @@
 
 mod accounts;
 mod allocation;
+mod assets;
 mod cost;
 pub mod dialect;
 mod error;
@@ -15,6 +16,9 @@ mod settings;
 pub use accounts::{AuditEntry, AuditQuery, LoginFailure, SessionRow, TokenRow, UserRow};
 pub use allocation::{
     AdjustmentRow, CUBE_COLUMNS, CubeCell, CubeFilter, MetricRow, MonthCell, RuleSetRow, RunRow,
+};
+pub use assets::{
+    ASSET_COLUMNS, AssetCostRow, AssetEvent, AssetQuery, AuditRow, ContractRow, RelationRow, ScanRow,
 };
 pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow};
 pub use dialect::Backend;

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "cost_ledger", sql: include_str!("../migrations/0003_cost_ledger.sql") },
     Migration { version: 4, name: "allocation", sql: include_str!("../migrations/0004_allocation.sql") },
     Migration { version: 5, name: "restatements", sql: include_str!("../migrations/0005_restatements.sql") },
+    Migration { version: 6, name: "assets", sql: include_str!("../migrations/0006_assets.sql") },
 ];
 
 impl Migration {

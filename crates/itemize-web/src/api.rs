@@ -43,18 +43,18 @@ fn kind_routes<K: StoredKind>(r: Reg) -> Reg {
 }
 
 /// Ids are positive integers; anything else names no record.
-fn parse_id(kind: &'static str, raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_id(kind: &'static str, raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|i| *i > 0)
         .ok_or_else(|| ApiError::from(AppError::NotFound { kind, id: raw.to_string() }))
 }
 
-fn if_match(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
 }
 
-fn with_etag(status: StatusCode, etag: &str, body: impl serde::Serialize) -> Response {
+pub(crate) fn with_etag(status: StatusCode, etag: &str, body: impl serde::Serialize) -> Response {
     let mut res = (status, Json(body)).into_response();
     if let Ok(e) = HeaderValue::from_str(etag) {
         res.headers_mut().insert(header::ETAG, e);

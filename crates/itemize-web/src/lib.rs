@@ -4,6 +4,7 @@
 
 mod alloc_api;
 pub mod api;
+mod asset_api;
 pub mod auth;
 mod cost_api;
 pub mod error;
@@ -57,7 +58,7 @@ pub fn route_table() -> Vec<(&'static str, String)> {
 }
 
 fn all_routes() -> routes::Reg {
-    pages::routes(alloc_api::routes(cost_api::routes(api::routes(routes::Reg::new()))))
+    pages::routes(asset_api::routes(alloc_api::routes(cost_api::routes(api::routes(routes::Reg::new())))))
 }
 
 /// The complete application: API, pages, health checks, and the layers every request passes through.

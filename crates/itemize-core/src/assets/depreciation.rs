@@ -257,9 +257,13 @@ mod tests {
     use jiff::civil::date;
     use proptest::prelude::*;
 
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
     fn plan(method: Method, convention: Convention, start: Date) -> Plan {
         Plan {
-            cost: Decimal::new(1_200_00, 2),
+            cost: dec("1200.00"),
             salvage: Decimal::ZERO,
             life_months: 36,
             method,
@@ -275,8 +279,8 @@ mod tests {
         let s = plan(Method::StraightLine, Convention::FullMonth, date(2025, 3, 17)).schedule().unwrap();
         assert_eq!(s.len(), 36);
         assert_eq!(s[0].month, date(2025, 3, 1));
-        assert!(s.iter().all(|m| m.expense == Decimal::new(33_33, 2) || m.expense == Decimal::new(33_34, 2)));
-        assert_eq!(s.iter().map(|m| m.expense).sum::<Decimal>(), Decimal::new(1_200_00, 2));
+        assert!(s.iter().all(|m| m.expense == dec("33.33") || m.expense == dec("33.34")));
+        assert_eq!(s.iter().map(|m| m.expense).sum::<Decimal>(), dec("1200.00"));
         assert_eq!(s.last().unwrap().month, date(2028, 2, 1));
         assert_eq!(s.last().unwrap().closing, Decimal::ZERO);
     }
@@ -285,10 +289,10 @@ mod tests {
     fn mid_month_charges_half_first_and_ends_a_month_later() {
         let s = plan(Method::StraightLine, Convention::MidMonth, date(2025, 3, 17)).schedule().unwrap();
         assert_eq!(s.len(), 37);
-        assert_eq!(s[0].expense, Decimal::new(16_67, 2));
-        assert_eq!(s[1].expense, Decimal::new(33_33, 2));
+        assert_eq!(s[0].expense, dec("16.67"));
+        assert_eq!(s[1].expense, dec("33.33"));
         assert_eq!(s.last().unwrap().month, date(2028, 3, 1));
-        assert_eq!(s.iter().map(|m| m.expense).sum::<Decimal>(), Decimal::new(1_200_00, 2));
+        assert_eq!(s.iter().map(|m| m.expense).sum::<Decimal>(), dec("1200.00"));
     }
 
     #[test]
@@ -298,45 +302,45 @@ mod tests {
         assert_eq!(s[0].month, date(2025, 7, 1));
         let first_year: Decimal = s.iter().filter(|m| m.month.year() == 2025).map(|m| m.expense).sum();
         // Six monthly charges of 1200/36, each rounded to the cent.
-        assert_eq!(first_year, Decimal::new(199_98, 2));
+        assert_eq!(first_year, dec("199.98"));
         // Bought in November: July–November caught up in November, never before the purchase.
         let s = plan(Method::StraightLine, Convention::HalfYear, date(2025, 11, 2)).schedule().unwrap();
         assert_eq!(s[0].month, date(2025, 11, 1));
-        assert_eq!(s[0].expense, Decimal::new(166_65, 2));
+        assert_eq!(s[0].expense, dec("166.65"));
         let first_year: Decimal = s.iter().filter(|m| m.month.year() == 2025).map(|m| m.expense).sum();
-        assert_eq!(first_year, Decimal::new(199_98, 2));
+        assert_eq!(first_year, dec("199.98"));
         assert_eq!(s.last().unwrap().month, date(2028, 6, 1));
     }
 
     #[test]
     fn declining_balance_switches_to_straight_line_and_ends_at_salvage() {
         let mut p = plan(Method::DecliningBalance, Convention::FullMonth, date(2024, 1, 1));
-        p.salvage = Decimal::new(100_00, 2);
+        p.salvage = dec("100.00");
         let s = p.schedule().unwrap();
         // Double declining: first month 1200 × 2/36 = 66.67, more than straight-line (1100/36 = 30.56).
-        assert_eq!(s[0].expense, Decimal::new(66_67, 2));
+        assert_eq!(s[0].expense, dec("66.67"));
         assert!(!s[0].straight_line);
         let switch = s.iter().position(|m| m.straight_line).expect("switches to straight-line");
         assert!(switch > 0 && switch < 35);
         assert!(s[switch..].windows(2).all(|w| (w[0].expense - w[1].expense).abs() <= Decimal::new(1, 2)));
         assert_eq!(s.len(), 36);
-        assert_eq!(s.last().unwrap().closing, Decimal::new(100_00, 2));
-        assert_eq!(p.book_value_at(date(2023, 12, 31)).unwrap(), Decimal::new(1_200_00, 2));
-        assert_eq!(p.book_value_at(date(2024, 1, 15)).unwrap(), Decimal::new(1_133_33, 2));
-        assert_eq!(p.book_value_at(date(2030, 1, 1)).unwrap(), Decimal::new(100_00, 2));
+        assert_eq!(s.last().unwrap().closing, dec("100.00"));
+        assert_eq!(p.book_value_at(date(2023, 12, 31)).unwrap(), dec("1200.00"));
+        assert_eq!(p.book_value_at(date(2024, 1, 15)).unwrap(), dec("1133.33"));
+        assert_eq!(p.book_value_at(date(2030, 1, 1)).unwrap(), dec("100.00"));
     }
 
     #[test]
     fn bad_plans_are_refused() {
         let mut p = plan(Method::StraightLine, Convention::FullMonth, date(2024, 1, 1));
-        p.salvage = Decimal::new(2_000_00, 2);
+        p.salvage = dec("2000.00");
         assert_eq!(p.schedule(), Err(PlanError::Salvage));
         p.salvage = Decimal::ZERO;
         p.life_months = 0;
         assert_eq!(p.schedule(), Err(PlanError::Life));
         let none = plan(Method::None, Convention::FullMonth, date(2024, 1, 1));
         assert!(none.schedule().unwrap().is_empty());
-        assert_eq!(none.book_value_at(date(2030, 1, 1)).unwrap(), Decimal::new(1_200_00, 2));
+        assert_eq!(none.book_value_at(date(2030, 1, 1)).unwrap(), dec("1200.00"));
     }
 
     proptest! {

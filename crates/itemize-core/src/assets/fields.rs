@@ -43,7 +43,10 @@ impl CustomField {
             && self.key.starts_with(|c: char| c.is_ascii_lowercase())
             && self.key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok_key {
-            errs.push(FieldError::new("key", "must be 1–40 lower-case letters, digits or _, starting with a letter"));
+            errs.push(FieldError::new(
+                "key",
+                "must be 1–40 lower-case letters, digits or _, starting with a letter",
+            ));
         }
         if self.label.trim().is_empty() {
             errs.push(FieldError::new("label", "is required"));
@@ -88,12 +91,16 @@ pub fn validate_custom(
             }
         };
         let normalized = match &def.kind {
-            CustomKind::Text if text.chars().count() > 1000 => Err("must be at most 1000 characters".to_string()),
-            CustomKind::Text => Ok(text),
-            CustomKind::Number => {
-                Decimal::from_str(&text).map(|d| d.normalize().to_string()).map_err(|_| format!("`{text}` is not a number"))
+            CustomKind::Text if text.chars().count() > 1000 => {
+                Err("must be at most 1000 characters".to_string())
             }
-            CustomKind::Date => Date::from_str(&text).map(|d| d.to_string()).map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)")),
+            CustomKind::Text => Ok(text),
+            CustomKind::Number => Decimal::from_str(&text)
+                .map(|d| d.normalize().to_string())
+                .map_err(|_| format!("`{text}` is not a number")),
+            CustomKind::Date => Date::from_str(&text)
+                .map(|d| d.to_string())
+                .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)")),
             CustomKind::Enum { options } => options
                 .iter()
                 .find(|o| o.eq_ignore_ascii_case(&text))
@@ -132,13 +139,23 @@ mod tests {
 
     #[test]
     fn values_are_typed_and_normalized() {
-        let m = validate_custom(&defs(), AssetClass::Laptop,
-            json!({"ram_gb": 16, "keyboard": "uk", "lease_end": "2027-01-31"}).as_object().unwrap().clone()).unwrap();
+        let m = validate_custom(
+            &defs(),
+            AssetClass::Laptop,
+            json!({"ram_gb": 16, "keyboard": "uk", "lease_end": "2027-01-31"}).as_object().unwrap().clone(),
+        )
+        .unwrap();
         assert_eq!(m["ram_gb"], "16");
         assert_eq!(m["keyboard"], "UK");
-        let e = validate_custom(&defs(), AssetClass::Laptop,
-            json!({"ram_gb": "lots", "keyboard": "FR", "imei": "1", "lease_end": "31/01/2027"}).as_object().unwrap().clone())
-            .unwrap_err();
+        let e = validate_custom(
+            &defs(),
+            AssetClass::Laptop,
+            json!({"ram_gb": "lots", "keyboard": "FR", "imei": "1", "lease_end": "31/01/2027"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+        .unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["custom.imei", "custom.keyboard", "custom.lease_end", "custom.ram_gb"]);
         let e = validate_custom(&defs(), AssetClass::Laptop, Map::new()).unwrap_err();
@@ -148,8 +165,13 @@ mod tests {
 
     #[test]
     fn definitions_are_checked() {
-        let bad = CustomField { key: "Bad Key".into(), label: " ".into(), class: None,
-            kind: CustomKind::Enum { options: vec![] }, required: false };
+        let bad = CustomField {
+            key: "Bad Key".into(),
+            label: " ".into(),
+            class: None,
+            kind: CustomKind::Enum { options: vec![] },
+            required: false,
+        };
         assert_eq!(bad.check().unwrap_err().len(), 3);
     }
 }

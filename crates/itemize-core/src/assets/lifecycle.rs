@@ -227,7 +227,10 @@ pub fn check_transition(
     let mut p = Problems::default();
     let to = match input.to {
         None => {
-            p.add("to", format!("is required; from {from} the asset may go to: {}", list(allowed_from(from))));
+            p.add(
+                "to",
+                format!("is required; from {from} the asset may go to: {}", list(allowed_from(from))),
+            );
             None
         }
         v => p.parsed::<State>("to", v, true),
@@ -291,7 +294,14 @@ pub fn check_transition(
     if expected_return.is_some() && to != State::OnLoan && to != State::InUse {
         p.add("expected_return", "only a loan or a check-out has an expected return date");
     }
-    check_state(&mut p, to, if to == State::InStock { None } else { substate }, &custody, disposal.as_ref(), class);
+    check_state(
+        &mut p,
+        to,
+        if to == State::InStock { None } else { substate },
+        &custody,
+        disposal.as_ref(),
+        class,
+    );
     if disposal.is_some() && to != State::Disposed {
         p.add("disposal", "only a disposal records disposal details");
     }
@@ -323,53 +333,128 @@ mod tests {
 
     #[test]
     fn invalid_moves_list_the_allowed_ones() {
-        let e = check_transition(State::Requested, None, AssetClass::Laptop, &Custody::default(),
-            input(json!({"to": "in-use", "assignee_person_id": 1}))).unwrap_err();
+        let e = check_transition(
+            State::Requested,
+            None,
+            AssetClass::Laptop,
+            &Custody::default(),
+            input(json!({"to": "in-use", "assignee_person_id": 1})),
+        )
+        .unwrap_err();
         assert_eq!(e[0].field, "to");
         assert!(e[0].problem.contains("allowed: on-order, retired"), "{}", e[0].problem);
-        let e = check_transition(State::Disposed, None, AssetClass::Laptop, &Custody::default(),
-            input(json!({"to": "in-stock"}))).unwrap_err();
+        let e = check_transition(
+            State::Disposed,
+            None,
+            AssetClass::Laptop,
+            &Custody::default(),
+            input(json!({"to": "in-stock"})),
+        )
+        .unwrap_err();
         assert!(e[0].problem.contains("disposed is final"));
     }
 
     #[test]
     fn states_require_their_fields() {
         let none = Custody::default();
-        let e = check_transition(State::InStock, Some(Substate::Tagged), AssetClass::Laptop, &none,
-            input(json!({"to": "in-use"}))).unwrap_err();
+        let e = check_transition(
+            State::InStock,
+            Some(Substate::Tagged),
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "in-use"})),
+        )
+        .unwrap_err();
         assert_eq!(e[0].field, "assignee_person_id");
-        let ok = check_transition(State::InStock, Some(Substate::Tagged), AssetClass::Laptop, &none,
-            input(json!({"to": "in-use", "assignee_person_id": 7}))).unwrap();
+        let ok = check_transition(
+            State::InStock,
+            Some(Substate::Tagged),
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "in-use", "assignee_person_id": 7})),
+        )
+        .unwrap();
         assert_eq!(ok.assignee_person_id, Some(7));
-        let e = check_transition(State::InUse, None, AssetClass::Laptop, &none,
-            input(json!({"to": "on-loan", "assignee_person_id": 7}))).unwrap_err();
+        let e = check_transition(
+            State::InUse,
+            None,
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "on-loan", "assignee_person_id": 7})),
+        )
+        .unwrap_err();
         assert_eq!(e[0].field, "expected_return");
         // A laptop stores data: its disposal needs an attestation; a monitor's does not.
         let disposal = json!({"method": "recycle", "date": "2026-05-01", "reference": "WEEE-1"});
-        let e = check_transition(State::Retired, None, AssetClass::Laptop, &none,
-            input(json!({"to": "disposed", "reason": "end of life", "disposal": disposal}))).unwrap_err();
+        let e = check_transition(
+            State::Retired,
+            None,
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "disposed", "reason": "end of life", "disposal": disposal})),
+        )
+        .unwrap_err();
         assert_eq!(e[0].field, "disposal.sanitization");
-        check_transition(State::Retired, None, AssetClass::Peripheral, &none,
-            input(json!({"to": "disposed", "reason": "end of life", "disposal": disposal}))).unwrap();
+        check_transition(
+            State::Retired,
+            None,
+            AssetClass::Peripheral,
+            &none,
+            input(json!({"to": "disposed", "reason": "end of life", "disposal": disposal})),
+        )
+        .unwrap();
         let with = json!({"method": "recycle", "date": "2026-05-01", "reference": "WEEE-1",
             "sanitization": {"method": "NIST 800-88 purge", "attested_by": "Recycler Ltd", "date": "2026-04-30"}});
-        check_transition(State::Retired, None, AssetClass::Laptop, &none,
-            input(json!({"to": "disposed", "reason": "end of life", "disposal": with}))).unwrap();
-        let e = check_transition(State::InUse, None, AssetClass::Laptop, &Custody { assignee_person_id: Some(1), ..none.clone() },
-            input(json!({"to": "stolen"}))).unwrap_err();
+        check_transition(
+            State::Retired,
+            None,
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "disposed", "reason": "end of life", "disposal": with})),
+        )
+        .unwrap();
+        let e = check_transition(
+            State::InUse,
+            None,
+            AssetClass::Laptop,
+            &Custody { assignee_person_id: Some(1), ..none.clone() },
+            input(json!({"to": "stolen"})),
+        )
+        .unwrap_err();
         assert_eq!(e[0].field, "reason");
     }
 
     #[test]
     fn receiving_then_tagging_are_in_stock_sub_states() {
         let none = Custody::default();
-        let r = check_transition(State::OnOrder, None, AssetClass::Laptop, &none, input(json!({"to": "in-stock"}))).unwrap();
+        let r = check_transition(
+            State::OnOrder,
+            None,
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "in-stock"})),
+        )
+        .unwrap();
         assert_eq!(r.substate, Some(Substate::Received));
-        let t = check_transition(State::InStock, Some(Substate::Received), AssetClass::Laptop, &none,
-            input(json!({"to": "in-stock"}))).unwrap();
+        let t = check_transition(
+            State::InStock,
+            Some(Substate::Received),
+            AssetClass::Laptop,
+            &none,
+            input(json!({"to": "in-stock"})),
+        )
+        .unwrap();
         assert_eq!(t.substate, Some(Substate::Tagged));
-        assert!(check_transition(State::InStock, Some(Substate::Tagged), AssetClass::Laptop, &none,
-            input(json!({"to": "in-stock", "substate": "tagged"}))).is_err());
+        assert!(
+            check_transition(
+                State::InStock,
+                Some(Substate::Tagged),
+                AssetClass::Laptop,
+                &none,
+                input(json!({"to": "in-stock", "substate": "tagged"}))
+            )
+            .is_err()
+        );
     }
 
     #[test]

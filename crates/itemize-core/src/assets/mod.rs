@@ -9,8 +9,8 @@ mod lifecycle;
 pub use depreciation::{Convention, Method, Month, Plan, PlanError, StartBasis};
 pub use fields::{CustomField, CustomKind, validate_custom};
 pub use lifecycle::{
-    Custody, Disposal, DisposalMethod, Sanitization, State, Substate, Transition, TransitionInput, allowed_from,
-    check_state, check_transition,
+    Custody, Disposal, DisposalMethod, Sanitization, State, Substate, Transition, TransitionInput,
+    allowed_from, check_state, check_transition,
 };
 
 use crate::validate::Problems;
@@ -230,8 +230,14 @@ impl AssetFields {
         let in_service_date = date(&mut p, "in_service_date", input.in_service_date);
         let currency = p.parsed::<Currency>("currency", input.currency, false).unwrap_or(default_currency);
         let scale = currency.minor_units();
-        let purchase_cost = amount(&mut p, "purchase_cost", input.purchase_cost, scale);
-        let salvage_value = amount(&mut p, "salvage_value", input.salvage_value, scale);
+        // Amounts carry the currency's decimal places (1200 EUR is 1200.00).
+        let at_scale = |d: Decimal| {
+            let mut d = d;
+            d.rescale(scale);
+            d
+        };
+        let purchase_cost = amount(&mut p, "purchase_cost", input.purchase_cost, scale).map(at_scale);
+        let salvage_value = amount(&mut p, "salvage_value", input.salvage_value, scale).map(at_scale);
         let po_number = p.optional_text("po_number", input.po_number, 100);
         let invoice_number = p.optional_text("invoice_number", input.invoice_number, 100);
         let depreciation_method =
@@ -257,9 +263,12 @@ impl AssetFields {
         if notes.as_ref().is_some_and(|n| n.chars().count() > 10_000) {
             p.add("notes", "must be at most 10000 characters");
         }
-        let depreciation_method = depreciation_method.unwrap_or(
-            if purchase_cost.is_some() && useful_life_months.is_some() { Method::StraightLine } else { Method::None },
-        );
+        let depreciation_method =
+            depreciation_method.unwrap_or(if purchase_cost.is_some() && useful_life_months.is_some() {
+                Method::StraightLine
+            } else {
+                Method::None
+            });
         if depreciation_method != Method::None {
             if purchase_cost.is_none() && !p.has("purchase_cost") {
                 p.add("purchase_cost", "is required to depreciate the asset");
@@ -459,13 +468,46 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(a.purchase_cost, Some(Decimal::new(1499, 0)));
+        assert_eq!(a.purchase_cost.unwrap().to_string(), "1499.00");
         assert_eq!(a.hostname.as_deref(), Some("lt-0001.corp"));
         assert_eq!(a.depreciation_method, Method::StraightLine);
         assert_eq!(AssetFields::from_json(a.to_json(), eur(), &[]).unwrap(), a);
         let plan = a.plan().unwrap();
         assert_eq!(plan.schedule().unwrap().len(), 36);
-        assert!(AssetFields::from_json(json!({"tag": "X", "name": "x", "class": "other",
-            "purchase_cost": "1.005"}), eur(), &[]).is_err());
+        assert!(
+            AssetFields::from_json(
+                json!({"tag": "X", "name": "x", "class": "other",
+            "purchase_cost": "1.005"}),
+                eur(),
+                &[]
+            )
+            .is_err()
+        );
+    }
+}
+
+/// A stored asset: its fields, lifecycle state, custody and bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asset {
+    pub id: i64,
+    #[serde(flatten)]
+    pub fields: AssetFields,
+    pub state: State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub substate: Option<Substate>,
+    #[serde(flatten)]
+    pub custody: Custody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposal: Option<Disposal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_audited_at: Option<jiff::Timestamp>,
+    pub version: i64,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+}
+
+impl Asset {
+    pub fn etag(&self) -> String {
+        format!("\"{}-{}\"", self.id, self.version)
     }
 }

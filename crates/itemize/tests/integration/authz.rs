@@ -63,6 +63,47 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/allocation/hygiene", "AAAAFFAUA"),
     ("POST", "/api/v1/allocation/restate", "AAFFFFFUA"),
     ("GET", "/api/v1/allocation/adjustments", "AAFFFFFUA"),
+    // The asset register: everyone reads; asset managers and administrators write; a scoped user sees the
+    // assets of their cost centres only. Contracts are finance's too. Custom fields are an administrator's.
+    ("GET", "/api/v1/assets", "AAAAAAAUA"),
+    ("POST", "/api/v1/assets", "AFAFFFFUA"),
+    ("GET", "/api/v1/assets/lookup", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/overdue", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/offboarding", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/warranty-expiring", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/end-of-life", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/refresh-plan", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/depreciation", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/governance", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/settings", "AAAAAAAUA"),
+    ("PUT", "/api/v1/assets/settings", "AFFFFFFUA"),
+    ("GET", "/api/v1/assets/export", "AAAAAAAUA"),
+    ("GET", "/api/v1/assets/labels", "AAAAAAAUA"),
+    ("POST", "/api/v1/assets/import", "AFAFFFFUA"),
+    ("GET", "/api/v1/assets/{id}", "AAAAANAUA"),
+    ("PATCH", "/api/v1/assets/{id}", "AFAFFFFUA"),
+    ("POST", "/api/v1/assets/{id}/transition", "AFAFFFFUA"),
+    ("POST", "/api/v1/assets/{id}/check-out", "AFAFFFFUA"),
+    ("POST", "/api/v1/assets/{id}/check-in", "AFAFFFFUA"),
+    ("GET", "/api/v1/assets/{id}/history", "AAAAANAUA"),
+    ("GET", "/api/v1/assets/{id}/relations", "AAAAANAUA"),
+    ("POST", "/api/v1/assets/{id}/relations", "AFAFFFFUA"),
+    // (a relationship that does not exist: allowed callers learn so, the others are refused first)
+    ("POST", "/api/v1/assets/{id}/relations/{rid}/end", "NFNFFFFUN"),
+    ("GET", "/api/v1/assets/{id}/impact", "AAAAANAUA"),
+    ("GET", "/api/v1/assets/{id}/depreciation", "AAAAANAUA"),
+    ("GET", "/api/v1/assets/{id}/tco", "AAAAANAUA"),
+    ("POST", "/api/v1/assets/{id}/costs", "AFAFFFFUA"),
+    ("GET", "/api/v1/contracts", "AAAAAAAUA"),
+    ("POST", "/api/v1/contracts", "AAAFAAFUA"),
+    ("GET", "/api/v1/contracts/renewals", "AAAAAAAUA"),
+    ("GET", "/api/v1/contracts/{id}", "AAAAANAUA"),
+    ("PATCH", "/api/v1/contracts/{id}", "AAAFANFUA"),
+    ("GET", "/api/v1/audits", "AAAAAAAUA"),
+    ("POST", "/api/v1/audits", "AFAFFFFUA"),
+    ("GET", "/api/v1/audits/{id}", "AAAAAAAUA"),
+    ("POST", "/api/v1/audits/{id}/scans", "AFAFFFFUA"),
+    ("POST", "/api/v1/audits/{id}/close", "AFAFFFFUA"),
     ("GET", "/api/v1/cost-centres", "AAAAAAAUA"),
     ("POST", "/api/v1/cost-centres", "AAFFAAFUA"),
     ("GET", "/api/v1/cost-centres/{id}", "AAAAANAUA"),
@@ -157,6 +198,17 @@ both!(every_route_for_every_role, |t| {
     let import_id = t.app.queue_cost_import(&sys(), "queued.csv", false).await.unwrap().id;
     let rules_id =
         t.app.save_rule_set(&sys(), "name = \"empty\"\neffective_from = \"2026-01\"\n").await.unwrap().id;
+    let asset =
+        |tag: &str, cc: i64| json!({"tag": tag, "name": tag, "class": "laptop", "cost_centre_id": cc});
+    let a_in = t.app.create_asset(&sys(), asset("A-IN", cc2)).await.unwrap().id;
+    let a_out = t.app.create_asset(&sys(), asset("A-OUT", cc3)).await.unwrap().id;
+    let contract = |n: &str, cc: i64| {
+        json!({"number": n, "name": n, "kind": "maintenance", "value": "100",
+        "start_date": "2026-01-01", "end_date": "2026-12-31", "cost_centre_id": cc})
+    };
+    let c_in = t.app.create_contract(&sys(), contract("C-IN", cc2)).await.unwrap().id;
+    let c_out = t.app.create_contract(&sys(), contract("C-OUT", cc3)).await.unwrap().id;
+    let audit_id = t.app.start_audit(&sys(), loc).await.unwrap().id;
 
     // The routes the server has are exactly the routes this matrix speaks of.
     let mut declared: Vec<(String, String)> =
@@ -187,9 +239,12 @@ both!(every_route_for_every_role, |t| {
                     "tokens" => victim,
                     "cost" => import_id,
                     "allocation" => rules_id,
+                    "assets" => id(a_in, a_out),
+                    "contracts" => id(c_in, c_out),
+                    "audits" => audit_id,
                     other => panic!("no id for {other}"),
                 };
-                template.replace("{id}", &id.to_string())
+                template.replace("{id}", &id.to_string()).replace("{rid}", "999999")
             } else {
                 template.to_string()
             };
@@ -205,7 +260,7 @@ both!(every_route_for_every_role, |t| {
                     req.form(&[("csrf", "x"), ("username", "u"), ("password", "p")])
                 }
                 ("POST", p) if p.ends_with("/archive") || p.ends_with("/restore") => req,
-                ("POST" | "PATCH", _) => req.json(&json!({})),
+                ("POST" | "PATCH" | "PUT", _) => req.json(&json!({})),
                 _ => req,
             };
             let r = req.send().await.unwrap();

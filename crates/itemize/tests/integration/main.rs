@@ -6,6 +6,7 @@ mod harness;
 
 mod allocation;
 mod api;
+mod assets;
 mod auth;
 mod authz;
 mod cli;

@@ -1,0 +1,872 @@
+//! Importing assets from CSV or XLSX: itemize's own columns or Snipe-IT's export format, with a header
+//! mapping, a dry run, strict (any bad row rejects the file) or lenient (good rows in, bad rows reported), and
+//! row-level errors naming the row, column, value and reason. One transaction: a half-written import never
+//! exists. Snipe-IT files as they come out of the wild are read too: classic-Mac CR line endings, Mac Roman
+//! text, duplicated and blank header cells, m/d/yy dates, warranty in months.
+
+use crate::assets::{check_references, load_settings, store_err};
+use crate::{App, AppError, ListParams};
+use itemize_core::assets::Asset;
+use itemize_core::auth::{Action, Actor};
+use itemize_core::refdata::{Location, LocationKind, Person, Vendor};
+use itemize_ingest::RowError;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// How to read and apply a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `itemize` (column names are asset fields) or `snipe-it`; detected from the header when absent.
+    pub format: Option<String>,
+    pub dry_run: bool,
+    pub lenient: bool,
+    /// Extra header mapping: file column → itemize field (`--map "Asset No=tag"`).
+    pub mapping: Vec<(String, String)>,
+}
+
+impl ImportOptions {
+    pub fn from_params(p: &ListParams) -> Result<Self, AppError> {
+        let flag = |name: &str| -> Result<bool, AppError> {
+            match p.get(name) {
+                None | Some("false") => Ok(false),
+                Some("true") => Ok(true),
+                Some(_) => Err(AppError::bad_param(name, "must be true or false")),
+            }
+        };
+        let mut mapping = Vec::new();
+        if let Some(m) = p.get("map") {
+            for pair in m.split(';').filter(|s| !s.trim().is_empty()) {
+                let (from, to) = pair.split_once('=').ok_or_else(|| {
+                    AppError::bad_param("map", "is a list of `file column=field` separated by ;")
+                })?;
+                mapping.push((from.trim().to_string(), to.trim().to_string()));
+            }
+        }
+        for key in p.0.keys() {
+            if !["format", "dry_run", "lenient", "map"].contains(&key.as_str()) {
+                return Err(AppError::bad_param(
+                    key,
+                    "is not known here; known parameters: format, dry_run, lenient, map",
+                ));
+            }
+        }
+        Ok(Self {
+            format: p.get("format").map(str::to_string),
+            dry_run: flag("dry_run")?,
+            lenient: flag("lenient")?,
+            mapping,
+        })
+    }
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub format: String,
+    pub dry_run: bool,
+    pub lenient: bool,
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub rejected: usize,
+    /// Locations and vendors the import created because the file named them and they did not exist.
+    pub created_locations: Vec<String>,
+    pub created_vendors: Vec<String>,
+    /// The first 100 problems in full.
+    pub errors: Vec<RowError>,
+    pub error_counts: HashMap<String, usize>,
+    /// Things worth knowing that did not stop a row (encoding guessed, duplicate header ignored).
+    pub warnings: Vec<String>,
+    /// In a dry run, the first 20 assets as they would be written.
+    pub preview: Vec<Value>,
+    /// Whether anything was written.
+    pub committed: bool,
+}
+
+impl ImportReport {
+    /// Whether the file went in (or would, in a dry run): no errors, or lenient.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty() || self.lenient
+    }
+
+    fn error(&mut self, e: RowError) {
+        *self.error_counts.entry(e.reason.split(':').next().unwrap_or_default().to_string()).or_default() +=
+            1;
+        if self.errors.len() < 100 {
+            self.errors.push(e);
+        }
+    }
+}
+
+/// Snipe-IT's asset export columns (lower-cased) → itemize fields. `_`-prefixed are handled specially.
+const SNIPE: &[(&str, &str)] = &[
+    ("asset tag", "tag"),
+    ("name", "name"),
+    ("item name", "name"),
+    ("serial", "serial"),
+    ("serial number", "serial"),
+    ("model", "model"),
+    ("model name", "model"),
+    ("model number", "_model_number"),
+    ("manufacturer", "manufacturer"),
+    ("category", "_category"),
+    ("location", "_location"),
+    ("supplier", "_vendor"),
+    ("order number", "po_number"),
+    ("purchase date", "purchase_date"),
+    ("purchase cost", "purchase_cost"),
+    ("warranty", "_warranty_months"),
+    ("warranty months", "_warranty_months"),
+    ("asset eol date", "end_of_life"),
+    ("eol date", "end_of_life"),
+    ("notes", "notes"),
+    ("asset notes", "notes"),
+    ("status", "_status"),
+    ("email", "_person_email"),
+    ("checked out to: email", "_person_email"),
+    ("username", "_person_username"),
+    ("checked out to: username", "_person_username"),
+    ("full name", "_ignore"),
+    ("checked out to: first name", "_ignore"),
+    ("checked out to: last name", "_ignore"),
+    ("checked out to: location", "_ignore"),
+    ("checkout type", "_ignore"),
+    ("company", "_ignore"),
+    ("model notes", "_ignore"),
+];
+
+/// itemize's own columns besides the asset fields: references by natural key and the first state.
+const OWN_EXTRA: &[&str] = &["location", "cost_centre", "vendor", "assignee", "state", "service"];
+
+/// Decodes a file's text: UTF-8 (a byte-order mark dropped), or else Mac Roman, the encoding of the classic-Mac
+/// exports whose CR line endings come with it. Line endings become `\n`.
+pub fn decode_text(bytes: &[u8], warnings: &mut Vec<String>) -> String {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
+        Err(e) => {
+            warnings.push(format!(
+                "the file is not UTF-8 (byte {:#04x} at offset {}); it was read as Mac Roman — check accented names",
+                bytes[e.valid_up_to()],
+                e.valid_up_to()
+            ));
+            bytes.iter().map(|b| mac_roman(*b)).collect()
+        }
+    };
+    if text.contains('\r') {
+        if !text.contains('\n') {
+            warnings.push("the file's lines end in CR only (classic Mac); read as lines".into());
+        }
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    }
+}
+
+fn mac_roman(b: u8) -> char {
+    const HIGH: &str = "ÄÅÇÉÑÖÜáàâäãåçéèêëíìîïñóòôöõúùûü†°¢£§•¶ß®©™´¨≠ÆØ∞±≤≥¥µ∂∑∏π∫ªºΩæø¿¡¬√ƒ≈∆«»… ÀÃÕŒœ–—“”‘’÷◊ÿŸ⁄€‹›ﬁﬂ‡·‚„‰ÂÊÁËÈÍÎÏÌÓÔ\u{f8ff}ÒÚÛÙıˆ˜¯˘˙˚¸˝˛ˇ";
+    if b < 0x80 { b as char } else { HIGH.chars().nth(usize::from(b - 0x80)).unwrap_or('\u{fffd}') }
+}
+
+/// Reads a CSV or XLSX file into a header and rows of cells, each row with its line number.
+#[allow(clippy::type_complexity)]
+fn read_grid(
+    bytes: &[u8],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), RowError> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
+            .map_err(|e| RowError::new(1, None, None, format!("the XLSX file cannot be read: {e}")))?;
+        let range = book
+            .worksheet_range_at(0)
+            .ok_or_else(|| RowError::new(1, None, None, "the XLSX file has no sheet"))?
+            .map_err(|e| RowError::new(1, None, None, format!("the first sheet cannot be read: {e}")))?;
+        let mut rows = range.rows().enumerate().map(|(i, r)| {
+            (
+                i as u64 + 1,
+                r.iter().map(|c| itemize_ingest::generic::cell_text(c, false)).collect::<Vec<String>>(),
+            )
+        });
+        let header = rows.next().map(|r| r.1).unwrap_or_default();
+        return Ok((header, rows.collect()));
+    }
+    let text = decode_text(bytes, warnings);
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    let mut header = None;
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            RowError::new(line, None, None, format!("the CSV cannot be read: {e}"))
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        if header.is_none() {
+            header = Some(cells);
+        } else if cells.iter().any(|c| !c.trim().is_empty()) {
+            out.push((line, cells));
+        }
+    }
+    Ok((header.unwrap_or_default(), out))
+}
+
+/// Maps a Snipe-IT category or itemize class name onto a class.
+fn class_of(category: &str) -> &'static str {
+    let c = category.to_lowercase();
+    let has = |w: &[&str]| w.iter().any(|x| c.contains(x));
+    if has(&["laptop", "notebook", "macbook"]) {
+        "laptop"
+    } else if has(&["desktop", "workstation", "imac"]) {
+        "desktop"
+    } else if has(&["server"]) {
+        "server"
+    } else if has(&["switch", "router", "firewall", "network", "access point"]) {
+        "network"
+    } else if has(&["storage", "nas", "san", "disk"]) {
+        "storage"
+    } else if has(&["phone", "mobile", "tablet", "ipad"]) {
+        "mobile"
+    } else if has(&["monitor", "display", "printer", "keyboard", "mouse", "dock", "headset", "peripheral"]) {
+        "peripheral"
+    } else if has(&["iot", "sensor", "camera"]) {
+        "iot"
+    } else {
+        "other"
+    }
+}
+
+fn state_of(status: &str) -> Option<&'static str> {
+    let s = status.trim().to_lowercase();
+    Some(match s.as_str() {
+        "" => return None,
+        "ready to deploy" | "ready" | "in stock" | "in-stock" => "in-stock",
+        "deployed" | "in use" | "in-use" => "in-use",
+        "pending" | "on order" | "on-order" => "on-order",
+        "undeployable"
+        | "broken"
+        | "out for repair"
+        | "in repair"
+        | "in-repair"
+        | "pending diagnostics"
+        | "out for diagnostics" => "in-repair",
+        "archived" | "retired" => "retired",
+        "lost" | "lost/stolen" => "lost",
+        "stolen" => "stolen",
+        "requested" => "requested",
+        _ => return None,
+    })
+}
+
+/// A date in ISO or US m/d/yy(yy) form.
+fn iso_date(v: &str) -> Option<String> {
+    if v.parse::<jiff::civil::Date>().is_ok() {
+        return Some(v.to_string());
+    }
+    let parts: Vec<&str> = v.split('/').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let (m, d, y): (i16, i16, i16) = (parts[0].parse().ok()?, parts[1].parse().ok()?, parts[2].parse().ok()?);
+    let y = if parts[2].len() <= 2 { if y < 70 { 2000 + y } else { 1900 + y } } else { y };
+    jiff::civil::Date::new(y, m as i8, d as i8).ok().map(|d| d.to_string())
+}
+
+impl App {
+    /// Imports assets. Every row is checked first; then, unless it is a dry run or a strict import with
+    /// errors, everything is written in one transaction.
+    pub async fn import_assets(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        opts: &ImportOptions,
+    ) -> Result<ImportReport, AppError> {
+        crate::assets::allow(actor, Action::Write)?;
+        let mut report = ImportReport { dry_run: opts.dry_run, lenient: opts.lenient, ..Default::default() };
+        let (header, rows) = match read_grid(bytes, &mut report.warnings) {
+            Ok(g) => g,
+            Err(e) => {
+                report.error(e);
+                report.lenient = false;
+                return Ok(report);
+            }
+        };
+        let lower: Vec<String> =
+            header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase()).collect();
+        let snipe = match opts.format.as_deref() {
+            Some("snipe-it") => true,
+            Some("itemize") => false,
+            Some(other) => {
+                return Err(AppError::bad_param("format", format!("`{other}` is not itemize or snipe-it")));
+            }
+            None => lower.iter().any(|h| h == "asset tag"),
+        };
+        report.format = if snipe { "snipe-it" } else { "itemize" }.into();
+        // Column index → field.
+        let mut fields: Vec<Option<String>> = Vec::with_capacity(lower.len());
+        let own: Vec<&str> = [
+            "tag",
+            "name",
+            "class",
+            "model",
+            "manufacturer",
+            "serial",
+            "hostname",
+            "resource_id",
+            "po_number",
+            "invoice_number",
+            "purchase_date",
+            "in_service_date",
+            "purchase_cost",
+            "currency",
+            "depreciation_method",
+            "depreciation_rate",
+            "depreciation_convention",
+            "depreciation_start",
+            "useful_life_months",
+            "salvage_value",
+            "warranty_end",
+            "end_of_life",
+            "notes",
+            "location_id",
+            "cost_centre_id",
+            "vendor_id",
+            "assignee_person_id",
+            "service_id",
+        ]
+        .into_iter()
+        .chain(OWN_EXTRA.iter().copied())
+        .collect();
+        for (i, h) in lower.iter().enumerate() {
+            let mapped =
+                opts.mapping.iter().find(|(from, _)| from.to_lowercase() == *h).map(|(_, to)| to.clone());
+            let field = mapped.or_else(|| {
+                if snipe {
+                    SNIPE.iter().find(|(k, _)| k == h).map(|(_, f)| f.to_string())
+                } else {
+                    let n = h.replace([' ', '-'], "_");
+                    if own.contains(&n.as_str()) {
+                        Some(n)
+                    } else {
+                        n.strip_prefix("custom.").map(|k| format!("custom.{k}"))
+                    }
+                }
+            });
+            match (&field, h.is_empty()) {
+                (_, true) => {
+                    report.warnings.push(format!("column {} has no header and was ignored", i + 1));
+                    fields.push(None);
+                }
+                (None, false) => {
+                    report.error(RowError::new(
+                        1,
+                        Some(&header[i]),
+                        None,
+                        format!(
+                            "unknown column: not a {} column (map it with map=\"{}=<field>\" or remove it)",
+                            report.format,
+                            header[i].trim()
+                        ),
+                    ));
+                    fields.push(None);
+                }
+                (Some(f), false) => {
+                    if fields.iter().flatten().any(|g| g == f) && f != "_ignore" {
+                        report.warnings.push(format!(
+                            "column {} ({}) repeats an earlier column; the first one is used",
+                            i + 1,
+                            header[i].trim()
+                        ));
+                        fields.push(None);
+                    } else {
+                        fields.push(Some(f.clone()));
+                    }
+                }
+            }
+        }
+        if !report.errors.is_empty() {
+            report.lenient = false;
+            return Ok(report);
+        }
+        if !fields.iter().flatten().any(|f| f == "tag") {
+            report.error(RowError::new(1, None, None, "missing column: the asset tag is required"));
+            report.lenient = false;
+            return Ok(report);
+        }
+        let mut s = self.store().session().await?;
+        let settings = load_settings(&mut s).await?;
+        let locations = s.all::<Location>(true).await?;
+        let vendors = s.all::<Vendor>(true).await?;
+        let people = s.all::<Person>(true).await?;
+        let cost_centres = s.all::<itemize_core::refdata::CostCentre>(true).await?;
+        let services = s.all::<itemize_core::refdata::Service>(true).await?;
+        let existing = s.asset_ids_by_tag().await.map_err(store_err)?;
+        drop(s);
+        let mut loc_by: HashMap<String, i64> = HashMap::new();
+        for l in &locations {
+            loc_by.insert(l.fields.code.to_lowercase(), l.id.into());
+            loc_by.insert(l.fields.name.to_lowercase(), l.id.into());
+        }
+        let mut vendor_by: HashMap<String, i64> = HashMap::new();
+        for v in &vendors {
+            vendor_by.insert(v.fields.name.to_lowercase(), v.id.into());
+            for a in &v.fields.aliases {
+                vendor_by.insert(a.to_lowercase(), v.id.into());
+            }
+        }
+        let mut person_by: HashMap<String, i64> = HashMap::new();
+        for p in &people {
+            person_by.insert(p.fields.email.to_lowercase(), p.id.into());
+            person_by.insert(p.fields.employee_id.to_lowercase(), p.id.into());
+        }
+        let cc_by: HashMap<String, i64> =
+            cost_centres.iter().map(|c| (c.fields.code.to_lowercase(), c.id.into())).collect();
+        let svc_by: HashMap<String, i64> =
+            services.iter().map(|c| (c.fields.code.to_lowercase(), c.id.into())).collect();
+        let mut new_locations: Vec<String> = Vec::new();
+        let mut new_vendors: Vec<String> = Vec::new();
+        let mut seen_tags: HashMap<String, u64> = HashMap::new();
+        // (line, asset, new location name, new vendor name, existing id)
+        let mut good: Vec<Staged> = Vec::new();
+        report.rows = rows.len();
+        for (line, cells) in rows {
+            if cells.len() > header.len() && cells[header.len()..].iter().any(|c| !c.trim().is_empty()) {
+                report.error(RowError::new(line, None, None, format!(
+                    "ragged row: it has {} cells but the header has {} (a comma inside an unquoted value?)",
+                    cells.len(), header.len()
+                )));
+                report.rejected += 1;
+                continue;
+            }
+            let mut obj = Map::new();
+            let mut first = Map::new();
+            let mut row_errs: Vec<RowError> = Vec::new();
+            let mut new_loc = None;
+            let mut new_vendor = None;
+            let mut warranty_months = None;
+            let mut category = None;
+            let mut model_number = None;
+            let mut column_of: HashMap<String, String> = HashMap::new();
+            for (i, f) in fields.iter().enumerate() {
+                let Some(f) = f else { continue };
+                let v = cells.get(i).map(|c| c.trim()).unwrap_or_default();
+                column_of.insert(f.clone(), header[i].trim().to_string());
+                if v.is_empty() || v.eq_ignore_ascii_case("null") {
+                    continue;
+                }
+                let col = header[i].trim();
+                match f.as_str() {
+                    "_ignore" => {}
+                    "_model_number" => model_number = Some(v.to_string()),
+                    "_category" => category = Some(v.to_string()),
+                    "_warranty_months" => match v.parse::<i64>() {
+                        Ok(n) if (0..=240).contains(&n) => warranty_months = Some(n),
+                        _ => row_errs.push(RowError::new(line, Some(col), Some(v), "warranty: must be a number of months")),
+                    },
+                    "_status" => match state_of(v) {
+                        Some(s) => {
+                            first.insert("state".into(), json!(s));
+                        }
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), "status: is not a status itemize knows (Ready to Deploy, Deployed, Pending, Undeployable, Archived, Lost, Stolen)")),
+                    },
+                    "_location" | "location" => match loc_by.get(&v.to_lowercase()) {
+                        Some(id) => {
+                            obj.insert("location_id".into(), json!(id));
+                        }
+                        None if snipe => new_loc = Some(v.to_string()),
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), "location: no location has this code or name")),
+                    },
+                    "_vendor" | "vendor" => match vendor_by.get(&v.to_lowercase()) {
+                        Some(id) => {
+                            obj.insert("vendor_id".into(), json!(id));
+                        }
+                        None if snipe => new_vendor = Some(v.to_string()),
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), "vendor: no vendor has this name or alias")),
+                    },
+                    "_person_email" | "_person_username" | "assignee" => match person_by.get(&v.to_lowercase()) {
+                        Some(id) => {
+                            first.insert("assignee_person_id".into(), json!(id));
+                        }
+                        None if snipe => report.warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people; the asset is imported unassigned")),
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), "assignee: no person has this e-mail or employee id")),
+                    },
+                    "cost_centre" => match cc_by.get(&v.to_lowercase()) {
+                        Some(id) => {
+                            obj.insert("cost_centre_id".into(), json!(id));
+                        }
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), "cost_centre: no cost centre has this code")),
+                    },
+                    "service" => match svc_by.get(&v.to_lowercase()) {
+                        Some(id) => {
+                            first.insert("service_id".into(), json!(id));
+                        }
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), "service: no business service has this code")),
+                    },
+                    "state" => {
+                        first.insert("state".into(), json!(v));
+                    }
+                    "purchase_date" | "in_service_date" | "warranty_end" | "end_of_life" => match iso_date(v) {
+                        Some(d) => {
+                            obj.insert(f.clone(), json!(d));
+                        }
+                        None => row_errs.push(RowError::new(line, Some(col), Some(v), format!("{f}: is not a date (YYYY-MM-DD or m/d/yy)"))),
+                    },
+                    "purchase_cost" | "salvage_value" | "depreciation_rate" => {
+                        obj.insert(f.clone(), json!(v.trim_start_matches(['$', '€', '£']).replace(',', "")));
+                    }
+                    "location_id" | "cost_centre_id" | "vendor_id" | "assignee_person_id" | "service_id" => {
+                        match v.parse::<i64>() {
+                            Ok(n) if f == "assignee_person_id" || f == "service_id" => {
+                                first.insert(f.clone(), json!(n));
+                            }
+                            Ok(n) => {
+                                obj.insert(f.clone(), json!(n));
+                            }
+                            Err(_) => row_errs.push(RowError::new(line, Some(col), Some(v), format!("{f}: is not an id"))),
+                        }
+                    }
+                    "useful_life_months" => match v.parse::<i64>() {
+                        Ok(n) => {
+                            obj.insert(f.clone(), json!(n));
+                        }
+                        Err(_) => row_errs.push(RowError::new(line, Some(col), Some(v), "useful_life_months: is not a whole number")),
+                    },
+                    other => {
+                        if let Some(k) = other.strip_prefix("custom.") {
+                            obj.entry("custom").or_insert_with(|| json!({}))[k] = json!(v);
+                        } else {
+                            obj.insert(other.to_string(), json!(v));
+                        }
+                    }
+                }
+            }
+            if snipe {
+                if !obj.contains_key("class") {
+                    // A Snipe-IT category is free text: it decides when it names a kind of device, else the model.
+                    let mut class = class_of(category.as_deref().unwrap_or_default());
+                    if class == "other" {
+                        class = class_of(obj.get("model").and_then(Value::as_str).unwrap_or_default());
+                    }
+                    obj.insert("class".into(), json!(class));
+                }
+                if !obj.contains_key("name") {
+                    let n = obj.get("model").and_then(Value::as_str).map(str::to_string).or(category.clone());
+                    if let Some(n) = n {
+                        obj.insert("name".into(), json!(n));
+                    }
+                }
+                if let (Some(months), Some(d)) =
+                    (warranty_months, obj.get("purchase_date").and_then(Value::as_str))
+                    && let Ok(d) = d.parse::<jiff::civil::Date>()
+                {
+                    let end = d.checked_add(jiff::Span::new().months(months)).unwrap_or(d);
+                    obj.insert("warranty_end".into(), json!(end.to_string()));
+                }
+                if let Some(n) = model_number {
+                    let note = format!("Model number: {n}");
+                    let notes = match obj.get("notes").and_then(Value::as_str) {
+                        Some(t) => format!("{t}\n{note}"),
+                        None => note,
+                    };
+                    obj.insert("notes".into(), json!(notes));
+                }
+                // Deployed to someone itemize does not know: in stock where it is, rather than refused.
+                if first.get("state") == Some(&json!("in-use"))
+                    && !first.contains_key("assignee_person_id")
+                    && !obj.contains_key("location_id")
+                    && new_loc.is_none()
+                {
+                    first.insert("state".into(), json!("in-stock"));
+                    report.warnings.push(format!("row {line}: deployed to nobody itemize knows and without a location; imported in stock"));
+                }
+            }
+            if let Some(tag) = obj.get("tag").and_then(Value::as_str) {
+                let key = tag.to_lowercase();
+                if let Some(prev) = seen_tags.insert(key, line) {
+                    row_errs.push(RowError::new(
+                        line,
+                        column_of.get("tag").map(String::as_str),
+                        Some(tag),
+                        format!("tag: repeats row {prev}"),
+                    ));
+                }
+            }
+            let existing_id =
+                obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(&t.to_lowercase()).copied());
+            // A placeholder location so a new one can satisfy "in use needs a location" before it exists.
+            if new_loc.is_some() {
+                obj.insert("location_id".into(), json!(i64::MAX));
+            }
+            let (asset, errs) =
+                self.new_asset(Value::Object(obj), Value::Object(first), &settings.custom_fields, true);
+            for e in errs {
+                let field = e.field.split('.').next().unwrap_or_default().to_string();
+                let col = column_of
+                    .get(&field)
+                    .or_else(|| column_of.get(&format!("_{field}")))
+                    .or_else(|| if field == "state" { column_of.get("_status") } else { None })
+                    .cloned();
+                row_errs.push(RowError::new(
+                    line,
+                    col.as_deref().or(Some(e.field.as_str())),
+                    None,
+                    format!("{}: {}", e.field, e.problem),
+                ));
+            }
+            match (asset, row_errs.is_empty()) {
+                (Some(a), true) => {
+                    if let Some(l) = &new_loc
+                        && !new_locations.iter().any(|x| x.eq_ignore_ascii_case(l))
+                    {
+                        new_locations.push(l.clone());
+                    }
+                    if let Some(v) = &new_vendor
+                        && !new_vendors.iter().any(|x| x.eq_ignore_ascii_case(v))
+                    {
+                        new_vendors.push(v.clone());
+                    }
+                    good.push((line, a, new_loc, new_vendor, existing_id));
+                }
+                _ => {
+                    report.rejected += 1;
+                    for e in row_errs {
+                        report.error(e);
+                    }
+                }
+            }
+        }
+        report.created_locations = new_locations.clone();
+        report.created_vendors = new_vendors.clone();
+        report.preview =
+            good.iter().take(20).map(|(_, a, _, _, _)| serde_json::to_value(a).unwrap_or_default()).collect();
+        if !report.errors.is_empty() && !opts.lenient {
+            report.created = 0;
+            return Ok(report);
+        }
+        // Write: new locations and vendors first, then assets, all or nothing.
+        let now = self.clock().now();
+        let mut tx = self.store().transaction().await?;
+        let mut new_loc_ids: HashMap<String, i64> = HashMap::new();
+        for (i, name) in new_locations.iter().enumerate() {
+            let code: String = format!(
+                "IMP-{}-{}",
+                name.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase(),
+                i + 1
+            );
+            let loc = Location {
+                code,
+                name: name.clone(),
+                kind: LocationKind::Site,
+                parent_id: None,
+                country: self.default_country(),
+                city: None,
+            };
+            let rec = tx.insert(&loc, now).await.map_err(|e| AppError::from_store("location", e))?;
+            new_loc_ids.insert(name.to_lowercase(), rec.id.into());
+        }
+        let mut new_vendor_ids: HashMap<String, i64> = HashMap::new();
+        for name in &new_vendors {
+            let v = Vendor { name: name.clone(), aliases: Vec::new(), website: None };
+            let rec = tx.insert(&v, now).await.map_err(|e| AppError::from_store("vendor", e))?;
+            new_vendor_ids.insert(name.to_lowercase(), rec.id.into());
+        }
+        let mut inserts: Vec<Asset> = Vec::new();
+        let mut updates: Vec<(Asset, i64)> = Vec::new();
+        for (_, mut a, nl, nv, existing_id) in good {
+            if let Some(l) = nl {
+                let id = new_loc_ids.get(&l.to_lowercase()).copied();
+                a.fields.location_id = id;
+                a.custody.location_id = id;
+            }
+            if let Some(v) = nv {
+                a.fields.vendor_id = new_vendor_ids.get(&v.to_lowercase()).copied();
+            }
+            match existing_id {
+                Some(id) => updates.push((a, id)),
+                None => inserts.push(a),
+            }
+        }
+        let actor_name = actor.name.clone();
+        for a in &inserts {
+            check_refs_cached(&mut tx, a).await?;
+        }
+        let ids = tx.insert_assets(&inserts).await.map_err(store_err)?;
+        let events: Vec<(i64, jiff::Timestamp, &str, &str, Value)> = ids
+            .iter()
+            .zip(&inserts)
+            .map(|(id, a)| {
+                (
+                    *id,
+                    now,
+                    actor_name.as_str(),
+                    "imported",
+                    json!({"format": report.format, "fields": a.fields.to_json()}),
+                )
+            })
+            .collect();
+        tx.append_asset_events(&events).await?;
+        for (mut a, id) in updates {
+            let current =
+                tx.asset(id).await.map_err(store_err)?.ok_or_else(|| crate::assets::not_found(id))?;
+            let changes = crate::assets::diff(&current.fields.to_json(), &a.fields.to_json());
+            if changes.is_empty() {
+                continue;
+            }
+            check_references(&mut tx, &a).await?;
+            // Fields update; state and custody stay as the register has them.
+            let mut next = current.clone();
+            a.fields.location_id = a.fields.location_id.or(current.fields.location_id);
+            next.fields = a.fields;
+            next.custody.location_id = next.fields.location_id;
+            next.version += 1;
+            next.updated_at = now;
+            tx.update_asset(&next, current.version).await.map_err(store_err)?;
+            tx.append_asset_events(&[(
+                id,
+                now,
+                &actor_name,
+                "updated",
+                json!({"changes": changes, "import": report.format}),
+            )])
+            .await?;
+            report.updated += 1;
+        }
+        report.created = ids.len();
+        if opts.dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+            report.committed = true;
+        }
+        Ok(report)
+    }
+
+    fn default_country(&self) -> itemize_core::country::Country {
+        "US".parse().unwrap_or_else(|_| unreachable!("US is a country"))
+    }
+
+    /// Every asset a list's filters match, as CSV (itemize's import columns, so an export re-imports) or XLSX.
+    pub async fn export_assets(
+        &self,
+        actor: &Actor,
+        params: &ListParams,
+        format: &str,
+    ) -> Result<Vec<u8>, AppError> {
+        if !matches!(format, "csv" | "xlsx") {
+            return Err(AppError::bad_param("format", "must be csv or xlsx"));
+        }
+        let mut rows: Vec<Asset> = Vec::new();
+        let mut p = params.clone().with("limit", "1000");
+        loop {
+            let page = self.list_assets(actor, &p).await?;
+            rows.extend(page.items);
+            match page.next {
+                Some(c) => p = p.with("cursor", c),
+                None => break,
+            }
+        }
+        let cols = [
+            "tag",
+            "name",
+            "class",
+            "state",
+            "model",
+            "manufacturer",
+            "serial",
+            "hostname",
+            "location_id",
+            "cost_centre_id",
+            "assignee_person_id",
+            "service_id",
+            "vendor_id",
+            "purchase_date",
+            "purchase_cost",
+            "currency",
+            "po_number",
+            "invoice_number",
+            "warranty_end",
+            "end_of_life",
+            "useful_life_months",
+            "depreciation_method",
+            "notes",
+        ];
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|a| {
+                let mut j = a.fields.to_json();
+                j["state"] = json!(a.state);
+                j["assignee_person_id"] = json!(a.custody.assignee_person_id);
+                j["service_id"] = json!(a.custody.service_id);
+                cols.iter()
+                    .map(|c| match &j[*c] {
+                        Value::Null => String::new(),
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        if format == "xlsx" {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            let err = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
+            for (c, h) in cols.iter().enumerate() {
+                sheet.write_string(0, c as u16, *h).map_err(err)?;
+            }
+            for (r, row) in table.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    sheet.write_string(r as u32 + 1, c as u16, v).map_err(err)?;
+                }
+            }
+            return book.save_to_buffer().map_err(err);
+        }
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        w.write_record(cols).map_err(|e| AppError::Internal(e.to_string()))?;
+        for row in &table {
+            w.write_record(row).map_err(|e| AppError::Internal(e.to_string()))?;
+        }
+        w.into_inner().map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+/// A checked row: its line, the asset, a location and vendor to create for it, and the asset it updates.
+type Staged = (u64, Asset, Option<String>, Option<String>, Option<i64>);
+
+async fn check_refs_cached(tx: &mut itemize_store::Session, a: &Asset) -> Result<(), AppError> {
+    // Imports resolve references from the database's own lists, so only ids given directly need a check.
+    if a.custody.assignee_person_id.is_some()
+        || a.custody.service_id.is_some()
+        || a.fields.cost_centre_id.is_some()
+    {
+        check_references(tx, a).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_mac_roman_with_cr_lines() {
+        let mut w = Vec::new();
+        let t = decode_text(b"a,b\rLuts\x8ek,2\r", &mut w);
+        assert_eq!(t, "a,b\nLutsék,2\n");
+        assert_eq!(w.len(), 2);
+        let mut w = Vec::new();
+        assert_eq!(decode_text("\u{feff}x\r\ny".as_bytes(), &mut w), "x\ny");
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn reads_us_dates_and_snipe_statuses() {
+        assert_eq!(iso_date("4/5/16").as_deref(), Some("2016-04-05"));
+        assert_eq!(iso_date("10/27/28").as_deref(), Some("2028-10-27"));
+        assert_eq!(iso_date("2024-01-31").as_deref(), Some("2024-01-31"));
+        assert_eq!(iso_date("31/31/20"), None);
+        assert_eq!(state_of("Ready to Deploy"), Some("in-stock"));
+        assert_eq!(state_of("Undeployable"), Some("in-repair"));
+        assert_eq!(class_of("Laptops"), "laptop");
+        assert_eq!(class_of("Ornamental Railings"), "other");
+    }
+}

@@ -1,0 +1,1193 @@
+//! The register's other questions: relationships and impact, contracts and the renewal calendar, warranty and
+//! end-of-life lists, the hardware refresh plan, one-off costs and total cost of ownership, depreciation
+//! schedules, physical audits and governance measures.
+
+use crate::assets::{allow, diff, load_settings, not_found, sees, store_err};
+use crate::{App, AppError};
+use itemize_core::FieldError;
+use itemize_core::assets::{Asset, Month, State};
+use itemize_core::auth::{Action, Actor, Resource, authorize};
+use itemize_core::refdata::Kind;
+use itemize_core::validate::Problems;
+use itemize_store::{AssetCostRow, ContractRow, RelationRow, ScanRow};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+pub const RELATION_KINDS: [&str; 3] = ["runs", "depends-on", "installed-in"];
+pub const CONTRACT_KINDS: [&str; 5] = ["purchase", "lease", "maintenance", "warranty", "subscription"];
+pub const BILLING: [&str; 4] = ["one-off", "monthly", "quarterly", "annual"];
+pub const RENEWALS: [&str; 3] = ["auto", "manual", "none"];
+pub const COST_KINDS: [&str; 4] = ["repair", "upgrade", "maintenance", "other"];
+
+/// What depends on an asset and the services affected if it fails.
+#[derive(Debug, Clone, Serialize)]
+pub struct Impact {
+    pub asset_id: i64,
+    /// Assets that depend on it or are installed in it, directly or through others, nearest first.
+    pub dependents: Vec<Dependent>,
+    /// Services the asset or any dependent runs.
+    pub services: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependent {
+    pub asset_id: i64,
+    pub tag: String,
+    /// How many hops from the asset.
+    pub depth: u32,
+    /// The relationship that links it one hop nearer.
+    pub via: String,
+}
+
+/// A contract as a client writes it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractInput {
+    pub number: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub vendor_id: Option<i64>,
+    pub value: Option<Value>,
+    pub currency: Option<String>,
+    pub billing_frequency: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub renewal: Option<String>,
+    pub notice_days: Option<i64>,
+    pub owner_person_id: Option<i64>,
+    pub cost_centre_id: Option<i64>,
+    pub notes: Option<String>,
+    pub asset_ids: Option<Vec<i64>>,
+}
+
+/// A renewal calendar entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Renewal {
+    pub contract_id: i64,
+    pub number: String,
+    pub name: String,
+    pub kind: String,
+    pub vendor_id: Option<i64>,
+    pub value: String,
+    pub currency: String,
+    pub renewal: String,
+    pub end_date: Date,
+    /// The last day to give notice (end date − notice period): act before this.
+    pub notice_deadline: Date,
+    pub days_to_notice: i64,
+    pub days_to_end: i64,
+    /// 30, 60 or 90: the window the notice deadline (or, with no notice, the end) falls in.
+    pub window: u32,
+    pub notice_passed: bool,
+    pub assets: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshGroup {
+    pub model: String,
+    pub cost_centre_id: Option<i64>,
+    pub count: usize,
+    /// The latest purchase price of the model, if any asset of it has one.
+    pub unit_price: Option<String>,
+    pub currency: String,
+    pub budget: Option<String>,
+    pub asset_ids: Vec<i64>,
+    /// The earliest date in the group that triggers replacement.
+    pub first_due: Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshPlan {
+    pub months: u32,
+    pub until: Date,
+    pub groups: Vec<RefreshGroup>,
+    /// Budget per currency over all priced groups.
+    pub total: BTreeMap<String, String>,
+    /// Assets whose model has no known price.
+    pub unpriced_assets: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tco {
+    pub asset_id: i64,
+    pub currency: String,
+    pub purchase: String,
+    /// Each covering contract's share (its value split evenly over the assets it covers).
+    pub contracts: Vec<Value>,
+    pub one_off: Vec<AssetCostRow>,
+    /// Sum in the asset's currency; amounts in other currencies are listed under `other_currencies`.
+    pub total: String,
+    pub other_currencies: BTreeMap<String, String>,
+    pub book_value_today: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    pub asset_id: i64,
+    pub currency: String,
+    pub method: String,
+    pub months: Vec<Month>,
+    pub book_value_today: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostCentreSchedule {
+    pub cost_centre_id: Option<i64>,
+    pub currency: String,
+    /// YYYY-MM → expense.
+    pub months: BTreeMap<String, String>,
+    pub total: String,
+    pub assets: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditView {
+    pub id: i64,
+    pub location_id: i64,
+    pub status: String,
+    pub started_by: String,
+    pub started_at: jiff::Timestamp,
+    pub closed_at: Option<jiff::Timestamp>,
+    pub expected: usize,
+    pub found: Vec<i64>,
+    pub missing: Vec<i64>,
+    pub unexpected: Vec<i64>,
+    pub unknown: Vec<String>,
+    /// found ÷ expected, as a percentage with one decimal (100 when nothing was expected).
+    pub accuracy: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Governance {
+    pub assets: usize,
+    /// field → percentage of owned assets that have it (one decimal).
+    pub coverage: BTreeMap<String, String>,
+    pub counts: BTreeMap<String, usize>,
+    /// Assets breaking the required-field policy, with what they miss.
+    pub violations: Vec<Value>,
+    pub by_state: BTreeMap<String, usize>,
+    /// Inventory accuracy over closed audits (found ÷ expected).
+    pub inventory_accuracy: Option<String>,
+}
+
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        return "100.0".into();
+    }
+    format!("{:.1}", (Decimal::from(n as u64) * Decimal::from(100) / Decimal::from(d as u64)).round_dp(1))
+}
+
+fn contracts_allow(actor: &Actor, action: Action) -> Result<(), AppError> {
+    authorize(actor, Resource::Contracts, action).map_err(|e| AppError::Forbidden(e.to_string()))
+}
+
+fn months_between(from: Date, to: Date) -> i64 {
+    (i64::from(to.year()) - i64::from(from.year())) * 12 + i64::from(to.month()) - i64::from(from.month())
+}
+
+fn add_days(d: Date, n: i64) -> Date {
+    d.checked_add(jiff::Span::new().days(n)).unwrap_or(d)
+}
+
+fn add_months(d: Date, n: i64) -> Date {
+    d.checked_add(jiff::Span::new().months(n)).unwrap_or(d)
+}
+
+fn days(from: Date, to: Date) -> i64 {
+    (to - from).get_days() as i64
+}
+
+impl App {
+    // ---- relationships -------------------------------------------------------------------------------
+
+    /// Links an asset to a service (`runs`) or another asset (`depends-on`, `installed-in`).
+    pub async fn add_relation(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        input: Value,
+    ) -> Result<RelationRow, AppError> {
+        allow(actor, Action::Write)?;
+        let kind = input.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let to_asset = input.get("to_asset_id").and_then(Value::as_i64);
+        let to_service = input.get("to_service_id").and_then(Value::as_i64);
+        let mut errs = Vec::new();
+        if let Some(obj) = input.as_object() {
+            for k in obj.keys() {
+                if !["kind", "to_asset_id", "to_service_id"].contains(&k.as_str()) {
+                    errs.push(FieldError::new(k.clone(), "is not a known field"));
+                }
+            }
+        }
+        if !RELATION_KINDS.contains(&kind.as_str()) {
+            errs.push(FieldError::new("kind", format!("must be one of {}", RELATION_KINDS.join(", "))));
+        } else if kind == "runs" && (to_service.is_none() || to_asset.is_some()) {
+            errs.push(FieldError::new(
+                "to_service_id",
+                "an asset runs a business service: give to_service_id",
+            ));
+        } else if kind != "runs" && (to_asset.is_none() || to_service.is_some()) {
+            errs.push(FieldError::new("to_asset_id", format!("{kind} links two assets: give to_asset_id")));
+        }
+        if to_asset == Some(asset_id) {
+            errs.push(FieldError::new("to_asset_id", "an asset cannot depend on itself"));
+        }
+        if !errs.is_empty() {
+            return Err(AppError::Validation(errs));
+        }
+        let mut tx = self.store().transaction().await?;
+        let a = tx.asset(asset_id).await.map_err(store_err)?.ok_or_else(|| not_found(asset_id))?;
+        if !sees(actor, &a) {
+            return Err(not_found(asset_id));
+        }
+        if let Some(t) = to_asset
+            && tx.asset(t).await.map_err(store_err)?.is_none()
+        {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "to_asset_id",
+                format!("asset {t} does not exist"),
+            )]));
+        }
+        if let Some(t) = to_service
+            && tx.existing_ids(Kind::Service, &[t]).await?.is_empty()
+        {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "to_service_id",
+                format!("business service {t} does not exist"),
+            )]));
+        }
+        let existing = tx.relations().await?;
+        if existing.iter().any(|r| {
+            r.asset_id == asset_id
+                && r.kind == kind
+                && r.to_asset_id == to_asset
+                && r.to_service_id == to_service
+        }) {
+            return Err(AppError::Conflict { kind: "relationship", field: "kind".into() });
+        }
+        if let Some(t) = to_asset {
+            // No cycles: `t` must not already (transitively) depend on `asset_id`.
+            let mut edges: HashMap<i64, Vec<i64>> = HashMap::new();
+            for r in existing.iter().filter(|r| r.to_asset_id.is_some()) {
+                edges.entry(r.asset_id).or_default().push(r.to_asset_id.unwrap_or_default());
+            }
+            let mut stack = vec![t];
+            let mut seen = HashSet::new();
+            while let Some(n) = stack.pop() {
+                if n == asset_id {
+                    return Err(AppError::Validation(vec![FieldError::new(
+                        "to_asset_id",
+                        format!("asset {t} already depends on asset {asset_id}: the link would make a cycle"),
+                    )]));
+                }
+                if seen.insert(n) {
+                    stack.extend(edges.get(&n).into_iter().flatten());
+                }
+            }
+        }
+        let now = self.clock().now();
+        let id = tx.insert_relation(asset_id, &kind, to_asset, to_service, now).await?;
+        tx.append_asset_events(&[(
+            asset_id,
+            now,
+            &actor.name,
+            "relation",
+            json!({"added": {"id": id, "kind": kind, "to_asset_id": to_asset, "to_service_id": to_service}}),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(RelationRow {
+            id,
+            asset_id,
+            kind,
+            to_asset_id: to_asset,
+            to_service_id: to_service,
+            created_at: now,
+            ended_at: None,
+        })
+    }
+
+    pub async fn end_relation(&self, actor: &Actor, asset_id: i64, relation_id: i64) -> Result<(), AppError> {
+        allow(actor, Action::Write)?;
+        let mut tx = self.store().transaction().await?;
+        let a = tx.asset(asset_id).await.map_err(store_err)?.ok_or_else(|| not_found(asset_id))?;
+        if !sees(actor, &a)
+            || !tx.relations().await?.iter().any(|r| r.id == relation_id && r.asset_id == asset_id)
+        {
+            return Err(AppError::NotFound { kind: "relationship", id: relation_id.to_string() });
+        }
+        let now = self.clock().now();
+        tx.end_relation(relation_id, now).await?;
+        tx.append_asset_events(&[(asset_id, now, &actor.name, "relation", json!({"ended": relation_id}))])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The asset's relationships in force, both directions.
+    pub async fn asset_relations(&self, actor: &Actor, asset_id: i64) -> Result<Vec<RelationRow>, AppError> {
+        self.get_asset(actor, asset_id).await?;
+        let mut s = self.store().session().await?;
+        Ok(s.relations()
+            .await?
+            .into_iter()
+            .filter(|r| r.asset_id == asset_id || r.to_asset_id == Some(asset_id))
+            .collect())
+    }
+
+    /// Everything that depends on an asset (transitively) and the services affected.
+    pub async fn impact(&self, actor: &Actor, asset_id: i64) -> Result<Impact, AppError> {
+        self.get_asset(actor, asset_id).await?;
+        let mut s = self.store().session().await?;
+        let rels = s.relations().await?;
+        let mut dependents_of: HashMap<i64, Vec<(i64, &str)>> = HashMap::new();
+        let mut runs: HashMap<i64, Vec<i64>> = HashMap::new();
+        for r in &rels {
+            match (r.to_asset_id, r.to_service_id) {
+                (Some(t), _) => dependents_of.entry(t).or_default().push((r.asset_id, r.kind.as_str())),
+                (None, Some(svc)) => runs.entry(r.asset_id).or_default().push(svc),
+                _ => {}
+            }
+        }
+        let mut found: Vec<(i64, u32, String)> = Vec::new();
+        let mut seen: HashSet<i64> = HashSet::from([asset_id]);
+        let mut queue = VecDeque::from([(asset_id, 0u32)]);
+        while let Some((n, depth)) = queue.pop_front() {
+            for (d, via) in dependents_of.get(&n).into_iter().flatten() {
+                if seen.insert(*d) {
+                    found.push((*d, depth + 1, via.to_string()));
+                    queue.push_back((*d, depth + 1));
+                }
+            }
+        }
+        let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
+        let tags: HashMap<i64, String> =
+            s.assets_by_ids(&ids).await?.into_iter().map(|a| (a.id, a.fields.tag)).collect();
+        let mut services: Vec<i64> = std::iter::once(asset_id)
+            .chain(ids.iter().copied())
+            .flat_map(|a| runs.get(&a).cloned().unwrap_or_default())
+            .collect();
+        services.sort_unstable();
+        services.dedup();
+        Ok(Impact {
+            asset_id,
+            dependents: found
+                .into_iter()
+                .map(|(id, depth, via)| Dependent {
+                    asset_id: id,
+                    tag: tags.get(&id).cloned().unwrap_or_default(),
+                    depth,
+                    via,
+                })
+                .collect(),
+            services,
+        })
+    }
+
+    // ---- contracts ------------------------------------------------------------------------------------
+
+    pub async fn contracts(&self, actor: &Actor) -> Result<Vec<ContractRow>, AppError> {
+        contracts_allow(actor, Action::Read)?;
+        let mut s = self.store().session().await?;
+        let all = s.contracts().await?;
+        Ok(all.into_iter().filter(|c| contract_visible(actor, c)).collect())
+    }
+
+    pub async fn contract(&self, actor: &Actor, id: i64) -> Result<ContractRow, AppError> {
+        self.contracts(actor)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(AppError::NotFound { kind: "contract", id: id.to_string() })
+    }
+
+    pub async fn create_contract(&self, actor: &Actor, input: Value) -> Result<ContractRow, AppError> {
+        contracts_allow(actor, Action::Write)?;
+        let row = self.validate_contract(input, None)?;
+        if !contract_visible(actor, &row) {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "cost_centre_id",
+                "must be one of your cost centres",
+            )]));
+        }
+        let mut tx = self.store().transaction().await?;
+        check_contract_refs(&mut tx, &row).await?;
+        let now = self.clock().now();
+        let id = tx.insert_contract(&row, now).await.map_err(|e| AppError::from_store("contract", e))?;
+        let after = serde_json::to_value(&row).unwrap_or_default();
+        crate::auth::audit(&mut tx, actor, now, "create", "contracts", Some(id), None, Some(&after)).await?;
+        let events: Vec<(i64, jiff::Timestamp, &str, &str, Value)> = row
+            .asset_ids
+            .iter()
+            .map(|a| (*a, now, actor.name.as_str(), "contract", json!({"linked": id, "number": row.number})))
+            .collect();
+        tx.append_asset_events(&events).await?;
+        tx.commit().await?;
+        Ok(ContractRow { id, version: 1, ..row })
+    }
+
+    /// Edits a contract with a JSON merge patch (`asset_ids` replaces the covered assets).
+    pub async fn update_contract(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: Value,
+    ) -> Result<ContractRow, AppError> {
+        contracts_allow(actor, Action::Write)?;
+        let current = self.contract(actor, id).await?;
+        let mut merged = serde_json::to_value(&current).unwrap_or_default();
+        if let Value::Object(m) = &mut merged {
+            for k in ["id", "version", "archived_at"] {
+                m.remove(k);
+            }
+        }
+        itemize_core::refdata::merge_patch(&mut merged, &patch);
+        let mut row = self.validate_contract(merged, Some(current.id))?;
+        row.version = current.version;
+        let mut tx = self.store().transaction().await?;
+        check_contract_refs(&mut tx, &row).await?;
+        let now = self.clock().now();
+        if !tx.update_contract(&row, now).await.map_err(|e| AppError::from_store("contract", e))? {
+            return Err(AppError::PreconditionFailed {
+                kind: "contract",
+                current_etag: format!("version {}", current.version),
+            });
+        }
+        let before = serde_json::to_value(&current).unwrap_or_default();
+        let after = serde_json::to_value(&row).unwrap_or_default();
+        crate::auth::audit(&mut tx, actor, now, "update", "contracts", Some(id), Some(&before), Some(&after))
+            .await?;
+        let added: Vec<i64> =
+            row.asset_ids.iter().filter(|a| !current.asset_ids.contains(a)).copied().collect();
+        let removed: Vec<i64> =
+            current.asset_ids.iter().filter(|a| !row.asset_ids.contains(a)).copied().collect();
+        let mut events: Vec<(i64, jiff::Timestamp, &str, &str, Value)> = Vec::new();
+        for a in added {
+            events.push((
+                a,
+                now,
+                actor.name.as_str(),
+                "contract",
+                json!({"linked": id, "number": row.number}),
+            ));
+        }
+        for a in removed {
+            events.push((
+                a,
+                now,
+                actor.name.as_str(),
+                "contract",
+                json!({"unlinked": id, "number": row.number}),
+            ));
+        }
+        tx.append_asset_events(&events).await?;
+        tx.commit().await?;
+        Ok(ContractRow { version: current.version + 1, ..row })
+    }
+
+    fn validate_contract(&self, input: Value, id: Option<i64>) -> Result<ContractRow, AppError> {
+        let i: ContractInput = serde_path_to_error::deserialize(input)
+            .map_err(|e| AppError::Validation(vec![itemize_core::refdata::json_field_error(&e)]))?;
+        let mut p = Problems::default();
+        let number = p.code("number", i.number);
+        let name = p.required_text("name", i.name, 200);
+        let one_of =
+            |p: &mut Problems, field: &str, v: Option<String>, set: &[&str], default: Option<&str>| match v
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+                .or(default.map(String::from))
+            {
+                Some(s) if set.contains(&s.as_str()) => Some(s),
+                Some(s) => {
+                    p.add(field, format!("`{s}` is not one of {}", set.join(", ")));
+                    None
+                }
+                None => {
+                    p.add(field, "is required");
+                    None
+                }
+            };
+        let kind = one_of(&mut p, "kind", i.kind, &CONTRACT_KINDS, None);
+        let billing = one_of(&mut p, "billing_frequency", i.billing_frequency, &BILLING, Some("annual"));
+        let renewal = one_of(&mut p, "renewal", i.renewal, &RENEWALS, Some("manual"));
+        let currency = p
+            .parsed::<itemize_core::Currency>("currency", i.currency, false)
+            .unwrap_or(self.config().reporting_currency);
+        let value = match i.value {
+            None | Some(Value::Null) => {
+                p.add("value", "is required");
+                None
+            }
+            Some(v) => {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                match text.trim().replace(',', "").parse::<Decimal>() {
+                    Ok(d) if d >= Decimal::ZERO && d.normalize().scale() <= currency.minor_units() => {
+                        let mut d = d;
+                        d.rescale(currency.minor_units());
+                        Some(d)
+                    }
+                    _ => {
+                        p.add("value", format!("`{text}` is not a non-negative amount in {currency}"));
+                        None
+                    }
+                }
+            }
+        };
+        let start = p.parsed::<Date>("start_date", i.start_date, true);
+        let end = p.parsed::<Date>("end_date", i.end_date, true);
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            p.add("end_date", "must not be before the start date");
+        }
+        let notice = i.notice_days.unwrap_or(0);
+        if !(0..=3650).contains(&notice) {
+            p.add("notice_days", "must be from 0 to 3650 days");
+        }
+        let vendor_id = p.id("vendor_id", i.vendor_id);
+        let owner = p.id("owner_person_id", i.owner_person_id);
+        let cc = p.id("cost_centre_id", i.cost_centre_id);
+        let notes = i.notes.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let mut assets = i.asset_ids.unwrap_or_default();
+        assets.sort_unstable();
+        assets.dedup();
+        p.finish(|| ContractRow {
+            id: id.unwrap_or(0),
+            number: number.unwrap_or_default(),
+            name: name.unwrap_or_default(),
+            kind: kind.unwrap_or_default(),
+            vendor_id,
+            value: value.unwrap_or_default().to_string(),
+            currency: currency.code().to_string(),
+            billing_frequency: billing.unwrap_or_default(),
+            start_date: start.map(|d| d.to_string()).unwrap_or_default(),
+            end_date: end.map(|d| d.to_string()).unwrap_or_default(),
+            renewal: renewal.unwrap_or_default(),
+            notice_days: notice,
+            owner_person_id: owner,
+            cost_centre_id: cc,
+            notes,
+            version: 1,
+            archived_at: None,
+            asset_ids: assets,
+        })
+        .map_err(AppError::Validation)
+    }
+
+    /// Contracts whose notice deadline (or end, when there is no notice) falls in the next `days` days, or
+    /// whose notice has passed but which have not ended yet. Sorted by the date to act.
+    pub async fn renewal_calendar(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Renewal>, AppError> {
+        let today = self.today();
+        let horizon = add_days(today, i64::from(days_ahead));
+        let mut out = Vec::new();
+        for c in self.contracts(actor).await? {
+            if c.archived_at.is_some() {
+                continue;
+            }
+            let (Ok(end), Ok(_)) = (c.end_date.parse::<Date>(), c.start_date.parse::<Date>()) else {
+                continue;
+            };
+            if end < today {
+                continue;
+            }
+            let deadline = add_days(end, -c.notice_days);
+            let act = if c.renewal == "none" { end } else { deadline };
+            if act > horizon && end > horizon {
+                continue;
+            }
+            let until = days(today, act).max(0);
+            out.push(Renewal {
+                contract_id: c.id,
+                number: c.number,
+                name: c.name,
+                kind: c.kind,
+                vendor_id: c.vendor_id,
+                value: c.value,
+                currency: c.currency,
+                renewal: c.renewal,
+                end_date: end,
+                notice_deadline: deadline,
+                days_to_notice: days(today, deadline),
+                days_to_end: days(today, end),
+                window: if until <= 30 {
+                    30
+                } else if until <= 60 {
+                    60
+                } else {
+                    90
+                },
+                notice_passed: deadline < today,
+                assets: c.asset_ids.len(),
+            });
+        }
+        out.sort_by_key(|r| (r.notice_deadline, r.contract_id));
+        Ok(out)
+    }
+
+    /// Owned assets whose warranty ends within `days_ahead` days (today included).
+    pub async fn warranty_expiring(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Asset>, AppError> {
+        let today = self.today();
+        let until = add_days(today, i64::from(days_ahead));
+        Ok(self
+            .scoped_assets(actor)
+            .await?
+            .into_iter()
+            .filter(|a| a.state.is_owned() && a.state != State::Retired)
+            .filter(|a| a.fields.warranty_end.is_some_and(|w| w >= today && w <= until))
+            .collect())
+    }
+
+    /// Owned assets at or within `days_ahead` days of their end of life (given, or purchase + useful life).
+    pub async fn end_of_life(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Asset>, AppError> {
+        let until = add_days(self.today(), i64::from(days_ahead));
+        Ok(self
+            .scoped_assets(actor)
+            .await?
+            .into_iter()
+            .filter(|a| a.state.is_owned() && a.state != State::Retired)
+            .filter(|a| eol(a).is_some_and(|d| d <= until))
+            .collect())
+    }
+
+    pub(crate) async fn scoped_assets(&self, actor: &Actor) -> Result<Vec<Asset>, AppError> {
+        allow(actor, Action::Read)?;
+        let mut s = self.store().session().await?;
+        let scope: Option<Vec<i64>> = actor.scope.as_ref().map(|s| s.iter().copied().collect());
+        Ok(s.all_assets(scope.as_deref()).await?)
+    }
+
+    /// Hardware reaching end of life or warranty end in the next `months` months, by model and cost centre,
+    /// with a replacement budget from each model's latest purchase price.
+    pub async fn refresh_plan(&self, actor: &Actor, months: u32) -> Result<RefreshPlan, AppError> {
+        if months == 0 || months > 120 {
+            return Err(AppError::bad_param("months", "must be from 1 to 120"));
+        }
+        let until = add_months(self.today(), i64::from(months));
+        let assets = self.scoped_assets(actor).await?;
+        // The current price of a model: the cost of its most recently bought asset.
+        let mut price: HashMap<String, (Date, Decimal, String)> = HashMap::new();
+        for a in &assets {
+            if let (Some(m), Some(d), Some(c)) =
+                (&a.fields.model, a.fields.purchase_date, a.fields.purchase_cost)
+            {
+                let e = price.entry(m.clone()).or_insert((d, c, a.fields.currency.code().to_string()));
+                if d > e.0 {
+                    *e = (d, c, a.fields.currency.code().to_string());
+                }
+            }
+        }
+        let mut groups: BTreeMap<(String, Option<i64>), RefreshGroup> = BTreeMap::new();
+        for a in assets.iter().filter(|a| {
+            a.fields.class.family() == "hardware" && a.state.is_owned() && a.state != State::Retired
+        }) {
+            let due = [eol(a), a.fields.warranty_end].into_iter().flatten().min();
+            let Some(due) = due.filter(|d| *d <= until) else { continue };
+            let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
+            let p = price.get(&model);
+            let g = groups.entry((model.clone(), a.fields.cost_centre_id)).or_insert_with(|| RefreshGroup {
+                model: model.clone(),
+                cost_centre_id: a.fields.cost_centre_id,
+                count: 0,
+                unit_price: p.map(|p| p.1.to_string()),
+                currency: p.map_or_else(|| a.fields.currency.code().to_string(), |p| p.2.clone()),
+                budget: None,
+                asset_ids: Vec::new(),
+                first_due: due,
+            });
+            g.count += 1;
+            g.asset_ids.push(a.id);
+            g.first_due = g.first_due.min(due);
+        }
+        let mut total: BTreeMap<String, Decimal> = BTreeMap::new();
+        let mut unpriced = 0;
+        let mut out: Vec<RefreshGroup> = groups.into_values().collect();
+        for g in &mut out {
+            match g.unit_price.as_ref().and_then(|p| p.parse::<Decimal>().ok()) {
+                Some(p) => {
+                    let b = p * Decimal::from(g.count as u64);
+                    *total.entry(g.currency.clone()).or_default() += b;
+                    g.budget = Some(b.to_string());
+                }
+                None => unpriced += g.count,
+            }
+        }
+        out.sort_by(|a, b| {
+            a.first_due
+                .cmp(&b.first_due)
+                .then(a.model.cmp(&b.model))
+                .then(a.cost_centre_id.cmp(&b.cost_centre_id))
+        });
+        Ok(RefreshPlan {
+            months,
+            until,
+            groups: out,
+            total: total.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            unpriced_assets: unpriced,
+        })
+    }
+
+    // ---- costs, depreciation, TCO ---------------------------------------------------------------------
+
+    /// Records a one-off cost (repair, upgrade, maintenance visit) against an asset.
+    pub async fn add_asset_cost(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        input: Value,
+    ) -> Result<AssetCostRow, AppError> {
+        allow(actor, Action::Write)?;
+        let a = self.get_asset(actor, asset_id).await?;
+        let mut p = Problems::default();
+        let get = |k: &str| {
+            input.get(k).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        };
+        if let Some(obj) = input.as_object() {
+            for k in obj.keys() {
+                if !["date", "kind", "amount", "currency", "reference"].contains(&k.as_str()) {
+                    p.add(k, "is not a known field");
+                }
+            }
+        }
+        let date = p.parsed::<Date>("date", get("date"), true);
+        let kind = get("kind").map(|k| k.to_lowercase()).unwrap_or_else(|| "repair".into());
+        if !COST_KINDS.contains(&kind.as_str()) {
+            p.add("kind", format!("must be one of {}", COST_KINDS.join(", ")));
+        }
+        let currency = p
+            .parsed::<itemize_core::Currency>("currency", get("currency"), false)
+            .unwrap_or(a.fields.currency);
+        let amount = match get("amount").map(|s| s.replace(',', "")).map(|s| s.trim().parse::<Decimal>()) {
+            Some(Ok(d)) if d >= Decimal::ZERO && d.normalize().scale() <= currency.minor_units() => {
+                let mut d = d;
+                d.rescale(currency.minor_units());
+                Some(d)
+            }
+            Some(_) => {
+                p.add("amount", format!("must be a non-negative amount in {currency}"));
+                None
+            }
+            None => {
+                p.add("amount", "is required");
+                None
+            }
+        };
+        let reference = p.optional_text("reference", get("reference"), 200);
+        p.finish(|| ()).map_err(AppError::Validation)?;
+        let mut row = AssetCostRow {
+            id: 0,
+            asset_id,
+            cost_date: date.map(|d| d.to_string()).unwrap_or_default(),
+            kind,
+            amount: amount.unwrap_or_default().to_string(),
+            currency: currency.code().to_string(),
+            reference,
+        };
+        let mut tx = self.store().transaction().await?;
+        let now = self.clock().now();
+        row.id = tx.insert_asset_cost(&row, now).await?;
+        tx.append_asset_events(&[(
+            asset_id,
+            now,
+            &actor.name,
+            "cost",
+            serde_json::to_value(&row).unwrap_or_default(),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The asset's depreciation schedule and book value today.
+    pub async fn depreciation_schedule(&self, actor: &Actor, asset_id: i64) -> Result<Schedule, AppError> {
+        let a = self.get_asset(actor, asset_id).await?;
+        let (months, book) = match a.fields.plan() {
+            Some(p) => {
+                let m = p.schedule().map_err(|e| AppError::Refused(e.to_string()))?;
+                let b = p.book_value_at(self.today()).map_err(|e| AppError::Refused(e.to_string()))?;
+                (m, b)
+            }
+            None => (Vec::new(), a.fields.purchase_cost.unwrap_or_default()),
+        };
+        Ok(Schedule {
+            asset_id,
+            currency: a.fields.currency.code().to_string(),
+            method: a.fields.depreciation_method.as_str().to_string(),
+            months,
+            book_value_today: book.to_string(),
+        })
+    }
+
+    /// Monthly depreciation expense per cost centre over `[from, to]` (months, inclusive).
+    pub async fn depreciation_by_cost_centre(
+        &self,
+        actor: &Actor,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<CostCentreSchedule>, AppError> {
+        if to < from || months_between(from, to) > 240 {
+            return Err(AppError::bad_param("to", "must be after `from` and at most 20 years later"));
+        }
+        let (from, to) = (from.first_of_month(), to.first_of_month());
+        let mut by: BTreeMap<(Option<i64>, String), MonthsAndAssets> = BTreeMap::new();
+        for a in self.scoped_assets(actor).await? {
+            let Some(plan) = a.fields.plan() else { continue };
+            let Ok(months) = plan.schedule() else { continue };
+            for m in months.into_iter().filter(|m| m.month >= from && m.month <= to) {
+                let e =
+                    by.entry((a.fields.cost_centre_id, a.fields.currency.code().to_string())).or_default();
+                *e.0.entry(m.month.strftime("%Y-%m").to_string()).or_default() += m.expense;
+                e.1.insert(a.id);
+            }
+        }
+        Ok(by
+            .into_iter()
+            .map(|((cc, cur), (months, assets))| CostCentreSchedule {
+                cost_centre_id: cc,
+                currency: cur,
+                total: months.values().copied().sum::<Decimal>().to_string(),
+                months: months.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+                assets: assets.len(),
+            })
+            .collect())
+    }
+
+    /// Total cost of ownership: purchase + covering contracts' shares + one-off costs.
+    pub async fn tco(&self, actor: &Actor, asset_id: i64) -> Result<Tco, AppError> {
+        let a = self.get_asset(actor, asset_id).await?;
+        let mut s = self.store().session().await?;
+        let costs = s.asset_costs(Some(asset_id)).await?;
+        let contracts = s.contracts().await?;
+        drop(s);
+        let cur = a.fields.currency.code().to_string();
+        let purchase = a.fields.purchase_cost.unwrap_or_default();
+        let mut total = purchase;
+        let mut other: BTreeMap<String, Decimal> = BTreeMap::new();
+        let mut add = |amount: Decimal, currency: &str, total: &mut Decimal| {
+            if currency == cur {
+                *total += amount;
+            } else {
+                *other.entry(currency.to_string()).or_default() += amount;
+            }
+        };
+        let mut shares = Vec::new();
+        for c in contracts.iter().filter(|c| c.asset_ids.contains(&asset_id) && c.kind != "purchase") {
+            let value: Decimal = c.value.parse().unwrap_or_default();
+            let share = (value / Decimal::from(c.asset_ids.len() as u64)).round_dp(2);
+            add(share, &c.currency, &mut total);
+            shares.push(json!({"contract_id": c.id, "number": c.number, "kind": c.kind, "share": share.to_string(), "currency": c.currency, "covers": c.asset_ids.len()}));
+        }
+        for c in &costs {
+            add(c.amount.parse().unwrap_or_default(), &c.currency, &mut total);
+        }
+        let book = a.fields.plan().and_then(|p| p.book_value_at(self.today()).ok());
+        total.rescale(a.fields.currency.minor_units());
+        Ok(Tco {
+            asset_id,
+            currency: cur,
+            purchase: purchase.to_string(),
+            contracts: shares,
+            one_off: costs,
+            total: total.to_string(),
+            other_currencies: other.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            book_value_today: book.map(|b| b.to_string()),
+        })
+    }
+
+    // ---- physical audits ------------------------------------------------------------------------------
+
+    /// Starts an audit of a location: what is expected there is fixed now.
+    pub async fn start_audit(&self, actor: &Actor, location_id: i64) -> Result<AuditView, AppError> {
+        allow(actor, Action::Write)?;
+        if location_id <= 0 {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "location_id",
+                "is required: the location to audit",
+            )]));
+        }
+        let mut tx = self.store().transaction().await?;
+        if tx.existing_ids(Kind::Location, &[location_id]).await?.is_empty() {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "location_id",
+                format!("location {location_id} does not exist"),
+            )]));
+        }
+        let expected = tx.asset_ids_at(location_id).await?;
+        let id = tx.start_audit(location_id, &actor.name, &expected, self.clock().now()).await?;
+        tx.commit().await?;
+        self.audit_view(actor, id).await
+    }
+
+    /// Records one scan (a tag or serial, as a barcode scanner types it) in an open audit.
+    pub async fn scan(&self, actor: &Actor, audit_id: i64, input: &str) -> Result<ScanRow, AppError> {
+        allow(actor, Action::Write)?;
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(AppError::Validation(vec![FieldError::new("input", "scan a tag or serial number")]));
+        }
+        let mut tx = self.store().transaction().await?;
+        let audit = tx
+            .audits(Some(audit_id))
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound { kind: "audit", id: audit_id.to_string() })?;
+        if audit.status != "open" {
+            return Err(AppError::Refused(format!("audit {audit_id} is closed")));
+        }
+        let asset = tx.asset_by_key(input).await.map_err(store_err)?;
+        let earlier = tx.scans(audit_id).await?;
+        let result = match &asset {
+            None => "unknown",
+            Some(a) if earlier.iter().any(|s| s.asset_id == Some(a.id)) => "repeat",
+            Some(a) if audit.expected.contains(&a.id) => "found",
+            Some(_) => "unexpected",
+        };
+        let mut row = ScanRow {
+            id: 0,
+            audit_id,
+            input: input.to_string(),
+            asset_id: asset.as_ref().map(|a| a.id),
+            result: result.to_string(),
+            scanned_at: self.clock().now(),
+        };
+        row.id = tx.insert_scan(&row).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Closes an audit: every asset scanned gets its last-audited date; with `mark_missing`, expected assets
+    /// that were not found become missing.
+    pub async fn close_audit(
+        &self,
+        actor: &Actor,
+        audit_id: i64,
+        mark_missing: bool,
+    ) -> Result<AuditView, AppError> {
+        allow(actor, Action::Write)?;
+        let view = self.audit_view(actor, audit_id).await?;
+        if view.status != "open" {
+            return Err(AppError::Refused(format!("audit {audit_id} is already closed")));
+        }
+        let now = self.clock().now();
+        let mut tx = self.store().transaction().await?;
+        let scanned: Vec<i64> = view.found.iter().chain(view.unexpected.iter()).copied().collect();
+        for a in tx.assets_by_ids(&scanned).await? {
+            let mut next = a.clone();
+            next.last_audited_at = Some(now);
+            next.version += 1;
+            next.updated_at = now;
+            let mut detail = json!({"audit_id": audit_id, "result": if view.found.contains(&a.id) { "found" } else { "unexpected" }});
+            if view.unexpected.contains(&a.id) {
+                // Found somewhere else: the audit's location is where it is now.
+                next.fields.location_id = Some(view.location_id);
+                next.custody.location_id = Some(view.location_id);
+                detail["location"] = Value::Object(diff(
+                    &json!({"location_id": a.fields.location_id}),
+                    &json!({"location_id": view.location_id}),
+                ));
+            }
+            if !tx.update_asset(&next, a.version).await.map_err(store_err)? {
+                return Err(AppError::Refused(format!(
+                    "asset {} changed during the audit; close again",
+                    a.id
+                )));
+            }
+            tx.append_asset_events(&[(a.id, now, &actor.name, "audited", detail)]).await?;
+        }
+        tx.close_audit(audit_id, now).await?;
+        tx.commit().await?;
+        if mark_missing {
+            for id in &view.missing {
+                let input = itemize_core::assets::TransitionInput {
+                    to: Some("missing".into()),
+                    reason: Some(format!("not found in audit {audit_id}")),
+                    ..Default::default()
+                };
+                // An asset that cannot go missing from its state (retired, already missing) stays as it is.
+                match self.apply_transition(actor, *id, None, input, "transition").await {
+                    Ok(_) | Err(AppError::Validation(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.audit_view(actor, audit_id).await
+    }
+
+    pub async fn audit_view(&self, actor: &Actor, audit_id: i64) -> Result<AuditView, AppError> {
+        allow(actor, Action::Read)?;
+        let mut s = self.store().session().await?;
+        let audit = s
+            .audits(Some(audit_id))
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound { kind: "audit", id: audit_id.to_string() })?;
+        let scans = s.scans(audit_id).await?;
+        Ok(view_of(audit, &scans))
+    }
+
+    pub async fn audits(&self, actor: &Actor) -> Result<Vec<AuditView>, AppError> {
+        allow(actor, Action::Read)?;
+        let mut s = self.store().session().await?;
+        let mut out = Vec::new();
+        for a in s.audits(None).await? {
+            let scans = s.scans(a.id).await?;
+            out.push(view_of(a, &scans));
+        }
+        Ok(out)
+    }
+
+    // ---- governance -----------------------------------------------------------------------------------
+
+    /// Data-quality measures and the assets breaking the required-field policy.
+    pub async fn asset_governance(&self, actor: &Actor) -> Result<Governance, AppError> {
+        let assets = self.scoped_assets(actor).await?;
+        let mut s = self.store().session().await?;
+        let settings = load_settings(&mut s).await?;
+        let audits = s.audits(None).await?;
+        let mut expected = 0;
+        let mut found = 0;
+        for a in audits.iter().filter(|a| a.status == "closed") {
+            let scans = s.scans(a.id).await?;
+            expected += a.expected.len();
+            found += a.expected.iter().filter(|id| scans.iter().any(|x| x.asset_id == Some(**id))).count();
+        }
+        drop(s);
+        let owned: Vec<&Asset> = assets.iter().filter(|a| a.state.is_owned()).collect();
+        let checks: [(&str, Check); 5] = [
+            ("owner", |a| a.custody.assignee_person_id.is_some() || a.custody.service_id.is_some()),
+            ("location", |a| a.fields.location_id.is_some()),
+            ("cost_centre", |a| a.fields.cost_centre_id.is_some()),
+            ("purchase_date", |a| a.fields.purchase_date.is_some()),
+            ("warranty_end", |a| a.fields.warranty_end.is_some()),
+        ];
+        let mut coverage = BTreeMap::new();
+        let mut counts = BTreeMap::new();
+        for (name, f) in checks {
+            let n = owned.iter().filter(|a| f(a)).count();
+            coverage.insert(name.to_string(), pct(n, owned.len()));
+            counts.insert(name.to_string(), n);
+        }
+        let mut violations = Vec::new();
+        for a in &owned {
+            let mut missing: Vec<String> = Vec::new();
+            for key in ["*", a.fields.class.as_str()] {
+                for f in settings.required_fields.get(key).into_iter().flatten() {
+                    let has = if f == "owner" {
+                        a.custody.assignee_person_id.is_some() || a.custody.service_id.is_some()
+                    } else {
+                        a.fields.has_field(f)
+                    };
+                    if !has && !missing.contains(f) {
+                        missing.push(f.clone());
+                    }
+                }
+            }
+            if !missing.is_empty() {
+                violations.push(json!({"asset_id": a.id, "tag": a.fields.tag, "class": a.fields.class, "missing": missing}));
+            }
+        }
+        let mut by_state = BTreeMap::new();
+        for a in &assets {
+            *by_state.entry(a.state.as_str().to_string()).or_insert(0) += 1;
+        }
+        Ok(Governance {
+            assets: owned.len(),
+            coverage,
+            counts,
+            violations,
+            by_state,
+            inventory_accuracy: (expected > 0).then(|| pct(found, expected)),
+        })
+    }
+}
+
+/// Expense per month (YYYY-MM) and the assets it came from.
+type MonthsAndAssets = (BTreeMap<String, Decimal>, HashSet<i64>);
+/// A data-quality test of one asset.
+type Check = fn(&Asset) -> bool;
+
+/// An asset's end of life: given, or purchase date + useful life.
+pub(crate) fn eol(a: &Asset) -> Option<Date> {
+    a.fields.end_of_life.or_else(|| {
+        let start = a.fields.in_service_date.or(a.fields.purchase_date)?;
+        Some(add_months(start, i64::from(a.fields.useful_life_months?)))
+    })
+}
+
+fn contract_visible(actor: &Actor, c: &ContractRow) -> bool {
+    match &actor.scope {
+        None => true,
+        Some(s) => c.cost_centre_id.is_some_and(|cc| s.contains(&cc)),
+    }
+}
+
+async fn check_contract_refs(s: &mut itemize_store::Session, c: &ContractRow) -> Result<(), AppError> {
+    let mut errs = Vec::new();
+    for (field, kind, id) in [
+        ("vendor_id", Kind::Vendor, c.vendor_id),
+        ("owner_person_id", Kind::Person, c.owner_person_id),
+        ("cost_centre_id", Kind::CostCentre, c.cost_centre_id),
+    ] {
+        if let Some(id) = id
+            && s.existing_ids(kind, &[id]).await?.is_empty()
+        {
+            errs.push(FieldError::new(field, format!("{} {id} does not exist", kind.singular())));
+        }
+    }
+    let found: HashSet<i64> = s.assets_by_ids(&c.asset_ids).await?.into_iter().map(|a| a.id).collect();
+    for a in c.asset_ids.iter().filter(|a| !found.contains(a)) {
+        errs.push(FieldError::new("asset_ids", format!("asset {a} does not exist")));
+    }
+    if errs.is_empty() { Ok(()) } else { Err(AppError::Validation(errs)) }
+}
+
+fn view_of(a: itemize_store::AuditRow, scans: &[ScanRow]) -> AuditView {
+    let scanned: HashSet<i64> = scans.iter().filter_map(|s| s.asset_id).collect();
+    let found: Vec<i64> = a.expected.iter().filter(|id| scanned.contains(id)).copied().collect();
+    let missing: Vec<i64> = a.expected.iter().filter(|id| !scanned.contains(id)).copied().collect();
+    let mut unexpected: Vec<i64> =
+        scans.iter().filter(|s| s.result == "unexpected").filter_map(|s| s.asset_id).collect();
+    unexpected.dedup();
+    let unknown = scans.iter().filter(|s| s.result == "unknown").map(|s| s.input.clone()).collect();
+    AuditView {
+        id: a.id,
+        location_id: a.location_id,
+        status: a.status,
+        started_by: a.started_by,
+        started_at: a.started_at,
+        closed_at: a.closed_at,
+        expected: a.expected.len(),
+        accuracy: pct(found.len(), a.expected.len()),
+        found,
+        missing,
+        unexpected,
+        unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use itemize_core::assets::AssetClass;
+
+    #[test]
+    fn percentages_have_one_decimal() {
+        assert_eq!(pct(1, 3), "33.3");
+        assert_eq!(pct(0, 0), "100.0");
+        assert_eq!(pct(2, 2), "100.0");
+    }
+
+    #[test]
+    fn class_family_drives_refresh() {
+        assert_eq!(AssetClass::CloudResource.family(), "cloud");
+        assert_eq!(AssetClass::Laptop.family(), "hardware");
+    }
+}

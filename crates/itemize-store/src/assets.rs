@@ -1,0 +1,917 @@
+//! Storage of the asset register: assets (typed columns for everything a list filters or sorts on), their
+//! append-only history, relationships, contracts, one-off costs and physical audits.
+
+use crate::refdata::SortValue;
+use crate::{RowGet, Session, StoreError, Value};
+use itemize_core::assets::{
+    Asset, AssetFields, Convention, Custody, Disposal, Method, StartBasis, State, Substate,
+};
+use itemize_core::clock::{format_timestamp, parse_timestamp};
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+fn parse<T: FromStr>(col: &str, s: String) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn opt<T: FromStr>(r: &dyn RowGet, col: &str) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    r.opt_text(col)?.map(|s| parse(col, s)).transpose()
+}
+
+fn ts(r: &dyn RowGet, col: &str) -> Result<Timestamp, StoreError> {
+    parse_timestamp(&r.text(col)?).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn opt_ts(r: &dyn RowGet, col: &str) -> Result<Option<Timestamp>, StoreError> {
+    r.opt_text(col)?
+        .map(|s| parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
+        .transpose()
+}
+
+fn t<D: ToString>(v: Option<D>) -> Value {
+    Value::Text(v.map(|d| d.to_string()))
+}
+
+/// The asset columns written from an asset, in order.
+pub const ASSET_COLUMNS: [&str; 38] = [
+    "tag",
+    "name",
+    "class",
+    "model",
+    "manufacturer",
+    "serial",
+    "hostname",
+    "resource_id",
+    "state",
+    "substate",
+    "assignee_person_id",
+    "location_id",
+    "service_id",
+    "expected_return",
+    "cost_centre_id",
+    "vendor_id",
+    "purchase_date",
+    "in_service_date",
+    "purchase_cost",
+    "currency",
+    "po_number",
+    "invoice_number",
+    "depreciation_method",
+    "depreciation_rate",
+    "depreciation_convention",
+    "depreciation_start",
+    "useful_life_months",
+    "salvage_value",
+    "warranty_end",
+    "end_of_life",
+    "notes",
+    "custom",
+    "disposal",
+    "last_audited_at",
+    "version",
+    "created_at",
+    "updated_at",
+    "id",
+];
+
+fn asset_values(a: &Asset) -> Vec<Value> {
+    let f = &a.fields;
+    vec![
+        Value::text(&f.tag),
+        Value::text(&f.name),
+        Value::text(f.class.as_str()),
+        Value::Text(f.model.clone()),
+        Value::Text(f.manufacturer.clone()),
+        Value::Text(f.serial.clone()),
+        Value::Text(f.hostname.clone()),
+        Value::Text(f.resource_id.clone()),
+        Value::text(a.state.as_str()),
+        t(a.substate.map(|s| s.as_str())),
+        Value::Int(a.custody.assignee_person_id),
+        // The location is one of the asset's fields; custody mirrors it.
+        Value::Int(f.location_id),
+        Value::Int(a.custody.service_id),
+        t(a.custody.expected_return),
+        Value::Int(f.cost_centre_id),
+        Value::Int(f.vendor_id),
+        t(f.purchase_date),
+        t(f.in_service_date),
+        t(f.purchase_cost),
+        Value::text(f.currency.code()),
+        Value::Text(f.po_number.clone()),
+        Value::Text(f.invoice_number.clone()),
+        Value::text(f.depreciation_method.as_str()),
+        t(f.depreciation_rate),
+        Value::text(f.depreciation_convention.as_str()),
+        Value::text(f.depreciation_start.as_str()),
+        Value::Int(f.useful_life_months.map(i64::from)),
+        t(f.salvage_value),
+        t(f.warranty_end),
+        t(f.end_of_life),
+        Value::Text(f.notes.clone()),
+        Value::text(serde_json::Value::Object(f.custom.clone()).to_string()),
+        Value::Text(a.disposal.as_ref().map(|d| serde_json::to_string(d).unwrap_or_default())),
+        t(a.last_audited_at.map(format_timestamp)),
+        Value::int(a.version),
+        Value::text(format_timestamp(a.created_at)),
+        Value::text(format_timestamp(a.updated_at)),
+    ]
+}
+
+fn asset_from_row(r: &dyn RowGet) -> Result<Asset, StoreError> {
+    let custom = match serde_json::from_str(&r.text("custom")?) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err(StoreError::Corrupt("custom: not a JSON object".into())),
+    };
+    let disposal: Option<Disposal> = r
+        .opt_text("disposal")?
+        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("disposal: {e}"))))
+        .transpose()?;
+    let location_id = r.opt_int("location_id")?;
+    Ok(Asset {
+        id: r.int("id")?,
+        fields: AssetFields {
+            tag: r.text("tag")?,
+            name: r.text("name")?,
+            class: parse("class", r.text("class")?)?,
+            model: r.opt_text("model")?,
+            manufacturer: r.opt_text("manufacturer")?,
+            serial: r.opt_text("serial")?,
+            hostname: r.opt_text("hostname")?,
+            resource_id: r.opt_text("resource_id")?,
+            location_id,
+            cost_centre_id: r.opt_int("cost_centre_id")?,
+            vendor_id: r.opt_int("vendor_id")?,
+            purchase_date: opt(r, "purchase_date")?,
+            in_service_date: opt(r, "in_service_date")?,
+            purchase_cost: opt::<Decimal>(r, "purchase_cost")?,
+            currency: parse("currency", r.text("currency")?)?,
+            po_number: r.opt_text("po_number")?,
+            invoice_number: r.opt_text("invoice_number")?,
+            depreciation_method: parse::<Method>("depreciation_method", r.text("depreciation_method")?)?,
+            depreciation_rate: opt::<Decimal>(r, "depreciation_rate")?,
+            depreciation_convention: parse::<Convention>(
+                "depreciation_convention",
+                r.text("depreciation_convention")?,
+            )?,
+            depreciation_start: parse::<StartBasis>("depreciation_start", r.text("depreciation_start")?)?,
+            useful_life_months: r.opt_int("useful_life_months")?.map(|n| n as u32),
+            salvage_value: opt::<Decimal>(r, "salvage_value")?,
+            warranty_end: opt(r, "warranty_end")?,
+            end_of_life: opt(r, "end_of_life")?,
+            notes: r.opt_text("notes")?,
+            custom,
+        },
+        state: parse::<State>("state", r.text("state")?)?,
+        substate: opt::<Substate>(r, "substate")?,
+        custody: Custody {
+            assignee_person_id: r.opt_int("assignee_person_id")?,
+            location_id,
+            service_id: r.opt_int("service_id")?,
+            expected_return: opt(r, "expected_return")?,
+        },
+        disposal,
+        last_audited_at: opt_ts(r, "last_audited_at")?,
+        version: r.int("version")?,
+        created_at: ts(r, "created_at")?,
+        updated_at: ts(r, "updated_at")?,
+    })
+}
+
+fn select() -> String {
+    ASSET_COLUMNS.join(", ")
+}
+
+/// What an asset list asks for. Column names come from static lists in the application, never from a caller.
+#[derive(Debug, Clone, Default)]
+pub struct AssetQuery {
+    /// `column = value` filters.
+    pub filters: Vec<(&'static str, Value)>,
+    /// Any of these states (empty: any).
+    pub states: Vec<String>,
+    /// `column < value` (dates: warranty ending before, end of life before, return overdue).
+    pub before: Vec<(&'static str, String)>,
+    /// `column >= value`.
+    pub from: Vec<(&'static str, String)>,
+    /// A case-insensitive prefix of the tag, serial or hostname, or one of these people's assets.
+    pub search: Option<String>,
+    pub search_people: Vec<i64>,
+    /// Only assets in these cost centres (a scoped user).
+    pub scope: Option<Vec<i64>>,
+    pub sort: &'static str,
+    pub descending: bool,
+    pub after: Option<(SortValue, i64)>,
+    pub limit: u32,
+}
+
+/// The first string after every string starting with `prefix` (for an index range scan).
+fn prefix_end(prefix: &str) -> String {
+    let mut s = prefix.to_string();
+    s.push(char::MAX);
+    s
+}
+
+fn in_list(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
+    if ids.is_empty() {
+        return format!("{col} IN (NULL)");
+    }
+    let start = values.len();
+    values.extend(ids.iter().map(|i| Value::int(*i)));
+    let ph: Vec<String> = (start + 1..=values.len()).map(|i| format!("${i}")).collect();
+    format!("{col} IN ({})", ph.join(", "))
+}
+
+/// One row of an asset's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AssetEvent {
+    pub id: i64,
+    pub asset_id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub kind: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RelationRow {
+    pub id: i64,
+    pub asset_id: i64,
+    pub kind: String,
+    pub to_asset_id: Option<i64>,
+    pub to_service_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AssetCostRow {
+    pub id: i64,
+    pub asset_id: i64,
+    pub cost_date: String,
+    pub kind: String,
+    pub amount: String,
+    pub currency: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ContractRow {
+    pub id: i64,
+    pub number: String,
+    pub name: String,
+    pub kind: String,
+    pub vendor_id: Option<i64>,
+    pub value: String,
+    pub currency: String,
+    pub billing_frequency: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub renewal: String,
+    pub notice_days: i64,
+    pub owner_person_id: Option<i64>,
+    pub cost_centre_id: Option<i64>,
+    pub notes: Option<String>,
+    pub version: i64,
+    pub archived_at: Option<String>,
+    /// The assets the contract covers.
+    pub asset_ids: Vec<i64>,
+}
+
+const CONTRACT_COLUMNS: [&str; 14] = [
+    "number",
+    "name",
+    "kind",
+    "vendor_id",
+    "value",
+    "currency",
+    "billing_frequency",
+    "start_date",
+    "end_date",
+    "renewal",
+    "notice_days",
+    "owner_person_id",
+    "cost_centre_id",
+    "notes",
+];
+
+fn contract_values(c: &ContractRow) -> Vec<Value> {
+    vec![
+        Value::text(&c.number),
+        Value::text(&c.name),
+        Value::text(&c.kind),
+        Value::Int(c.vendor_id),
+        Value::text(&c.value),
+        Value::text(&c.currency),
+        Value::text(&c.billing_frequency),
+        Value::text(&c.start_date),
+        Value::text(&c.end_date),
+        Value::text(&c.renewal),
+        Value::int(c.notice_days),
+        Value::Int(c.owner_person_id),
+        Value::Int(c.cost_centre_id),
+        Value::Text(c.notes.clone()),
+    ]
+}
+
+fn contract_from_row(r: &dyn RowGet) -> Result<ContractRow, StoreError> {
+    Ok(ContractRow {
+        id: r.int("id")?,
+        number: r.text("number")?,
+        name: r.text("name")?,
+        kind: r.text("kind")?,
+        vendor_id: r.opt_int("vendor_id")?,
+        value: r.text("value")?,
+        currency: r.text("currency")?,
+        billing_frequency: r.text("billing_frequency")?,
+        start_date: r.text("start_date")?,
+        end_date: r.text("end_date")?,
+        renewal: r.text("renewal")?,
+        notice_days: r.int("notice_days")?,
+        owner_person_id: r.opt_int("owner_person_id")?,
+        cost_centre_id: r.opt_int("cost_centre_id")?,
+        notes: r.opt_text("notes")?,
+        version: r.int("version")?,
+        archived_at: r.opt_text("archived_at")?,
+        asset_ids: Vec::new(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub location_id: i64,
+    pub status: String,
+    pub started_by: String,
+    pub started_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub expected: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScanRow {
+    pub id: i64,
+    pub audit_id: i64,
+    pub input: String,
+    pub asset_id: Option<i64>,
+    pub result: String,
+    pub scanned_at: Timestamp,
+}
+
+impl Session {
+    /// Inserts assets (ids are assigned; `a.id` is ignored) and returns their ids in order.
+    pub async fn insert_assets(&mut self, assets: &[Asset]) -> Result<Vec<i64>, StoreError> {
+        let width = ASSET_COLUMNS.len() - 1;
+        let batch = match self.backend() {
+            crate::Backend::Sqlite => (250 / width).max(1),
+            crate::Backend::Postgres => 400,
+        };
+        let mut ids = Vec::with_capacity(assets.len());
+        for chunk in assets.chunks(batch) {
+            let mut sql = format!("INSERT INTO assets ({}) VALUES ", ASSET_COLUMNS[..width].join(", "));
+            let mut values = Vec::with_capacity(chunk.len() * width);
+            for (i, a) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for j in 0..width {
+                    if j > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", i * width + j + 1));
+                }
+                sql.push(')');
+                values.extend(asset_values(a));
+            }
+            sql.push_str(" RETURNING id");
+            let rows = self.fetch_all(sql, values).await?;
+            let mut got: Vec<i64> = rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?;
+            // RETURNING gives the rows in insertion order on both databases for a single VALUES list, but
+            // sort to be safe: ids are assigned in increasing order within one statement.
+            got.sort_unstable();
+            ids.extend(got);
+        }
+        Ok(ids)
+    }
+
+    pub async fn asset(&mut self, id: i64) -> Result<Option<Asset>, StoreError> {
+        let sql = format!("SELECT {} FROM assets WHERE id = $1", select());
+        self.fetch_optional(sql, vec![Value::int(id)]).await?.map(|r| asset_from_row(&*r)).transpose()
+    }
+
+    /// The asset whose tag or serial is `key` (case-insensitive), tag first.
+    pub async fn asset_by_key(&mut self, key: &str) -> Result<Option<Asset>, StoreError> {
+        let k = key.trim().to_lowercase();
+        let sql = format!("SELECT {} FROM assets WHERE lower(tag) = $1", select());
+        if let Some(r) = self.fetch_optional(sql, vec![Value::text(&k)]).await? {
+            return asset_from_row(&*r).map(Some);
+        }
+        let sql = format!("SELECT {} FROM assets WHERE lower(serial) = $1 ORDER BY id LIMIT 1", select());
+        self.fetch_optional(sql, vec![Value::text(&k)]).await?.map(|r| asset_from_row(&*r)).transpose()
+    }
+
+    /// Ids of the assets with these tags (lower-cased), for imports.
+    pub async fn asset_ids_by_tag(&mut self) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let rows = self.fetch_all("SELECT id, tag FROM assets".into(), vec![]).await?;
+        rows.iter().map(|r| Ok((r.text("tag")?.to_lowercase(), r.int("id")?))).collect()
+    }
+
+    /// Replaces an asset's columns if it is still at `expected_version`; false when it moved on.
+    pub async fn update_asset(&mut self, a: &Asset, expected_version: i64) -> Result<bool, StoreError> {
+        let width = ASSET_COLUMNS.len() - 1;
+        let sets: Vec<String> =
+            ASSET_COLUMNS[..width].iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let sql = format!(
+            "UPDATE assets SET {} WHERE id = ${} AND version = ${}",
+            sets.join(", "),
+            width + 1,
+            width + 2
+        );
+        let mut values = asset_values(a);
+        values.push(Value::int(a.id));
+        values.push(Value::int(expected_version));
+        Ok(self.execute(sql, values).await? == 1)
+    }
+
+    /// One page of assets and whether more follow.
+    pub async fn list_assets(
+        &mut self,
+        q: &AssetQuery,
+    ) -> Result<(Vec<(Asset, SortValue)>, bool), StoreError> {
+        let mut values: Vec<Value> = Vec::new();
+        let mut sql = format!("SELECT {}, {} AS sort_key FROM assets WHERE 1 = 1", select(), q.sort);
+        for (col, v) in &q.filters {
+            values.push(v.clone());
+            sql.push_str(&format!(" AND {col} = ${}", values.len()));
+        }
+        if !q.states.is_empty() {
+            let start = values.len();
+            values.extend(q.states.iter().map(Value::text));
+            let ph: Vec<String> = (start + 1..=values.len()).map(|i| format!("${i}")).collect();
+            sql.push_str(&format!(" AND state IN ({})", ph.join(", ")));
+        }
+        for (col, v) in &q.before {
+            values.push(Value::text(v));
+            sql.push_str(&format!(" AND {col} < ${}", values.len()));
+        }
+        for (col, v) in &q.from {
+            values.push(Value::text(v));
+            sql.push_str(&format!(" AND {col} >= ${}", values.len()));
+        }
+        if let Some(ids) = &q.scope {
+            sql.push_str(" AND ");
+            sql.push_str(&in_list("cost_centre_id", ids, &mut values));
+        }
+        if let Some(s) = q.search.as_ref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+            values.push(Value::text(&s));
+            values.push(Value::text(prefix_end(&s)));
+            let (a, b) = (values.len() - 1, values.len());
+            let mut ors = vec![
+                format!("(lower(tag) >= ${a} AND lower(tag) < ${b})"),
+                format!("(lower(serial) >= ${a} AND lower(serial) < ${b})"),
+                format!("(hostname >= ${a} AND hostname < ${b})"),
+            ];
+            if !q.search_people.is_empty() {
+                ors.push(in_list("assignee_person_id", &q.search_people, &mut values));
+            }
+            sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
+        }
+        if q.sort != "id" && q.sort != "tag" && q.sort != "name" && q.sort != "state" && q.sort != "class" {
+            // Nullable sort columns list the assets that have a value.
+            sql.push_str(&format!(" AND {} IS NOT NULL", q.sort));
+        }
+        let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
+        if let Some((v, id)) = &q.after {
+            if q.sort == "id" {
+                values.push(Value::int(*id));
+                sql.push_str(&format!(" AND id {cmp} ${}", values.len()));
+            } else {
+                values.push(match v {
+                    SortValue::Int(i) => Value::int(*i),
+                    SortValue::Text(t) => Value::text(t),
+                });
+                values.push(Value::int(*id));
+                let n = values.len();
+                sql.push_str(&format!(" AND ({}, id) {cmp} (${}, ${n})", q.sort, n - 1));
+            }
+        }
+        if q.sort == "id" {
+            sql.push_str(&format!(" ORDER BY id {dir}"));
+        } else {
+            sql.push_str(&format!(" ORDER BY {} {dir}, id {dir}", q.sort));
+        }
+        values.push(Value::int(i64::from(q.limit) + 1));
+        sql.push_str(&format!(" LIMIT ${}", values.len()));
+        let mut cols: Vec<&str> = ASSET_COLUMNS.to_vec();
+        cols.push("sort_key");
+        let order = if q.sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") };
+        let rows = self.fetch_page(sql, values, &cols, &order).await?;
+        let more = rows.len() > q.limit as usize;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows.iter().take(q.limit as usize) {
+            let key = if q.sort == "id" {
+                SortValue::Int(r.int("sort_key")?)
+            } else {
+                SortValue::Text(r.text("sort_key")?)
+            };
+            out.push((asset_from_row(&**r)?, key));
+        }
+        Ok((out, more))
+    }
+
+    /// Every asset matching the filters of `q` (no paging), in id order; for exports, reports and KPIs.
+    pub async fn all_assets(&mut self, scope: Option<&[i64]>) -> Result<Vec<Asset>, StoreError> {
+        let mut values = Vec::new();
+        let mut sql = format!("SELECT {} FROM assets", select());
+        if let Some(ids) = scope {
+            sql.push_str(" WHERE ");
+            sql.push_str(&in_list("cost_centre_id", ids, &mut values));
+        }
+        sql.push_str(" ORDER BY id");
+        let rows = self.fetch_page(sql, values, &ASSET_COLUMNS, "id").await?;
+        rows.iter().map(|r| asset_from_row(&**r)).collect()
+    }
+
+    pub async fn assets_by_ids(&mut self, ids: &[i64]) -> Result<Vec<Asset>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(200) {
+            let mut values = Vec::new();
+            let sql = format!(
+                "SELECT {} FROM assets WHERE {} ORDER BY id",
+                select(),
+                in_list("id", chunk, &mut values)
+            );
+            for r in self.fetch_all(sql, values).await?.iter() {
+                out.push(asset_from_row(&**r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn count_assets(&mut self) -> Result<i64, StoreError> {
+        let r = self.fetch_optional("SELECT COUNT(*) AS n FROM assets".into(), vec![]).await?;
+        r.map_or(Ok(0), |r| r.int("n"))
+    }
+
+    pub async fn append_asset_events(
+        &mut self,
+        events: &[(i64, Timestamp, &str, &str, serde_json::Value)],
+    ) -> Result<(), StoreError> {
+        let rows = events
+            .iter()
+            .map(|(asset, at, actor, kind, detail)| {
+                vec![
+                    Value::int(*asset),
+                    Value::text(format_timestamp(*at)),
+                    Value::text(*actor),
+                    Value::text(*kind),
+                    Value::text(detail.to_string()),
+                ]
+            })
+            .collect();
+        self.insert_many("INSERT INTO asset_events (asset_id, at, actor, kind, detail)", 5, rows).await
+    }
+
+    pub async fn asset_events(&mut self, asset_id: i64) -> Result<Vec<AssetEvent>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT id, asset_id, at, actor, kind, detail FROM asset_events WHERE asset_id = $1 ORDER BY id"
+                    .into(),
+                vec![Value::int(asset_id)],
+            )
+            .await?;
+        rows.iter().map(|r| event_from_row(&**r)).collect()
+    }
+
+    /// Events of one kind, oldest first (custody history across assets, check-ins of a leaver's assets).
+    pub async fn asset_events_of_kind(&mut self, kinds: &[&str]) -> Result<Vec<AssetEvent>, StoreError> {
+        let mut values = Vec::new();
+        let ph: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                values.push(Value::text(*k));
+                format!("${}", values.len())
+            })
+            .collect();
+        let sql = format!(
+            "SELECT id, asset_id, at, actor, kind, detail FROM asset_events WHERE kind IN ({}) ORDER BY id",
+            ph.join(", ")
+        );
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter().map(|r| event_from_row(&**r)).collect()
+    }
+
+    pub async fn insert_relation(
+        &mut self,
+        asset_id: i64,
+        kind: &str,
+        to_asset: Option<i64>,
+        to_service: Option<i64>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let r = self
+            .fetch_optional(
+                "INSERT INTO asset_relations (asset_id, kind, to_asset_id, to_service_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id"
+                    .into(),
+                vec![
+                    Value::int(asset_id),
+                    Value::text(kind),
+                    Value::Int(to_asset),
+                    Value::Int(to_service),
+                    Value::text(format_timestamp(now)),
+                ],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        r.int("id")
+    }
+
+    pub async fn end_relation(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                "UPDATE asset_relations SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL".into(),
+                vec![Value::text(format_timestamp(now)), Value::int(id)],
+            )
+            .await?
+            == 1)
+    }
+
+    /// Relationships in force (not ended).
+    pub async fn relations(&mut self) -> Result<Vec<RelationRow>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT id, asset_id, kind, to_asset_id, to_service_id, created_at, ended_at FROM asset_relations \
+                 WHERE ended_at IS NULL ORDER BY id"
+                    .into(),
+                vec![],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RelationRow {
+                    id: r.int("id")?,
+                    asset_id: r.int("asset_id")?,
+                    kind: r.text("kind")?,
+                    to_asset_id: r.opt_int("to_asset_id")?,
+                    to_service_id: r.opt_int("to_service_id")?,
+                    created_at: ts(&**r, "created_at")?,
+                    ended_at: opt_ts(&**r, "ended_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn insert_asset_cost(&mut self, c: &AssetCostRow, now: Timestamp) -> Result<i64, StoreError> {
+        let r = self
+            .fetch_optional(
+                "INSERT INTO asset_costs (asset_id, cost_date, kind, amount, currency, reference, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+                    .into(),
+                vec![
+                    Value::int(c.asset_id),
+                    Value::text(&c.cost_date),
+                    Value::text(&c.kind),
+                    Value::text(&c.amount),
+                    Value::text(&c.currency),
+                    Value::Text(c.reference.clone()),
+                    Value::text(format_timestamp(now)),
+                ],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        r.int("id")
+    }
+
+    pub async fn asset_costs(&mut self, asset_id: Option<i64>) -> Result<Vec<AssetCostRow>, StoreError> {
+        let (filter, values) = match asset_id {
+            Some(a) => (" WHERE asset_id = $1", vec![Value::int(a)]),
+            None => ("", vec![]),
+        };
+        let sql = format!(
+            "SELECT id, asset_id, cost_date, kind, amount, currency, reference FROM asset_costs{filter} ORDER BY id"
+        );
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AssetCostRow {
+                    id: r.int("id")?,
+                    asset_id: r.int("asset_id")?,
+                    cost_date: r.text("cost_date")?,
+                    kind: r.text("kind")?,
+                    amount: r.text("amount")?,
+                    currency: r.text("currency")?,
+                    reference: r.opt_text("reference")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn insert_contract(&mut self, c: &ContractRow, now: Timestamp) -> Result<i64, StoreError> {
+        let n = CONTRACT_COLUMNS.len();
+        let ph: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO contracts ({}, version, created_at, updated_at) VALUES ({}, 1, ${}, ${}) RETURNING id",
+            CONTRACT_COLUMNS.join(", "),
+            ph.join(", "),
+            n + 1,
+            n + 1
+        );
+        let mut values = contract_values(c);
+        values.push(Value::text(format_timestamp(now)));
+        let r = self.fetch_optional(sql, values).await?.ok_or(StoreError::NotFound)?;
+        let id = r.int("id")?;
+        self.set_contract_assets(id, &c.asset_ids).await?;
+        Ok(id)
+    }
+
+    pub async fn update_contract(&mut self, c: &ContractRow, now: Timestamp) -> Result<bool, StoreError> {
+        let n = CONTRACT_COLUMNS.len();
+        let sets: Vec<String> =
+            CONTRACT_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let sql = format!(
+            "UPDATE contracts SET {}, version = version + 1, updated_at = ${} WHERE id = ${} AND version = ${}",
+            sets.join(", "),
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        let mut values = contract_values(c);
+        values.push(Value::text(format_timestamp(now)));
+        values.push(Value::int(c.id));
+        values.push(Value::int(c.version));
+        if self.execute(sql, values).await? != 1 {
+            return Ok(false);
+        }
+        self.set_contract_assets(c.id, &c.asset_ids).await?;
+        Ok(true)
+    }
+
+    async fn set_contract_assets(&mut self, id: i64, assets: &[i64]) -> Result<(), StoreError> {
+        self.execute("DELETE FROM contract_assets WHERE contract_id = $1".into(), vec![Value::int(id)])
+            .await?;
+        let rows = assets.iter().map(|a| vec![Value::int(id), Value::int(*a)]).collect();
+        self.insert_many("INSERT INTO contract_assets (contract_id, asset_id)", 2, rows).await
+    }
+
+    pub async fn contracts(&mut self) -> Result<Vec<ContractRow>, StoreError> {
+        let sql = format!(
+            "SELECT id, {}, version, archived_at FROM contracts ORDER BY end_date, id",
+            CONTRACT_COLUMNS.join(", ")
+        );
+        let rows = self.fetch_all(sql, vec![]).await?;
+        let mut out: Vec<ContractRow> =
+            rows.iter().map(|r| contract_from_row(&**r)).collect::<Result<_, _>>()?;
+        let links = self
+            .fetch_all(
+                "SELECT contract_id, asset_id FROM contract_assets ORDER BY contract_id, asset_id".into(),
+                vec![],
+            )
+            .await?;
+        let mut by: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+        for l in links.iter() {
+            by.entry(l.int("contract_id")?).or_default().push(l.int("asset_id")?);
+        }
+        for c in &mut out {
+            c.asset_ids = by.remove(&c.id).unwrap_or_default();
+        }
+        Ok(out)
+    }
+
+    pub async fn start_audit(
+        &mut self,
+        location_id: i64,
+        by: &str,
+        expected: &[i64],
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let r = self
+            .fetch_optional(
+                "INSERT INTO asset_audits (location_id, status, started_by, started_at, expected) \
+                 VALUES ($1, 'open', $2, $3, $4) RETURNING id"
+                    .into(),
+                vec![
+                    Value::int(location_id),
+                    Value::text(by),
+                    Value::text(format_timestamp(now)),
+                    Value::text(serde_json::to_string(expected).unwrap_or_default()),
+                ],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        r.int("id")
+    }
+
+    pub async fn close_audit(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                "UPDATE asset_audits SET status = 'closed', closed_at = $1 WHERE id = $2 AND status = 'open'"
+                    .into(),
+                vec![Value::text(format_timestamp(now)), Value::int(id)],
+            )
+            .await?
+            == 1)
+    }
+
+    pub async fn audits(&mut self, id: Option<i64>) -> Result<Vec<AuditRow>, StoreError> {
+        let (filter, values) = match id {
+            Some(i) => (" WHERE id = $1", vec![Value::int(i)]),
+            None => ("", vec![]),
+        };
+        let sql = format!(
+            "SELECT id, location_id, status, started_by, started_at, closed_at, expected FROM asset_audits{filter} ORDER BY id"
+        );
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    id: r.int("id")?,
+                    location_id: r.int("location_id")?,
+                    status: r.text("status")?,
+                    started_by: r.text("started_by")?,
+                    started_at: ts(&**r, "started_at")?,
+                    closed_at: opt_ts(&**r, "closed_at")?,
+                    expected: serde_json::from_str(&r.text("expected")?)
+                        .map_err(|e| StoreError::Corrupt(format!("expected: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn insert_scan(&mut self, s: &ScanRow) -> Result<i64, StoreError> {
+        let r = self
+            .fetch_optional(
+                "INSERT INTO asset_audit_scans (audit_id, input, asset_id, result, scanned_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id"
+                    .into(),
+                vec![
+                    Value::int(s.audit_id),
+                    Value::text(&s.input),
+                    Value::Int(s.asset_id),
+                    Value::text(&s.result),
+                    Value::text(format_timestamp(s.scanned_at)),
+                ],
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        r.int("id")
+    }
+
+    pub async fn scans(&mut self, audit_id: i64) -> Result<Vec<ScanRow>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT id, audit_id, input, asset_id, result, scanned_at FROM asset_audit_scans WHERE audit_id = $1 ORDER BY id"
+                    .into(),
+                vec![Value::int(audit_id)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScanRow {
+                    id: r.int("id")?,
+                    audit_id: r.int("audit_id")?,
+                    input: r.text("input")?,
+                    asset_id: r.opt_int("asset_id")?,
+                    result: r.text("result")?,
+                    scanned_at: ts(&**r, "scanned_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Asset ids at a location that are held there (for an audit's expected list).
+    pub async fn asset_ids_at(&mut self, location_id: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT id FROM assets WHERE location_id = $1 AND state IN ('in-stock', 'in-use', 'in-repair', 'on-loan', 'missing') ORDER BY id"
+                    .into(),
+                vec![Value::int(location_id)],
+            )
+            .await?;
+        rows.iter().map(|r| r.int("id")).collect()
+    }
+
+    /// Refreshes the planner's statistics after a bulk load.
+    pub async fn analyze_assets(&mut self) -> Result<(), StoreError> {
+        self.execute("ANALYZE assets".into(), vec![]).await.map(|_| ())
+    }
+}
+
+fn event_from_row(r: &dyn RowGet) -> Result<AssetEvent, StoreError> {
+    Ok(AssetEvent {
+        id: r.int("id")?,
+        asset_id: r.int("asset_id")?,
+        at: ts(r, "at")?,
+        actor: r.text("actor")?,
+        kind: r.text("kind")?,
+        detail: serde_json::from_str(&r.text("detail")?)
+            .map_err(|e| StoreError::Corrupt(format!("detail: {e}")))?,
+    })
+}

@@ -1,0 +1,422 @@
+//! The asset register on both databases: lifecycle rules, custody and history, lists and search, contracts
+//! and the renewal calendar, depreciation and TCO, relationships and impact, audits, governance, Snipe-IT
+//! imports (including the broken fixtures), exports and labels.
+
+use crate::cost_ledger::fixture;
+use crate::harness::{TestApp, seed_small, sys};
+use itemize_app::asset_import::ImportOptions;
+use itemize_app::{AppError, ListParams};
+use itemize_core::assets::State;
+use itemize_core::auth::{Actor, Credential, Role};
+use serde_json::{Value, json};
+
+fn params(pairs: &[(&str, &str)]) -> ListParams {
+    ListParams::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+fn fields_of(e: &AppError) -> Vec<String> {
+    match e {
+        AppError::Validation(v) => v.iter().map(|f| f.field.clone()).collect(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+async fn laptop(t: &TestApp, tag: &str, extra: Value) -> itemize_core::assets::Asset {
+    let mut body = json!({"tag": tag, "name": format!("Laptop {tag}"), "class": "laptop", "model": "ThinkPad T14",
+        "purchase_date": "2025-01-15", "purchase_cost": "1200.00", "currency": "EUR", "useful_life_months": 36,
+        "warranty_end": "2026-12-31", "serial": format!("SN-{tag}")});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    t.app.create_asset(&sys(), body).await.expect("asset created")
+}
+
+both!(lifecycle_custody_and_history, |t| {
+    let (_, cc, loc, person) = seed_small(&t).await;
+    let a = laptop(&t, "LT-1", json!({"cost_centre_id": cc})).await;
+    assert_eq!((a.state, a.fields.purchase_cost.unwrap().to_string()), (State::InStock, "1200.00".into()));
+
+    // An invalid move is refused with the allowed ones listed, and changes nothing.
+    let e = t.app.transition_asset(&sys(), a.id, None, json!({"to": "disposed"})).await.unwrap_err();
+    let AppError::Validation(v) = &e else { panic!("{e:?}") };
+    assert!(v[0].problem.contains("allowed: in-stock, in-use"), "{}", v[0].problem);
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().version, 1);
+    // In use needs someone or somewhere.
+    let e = t.app.transition_asset(&sys(), a.id, None, json!({"to": "in-use"})).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["assignee_person_id"]);
+
+    // Check out to a person until a date; the overdue list sees it once the date passes.
+    let out = t
+        .app
+        .check_out_asset(&sys(), a.id, json!({"assignee_person_id": person, "expected_return": "2026-11-01"}))
+        .await
+        .unwrap();
+    assert_eq!((out.state, out.custody.assignee_person_id), (State::InUse, Some(person)));
+    let overdue = t.app.overdue_assets(&sys()).await.unwrap();
+    assert_eq!(overdue.iter().map(|a| a.id).collect::<Vec<_>>(), [a.id]);
+    // A stale If-Match is refused.
+    let e =
+        t.app.transition_asset(&sys(), a.id, Some("\"1-1\""), json!({"to": "in-repair"})).await.unwrap_err();
+    assert!(matches!(e, AppError::PreconditionFailed { .. }), "{e:?}");
+    let back = t.app.check_in_asset(&sys(), a.id, json!({"location_id": loc})).await.unwrap();
+    assert_eq!(
+        (back.state, back.custody.assignee_person_id, back.fields.location_id),
+        (State::InStock, None, Some(loc))
+    );
+    assert!(t.app.overdue_assets(&sys()).await.unwrap().is_empty());
+
+    // Edits record before and after; state cannot be patched.
+    let e = t.app.update_asset(&sys(), a.id, None, json!({"state": "retired"})).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["state"]);
+    t.app
+        .update_asset(&sys(), a.id, None, json!({"hostname": "lt-1.corp", "notes": "new battery"}))
+        .await
+        .unwrap();
+    // Retire, then dispose: a laptop needs a sanitization attestation.
+    t.app
+        .transition_asset(&sys(), a.id, None, json!({"to": "retired", "reason": "end of life"}))
+        .await
+        .unwrap();
+    let disposal = json!({"method": "recycle", "date": "2026-11-20", "reference": "WEEE-77"});
+    let e = t
+        .app
+        .transition_asset(
+            &sys(),
+            a.id,
+            None,
+            json!({"to": "disposed", "reason": "recycled", "disposal": disposal}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["disposal.sanitization"]);
+    let mut d = disposal.clone();
+    d["sanitization"] = json!({"method": "NIST 800-88 purge", "attested_by": "GreenIT Ltd", "date": "2026-11-19", "certificate": "CERT-9"});
+    let gone = t
+        .app
+        .transition_asset(&sys(), a.id, None, json!({"to": "disposed", "reason": "recycled", "disposal": d}))
+        .await
+        .unwrap();
+    assert_eq!(gone.disposal.unwrap().sanitization.unwrap().certificate.as_deref(), Some("CERT-9"));
+    let e = t.app.transition_asset(&sys(), a.id, None, json!({"to": "in-stock"})).await.unwrap_err();
+    assert!(fields_of(&e).contains(&"to".to_string()));
+
+    let h = t.app.asset_history(&sys(), a.id).await.unwrap();
+    let kinds: Vec<&str> = h.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["created", "check-out", "check-in", "updated", "transition", "transition"]);
+    assert_eq!(h[3].detail["changes"]["hostname"], json!([null, "lt-1.corp"]));
+    assert_eq!(h[1].detail["custody"]["assignee_person_id"], json!([null, person]));
+    assert_eq!(h[5].detail["to"]["state"], "disposed");
+});
+
+both!(lists_filter_sort_search_and_scope, |t| {
+    let (top, cc, _loc, person) = seed_small(&t).await;
+    for i in 0..30 {
+        let cc_id = if i % 2 == 0 { cc } else { top };
+        laptop(
+            &t,
+            &format!("LT-{i:03}"),
+            json!({"cost_centre_id": cc_id, "hostname": format!("host{i:03}.corp")}),
+        )
+        .await;
+    }
+    t.app.check_out_asset(&sys(), 1, json!({"assignee_person_id": person})).await.unwrap();
+    // Keyset pages cover everything once, in order.
+    let mut seen = Vec::new();
+    let mut p = params(&[("limit", "7"), ("sort", "-tag")]);
+    loop {
+        let page = t.app.list_assets(&sys(), &p).await.unwrap();
+        seen.extend(page.items.iter().map(|a| a.fields.tag.clone()));
+        match page.next {
+            Some(c) => p = p.with("cursor", c),
+            None => break,
+        }
+    }
+    let mut want: Vec<String> = (0..30).map(|i| format!("LT-{i:03}")).collect();
+    want.reverse();
+    assert_eq!(seen, want);
+    // Search by tag prefix, serial, hostname and person.
+    let tags = |p: ListParams| {
+        let app = t.app.clone();
+        async move {
+            app.list_assets(&sys(), &p)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|a| a.fields.tag)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(tags(params(&[("q", "lt-02")])).await.len(), 10);
+    assert_eq!(tags(params(&[("q", "sn-lt-005")])).await, ["LT-005"]);
+    assert_eq!(tags(params(&[("q", "HOST007")])).await, ["LT-007"]);
+    assert_eq!(tags(params(&[("q", "ada")])).await, ["LT-000"]);
+    assert_eq!(tags(params(&[("state", "in-use")])).await, ["LT-000"]);
+    assert_eq!(tags(params(&[("cost_centre_id", &top.to_string()), ("limit", "100")])).await.len(), 15);
+    let e = t.app.list_assets(&sys(), &params(&[("colour", "red")])).await.unwrap_err();
+    assert!(e.to_string().contains("colour"), "{e}");
+    // A scoped user sees only their cost centre's assets, and a 404 for the others.
+    let scoped = Actor {
+        user_id: None,
+        name: "scoped".into(),
+        role: Role::Viewer,
+        scope: Some([cc].into_iter().collect()),
+        credential: Credential::Session,
+        address: None,
+    };
+    let mine = t.app.list_assets(&scoped, &params(&[("limit", "100")])).await.unwrap().items;
+    assert_eq!(mine.len(), 15);
+    assert!(mine.iter().all(|a| a.fields.cost_centre_id == Some(cc)));
+    assert!(matches!(t.app.get_asset(&scoped, 2).await, Err(AppError::NotFound { .. })));
+    // Exports carry exactly what the filters match.
+    let csv =
+        String::from_utf8(t.app.export_assets(&sys(), &params(&[("q", "lt-01")]), "csv").await.unwrap())
+            .unwrap();
+    assert_eq!(csv.lines().count(), 11);
+    assert!(csv.starts_with("tag,name,class,state"));
+});
+
+both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
+    let (_, cc, _loc, _p) = seed_small(&t).await;
+    let a = laptop(&t, "LT-1", json!({"cost_centre_id": cc, "end_of_life": "2027-03-01"})).await;
+    let b = laptop(
+        &t,
+        "LT-2",
+        json!({"cost_centre_id": cc, "purchase_date": "2026-06-01", "purchase_cost": "1500.00"}),
+    )
+    .await;
+    // Maintenance that auto-renews on 2027-01-31 with 90 days' notice: the deadline (2026-11-02) has passed.
+    let c = t
+        .app
+        .create_contract(&sys(), json!({"number": "MNT-1", "name": "Laptop care", "kind": "maintenance", "value": "300.00",
+            "currency": "EUR", "start_date": "2026-02-01", "end_date": "2027-01-31", "renewal": "auto", "notice_days": 90,
+            "asset_ids": [a.id, b.id], "cost_centre_id": cc}))
+        .await
+        .unwrap();
+    t.app
+        .create_contract(
+            &sys(),
+            json!({"number": "LEASE-9", "name": "Printers", "kind": "lease", "value": "9000",
+            "start_date": "2024-01-01", "end_date": "2028-12-31", "notice_days": 30}),
+        )
+        .await
+        .unwrap();
+    let cal = t.app.renewal_calendar(&sys(), 90).await.unwrap();
+    assert_eq!(cal.len(), 1, "{cal:?}");
+    assert_eq!((cal[0].notice_deadline.to_string(), cal[0].notice_passed), ("2026-11-02".into(), true));
+    let e = t
+        .app
+        .create_contract(
+            &sys(),
+            json!({"number": "BAD", "name": "x", "kind": "rental", "value": "-1",
+            "start_date": "2026-02-01", "end_date": "2025-01-01", "asset_ids": [999]}),
+        )
+        .await
+        .unwrap_err();
+    let f = fields_of(&e);
+    assert_eq!(f, ["kind", "value", "end_date"]);
+
+    // Straight-line over 36 months from January 2025: 22 charges by November 2026.
+    let s = t.app.depreciation_schedule(&sys(), a.id).await.unwrap();
+    assert_eq!(s.months.len(), 36);
+    let charged: rust_decimal::Decimal = s.months.iter().take(23).map(|m| m.expense).sum();
+    assert_eq!(s.book_value_today, (dec("1200.00") - charged).to_string());
+    let by_cc = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2026-01-01".parse().unwrap(), "2026-12-01".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_cc.len(), 1);
+    assert_eq!(by_cc[0].months["2026-06"], "75.00"); // 33.33 + 41.67 (b's first month)
+
+    // TCO: purchase + half of the maintenance contract + a repair.
+    t.app
+        .add_asset_cost(&sys(), a.id, json!({"date": "2026-03-03", "kind": "repair", "amount": "89.90"}))
+        .await
+        .unwrap();
+    let tco = t.app.tco(&sys(), a.id).await.unwrap();
+    assert_eq!(tco.total, "1439.90");
+    assert_eq!(tco.contracts[0]["contract_id"], json!(c.id));
+
+    // Refresh plan: LT-1 reaches end of life within 6 months, priced at the model's latest price (1500).
+    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
+    let g: Vec<_> = plan.groups.iter().filter(|g| g.model == "ThinkPad T14").collect();
+    assert_eq!(g.len(), 1);
+    assert_eq!((g[0].count, g[0].budget.as_deref()), (2, Some("3000.00")), "{plan:?}");
+    let w = t.app.warranty_expiring(&sys(), 60).await.unwrap();
+    assert_eq!(w.len(), 2);
+});
+
+both!(relationships_audits_and_governance, |t| {
+    use itemize_core::refdata::Service;
+    let (_, cc, loc, person) = seed_small(&t).await;
+    let svc = t
+        .app
+        .create::<Service>(
+            &sys(),
+            json!({"code": "PAY", "name": "Payments", "owner_cost_centre_id": cc, "criticality": "high"}),
+        )
+        .await
+        .unwrap()
+        .id
+        .get();
+    let mk = |tag: &str, class: &str| json!({"tag": tag, "name": tag, "class": class, "location_id": loc, "cost_centre_id": cc});
+    let rack = t.app.create_asset(&sys(), mk("RACK-1", "other")).await.unwrap().id;
+    let srv = t.app.create_asset(&sys(), mk("SRV-1", "server")).await.unwrap().id;
+    let vm = t.app.create_asset(&sys(), mk("VM-1", "cloud-resource")).await.unwrap().id;
+    t.app.add_relation(&sys(), srv, json!({"kind": "installed-in", "to_asset_id": rack})).await.unwrap();
+    t.app.add_relation(&sys(), vm, json!({"kind": "depends-on", "to_asset_id": srv})).await.unwrap();
+    t.app.add_relation(&sys(), vm, json!({"kind": "runs", "to_service_id": svc})).await.unwrap();
+    let e =
+        t.app.add_relation(&sys(), rack, json!({"kind": "depends-on", "to_asset_id": vm})).await.unwrap_err();
+    assert!(format!("{e:?}").contains("cycle"), "{e:?}");
+    let impact = t.app.impact(&sys(), rack).await.unwrap();
+    let deps: Vec<(i64, u32)> = impact.dependents.iter().map(|d| (d.asset_id, d.depth)).collect();
+    assert_eq!(deps, [(srv, 1), (vm, 2)]);
+    assert_eq!(impact.services, [svc]);
+
+    // Audit the location: two found (one typed in lower case), one unknown scan, one missing.
+    let audit = t.app.start_audit(&sys(), loc).await.unwrap();
+    assert_eq!(audit.expected, 3);
+    assert_eq!(t.app.scan(&sys(), audit.id, "rack-1").await.unwrap().result, "found");
+    assert_eq!(t.app.scan(&sys(), audit.id, "SRV-1\n").await.unwrap().result, "found");
+    assert_eq!(t.app.scan(&sys(), audit.id, "SRV-1").await.unwrap().result, "repeat");
+    assert_eq!(t.app.scan(&sys(), audit.id, "NOPE-9").await.unwrap().result, "unknown");
+    let closed = t.app.close_audit(&sys(), audit.id, true).await.unwrap();
+    assert_eq!((closed.accuracy.as_str(), closed.missing.clone()), ("66.7", vec![vm]));
+    assert_eq!(t.app.get_asset(&sys(), vm).await.unwrap().state, State::Missing);
+    assert!(t.app.get_asset(&sys(), rack).await.unwrap().last_audited_at.is_some());
+    assert!(matches!(t.app.scan(&sys(), audit.id, "RACK-1").await, Err(AppError::Refused(_))));
+
+    // Governance: a policy requiring a serial on servers lists SRV-1.
+    t.app
+        .put_asset_settings(&sys(), json!({"required_fields": {"server": ["serial", "owner"]},
+            "custom_fields": [{"key": "rack_units", "label": "Rack units", "class": "server", "type": "number"}]}))
+        .await
+        .unwrap();
+    let g = t.app.asset_governance(&sys()).await.unwrap();
+    assert_eq!(g.violations.len(), 1);
+    assert_eq!(g.violations[0]["missing"], json!(["serial", "owner"]));
+    assert_eq!(g.coverage["location"], "100.0");
+    assert_eq!(g.inventory_accuracy.as_deref(), Some("66.7"));
+    // Custom fields are typed.
+    let e =
+        t.app.update_asset(&sys(), srv, None, json!({"custom": {"rack_units": "two"}})).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["custom.rack_units"]);
+    t.app.update_asset(&sys(), srv, None, json!({"custom": {"rack_units": 2}})).await.unwrap();
+    // Offboarding: a leaver with a laptop.
+    let lap = t.app.create_asset(&sys(), mk("LT-9", "laptop")).await.unwrap().id;
+    t.app.check_out_asset(&sys(), lap, json!({"assignee_person_id": person})).await.unwrap();
+    t.app
+        .update::<itemize_core::refdata::Person>(
+            &sys(),
+            person,
+            None,
+            json!({"status": "leaver", "leave_date": "2026-11-15"}),
+        )
+        .await
+        .unwrap();
+    let off = t.app.offboarding(&sys(), None).await.unwrap();
+    assert_eq!((off.len(), off[0].status, off[0].outstanding.len()), (1, "overdue", 1));
+    t.app.check_in_asset(&sys(), lap, json!({})).await.unwrap();
+    let off = t.app.offboarding(&sys(), None).await.unwrap();
+    assert_eq!((off[0].status, off[0].recovered.len()), ("done", 1));
+});
+
+both!(snipe_it_imports_including_broken_files, |t| {
+    let read = |name: &str| std::fs::read(fixture(&format!("snipe-it/{name}"))).unwrap();
+    // The clean sample: every row in, its locations and suppliers created.
+    let opts = ImportOptions { dry_run: true, ..Default::default() };
+    let dry = t.app.import_assets(&sys(), &read("assets-sample.csv"), &opts).await.unwrap();
+    assert_eq!(
+        (dry.format.as_str(), dry.created, dry.rejected, dry.committed),
+        ("snipe-it", 22, 0, false),
+        "{:?}",
+        dry.errors
+    );
+    assert_eq!(
+        t.app.list_assets(&sys(), &params(&[])).await.unwrap().items.len(),
+        0,
+        "a dry run writes nothing"
+    );
+    let r = t.app.import_assets(&sys(), &read("assets-sample.csv"), &ImportOptions::default()).await.unwrap();
+    assert!(r.committed && r.created == 22, "{r:?}");
+    assert!(!r.created_locations.is_empty() && !r.created_vendors.is_empty());
+    let a = t.app.find_asset(&sys(), "ICC-2065556").await.unwrap();
+    assert_eq!(a.fields.purchase_date.unwrap().to_string(), "2023-01-23");
+    assert_eq!(a.fields.end_of_life.unwrap().to_string(), "2028-10-27");
+    assert_eq!(a.fields.purchase_cost.unwrap().to_string(), "2266.13");
+    // The category ("Ornamental Railings") names no device; the model ("Macbook Pro 13\"") does.
+    assert_eq!(a.fields.class.as_str(), "laptop");
+    // The same file again updates nothing and creates nothing.
+    let again =
+        t.app.import_assets(&sys(), &read("assets-sample.csv"), &ImportOptions::default()).await.unwrap();
+    assert_eq!((again.created, again.updated), (0, 0));
+
+    // The BAD file: Mac Roman text with classic-Mac CR line endings and duplicated header cells (Category and
+    // Company twice). It goes in, each quirk reported as a warning; the first of a repeated column is used.
+    let bad =
+        t.app.import_assets(&sys(), &read("assets-sample-BAD.csv"), &ImportOptions::default()).await.unwrap();
+    assert!(bad.committed && bad.created == 200 && bad.rejected == 0, "{:?}", bad.errors);
+    assert!(bad.warnings.iter().any(|w| w.contains("Mac Roman")));
+    assert!(bad.warnings.iter().any(|w| w.contains("CR only")));
+    assert!(bad.warnings.iter().any(|w| w.contains("(Category) repeats an earlier column")));
+    let b = t.app.find_asset(&sys(), "970882174-8").await.unwrap();
+    assert_eq!(
+        (b.state, b.fields.purchase_date.unwrap().to_string()),
+        (State::InRepair, "2016-04-05".into())
+    );
+    // Warranty 14 months from 2016-04-05.
+    assert_eq!(b.fields.warranty_end.unwrap().to_string(), "2017-06-05");
+    // Strict and lenient on a file with bad rows: strict writes nothing, lenient writes the good rows.
+    let before = t.app.list_assets(&sys(), &params(&[("limit", "1000")])).await.unwrap().items.len();
+    let lenient = ImportOptions { lenient: true, ..Default::default() };
+    let mixed = b"Asset Tag,Item Name,Category,Purchase Date,Purchase Cost,Status\nMX-1,Dock,Docks,1/2/24,120.00,Ready to Deploy\nMX-2,Dock,Docks,13/45/24,x12,Ready to Deploy\nMX-3,Dock,Docks,1/2/24,99,Sold to a friend\n";
+    let strict = t.app.import_assets(&sys(), mixed, &ImportOptions::default()).await.unwrap();
+    assert!(!strict.committed && strict.rejected == 2, "{strict:?}");
+    let cols: Vec<(u64, Option<&str>)> = strict.errors.iter().map(|e| (e.row, e.column.as_deref())).collect();
+    assert_eq!(cols, [(3, Some("Purchase Date")), (3, Some("Purchase Cost")), (4, Some("Status"))]);
+    assert_eq!(strict.errors[2].value.as_deref(), Some("Sold to a friend"));
+    assert_eq!(t.app.list_assets(&sys(), &params(&[("limit", "1000")])).await.unwrap().items.len(), before);
+    let loose = t.app.import_assets(&sys(), mixed, &lenient).await.unwrap();
+    assert!(loose.committed && loose.created == 1 && loose.rejected == 2, "{loose:?}");
+    // BLANKS: the same assets with blank header cells (ignored, with a warning): nothing to change.
+    let blanks = t
+        .app
+        .import_assets(&sys(), &read("assets-sample-BLANKS.csv"), &ImportOptions { dry_run: true, ..lenient })
+        .await
+        .unwrap();
+    assert!(blanks.warnings.iter().any(|w| w.contains("has no header")));
+    assert!(
+        blanks.errors.is_empty() && blanks.rows == 200 && (blanks.created, blanks.updated) == (0, 0),
+        "{blanks:?}"
+    );
+    // Unknown columns in itemize's format are refused by name.
+    let e = t
+        .app
+        .import_assets(&sys(), b"tag,name,class,colour\nX-1,X,laptop,red\n", &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((e.errors[0].column.as_deref(), e.committed), (Some("colour"), false));
+    // An export re-imports as is.
+    let csv = t.app.export_assets(&sys(), &params(&[("q", "ICC")]), "csv").await.unwrap();
+    let round = t
+        .app
+        .import_assets(&sys(), &csv, &ImportOptions { format: Some("itemize".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(round.errors.is_empty(), "{:?}", round.errors);
+    assert_eq!((round.created, round.updated), (0, 0));
+    // Labels for what a filter matches.
+    let svg = String::from_utf8(t.app.asset_labels(&sys(), &params(&[("q", "ICC")]), "svg").await.unwrap())
+        .unwrap();
+    let matching = t.app.list_assets(&sys(), &params(&[("q", "ICC")])).await.unwrap().items.len();
+    assert!(matching >= 1);
+    assert_eq!(svg.matches("class=\"label\"").count(), matching);
+    let pdf = t.app.asset_labels(&sys(), &params(&[("q", "ICC")]), "pdf").await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.4"));
+});
+
+fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap()
+}
