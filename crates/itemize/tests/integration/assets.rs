@@ -106,6 +106,11 @@ both!(lifecycle_custody_and_history, |t| {
     assert_eq!(h[3].detail["changes"]["hostname"], json!([null, "lt-1.corp"]));
     assert_eq!(h[1].detail["custody"]["assignee_person_id"], json!([null, person]));
     assert_eq!(h[5].detail["to"]["state"], "disposed");
+    // The history cannot be rewritten, not even with the database's own tools.
+    for sql in ["UPDATE asset_events SET actor = 'someone else'", "DELETE FROM asset_events"] {
+        let err = crate::contract::try_raw(&t.url, sql).await.unwrap_err();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
 });
 
 both!(lists_filter_sort_search_and_scope, |t| {
