@@ -4,7 +4,7 @@
 //! exists. Snipe-IT files as they come out of the wild are read too: classic-Mac CR line endings, Mac Roman
 //! text, duplicated and blank header cells, m/d/yy dates, warranty in months.
 
-use crate::assets::{check_references, load_settings, store_err};
+use crate::assets::{load_settings, store_err};
 use crate::{App, AppError, ListParams};
 use itemize_core::assets::Asset;
 use itemize_core::auth::{Action, Actor};
@@ -423,6 +423,13 @@ impl App {
             cost_centres.iter().map(|c| (c.fields.code.to_lowercase(), c.id.into())).collect();
         let svc_by: HashMap<String, i64> =
             services.iter().map(|c| (c.fields.code.to_lowercase(), c.id.into())).collect();
+        let ids = KnownIds {
+            locations: locations.iter().map(|r| r.id.into()).collect(),
+            vendors: vendors.iter().map(|r| r.id.into()).collect(),
+            people: people.iter().map(|r| r.id.into()).collect(),
+            cost_centres: cost_centres.iter().map(|r| r.id.into()).collect(),
+            services: services.iter().map(|r| r.id.into()).collect(),
+        };
         let mut new_locations: Vec<String> = Vec::new();
         let mut new_vendors: Vec<String> = Vec::new();
         let mut seen_tags: HashMap<String, u64> = HashMap::new();
@@ -613,6 +620,28 @@ impl App {
                     format!("{}: {}", e.field, e.problem),
                 ));
             }
+            // Ids the row gave directly must name records, checked against the lists read above.
+            if let Some(a) = &asset {
+                let refs: [(&str, &std::collections::HashSet<i64>, Option<i64>); 5] = [
+                    ("location_id", &ids.locations, a.fields.location_id.filter(|_| new_loc.is_none())),
+                    ("cost_centre_id", &ids.cost_centres, a.fields.cost_centre_id),
+                    ("vendor_id", &ids.vendors, a.fields.vendor_id),
+                    ("assignee_person_id", &ids.people, a.custody.assignee_person_id),
+                    ("service_id", &ids.services, a.custody.service_id),
+                ];
+                for (field, known, id) in refs {
+                    if let Some(id) = id.filter(|i| !known.contains(i)) {
+                        let col = column_of.get(field).cloned().unwrap_or_else(|| field.to_string());
+                        let value = id.to_string();
+                        row_errs.push(RowError::new(
+                            line,
+                            Some(&col),
+                            Some(&value),
+                            format!("{field}: no such record"),
+                        ));
+                    }
+                }
+            }
             match (asset, row_errs.is_empty()) {
                 (Some(a), true) => {
                     if let Some(l) = &new_loc
@@ -687,9 +716,6 @@ impl App {
             }
         }
         let actor_name = actor.name.clone();
-        for a in &inserts {
-            check_refs_cached(&mut tx, a).await?;
-        }
         let ids = tx.insert_assets(&inserts).await.map_err(store_err)?;
         let events: Vec<(i64, jiff::Timestamp, &str, &str, Value)> = ids
             .iter()
@@ -712,7 +738,6 @@ impl App {
             if changes.is_empty() {
                 continue;
             }
-            check_references(&mut tx, &a).await?;
             // Fields update; state and custody stay as the register has them.
             let mut next = current.clone();
             a.fields.location_id = a.fields.location_id.or(current.fields.location_id);
@@ -755,16 +780,7 @@ impl App {
         if !matches!(format, "csv" | "xlsx") {
             return Err(AppError::bad_param("format", "must be csv or xlsx"));
         }
-        let mut rows: Vec<Asset> = Vec::new();
-        let mut p = params.clone().with("limit", "1000");
-        loop {
-            let page = self.list_assets(actor, &p).await?;
-            rows.extend(page.items);
-            match page.next {
-                Some(c) => p = p.with("cursor", c),
-                None => break,
-            }
-        }
+        let rows = self.all_matching(actor, params.clone(), None).await?;
         let cols = [
             "tag",
             "name",
@@ -832,15 +848,13 @@ impl App {
 /// A checked row: its line, the asset, a location and vendor to create for it, and the asset it updates.
 type Staged = (u64, Asset, Option<String>, Option<String>, Option<i64>);
 
-async fn check_refs_cached(tx: &mut itemize_store::Session, a: &Asset) -> Result<(), AppError> {
-    // Imports resolve references from the database's own lists, so only ids given directly need a check.
-    if a.custody.assignee_person_id.is_some()
-        || a.custody.service_id.is_some()
-        || a.fields.cost_centre_id.is_some()
-    {
-        check_references(tx, a).await?;
-    }
-    Ok(())
+/// The ids of the records an import may refer to.
+struct KnownIds {
+    locations: std::collections::HashSet<i64>,
+    vendors: std::collections::HashSet<i64>,
+    people: std::collections::HashSet<i64>,
+    cost_centres: std::collections::HashSet<i64>,
+    services: std::collections::HashSet<i64>,
 }
 
 #[cfg(test)]

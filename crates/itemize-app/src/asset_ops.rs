@@ -5,7 +5,7 @@
 use crate::assets::{allow, diff, load_settings, not_found, sees, store_err};
 use crate::{App, AppError};
 use itemize_core::FieldError;
-use itemize_core::assets::{Asset, Month, State};
+use itemize_core::assets::{Asset, Month, State, money_amount};
 use itemize_core::auth::{Action, Actor, Resource, authorize};
 use itemize_core::refdata::Kind;
 use itemize_core::validate::Problems;
@@ -516,29 +516,10 @@ impl App {
         let currency = p
             .parsed::<itemize_core::Currency>("currency", i.currency, false)
             .unwrap_or(self.config().reporting_currency);
-        let value = match i.value {
-            None | Some(Value::Null) => {
-                p.add("value", "is required");
-                None
-            }
-            Some(v) => {
-                let text = match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                match text.trim().replace(',', "").parse::<Decimal>() {
-                    Ok(d) if d >= Decimal::ZERO && d.normalize().scale() <= currency.minor_units() => {
-                        let mut d = d;
-                        d.rescale(currency.minor_units());
-                        Some(d)
-                    }
-                    _ => {
-                        p.add("value", format!("`{text}` is not a non-negative amount in {currency}"));
-                        None
-                    }
-                }
-            }
-        };
+        let value = money_amount(&mut p, "value", i.value, currency);
+        if value.is_none() && !p.has("value") {
+            p.add("value", "is required");
+        }
         let start = p.parsed::<Date>("start_date", i.start_date, true);
         let end = p.parsed::<Date>("end_date", i.end_date, true);
         if let (Some(s), Some(e)) = (start, end)
@@ -765,21 +746,10 @@ impl App {
         let currency = p
             .parsed::<itemize_core::Currency>("currency", get("currency"), false)
             .unwrap_or(a.fields.currency);
-        let amount = match get("amount").map(|s| s.replace(',', "")).map(|s| s.trim().parse::<Decimal>()) {
-            Some(Ok(d)) if d >= Decimal::ZERO && d.normalize().scale() <= currency.minor_units() => {
-                let mut d = d;
-                d.rescale(currency.minor_units());
-                Some(d)
-            }
-            Some(_) => {
-                p.add("amount", format!("must be a non-negative amount in {currency}"));
-                None
-            }
-            None => {
-                p.add("amount", "is required");
-                None
-            }
-        };
+        let amount = money_amount(&mut p, "amount", input.get("amount").cloned(), currency);
+        if amount.is_none() && !p.has("amount") {
+            p.add("amount", "is required");
+        }
         let reference = p.optional_text("reference", get("reference"), 200);
         p.finish(|| ()).map_err(AppError::Validation)?;
         let mut row = AssetCostRow {

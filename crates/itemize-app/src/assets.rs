@@ -58,12 +58,12 @@ const RANGES: &[(&str, &str, bool)] = &[
     ("purchased_from", "purchase_date", false),
 ];
 
-/// Keys of a create request that are not asset fields but its first state and custody.
+/// State and custody: a create request may give them (the first state); afterwards they change only through
+/// transitions.
 const CUSTODY_KEYS: [&str; 5] = ["state", "substate", "assignee_person_id", "service_id", "expected_return"];
 
-/// Fields a client may read but never write through an edit.
-const READ_ONLY: [&str; 8] =
-    ["id", "version", "created_at", "updated_at", "state", "substate", "disposal", "last_audited_at"];
+/// Fields a client may read but never write.
+const READ_ONLY: [&str; 6] = ["id", "version", "created_at", "updated_at", "disposal", "last_audited_at"];
 
 /// Register-wide settings: custom fields and required-field policies.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -128,10 +128,6 @@ pub(crate) fn sees(actor: &Actor, a: &Asset) -> bool {
         None => true,
         Some(s) => a.fields.cost_centre_id.is_some_and(|c| s.contains(&c)),
     }
-}
-
-fn actor_name(actor: &Actor) -> String {
-    actor.name.clone()
 }
 
 /// The changes between two JSON objects: `{field: [before, after]}`.
@@ -251,7 +247,7 @@ impl App {
                 "must be a JSON object of fields",
             )]));
         };
-        for k in ["id", "version", "created_at", "updated_at", "disposal", "last_audited_at"] {
+        for k in READ_ONLY {
             if obj.contains_key(k) {
                 return Err(AppError::Validation(vec![FieldError::new(k, "is read-only")]));
             }
@@ -262,9 +258,8 @@ impl App {
                 first.insert(k.to_string(), v);
             }
         }
-        let mut s = self.store().session().await?;
-        let settings = load_settings(&mut s).await?;
-        drop(s);
+        let mut tx = self.store().transaction().await?;
+        let settings = load_settings(&mut tx).await?;
         let (asset, errs) =
             self.new_asset(Value::Object(obj), Value::Object(first), &settings.custom_fields, false);
         let mut asset = match (asset, errs.is_empty()) {
@@ -272,13 +267,11 @@ impl App {
             _ => return Err(AppError::Validation(errs)),
         };
         in_scope(actor, &asset)?;
-        let mut tx = self.store().transaction().await?;
         check_references(&mut tx, &asset).await?;
         let ids = tx.insert_assets(std::slice::from_ref(&asset)).await.map_err(store_err)?;
         asset.id = ids[0];
         let detail = json!({"fields": asset.fields.to_json(), "custody": custody_json(&asset)});
-        tx.append_asset_events(&[(asset.id, asset.created_at, &actor_name(actor), "created", detail)])
-            .await?;
+        tx.append_asset_events(&[(asset.id, asset.created_at, &actor.name, "created", detail)]).await?;
         tx.commit().await?;
         Ok(asset)
     }
@@ -383,30 +376,24 @@ impl App {
         let obj = patch.as_object().ok_or_else(|| {
             AppError::Validation(vec![FieldError::new("(body)", "must be a JSON object of fields")])
         })?;
-        let mut errs: Vec<FieldError> = obj
+        let errs: Vec<FieldError> = obj
             .keys()
-            .filter(|k| READ_ONLY.contains(&k.as_str()) || CUSTODY_KEYS.contains(&k.as_str()))
-            .map(|k| {
-                let why = if READ_ONLY.contains(&k.as_str())
-                    && !CUSTODY_KEYS.contains(&k.as_str())
-                    && k != "state"
-                    && k != "substate"
-                {
-                    "is read-only".to_string()
+            .filter_map(|k| {
+                if CUSTODY_KEYS.contains(&k.as_str()) {
+                    Some(FieldError::new(
+                        k.clone(),
+                        "changes through a transition or a check-out (POST …/transition, …/check-out)",
+                    ))
                 } else {
-                    "changes through a transition or a check-out (POST …/transition, …/check-out)".to_string()
-                };
-                FieldError::new(k.clone(), why)
+                    READ_ONLY.contains(&k.as_str()).then(|| FieldError::new(k.clone(), "is read-only"))
+                }
             })
             .collect();
-        errs.dedup();
         if !errs.is_empty() {
             return Err(AppError::Validation(errs));
         }
-        let mut s = self.store().session().await?;
-        let settings = load_settings(&mut s).await?;
-        drop(s);
         let mut tx = self.store().transaction().await?;
+        let settings = load_settings(&mut tx).await?;
         let current = tx.asset(id).await.map_err(store_err)?.ok_or_else(|| not_found(id))?;
         if !sees(actor, &current) {
             return Err(not_found(id));
@@ -446,14 +433,8 @@ impl App {
         if !tx.update_asset(&next, current.version).await.map_err(store_err)? {
             return Err(AppError::PreconditionFailed { kind: KIND, current_etag: current.etag() });
         }
-        tx.append_asset_events(&[(
-            id,
-            next.updated_at,
-            &actor_name(actor),
-            "updated",
-            json!({"changes": changes}),
-        )])
-        .await?;
+        tx.append_asset_events(&[(id, next.updated_at, &actor.name, "updated", json!({"changes": changes}))])
+            .await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -519,7 +500,7 @@ impl App {
             "custody": diff(&custody_json(&current), &custody_json(&next)),
             "disposal": t.disposal,
         });
-        tx.append_asset_events(&[(id, next.updated_at, &actor_name(actor), event, detail)]).await?;
+        tx.append_asset_events(&[(id, next.updated_at, &actor.name, event, detail)]).await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -657,11 +638,28 @@ impl App {
 
     /// Assets out on loan or checked out past their expected return date.
     pub async fn overdue_assets(&self, actor: &Actor) -> Result<Vec<Asset>, AppError> {
+        let params = ListParams::default().with("overdue", "1").with("sort", "id");
+        self.all_matching(actor, params, None).await
+    }
+
+    /// Every asset a list's filters match, page after page. With `cap` (a count and the refusal's message),
+    /// more than that many is refused.
+    pub(crate) async fn all_matching(
+        &self,
+        actor: &Actor,
+        params: ListParams,
+        cap: Option<(usize, &'static str)>,
+    ) -> Result<Vec<Asset>, AppError> {
         let mut all = Vec::new();
-        let mut params = ListParams::default().with("overdue", "1").with("limit", "1000").with("sort", "id");
+        let mut params = params.with("limit", "1000");
         loop {
             let page = self.list_assets(actor, &params).await?;
             all.extend(page.items);
+            if let Some((n, why)) = cap
+                && all.len() > n
+            {
+                return Err(AppError::bad_param("limit", why));
+            }
             match page.next {
                 Some(c) => params = params.with("cursor", c),
                 None => break,

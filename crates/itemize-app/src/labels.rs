@@ -248,18 +248,13 @@ impl App {
                 assets.push(self.get_asset(actor, id).await?);
             }
         } else {
-            let mut p = params.clone().with("limit", "1000");
-            loop {
-                let page = self.list_assets(actor, &p).await?;
-                assets.extend(page.items);
-                if assets.len() > 2400 {
-                    return Err(AppError::bad_param("limit", "more than 2,400 labels: narrow the filters"));
-                }
-                match page.next {
-                    Some(c) => p = p.with("cursor", c),
-                    None => break,
-                }
-            }
+            assets = self
+                .all_matching(
+                    actor,
+                    params.clone(),
+                    Some((2400, "more than 2,400 labels: narrow the filters")),
+                )
+                .await?;
         }
         let labels: Vec<Label> = assets.iter().map(Label::from).collect();
         match format {

@@ -1,22 +1,15 @@
 //! Storage of the asset register: assets (typed columns for everything a list filters or sorts on), their
 //! append-only history, relationships, contracts, one-off costs and physical audits.
 
-use crate::refdata::SortValue;
+use crate::refdata::{self, SortValue, in_clause, keyset_tail, parse, sort_key, ts_req};
 use crate::{RowGet, Session, StoreError, Value};
 use itemize_core::assets::{
     Asset, AssetFields, Convention, Custody, Disposal, Method, StartBasis, State, Substate,
 };
-use itemize_core::clock::{format_timestamp, parse_timestamp};
+use itemize_core::clock::format_timestamp;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use std::str::FromStr;
-
-fn parse<T: FromStr>(col: &str, s: String) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse().map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
-}
 
 fn opt<T: FromStr>(r: &dyn RowGet, col: &str) -> Result<Option<T>, StoreError>
 where
@@ -26,13 +19,11 @@ where
 }
 
 fn ts(r: &dyn RowGet, col: &str) -> Result<Timestamp, StoreError> {
-    parse_timestamp(&r.text(col)?).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+    ts_req(col, r.text(col)?)
 }
 
 fn opt_ts(r: &dyn RowGet, col: &str) -> Result<Option<Timestamp>, StoreError> {
-    r.opt_text(col)?
-        .map(|s| parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
-        .transpose()
+    refdata::ts(col, r.opt_text(col)?)
 }
 
 fn t<D: ToString>(v: Option<D>) -> Value {
@@ -216,16 +207,6 @@ fn prefix_end(prefix: &str) -> String {
     let mut s = prefix.to_string();
     s.push(char::MAX);
     s
-}
-
-fn in_list(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
-    if ids.is_empty() {
-        return format!("{col} IN (NULL)");
-    }
-    let start = values.len();
-    values.extend(ids.iter().map(|i| Value::int(*i)));
-    let ph: Vec<String> = (start + 1..=values.len()).map(|i| format!("${i}")).collect();
-    format!("{col} IN ({})", ph.join(", "))
 }
 
 /// One row of an asset's history.
@@ -467,7 +448,7 @@ impl Session {
         }
         if let Some(ids) = &q.scope {
             sql.push_str(" AND ");
-            sql.push_str(&in_list("cost_centre_id", ids, &mut values));
+            sql.push_str(&in_clause("cost_centre_id", ids, &mut values));
         }
         if let Some(s) = q.search.as_ref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
             values.push(Value::text(&s));
@@ -479,7 +460,7 @@ impl Session {
                 format!("(hostname >= ${a} AND hostname < ${b})"),
             ];
             if !q.search_people.is_empty() {
-                ors.push(in_list("assignee_person_id", &q.search_people, &mut values));
+                ors.push(in_clause("assignee_person_id", &q.search_people, &mut values));
             }
             sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
         }
@@ -487,40 +468,14 @@ impl Session {
             // Nullable sort columns list the assets that have a value.
             sql.push_str(&format!(" AND {} IS NOT NULL", q.sort));
         }
-        let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
-        if let Some((v, id)) = &q.after {
-            if q.sort == "id" {
-                values.push(Value::int(*id));
-                sql.push_str(&format!(" AND id {cmp} ${}", values.len()));
-            } else {
-                values.push(match v {
-                    SortValue::Int(i) => Value::int(*i),
-                    SortValue::Text(t) => Value::text(t),
-                });
-                values.push(Value::int(*id));
-                let n = values.len();
-                sql.push_str(&format!(" AND ({}, id) {cmp} (${}, ${n})", q.sort, n - 1));
-            }
-        }
-        if q.sort == "id" {
-            sql.push_str(&format!(" ORDER BY id {dir}"));
-        } else {
-            sql.push_str(&format!(" ORDER BY {} {dir}, id {dir}", q.sort));
-        }
-        values.push(Value::int(i64::from(q.limit) + 1));
-        sql.push_str(&format!(" LIMIT ${}", values.len()));
+        let order = keyset_tail(&mut sql, &mut values, q.sort, q.descending, q.after.as_ref(), q.limit);
         let mut cols: Vec<&str> = ASSET_COLUMNS.to_vec();
         cols.push("sort_key");
-        let order = if q.sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") };
         let rows = self.fetch_page(sql, values, &cols, &order).await?;
         let more = rows.len() > q.limit as usize;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows.iter().take(q.limit as usize) {
-            let key = if q.sort == "id" {
-                SortValue::Int(r.int("sort_key")?)
-            } else {
-                SortValue::Text(r.text("sort_key")?)
-            };
+            let key = sort_key(&**r, q.sort)?;
             out.push((asset_from_row(&**r)?, key));
         }
         Ok((out, more))
@@ -532,7 +487,7 @@ impl Session {
         let mut sql = format!("SELECT {} FROM assets", select());
         if let Some(ids) = scope {
             sql.push_str(" WHERE ");
-            sql.push_str(&in_list("cost_centre_id", ids, &mut values));
+            sql.push_str(&in_clause("cost_centre_id", ids, &mut values));
         }
         sql.push_str(" ORDER BY id");
         let rows = self.fetch_page(sql, values, &ASSET_COLUMNS, "id").await?;
@@ -546,7 +501,7 @@ impl Session {
             let sql = format!(
                 "SELECT {} FROM assets WHERE {} ORDER BY id",
                 select(),
-                in_list("id", chunk, &mut values)
+                in_clause("id", chunk, &mut values)
             );
             for r in self.fetch_all(sql, values).await?.iter() {
                 out.push(asset_from_row(&**r)?);

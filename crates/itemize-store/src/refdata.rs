@@ -39,7 +39,7 @@ pub fn table_of(kind: Kind) -> &'static str {
     }
 }
 
-fn parse<T: FromStr>(col: &str, s: String) -> Result<T, StoreError>
+pub(crate) fn parse<T: FromStr>(col: &str, s: String) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
@@ -50,11 +50,11 @@ fn id_val<I: Into<i64>>(id: Option<I>) -> Value {
     Value::Int(id.map(Into::into))
 }
 
-fn ts(col: &str, s: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+pub(crate) fn ts(col: &str, s: Option<String>) -> Result<Option<Timestamp>, StoreError> {
     s.map(|s| ts_req(col, s)).transpose()
 }
 
-fn ts_req(col: &str, s: String) -> Result<Timestamp, StoreError> {
+pub(crate) fn ts_req(col: &str, s: String) -> Result<Timestamp, StoreError> {
     itemize_core::clock::parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
@@ -248,21 +248,64 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-/// ` AND col IN ($a, $b, …)` binding `ids`; an empty set matches nothing.
-fn in_list(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
+/// `col IN ($a, $b, …)` binding `ids`; an empty set matches nothing.
+pub(crate) fn in_clause(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
     if ids.is_empty() {
-        return " AND 1 = 0".to_string();
+        return "1 = 0".to_string();
     }
     let start = values.len();
     values.extend(ids.iter().map(|i| Value::int(*i)));
     let ph: Vec<String> = (start + 1..=values.len()).map(|i| format!("${i}")).collect();
-    format!(" AND {col} IN ({})", ph.join(", "))
+    format!("{col} IN ({})", ph.join(", "))
 }
 
-fn sort_value(v: SortValue) -> Value {
-    match v {
-        SortValue::Int(i) => Value::int(i),
-        SortValue::Text(t) => Value::text(t),
+/// ` AND col IN ($a, $b, …)` binding `ids`; an empty set matches nothing.
+fn in_list(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
+    format!(" AND {}", in_clause(col, ids, values))
+}
+
+/// Appends a keyset page's tail to `sql`: continue after `after` in (`sort`, id) order, then `ORDER BY` and
+/// `LIMIT limit + 1` (the extra row says whether more follow). Returns the order over the output columns
+/// (`sort_key`, id) for [`Session::fetch_page`].
+pub(crate) fn keyset_tail(
+    sql: &mut String,
+    values: &mut Vec<Value>,
+    sort: &str,
+    descending: bool,
+    after: Option<&(SortValue, i64)>,
+    limit: u32,
+) -> String {
+    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some((v, id)) = after {
+        if sort == "id" {
+            values.push(Value::int(*id));
+            sql.push_str(&format!(" AND id {cmp} ${}", values.len()));
+        } else {
+            values.push(match v {
+                SortValue::Int(i) => Value::int(*i),
+                SortValue::Text(t) => Value::text(t),
+            });
+            values.push(Value::int(*id));
+            let n = values.len();
+            sql.push_str(&format!(" AND ({sort}, id) {cmp} (${}, ${n})", n - 1));
+        }
+    }
+    if sort == "id" {
+        sql.push_str(&format!(" ORDER BY id {dir}"));
+    } else {
+        sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir}"));
+    }
+    values.push(Value::int(i64::from(limit) + 1));
+    sql.push_str(&format!(" LIMIT ${}", values.len()));
+    if sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") }
+}
+
+/// A row's `sort_key` column as the cursor's sort value.
+pub(crate) fn sort_key(r: &dyn RowGet, sort: &str) -> Result<SortValue, StoreError> {
+    if sort == "id" {
+        Ok(SortValue::Int(r.int("sort_key")?))
+    } else {
+        Ok(SortValue::Text(r.text("sort_key")?))
     }
 }
 
@@ -389,38 +432,15 @@ impl Session {
                 K::LIST.search.iter().map(|c| format!("lower({c}) LIKE ${n} ESCAPE '\\'")).collect();
             sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
         }
-        let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
-        if let Some((v, id)) = &q.after {
-            if q.sort == "id" {
-                values.push(Value::int(*id));
-                sql.push_str(&format!(" AND id {cmp} ${}", values.len()));
-            } else {
-                values.push(sort_value(v.clone()));
-                values.push(Value::int(*id));
-                let n = values.len();
-                sql.push_str(&format!(" AND ({}, id) {cmp} (${}, ${n})", q.sort, n - 1));
-            }
-        }
-        if q.sort == "id" {
-            sql.push_str(&format!(" ORDER BY id {dir}"));
-        } else {
-            sql.push_str(&format!(" ORDER BY {} {dir}, id {dir}", q.sort));
-        }
-        values.push(Value::int(i64::from(q.limit) + 1));
-        sql.push_str(&format!(" LIMIT ${}", values.len()));
+        let order = keyset_tail(&mut sql, &mut values, q.sort, q.descending, q.after.as_ref(), q.limit);
         let mut cols: Vec<&str> = META_COLUMNS.to_vec();
         cols.extend(K::COLUMNS);
         cols.push("sort_key");
-        let order = if q.sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") };
         let rows = self.fetch_page(sql, values, &cols, &order).await?;
         let more = rows.len() > q.limit as usize;
         let mut out = Vec::with_capacity(rows.len().min(q.limit as usize));
         for r in rows.iter().take(q.limit as usize) {
-            let key = if q.sort == "id" {
-                SortValue::Int(r.int("sort_key")?)
-            } else {
-                SortValue::Text(r.text("sort_key")?)
-            };
+            let key = sort_key(&**r, q.sort)?;
             out.push((record::<K>(&**r)?, key));
         }
         Ok((out, more))

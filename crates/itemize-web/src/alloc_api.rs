@@ -48,7 +48,12 @@ fn required<'a>(p: &'a itemize_app::ListParams, name: &str, what: &str) -> Resul
 }
 
 /// An optional count parameter from 1 to `max`, `default` when absent.
-fn count(p: &itemize_app::ListParams, name: &str, default: usize, max: usize) -> Result<usize, AppError> {
+pub(crate) fn count(
+    p: &itemize_app::ListParams,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, AppError> {
     match p.get(name) {
         None => Ok(default),
         Some(v) => v

@@ -96,11 +96,15 @@ async fn create<K: StoredKind>(
 ) -> Result<Response, ApiError> {
     let rec = s.app.create::<K>(&auth.actor, body).await?;
     let location = format!("/api/v1/{}/{}", K::KIND.plural(), rec.id);
-    let mut res = record(StatusCode::CREATED, rec);
-    if let Ok(v) = HeaderValue::from_str(&location) {
+    Ok(created(record(StatusCode::CREATED, rec), &location))
+}
+
+/// Adds the `Location` of a newly created record to its response.
+pub(crate) fn created(mut res: Response, location: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(location) {
         res.headers_mut().insert(header::LOCATION, v);
     }
-    Ok(res)
+    res
 }
 
 async fn update<K: StoredKind>(

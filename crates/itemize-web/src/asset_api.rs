@@ -3,7 +3,8 @@
 //! warranty, end-of-life and refresh lists, physical audits, governance, imports, exports and labels.
 
 use crate::AppState;
-use crate::api::{download, if_match, parse_id, with_etag};
+use crate::alloc_api::count;
+use crate::api::{created, download, if_match, parse_id, with_etag};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Params};
@@ -14,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use itemize_app::{AppError, ListParams};
+use itemize_app::AppError;
 use jiff::civil::Date;
 use serde_json::json;
 
@@ -61,18 +62,6 @@ fn id(raw: &str) -> Result<i64, ApiError> {
     parse_id("asset", raw)
 }
 
-/// A number-of-days (or months) parameter from 1 to `max`.
-fn span(p: &ListParams, name: &str, default: u32, max: u32) -> Result<u32, AppError> {
-    match p.get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| AppError::bad_param(name, format!("is a whole number from 1 to {max}"))),
-    }
-}
-
 async fn list(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
     Ok(Json(s.app.list_assets(&auth.actor, &p).await?).into_response())
 }
@@ -84,11 +73,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let a = s.app.create_asset(&auth.actor, body).await?;
     let location = format!("/api/v1/assets/{}", a.id);
-    let mut res = asset_response(StatusCode::CREATED, a);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(axum::http::header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created(asset_response(StatusCode::CREATED, a), &location))
 }
 
 async fn read(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> Result<Response, ApiError> {
@@ -218,18 +203,18 @@ async fn offboarding(State(s): State<AppState>, auth: Auth, Params(p): Params) -
 }
 
 async fn warranty(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    let days = span(&p, "days", 90, 3650)?;
+    let days = count(&p, "days", 90, 3650)? as u32;
     Ok(Json(json!({"days": days, "items": s.app.warranty_expiring(&auth.actor, days).await?}))
         .into_response())
 }
 
 async fn end_of_life(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    let days = span(&p, "days", 90, 3650)?;
+    let days = count(&p, "days", 90, 3650)? as u32;
     Ok(Json(json!({"days": days, "items": s.app.end_of_life(&auth.actor, days).await?})).into_response())
 }
 
 async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    let months = span(&p, "months", 12, 120)?;
+    let months = count(&p, "months", 12, 120)? as u32;
     Ok(Json(s.app.refresh_plan(&auth.actor, months).await?).into_response())
 }
 
@@ -339,7 +324,7 @@ async fn update_contract(
 }
 
 async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    let days = span(&p, "days", 90, 3650)?;
+    let days = count(&p, "days", 90, 3650)? as u32;
     Ok(Json(json!({"days": days, "items": s.app.renewal_calendar(&auth.actor, days).await?})).into_response())
 }
 

@@ -267,15 +267,13 @@ pub fn check_transition(
     if !allowed_from(from).contains(&to) {
         p.add("to", format!("an asset cannot go from {from} to {to}; allowed: {}", list(allowed_from(from))));
     }
-    // In stock without a sub-state: received when it arrives, otherwise whatever it was.
+    // In stock without a sub-state: received when it arrives from an order, tagged otherwise (a received
+    // asset moving within stock is being tagged).
     let substate = match to {
-        State::InStock => Some(substate.unwrap_or(match from {
-            State::OnOrder => Substate::Received,
-            State::InStock => match from_substate {
-                Some(Substate::Received) => Substate::Tagged,
-                _ => Substate::Tagged,
-            },
-            _ => Substate::Tagged,
+        State::InStock => Some(substate.unwrap_or(if from == State::OnOrder {
+            Substate::Received
+        } else {
+            Substate::Tagged
         })),
         _ => substate,
     };

@@ -193,6 +193,17 @@ fn amount(p: &mut Problems, field: &str, v: Option<Value>, scale: u32) -> Option
     }
 }
 
+/// A money amount in `currency` (a JSON string or number, `1,234.50` allowed), non-negative, with no more
+/// decimal places than the currency has and carried at exactly that many (1200 EUR is 1200.00). Absent or
+/// empty is `None` without a problem; a caller that needs it says so.
+pub fn money_amount(p: &mut Problems, field: &str, v: Option<Value>, currency: Currency) -> Option<Decimal> {
+    let scale = currency.minor_units();
+    amount(p, field, v, scale).map(|mut d| {
+        d.rescale(scale);
+        d
+    })
+}
+
 fn date(p: &mut Problems, field: &str, v: Option<String>) -> Option<Date> {
     p.parsed::<Date>(field, v, false)
 }
@@ -229,15 +240,8 @@ impl AssetFields {
         let purchase_date = date(&mut p, "purchase_date", input.purchase_date);
         let in_service_date = date(&mut p, "in_service_date", input.in_service_date);
         let currency = p.parsed::<Currency>("currency", input.currency, false).unwrap_or(default_currency);
-        let scale = currency.minor_units();
-        // Amounts carry the currency's decimal places (1200 EUR is 1200.00).
-        let at_scale = |d: Decimal| {
-            let mut d = d;
-            d.rescale(scale);
-            d
-        };
-        let purchase_cost = amount(&mut p, "purchase_cost", input.purchase_cost, scale).map(at_scale);
-        let salvage_value = amount(&mut p, "salvage_value", input.salvage_value, scale).map(at_scale);
+        let purchase_cost = money_amount(&mut p, "purchase_cost", input.purchase_cost, currency);
+        let salvage_value = money_amount(&mut p, "salvage_value", input.salvage_value, currency);
         let po_number = p.optional_text("po_number", input.po_number, 100);
         let invoice_number = p.optional_text("invoice_number", input.invoice_number, 100);
         let depreciation_method =

@@ -403,6 +403,19 @@ both!(snipe_it_imports_including_broken_files, |t| {
         .await
         .unwrap();
     assert_eq!((e.errors[0].column.as_deref(), e.committed), (Some("colour"), false));
+    // An id that names nothing is a row error, not a failed transaction.
+    let e = t
+        .app
+        .import_assets(
+            &sys(),
+            b"tag,name,class,location_id\nX-1,X,laptop,987654\n",
+            &ImportOptions::default(),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(u64, Option<&str>, Option<&str>)> =
+        e.errors.iter().map(|e| (e.row, e.column.as_deref(), e.value.as_deref())).collect();
+    assert_eq!((got, e.committed), (vec![(2, Some("location_id"), Some("987654"))], false));
     // An export re-imports as is.
     let csv = t.app.export_assets(&sys(), &params(&[("q", "ICC")]), "csv").await.unwrap();
     let round = t
