@@ -914,6 +914,14 @@ impl App {
                 .then(|| (r.change * Decimal::ONE_HUNDRED / r.previous.abs()).round_dp(1));
         };
         let mut list: Vec<StatementRow> = rows.into_values().collect();
+        list.sort_by(|a, b| {
+            (a.key == "unallocated")
+                .cmp(&(b.key == "unallocated"))
+                .then(b.amount.cmp(&a.amount))
+                .then(a.key.cmp(&b.key))
+        });
+        // Summed in the order shown: a reader adding the rows top to bottom gets the total to the last digit
+        // (decimal sums of many-digit shares round differently in another order).
         let mut total = StatementRow {
             key: "total".into(),
             code: None,
@@ -927,12 +935,6 @@ impl App {
         };
         finish(&mut total);
         list.iter_mut().for_each(finish);
-        list.sort_by(|a, b| {
-            (a.key == "unallocated")
-                .cmp(&(b.key == "unallocated"))
-                .then(b.amount.cmp(&a.amount))
-                .then(a.key.cmp(&b.key))
-        });
         Ok(Statement {
             period: period.to_string(),
             previous_period: prev,

@@ -972,8 +972,6 @@ impl App {
             }
             tx.append_asset_events(&[(a.id, now, &actor.name, "audited", detail)]).await?;
         }
-        tx.close_audit(audit_id, now).await?;
-        tx.commit().await?;
         if mark_missing {
             for id in &view.missing {
                 let input = itemize_core::assets::TransitionInput {
@@ -981,13 +979,17 @@ impl App {
                     reason: Some(format!("not found in audit {audit_id}")),
                     ..Default::default()
                 };
-                // An asset that cannot go missing from its state (retired, already missing) stays as it is.
-                match self.apply_transition(actor, *id, None, input, "transition").await {
+                // An asset that cannot go missing from its state (retired, already missing) stays as it is:
+                // the transition is checked before it writes anything.
+                match self.transition_in(&mut tx, actor, *id, None, input, "transition").await {
                     Ok(_) | Err(AppError::Validation(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
         }
+        // Stamps, moves, missing assets and the closing itself: one transaction, all or nothing.
+        tx.close_audit(audit_id, now).await?;
+        tx.commit().await?;
         self.audit_view(actor, audit_id).await
     }
 

@@ -462,6 +462,21 @@ impl App {
         event: &str,
     ) -> Result<Asset, AppError> {
         let mut tx = self.store().transaction().await?;
+        let next = self.transition_in(&mut tx, actor, id, if_match, input, event).await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// A transition inside the caller's transaction (which commits it, with whatever else it does).
+    pub(crate) async fn transition_in(
+        &self,
+        tx: &mut Session,
+        actor: &Actor,
+        id: i64,
+        if_match: Option<&str>,
+        input: TransitionInput,
+        event: &str,
+    ) -> Result<Asset, AppError> {
         let current = tx.asset(id).await.map_err(store_err)?.ok_or_else(|| not_found(id))?;
         if !sees(actor, &current) {
             return Err(not_found(id));
@@ -489,7 +504,7 @@ impl App {
         }
         next.version += 1;
         next.updated_at = self.clock().now();
-        check_references(&mut tx, &next).await?;
+        check_references(tx, &next).await?;
         if !tx.update_asset(&next, current.version).await.map_err(store_err)? {
             return Err(AppError::PreconditionFailed { kind: KIND, current_etag: current.etag() });
         }
@@ -501,7 +516,6 @@ impl App {
             "disposal": t.disposal,
         });
         tx.append_asset_events(&[(id, next.updated_at, &actor.name, event, detail)]).await?;
-        tx.commit().await?;
         Ok(next)
     }
 
@@ -644,7 +658,7 @@ impl App {
 
     /// Every asset a list's filters match, page after page. With `cap` (a count and the refusal's message),
     /// more than that many is refused.
-    pub(crate) async fn all_matching(
+    pub async fn all_matching(
         &self,
         actor: &Actor,
         params: ListParams,

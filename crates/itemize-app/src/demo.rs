@@ -11,6 +11,7 @@ use itemize_core::refdata::CostCentre;
 use itemize_core::refdata::Kind;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const MARKER: &str = "demo";
@@ -38,9 +39,29 @@ pub enum DemoOutcome {
         bills: Vec<crate::cost::ImportSummary>,
         /// The demo rule set and the allocation of every month.
         allocation: Box<crate::allocation::Applied>,
+        /// The asset register's import and what was replayed after it.
+        assets: Box<DemoAssets>,
     },
     /// The same demo was already loaded; nothing was written.
     AlreadyLoaded(DemoMarker),
+}
+
+/// The demo's asset register as loaded.
+#[derive(Debug, Default)]
+pub struct DemoAssets {
+    pub import: crate::asset_import::ImportReport,
+    /// Transitions and check-outs replayed after the import.
+    pub transitions: usize,
+    pub relations: usize,
+    pub contracts: usize,
+    pub audits: usize,
+    /// Each month's depreciation posted into the ledger.
+    pub depreciation: Vec<crate::asset_ledger::DepreciationPosting>,
+}
+
+/// A closed demo audit leaves its first `missing` expected assets unscanned; an open one scans the first half.
+fn expected_skip(close: bool, missing: usize) -> usize {
+    if close { missing } else { 0 }
 }
 
 /// The demo's sign-in password, printed by `itemize demo`. The demo is for looking around, not for real data.
@@ -151,7 +172,14 @@ impl App {
             };
             self.create_user(&system, user).await?;
         }
+        let people = files.iter().find(|f| f.name == "people.csv").map(|f| f.contents.as_str()).unwrap_or("");
+        let assets = Box::new(self.load_demo_assets(&system, dir, seed, as_of, people).await?);
         let (mut bills, late) = self.load_demo_bills(&system, dir, seed, as_of).await?;
+        // Each month's depreciation enters the ledger as non-cloud spend, before the months are allocated.
+        let mut depreciation = Vec::new();
+        for period in self.ledger_periods().await? {
+            depreciation.push(self.post_depreciation(&system, &period).await?);
+        }
         let allocation = Box::new(self.load_demo_allocation(&system, dir).await?);
         // The provider's restatement arrives after its month was closed: the month keeps its books and the
         // difference is posted into the next open month.
@@ -178,7 +206,136 @@ impl App {
         tx.put_setting(MARKER, &serde_json::to_string(&marker).unwrap_or_default(), self.clock().now())
             .await?;
         tx.commit().await?;
-        Ok(DemoOutcome::Loaded { files: paths, reports, bills, allocation })
+        let mut assets = assets;
+        assets.depreciation = depreciation;
+        Ok(DemoOutcome::Loaded { files: paths, reports, bills, allocation, assets })
+    }
+
+    /// The asset register: settings, the asset file through the importer, then its history replayed through
+    /// the use cases (repairs, losses, loans, retirements and disposals, relationships, contracts, audits).
+    async fn load_demo_assets(
+        &self,
+        system: &Actor,
+        dir: &Path,
+        seed: u64,
+        as_of: Date,
+        people_csv: &str,
+    ) -> Result<DemoAssets, AppError> {
+        use crate::demo_assets::{Step, generate, service_code};
+        let demo = generate(seed, as_of, people_csv);
+        let path = dir.join("assets.csv");
+        std::fs::write(&path, &demo.csv)
+            .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", path.display())))?;
+        self.put_asset_settings(system, demo.settings.clone()).await?;
+        let import = self
+            .import_assets(system, demo.csv.as_bytes(), &crate::asset_import::ImportOptions::default())
+            .await?;
+        if !import.errors.is_empty() || !import.committed {
+            return Err(AppError::Internal(format!(
+                "the demo's assets.csv did not import: {:?}",
+                import.errors.first()
+            )));
+        }
+        let mut s = self.store().session().await?;
+        let tags = s.asset_ids_by_tag().await.map_err(crate::assets::store_err)?;
+        let mut ids: std::collections::HashMap<&str, std::collections::HashMap<String, i64>> =
+            std::collections::HashMap::new();
+        for p in s.all::<itemize_core::refdata::Person>(true).await? {
+            ids.entry("person").or_default().insert(p.fields.employee_id.clone(), p.id.into());
+        }
+        for l in s.all::<itemize_core::refdata::Location>(true).await? {
+            ids.entry("location").or_default().insert(l.fields.code.clone(), l.id.into());
+        }
+        for v in s.all::<itemize_core::refdata::Vendor>(true).await? {
+            ids.entry("vendor").or_default().insert(v.fields.name.clone(), v.id.into());
+        }
+        for c in s.all::<CostCentre>(true).await? {
+            ids.entry("cost_centre").or_default().insert(c.fields.code.clone(), c.id.into());
+        }
+        for v in s.all::<itemize_core::refdata::Service>(true).await? {
+            ids.entry("service").or_default().insert(v.fields.code.clone(), v.id.into());
+        }
+        drop(s);
+        let missing =
+            |what: &str, key: &str| AppError::Internal(format!("the demo names an unknown {what} `{key}`"));
+        let lookup = |what: &str, key: &str| -> Result<i64, AppError> {
+            ids.get(what).and_then(|m| m.get(key)).copied().ok_or_else(|| missing(what, key))
+        };
+        let tag_id = |tag: &str| tags.get(&tag.to_lowercase()).copied().ok_or_else(|| missing("asset", tag));
+        // Natural keys in a step's body → the ids the API takes.
+        let resolve = |mut body: Value| -> Result<Value, AppError> {
+            let Some(o) = body.as_object_mut() else { return Ok(body) };
+            for (key, what, to) in [
+                ("assignee", "person", "assignee_person_id"),
+                ("owner", "person", "owner_person_id"),
+                ("location", "location", "location_id"),
+                ("vendor", "vendor", "vendor_id"),
+                ("cost_centre", "cost_centre", "cost_centre_id"),
+                ("to_service", "service", "to_service_id"),
+                ("to_asset", "asset", "to_asset_id"),
+            ] {
+                let Some(v) = o.remove(key) else { continue };
+                let v = v.as_str().unwrap_or_default().to_string();
+                let id = match what {
+                    "asset" => tag_id(&v)?,
+                    "service" => lookup("service", &service_code(&v).ok_or_else(|| missing("service", &v))?)?,
+                    _ => lookup(what, &v)?,
+                };
+                o.insert(to.into(), Value::from(id));
+            }
+            Ok(body)
+        };
+        let mut out = DemoAssets { import, ..DemoAssets::default() };
+        for step in demo.steps {
+            match step {
+                Step::Transition { tag, body } => {
+                    self.transition_asset(system, tag_id(&tag)?, None, resolve(body)?).await?;
+                    out.transitions += 1;
+                }
+                Step::CheckOut { tag, body } => {
+                    self.check_out_asset(system, tag_id(&tag)?, resolve(body)?).await?;
+                    out.transitions += 1;
+                }
+                Step::CheckIn { tag, body } => {
+                    self.check_in_asset(system, tag_id(&tag)?, resolve(body)?).await?;
+                    out.transitions += 1;
+                }
+                Step::Cost { tag, body } => {
+                    self.add_asset_cost(system, tag_id(&tag)?, resolve(body)?).await?;
+                }
+                Step::Relation { tag, body } => {
+                    self.add_relation(system, tag_id(&tag)?, resolve(body)?).await?;
+                    out.relations += 1;
+                }
+                Step::Contract { body, tags } => {
+                    let mut body = resolve(body)?;
+                    let covered: Result<Vec<i64>, AppError> = tags.iter().map(|t| tag_id(t)).collect();
+                    body["asset_ids"] = Value::from(covered?);
+                    self.create_contract(system, body).await?;
+                    out.contracts += 1;
+                }
+                Step::Audit { location, missing, extra, close } => {
+                    let audit = self.start_audit(system, lookup("location", location)?).await?;
+                    // Before any scan, everything expected is missing.
+                    let mut expected = audit.missing.clone();
+                    expected.sort_unstable();
+                    let keep =
+                        if close { expected.len().saturating_sub(missing) } else { expected.len() / 2 };
+                    for id in expected.into_iter().skip(expected_skip(close, missing)).take(keep) {
+                        let tag = self.get_asset(system, id).await?.fields.tag;
+                        self.scan(system, audit.id, &tag).await?;
+                    }
+                    for input in extra.iter().filter(|e| !e.is_empty()) {
+                        self.scan(system, audit.id, input).await?;
+                    }
+                    if close {
+                        self.close_audit(system, audit.id, true).await?;
+                    }
+                    out.audits += 1;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The demo's allocation: CPU-hours for the platform cluster's tenants, the rule set (kept in the demo

@@ -155,7 +155,7 @@ const CEO_COST_CENTRE: &str = "CC-8000";
 const CEO_LOCATION: (&str, &str) = ("US", "US-NYC-F15");
 
 /// name|owner_cost_centre_code|criticality|description. Codes are SVC-001… in this order.
-const SERVICES: &[&str] = &[
+pub(crate) const SERVICES: &[&str] = &[
     "Customer Portal|CC-2300|critical|Customer-facing web portal where clients manage accounts, users and billing.",
     "Payments API|CC-1100|critical|Processes card and bank payments for all customer subscriptions.",
     "Mobile App Backend|CC-2400|critical|APIs and push notification services behind the iOS and Android apps.",
@@ -916,7 +916,7 @@ fn fields<const N: usize>(line: &'static str, sep: char) -> [&'static str; N] {
 }
 
 /// SplitMix64: tiny, fast, and fixed forever, so a seed always means the same organisation.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next_u64(&mut self) -> u64 {
@@ -928,16 +928,16 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
-    fn chance(&mut self, per_mille: usize) -> bool {
+    pub(crate) fn chance(&mut self, per_mille: usize) -> bool {
         self.below(1000) < per_mille
     }
 
     /// An index drawn in proportion to `weights` (0 when they are all zero).
-    fn weighted(&mut self, weights: &[u32]) -> usize {
+    pub(crate) fn weighted(&mut self, weights: &[u32]) -> usize {
         let total: usize = weights.iter().map(|&w| w as usize).sum();
         let mut roll = self.below(total);
         for (i, &w) in weights.iter().enumerate() {
@@ -951,10 +951,10 @@ impl Rng {
 }
 
 /// An in-memory CSV file with `\n` line endings.
-struct Csv(csv::Writer<Vec<u8>>);
+pub(crate) struct Csv(csv::Writer<Vec<u8>>);
 
 impl Csv {
-    fn new(header: &str) -> Self {
+    pub(crate) fn new(header: &str) -> Self {
         let writer =
             csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
         let mut csv = Self(writer);
@@ -962,11 +962,11 @@ impl Csv {
         csv
     }
 
-    fn row(&mut self, cells: &[&str]) {
+    pub(crate) fn row(&mut self, cells: &[&str]) {
         self.0.write_record(cells).expect("writing CSV into memory cannot fail");
     }
 
-    fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         let bytes = self.0.into_inner().expect("flushing CSV into memory cannot fail");
         String::from_utf8(bytes).expect("CSV written from UTF-8 strings is UTF-8")
     }

@@ -110,6 +110,8 @@ pub struct LedgerQuery {
     pub provider: Option<String>,
     pub account: Option<String>,
     pub service: Option<String>,
+    /// A provider's ResourceId (a cloud-resource asset's ledger cost).
+    pub resource: Option<String>,
     /// A tag key, and optionally the value it must have.
     pub tag: Option<(String, Option<String>)>,
     pub charge_category: Option<String>,
@@ -174,6 +176,7 @@ impl LedgerQuery {
                 "provider" => q.provider = Some(v.clone()),
                 "account" => q.account = Some(v.clone()),
                 "service" => q.service = Some(v.clone()),
+                "resource" => q.resource = Some(v.clone()),
                 "charge_category" => q.charge_category = Some(v.clone()),
                 "tag" => {
                     q.tag = Some(match v.split_once('=') {
@@ -191,8 +194,8 @@ impl LedgerQuery {
                 other => {
                     return Err(bad(
                         other,
-                        "unknown parameter; use from, to, period, provider, account, service, tag, \
-                         charge_category, group_by",
+                        "unknown parameter; use from, to, period, provider, account, service, resource, \
+                         tag, charge_category, group_by",
                     ));
                 }
             }
@@ -266,6 +269,7 @@ fn totals_of(
     };
     let dims: Vec<usize> = q.group_by.iter().map(|d| want(d.column())).collect();
     let svc = q.service.as_ref().map(|_| want("service_name"));
+    let res = q.resource.as_ref().map(|_| want("resource_id"));
     let tag = q.tag.as_ref().map(|_| want("tags"));
     let cat = q.charge_category.as_ref().map(|_| want("charge_category"));
     let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
@@ -284,6 +288,11 @@ fn totals_of(
             };
             for row in 0..b.rows {
                 if let (Some(i), Some(want)) = (svc, &q.service)
+                    && b.columns[i].text(row) != Some(want.as_str())
+                {
+                    continue;
+                }
+                if let (Some(i), Some(want)) = (res, &q.resource)
                     && b.columns[i].text(row) != Some(want.as_str())
                 {
                     continue;

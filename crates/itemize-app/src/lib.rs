@@ -3,12 +3,14 @@
 
 pub mod allocation;
 pub mod asset_import;
+pub mod asset_ledger;
 pub mod asset_ops;
 pub mod assets;
 pub mod auth;
 pub mod cost;
 pub mod csvio;
 pub mod demo;
+mod demo_assets;
 pub mod demo_bills;
 pub mod demo_gen;
 pub mod demo_rules;

@@ -28,6 +28,7 @@ pub fn routes(r: Reg) -> Reg {
         .add("/api/v1/assets/end-of-life", &["GET"], get(end_of_life))
         .add("/api/v1/assets/refresh-plan", &["GET"], get(refresh))
         .add("/api/v1/assets/depreciation", &["GET"], get(depreciation_by_cc))
+        .add("/api/v1/assets/depreciation/post", &["POST"], post(post_depreciation))
         .add("/api/v1/assets/governance", &["GET"], get(governance))
         .add("/api/v1/assets/settings", &["GET", "PUT"], get(settings).put(put_settings))
         .add("/api/v1/assets/export", &["GET"], get(export))
@@ -43,6 +44,7 @@ pub fn routes(r: Reg) -> Reg {
         .add("/api/v1/assets/{id}/impact", &["GET"], get(impact))
         .add("/api/v1/assets/{id}/depreciation", &["GET"], get(depreciation))
         .add("/api/v1/assets/{id}/tco", &["GET"], get(tco))
+        .add("/api/v1/assets/{id}/resource-cost", &["GET"], get(resource_cost))
         .add("/api/v1/assets/{id}/costs", &["POST"], post(add_cost))
         .add("/api/v1/contracts", &["GET", "POST"], get(contracts).post(create_contract))
         .add("/api/v1/contracts/renewals", &["GET"], get(renewals))
@@ -179,6 +181,24 @@ async fn depreciation(
 
 async fn tco(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(s.app.tco(&auth.actor, id(&raw)?).await?).into_response())
+}
+
+async fn resource_cost(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(s.app.asset_resource_cost(&auth.actor, id(&raw)?).await?).into_response())
+}
+
+/// Posts a month's depreciation into the cost ledger: `?period=YYYY-MM`.
+async fn post_depreciation(
+    State(s): State<AppState>,
+    auth: Auth,
+    Params(p): Params,
+) -> Result<Response, ApiError> {
+    // An absent period is refused by the use case, after the actor's rights.
+    Ok(Json(s.app.post_depreciation(&auth.actor, p.get("period").unwrap_or_default()).await?).into_response())
 }
 
 async fn add_cost(

@@ -58,6 +58,12 @@ pub enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// The asset register: list, search, import (itemize or Snipe-IT), export, labels, lifecycle, check-out
+    /// and check-in, history, impact, renewals, refresh plan, governance, depreciation into the ledger, audits.
+    Assets {
+        #[command(subcommand)]
+        action: crate::assetcli::AssetsAction,
+    },
     /// Database schema: apply migrations or show where the database stands.
     Db {
         #[command(subcommand)]
@@ -352,6 +358,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { seed, as_of, no_serve, .. } => demo(settings, clock, seed, as_of, no_serve).await,
         Command::Db { action } => db(settings, clock, action).await,
+        Command::Assets { action } => {
+            let app = wiring::open_app(&settings, clock).await?;
+            crate::assetcli::run(&app, action).await
+        }
         Command::User { action } => {
             let app = wiring::open_app(&settings, clock).await?;
             user(&app, action).await
@@ -485,7 +495,7 @@ async fn demo(
     let app = wiring::open_app(&settings, clock).await?;
     let dir = settings.data_dir.join("demo-input");
     match app.load_demo(&dir, seed, as_of).await {
-        Ok(DemoOutcome::Loaded { files, reports, bills, allocation }) => {
+        Ok(DemoOutcome::Loaded { files, reports, bills, allocation, assets }) => {
             println!(
                 "Built the demo organisation (seed {seed}, as of {as_of}) in {}:",
                 settings.data_dir.display()
@@ -493,6 +503,26 @@ async fn demo(
             for (f, r) in files.iter().zip(&reports) {
                 let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 println!("  {name:<24} {:>5} rows: {} created, {} updated", r.rows, r.created, r.updated);
+            }
+            println!(
+                "  {:<24} {:>5} assets; {} lifecycle steps replayed (repairs, losses, loans, retirements, \
+                 certified disposals), {} relationships, {} contracts, {} audits",
+                "assets.csv",
+                assets.import.created,
+                assets.transitions,
+                assets.relations,
+                assets.contracts,
+                assets.audits
+            );
+            if let (Some(first), Some(last)) = (assets.depreciation.first(), assets.depreciation.last()) {
+                let lines: usize = assets.depreciation.iter().map(|d| d.lines).sum();
+                println!(
+                    "  {:<24} {:>5} months ({}..{}) of depreciation posted into the ledger as {lines} spend lines",
+                    "depreciation/",
+                    assets.depreciation.len(),
+                    first.period,
+                    last.period
+                );
             }
             let lines: i64 = bills.iter().map(|b| b.rows_ingested).sum();
             let restated = bills.iter().filter(|b| !b.replaced.is_empty()).count();
@@ -534,7 +564,7 @@ async fn demo(
                 settings.data_dir.display()
             );
         }
-        Err(e) => bail!("{e}"),
+        Err(e) => return Err(e.into()),
     }
     if no_serve {
         return Ok(ExitCode::SUCCESS);

@@ -2,6 +2,7 @@
 //! tests and benchmarks can start the same server the binary does.
 
 pub mod alloccli;
+pub mod assetcli;
 pub mod cli;
 pub mod config;
 pub mod costcli;

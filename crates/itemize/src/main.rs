@@ -14,6 +14,10 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             if let Some(app) = e.downcast_ref::<itemize_app::AppError>() {
+                // The operator at the command line may see what an API caller is not shown.
+                if let itemize_app::AppError::Internal(detail) = app {
+                    eprintln!("  {detail}");
+                }
                 for d in app.details() {
                     eprintln!("  {}: {}", d.field, d.problem);
                 }

@@ -401,6 +401,7 @@ impl AssetFields {
             "manufacturer" => self.manufacturer.is_some(),
             "serial" => self.serial.is_some(),
             "hostname" => self.hostname.is_some(),
+            "resource_id" => self.resource_id.is_some(),
             "location_id" | "location" => self.location_id.is_some(),
             "cost_centre_id" | "cost_centre" => self.cost_centre_id.is_some(),
             "vendor_id" | "vendor" => self.vendor_id.is_some(),
@@ -420,7 +421,7 @@ impl AssetFields {
 }
 
 /// Fields a required-field policy may name (besides `custom.<key>` and `owner`).
-pub const POLICY_FIELDS: [&str; 14] = [
+pub const POLICY_FIELDS: [&str; 15] = [
     "model",
     "manufacturer",
     "serial",
@@ -435,6 +436,7 @@ pub const POLICY_FIELDS: [&str; 14] = [
     "warranty_end",
     "end_of_life",
     "useful_life_months",
+    "resource_id",
 ];
 
 #[cfg(test)]

@@ -438,3 +438,124 @@ both!(snipe_it_imports_including_broken_files, |t| {
 fn dec(s: &str) -> rust_decimal::Decimal {
     s.parse().unwrap()
 }
+
+both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
+    use itemize_app::ledger::{Dimension, LedgerQuery};
+    use rust_decimal::Decimal;
+    let (_, cc, _loc, _p) = seed_small(&t).await;
+    let a = laptop(&t, "LT-1", json!({"cost_centre_id": cc, "currency": "USD"})).await;
+    // No cost centre: its depreciation is posted unallocated, never dropped.
+    let b = laptop(
+        &t,
+        "LT-2",
+        json!({"currency": "USD", "purchase_cost": "3600.00", "purchase_date": "2025-03-10"}),
+    )
+    .await;
+    let expense = |s: &itemize_app::asset_ops::Schedule, month: &str| -> Decimal {
+        s.months
+            .iter()
+            .find(|m| m.month.strftime("%Y-%m").to_string() == month)
+            .map_or(Decimal::ZERO, |m| m.expense)
+    };
+    let (sa, sb) = (
+        t.app.depreciation_schedule(&sys(), a.id).await.unwrap(),
+        t.app.depreciation_schedule(&sys(), b.id).await.unwrap(),
+    );
+    let (ea, eb) = (expense(&sa, "2025-06"), expense(&sb, "2025-06"));
+    assert!(ea > Decimal::ZERO && eb > Decimal::ZERO);
+    let totals = |t: &TestApp, period: &str| {
+        let q = LedgerQuery {
+            period_from: Some(period.into()),
+            period_to: Some(period.into()),
+            account: Some("Asset depreciation".into()),
+            group_by: vec![Dimension::SubAccount],
+            ..Default::default()
+        };
+        let app = t.app.clone();
+        async move { app.ledger_totals(&sys(), &q).await.unwrap() }
+    };
+    let posted = t.app.post_depreciation(&sys(), "2025-06").await.unwrap();
+    assert_eq!((posted.lines, posted.assets, posted.write_offs), (2, 2, 0));
+    assert_eq!(posted.import.status, "active", "{:?}", posted.import.message);
+    assert!(posted.file.ends_with("depreciation/depreciation-2025-06.csv"));
+    let l = totals(&t, "2025-06").await;
+    assert_eq!(l.total.effective_cost, ea + eb);
+    let by: Vec<(Option<String>, Decimal)> =
+        l.rows.iter().map(|r| (r.keys[0].clone(), r.effective_cost)).collect();
+    assert_eq!(by, [(None, eb), (Some("CC-2".into()), ea)]);
+    // The same month again, unchanged: a no-op that says so.
+    let again = t.app.post_depreciation(&sys(), "2025-06").await.unwrap();
+    assert_eq!(again.import.status, "duplicate");
+    assert!(again.import.message.as_deref().unwrap_or_default().contains("nothing changed"));
+    // The register changed: posting again restates the month instead of adding to it.
+    t.app.update_asset(&sys(), b.id, None, json!({"purchase_cost": "7200.00"})).await.unwrap();
+    let restated = t.app.post_depreciation(&sys(), "2025-06").await.unwrap();
+    assert_eq!(restated.import.replaced, [posted.import.id]);
+    assert_eq!(totals(&t, "2025-06").await.total.effective_cost, ea + eb * Decimal::from(2));
+
+    // A disposal in June: June's depreciation, then the book value less the proceeds written off; nothing
+    // after June.
+    t.app.transition_asset(&sys(), a.id, None, json!({"to": "retired", "reason": "broken"})).await.unwrap();
+    let disposal = json!({"method": "resell", "date": "2025-06-20", "reference": "RS-1", "proceeds": "100.00",
+        "sanitization": {"method": "crypto erase", "attested_by": "IT", "date": "2025-06-19"}});
+    t.app
+        .transition_asset(
+            &sys(),
+            a.id,
+            None,
+            json!({"to": "disposed", "reason": "sold", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    let june = t.app.post_depreciation(&sys(), "2025-06").await.unwrap();
+    assert_eq!((june.lines, june.write_offs), (3, 1));
+    let accumulated: Decimal = sa
+        .months
+        .iter()
+        .filter(|m| m.month.strftime("%Y-%m").to_string().as_str() <= "2025-06")
+        .map(|m| m.expense)
+        .sum();
+    let write_off = Decimal::new(120_000, 2) - accumulated - Decimal::new(10_000, 2);
+    assert_eq!(totals(&t, "2025-06").await.total.effective_cost, ea + eb * Decimal::from(2) + write_off);
+    let july = t.app.post_depreciation(&sys(), "2025-07").await.unwrap();
+    assert_eq!((july.lines, july.assets, july.write_offs), (1, 1, 0), "the sold laptop is off the books");
+    // Nothing to post is refused clearly; a viewer may not post.
+    let e = t.app.post_depreciation(&sys(), "2019-01").await.unwrap_err();
+    assert!(e.to_string().contains("nothing to post"), "{e}");
+    let viewer = Actor { role: Role::Viewer, ..sys() };
+    assert!(matches!(t.app.post_depreciation(&viewer, "2025-08").await, Err(AppError::Forbidden(_))));
+
+    // A cloud-resource asset's cost is the ledger's, summed independently from the fixture here.
+    let path = fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv");
+    crate::cost_ledger::import(&t, &path, Default::default()).await;
+    let mut by_resource: std::collections::HashMap<String, (usize, Decimal)> = Default::default();
+    let mut rdr = csv::Reader::from_path(&path).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let (ri, ei) = (
+        h.iter().position(|c| c == "ResourceId").unwrap(),
+        h.iter().position(|c| c == "EffectiveCost").unwrap(),
+    );
+    for r in rdr.records() {
+        let r = r.unwrap();
+        if !r[ri].is_empty() {
+            let e = by_resource.entry(r[ri].to_string()).or_default();
+            e.0 += 1;
+            e.1 += r[ei].parse::<Decimal>().unwrap();
+        }
+    }
+    let (resource, (rows, want)) = by_resource.into_iter().max_by_key(|(k, (n, _))| (*n, k.clone())).unwrap();
+    assert!(rows > 1, "a resource with several lines");
+    let vm = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "CL-1", "name": "web", "class": "cloud-resource", "resource_id": resource}),
+        )
+        .await
+        .unwrap();
+    let cost = t.app.asset_resource_cost(&sys(), vm.id).await.unwrap();
+    assert_eq!((cost.lines, cost.effective_total.clone()), (rows as u64, want.round_dp(2).to_string()));
+    assert!(!cost.months.is_empty());
+    let e = t.app.asset_resource_cost(&sys(), b.id).await.unwrap_err();
+    assert!(e.to_string().contains("no resource_id"), "{e}");
+});

@@ -74,6 +74,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/assets/end-of-life", "AAAAAAAUA"),
     ("GET", "/api/v1/assets/refresh-plan", "AAAAAAAUA"),
     ("GET", "/api/v1/assets/depreciation", "AAAAAAAUA"),
+    // Posting depreciation writes the cost ledger: who may import cost may post it.
+    ("POST", "/api/v1/assets/depreciation/post", "AAFFFFFUA"),
     ("GET", "/api/v1/assets/governance", "AAAAAAAUA"),
     ("GET", "/api/v1/assets/settings", "AAAAAAAUA"),
     ("PUT", "/api/v1/assets/settings", "AFFFFFFUA"),
@@ -93,6 +95,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/assets/{id}/impact", "AAAAANAUA"),
     ("GET", "/api/v1/assets/{id}/depreciation", "AAAAANAUA"),
     ("GET", "/api/v1/assets/{id}/tco", "AAAAANAUA"),
+    // A cloud asset's ledger cost: the asset's scope first, then the ledger's (scoped users see no ledger).
+    ("GET", "/api/v1/assets/{id}/resource-cost", "AAAAFNAUA"),
     ("POST", "/api/v1/assets/{id}/costs", "AFAFFFFUA"),
     ("GET", "/api/v1/contracts", "AAAAAAAUA"),
     ("POST", "/api/v1/contracts", "AAAFAAFUA"),

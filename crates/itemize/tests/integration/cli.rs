@@ -224,8 +224,8 @@ fn demo_is_deterministic_and_never_loads_twice() {
     let files = list("itemize-data/demo-input");
     assert_eq!(
         files.len(),
-        8,
-        "the reference data, the allocation rules and the CPU-hours series: {files:?}"
+        9,
+        "the reference data, the assets, the allocation rules and the CPU-hours series: {files:?}"
     );
     let bills = list("itemize-data/demo-input/bills");
     assert!(bills.len() > 70, "thirteen months of bills from six sources: {}", bills.len());
@@ -236,6 +236,7 @@ fn demo_is_deterministic_and_never_loads_twice() {
             assert!(x == y, "{f:?} differs between two runs with the same seed");
         }
     }
+    demo_asset_register(a.path());
     // Same seed again: reused, not loaded twice.
     let (ok, out, _) =
         run(itemize(a.path()).args(["demo", "--no-serve", "--seed", "3", "--as-of", "2026-11-22"]));
@@ -489,4 +490,135 @@ fn cost_files_rates_and_focus_export_from_the_command_line() {
     assert!(!ok && err.contains("not a billing period"), "{err}");
     let (ok, _, err) = run(itemize(dir.path()).args(["import", "cost", "sep.csv", "--format", "nope"]));
     assert!(!ok && err.contains("unknown format") && err.contains("aws-cur"), "{err}");
+}
+
+fn json_of(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = run(itemize(dir).args(args).args(["--output", "json"]));
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// The demo's asset register, as an asset manager meets it on the command line.
+fn demo_asset_register(dir: &Path) {
+    let all = json_of(dir, &["assets", "list", "--all"]);
+    let assets = all.as_array().unwrap();
+    assert!((2800..=3300).contains(&assets.len()), "about 3,000 assets: {}", assets.len());
+    let count = |state: &str| assets.iter().filter(|a| a["state"] == state).count();
+    for state in ["in-use", "in-stock", "in-repair", "on-loan", "retired", "disposed", "missing", "on-order"]
+    {
+        assert!(count(state) > 0, "the demo has assets {state}");
+    }
+    let sites: std::collections::HashSet<&serde_json::Value> =
+        assets.iter().map(|a| &a["location_id"]).collect();
+    assert!(sites.len() > 15, "assets across the sites: {}", sites.len());
+    let years: std::collections::HashSet<&str> =
+        assets.iter().filter_map(|a| a["purchase_date"].as_str().map(|d| &d[..4])).collect();
+    assert!(years.len() >= 5, "purchases over five years: {years:?}");
+    // Disposals carry their certificate; devices that store data, a sanitization attestation.
+    for a in assets.iter().filter(|a| a["state"] == "disposed") {
+        let d = &a["disposal"];
+        assert!(d["reference"].as_str().is_some_and(|r| !r.is_empty()), "{a}");
+        if a["class"] == "laptop" {
+            assert!(d["sanitization"]["certificate"].as_str().is_some_and(|c| c.starts_with("CoD-")), "{a}");
+        }
+    }
+    // Leavers with unreturned laptops, and leavers whose laptops came back.
+    let off = json_of(dir, &["assets", "offboarding"]);
+    let off = off.as_array().unwrap();
+    let overdue: Vec<&serde_json::Value> = off.iter().filter(|o| o["status"] == "overdue").collect();
+    assert!(
+        overdue.len() >= 3
+            && overdue.iter().all(|o| o["outstanding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["class"] == "laptop")),
+        "{overdue:?}"
+    );
+    assert!(off.iter().any(|o| !o["recovered"].as_array().unwrap().is_empty()), "recovered laptops too");
+    // Leases and maintenance in the renewal calendar, with notice deadlines before the end dates.
+    let renewals = json_of(dir, &["assets", "renewals", "--days", "90"]);
+    let kinds: std::collections::HashSet<&str> =
+        renewals.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains("lease") && kinds.contains("maintenance"), "{kinds:?}");
+    assert!(
+        renewals.as_array().unwrap().iter().all(|r| r["notice_deadline"].as_str() <= r["end_date"].as_str())
+    );
+    // One closed audit that found four assets missing; one in progress.
+    let audits = json_of(dir, &["assets", "audit", "list"]);
+    let audits = audits.as_array().unwrap();
+    assert!(audits.iter().any(|a| a["status"] == "closed" && a["missing"].as_array().unwrap().len() == 4));
+    assert!(audits.iter().any(|a| a["status"] == "open"));
+    assert_eq!(count("missing"), 4, "the closed audit marked what it did not find");
+    // Depreciation was posted for every month of bills: posting a month again changes nothing.
+    let (ok, out, err) = run(itemize(dir).args(["assets", "depreciation", "--period", "2026-10"]));
+    assert!(ok && out.contains("nothing changed"), "{out}{err}");
+    // A cloud instance of the AWS bill, with its ledger cost beside it.
+    let cl = assets.iter().find(|a| a["class"] == "cloud-resource").unwrap();
+    let cost = json_of(dir, &["assets", "resource-cost", cl["tag"].as_str().unwrap()]);
+    assert!(cost["effective_total"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{cost}");
+    assert_eq!(cost["months"].as_array().unwrap().len(), 13, "{cost}");
+}
+
+#[test]
+fn asset_commands_move_a_snipe_it_user_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fixture = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/snipe-it").join(name)
+    };
+    // A dry run writes nothing; the import then takes every row of the sample in one command.
+    let sample = fixture("assets-sample.csv");
+    let (ok, out, err) = run(itemize(d).args(["assets", "import", "--dry-run"]).arg(&sample));
+    assert!(ok && out.contains("would import (snipe-it format): 22 rows"), "{out}{err}");
+    let (ok, out, _) = run(itemize(d).args(["assets", "list"]));
+    assert!(ok && out.contains("0 asset(s)"), "{out}");
+    let (ok, out, err) = run(itemize(d).args(["assets", "import"]).arg(&sample));
+    assert!(ok && out.contains("imported (snipe-it format): 22 rows, 22 created"), "{out}{err}");
+    // A strict import of a broken file fails, names the row and column, and changes nothing.
+    std::fs::write(d.join("bad.csv"), "tag,name,class,purchase_date\nX-1,Thing,laptop,2025-02-30\n").unwrap();
+    let (ok, _, err) = run(itemize(d).args(["assets", "import", "bad.csv"]));
+    assert!(!ok && err.contains("row 2, column purchase_date"), "{err}");
+    let all = json_of(d, &["assets", "list", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 22);
+    let tag = all[0]["tag"].as_str().unwrap().to_string();
+    // Lifecycle: a refused move lists the allowed ones; a valid one lands in the history.
+    let (ok, _, err) = run(itemize(d).args(["assets", "transition", &tag, "--to", "disposed"]));
+    assert!(!ok && err.contains("allowed"), "{err}");
+    let (ok, out, err) =
+        run(itemize(d).args(["assets", "transition", &tag, "--to", "in-repair", "--reason", "fan noise"]));
+    assert!(ok && out.contains("→ in-repair"), "{out}{err}");
+    let (ok, out, _) = run(itemize(d).args(["assets", "history", &tag]));
+    assert!(ok && out.contains("transition") && out.contains("fan noise"), "{out}");
+    let (ok, out, err) = run(itemize(d).args(["assets", "check-in", &tag]));
+    assert!(ok && out.contains("checked in (in-stock)"), "{out}{err}");
+    // Search, export and labels.
+    let (ok, out, _) = run(itemize(d).args(["assets", "list", "--q", &tag[..tag.len() - 1]]));
+    assert!(ok && out.contains(&tag), "{out}");
+    let (ok, _, err) = run(itemize(d).args(["assets", "export", "--out", "all.csv"]));
+    assert!(ok, "{err}");
+    let exported = csv::Reader::from_path(d.join("all.csv")).unwrap().records().count();
+    assert_eq!(exported, 22, "every asset (notes span lines inside quotes)");
+    let (ok, _, err) =
+        run(itemize(d).args(["assets", "labels", "--out", "labels.pdf", "--param", &format!("q={tag}")]));
+    assert!(ok, "{err}");
+    assert!(std::fs::read(d.join("labels.pdf")).unwrap().starts_with(b"%PDF-"));
+    // An audit by scanner input on standard input.
+    let (ok, out, _) = run(itemize(d).args(["export", "locations"]));
+    assert!(ok);
+    let code = out.lines().nth(1).and_then(|l| l.split(',').next()).unwrap().to_string();
+    let (ok, out, err) = run(itemize(d).args(["assets", "audit", "start", &code]));
+    assert!(ok && out.starts_with("audit 1 (open)"), "{out}{err}");
+    let mut child = itemize(d)
+        .args(["assets", "audit", "scan", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(format!("{tag}\nNOT-A-TAG\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("NOT-A-TAG: unknown"), "{text}");
 }

@@ -1,0 +1,286 @@
+//! Where the asset register meets the cost ledger.
+//!
+//! - **Depreciation as spend.** A month's depreciation expense is written as a generic spend file
+//!   (`DATA_DIR/depreciation/depreciation-YYYY-MM.csv`: one line per cost centre, currency and asset class, plus
+//!   one write-off line per asset disposed of, lost or stolen that month) and imported through the ordinary
+//!   generic reader with [`DEPRECIATION_MAPPING`]. It is then a non-cloud spend line like any other: converted
+//!   to the reporting currency, allocated by its cost centre, shown in statements. Posting the month again
+//!   after the register changed restates it (same period, same account): the newer file replaces the older one,
+//!   or, in a closed month, posts the difference into the next open month. The same file twice is a no-op.
+//! - **Cloud cost beside cloud assets.** A cloud-resource asset's `resource_id` is the ledger's ResourceId: its
+//!   cost per month comes straight from the ledger.
+
+use crate::cost::{ImportOptions, ImportSummary, Progress};
+use crate::ledger::{Dimension, LedgerQuery};
+use crate::{App, AppError};
+use itemize_core::assets::State;
+use itemize_core::auth::Actor;
+use itemize_core::refdata::CostCentre;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The mapping depreciation files are read through. Its name is the ledger's billing account, so each month
+/// of depreciation is one (period, account) that a later posting restates.
+pub const DEPRECIATION_MAPPING: &str = r#"# Monthly depreciation of the asset register, posted by itemize.
+name = "Asset depreciation"
+
+[columns]
+period = "Period"
+amount = "Amount"
+currency = "Currency"
+cost_centre = "Cost Centre"
+gl_account = "GL Account"
+service = "Service"
+description = "Description"
+tags = ["Asset Class"]
+
+[defaults]
+charge_category = "Purchase"
+charge_frequency = "Recurring"
+service_category = "Other"
+"#;
+
+/// GL accounts of the posted lines.
+pub const DEPRECIATION_GL_ACCOUNT: &str = "6810";
+pub const DISPOSAL_GL_ACCOUNT: &str = "6890";
+
+/// What posting a month did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepreciationPosting {
+    pub period: String,
+    pub file: PathBuf,
+    /// Lines written: depreciation groups and write-offs.
+    pub lines: usize,
+    pub assets: usize,
+    pub write_offs: usize,
+    /// Total per currency, as posted (before conversion).
+    pub totals: BTreeMap<String, String>,
+    pub import: ImportSummary,
+}
+
+/// A cloud-resource asset's ledger cost, in the reporting currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceCost {
+    pub asset_id: i64,
+    pub resource_id: String,
+    pub currency: String,
+    /// (period, effective cost, billed cost), oldest first.
+    pub months: Vec<(String, String, String)>,
+    pub effective_total: String,
+    pub billed_total: String,
+    pub lines: u64,
+}
+
+/// One line of a depreciation file.
+struct Line {
+    cost_centre: String,
+    currency: String,
+    gl: &'static str,
+    service: String,
+    description: String,
+    class: String,
+    amount: Decimal,
+}
+
+impl App {
+    /// The month's depreciation (and write-offs) for every owned asset, as lines grouped for the ledger.
+    async fn depreciation_lines(&self, month: Date) -> Result<(Vec<Line>, usize, usize), AppError> {
+        let mut s = self.store().session().await?;
+        let assets = s.all_assets(None).await.map_err(crate::assets::store_err)?;
+        let ccs: HashMap<i64, String> =
+            s.all::<CostCentre>(true).await?.into_iter().map(|c| (c.id.into(), c.fields.code)).collect();
+        // When a lost or stolen asset left the books: the time of its last transition into that state.
+        let gone: Vec<i64> =
+            assets.iter().filter(|a| matches!(a.state, State::Lost | State::Stolen)).map(|a| a.id).collect();
+        let mut left_at: HashMap<i64, Date> = HashMap::new();
+        for id in gone {
+            let events = s.asset_events(id).await.map_err(crate::assets::store_err)?;
+            if let Some(e) = events.iter().rev().find(|e| e.kind == "transition") {
+                left_at.insert(id, e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
+            }
+        }
+        drop(s);
+        let month = month.first_of_month();
+        let mut groups: BTreeMap<(String, String, String), (Decimal, usize)> = BTreeMap::new();
+        let mut lines = Vec::new();
+        let mut counted = 0;
+        for a in &assets {
+            if matches!(a.state, State::Requested | State::OnOrder) {
+                continue;
+            }
+            let Some(plan) = a.fields.plan() else { continue };
+            let Ok(schedule) = plan.schedule() else { continue };
+            let left = match a.state {
+                State::Disposed => a.disposal.as_ref().map(|d| d.date),
+                State::Lost | State::Stolen => left_at.get(&a.id).copied(),
+                _ => None,
+            }
+            .map(|d| d.first_of_month());
+            if left.is_some_and(|l| month > l) {
+                continue; // off the books before this month
+            }
+            let expense = schedule.iter().find(|m| m.month == month).map_or(Decimal::ZERO, |m| m.expense);
+            let cc = a.fields.cost_centre_id.and_then(|c| ccs.get(&c).cloned()).unwrap_or_default();
+            let currency = a.fields.currency.code().to_string();
+            if !expense.is_zero() {
+                let g = groups.entry((cc.clone(), currency.clone(), a.fields.class.to_string())).or_default();
+                g.0 += expense;
+                g.1 += 1;
+                counted += 1;
+            }
+            if left == Some(month) {
+                // The book value left after this month's depreciation goes, less any sale proceeds.
+                let accumulated: Decimal =
+                    schedule.iter().filter(|m| m.month <= month).map(|m| m.expense).sum();
+                let book = plan.cost - accumulated;
+                let proceeds: Decimal = a
+                    .disposal
+                    .as_ref()
+                    .and_then(|d| d.proceeds.as_deref())
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or_default();
+                let amount = book - proceeds;
+                if !amount.is_zero() {
+                    let how = match &a.disposal {
+                        Some(d) => format!("{} ({})", d.method, d.reference),
+                        None => a.state.to_string(),
+                    };
+                    lines.push(Line {
+                        cost_centre: cc,
+                        currency,
+                        gl: DISPOSAL_GL_ACCOUNT,
+                        service: "Asset disposals".into(),
+                        description: format!(
+                            "Write-off of {}: {how}; book value {book} less proceeds {proceeds}",
+                            a.fields.tag
+                        ),
+                        class: a.fields.class.to_string(),
+                        amount,
+                    });
+                }
+            }
+        }
+        let period = month.strftime("%Y-%m").to_string();
+        let groups: Vec<Line> = groups
+            .into_iter()
+            .map(|((cost_centre, currency, class), (amount, n))| Line {
+                description: format!("Depreciation {period}: {n} {class} asset(s)"),
+                service: "Hardware depreciation".into(),
+                gl: DEPRECIATION_GL_ACCOUNT,
+                cost_centre,
+                currency,
+                class,
+                amount,
+            })
+            .collect();
+        let write_offs = lines.len();
+        Ok((groups.into_iter().chain(lines).collect(), counted, write_offs))
+    }
+
+    /// Posts a month's depreciation into the cost ledger (see the module documentation).
+    pub async fn post_depreciation(
+        &self,
+        actor: &Actor,
+        period: &str,
+    ) -> Result<DepreciationPosting, AppError> {
+        // Who may import cost may post depreciation; checked before anything else.
+        self.cost_allow(actor, itemize_core::auth::Action::Write)?;
+        crate::ledger::check_period("period", period)?;
+        let month: Date = format!("{period}-01")
+            .parse()
+            .map_err(|_| crate::ledger::bad("period", format!("{period:?} is not a month")))?;
+        let (lines, assets, write_offs) = self.depreciation_lines(month).await?;
+        if lines.is_empty() {
+            return Err(AppError::Refused(format!(
+                "no asset depreciates in {period}: nothing to post (assets need a purchase cost, a purchase \
+                 date, a useful life and a depreciation method)"
+            )));
+        }
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        let io = |e: csv::Error| AppError::Internal(format!("writing the depreciation file: {e}"));
+        w.write_record([
+            "Period",
+            "Amount",
+            "Currency",
+            "Cost Centre",
+            "GL Account",
+            "Service",
+            "Description",
+            "Asset Class",
+        ])
+        .map_err(io)?;
+        let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+        for l in &lines {
+            *totals.entry(l.currency.clone()).or_default() += l.amount;
+            w.write_record([
+                period,
+                &l.amount.to_string(),
+                &l.currency,
+                &l.cost_centre,
+                l.gl,
+                &l.service,
+                &l.description,
+                &l.class,
+            ])
+            .map_err(io)?;
+        }
+        let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+        let dir = self.config().data_dir.join("depreciation");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::Refused(format!("cannot create {}: {e}", dir.display())))?;
+        let file = dir.join(format!("depreciation-{period}.csv"));
+        std::fs::write(&file, &bytes)
+            .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", file.display())))?;
+        let mapping = itemize_ingest::generic::Mapping::from_toml(DEPRECIATION_MAPPING)
+            .map_err(|e| AppError::Internal(format!("the depreciation mapping: {e}")))?;
+        let opts = ImportOptions { mapping: Some(mapping), ..Default::default() };
+        let import = self.import_cost_file(actor, &file, opts, Arc::new(Progress::default())).await?;
+        Ok(DepreciationPosting {
+            period: period.to_string(),
+            file,
+            lines: lines.len(),
+            assets,
+            write_offs,
+            totals: totals.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            import,
+        })
+    }
+
+    /// A cloud-resource asset's cost from the ledger, by month.
+    pub async fn asset_resource_cost(&self, actor: &Actor, asset_id: i64) -> Result<ResourceCost, AppError> {
+        let a = self.get_asset(actor, asset_id).await?;
+        self.cost_allow(actor, itemize_core::auth::Action::Read)?;
+        let Some(resource) = a.fields.resource_id.clone() else {
+            return Err(AppError::Refused(format!(
+                "asset {} has no resource_id: only assets linked to a provider's resource have ledger cost",
+                a.fields.tag
+            )));
+        };
+        let q = LedgerQuery {
+            resource: Some(resource.clone()),
+            group_by: vec![Dimension::Period],
+            ..Default::default()
+        };
+        let t = self.ledger_totals(actor, &q).await?;
+        Ok(ResourceCost {
+            asset_id,
+            resource_id: resource,
+            currency: t.reporting_currency,
+            months: t
+                .rows
+                .iter()
+                .map(|r| {
+                    let p = r.keys.first().cloned().flatten().unwrap_or_default();
+                    (p, r.effective_cost.round_dp(2).to_string(), r.billed_cost.round_dp(2).to_string())
+                })
+                .collect(),
+            effective_total: t.total.effective_cost.round_dp(2).to_string(),
+            billed_total: t.total.billed_cost.round_dp(2).to_string(),
+            lines: t.total.lines,
+        })
+    }
+}

@@ -1,0 +1,728 @@
+//! The asset register's commands: `itemize assets list|show|import|export|labels|transition|check-out|
+//! check-in|history|impact|overdue|offboarding|warranty|end-of-life|renewals|refresh|governance|depreciation|
+//! resource-cost|audit`.
+
+use crate::cli::{OutputFormat, operator};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use itemize_app::{App, ListParams};
+use itemize_core::refdata::{Location, Person};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsAction {
+    /// List assets: search by tag, serial, hostname or person; filter and sort. `--param key=value` passes
+    /// any filter the API takes (class, state, model, manufacturer, assignee_person_id, location_id,
+    /// service_id, cost_centre_id, vendor_id, warranty_before, eol_before, purchased_after, overdue, ...).
+    List {
+        /// Search: a prefix of the tag, serial or hostname, or a person's name or e-mail.
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long)]
+        class: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        /// Sort by a column, `-` first for descending (e.g. -purchase_date).
+        #[arg(long)]
+        sort: Option<String>,
+        /// Assets to show [default: 50; every page with --all].
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Every matching asset, page after page.
+        #[arg(long)]
+        all: bool,
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// One asset by tag or serial (as a barcode scanner reads it), with its book value.
+    Show {
+        key: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Import assets from CSV or XLSX: itemize's columns or Snipe-IT's export (told from the header).
+    Import {
+        file: PathBuf,
+        /// itemize or snipe-it (default: told from the header).
+        #[arg(long)]
+        format: Option<String>,
+        /// Check every row and show what would be written, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the good rows and report the bad ones instead of rejecting the file.
+        #[arg(long)]
+        lenient: bool,
+        /// Map a file column onto a field: --map "Asset No=tag" (repeatable).
+        #[arg(long = "map", value_name = "COLUMN=FIELD")]
+        map: Vec<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Export the assets a filter selects as CSV or XLSX (by the file's extension).
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+    /// Print QR labels for the assets a filter selects, as SVG or PDF (by the file's extension).
+    Labels {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+    /// Move an asset through its lifecycle; refused with the allowed moves when it may not go there.
+    Transition {
+        key: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// A person (employee id or e-mail) for in use or on loan.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// A location code.
+        #[arg(long)]
+        location: Option<String>,
+        /// On loan: the expected return date.
+        #[arg(long)]
+        expected_return: Option<String>,
+        /// Disposed: the disposal as JSON ({"method", "date", "reference", "sanitization": {...}}).
+        #[arg(long, value_name = "JSON")]
+        disposal: Option<String>,
+    },
+    /// Check an asset out to a person or a location (in use, or on loan with --until).
+    CheckOut {
+        key: String,
+        /// Employee id or e-mail.
+        #[arg(long)]
+        person: Option<String>,
+        /// Location code.
+        #[arg(long)]
+        location: Option<String>,
+        /// A loan: the expected return date (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Take an asset back into stock, optionally at a location.
+    CheckIn {
+        key: String,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// An asset's history: every change, transition, assignment, audit and disposal.
+    History {
+        key: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Everything that depends on an asset, and the services affected if it fails.
+    Impact {
+        key: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Loans and check-outs past their return date.
+    Overdue {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Leavers and what to recover from them.
+    Offboarding {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Assets whose warranty ends in the next N days.
+    Warranty {
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Assets reaching end of life in the next N days.
+    EndOfLife {
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Contracts ending in the next N days, with the last day to give notice.
+    Renewals {
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Hardware refresh plan: what reaches end of life or warranty end in the next N months, by model and
+    /// cost centre, with a replacement budget.
+    Refresh {
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Data quality: field coverage, required-field policy violations, inventory accuracy.
+    Governance {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Post depreciation into the cost ledger for a month (or a range): non-cloud spend, allocated like any
+    /// other. Posting a month again restates it.
+    Depreciation {
+        #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        #[arg(long, value_name = "YYYY-MM", requires = "to")]
+        from: Option<String>,
+        #[arg(long, value_name = "YYYY-MM", requires = "from")]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// A cloud-resource asset's cost from the ledger, by month.
+    ResourceCost {
+        key: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Physical audits: `start LOCATION`, `scan ID [INPUT...]` (standard input, one per line, when no input
+    /// is given: a barcode scanner works), `close ID [--mark-missing]`, `show ID`, `list`.
+    Audit {
+        #[arg(value_enum)]
+        verb: AuditVerb,
+        /// start: the location code; scan, close, show: the audit id.
+        target: Option<String>,
+        /// scan: tags or serials.
+        inputs: Vec<String>,
+        /// close: move expected assets that were not found to missing.
+        #[arg(long)]
+        mark_missing: bool,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditVerb {
+    Start,
+    Scan,
+    Close,
+    Show,
+    List,
+}
+
+fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn params_of(pairs: &[String]) -> anyhow::Result<ListParams> {
+    let mut p = ListParams::default();
+    for kv in pairs {
+        let (k, v) = kv.split_once('=').with_context(|| format!("--param {kv:?}: expected KEY=VALUE"))?;
+        p = p.with(k.trim(), v.trim());
+    }
+    Ok(p)
+}
+
+/// A person by employee id or e-mail.
+async fn person_id(app: &App, key: &str) -> anyhow::Result<i64> {
+    let page = app.list::<Person>(&operator(), &ListParams::default().with("q", key)).await?;
+    page.items
+        .iter()
+        .find(|p| p.fields.employee_id.eq_ignore_ascii_case(key) || p.fields.email.eq_ignore_ascii_case(key))
+        .map(|p| p.id.into())
+        .with_context(|| format!("no person has the employee id or e-mail {key:?}"))
+}
+
+async fn location_id(app: &App, code: &str) -> anyhow::Result<i64> {
+    let page = app.list::<Location>(&operator(), &ListParams::default().with("q", code)).await?;
+    page.items
+        .iter()
+        .find(|l| l.fields.code.eq_ignore_ascii_case(code))
+        .map(|l| l.id.into())
+        .with_context(|| format!("no location has the code {code:?}"))
+}
+
+fn print_assets(items: &[itemize_core::assets::Asset]) {
+    println!("{:<12} {:<15} {:<10} {:<28} {:<14} {:>8}", "TAG", "CLASS", "STATE", "NAME", "SERIAL", "ID");
+    for a in items {
+        println!(
+            "{:<12} {:<15} {:<10} {:<28} {:<14} {:>8}",
+            a.fields.tag,
+            a.fields.class.to_string(),
+            a.state.to_string(),
+            a.fields.name.chars().take(28).collect::<String>(),
+            a.fields.serial.as_deref().unwrap_or("-"),
+            a.id
+        );
+    }
+}
+
+fn write_file(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))
+}
+
+fn extension(out: &std::path::Path) -> String {
+    out.extension().and_then(|e| e.to_str()).unwrap_or_default().to_lowercase()
+}
+
+fn months(from: &str, to: &str) -> anyhow::Result<Vec<String>> {
+    let parse = |p: &str| -> anyhow::Result<jiff::civil::Date> {
+        format!("{p}-01").parse().with_context(|| format!("{p:?} is not a month (YYYY-MM)"))
+    };
+    let (mut m, end) = (parse(from)?, parse(to)?);
+    if end < m {
+        bail!("--to {to} is before --from {from}");
+    }
+    let mut out = Vec::new();
+    while m <= end && out.len() < 600 {
+        out.push(m.strftime("%Y-%m").to_string());
+        m = m.checked_add(jiff::Span::new().months(1))?;
+    }
+    Ok(out)
+}
+
+/// Runs one `itemize assets` command.
+pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
+    let op = operator();
+    match action {
+        AssetsAction::List { q, class, state, sort, limit, all, params, output } => {
+            let mut p = params_of(&params)?;
+            for (k, v) in [("q", q), ("class", class), ("state", state), ("sort", sort)] {
+                if let Some(v) = v {
+                    p = p.with(k, v);
+                }
+            }
+            let items = if all {
+                app.all_matching(&op, p, None).await?
+            } else {
+                p = p.with("limit", limit.unwrap_or(50).to_string());
+                app.list_assets(&op, &p).await?.items
+            };
+            match output {
+                OutputFormat::Json => print_json(&items)?,
+                OutputFormat::Text => {
+                    print_assets(&items);
+                    println!("{} asset(s)", items.len());
+                }
+            }
+        }
+        AssetsAction::Show { key, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let schedule = app.depreciation_schedule(&op, a.id).await?;
+            match output {
+                OutputFormat::Json => {
+                    print_json(&json!({"asset": a, "book_value_today": schedule.book_value_today}))?
+                }
+                OutputFormat::Text => {
+                    let f = &a.fields;
+                    println!("{} — {} ({}, id {})", f.tag, f.name, f.class, a.id);
+                    println!(
+                        "  state        {}{}",
+                        a.state,
+                        a.substate.map(|s| format!(" ({s})")).unwrap_or_default()
+                    );
+                    for (k, v) in [
+                        ("model", f.model.clone()),
+                        ("manufacturer", f.manufacturer.clone()),
+                        ("serial", f.serial.clone()),
+                        ("hostname", f.hostname.clone()),
+                        ("resource id", f.resource_id.clone()),
+                        ("purchased", f.purchase_date.map(|d| d.to_string())),
+                        ("cost", f.purchase_cost.map(|c| format!("{c} {}", f.currency.code()))),
+                        ("warranty end", f.warranty_end.map(|d| d.to_string())),
+                        ("end of life", f.end_of_life.map(|d| d.to_string())),
+                    ] {
+                        if let Some(v) = v {
+                            println!("  {k:<12} {v}");
+                        }
+                    }
+                    println!("  book value   {} {}", schedule.book_value_today, schedule.currency);
+                    if let Some(d) = &a.disposal {
+                        println!("  disposal     {} on {} ({})", d.method, d.date, d.reference);
+                    }
+                }
+            }
+        }
+        AssetsAction::Import { file, format, dry_run, lenient, map, output } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut mapping = Vec::new();
+            for m in &map {
+                let (from, to) =
+                    m.split_once('=').with_context(|| format!("--map {m:?}: expected COLUMN=FIELD"))?;
+                mapping.push((from.trim().to_string(), to.trim().to_string()));
+            }
+            let opts = itemize_app::asset_import::ImportOptions { format, dry_run, lenient, mapping };
+            let r = app.import_assets(&op, &bytes, &opts).await?;
+            if output == OutputFormat::Json {
+                print_json(&r)?;
+            } else {
+                let what = if r.dry_run {
+                    "would import"
+                } else if r.committed {
+                    "imported"
+                } else {
+                    "did not import"
+                };
+                println!(
+                    "{}: {what} ({} format): {} rows, {} created, {} updated, {} rejected",
+                    file.display(),
+                    r.format,
+                    r.rows,
+                    r.created,
+                    r.updated,
+                    r.rejected
+                );
+                for l in &r.created_locations {
+                    println!("  created location {l}");
+                }
+                for v in &r.created_vendors {
+                    println!("  created vendor {v}");
+                }
+                for w in &r.warnings {
+                    println!("  warning: {w}");
+                }
+                for e in &r.errors {
+                    eprintln!(
+                        "  row {}{}: {}",
+                        e.row,
+                        e.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default(),
+                        e.reason
+                    );
+                }
+            }
+            if !r.ok() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        AssetsAction::Export { out, params } => {
+            let format = extension(&out);
+            let bytes = app.export_assets(&op, &params_of(&params)?, &format).await?;
+            write_file(&out, &bytes)?;
+            eprintln!("wrote {}", out.display());
+        }
+        AssetsAction::Labels { out, params } => {
+            let format = extension(&out);
+            let bytes = app.asset_labels(&op, &params_of(&params)?, &format).await?;
+            write_file(&out, &bytes)?;
+            eprintln!("wrote {}", out.display());
+        }
+        AssetsAction::Transition { key, to, reason, assignee, location, expected_return, disposal } => {
+            let a = app.find_asset(&op, &key).await?;
+            let mut body = json!({"to": to});
+            if let Some(r) = reason {
+                body["reason"] = json!(r);
+            }
+            if let Some(p) = assignee {
+                body["assignee_person_id"] = json!(person_id(app, &p).await?);
+            }
+            if let Some(l) = location {
+                body["location_id"] = json!(location_id(app, &l).await?);
+            }
+            if let Some(d) = expected_return {
+                body["expected_return"] = json!(d);
+            }
+            if let Some(d) = disposal {
+                body["disposal"] = serde_json::from_str::<Value>(&d).context("--disposal is not JSON")?;
+            }
+            let next = app.transition_asset(&op, a.id, None, body).await?;
+            println!("{}: {} → {}", next.fields.tag, a.state, next.state);
+        }
+        AssetsAction::CheckOut { key, person, location, until, reason } => {
+            let a = app.find_asset(&op, &key).await?;
+            let mut body = json!({});
+            if let Some(p) = person {
+                body["assignee_person_id"] = json!(person_id(app, &p).await?);
+            }
+            if let Some(l) = location {
+                body["location_id"] = json!(location_id(app, &l).await?);
+            }
+            if let Some(u) = until {
+                body["expected_return"] = json!(u);
+                body["loan"] = json!(true);
+            }
+            if let Some(r) = reason {
+                body["reason"] = json!(r);
+            }
+            let next = app.check_out_asset(&op, a.id, body).await?;
+            println!("{}: checked out ({})", next.fields.tag, next.state);
+        }
+        AssetsAction::CheckIn { key, location, reason } => {
+            let a = app.find_asset(&op, &key).await?;
+            let mut body = json!({});
+            if let Some(l) = location {
+                body["location_id"] = json!(location_id(app, &l).await?);
+            }
+            if let Some(r) = reason {
+                body["reason"] = json!(r);
+            }
+            let next = app.check_in_asset(&op, a.id, body).await?;
+            println!("{}: checked in ({})", next.fields.tag, next.state);
+        }
+        AssetsAction::History { key, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let events = app.asset_history(&op, a.id).await?;
+            match output {
+                OutputFormat::Json => print_json(&events)?,
+                OutputFormat::Text => {
+                    for e in &events {
+                        println!("{}  {:<10} {:<12} {}", e.at, e.actor, e.kind, e.detail);
+                    }
+                }
+            }
+        }
+        AssetsAction::Impact { key, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let impact = app.impact(&op, a.id).await?;
+            match output {
+                OutputFormat::Json => print_json(&impact)?,
+                OutputFormat::Text => {
+                    println!(
+                        "{}: {} dependent asset(s), {} service(s) affected",
+                        a.fields.tag,
+                        impact.dependents.len(),
+                        impact.services.len()
+                    );
+                    for d in &impact.dependents {
+                        println!("  {} ({} hop(s))", d.tag, d.depth);
+                    }
+                }
+            }
+        }
+        AssetsAction::Overdue { output } => {
+            let items = app.overdue_assets(&op).await?;
+            match output {
+                OutputFormat::Json => print_json(&items)?,
+                OutputFormat::Text => {
+                    print_assets(&items);
+                    println!("{} overdue", items.len());
+                }
+            }
+        }
+        AssetsAction::Offboarding { output } => {
+            let list = app.offboarding(&op, None).await?;
+            match output {
+                OutputFormat::Json => print_json(&list)?,
+                OutputFormat::Text => {
+                    for o in list.iter().filter(|o| !o.outstanding.is_empty()) {
+                        let when = o.leave_date.map(|d| d.to_string()).unwrap_or_default();
+                        let tags: Vec<&str> = o.outstanding.iter().map(|i| i.tag.as_str()).collect();
+                        println!("{:<8} {:<28} leaves {when}: recover {}", o.status, o.name, tags.join(", "));
+                    }
+                    let open = list.iter().filter(|o| !o.outstanding.is_empty()).count();
+                    println!("{open} of {} leaver(s) still have assets to return", list.len());
+                }
+            }
+        }
+        AssetsAction::Warranty { days, output } => {
+            let items = app.warranty_expiring(&op, days).await?;
+            match output {
+                OutputFormat::Json => print_json(&items)?,
+                OutputFormat::Text => {
+                    print_assets(&items);
+                    println!("{} warranty(ies) end in the next {days} days", items.len());
+                }
+            }
+        }
+        AssetsAction::EndOfLife { days, output } => {
+            let items = app.end_of_life(&op, days).await?;
+            match output {
+                OutputFormat::Json => print_json(&items)?,
+                OutputFormat::Text => {
+                    print_assets(&items);
+                    println!("{} asset(s) reach end of life in the next {days} days", items.len());
+                }
+            }
+        }
+        AssetsAction::Renewals { days, output } => {
+            let list = app.renewal_calendar(&op, days).await?;
+            match output {
+                OutputFormat::Json => print_json(&list)?,
+                OutputFormat::Text => {
+                    println!(
+                        "{:<20} {:<40} {:<10} {:<11} {:<11} {:>14}",
+                        "CONTRACT", "NAME", "RENEWAL", "NOTICE BY", "ENDS", "VALUE"
+                    );
+                    for r in &list {
+                        println!(
+                            "{:<20} {:<40} {:<10} {:<11} {:<11} {:>10} {}",
+                            r.number,
+                            r.name.chars().take(40).collect::<String>(),
+                            r.renewal,
+                            r.notice_deadline.to_string(),
+                            r.end_date.to_string(),
+                            r.value,
+                            r.currency
+                        );
+                    }
+                    println!("{} contract(s) end in the next {days} days", list.len());
+                }
+            }
+        }
+        AssetsAction::Refresh { months, output } => {
+            let plan = app.refresh_plan(&op, months).await?;
+            match output {
+                OutputFormat::Json => print_json(&plan)?,
+                OutputFormat::Text => {
+                    println!("refresh plan until {}:", plan.until);
+                    for g in &plan.groups {
+                        println!("  {}", serde_json::to_string(g)?);
+                    }
+                    for (cur, total) in &plan.total {
+                        println!("budget {total} {cur}");
+                    }
+                }
+            }
+        }
+        AssetsAction::Governance { output } => {
+            let g = app.asset_governance(&op).await?;
+            match output {
+                OutputFormat::Json => print_json(&g)?,
+                OutputFormat::Text => {
+                    println!("{} assets", g.assets);
+                    for (field, share) in &g.coverage {
+                        println!("  {field:<16} {share}%");
+                    }
+                    for (state, n) in &g.by_state {
+                        println!("  state {state:<12} {n}");
+                    }
+                    println!("{} asset(s) break the required-field policy", g.violations.len());
+                }
+            }
+        }
+        AssetsAction::Depreciation { period, from, to, output } => {
+            let periods = match (period, from, to) {
+                (Some(p), None, None) => vec![p],
+                (None, Some(a), Some(b)) => months(&a, &b)?,
+                _ => bail!("give --period YYYY-MM, or --from YYYY-MM and --to YYYY-MM"),
+            };
+            let mut posted = Vec::new();
+            for p in &periods {
+                let d = app.post_depreciation(&op, p).await?;
+                if output == OutputFormat::Text {
+                    let totals: Vec<String> = d.totals.iter().map(|(c, t)| format!("{t} {c}")).collect();
+                    println!(
+                        "{}: {} lines ({} assets, {} write-offs), {}; ledger import {} ({})",
+                        d.period,
+                        d.lines,
+                        d.assets,
+                        d.write_offs,
+                        totals.join(" + "),
+                        d.import.id,
+                        d.import.message.clone().unwrap_or_else(|| d.import.status.clone())
+                    );
+                }
+                posted.push(d);
+            }
+            if output == OutputFormat::Json {
+                print_json(&posted)?;
+            }
+        }
+        AssetsAction::ResourceCost { key, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let c = app.asset_resource_cost(&op, a.id).await?;
+            match output {
+                OutputFormat::Json => print_json(&c)?,
+                OutputFormat::Text => {
+                    println!("{} ({}): {} lines", a.fields.tag, c.resource_id, c.lines);
+                    for (p, eff, billed) in &c.months {
+                        println!("  {p}  effective {eff:>12}  billed {billed:>12} {}", c.currency);
+                    }
+                    println!(
+                        "  total    effective {:>12}  billed {:>12} {}",
+                        c.effective_total, c.billed_total, c.currency
+                    );
+                }
+            }
+        }
+        AssetsAction::Audit { verb, target, inputs, mark_missing, output } => {
+            audit(app, verb, target, inputs, mark_missing, output).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit(
+    app: &App,
+    verb: AuditVerb,
+    target: Option<String>,
+    inputs: Vec<String>,
+    mark_missing: bool,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
+    let op = operator();
+    let id = || -> anyhow::Result<i64> {
+        let t = target.as_deref().context("give the audit's id")?;
+        t.parse().with_context(|| format!("{t:?} is not an audit id"))
+    };
+    let view = match verb {
+        AuditVerb::Start => {
+            let code = target.as_deref().context("give the location code to audit")?;
+            app.start_audit(&op, location_id(app, code).await?).await?
+        }
+        AuditVerb::Scan => {
+            let audit = id()?;
+            let mut lines = inputs;
+            if lines.is_empty() {
+                // A barcode scanner types each label followed by Enter.
+                lines = std::io::stdin().lines().collect::<Result<Vec<_>, _>>()?;
+            }
+            for input in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+                let row = app.scan(&op, audit, input).await?;
+                if output == OutputFormat::Text {
+                    println!("{input}: {}", row.result);
+                }
+            }
+            app.audit_view(&op, audit).await?
+        }
+        AuditVerb::Close => app.close_audit(&op, id()?, mark_missing).await?,
+        AuditVerb::Show => app.audit_view(&op, id()?).await?,
+        AuditVerb::List => {
+            let list = app.audits(&op).await?;
+            match output {
+                OutputFormat::Json => print_json(&list)?,
+                OutputFormat::Text => {
+                    for a in &list {
+                        println!(
+                            "audit {} at location {}: {} — {} expected, {} found, {} missing, {} unexpected, accuracy {}%",
+                            a.id,
+                            a.location_id,
+                            a.status,
+                            a.expected,
+                            a.found.len(),
+                            a.missing.len(),
+                            a.unexpected.len(),
+                            a.accuracy
+                        );
+                    }
+                }
+            }
+            return Ok(());
+        }
+    };
+    match output {
+        OutputFormat::Json => print_json(&view)?,
+        OutputFormat::Text => println!(
+            "audit {} ({}): {} expected, {} found, {} missing, {} unexpected, {} unknown; accuracy {}%",
+            view.id,
+            view.status,
+            view.expected,
+            view.found.len(),
+            view.missing.len(),
+            view.unexpected.len(),
+            view.unknown.len(),
+            view.accuracy
+        ),
+    }
+    Ok(())
+}
