@@ -812,21 +812,13 @@ fn in_scope(actor: &Actor, a: &Asset) -> Result<(), AppError> {
     }
 }
 
-/// People whose name or e-mail contains `text` (for searching assets by person).
+/// People whose name or e-mail starts with `text`, or whose employee id it is (for searching assets by person).
 async fn people_matching(s: &mut Session, text: &str) -> Result<Vec<i64>, AppError> {
     let t = text.trim().to_lowercase();
     if t.len() < 2 {
         return Ok(Vec::new());
     }
-    let people = s.all::<Person>(true).await?;
-    Ok(people
-        .into_iter()
-        .filter(|p| {
-            p.fields.name.to_lowercase().contains(&t) || p.fields.email.to_lowercase().starts_with(&t)
-        })
-        .map(|p| p.id.into())
-        .take(500)
-        .collect())
+    Ok(s.people_ids_by_prefix(&t, 500).await?)
 }
 
 /// Checks that every record an asset points to exists.

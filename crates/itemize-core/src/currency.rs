@@ -37,8 +37,19 @@ impl Currency {
     }
 }
 
+/// A code's minor units, from the ISO 4217 table parsed once into a sorted list (currencies are read on every
+/// stored row, so this is on hot paths).
 fn lookup(code: &str) -> Option<u32> {
-    ISO_4217.split_ascii_whitespace().find(|e| &e[..3] == code).and_then(|e| e[3..].parse().ok())
+    static TABLE: std::sync::OnceLock<Vec<(String, u32)>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t: Vec<(String, u32)> = ISO_4217
+            .split_ascii_whitespace()
+            .filter_map(|e| Some((e.get(..3)?.to_string(), e.get(3..)?.parse().ok()?)))
+            .collect();
+        t.sort();
+        t
+    });
+    table.binary_search_by(|(c, _)| c.as_str().cmp(code)).ok().map(|i| table[i].1)
 }
 
 impl FromStr for Currency {

@@ -211,10 +211,6 @@ pub struct MetricRow {
 
 /// Rows per multi-row INSERT on PostgreSQL (18 columns × 400 stays under its parameter limit).
 const BATCH: usize = 400;
-/// Parameters per INSERT on SQLite: its driver looks parameters up by position, each bind scanning the
-/// statement's parameters, so a statement's cost grows with the square of its parameters; small statements,
-/// prepared once and reused, are far faster.
-const SQLITE_PARAMS: usize = 256;
 
 impl Session {
     pub(crate) async fn insert_many(
@@ -223,11 +219,14 @@ impl Session {
         width: usize,
         rows: Vec<Vec<Value>>,
     ) -> Result<(), StoreError> {
-        let batch = match self.backend() {
-            crate::Backend::Sqlite => (SQLITE_PARAMS / width).max(1),
-            crate::Backend::Postgres => BATCH,
-        };
-        for chunk in rows.chunks(batch) {
+        if self.backend() == crate::Backend::Sqlite {
+            for chunk in rows.chunks(crate::SQLITE_BULK_ROWS) {
+                let (select, json) = crate::sqlite_bulk(width, chunk);
+                self.execute(format!("{head} {select}"), vec![json]).await?;
+            }
+            return Ok(());
+        }
+        for chunk in rows.chunks(BATCH) {
             let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
             sql.push_str(head);
             sql.push_str(" VALUES ");

@@ -349,12 +349,24 @@ impl Session {
     /// Inserts assets (ids are assigned; `a.id` is ignored) and returns their ids in order.
     pub async fn insert_assets(&mut self, assets: &[Asset]) -> Result<Vec<i64>, StoreError> {
         let width = ASSET_COLUMNS.len() - 1;
-        let batch = match self.backend() {
-            crate::Backend::Sqlite => (250 / width).max(1),
-            crate::Backend::Postgres => 400,
-        };
         let mut ids = Vec::with_capacity(assets.len());
-        for chunk in assets.chunks(batch) {
+        if self.backend() == crate::Backend::Sqlite {
+            for chunk in assets.chunks(crate::SQLITE_BULK_ROWS) {
+                let rows: Vec<Vec<Value>> = chunk.iter().map(asset_values).collect();
+                let (select, json) = crate::sqlite_bulk(width, &rows);
+                let sql = format!(
+                    "INSERT INTO assets ({}) {select} RETURNING id",
+                    ASSET_COLUMNS[..width].join(", ")
+                );
+                let rows = self.fetch_all(sql, vec![json]).await?;
+                let mut got: Vec<i64> = rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?;
+                // Rows are inserted in the array's order and ids assigned increasing.
+                got.sort_unstable();
+                ids.extend(got);
+            }
+            return Ok(ids);
+        }
+        for chunk in assets.chunks(400) {
             let mut sql = format!("INSERT INTO assets ({}) VALUES ", ASSET_COLUMNS[..width].join(", "));
             let mut values = Vec::with_capacity(chunk.len() * width);
             for (i, a) in chunk.iter().enumerate() {
@@ -402,6 +414,19 @@ impl Session {
     pub async fn asset_ids_by_tag(&mut self) -> Result<std::collections::HashMap<String, i64>, StoreError> {
         let rows = self.fetch_all("SELECT id, tag FROM assets".into(), vec![]).await?;
         rows.iter().map(|r| Ok((r.text("tag")?.to_lowercase(), r.int("id")?))).collect()
+    }
+
+    /// People whose name or e-mail starts with `prefix` (case-insensitive), or whose employee id it is: at most
+    /// `limit`, each through an index.
+    pub async fn people_ids_by_prefix(&mut self, prefix: &str, limit: u32) -> Result<Vec<i64>, StoreError> {
+        let p = prefix.trim().to_lowercase();
+        let sql = format!(
+            "SELECT id FROM people WHERE lower(name) >= $1 AND lower(name) < $2 \
+             UNION SELECT id FROM people WHERE lower(email) >= $1 AND lower(email) < $2 \
+             UNION SELECT id FROM people WHERE lower(employee_id) = $1 LIMIT {limit}"
+        );
+        let rows = self.fetch_all(sql, vec![Value::text(&p), Value::text(prefix_end(&p))]).await?;
+        rows.iter().map(|r| r.int("id")).collect()
     }
 
     /// Replaces an asset's columns if it is still at `expected_version`; false when it moved on.
@@ -454,15 +479,18 @@ impl Session {
             values.push(Value::text(&s));
             values.push(Value::text(prefix_end(&s)));
             let (a, b) = (values.len() - 1, values.len());
-            let mut ors = vec![
-                format!("(lower(tag) >= ${a} AND lower(tag) < ${b})"),
-                format!("(lower(serial) >= ${a} AND lower(serial) < ${b})"),
-                format!("(hostname >= ${a} AND hostname < ${b})"),
+            // One index range scan per column, united: an OR of ranges would make the planners walk the
+            // sort order's index and test every row.
+            let mut parts = vec![
+                format!("SELECT id FROM assets WHERE lower(tag) >= ${a} AND lower(tag) < ${b}"),
+                format!("SELECT id FROM assets WHERE lower(serial) >= ${a} AND lower(serial) < ${b}"),
+                format!("SELECT id FROM assets WHERE hostname >= ${a} AND hostname < ${b}"),
             ];
             if !q.search_people.is_empty() {
-                ors.push(in_clause("assignee_person_id", &q.search_people, &mut values));
+                let people = in_clause("assignee_person_id", &q.search_people, &mut values);
+                parts.push(format!("SELECT id FROM assets WHERE {people}"));
             }
-            sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
+            sql.push_str(&format!(" AND id IN ({})", parts.join(" UNION ")));
         }
         if q.sort != "id" && q.sort != "tag" && q.sort != "name" && q.sort != "state" && q.sort != "class" {
             // Nullable sort columns list the assets that have a value.

@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "allocation", sql: include_str!("../migrations/0004_allocation.sql") },
     Migration { version: 5, name: "restatements", sql: include_str!("../migrations/0005_restatements.sql") },
     Migration { version: 6, name: "assets", sql: include_str!("../migrations/0006_assets.sql") },
+    Migration { version: 7, name: "search", sql: include_str!("../migrations/0007_search.sql") },
 ];
 
 impl Migration {

@@ -168,9 +168,15 @@ fn start_private() -> Result<PgServer, String> {
     if !out.status.success() {
         return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
+    // The buffer cache: PostgreSQL's default (128MB) for tests; benchmarks of large tables set
+    // ITEMIZE_TEST_PG_SHARED_BUFFERS as a tuned server would (docs/benchmarks.md says which).
+    let buffers = std::env::var("ITEMIZE_TEST_PG_SHARED_BUFFERS")
+        .ok()
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| "128MB".into());
     let opts = format!(
         "-k {} -c listen_addresses='' -p 5432 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-         -c max_connections=300 -c shared_buffers=128MB",
+         -c max_connections=300 -c shared_buffers={buffers}",
         dir.display()
     );
     let log = dir.join("server.log");
