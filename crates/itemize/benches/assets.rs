@@ -302,8 +302,10 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
 }
 
 async fn bench(label: &str, url: &str, total: u64, import_rows: u64, clients: u64, seconds: u64) {
+    // The server's default pool (db_max_connections = 16) unless BENCH_POOL says otherwise.
+    let pool = env_or("BENCH_POOL", 16) as u32;
     let store =
-        Store::connect(url, &ConnectOptions { max_connections: 16, ..Default::default() }).await.unwrap();
+        Store::connect(url, &ConnectOptions { max_connections: pool, ..Default::default() }).await.unwrap();
     let t0 = "2026-11-22T00:00:00Z".parse().unwrap();
     store.migrate(t0).await.unwrap();
     let ids = seed_reference(&store).await;
