@@ -5,8 +5,9 @@
 //! Run: `cargo bench -p itemize --bench api_people`. Knobs: `BENCH_PEOPLE` (100000), `BENCH_CLIENTS` (50),
 //! `BENCH_SECONDS` (10). PostgreSQL comes from `ITEMIZE_TEST_DATABASE_URL` or the installed binaries.
 
-use itemize_app::auth::NewUser;
-use itemize_app::{Actor, App, AppConfig, ListParams};
+mod common;
+
+use itemize_app::{App, AppConfig, ListParams};
 use itemize_core::FixedClock;
 use itemize_core::refdata::{Person, RefKind};
 use itemize_store::{ConnectOptions, Store};
@@ -121,21 +122,7 @@ async fn bench(label: &str, url: &str, people: u64, clients: u64, seconds: u64) 
         Arc::new(FixedClock::new("2026-11-22T00:00:00Z".parse().unwrap())),
         AppConfig::default(),
     );
-    let system = Actor::system("bench");
-    let admin = app
-        .create_user(
-            &system,
-            NewUser {
-                username: "bench".into(),
-                password: "bench password".into(),
-                role: "admin".into(),
-                display_name: None,
-                cost_centres: vec![],
-            },
-        )
-        .await
-        .unwrap();
-    let token = app.create_token(&system, Some(admin.id), "bench", true, None).await.unwrap().token;
+    let token = common::admin_token(&app).await;
     in_process(label, url, &app, &token).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

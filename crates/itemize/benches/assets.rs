@@ -15,7 +15,6 @@
 mod common;
 
 use common::Rng;
-use itemize_app::auth::NewUser;
 use itemize_app::{Actor, App, AppConfig};
 use itemize_core::FixedClock;
 use itemize_core::assets::{Asset, AssetFields, Custody, State, Substate};
@@ -355,20 +354,7 @@ async fn bench(label: &str, url: &str, total: u64, import_rows: u64, clients: u6
         }
         println!("{label}: in-process {name}: {:.2} ms", (t.elapsed() / 20).as_secs_f64() * 1e3);
     }
-    let admin = app
-        .create_user(
-            &system,
-            NewUser {
-                username: "bench".into(),
-                password: "bench password".into(),
-                role: "admin".into(),
-                display_name: None,
-                cost_centres: vec![],
-            },
-        )
-        .await
-        .unwrap();
-    let token = app.create_token(&system, Some(admin.id), "bench", true, None).await.unwrap().token;
+    let token = common::admin_token(&app).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = itemize_web::router(app, &itemize_web::WebOptions::default());

@@ -268,6 +268,22 @@ fn print_assets(items: &[itemize_core::assets::Asset]) {
     }
 }
 
+/// A list of assets: JSON, or a table and a closing line (`{n}` stands for the count).
+fn show_assets(
+    items: &[itemize_core::assets::Asset],
+    output: OutputFormat,
+    closing: &str,
+) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => print_json(&items),
+        OutputFormat::Text => {
+            print_assets(items);
+            println!("{}", closing.replace("{n}", &items.len().to_string()));
+            Ok(())
+        }
+    }
+}
+
 fn write_file(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))
 }
@@ -309,13 +325,7 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                 p = p.with("limit", limit.unwrap_or(50).to_string());
                 app.list_assets(&op, &p).await?.items
             };
-            match output {
-                OutputFormat::Json => print_json(&items)?,
-                OutputFormat::Text => {
-                    print_assets(&items);
-                    println!("{} asset(s)", items.len());
-                }
-            }
+            show_assets(&items, output, "{n} asset(s)")?;
         }
         AssetsAction::Show { key, output } => {
             let a = app.find_asset(&op, &key).await?;
@@ -500,14 +510,7 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             }
         }
         AssetsAction::Overdue { output } => {
-            let items = app.overdue_assets(&op).await?;
-            match output {
-                OutputFormat::Json => print_json(&items)?,
-                OutputFormat::Text => {
-                    print_assets(&items);
-                    println!("{} overdue", items.len());
-                }
-            }
+            show_assets(&app.overdue_assets(&op).await?, output, "{n} overdue")?;
         }
         AssetsAction::Offboarding { output } => {
             let list = app.offboarding(&op, None).await?;
@@ -525,24 +528,12 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             }
         }
         AssetsAction::Warranty { days, output } => {
-            let items = app.warranty_expiring(&op, days).await?;
-            match output {
-                OutputFormat::Json => print_json(&items)?,
-                OutputFormat::Text => {
-                    print_assets(&items);
-                    println!("{} warranty(ies) end in the next {days} days", items.len());
-                }
-            }
+            let closing = format!("{{n}} warranty(ies) end in the next {days} days");
+            show_assets(&app.warranty_expiring(&op, days).await?, output, &closing)?;
         }
         AssetsAction::EndOfLife { days, output } => {
-            let items = app.end_of_life(&op, days).await?;
-            match output {
-                OutputFormat::Json => print_json(&items)?,
-                OutputFormat::Text => {
-                    print_assets(&items);
-                    println!("{} asset(s) reach end of life in the next {days} days", items.len());
-                }
-            }
+            let closing = format!("{{n}} asset(s) reach end of life in the next {days} days");
+            show_assets(&app.end_of_life(&op, days).await?, output, &closing)?;
         }
         AssetsAction::Renewals { days, output } => {
             let list = app.renewal_calendar(&op, days).await?;

@@ -1,8 +1,10 @@
 //! What the benchmarks share.
 
 /// SplitMix64: a fast, seeded, reproducible generator for benchmark data.
+#[allow(dead_code)] // not every benchmark generates data
 pub struct Rng(pub u64);
 
+#[allow(dead_code)]
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -29,4 +31,20 @@ pub async fn app(dir: &std::path::Path) -> itemize_app::App {
         ..AppConfig::default()
     };
     App::new(store, std::sync::Arc::new(itemize_core::FixedClock::new(t0)), config)
+}
+
+/// An administrator `bench` (password "bench password") and a read-only API token of theirs, for load
+/// generators that go through HTTP like any client.
+#[allow(dead_code)] // not every benchmark serves HTTP
+pub async fn admin_token(app: &itemize_app::App) -> String {
+    let system = itemize_app::Actor::system("bench");
+    let user = itemize_app::auth::NewUser {
+        username: "bench".into(),
+        password: "bench password".into(),
+        role: "admin".into(),
+        display_name: None,
+        cost_centres: vec![],
+    };
+    let admin = app.create_user(&system, user).await.unwrap();
+    app.create_token(&system, Some(admin.id), "bench", true, None).await.unwrap().token
 }
