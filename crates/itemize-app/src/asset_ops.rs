@@ -14,7 +14,7 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub const RELATION_KINDS: [&str; 3] = ["runs", "depends-on", "installed-in"];
 pub const CONTRACT_KINDS: [&str; 5] = ["purchase", "lease", "maintenance", "warranty", "subscription"];
@@ -259,33 +259,26 @@ impl App {
                 format!("business service {t} does not exist"),
             )]));
         }
-        let existing = tx.relations().await?;
-        if existing.iter().any(|r| {
-            r.asset_id == asset_id
-                && r.kind == kind
-                && r.to_asset_id == to_asset
-                && r.to_service_id == to_service
-        }) {
+        let existing = tx.relations_of(&[asset_id], true).await?;
+        if existing
+            .iter()
+            .any(|r| r.kind == kind && r.to_asset_id == to_asset && r.to_service_id == to_service)
+        {
             return Err(AppError::Conflict { kind: "relationship", field: "kind".into() });
         }
         if let Some(t) = to_asset {
-            // No cycles: `t` must not already (transitively) depend on `asset_id`.
-            let mut edges: HashMap<i64, Vec<i64>> = HashMap::new();
-            for r in existing.iter().filter(|r| r.to_asset_id.is_some()) {
-                edges.entry(r.asset_id).or_default().push(r.to_asset_id.unwrap_or_default());
-            }
-            let mut stack = vec![t];
-            let mut seen = HashSet::new();
-            while let Some(n) = stack.pop() {
-                if n == asset_id {
+            // No cycles: `t` must not already (transitively) depend on `asset_id`; walked one level at a time.
+            let mut seen = HashSet::from([t]);
+            let mut level = vec![t];
+            while !level.is_empty() {
+                if level.contains(&asset_id) {
                     return Err(AppError::Validation(vec![FieldError::new(
                         "to_asset_id",
                         format!("asset {t} already depends on asset {asset_id}: the link would make a cycle"),
                     )]));
                 }
-                if seen.insert(n) {
-                    stack.extend(edges.get(&n).into_iter().flatten());
-                }
+                let next = tx.relations_of(&level, true).await?;
+                level = next.iter().filter_map(|r| r.to_asset_id).filter(|n| seen.insert(*n)).collect();
             }
         }
         let now = self.clock().now();
@@ -314,8 +307,7 @@ impl App {
         allow(actor, Action::Write)?;
         let mut tx = self.store().transaction().await?;
         let a = tx.asset(asset_id).await.map_err(store_err)?.ok_or_else(|| not_found(asset_id))?;
-        if !sees(actor, &a)
-            || !tx.relations().await?.iter().any(|r| r.id == relation_id && r.asset_id == asset_id)
+        if !sees(actor, &a) || !tx.relations_of(&[asset_id], true).await?.iter().any(|r| r.id == relation_id)
         {
             return Err(AppError::NotFound { kind: "relationship", id: relation_id.to_string() });
         }
@@ -331,45 +323,39 @@ impl App {
     pub async fn asset_relations(&self, actor: &Actor, asset_id: i64) -> Result<Vec<RelationRow>, AppError> {
         self.get_asset(actor, asset_id).await?;
         let mut s = self.store().session().await?;
-        Ok(s.relations()
-            .await?
-            .into_iter()
-            .filter(|r| r.asset_id == asset_id || r.to_asset_id == Some(asset_id))
-            .collect())
+        let mut both = s.relations_of(&[asset_id], true).await?;
+        both.extend(s.relations_of(&[asset_id], false).await?);
+        both.sort_by_key(|r| r.id);
+        Ok(both)
     }
 
     /// Everything that depends on an asset (transitively) and the services affected.
     pub async fn impact(&self, actor: &Actor, asset_id: i64) -> Result<Impact, AppError> {
         self.get_asset(actor, asset_id).await?;
         let mut s = self.store().session().await?;
-        let rels = s.relations().await?;
-        let mut dependents_of: HashMap<i64, Vec<(i64, &str)>> = HashMap::new();
-        let mut runs: HashMap<i64, Vec<i64>> = HashMap::new();
-        for r in &rels {
-            match (r.to_asset_id, r.to_service_id) {
-                (Some(t), _) => dependents_of.entry(t).or_default().push((r.asset_id, r.kind.as_str())),
-                (None, Some(svc)) => runs.entry(r.asset_id).or_default().push(svc),
-                _ => {}
-            }
-        }
+        // Breadth first, one level per query through the index on the relationship's target: nearest first,
+        // and only the part of the graph that depends on the asset is read.
         let mut found: Vec<(i64, u32, String)> = Vec::new();
         let mut seen: HashSet<i64> = HashSet::from([asset_id]);
-        let mut queue = VecDeque::from([(asset_id, 0u32)]);
-        while let Some((n, depth)) = queue.pop_front() {
-            for (d, via) in dependents_of.get(&n).into_iter().flatten() {
-                if seen.insert(*d) {
-                    found.push((*d, depth + 1, via.to_string()));
-                    queue.push_back((*d, depth + 1));
+        let mut level = vec![asset_id];
+        let mut depth = 0u32;
+        while !level.is_empty() {
+            depth += 1;
+            let mut next = Vec::new();
+            for r in s.relations_of(&level, false).await? {
+                if seen.insert(r.asset_id) {
+                    found.push((r.asset_id, depth, r.kind.clone()));
+                    next.push(r.asset_id);
                 }
             }
+            level = next;
         }
         let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
         let tags: HashMap<i64, String> =
             s.assets_by_ids(&ids).await?.into_iter().map(|a| (a.id, a.fields.tag)).collect();
-        let mut services: Vec<i64> = std::iter::once(asset_id)
-            .chain(ids.iter().copied())
-            .flat_map(|a| runs.get(&a).cloned().unwrap_or_default())
-            .collect();
+        let everyone: Vec<i64> = std::iter::once(asset_id).chain(ids.iter().copied()).collect();
+        let mut services: Vec<i64> =
+            s.relations_of(&everyone, true).await?.iter().filter_map(|r| r.to_service_id).collect();
         services.sort_unstable();
         services.dedup();
         Ok(Impact {

@@ -628,13 +628,31 @@ impl Session {
     }
 
     /// Relationships in force (not ended).
-    pub async fn relations(&mut self) -> Result<Vec<RelationRow>, StoreError> {
+    /// Active relationships from any of `assets` (`from`) or to any of them (not `from`), through the indexes
+    /// on either end; a graph walk asks for one level at a time.
+    pub async fn relations_of(&mut self, assets: &[i64], from: bool) -> Result<Vec<RelationRow>, StoreError> {
+        let col = if from { "asset_id" } else { "to_asset_id" };
+        let mut out = Vec::new();
+        for chunk in assets.chunks(500) {
+            let mut values = Vec::new();
+            let cond = in_clause(col, chunk, &mut values);
+            out.extend(self.relations_where(&cond, values).await?);
+        }
+        Ok(out)
+    }
+
+    async fn relations_where(
+        &mut self,
+        cond: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<RelationRow>, StoreError> {
         let rows = self
             .fetch_all(
-                "SELECT id, asset_id, kind, to_asset_id, to_service_id, created_at, ended_at FROM asset_relations \
-                 WHERE ended_at IS NULL ORDER BY id"
-                    .into(),
-                vec![],
+                format!(
+                    "SELECT id, asset_id, kind, to_asset_id, to_service_id, created_at, ended_at FROM asset_relations \
+                     WHERE ended_at IS NULL AND {cond} ORDER BY id"
+                ),
+                values,
             )
             .await?;
         rows.iter()
