@@ -649,11 +649,28 @@ impl App {
                 }
             }
         }
+        // An asset under a maintenance or warranty contract in force is supported past its own warranty: only
+        // its end of life makes it due.
+        let today = self.today().to_string();
+        let mut s = self.store().session().await?;
+        let supported: HashSet<i64> = s
+            .contracts()
+            .await?
+            .into_iter()
+            .filter(|c| {
+                matches!(c.kind.as_str(), "maintenance" | "warranty")
+                    && c.archived_at.is_none()
+                    && c.end_date >= today
+            })
+            .flat_map(|c| c.asset_ids)
+            .collect();
+        drop(s);
         let mut groups: BTreeMap<(String, Option<i64>), RefreshGroup> = BTreeMap::new();
         for a in assets.iter().filter(|a| {
             a.fields.class.family() == "hardware" && a.state.is_owned() && a.state != State::Retired
         }) {
-            let due = [eol(a), a.fields.warranty_end].into_iter().flatten().min();
+            let warranty = a.fields.warranty_end.filter(|_| !supported.contains(&a.id));
+            let due = [eol(a), warranty].into_iter().flatten().min();
             let Some(due) = due.filter(|d| *d <= until) else { continue };
             let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
             let p = price.get(&model);

@@ -180,13 +180,13 @@ const SERVER: [Model; 2] = [
 ];
 const CORE_SWITCH: Model = m("network", "Cisco", "Nexus 93180YC-FX3", "Cisco", 18200, 60, 12);
 const DC_FIREWALL: Model = m("network", "Cisco", "Firepower 2130", "Cisco", 14900, 60, 12);
-const ACCESS_SWITCH: Model = m("network", "Cisco", "Catalyst 9300-48P", "Cisco", 7450, 60, 12);
-const ACCESS_POINT: Model = m("network", "Cisco", "Meraki MR46", "Cisco", 1150, 60, 12);
-const BRANCH_FIREWALL: Model = m("network", "Cisco", "Meraki MX85", "Cisco", 2600, 60, 12);
+const ACCESS_SWITCH: Model = m("network", "Cisco", "Catalyst 9300-48P", "Cisco", 7450, 84, 60);
+const ACCESS_POINT: Model = m("network", "Cisco", "Meraki MR46", "Cisco", 1150, 72, 60);
+const BRANCH_FIREWALL: Model = m("network", "Cisco", "Meraki MX85", "Cisco", 2600, 72, 60);
 const STORAGE: Model = m("storage", "NetApp", "AFF A250", "", 46500, 60, 36);
 const PRINTER: Model = m("peripheral", "HP", "Color LaserJet Enterprise M555dn", "HP Inc.", 1299, 60, 12);
 const ROOM_PANEL: Model = m("iot", "Logitech", "Tap Scheduler", "Logitech", 699, 60, 24);
-const CAMERA: Model = m("iot", "Cisco", "Meraki MV12", "Cisco", 899, 60, 12);
+const CAMERA: Model = m("iot", "Cisco", "Meraki MV12", "Cisco", 899, 60, 36);
 
 /// Data centres: (location, hostname prefix, servers).
 const DATA_CENTRES: [(&str, &str, usize); 3] =

@@ -566,8 +566,20 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                 OutputFormat::Json => print_json(&plan)?,
                 OutputFormat::Text => {
                     println!("refresh plan until {}:", plan.until);
+                    println!(
+                        "  {:<36} {:>11} {:>6} {:<10} {:>14}",
+                        "MODEL", "COST CENTRE", "COUNT", "FIRST DUE", "BUDGET"
+                    );
                     for g in &plan.groups {
-                        println!("  {}", serde_json::to_string(g)?);
+                        let cc = g.cost_centre_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+                        let budget = g.budget.as_ref().map(|b| format!("{b} {}", g.currency));
+                        println!(
+                            "  {:<36} {cc:>11} {:>6} {:<10} {:>14}",
+                            g.model.chars().take(36).collect::<String>(),
+                            g.count,
+                            g.first_due.to_string(),
+                            budget.unwrap_or_else(|| "unpriced".into())
+                        );
                     }
                     for (cur, total) in &plan.total {
                         println!("budget {total} {cur}");

@@ -243,13 +243,16 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     assert_eq!(tco.total, "1439.90");
     assert_eq!(tco.contracts[0]["contract_id"], json!(c.id));
 
-    // Refresh plan: LT-1 reaches end of life within 6 months, priced at the model's latest price (1500).
+    // Refresh plan, priced at the model's latest price (1500): LT-1 reaches end of life within 6 months; LT-3's
+    // warranty ends within 6 months; LT-2's warranty ends too, but the maintenance contract in force supports it.
+    let c3 = laptop(&t, "LT-3", json!({"cost_centre_id": cc})).await;
     let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
     let g: Vec<_> = plan.groups.iter().filter(|g| g.model == "ThinkPad T14").collect();
     assert_eq!(g.len(), 1);
     assert_eq!((g[0].count, g[0].budget.as_deref()), (2, Some("3000.00")), "{plan:?}");
+    assert_eq!(g[0].asset_ids, [a.id, c3.id]);
     let w = t.app.warranty_expiring(&sys(), 60).await.unwrap();
-    assert_eq!(w.len(), 2);
+    assert_eq!(w.len(), 3);
 });
 
 both!(relationships_audits_and_governance, |t| {
