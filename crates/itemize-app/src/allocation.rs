@@ -947,6 +947,23 @@ impl App {
         })
     }
 
+    /// The rule set of a period's current allocation run, compiled against the reference data; `None` while
+    /// the period is not allocated.
+    pub(crate) async fn period_rules(&self, period: &str) -> Result<Option<(i64, Rules)>, AppError> {
+        let mut s = self.store().session().await?;
+        let Some(run) = s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.status == "current")
+        else {
+            return Ok(None);
+        };
+        let rule_row = s.rule_set(run.rule_set_id).await?.ok_or_else(|| {
+            AppError::Refused(format!("the rule set {} of run {} is missing", run.rule_set_id, run.id))
+        })?;
+        drop(s);
+        let catalog = self.catalog(period).await?;
+        let (_, rules) = Self::compile(&rule_row.body, &catalog)?;
+        Ok(Some((run.rule_set_id, rules)))
+    }
+
     /// Why a target holds what it holds in a period: its money by rule and method, and the source lines behind
     /// it (re-derived with the run's rule set, so the explanation is the allocation itself).
     pub async fn explain(
@@ -966,15 +983,6 @@ impl App {
         {
             return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
         }
-        let run = s
-            .allocation_runs(Some(period))
-            .await?
-            .into_iter()
-            .find(|r| r.status == "current")
-            .ok_or_else(|| AppError::NotFound { kind: "allocation of period", id: period.to_string() })?;
-        let rule_row = s.rule_set(run.rule_set_id).await?.ok_or_else(|| {
-            AppError::Refused(format!("the rule set {} of run {} is missing", run.rule_set_id, run.id))
-        })?;
         drop(s);
         let mut by_rule: BTreeMap<(String, String), ExplainRule> = BTreeMap::new();
         for c in &cells {
@@ -991,8 +999,10 @@ impl App {
         }
         let pools: BTreeSet<String> =
             cells.iter().filter_map(|c| c.rule.strip_prefix("pool:").map(str::to_string)).collect();
-        let catalog = self.catalog(period).await?;
-        let (_, rules) = Self::compile(&rule_row.body, &catalog)?;
+        let (rule_set_id, rules) = self
+            .period_rules(period)
+            .await?
+            .ok_or_else(|| AppError::NotFound { kind: "allocation of period", id: period.to_string() })?;
         let parts = self.period_partitions(period).await?;
         let dir = self.lake_dir();
         let want = target.to_string();
@@ -1038,7 +1048,7 @@ impl App {
         Ok(Explanation {
             period: period.to_string(),
             target: target.to_string(),
-            rule_set_id: run.rule_set_id,
+            rule_set_id,
             total_effective: by_rule.iter().map(|r| r.effective).sum(),
             total_billed: by_rule.iter().map(|r| r.billed).sum(),
             by_rule,
@@ -1326,4 +1336,39 @@ impl App {
             not_charged,
         })
     }
+}
+
+/// Any table as a workbook: a bold title row, the header, then the rows; the columns in `amounts` hold exact
+/// decimal text and are written as numbers with two decimals (the rest as text).
+pub fn table_xlsx(
+    title: &str,
+    head: &[&str],
+    rows: &[Vec<String>],
+    amounts: &[usize],
+) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail =
+        |e: rust_xlsxwriter::XlsxError| AppError::Refused(format!("the workbook cannot be written: {e}"));
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    sheet.write_string_with_format(0, 0, title, &bold).map_err(fail)?;
+    for (c, h) in head.iter().enumerate() {
+        sheet.write_string_with_format(2, c as u16, *h, &bold).map_err(fail)?;
+    }
+    for (r, row) in (3u32..).zip(rows) {
+        for (c, v) in row.iter().enumerate() {
+            match Decimal::from_str(v) {
+                Ok(d) if amounts.contains(&c) => {
+                    let n = d.round_dp(2).to_string().parse::<f64>().unwrap_or(0.0);
+                    sheet.write_number_with_format(r, c as u16, n, &money).map_err(fail)?;
+                }
+                _ => {
+                    sheet.write_string(r, c as u16, v).map_err(fail)?;
+                }
+            }
+        }
+    }
+    wb.save_to_buffer().map_err(fail)
 }

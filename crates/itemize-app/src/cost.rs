@@ -416,6 +416,26 @@ impl App {
                 ));
             }
         }
+        // Open periods that were already allocated are allocated again with the new ledger, so the cube (the
+        // dashboards, statements and explorer) never shows a stale month; a period not yet allocated stays so.
+        if row.status == "active" && !periods.is_empty() {
+            let mut s = self.store().session().await?;
+            let runs = s.allocation_runs(None).await?;
+            let closed = s.closed_periods().await?;
+            drop(s);
+            for p in &periods {
+                let allocated = runs.iter().any(|r| &r.billing_period == p && r.status == "current");
+                if !allocated || closed.iter().any(|(c, _)| c == p) {
+                    continue; // not allocated yet, or closed (restated above)
+                }
+                if let Err(e) = self.allocate_period(actor, p).await {
+                    let msg = row.message.take().unwrap_or_default();
+                    row.message = Some(format!(
+                        "{msg}; allocating {p} again failed ({e}); allocate it again once fixed"
+                    ));
+                }
+            }
+        }
         self.store().session().await?.update_import(&row).await?;
         let mut summary = ImportSummary::from_row(row);
         summary.replaced = replaced;

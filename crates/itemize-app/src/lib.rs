@@ -20,6 +20,7 @@ pub mod inbox;
 pub mod insight;
 pub mod labels;
 pub mod ledger;
+pub mod lines;
 pub mod listing;
 pub mod rates;
 pub mod refdata;

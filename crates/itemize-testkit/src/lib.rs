@@ -8,6 +8,11 @@
 //!
 //! Without binaries, [`postgres`] prints one loud `PostgreSQL leg skipped` line and returns `None`; with
 //! `ITEMIZE_REQUIRE_POSTGRES=1` it panics instead, so CI cannot pass without the PostgreSQL leg.
+//!
+//! [`browser`] drives a real headless Chromium over WebDriver for end-to-end tests, skipped the same way
+//! (`ITEMIZE_REQUIRE_BROWSER=1`) when chromium or chromedriver is not installed.
+
+pub mod browser;
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::io::Write;

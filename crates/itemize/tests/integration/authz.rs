@@ -25,6 +25,34 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/people", "AAAAAAARA"),
     ("GET", "/locations", "AAAAAAARA"),
     ("GET", "/vendors", "AAAAAAARA"),
+    ("GET", "/static/itemize.js", "AAAAAAAAA"),
+    // Pages read through the same use cases as the API, so they answer as the API does. Page forms need a
+    // signed-in browser's CSRF token, which API tokens never have: they are refused before anything else.
+    ("GET", "/costs", "AAAAAAARA"),
+    ("GET", "/costs/lines", "AAAAAAARA"),
+    ("GET", "/showback", "AAAAAAARA"),
+    ("GET", "/chargeback", "AAAAAAARA"),
+    ("GET", "/allocation/explain", "AAAAAAARA"),
+    ("GET", "/allocation/rules", "AAAAAAARA"),
+    ("GET", "/allocation/rules/{id}", "AAAAAAARA"),
+    ("POST", "/allocation/rules/preview", "FFFFFFFRA"),
+    ("POST", "/allocation/rules/apply", "FFFFFFFRA"),
+    ("GET", "/imports", "AAAAFFARA"),
+    ("POST", "/imports", "FFFFFFFRA"),
+    ("GET", "/imports/{id}", "AAAAFFARA"),
+    ("GET", "/assets", "AAAAAAARA"),
+    ("GET", "/assets/governance", "AAAAAAARA"),
+    ("GET", "/assets/{id}", "AAAAANARA"),
+    ("POST", "/assets/{id}/transition", "FFFFFFFRA"),
+    ("POST", "/assets/{id}/check-out", "FFFFFFFRA"),
+    ("POST", "/assets/{id}/check-in", "FFFFFFFRA"),
+    ("GET", "/contracts", "AAAAAAARA"),
+    ("GET", "/contracts/renewals", "AAAAAAARA"),
+    ("GET", "/contracts/{id}", "AAAAANARA"),
+    ("GET", "/audits", "AAAAAAARA"),
+    ("GET", "/admin/users", "AFFFFFARA"),
+    ("GET", "/admin/tokens", "AAAAAAARA"),
+    ("GET", "/admin/audit", "AFFFFFARA"),
     ("POST", "/api/v1/session", "AAAAAAAAA"),
     ("DELETE", "/api/v1/session", "AAAAAAAUA"),
     ("GET", "/api/v1/me", "AAAAAAAUA"),
@@ -233,7 +261,9 @@ both!(every_route_for_every_role, |t| {
             let out = col == 5;
             let id = |inside: i64, outside: i64| if out { outside } else { inside };
             let concrete = if template.contains("{id}") {
-                let id = match template.split('/').nth(3).unwrap_or_default() {
+                // /api/v1/<kind>/{id}, or a page's /<kind>/{id}
+                let segment = if template.starts_with("/api/") { 3 } else { 1 };
+                let id = match template.split('/').nth(segment).unwrap_or_default() {
                     "cost-centres" => id(cc2, cc3),
                     "services" => id(s_in, s_out),
                     "people" => id(p_in, p_out),
@@ -241,7 +271,7 @@ both!(every_route_for_every_role, |t| {
                     "vendors" => ven,
                     "users" => viewer_id,
                     "tokens" => victim,
-                    "cost" => import_id,
+                    "cost" | "imports" => import_id,
                     "allocation" => rules_id,
                     "assets" => id(a_in, a_out),
                     "contracts" => id(c_in, c_out),

@@ -9,6 +9,7 @@ mod api;
 mod assets;
 mod auth;
 mod authz;
+mod browser;
 mod cli;
 mod contract;
 mod cost_ledger;

@@ -1,6 +1,11 @@
 //! Server-rendered HTML pages: a layout, navigation and the reference-data lists. Auto-escaping templates,
 //! no JavaScript required.
 
+mod admin;
+mod assets;
+mod costs;
+mod overview;
+
 use crate::AppState;
 use crate::auth::{
     Auth, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, form_csrf_ok, peer_address, safe_next, set_cookie,
@@ -21,10 +26,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 pub fn routes(r: Reg) -> Reg {
-    r.add("/", &["GET"], get(index))
-        .add("/login", &["GET", "POST"], get(login_form).post(login))
+    let r = overview::routes(costs::routes(assets::routes(admin::routes(r))));
+    r.add("/login", &["GET", "POST"], get(login_form).post(login))
         .add("/logout", &["POST"], post(logout))
         .add("/static/itemize.css", &["GET"], get(css))
+        .add("/static/itemize.js", &["GET"], get(js))
         .add("/cost-centres", &["GET"], get(list_page::<CostCentre>))
         .add("/services", &["GET"], get(list_page::<Service>))
         .add("/people", &["GET"], get(list_page::<Person>))
@@ -53,12 +59,35 @@ pub struct NavItem {
     pub current: bool,
 }
 
-fn nav(current: Option<Kind>) -> Vec<NavItem> {
-    let mut items = vec![NavItem { href: "/", label: "Overview", current: current.is_none() }];
-    for k in Kind::ALL {
-        items.push(NavItem { href: path_of(k), label: k.title(), current: current == Some(k) });
-    }
-    items
+/// The main navigation: (path, label); the admin-only part follows for administrators.
+const NAV: &[(&str, &str)] = &[
+    ("/", "Overview"),
+    ("/costs", "Cost explorer"),
+    ("/showback", "Showback"),
+    ("/chargeback", "Chargeback"),
+    ("/allocation/rules", "Rules"),
+    ("/imports", "Imports"),
+    ("/assets", "Assets"),
+    ("/contracts", "Contracts"),
+    ("/audits", "Audits"),
+    ("/cost-centres", "Cost centres"),
+    ("/services", "Services"),
+    ("/people", "People"),
+    ("/locations", "Locations"),
+    ("/vendors", "Vendors"),
+];
+const ADMIN_NAV: &[(&str, &str)] =
+    &[("/admin/users", "Users"), ("/admin/tokens", "Tokens"), ("/admin/audit", "Audit log")];
+
+/// The navigation with `current` (a path of [`NAV`]) marked.
+pub fn nav(current: &str, admin: bool) -> Vec<NavItem> {
+    let extra: &[(&str, &str)] = if admin { ADMIN_NAV } else { &[] };
+    NAV.iter().chain(extra).map(|(href, label)| NavItem { href, label, current: *href == current }).collect()
+}
+
+/// What every page's frame needs: who is signed in and the navigation.
+pub fn shell(auth: &Auth, current: &str) -> (Option<Me>, Vec<NavItem>) {
+    (me(auth), nav(current, auth.actor.role == itemize_core::auth::Role::Admin))
 }
 
 fn path_of(k: Kind) -> &'static str {
@@ -71,8 +100,58 @@ fn path_of(k: Kind) -> &'static str {
     }
 }
 
+async fn js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../../templates/itemize.js"))
+        .into_response()
+}
+
+/// A page form's fields, read only once the caller is known to be a signed-in browser (programs use the API)
+/// and the form carries the session's CSRF token (as its `csrf` field, or the `X-CSRF-Token` header).
+pub fn page_form(
+    auth: &Auth,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<std::collections::BTreeMap<String, String>, Response> {
+    require_browser(auth)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+        page_error(StatusCode::BAD_REQUEST, "Bad request".into(), "The form could not be read.".into())
+    })?;
+    let form: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
+    let sent = form
+        .get("csrf")
+        .map(String::as_str)
+        .or_else(|| headers.get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
+    if !form_csrf_ok(auth, sent) {
+        return Err(page_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden".into(),
+            "The form expired; reload the page and try again.".into(),
+        ));
+    }
+    Ok(form)
+}
+
+/// Page forms are for a signed-in browser: a request with an API token is refused (it has no CSRF token).
+pub fn require_browser(auth: &Auth) -> Result<(), Response> {
+    if auth.session_id.is_some() {
+        Ok(())
+    } else {
+        Err(page_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden".into(),
+            "Forms on these pages are for a signed-in browser; programs use the API under /api/v1.".into(),
+        ))
+    }
+}
+
+/// The message a person may read for an error (internal details stay in the logs).
+pub fn public(e: &AppError) -> String {
+    public_message(e)
+}
+
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../templates/itemize.css"))
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../templates/itemize.css"))
         .into_response()
 }
 
@@ -89,60 +168,25 @@ pub fn not_found() -> Response {
     page_error(StatusCode::NOT_FOUND, "Not found".into(), "There is nothing at this address.".into())
 }
 
-fn page_error(status: StatusCode, title: String, message: String) -> Response {
-    let page = ErrorPage { me: None, nav: nav(None), title, message };
+pub fn page_error(status: StatusCode, title: String, message: String) -> Response {
+    let page = ErrorPage { me: None, nav: nav("", false), title, message };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, "error").into_response(),
     }
 }
 
-fn app_error(e: AppError) -> Response {
+pub fn app_error(e: AppError) -> Response {
     let status = status_of(&e);
     let title = status.canonical_reason().unwrap_or("Error").to_string();
     page_error(status, title, public_message(&e))
 }
 
-fn render(t: impl Template) -> Response {
+pub fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => app_error(AppError::Internal(format!("rendering a page: {e}"))),
     }
-}
-
-pub struct KindCount {
-    pub href: &'static str,
-    pub label: &'static str,
-    pub count: i64,
-}
-
-#[derive(Template)]
-#[template(path = "index.html")]
-struct IndexPage {
-    me: Option<Me>,
-    nav: Vec<NavItem>,
-    counts: Vec<KindCount>,
-    demo: Option<String>,
-}
-
-async fn index(State(s): State<AppState>, auth: Auth) -> Response {
-    let counts = match s.app.counts(&auth.actor).await {
-        Ok(c) => c,
-        Err(e) => return app_error(e),
-    };
-    let demo = match s.app.demo_marker().await {
-        Ok(m) => m.map(|m| format!("seed {}, as of {}", m.seed, m.as_of)),
-        Err(e) => return app_error(e),
-    };
-    render(IndexPage {
-        me: me(&auth),
-        nav: nav(None),
-        counts: counts
-            .into_iter()
-            .map(|(k, n)| KindCount { href: path_of(k), label: k.title(), count: n })
-            .collect(),
-        demo,
-    })
 }
 
 /// The columns a list page shows: (heading, field).
@@ -205,7 +249,7 @@ struct ListPage {
     first: Option<String>,
 }
 
-fn link(path: &str, params: &ListParams) -> String {
+pub fn link(path: &str, params: &ListParams) -> String {
     let pairs: Vec<(&str, &str)> =
         params.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).filter(|(_, v)| !v.is_empty()).collect();
     let qs = serde_urlencoded::to_string(pairs).unwrap_or_default();
@@ -289,7 +333,7 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
     });
     render(ListPage {
         me: me(&auth),
-        nav: nav(Some(kind)),
+        nav: nav(path_of(kind), auth.actor.role == itemize_core::auth::Role::Admin),
         title: kind.title(),
         api_path: format!("/api/v1/{}", kind.plural()),
         headings,

@@ -1,0 +1,786 @@
+//! The asset pages: the register with filters, sort, search and pages; an asset's detail with its history,
+//! relationships, depreciation schedule and TCO; lifecycle transitions and check-out/in as forms that keep
+//! what was typed and show each error beside its field; contracts and the renewal calendar; audits.
+
+use super::{Me, NavItem, app_error, link, render, shell};
+use crate::AppState;
+use crate::auth::Auth;
+use crate::charts::money_text;
+use crate::extract::Params;
+use crate::routes::Reg;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use itemize_app::AppError;
+use itemize_core::assets::allowed_from;
+use itemize_core::refdata::Kind;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+pub fn routes(r: Reg) -> Reg {
+    r.add("/assets", &["GET"], get(list))
+        .add("/assets/governance", &["GET"], get(governance))
+        .add("/assets/{id}", &["GET"], get(detail))
+        .add("/assets/{id}/transition", &["POST"], axum::routing::post(transition))
+        .add("/assets/{id}/check-out", &["POST"], axum::routing::post(check_out))
+        .add("/assets/{id}/check-in", &["POST"], axum::routing::post(check_in))
+        .add("/contracts", &["GET"], get(contracts))
+        .add("/contracts/renewals", &["GET"], get(renewals))
+        .add("/contracts/{id}", &["GET"], get(contract))
+        .add("/audits", &["GET"], get(audits))
+}
+
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+const STATES: &[&str] = &[
+    "requested",
+    "on-order",
+    "in-stock",
+    "in-use",
+    "in-repair",
+    "in-transit",
+    "on-loan",
+    "retired",
+    "disposed",
+    "missing",
+    "lost",
+    "stolen",
+];
+const CLASSES: &[&str] = &[
+    "laptop",
+    "desktop",
+    "server",
+    "network",
+    "storage",
+    "mobile",
+    "peripheral",
+    "iot",
+    "cloud-resource",
+    "other",
+];
+
+fn opts(values: &[&str], current: &str, any: &str) -> Vec<Opt> {
+    std::iter::once(Opt { value: String::new(), label: any.to_string(), selected: current.is_empty() })
+        .chain(values.iter().map(|v| Opt {
+            value: v.to_string(),
+            label: v.to_string(),
+            selected: *v == current,
+        }))
+        .collect()
+}
+
+/// Names of referenced records, looked up once per page.
+async fn names(s: &AppState, auth: &Auth, kind: Kind, ids: Vec<i64>) -> HashMap<i64, String> {
+    if ids.is_empty() {
+        return HashMap::new();
+    }
+    s.app.labels(&auth.actor, kind, &ids).await.unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------------------------ list
+
+pub struct Heading {
+    pub label: &'static str,
+    pub sort_link: Option<String>,
+    pub sorted: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "assets.html")]
+struct ListPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    q: String,
+    states: Vec<Opt>,
+    classes: Vec<Opt>,
+    headings: Vec<Heading>,
+    rows: Vec<(i64, Vec<String>)>,
+    next: Option<String>,
+    first: Option<String>,
+    export: String,
+    labels: String,
+}
+
+const COLUMNS: &[(&str, Option<&str>)] = &[
+    ("Tag", Some("tag")),
+    ("Name", Some("name")),
+    ("Class", None),
+    ("Model", Some("model")),
+    ("State", Some("state")),
+    ("Assigned to", None),
+    ("Location", None),
+    ("Warranty ends", Some("warranty_end")),
+    ("Purchased", Some("purchase_date")),
+];
+
+async fn list(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let page = match s.app.list_assets(&auth.actor, &p).await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let people = names(
+        &s,
+        &auth,
+        Kind::Person,
+        page.items.iter().filter_map(|a| a.custody.assignee_person_id).collect(),
+    )
+    .await;
+    let places =
+        names(&s, &auth, Kind::Location, page.items.iter().filter_map(|a| a.custody.location_id).collect())
+            .await;
+    let current_sort = p.get("sort").unwrap_or("tag").to_string();
+    let headings = COLUMNS
+        .iter()
+        .map(|(label, field)| {
+            let Some(field) = field else { return Heading { label, sort_link: None, sorted: "" } };
+            let (sorted, next_sort) = if current_sort == *field {
+                ("ascending", format!("-{field}"))
+            } else if current_sort.strip_prefix('-') == Some(field) {
+                ("descending", field.to_string())
+            } else {
+                ("", field.to_string())
+            };
+            let mut q = p.clone();
+            q.0.remove("cursor");
+            Heading { label, sort_link: Some(link("/assets", &q.with("sort", next_sort))), sorted }
+        })
+        .collect();
+    let rows = page
+        .items
+        .iter()
+        .map(|a| {
+            (
+                a.id,
+                vec![
+                    a.fields.tag.clone(),
+                    a.fields.name.clone(),
+                    a.fields.class.to_string(),
+                    a.fields.model.clone().unwrap_or_default(),
+                    a.state.to_string(),
+                    a.custody.assignee_person_id.and_then(|i| people.get(&i).cloned()).unwrap_or_default(),
+                    a.custody.location_id.and_then(|i| places.get(&i).cloned()).unwrap_or_default(),
+                    a.fields.warranty_end.map(|d| d.to_string()).unwrap_or_default(),
+                    a.fields.purchase_date.map(|d| d.to_string()).unwrap_or_default(),
+                ],
+            )
+        })
+        .collect();
+    let mut plain = p.clone();
+    plain.0.remove("cursor");
+    plain.0.remove("limit");
+    let (me, nav) = shell(&auth, "/assets");
+    render(ListPage {
+        me,
+        nav,
+        q: p.get("q").unwrap_or_default().to_string(),
+        states: opts(STATES, p.get("state").unwrap_or(""), "any state"),
+        classes: opts(CLASSES, p.get("class").unwrap_or(""), "any class"),
+        headings,
+        rows,
+        next: page.next.map(|c| link("/assets", &p.clone().with("cursor", c))),
+        first: p.get("cursor").map(|_| link("/assets", &plain)),
+        export: link("/api/v1/assets/export", &plain.clone().with("format", "csv".to_string())),
+        labels: link("/api/v1/assets/labels", &plain.with("format", "pdf".to_string())),
+    })
+}
+
+// ------------------------------------------------------------------------------------------------ detail
+
+#[derive(Template)]
+#[template(path = "asset.html")]
+struct DetailPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    id: i64,
+    tag: String,
+    name: String,
+    state: String,
+    etag: String,
+    facts: Vec<(String, String)>,
+    history: Vec<Vec<String>>,
+    relations: Vec<Vec<String>>,
+    schedule: Vec<Vec<String>>,
+    book_value: String,
+    tco: Vec<(String, String)>,
+    targets: Vec<Opt>,
+    /// What the user typed into the transition form, and the errors by field.
+    typed: BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+    form_error: Option<String>,
+    message: Option<String>,
+    can_write: bool,
+}
+
+impl DetailPage {
+    fn typed(&self, k: &str) -> &str {
+        self.typed.get(k).map(String::as_str).unwrap_or("")
+    }
+    fn error(&self, k: &str) -> Option<&str> {
+        self.errors.get(k).map(String::as_str)
+    }
+}
+
+async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, AppError> {
+    let a = s.app.get_asset(&auth.actor, id).await?;
+    let history = s.app.asset_history(&auth.actor, id).await?;
+    let relations = s.app.asset_relations(&auth.actor, id).await.unwrap_or_default();
+    let schedule = s.app.depreciation_schedule(&auth.actor, id).await.ok();
+    let tco = s.app.tco(&auth.actor, id).await.ok();
+    let person = names(s, auth, Kind::Person, a.custody.assignee_person_id.into_iter().collect()).await;
+    let place = names(
+        s,
+        auth,
+        Kind::Location,
+        a.custody.location_id.into_iter().chain(a.fields.location_id).collect(),
+    )
+    .await;
+    let cc = names(s, auth, Kind::CostCentre, a.fields.cost_centre_id.into_iter().collect()).await;
+    let vendor = names(s, auth, Kind::Vendor, a.fields.vendor_id.into_iter().collect()).await;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let facts = vec![
+        ("Class".to_string(), a.fields.class.to_string()),
+        ("State".into(), format!("{}{}", a.state, a.substate.map(|s| format!(" ({s})")).unwrap_or_default())),
+        (
+            "Model".into(),
+            format!("{} {}", opt(&a.fields.manufacturer), opt(&a.fields.model)).trim().to_string(),
+        ),
+        ("Serial".into(), opt(&a.fields.serial)),
+        ("Hostname".into(), opt(&a.fields.hostname)),
+        (
+            "Assigned to".into(),
+            a.custody.assignee_person_id.and_then(|i| person.get(&i).cloned()).unwrap_or_default(),
+        ),
+        ("Location".into(), a.custody.location_id.and_then(|i| place.get(&i).cloned()).unwrap_or_default()),
+        ("Expected back".into(), a.custody.expected_return.map(|d| d.to_string()).unwrap_or_default()),
+        ("Cost centre".into(), a.fields.cost_centre_id.and_then(|i| cc.get(&i).cloned()).unwrap_or_default()),
+        ("Vendor".into(), a.fields.vendor_id.and_then(|i| vendor.get(&i).cloned()).unwrap_or_default()),
+        ("Purchased".into(), a.fields.purchase_date.map(|d| d.to_string()).unwrap_or_default()),
+        (
+            "Cost".into(),
+            a.fields
+                .purchase_cost
+                .map(|c| format!("{} {}", money_text(&c.to_string()), a.fields.currency))
+                .unwrap_or_default(),
+        ),
+        (
+            "PO / invoice".into(),
+            format!("{} {}", opt(&a.fields.po_number), opt(&a.fields.invoice_number)).trim().to_string(),
+        ),
+        ("Warranty ends".into(), a.fields.warranty_end.map(|d| d.to_string()).unwrap_or_default()),
+        ("End of life".into(), a.fields.end_of_life.map(|d| d.to_string()).unwrap_or_default()),
+        ("Resource id".into(), opt(&a.fields.resource_id)),
+        (
+            "Last audited".into(),
+            a.last_audited_at.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default(),
+        ),
+        ("Notes".into(), opt(&a.fields.notes)),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let (me, nav) = shell(auth, "/assets");
+    Ok(DetailPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        id,
+        tag: a.fields.tag.clone(),
+        name: a.fields.name.clone(),
+        state: a.state.to_string(),
+        etag: a.etag(),
+        facts,
+        history: history
+            .iter()
+            .rev()
+            .map(|e| {
+                vec![
+                    e.at.strftime("%Y-%m-%d %H:%M").to_string(),
+                    e.actor.clone(),
+                    e.kind.clone(),
+                    summarise(&e.detail),
+                ]
+            })
+            .collect(),
+        relations: relations
+            .iter()
+            .map(|r| {
+                let v = serde_json::to_value(r).unwrap_or_default();
+                let text = |k: &str| match &v[k] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                vec![
+                    text("kind"),
+                    text("from_asset_id"),
+                    text("to_asset_id"),
+                    text("to_service_id"),
+                    text("ended_at"),
+                ]
+            })
+            .collect(),
+        schedule: schedule
+            .as_ref()
+            .map(|sc| {
+                sc.months
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.month.strftime("%Y-%m").to_string(),
+                            money_text(&m.opening.to_string()),
+                            money_text(&m.expense.to_string()),
+                            money_text(&m.closing.to_string()),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        book_value: schedule
+            .as_ref()
+            .map(|sc| format!("{} {}", money_text(&sc.book_value_today), sc.currency))
+            .unwrap_or_default(),
+        tco: tco
+            .map(|t| {
+                let mut v = vec![("Purchase".to_string(), money_text(&t.purchase))];
+                for c in &t.contracts {
+                    let name = c["name"].as_str().or(c["number"].as_str()).unwrap_or("contract").to_string();
+                    let share = c["share"].as_str().map(money_text).unwrap_or_else(|| c["share"].to_string());
+                    v.push((format!("Contract: {name}"), share));
+                }
+                for c in &t.one_off {
+                    let c = serde_json::to_value(c).unwrap_or_default();
+                    v.push((
+                        format!(
+                            "{}: {}",
+                            c["kind"].as_str().unwrap_or("cost"),
+                            c["description"].as_str().unwrap_or("")
+                        ),
+                        c["amount"].as_str().map(money_text).unwrap_or_default(),
+                    ));
+                }
+                v.push((format!("Total ({})", t.currency), money_text(&t.total)));
+                v
+            })
+            .unwrap_or_default(),
+        targets: allowed_from(a.state)
+            .iter()
+            .map(|s| Opt { value: s.to_string(), label: s.to_string(), selected: false })
+            .collect(),
+        typed: BTreeMap::new(),
+        errors: BTreeMap::new(),
+        form_error: None,
+        message: None,
+        can_write: itemize_core::auth::authorize(
+            &auth.actor,
+            itemize_core::auth::Resource::Assets,
+            itemize_core::auth::Action::Write,
+        )
+        .is_ok(),
+    })
+}
+
+/// One line of an event's detail, for people.
+fn summarise(detail: &Value) -> String {
+    match detail {
+        Value::Object(m) => {
+            if let Some(Value::Object(changes)) = m.get("changes") {
+                return changes
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {} → {}", plain(&v["before"]), plain(&v["after"])))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            }
+            m.iter()
+                .filter(|(k, _)| *k != "fields")
+                .map(|(k, v)| format!("{k}: {}", plain(v)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        other => plain(other),
+    }
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+async fn detail(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Params(p): Params) -> Response {
+    match detail_page(&s, &auth, id).await {
+        Ok(mut page) => {
+            page.message = p.get("done").map(|d| match d {
+                "transition" => "The asset moved.".to_string(),
+                "check-out" => "Checked out.".to_string(),
+                "check-in" => "Checked in.".to_string(),
+                _ => String::new(),
+            });
+            render(page)
+        }
+        Err(e) => app_error(e),
+    }
+}
+
+const ID_FIELDS: &[&str] = &["assignee_person_id", "location_id", "service_id"];
+const DISPOSAL_FIELDS: &[&str] = &["method", "date", "reference", "certificate", "sanitization"];
+
+/// A form's fields as the JSON a use case takes: empty fields left out, ids as numbers, `disposal_*` fields
+/// gathered into `disposal`.
+fn form_json(form: &BTreeMap<String, String>) -> Result<Value, (String, String)> {
+    let mut m = Map::new();
+    let mut disposal = Map::new();
+    for (k, v) in form {
+        let v = v.trim();
+        if v.is_empty() || k == "csrf" || k == "etag" {
+            continue;
+        }
+        if let Some(d) = k.strip_prefix("disposal_") {
+            if DISPOSAL_FIELDS.contains(&d) {
+                disposal.insert(
+                    d.to_string(),
+                    if d == "sanitization" { json!(v == "on" || v == "true") } else { json!(v) },
+                );
+            }
+            continue;
+        }
+        if ID_FIELDS.contains(&k.as_str()) {
+            let n: i64 =
+                v.parse().map_err(|_| (k.clone(), format!("`{v}` is not an id (a whole number)")))?;
+            m.insert(k.clone(), json!(n));
+        } else if k == "loan" {
+            m.insert(k.clone(), json!(v == "on" || v == "true"));
+        } else {
+            m.insert(k.clone(), json!(v));
+        }
+    }
+    if !disposal.is_empty() {
+        m.insert("disposal".into(), Value::Object(disposal));
+    }
+    Ok(Value::Object(m))
+}
+
+async fn transition(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    asset_form(s, auth, id, &headers, &body, "transition").await
+}
+
+async fn check_out(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    asset_form(s, auth, id, &headers, &body, "check-out").await
+}
+
+async fn check_in(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    asset_form(s, auth, id, &headers, &body, "check-in").await
+}
+
+/// Runs a transition, check-out or check-in from a form; on success back to the asset, otherwise the page
+/// again with what was typed and each problem beside its field.
+async fn asset_form(
+    s: AppState,
+    auth: Auth,
+    id: i64,
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> Response {
+    let f = match super::page_form(&auth, headers, body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let result = match form_json(&f) {
+        Err((field, problem)) => {
+            Err(AppError::Validation(vec![itemize_core::FieldError::new(&field, problem)]))
+        }
+        Ok(input) => match what {
+            "transition" => {
+                s.app.transition_asset(&auth.actor, id, f.get("etag").map(String::as_str), input).await
+            }
+            "check-out" => s.app.check_out_asset(&auth.actor, id, input).await,
+            _ => s.app.check_in_asset(&auth.actor, id, input).await,
+        },
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("/assets/{id}?done={what}")).into_response(),
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            let mut page = match detail_page(&s, &auth, id).await {
+                Ok(p) => p,
+                Err(e) => return app_error(e),
+            };
+            page.typed =
+                f.into_iter().filter(|(k, _)| k != "csrf").map(|(k, v)| (format!("{what}.{k}"), v)).collect();
+            let details = e.details();
+            if details.is_empty() {
+                page.form_error = Some(super::public(&e));
+            } else {
+                for d in details {
+                    let field = d.field.trim_start_matches("disposal.").to_string();
+                    let key = if d.field.starts_with("disposal") {
+                        format!("{what}.disposal_{field}")
+                    } else {
+                        format!("{what}.{field}")
+                    };
+                    page.errors.insert(key, d.problem.clone());
+                }
+                page.form_error = Some(format!("The {what} was refused: see the fields marked below."));
+            }
+            (status, render(page)).into_response()
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ governance
+
+#[derive(Template)]
+#[template(path = "governance.html")]
+struct GovernancePage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    assets: usize,
+    coverage: Vec<(String, String)>,
+    by_state: Vec<(String, usize)>,
+    violations: Vec<(String, String, String)>,
+    accuracy: String,
+}
+
+async fn governance(State(s): State<AppState>, auth: Auth) -> Response {
+    let g = match s.app.asset_governance(&auth.actor).await {
+        Ok(g) => g,
+        Err(e) => return app_error(e),
+    };
+    let (me, nav) = shell(&auth, "/assets");
+    render(GovernancePage {
+        me,
+        nav,
+        assets: g.assets,
+        coverage: g.coverage.into_iter().collect(),
+        by_state: g.by_state.into_iter().collect(),
+        violations: g
+            .violations
+            .iter()
+            .take(200)
+            .map(|v| (plain(&v["id"]), plain(&v["tag"]), plain(&v["missing"])))
+            .collect(),
+        accuracy: g.inventory_accuracy.unwrap_or_else(|| "—".into()),
+    })
+}
+
+// ------------------------------------------------------------------------------------------------ contracts
+
+#[derive(Template)]
+#[template(path = "contracts.html")]
+struct ContractsPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    title: String,
+    head: Vec<&'static str>,
+    rows: Vec<(String, Vec<String>)>,
+    windows: Vec<(String, bool)>,
+}
+
+async fn contracts(State(s): State<AppState>, auth: Auth) -> Response {
+    let list = match s.app.contracts(&auth.actor).await {
+        Ok(l) => l,
+        Err(e) => return app_error(e),
+    };
+    let (me, nav) = shell(&auth, "/contracts");
+    render(ContractsPage {
+        me,
+        nav,
+        title: "Contracts".into(),
+        head: vec![
+            "Number",
+            "Name",
+            "Kind",
+            "Value",
+            "Billing",
+            "Start",
+            "End",
+            "Renewal",
+            "Notice (days)",
+            "Assets",
+        ],
+        rows: list
+            .iter()
+            .filter(|c| c.archived_at.is_none())
+            .map(|c| {
+                (
+                    format!("/contracts/{}", c.id),
+                    vec![
+                        c.number.clone(),
+                        c.name.clone(),
+                        c.kind.clone(),
+                        format!("{} {}", money_text(&c.value), c.currency),
+                        c.billing_frequency.clone(),
+                        c.start_date.clone(),
+                        c.end_date.clone(),
+                        c.renewal.clone(),
+                        c.notice_days.to_string(),
+                        c.asset_ids.len().to_string(),
+                    ],
+                )
+            })
+            .collect(),
+        windows: Vec::new(),
+    })
+}
+
+async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let days: u32 = match p.get("days").unwrap_or("90").parse() {
+        Ok(d) if d <= 3660 => d,
+        _ => return app_error(AppError::bad_param("days", "is a number of days up to 3660")),
+    };
+    let list = match s.app.renewal_calendar(&auth.actor, days).await {
+        Ok(l) => l,
+        Err(e) => return app_error(e),
+    };
+    let (me, nav) = shell(&auth, "/contracts");
+    render(ContractsPage {
+        me,
+        nav,
+        title: format!("Renewals in the next {days} days"),
+        head: vec![
+            "Number",
+            "Name",
+            "Kind",
+            "Value",
+            "Renewal",
+            "Notice by",
+            "Days to notice",
+            "Ends",
+            "Assets",
+        ],
+        rows: list
+            .iter()
+            .map(|r| {
+                (
+                    format!("/contracts/{}", r.contract_id),
+                    vec![
+                        r.number.clone(),
+                        r.name.clone(),
+                        r.kind.clone(),
+                        format!("{} {}", money_text(&r.value), r.currency),
+                        r.renewal.clone(),
+                        format!("{}{}", r.notice_deadline, if r.notice_passed { " (passed)" } else { "" }),
+                        r.days_to_notice.to_string(),
+                        r.end_date.to_string(),
+                        r.assets.to_string(),
+                    ],
+                )
+            })
+            .collect(),
+        windows: [30u32, 60, 90, 180, 365].iter().map(|d| (d.to_string(), *d == days)).collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "contract.html")]
+struct ContractPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    number: String,
+    name: String,
+    facts: Vec<(String, String)>,
+    assets: Vec<(i64, String)>,
+}
+
+async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    let c = match s.app.contract(&auth.actor, id).await {
+        Ok(c) => c,
+        Err(e) => return app_error(e),
+    };
+    let mut assets = Vec::new();
+    for a in c.asset_ids.iter().take(200) {
+        if let Ok(x) = s.app.get_asset(&auth.actor, *a).await {
+            assets.push((x.id, format!("{} {}", x.fields.tag, x.fields.name)));
+        }
+    }
+    let vendor = names(&s, &auth, Kind::Vendor, c.vendor_id.into_iter().collect()).await;
+    let (me, nav) = shell(&auth, "/contracts");
+    render(ContractPage {
+        me,
+        nav,
+        number: c.number.clone(),
+        name: c.name.clone(),
+        facts: vec![
+            ("Kind".to_string(), c.kind.clone()),
+            ("Vendor".into(), c.vendor_id.and_then(|v| vendor.get(&v).cloned()).unwrap_or_default()),
+            ("Value".into(), format!("{} {}", money_text(&c.value), c.currency)),
+            ("Billing".into(), c.billing_frequency.clone()),
+            ("Term".into(), format!("{} to {}", c.start_date, c.end_date)),
+            ("Renewal".into(), c.renewal.clone()),
+            ("Notice".into(), format!("{} days", c.notice_days)),
+            ("Notes".into(), c.notes.clone().unwrap_or_default()),
+        ],
+        assets,
+    })
+}
+
+// ------------------------------------------------------------------------------------------------ audits
+
+#[derive(Template)]
+#[template(path = "audits.html")]
+struct AuditsPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    rows: Vec<Vec<String>>,
+}
+
+async fn audits(State(s): State<AppState>, auth: Auth) -> Response {
+    let list = match s.app.audits(&auth.actor).await {
+        Ok(l) => l,
+        Err(e) => return app_error(e),
+    };
+    let (me, nav) = shell(&auth, "/audits");
+    render(AuditsPage {
+        me,
+        nav,
+        rows: list
+            .iter()
+            .map(|a| {
+                let v = serde_json::to_value(a).unwrap_or_default();
+                [
+                    "id",
+                    "location_id",
+                    "status",
+                    "started_at",
+                    "closed_at",
+                    "expected",
+                    "found",
+                    "missing",
+                    "unexpected",
+                    "accuracy",
+                ]
+                .iter()
+                .map(|k| plain(&v[*k]).replace('—', ""))
+                .collect()
+            })
+            .collect(),
+    })
+}

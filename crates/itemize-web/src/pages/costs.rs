@@ -1,0 +1,1325 @@
+//! The cost pages: the explorer (any grouping, filter, range, measure and granularity; chart and table;
+//! CSV/XLSX of exactly what is shown), line items, showback statements, chargeback journals, explanations,
+//! allocation rules (view, edit, preview, apply) and cost imports (upload, progress, errors, totals).
+
+use super::overview::{monthly_series, percent, recent_periods};
+use super::{Me, NavItem, app_error, page_error, render, shell};
+use crate::AppState;
+use crate::api::download;
+use crate::auth::{Auth, form_csrf_ok};
+use crate::charts::{self, Point, money_text};
+use crate::extract::Params;
+use crate::routes::Reg;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use itemize_app::allocation::{Measure, StatementBy, table_xlsx};
+use itemize_app::cost::{ImportOptions, ImportSummary, Progress};
+use itemize_app::insight::{CubeDim, CubeQuery, Granularity};
+use itemize_app::lines::LinesQuery;
+use itemize_app::{AppError, ListParams};
+use itemize_core::auth::Action;
+use itemize_ingest::source::Format;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+
+pub fn routes(r: Reg) -> Reg {
+    r.add("/costs", &["GET"], get(explorer))
+        .add("/costs/lines", &["GET"], get(lines))
+        .add("/showback", &["GET"], get(showback))
+        .add("/chargeback", &["GET"], get(chargeback))
+        .add("/allocation/explain", &["GET"], get(explain))
+        .add("/allocation/rules", &["GET"], get(rules))
+        .add("/allocation/rules/{id}", &["GET"], get(rule_set))
+        .add("/allocation/rules/preview", &["POST"], axum::routing::post(preview_rules))
+        .add("/allocation/rules/apply", &["POST"], axum::routing::post(apply_rules))
+        .add(
+            "/imports",
+            &["GET", "POST"],
+            get(imports).post(upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+        )
+        .add("/imports/{id}", &["GET"], get(import_page))
+}
+
+/// The cube's dimensions the explorer offers: (parameter, label).
+pub const DIMENSIONS: &[(&str, &str)] = &[
+    ("provider", "Provider"),
+    ("billing_account_id", "Account"),
+    ("service_name", "Cloud service"),
+    ("service_category", "Service category"),
+    ("region", "Region"),
+    ("charge_category", "Charge category"),
+    ("cost_centre", "Cost centre"),
+    ("service", "Business service"),
+    ("target", "Allocation target"),
+    ("rule", "Rule"),
+];
+
+/// How a group without a value (untagged, unallocated) is named, in tables and in line-item links.
+pub const NONE: &str = itemize_app::lines::NO_VALUE;
+
+fn dim_label(d: &str) -> String {
+    DIMENSIONS.iter().find(|(k, _)| *k == d).map(|(_, l)| l.to_string()).unwrap_or_else(|| d.to_string())
+}
+
+fn qs(pairs: &[(String, String)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// An option of a `<select>`.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn options(items: &[(&str, &str)], current: &str) -> Vec<Opt> {
+    items
+        .iter()
+        .map(|(v, l)| Opt { value: v.to_string(), label: l.to_string(), selected: *v == current })
+        .collect()
+}
+
+fn period_options(periods: &[String], current: &str) -> Vec<Opt> {
+    periods.iter().map(|p| Opt { value: p.clone(), label: p.clone(), selected: p == current }).collect()
+}
+
+/// A link with its text.
+pub struct Link {
+    pub href: String,
+    pub text: String,
+}
+
+/// A table row: cells (text), the links of the row, and whether it is a total.
+pub struct TableRow {
+    pub cells: Vec<String>,
+    pub links: Vec<Link>,
+}
+
+// ------------------------------------------------------------------------------------------------ explorer
+
+#[derive(Template)]
+#[template(path = "explorer.html")]
+struct ExplorerPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    currency: String,
+    from: Vec<Opt>,
+    to: Vec<Opt>,
+    group_by: Vec<Opt>,
+    granularity: Vec<Opt>,
+    measure: Vec<Opt>,
+    filters: Vec<Link>,
+    hidden_filters: Vec<(String, String)>,
+    add_filter: Vec<Opt>,
+    chart: Option<String>,
+    grid: Grid,
+    total: String,
+    csv: String,
+    xlsx: String,
+    lines: String,
+    note: Option<String>,
+}
+
+/// The explorer's view, read from the URL: everything it shows is in it, so a link shares the view.
+struct View {
+    from: String,
+    to: String,
+    group_by: String,
+    granularity: String,
+    measure: String,
+    filters: Vec<(String, String)>,
+    format: Option<String>,
+}
+
+impl View {
+    fn read(p: &ListParams, periods: &[String]) -> Result<View, AppError> {
+        let last = periods.last().cloned().unwrap_or_default();
+        let first = periods.get(periods.len().saturating_sub(13)).cloned().unwrap_or_default();
+        let mut v = View {
+            from: p.get("from").or(p.get("period")).map(str::to_string).unwrap_or(first),
+            to: p.get("to").or(p.get("period")).map(str::to_string).unwrap_or(last),
+            group_by: p.get("group_by").unwrap_or("provider").to_string(),
+            granularity: p.get("granularity").unwrap_or("month").to_string(),
+            measure: p.get("measure").unwrap_or("effective").to_string(),
+            filters: Vec::new(),
+            format: p.get("format").map(str::to_string),
+        };
+        if Measure::parse(&v.measure).is_none() {
+            return Err(AppError::bad_param(
+                "measure",
+                format!("`{}` is not effective or billed", v.measure),
+            ));
+        }
+        for (k, val) in &p.0 {
+            if matches!(
+                k.as_str(),
+                "from"
+                    | "to"
+                    | "period"
+                    | "group_by"
+                    | "granularity"
+                    | "measure"
+                    | "format"
+                    | "add_filter"
+                    | "value"
+            ) {
+                continue;
+            }
+            if CubeDim::parse(k).is_none() {
+                return Err(AppError::bad_param(k, "is not a dimension to filter by"));
+            }
+            v.filters.push((k.clone(), val.clone()));
+        }
+        Ok(v)
+    }
+
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("from".to_string(), self.from.clone()),
+            ("to".to_string(), self.to.clone()),
+            ("group_by".to_string(), self.group_by.clone()),
+            ("granularity".to_string(), self.granularity.clone()),
+            ("measure".to_string(), self.measure.clone()),
+        ];
+        out.extend(self.filters.iter().cloned());
+        out
+    }
+
+    fn cube(&self) -> Result<CubeQuery, AppError> {
+        let mut p = vec![
+            ("from".to_string(), self.from.clone()),
+            ("to".to_string(), self.to.clone()),
+            ("group_by".to_string(), self.group_by.clone()),
+            ("granularity".to_string(), self.granularity.clone()),
+        ];
+        p.extend(self.filters.iter().cloned());
+        CubeQuery::from_params(&p)
+    }
+
+    /// The line items behind a group (and time, when the view has one).
+    fn lines_link(&self, key: Option<&str>, time: Option<&str>) -> String {
+        let mut p: Vec<(String, String)> = Vec::new();
+        match time {
+            Some(t) if t.len() == 7 => p.push(("period".into(), t.into())),
+            Some(t) => {
+                p.push(("period".into(), t[..7].into()));
+                p.push(("day_from".into(), t.into()));
+                p.push(("day_to".into(), t.into()));
+            }
+            None => {
+                p.push(("from".into(), self.from.clone()));
+                p.push(("to".into(), self.to.clone()));
+            }
+        }
+        p.extend(self.filters.iter().cloned());
+        if let Some(k) = key {
+            p.push((self.group_by.clone(), k.to_string()));
+        }
+        format!("/costs/lines?{}", qs(&p))
+    }
+}
+
+async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    // The "add a filter" form names the dimension in one field and the value in another; the view's URL
+    // names it as a parameter of its own, so the form is turned into that URL.
+    if let (Some(dim), Some(value)) = (p.get("add_filter"), p.get("value")) {
+        let mut p2 = p.clone();
+        p2.0.remove("add_filter");
+        p2.0.remove("value");
+        if !value.trim().is_empty() {
+            p2.0.insert(dim.to_string(), value.trim().to_string());
+        }
+        let pairs: Vec<(String, String)> = p2.0.into_iter().collect();
+        return Redirect::to(&format!("/costs?{}", qs(&pairs))).into_response();
+    }
+    let periods = match s.app.ledger_periods().await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let view = match View::read(&p, &periods) {
+        Ok(v) => v,
+        Err(e) => return app_error(e),
+    };
+    let result = if view.from.is_empty() {
+        None
+    } else {
+        match view.cube() {
+            Ok(q) => match s.app.cube_query(&auth.actor, &q).await {
+                Ok(r) => Some(r),
+                Err(e) => return app_error(e),
+            },
+            Err(e) => return app_error(e),
+        }
+    };
+    let currency = s.app.config().reporting_currency.code().to_string();
+    let billed = view.measure == "billed";
+    let grid = result.as_ref().map(|r| pivot(r, &view, billed));
+    let chart = match (&result, &view.format) {
+        (Some(r), None) => Some(explorer_chart(r, &view, &currency, billed)),
+        _ => None,
+    };
+    let note = if periods.is_empty() {
+        Some("No cost has been imported yet: upload a bill on the Imports page.".to_string())
+    } else if result.as_ref().is_some_and(|r| r.rows.is_empty()) {
+        Some("Nothing matches, or these months are not allocated yet (Rules → apply).".to_string())
+    } else {
+        None
+    };
+    let grid = grid.unwrap_or_default();
+    let mut pairs = view.pairs();
+    if let Some(format) = &view.format {
+        // Exactly the table on the page, with amounts exact rather than formatted.
+        let body: Vec<Vec<String>> =
+            grid.rows.iter().map(|r| r.cells.iter().map(|c| c.raw.clone()).collect()).collect();
+        let heads: Vec<&str> = grid.head.iter().map(String::as_str).collect();
+        let name = format!("costs-{}-{}-by-{}", view.from, view.to, view.group_by);
+        return match format.as_str() {
+            "csv" => download("text/csv; charset=utf-8", &format!("{name}.csv"), csv_bytes(&heads, &body)),
+            "xlsx" => {
+                let amounts: Vec<usize> = (1..heads.len()).collect();
+                let title = format!(
+                    "{} cost {} to {} by {} ({currency})",
+                    view.measure, view.from, view.to, view.group_by
+                );
+                match table_xlsx(&title, &heads, &body, &amounts) {
+                    Ok(b) => download(
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        &format!("{name}.xlsx"),
+                        b,
+                    ),
+                    Err(e) => app_error(e),
+                }
+            }
+            other => app_error(AppError::bad_param("format", format!("`{other}` is not csv or xlsx"))),
+        };
+    }
+    let total = grid.total.clone();
+    let filters = view
+        .filters
+        .iter()
+        .map(|(d, v)| {
+            let rest: Vec<(String, String)> = view.pairs().into_iter().filter(|(k, _)| k != d).collect();
+            Link { href: format!("/costs?{}", qs(&rest)), text: format!("{}: {v}", dim_label(d)) }
+        })
+        .collect();
+    let csv = {
+        pairs.push(("format".into(), "csv".into()));
+        format!("/costs?{}", qs(&pairs))
+    };
+    pairs.pop();
+    pairs.push(("format".into(), "xlsx".into()));
+    let xlsx = format!("/costs?{}", qs(&pairs));
+    let (me, nav) = shell(&auth, "/costs");
+    render(ExplorerPage {
+        me,
+        nav,
+        currency,
+        from: period_options(&periods, &view.from),
+        to: period_options(&periods, &view.to),
+        group_by: options(DIMENSIONS, &view.group_by),
+        granularity: options(
+            &[("month", "Monthly"), ("day", "Daily"), ("none", "Whole range")],
+            &view.granularity,
+        ),
+        measure: options(&[("effective", "Effective (amortized)"), ("billed", "Billed")], &view.measure),
+        hidden_filters: view.filters.clone(),
+        filters,
+        add_filter: options(DIMENSIONS, ""),
+        chart,
+        grid,
+        total,
+        csv,
+        xlsx,
+        lines: view.lines_link(None, None),
+        note,
+    })
+}
+
+/// A cell of the explorer's table: the text shown, the exact value downloads carry, and where it leads.
+#[derive(Default)]
+pub struct Cell {
+    pub text: String,
+    pub raw: String,
+    pub href: Option<String>,
+}
+
+#[derive(Default)]
+pub struct GridRow {
+    pub cells: Vec<Cell>,
+}
+
+/// The explorer's table: one row per group, one column per month or day (and a total), or — over the whole
+/// range — billed, effective and lines.
+#[derive(Default)]
+pub struct Grid {
+    pub head: Vec<String>,
+    pub rows: Vec<GridRow>,
+    pub foot: Vec<String>,
+    pub total: String,
+}
+
+fn pivot(r: &itemize_app::insight::CubeResult, view: &View, billed: bool) -> Grid {
+    let amount = |b: Decimal, e: Decimal| if billed { b } else { e };
+    let money = |d: Decimal| Cell { text: money_text(&d.to_string()), raw: d.to_string(), href: None };
+    let key_of = |row: &itemize_app::insight::CubeRowView| {
+        row.keys.first().cloned().flatten().filter(|k| !k.is_empty())
+    };
+    let filtered_by_group = view.filters.iter().any(|(d, _)| *d == view.group_by);
+    let key_cell = |k: &Option<String>| {
+        let text = k.clone().unwrap_or_else(|| NONE.into());
+        let href = match k {
+            Some(k) if !filtered_by_group => {
+                let mut pairs = view.pairs();
+                pairs.push((view.group_by.clone(), k.clone()));
+                Some(format!("/costs?{}", qs(&pairs)))
+            }
+            _ => None,
+        };
+        Cell { raw: k.clone().unwrap_or_default(), text, href }
+    };
+    let mut g = Grid::default();
+    g.head.push(dim_label(&view.group_by));
+    let grand = amount(r.total_billed, r.total_effective);
+    g.total = money_text(&grand.to_string());
+    if r.granularity == Granularity::None {
+        g.head.extend(["Billed".into(), "Effective".into(), "Lines".into()]);
+        for row in &r.rows {
+            let k = key_of(row);
+            let mut eff = money(row.effective);
+            eff.href = Some(view.lines_link(Some(k.as_deref().unwrap_or(NONE)), None));
+            g.rows.push(GridRow {
+                cells: vec![
+                    key_cell(&k),
+                    money(row.billed),
+                    eff,
+                    Cell { text: row.lines.to_string(), raw: row.lines.to_string(), href: None },
+                ],
+            });
+        }
+        g.foot = vec![
+            "Total".into(),
+            money_text(&r.total_billed.to_string()),
+            money_text(&r.total_effective.to_string()),
+            r.rows.iter().map(|x| x.lines).sum::<i64>().to_string(),
+        ];
+        return g;
+    }
+    let mut times: Vec<String> = r.rows.iter().filter_map(|x| x.time.clone()).collect();
+    times.sort();
+    times.dedup();
+    let mut by_key: BTreeMap<Option<String>, BTreeMap<String, Decimal>> = BTreeMap::new();
+    for row in &r.rows {
+        let cell =
+            by_key.entry(key_of(row)).or_default().entry(row.time.clone().unwrap_or_default()).or_default();
+        *cell += amount(row.billed, row.effective);
+    }
+    let mut keys: Vec<(Option<String>, Decimal)> =
+        by_key.iter().map(|(k, m)| (k.clone(), m.values().copied().sum())).collect();
+    keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    g.head.extend(times.iter().cloned());
+    g.head.push("Total".into());
+    let mut col_totals = vec![Decimal::ZERO; times.len()];
+    for (k, sum) in &keys {
+        let mut cells = vec![key_cell(k)];
+        for (i, t) in times.iter().enumerate() {
+            let v = by_key[k].get(t).copied().unwrap_or_default();
+            col_totals[i] += v;
+            let mut c = money(v);
+            if !v.is_zero() {
+                c.href = Some(view.lines_link(Some(k.as_deref().unwrap_or(NONE)), Some(t)));
+            }
+            cells.push(c);
+        }
+        let mut c = money(*sum);
+        c.href = Some(view.lines_link(Some(k.as_deref().unwrap_or(NONE)), None));
+        cells.push(c);
+        g.rows.push(GridRow { cells });
+    }
+    g.foot = std::iter::once("Total".to_string())
+        .chain(col_totals.iter().map(|d| money_text(&d.to_string())))
+        .chain(std::iter::once(money_text(&grand.to_string())))
+        .collect();
+    g
+}
+
+/// The explorer's chart: stacked bars over time (the ten biggest groups, the rest as "Other"), or sorted bars
+/// for the whole range.
+fn explorer_chart(r: &itemize_app::insight::CubeResult, view: &View, currency: &str, billed: bool) -> String {
+    let measure = if billed { "Billed" } else { "Effective" };
+    let title = format!("{measure} cost by {}", dim_label(&view.group_by).to_lowercase());
+    if r.granularity == Granularity::None {
+        let bars: Vec<(String, Point)> = r
+            .rows
+            .iter()
+            .take(25)
+            .map(|row| {
+                let key = row.keys.first().cloned().flatten().filter(|k| !k.is_empty());
+                (
+                    key.clone().unwrap_or_else(|| NONE.into()),
+                    Point {
+                        amount: if billed { row.billed } else { row.effective }.to_string(),
+                        href: Some(view.lines_link(Some(key.as_deref().unwrap_or(NONE)), None)),
+                    },
+                )
+            })
+            .collect();
+        return charts::horizontal_bars(&title, currency, &bars);
+    }
+    let times: Vec<String> = {
+        let mut t: Vec<String> = r.rows.iter().filter_map(|row| row.time.clone()).collect();
+        t.dedup();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let mut measured = r.clone();
+    if billed {
+        for row in &mut measured.rows {
+            row.effective = row.billed;
+        }
+    }
+    let series = monthly_series(
+        &measured,
+        &times,
+        |k, t| view.lines_link(Some(k), Some(t)),
+        |t| view.lines_link(None, Some(t)),
+    );
+    charts::stacked_bars(&title, currency, &times, &series, None)
+}
+
+fn csv_bytes(head: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let _ = w.write_record(head);
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------------------------ line items
+
+#[derive(Template)]
+#[template(path = "lines.html")]
+struct LinesPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    currency: String,
+    filters: Vec<String>,
+    rows: Vec<Vec<String>>,
+    total_lines: u64,
+    total_billed: String,
+    total_effective: String,
+    shown: String,
+    prev: Option<String>,
+    next: Option<String>,
+    csv: String,
+    explorer: String,
+    unallocated: Vec<String>,
+}
+
+const LINE_HEAD: &[&str] = &[
+    "Day",
+    "Provider",
+    "Account",
+    "Cloud service",
+    "Charge category",
+    "Region",
+    "Resource",
+    "Allocated to",
+    "Rule",
+    "Billed",
+    "Effective",
+];
+
+async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let pairs: Vec<(String, String)> =
+        p.0.iter().filter(|(k, _)| k.as_str() != "format").map(|(k, v)| (k.clone(), v.clone())).collect();
+    let q = match LinesQuery::from_params(&pairs) {
+        Ok(q) => q,
+        Err(e) => return app_error(e),
+    };
+    let page = match s.app.cost_lines(&auth.actor, &q).await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let rows: Vec<Vec<String>> = page
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.day.clone(),
+                l.provider.clone(),
+                l.account.clone(),
+                l.service_name.clone(),
+                l.charge_category.clone(),
+                l.region.clone(),
+                if l.resource_name.is_empty() { l.resource_id.clone() } else { l.resource_name.clone() },
+                l.target.clone(),
+                l.rule.clone(),
+                l.billed.to_string(),
+                l.effective.to_string(),
+            ]
+        })
+        .collect();
+    if p.get("format") == Some("csv") {
+        return download("text/csv; charset=utf-8", "line-items.csv", csv_bytes(LINE_HEAD, &rows));
+    }
+    let with_offset = |o: usize| {
+        let mut v: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "offset").cloned().collect();
+        v.push(("offset".into(), o.to_string()));
+        format!("/costs/lines?{}", qs(&v))
+    };
+    let end = q.offset + page.lines.len();
+    let display: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|mut r| {
+            let n = r.len();
+            r[n - 2] = money_text(&r[n - 2]);
+            r[n - 1] = money_text(&r[n - 1]);
+            r
+        })
+        .collect();
+    let mut csv_pairs = pairs.clone();
+    csv_pairs.push(("format".into(), "csv".into()));
+    let mut explorer_pairs: Vec<(String, String)> =
+        pairs.iter().filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit")).cloned().collect();
+    if !explorer_pairs.iter().any(|(k, _)| k == "group_by") {
+        explorer_pairs.push(("group_by".into(), "service_name".into()));
+    }
+    let (me, nav) = shell(&auth, "/costs");
+    render(LinesPage {
+        me,
+        nav,
+        currency: page.currency.clone(),
+        filters: pairs
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(k.as_str(), "offset" | "limit" | "group_by" | "granularity" | "measure")
+            })
+            .map(|(k, v)| format!("{}: {v}", dim_label(k)))
+            .collect(),
+        rows: display,
+        total_lines: page.total_lines,
+        total_billed: money_text(&page.total_billed.to_string()),
+        total_effective: money_text(&page.total_effective.to_string()),
+        shown: if page.lines.is_empty() { "none".into() } else { format!("{}–{end}", q.offset + 1) },
+        prev: (q.offset > 0).then(|| with_offset(q.offset.saturating_sub(q.limit))),
+        next: ((end as u64) < page.total_lines).then(|| with_offset(end)),
+        csv: format!("/costs/lines?{}", qs(&csv_pairs)),
+        explorer: format!("/costs?{}", qs(&explorer_pairs)),
+        unallocated: page.unallocated_periods,
+    })
+}
+
+// ------------------------------------------------------------------------------------------------ showback
+
+#[derive(Template)]
+#[template(path = "showback.html")]
+struct ShowbackPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    period: String,
+    previous: String,
+    periods: Vec<Opt>,
+    by: Vec<Opt>,
+    measure: Vec<Opt>,
+    by_service: bool,
+    currency: String,
+    rows: Vec<TableRow>,
+    total: Vec<String>,
+    allocated: bool,
+    chart: Option<String>,
+    csv: String,
+    xlsx: String,
+}
+
+async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let periods = match recent_periods(&s.app, 120).await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let Some(last) = periods.last().cloned() else {
+        return page_error(StatusCode::OK, "Showback".into(), "No cost has been imported yet.".into());
+    };
+    let period = p.get("period").map(str::to_string).unwrap_or(last);
+    let by_text = p.get("by").unwrap_or("cost-centre").to_string();
+    let measure_text = p.get("measure").unwrap_or("effective").to_string();
+    let (Some(by), Some(measure)) = (StatementBy::parse(&by_text), Measure::parse(&measure_text)) else {
+        return app_error(AppError::bad_param(
+            "by",
+            "by is cost-centre or service; measure is effective or billed",
+        ));
+    };
+    let st = match s.app.showback(&auth.actor, &period, by, measure).await {
+        Ok(st) => st,
+        Err(e) => return app_error(e),
+    };
+    let param = if by == StatementBy::Service { "service" } else { "cost_centre" };
+    let money = |d: Decimal| money_text(&d.to_string());
+    let rows = st
+        .rows
+        .iter()
+        .map(|r| {
+            let code = r.code.clone().unwrap_or_default();
+            let lines_href = if r.key == "unallocated" {
+                format!(
+                    "/costs/lines?{}",
+                    qs(&[("period".into(), period.clone()), ("target".into(), "unallocated".into())])
+                )
+            } else {
+                format!(
+                    "/costs/lines?{}",
+                    qs(&[("period".into(), period.clone()), (param.into(), code.clone())])
+                )
+            };
+            let mut cells = vec![code.clone(), r.name.clone()];
+            if by == StatementBy::Service {
+                cells.push(r.cost_centre.clone().unwrap_or_default());
+            }
+            cells.extend([
+                money(r.amount),
+                money(r.previous),
+                money(r.change),
+                r.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
+                r.lines.to_string(),
+            ]);
+            TableRow {
+                cells,
+                links: vec![
+                    Link { href: lines_href, text: "line items".into() },
+                    Link {
+                        href: format!(
+                            "/allocation/explain?{}",
+                            qs(&[("period".into(), period.clone()), ("target".into(), r.key.clone())])
+                        ),
+                        text: "why".into(),
+                    },
+                ],
+            }
+        })
+        .collect();
+    let mut total = vec![String::new(), "Total".to_string()];
+    if by == StatementBy::Service {
+        total.push(String::new());
+    }
+    total.extend([
+        money(st.total.amount),
+        money(st.total.previous),
+        money(st.total.change),
+        st.total.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
+        st.total.lines.to_string(),
+    ]);
+    let bars: Vec<(String, Point)> = st
+        .rows
+        .iter()
+        .take(15)
+        .map(|r| {
+            (
+                r.name.clone(),
+                Point {
+                    amount: r.amount.to_string(),
+                    href: Some(format!(
+                        "/costs/lines?{}",
+                        qs(&[
+                            ("period".into(), period.clone()),
+                            (param.into(), r.code.clone().unwrap_or_default())
+                        ])
+                    )),
+                },
+            )
+        })
+        .collect();
+    let api = |f: &str| {
+        format!(
+            "/api/v1/allocation/showback?{}",
+            qs(&[
+                ("period".into(), period.clone()),
+                ("by".into(), by_text.clone()),
+                ("measure".into(), measure_text.clone()),
+                ("format".into(), f.into())
+            ])
+        )
+    };
+    let (me, nav) = shell(&auth, "/showback");
+    render(ShowbackPage {
+        me,
+        nav,
+        previous: st.previous_period.clone(),
+        periods: period_options(&periods, &period),
+        by: options(&[("cost-centre", "Cost centre"), ("service", "Business service")], &by_text),
+        measure: options(&[("effective", "Effective (amortized)"), ("billed", "Billed")], &measure_text),
+        by_service: by == StatementBy::Service,
+        currency: st.reporting_currency.clone(),
+        rows,
+        total,
+        allocated: st.allocated,
+        chart: st
+            .allocated
+            .then(|| charts::horizontal_bars(&format!("Showback {period}"), &st.reporting_currency, &bars)),
+        csv: api("csv"),
+        xlsx: api("xlsx"),
+        period,
+    })
+}
+
+// ------------------------------------------------------------------------------------------------ chargeback
+
+#[derive(Template)]
+#[template(path = "chargeback.html")]
+struct ChargebackPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    closed: Vec<Opt>,
+    period: Option<String>,
+    journal_id: String,
+    posting_date: String,
+    currency: String,
+    rows: Vec<Vec<String>>,
+    total_debit: String,
+    total_credit: String,
+    balanced: bool,
+    not_charged: String,
+    csv: String,
+}
+
+async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let closed = match s.app.closed_periods(&auth.actor).await {
+        Ok(c) => c,
+        Err(e) => return app_error(e),
+    };
+    let names: Vec<String> = closed.iter().rev().map(|(p, _)| p.clone()).collect();
+    let period = p.get("period").map(str::to_string).or_else(|| names.first().cloned());
+    let (me, nav) = shell(&auth, "/chargeback");
+    let mut page = ChargebackPage {
+        me,
+        nav,
+        closed: period_options(&names, period.as_deref().unwrap_or("")),
+        period: period.clone(),
+        journal_id: String::new(),
+        posting_date: String::new(),
+        currency: String::new(),
+        rows: Vec::new(),
+        total_debit: String::new(),
+        total_credit: String::new(),
+        balanced: true,
+        not_charged: String::new(),
+        csv: String::new(),
+    };
+    if let Some(period) = &period {
+        let j = match s.app.journal(&auth.actor, period).await {
+            Ok(j) => j,
+            Err(e) => return app_error(e),
+        };
+        page.journal_id = j.journal_id.clone();
+        page.posting_date = j.posting_date.clone();
+        page.currency = j.currency.clone();
+        page.rows = j
+            .lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.line.to_string(),
+                    l.gl_account.clone(),
+                    l.cost_centre.clone(),
+                    if l.debit.is_zero() { String::new() } else { money_text(&l.debit.to_string()) },
+                    if l.credit.is_zero() { String::new() } else { money_text(&l.credit.to_string()) },
+                    l.description.clone(),
+                ]
+            })
+            .collect();
+        page.total_debit = money_text(&j.total_debit.to_string());
+        page.total_credit = money_text(&j.total_credit.to_string());
+        page.balanced = j.total_debit == j.total_credit;
+        page.not_charged = money_text(&j.not_charged.to_string());
+        page.csv = format!(
+            "/api/v1/allocation/journal?{}",
+            qs(&[("period".into(), period.clone()), ("format".into(), "csv".into())])
+        );
+    }
+    render(page)
+}
+
+// ------------------------------------------------------------------------------------------------ explain
+
+#[derive(Template)]
+#[template(path = "explain.html")]
+struct ExplainPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    period: String,
+    target: String,
+    currency: String,
+    by_rule: Vec<Vec<String>>,
+    total_billed: String,
+    total_effective: String,
+    lines: Vec<Vec<String>>,
+    lines_total: u64,
+}
+
+async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let (Some(period), Some(target)) = (p.get("period"), p.get("target")) else {
+        return app_error(AppError::bad_param("target", "give period and target"));
+    };
+    let x = match s.app.explain(&auth.actor, period, target, 100).await {
+        Ok(x) => x,
+        Err(e) => return app_error(e),
+    };
+    let (me, nav) = shell(&auth, "/showback");
+    render(ExplainPage {
+        me,
+        nav,
+        period: x.period.clone(),
+        target: x.target.clone(),
+        currency: s.app.config().reporting_currency.code().to_string(),
+        by_rule: x
+            .by_rule
+            .iter()
+            .map(|r| {
+                vec![
+                    r.rule.clone(),
+                    r.method.clone(),
+                    money_text(&r.billed.to_string()),
+                    money_text(&r.effective.to_string()),
+                    r.lines.to_string(),
+                ]
+            })
+            .collect(),
+        total_billed: money_text(&x.total_billed.to_string()),
+        total_effective: money_text(&x.total_effective.to_string()),
+        lines: x
+            .lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.day.clone(),
+                    l.rule.clone(),
+                    l.provider.clone(),
+                    l.account.clone(),
+                    l.service_name.clone(),
+                    l.resource_id.clone(),
+                    l.charge_category.clone(),
+                    money_text(&l.effective.to_string()),
+                ]
+            })
+            .collect(),
+        lines_total: x.lines_total,
+    })
+}
+
+// ------------------------------------------------------------------------------------------------ rules
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    sets: Vec<Vec<String>>,
+    body: String,
+    current: Option<i64>,
+    periods: Vec<Opt>,
+    error: Option<String>,
+    message: Option<String>,
+    preview: Vec<Vec<String>>,
+    unallocated: Option<(String, String)>,
+    can_write: bool,
+}
+
+async fn rules_page(
+    s: &AppState,
+    auth: &Auth,
+    current: Option<i64>,
+    body: Option<String>,
+    period: Option<String>,
+) -> Result<RulesPage, AppError> {
+    let sets = s.app.rule_sets(&auth.actor).await?;
+    let periods = s.app.ledger_periods().await?;
+    let body = match (body, current) {
+        (Some(b), _) => b,
+        (None, Some(id)) => s.app.rule_set(&auth.actor, id).await?.body,
+        (None, None) => sets.last().map(|r| r.body.clone()).unwrap_or_default(),
+    };
+    let period = period.or_else(|| periods.last().cloned()).unwrap_or_default();
+    let (me, nav) = shell(auth, "/allocation/rules");
+    Ok(RulesPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        sets: sets
+            .iter()
+            .rev()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.name.clone(),
+                    r.effective_from.clone(),
+                    r.created_by.clone(),
+                    r.created_at.strftime("%Y-%m-%d %H:%M").to_string(),
+                ]
+            })
+            .collect(),
+        current: current.or_else(|| sets.last().map(|r| r.id)),
+        body,
+        periods: period_options(&periods, &period),
+        error: None,
+        message: None,
+        preview: Vec::new(),
+        unallocated: None,
+        can_write: s.app.allocation_write(&auth.actor).is_ok(),
+    })
+}
+
+async fn rules(State(s): State<AppState>, auth: Auth) -> Response {
+    match rules_page(&s, &auth, None, None, None).await {
+        Ok(p) => render(p),
+        Err(e) => app_error(e),
+    }
+}
+
+async fn rule_set(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    match rules_page(&s, &auth, Some(id), None, None).await {
+        Ok(p) => render(p),
+        Err(e) => app_error(e),
+    }
+}
+
+pub struct RulesForm {
+    body: String,
+    period: Option<String>,
+}
+
+async fn preview_rules(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+    match rules_form(&auth, &headers, &body) {
+        Ok(f) => rules_action(s, auth, f, false).await,
+        Err(r) => r,
+    }
+}
+
+async fn apply_rules(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+    match rules_form(&auth, &headers, &body) {
+        Ok(f) => rules_action(s, auth, f, true).await,
+        Err(r) => r,
+    }
+}
+
+fn rules_form(auth: &Auth, headers: &HeaderMap, body: &[u8]) -> Result<RulesForm, Response> {
+    let mut f = super::page_form(auth, headers, body)?;
+    Ok(RulesForm { body: f.remove("body").unwrap_or_default(), period: f.remove("period") })
+}
+
+async fn rules_action(s: AppState, auth: Auth, f: RulesForm, apply: bool) -> Response {
+    let mut page = match rules_page(&s, &auth, None, Some(f.body.clone()), f.period.clone()).await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let money = |d: Decimal| money_text(&d.to_string());
+    let status = if apply {
+        match s.app.apply_rule_set(&auth.actor, &f.body).await {
+            Ok(a) => {
+                page.message = Some(format!(
+                    "Saved as version {} and applied: {} month(s) allocated again{}.",
+                    a.rule_set.id,
+                    a.runs.len(),
+                    if a.closed_skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; closed months left as they are: {}", a.closed_skipped.join(", "))
+                    }
+                ));
+                page.current = Some(a.rule_set.id);
+                match rules_page(&s, &auth, Some(a.rule_set.id), None, f.period.clone()).await {
+                    Ok(mut fresh) => {
+                        fresh.message = page.message.take();
+                        page = fresh;
+                    }
+                    Err(e) => return app_error(e),
+                }
+                StatusCode::OK
+            }
+            Err(e) => {
+                page.error = Some(super::public(&e));
+                crate::error::status_of(&e)
+            }
+        }
+    } else {
+        let period = f.period.clone().unwrap_or_default();
+        match s.app.preview_rules(&auth.actor, &f.body, &period).await {
+            Ok(p) => {
+                page.preview = p
+                    .targets
+                    .iter()
+                    .filter(|t| !t.change.is_zero())
+                    .map(|t| vec![t.target.clone(), money(t.before), money(t.after), money(t.change)])
+                    .collect();
+                page.unallocated = Some((money(p.unallocated_before), money(p.unallocated_after)));
+                page.message = Some(format!(
+                    "Preview of {}: {} target(s) would change. Nothing is saved until you apply.",
+                    p.period,
+                    page.preview.len()
+                ));
+                StatusCode::OK
+            }
+            Err(e) => {
+                page.error = Some(super::public(&e));
+                crate::error::status_of(&e)
+            }
+        }
+    };
+    (status, render(page)).into_response()
+}
+
+// ------------------------------------------------------------------------------------------------ imports
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    formats: Vec<String>,
+    rows: Vec<TableRow>,
+    error: Option<String>,
+    can_write: bool,
+}
+
+fn import_row(i: &ImportSummary) -> TableRow {
+    let effective: Decimal = i
+        .totals
+        .as_ref()
+        .map(|t| t.by_period.values().flat_map(|c| c.values()).map(|x| x.effective_cost_reporting).sum())
+        .unwrap_or_default();
+    TableRow {
+        cells: vec![
+            i.id.to_string(),
+            i.file_name.clone(),
+            i.format.clone().unwrap_or_default(),
+            i.status.clone(),
+            i.rows_ingested.to_string(),
+            i.rows_rejected.to_string(),
+            money_text(&effective.to_string()),
+            i.created_by.clone(),
+            i.created_at.clone().unwrap_or_default(),
+        ],
+        links: vec![Link { href: format!("/imports/{}", i.id), text: "details".into() }],
+    }
+}
+
+async fn imports_page(s: &AppState, auth: &Auth, error: Option<String>) -> Result<ImportsPage, AppError> {
+    let list = s.app.cost_imports(&auth.actor, None, None, 50).await?;
+    let (me, nav) = shell(auth, "/imports");
+    Ok(ImportsPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        formats: Format::names().split(", ").map(str::to_string).collect(),
+        rows: list.iter().map(import_row).collect(),
+        error,
+        can_write: s.app.cost_allow(&auth.actor, Action::Write).is_ok(),
+    })
+}
+
+async fn imports(State(s): State<AppState>, auth: Auth) -> Response {
+    match imports_page(&s, &auth, None).await {
+        Ok(p) => render(p),
+        Err(e) => app_error(e),
+    }
+}
+
+/// `POST /imports` (multipart: `csrf`, `file`, optional `format` and `lenient`): the file is streamed to disk,
+/// queued like an API upload, and the browser is sent to the import's page to watch it.
+async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Request) -> Response {
+    let fail = |s: &AppState, auth: &Auth, status: StatusCode, msg: String| {
+        let s = s.clone();
+        let auth = auth.clone();
+        async move {
+            match imports_page(&s, &auth, Some(msg)).await {
+                Ok(p) => (status, render(p)).into_response(),
+                Err(e) => app_error(e),
+            }
+        }
+    };
+    if let Err(r) = super::require_browser(&auth) {
+        return r;
+    }
+    if let Err(e) = s.app.cost_allow(&auth.actor, Action::Write) {
+        return app_error(e);
+    }
+    let header_csrf =
+        req.headers().get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut form = match Multipart::from_request(req, &s).await {
+        Ok(m) => m,
+        Err(e) => {
+            return fail(&s, &auth, StatusCode::BAD_REQUEST, format!("the upload could not be read: {e}"))
+                .await;
+        }
+    };
+    let mut csrf_ok = header_csrf.is_some_and(|h| form_csrf_ok(&auth, &h));
+    let mut format = None;
+    let mut lenient = false;
+    let mut saved: Option<(i64, std::path::PathBuf, String)> = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return fail(&s, &auth, StatusCode::BAD_REQUEST, format!("the upload did not complete: {e}"))
+                    .await;
+            }
+        };
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                let v = field.text().await.unwrap_or_default();
+                csrf_ok = csrf_ok || form_csrf_ok(&auth, &v);
+            }
+            "format" => {
+                let v = field.text().await.unwrap_or_default();
+                if !v.is_empty() {
+                    match Format::from_name(&v) {
+                        Some(f) => format = Some(f),
+                        None => {
+                            let msg = format!("`{v}` is not one of {}", Format::names());
+                            return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg).await;
+                        }
+                    }
+                }
+            }
+            "lenient" => lenient = field.text().await.is_ok_and(|v| v == "on" || v == "true"),
+            "file" => {
+                if !csrf_ok {
+                    return fail(
+                        &s,
+                        &auth,
+                        StatusCode::FORBIDDEN,
+                        "the form expired; reload the page".into(),
+                    )
+                    .await;
+                }
+                let name = field
+                    .file_name()
+                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string())
+                    .filter(|n| !n.is_empty() && n.len() <= 255)
+                    .unwrap_or_else(|| "upload".into());
+                let queued = match s.app.queue_cost_import(&auth.actor, &name, lenient).await {
+                    Ok(q) => q,
+                    Err(e) => return app_error(e),
+                };
+                let dir = s.app.config().data_dir.join("uploads");
+                let path = dir.join(format!("import-{}.upload", queued.id));
+                let mut field = field;
+                let written = async {
+                    tokio::fs::create_dir_all(&dir).await?;
+                    let mut f = tokio::fs::File::create(&path).await?;
+                    while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
+                        f.write_all(&chunk).await?;
+                    }
+                    f.flush().await?;
+                    Ok::<_, std::io::Error>(())
+                }
+                .await;
+                if let Err(e) = written {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    let msg = format!("the upload did not complete: {e}");
+                    let _ = s.app.fail_cost_import(queued.id, &msg).await;
+                    return fail(&s, &auth, StatusCode::BAD_REQUEST, msg).await;
+                }
+                saved = Some((queued.id, path, name));
+            }
+            _ => {}
+        }
+    }
+    let Some((id, path, name)) = saved else {
+        let msg = if csrf_ok { "choose a file to upload" } else { "the form expired; reload the page" };
+        return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg.into()).await;
+    };
+    let app = s.app.clone();
+    let actor = auth.actor.clone();
+    tokio::spawn(async move {
+        let opts = ImportOptions { format, mapping: None, lenient, file_name: Some(name) };
+        if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
+            tracing::error!(import = id, error = %e, "cost import failed");
+            let _ = app.fail_cost_import(id, &e.to_string()).await;
+        }
+        let _ = tokio::fs::remove_file(&path).await;
+    });
+    Redirect::to(&format!("/imports/{id}")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    i: ImportSummary,
+    working: bool,
+    totals: Vec<Vec<String>>,
+    errors: Vec<Vec<String>>,
+    counts: Vec<(String, u64)>,
+    errors_total: u64,
+    share: String,
+}
+
+async fn import_page(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    let i = match s.app.cost_import(&auth.actor, id).await {
+        Ok(i) => i,
+        Err(e) => return app_error(e),
+    };
+    let mut totals = Vec::new();
+    let (mut billed, mut rejected) = (Decimal::ZERO, 0u64);
+    if let Some(t) = &i.totals {
+        for (period, by_cur) in &t.by_period {
+            for (cur, x) in by_cur {
+                billed += x.billed_cost_reporting;
+                totals.push(vec![
+                    period.clone(),
+                    cur.clone(),
+                    x.rows.to_string(),
+                    money_text(&x.billed_cost.to_string()),
+                    money_text(&x.effective_cost.to_string()),
+                    money_text(&x.list_cost.to_string()),
+                    money_text(&x.contracted_cost.to_string()),
+                    money_text(&x.billed_cost_reporting.to_string()),
+                    money_text(&x.effective_cost_reporting.to_string()),
+                ]);
+            }
+        }
+        rejected = t.rows_left_out;
+    }
+    let report = i.report.clone().unwrap_or_default();
+    let (me, nav) = shell(&auth, "/imports");
+    render(ImportPage {
+        me,
+        nav,
+        working: matches!(i.status.as_str(), "queued" | "running"),
+        totals,
+        errors: report
+            .errors
+            .iter()
+            .map(|e| {
+                vec![
+                    e.row.to_string(),
+                    e.column.clone().unwrap_or_default(),
+                    e.value.clone().unwrap_or_default(),
+                    e.reason.clone(),
+                ]
+            })
+            .collect(),
+        counts: report.counts.clone().into_iter().collect(),
+        errors_total: report.total,
+        share: if rejected > 0 {
+            format!(
+                "{rejected} row(s) left out ({} of rows read)",
+                percent(Decimal::from(rejected), Decimal::from(i.rows_read.max(1)))
+            )
+        } else {
+            let _ = billed;
+            String::new()
+        },
+        i,
+    })
+}
