@@ -11,7 +11,7 @@ use crate::routes::Reg;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use itemize_app::AppError;
@@ -30,7 +30,11 @@ pub fn routes(r: Reg) -> Reg {
         .add("/contracts", &["GET"], get(contracts))
         .add("/contracts/renewals", &["GET"], get(renewals))
         .add("/contracts/{id}", &["GET"], get(contract))
-        .add("/audits", &["GET"], get(audits))
+        .add("/assets/{id}/edit", &["GET", "POST"], get(edit_form).post(edit))
+        .add("/audits", &["GET", "POST"], get(audits).post(start_audit))
+        .add("/audits/{id}", &["GET"], get(audit))
+        .add("/audits/{id}/scans", &["POST"], axum::routing::post(scan))
+        .add("/audits/{id}/close", &["POST"], axum::routing::post(close_audit))
 }
 
 pub struct Opt {
@@ -423,6 +427,7 @@ async fn detail(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Para
                 "transition" => "The asset moved.".to_string(),
                 "check-out" => "Checked out.".to_string(),
                 "check-in" => "Checked in.".to_string(),
+                "edit" => "Saved.".to_string(),
                 _ => String::new(),
             });
             render(page)
@@ -715,12 +720,7 @@ async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
         Ok(c) => c,
         Err(e) => return app_error(e),
     };
-    let mut assets = Vec::new();
-    for a in c.asset_ids.iter().take(200) {
-        if let Ok(x) = s.app.get_asset(&auth.actor, *a).await {
-            assets.push((x.id, format!("{} {}", x.fields.tag, x.fields.name)));
-        }
-    }
+    let assets = asset_tags(&s, &auth, &c.asset_ids).await;
     let vendor = names(&s, &auth, Kind::Vendor, c.vendor_id.into_iter().collect()).await;
     let (me, nav) = shell(&auth, "/contracts");
     render(ContractPage {
@@ -742,6 +742,149 @@ async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
     })
 }
 
+// ------------------------------------------------------------------------------------------------ edit
+
+/// The fields the edit form offers: (field, label, input type).
+const EDITABLE: &[(&str, &str, &str)] = &[
+    ("name", "Name", "text"),
+    ("model", "Model", "text"),
+    ("manufacturer", "Manufacturer", "text"),
+    ("serial", "Serial", "text"),
+    ("hostname", "Hostname", "text"),
+    ("cost_centre_id", "Cost centre (id)", "number"),
+    ("vendor_id", "Vendor (id)", "number"),
+    ("purchase_date", "Purchase date", "date"),
+    ("purchase_cost", "Purchase cost", "text"),
+    ("currency", "Currency", "text"),
+    ("po_number", "PO number", "text"),
+    ("invoice_number", "Invoice number", "text"),
+    ("warranty_end", "Warranty ends", "date"),
+    ("end_of_life", "End of life", "date"),
+    ("useful_life_months", "Useful life (months)", "number"),
+    ("salvage_value", "Salvage value", "text"),
+    ("notes", "Notes", "text"),
+];
+
+pub struct Input {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "asset_edit.html")]
+struct EditPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    id: i64,
+    tag: String,
+    etag: String,
+    inputs: Vec<Input>,
+    form_error: Option<String>,
+}
+
+async fn edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppError> {
+    let a = s.app.get_asset(&auth.actor, id).await?;
+    let j = a.fields.to_json();
+    let (me, nav) = shell(auth, "/assets");
+    Ok(EditPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        id,
+        tag: a.fields.tag.clone(),
+        etag: a.etag(),
+        inputs: EDITABLE
+            .iter()
+            .map(|(name, label, kind)| Input {
+                name,
+                label,
+                kind,
+                value: plain(&j[*name]).replace('—', ""),
+                error: None,
+            })
+            .collect(),
+        form_error: None,
+    })
+}
+
+async fn edit_form(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+    match edit_page(&s, &auth, id).await {
+        Ok(p) => render(p),
+        Err(e) => app_error(e),
+    }
+}
+
+/// Saves the edit form as a merge patch of the fields that changed (an emptied field is cleared), guarded by
+/// the version the form was read at: a change made meanwhile by someone else is not overwritten.
+async fn edit(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut page = match edit_page(&s, &auth, id).await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let mut patch = Map::new();
+    for input in &mut page.inputs {
+        let Some(sent) = f.get(input.name) else { continue };
+        let sent = sent.trim().to_string();
+        if sent == input.value {
+            continue;
+        }
+        let v = if sent.is_empty() {
+            Value::Null
+        } else if matches!(input.name, "cost_centre_id" | "vendor_id" | "useful_life_months") {
+            match sent.parse::<i64>() {
+                Ok(n) => json!(n),
+                Err(_) => {
+                    input.error = Some(format!("`{sent}` is not a whole number"));
+                    input.value = sent;
+                    continue;
+                }
+            }
+        } else {
+            json!(sent)
+        };
+        input.value = sent;
+        patch.insert(input.name.to_string(), v);
+    }
+    let status = if page.inputs.iter().any(|i| i.error.is_some()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        match s
+            .app
+            .update_asset(&auth.actor, id, f.get("etag").map(String::as_str), Value::Object(patch))
+            .await
+        {
+            Ok(_) => return Redirect::to(&format!("/assets/{id}?done=edit")).into_response(),
+            Err(e) => {
+                for d in e.details() {
+                    if let Some(i) = page.inputs.iter_mut().find(|i| i.name == d.field) {
+                        i.error = Some(d.problem.clone());
+                    }
+                }
+                page.form_error = Some(super::public(&e));
+                crate::error::status_of(&e)
+            }
+        }
+    };
+    if page.form_error.is_none() {
+        page.form_error = Some("Nothing was saved: see the fields marked below.".into());
+    }
+    (status, render(page)).into_response()
+}
+
 // ------------------------------------------------------------------------------------------------ audits
 
 #[derive(Template)]
@@ -749,38 +892,208 @@ async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
 struct AuditsPage {
     me: Option<Me>,
     nav: Vec<NavItem>,
-    rows: Vec<Vec<String>>,
+    csrf: String,
+    rows: Vec<(i64, Vec<String>)>,
+    locations: Vec<Opt>,
+    error: Option<String>,
+    can_write: bool,
+}
+
+fn can_write_assets(auth: &Auth) -> bool {
+    itemize_core::auth::authorize(
+        &auth.actor,
+        itemize_core::auth::Resource::Assets,
+        itemize_core::auth::Action::Write,
+    )
+    .is_ok()
+}
+
+async fn audits_page(s: &AppState, auth: &Auth, error: Option<String>) -> Result<AuditsPage, AppError> {
+    let list = s.app.audits(&auth.actor).await?;
+    let locations = s
+        .app
+        .list::<itemize_core::refdata::Location>(
+            &auth.actor,
+            &itemize_app::ListParams::from_pairs([("limit".to_string(), "1000".to_string())]),
+        )
+        .await?;
+    let names = names(s, auth, Kind::Location, list.iter().map(|a| a.location_id).collect()).await;
+    let (me, nav) = shell(auth, "/audits");
+    Ok(AuditsPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        rows: list
+            .iter()
+            .rev()
+            .map(|a| {
+                (
+                    a.id,
+                    vec![
+                        a.id.to_string(),
+                        names.get(&a.location_id).cloned().unwrap_or_else(|| a.location_id.to_string()),
+                        a.status.clone(),
+                        a.started_at.strftime("%Y-%m-%d").to_string(),
+                        a.closed_at.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default(),
+                        a.expected.to_string(),
+                        a.found.len().to_string(),
+                        a.missing.len().to_string(),
+                        a.unexpected.len().to_string(),
+                        format!("{}%", a.accuracy),
+                    ],
+                )
+            })
+            .collect(),
+        locations: locations
+            .items
+            .iter()
+            .map(|l| Opt {
+                value: l.id.get().to_string(),
+                label: format!("{} ({})", l.fields.name, l.fields.code),
+                selected: false,
+            })
+            .collect(),
+        error,
+        can_write: can_write_assets(auth),
+    })
 }
 
 async fn audits(State(s): State<AppState>, auth: Auth) -> Response {
-    let list = match s.app.audits(&auth.actor).await {
-        Ok(l) => l,
-        Err(e) => return app_error(e),
+    match audits_page(&s, &auth, None).await {
+        Ok(p) => render(p),
+        Err(e) => app_error(e),
+    }
+}
+
+async fn start_audit(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    let (me, nav) = shell(&auth, "/audits");
-    render(AuditsPage {
+    let location: i64 = f.get("location_id").and_then(|v| v.parse().ok()).unwrap_or(0);
+    match s.app.start_audit(&auth.actor, location).await {
+        Ok(a) => Redirect::to(&format!("/audits/{}", a.id)).into_response(),
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            match audits_page(&s, &auth, Some(super::public(&e))).await {
+                Ok(p) => (status, render(p)).into_response(),
+                Err(e) => app_error(e),
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    id: i64,
+    location: String,
+    open: bool,
+    expected: usize,
+    accuracy: String,
+    found: Vec<(i64, String)>,
+    missing: Vec<(i64, String)>,
+    unexpected: Vec<(i64, String)>,
+    unknown: Vec<String>,
+    last: Option<String>,
+    error: Option<String>,
+    can_write: bool,
+}
+
+/// Each asset's id and "TAG name", for lists of links (the first 500).
+async fn asset_tags(s: &AppState, auth: &Auth, ids: &[i64]) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for i in ids.iter().take(500) {
+        if let Ok(a) = s.app.get_asset(&auth.actor, *i).await {
+            out.push((a.id, format!("{} {}", a.fields.tag, a.fields.name)));
+        }
+    }
+    out
+}
+
+async fn audit_page(s: &AppState, auth: &Auth, id: i64) -> Result<AuditPage, AppError> {
+    let v = s.app.audit_view(&auth.actor, id).await?;
+    let place = names(s, auth, Kind::Location, vec![v.location_id]).await;
+    let (me, nav) = shell(auth, "/audits");
+    Ok(AuditPage {
         me,
         nav,
-        rows: list
-            .iter()
-            .map(|a| {
-                let v = serde_json::to_value(a).unwrap_or_default();
-                [
-                    "id",
-                    "location_id",
-                    "status",
-                    "started_at",
-                    "closed_at",
-                    "expected",
-                    "found",
-                    "missing",
-                    "unexpected",
-                    "accuracy",
-                ]
-                .iter()
-                .map(|k| plain(&v[*k]).replace('—', ""))
-                .collect()
-            })
-            .collect(),
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        id,
+        location: place.get(&v.location_id).cloned().unwrap_or_default(),
+        open: v.status == "open",
+        expected: v.expected,
+        accuracy: v.accuracy.clone(),
+        found: asset_tags(s, auth, &v.found).await,
+        missing: asset_tags(s, auth, &v.missing).await,
+        unexpected: asset_tags(s, auth, &v.unexpected).await,
+        unknown: v.unknown.clone(),
+        last: None,
+        error: None,
+        can_write: can_write_assets(auth),
     })
+}
+
+async fn audit(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Params(p): Params) -> Response {
+    match audit_page(&s, &auth, id).await {
+        Ok(mut page) => {
+            page.last = p.get("scanned").map(str::to_string);
+            render(page)
+        }
+        Err(e) => app_error(e),
+    }
+}
+
+/// One scan (a barcode scanner types the tag and presses Enter): back to the audit with the result, the
+/// input focused again for the next one.
+async fn scan(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let input = f.get("input").cloned().unwrap_or_default();
+    match s.app.scan(&auth.actor, id, &input).await {
+        Ok(row) => {
+            let q = serde_urlencoded::to_string([("scanned", format!("{}: {}", row.input, row.result))])
+                .unwrap_or_default();
+            Redirect::to(&format!("/audits/{id}?{q}")).into_response()
+        }
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            match audit_page(&s, &auth, id).await {
+                Ok(mut p) => {
+                    p.error = Some(super::public(&e));
+                    (status, render(p)).into_response()
+                }
+                Err(e) => app_error(e),
+            }
+        }
+    }
+}
+
+async fn close_audit(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mark = f.get("mark_missing").is_some_and(|v| v == "on" || v == "true");
+    match s.app.close_audit(&auth.actor, id, mark).await {
+        Ok(_) => Redirect::to(&format!("/audits/{id}")).into_response(),
+        Err(e) => app_error(e),
+    }
 }

@@ -49,7 +49,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/contracts", "AAAAAAARA"),
     ("GET", "/contracts/renewals", "AAAAAAARA"),
     ("GET", "/contracts/{id}", "AAAAANARA"),
+    ("GET", "/assets/{id}/edit", "AAAAANARA"),
+    ("POST", "/assets/{id}/edit", "FFFFFFFRA"),
     ("GET", "/audits", "AAAAAAARA"),
+    ("POST", "/audits", "FFFFFFFRA"),
+    ("GET", "/audits/{id}", "AAAAAAARA"),
+    ("POST", "/audits/{id}/scans", "FFFFFFFRA"),
+    ("POST", "/audits/{id}/close", "FFFFFFFRA"),
     ("GET", "/admin/users", "AFFFFFARA"),
     ("GET", "/admin/tokens", "AAAAAAARA"),
     ("GET", "/admin/audit", "AFFFFFARA"),
@@ -177,6 +183,8 @@ fn outcome(status: u16, location: Option<&str>) -> char {
         403 => 'F',
         404 => 'N',
         303 if location.is_some_and(|l| l.starts_with("/login")) => 'R',
+        // A page form that did its work sends the browser on to the result.
+        303 => 'A',
         200..=299 | 400 | 409 | 412 | 415 | 422 | 429 => 'A',
         other => panic!("unexpected status {other}"),
     }
