@@ -516,7 +516,7 @@ async fn asset_form(
 ) -> Response {
     let f = match super::page_form(&auth, headers, body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let result = match form_json(&f) {
         Err((field, problem)) => {
@@ -829,7 +829,7 @@ async fn edit(
 ) -> Response {
     let f = match super::page_form(&auth, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut page = match edit_page(&s, &auth, id).await {
         Ok(p) => p,
@@ -968,7 +968,7 @@ async fn audits(State(s): State<AppState>, auth: Auth) -> Response {
 async fn start_audit(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
     let f = match super::page_form(&auth, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let location: i64 = f.get("location_id").and_then(|v| v.parse().ok()).unwrap_or(0);
     match s.app.start_audit(&auth.actor, location).await {
@@ -1058,7 +1058,7 @@ async fn scan(
 ) -> Response {
     let f = match super::page_form(&auth, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let input = f.get("input").cloned().unwrap_or_default();
     match s.app.scan(&auth.actor, id, &input).await {
@@ -1089,7 +1089,7 @@ async fn close_audit(
 ) -> Response {
     let f = match super::page_form(&auth, &headers, &body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mark = f.get("mark_missing").is_some_and(|v| v == "on" || v == "true");
     match s.app.close_audit(&auth.actor, id, mark).await {

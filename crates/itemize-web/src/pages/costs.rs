@@ -997,18 +997,18 @@ pub struct RulesForm {
 async fn preview_rules(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
     match rules_form(&auth, &headers, &body) {
         Ok(f) => rules_action(s, auth, f, false).await,
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
 async fn apply_rules(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
     match rules_form(&auth, &headers, &body) {
         Ok(f) => rules_action(s, auth, f, true).await,
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
-fn rules_form(auth: &Auth, headers: &HeaderMap, body: &[u8]) -> Result<RulesForm, Response> {
+fn rules_form(auth: &Auth, headers: &HeaderMap, body: &[u8]) -> Result<RulesForm, Box<Response>> {
     let mut f = super::page_form(auth, headers, body)?;
     Ok(RulesForm { body: f.remove("body").unwrap_or_default(), period: f.remove("period") })
 }
@@ -1145,7 +1145,7 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
         }
     };
     if let Err(r) = super::require_browser(&auth) {
-        return r;
+        return *r;
     }
     if let Err(e) = s.app.cost_allow(&auth.actor, Action::Write) {
         return app_error(e);

@@ -111,10 +111,14 @@ pub fn page_form(
     auth: &Auth,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<std::collections::BTreeMap<String, String>, Response> {
+) -> Result<std::collections::BTreeMap<String, String>, Box<Response>> {
     require_browser(auth)?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-        page_error(StatusCode::BAD_REQUEST, "Bad request".into(), "The form could not be read.".into())
+        Box::new(page_error(
+            StatusCode::BAD_REQUEST,
+            "Bad request".into(),
+            "The form could not be read.".into(),
+        ))
     })?;
     let form: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
     let sent = form
@@ -123,25 +127,25 @@ pub fn page_form(
         .or_else(|| headers.get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()))
         .unwrap_or("");
     if !form_csrf_ok(auth, sent) {
-        return Err(page_error(
+        return Err(Box::new(page_error(
             StatusCode::FORBIDDEN,
             "Forbidden".into(),
             "The form expired; reload the page and try again.".into(),
-        ));
+        )));
     }
     Ok(form)
 }
 
 /// Page forms are for a signed-in browser: a request with an API token is refused (it has no CSRF token).
-pub fn require_browser(auth: &Auth) -> Result<(), Response> {
+pub fn require_browser(auth: &Auth) -> Result<(), Box<Response>> {
     if auth.session_id.is_some() {
         Ok(())
     } else {
-        Err(page_error(
+        Err(Box::new(page_error(
             StatusCode::FORBIDDEN,
             "Forbidden".into(),
             "Forms on these pages are for a signed-in browser; programs use the API under /api/v1.".into(),
-        ))
+        )))
     }
 }
 
