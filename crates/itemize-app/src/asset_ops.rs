@@ -599,15 +599,14 @@ impl App {
 
     /// Owned assets whose warranty ends within `days_ahead` days (today included).
     pub async fn warranty_expiring(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Asset>, AppError> {
+        allow(actor, Action::Read)?;
         let today = self.today();
         let until = add_days(today, i64::from(days_ahead));
-        Ok(self
-            .scoped_assets(actor)
-            .await?
-            .into_iter()
-            .filter(|a| a.state.is_owned() && a.state != State::Retired)
-            .filter(|a| a.fields.warranty_end.is_some_and(|w| w >= today && w <= until))
-            .collect())
+        let scope: Option<Vec<i64>> = actor.scope.as_ref().map(|s| s.iter().copied().collect());
+        let mut s = self.store().session().await?;
+        let within =
+            s.assets_warranty_between(&today.to_string(), &until.to_string(), scope.as_deref()).await?;
+        Ok(within.into_iter().filter(|a| a.state.is_owned() && a.state != State::Retired).collect())
     }
 
     /// Owned assets at or within `days_ahead` days of their end of life (given, or purchase + useful life).

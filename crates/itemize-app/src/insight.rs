@@ -170,6 +170,16 @@ impl CubeQuery {
     }
 }
 
+fn too_many_groups() -> AppError {
+    bad(
+        "group_by",
+        format!(
+            "the query makes more than {CUBE_ROW_LIMIT} groups; group by fewer dimensions, a coarser granularity \
+             or a shorter range"
+        ),
+    )
+}
+
 /// One group of a cube query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CubeRowView {
@@ -310,6 +320,64 @@ impl App {
             && q.day_to.is_none()
             && q.group_by.iter().all(by_target)
             && q.filters.iter().all(|(d, _)| by_target(d));
+        // A question about the cube's own columns is summed by the database; free dimensions (tags) need the
+        // cells themselves.
+        let columns: Option<Vec<&'static str>> = q
+            .group_by
+            .iter()
+            .map(|d| match d {
+                CubeDim::Column(c) => Some(*c),
+                CubeDim::Free(_) => None,
+            })
+            .collect();
+        let mut rows: Vec<CubeRowView> = match columns {
+            Some(cols) if !monthly && free.is_empty() => {
+                let time = match q.granularity {
+                    Granularity::Month => Some("billing_period"),
+                    Granularity::Day => Some("day"),
+                    Granularity::None => None,
+                };
+                let sums = self.store().session().await?.cube_sums(&filter, time, &cols).await?;
+                if sums.len() > CUBE_ROW_LIMIT {
+                    return Err(too_many_groups());
+                }
+                let exact = |t: &str| t.split_whitespace().map(dec).sum::<Decimal>();
+                sums.into_iter()
+                    .map(|s| CubeRowView {
+                        billed: exact(&s.billed),
+                        effective: exact(&s.effective),
+                        time: s.time,
+                        keys: s.keys,
+                        lines: s.lines,
+                    })
+                    .collect()
+            }
+            _ => self.cube_cells_grouped(q, &filter, &free, monthly).await?,
+        };
+        rows.sort_by(|a, b| {
+            a.time.cmp(&b.time).then_with(|| b.effective.cmp(&a.effective)).then_with(|| a.keys.cmp(&b.keys))
+        });
+        Ok(CubeResult {
+            from: q.from.clone(),
+            to: q.to.clone(),
+            granularity: q.granularity,
+            group_by: q.group_by.iter().map(CubeDim::name).collect(),
+            currency: self.config().reporting_currency.code().to_string(),
+            total_billed: rows.iter().map(|r| r.billed).sum(),
+            total_effective: rows.iter().map(|r| r.effective).sum(),
+            rows,
+        })
+    }
+
+    /// The cube's cells, read and grouped here: for free dimensions, and for questions about targets alone,
+    /// answered from the monthly roll-up.
+    async fn cube_cells_grouped(
+        &self,
+        q: &CubeQuery,
+        filter: &CubeFilter,
+        free: &[(String, Vec<String>)],
+        monthly: bool,
+    ) -> Result<Vec<CubeRowView>, AppError> {
         let cells = if monthly {
             let months = self.store().session().await?.cube_months(&q.from, &q.to).await?;
             months
@@ -332,7 +400,7 @@ impl App {
                 })
                 .collect()
         } else {
-            self.store().session().await?.cube_query(&filter).await?
+            self.store().session().await?.cube_query(filter).await?
         };
         type Group = (Option<String>, Vec<Option<String>>);
         let mut groups: HashMap<Group, (Decimal, Decimal, i64)> = HashMap::new();
@@ -351,16 +419,10 @@ impl App {
             e.1 += dec(&c.effective);
             e.2 += c.lines;
             if groups.len() > CUBE_ROW_LIMIT {
-                return Err(bad(
-                    "group_by",
-                    format!(
-                        "the query makes more than {CUBE_ROW_LIMIT} groups; group by fewer dimensions, a coarser \
-                         granularity or a shorter range"
-                    ),
-                ));
+                return Err(too_many_groups());
             }
         }
-        let mut rows: Vec<CubeRowView> = groups
+        Ok(groups
             .into_iter()
             .map(|((time, keys), (billed, effective, lines))| CubeRowView {
                 time,
@@ -369,20 +431,7 @@ impl App {
                 effective,
                 lines,
             })
-            .collect();
-        rows.sort_by(|a, b| {
-            a.time.cmp(&b.time).then_with(|| b.effective.cmp(&a.effective)).then_with(|| a.keys.cmp(&b.keys))
-        });
-        Ok(CubeResult {
-            from: q.from.clone(),
-            to: q.to.clone(),
-            granularity: q.granularity,
-            group_by: q.group_by.iter().map(CubeDim::name).collect(),
-            currency: self.config().reporting_currency.code().to_string(),
-            total_billed: rows.iter().map(|r| r.billed).sum(),
-            total_effective: rows.iter().map(|r| r.effective).sum(),
-            rows,
-        })
+            .collect())
     }
 
     /// How well the ledger is tagged from `from` to `to` (amortized, effective cost): coverage per tag key and

@@ -142,6 +142,71 @@ pub const CUBE_COLUMNS: &[&str] = &[
     "method",
 ];
 
+/// A group of the cube summed by the database ([`Session::cube_sums`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CubeSum {
+    pub time: Option<String>,
+    pub keys: Vec<Option<String>>,
+    /// Exact decimal text: one number, or several separated by spaces, to be added.
+    pub billed: String,
+    pub effective: String,
+    pub lines: i64,
+}
+
+/// Appends the filter's day range and column conditions (`$3`… after the period range).
+fn cube_where(sql: &mut String, values: &mut Vec<Value>, f: &CubeFilter) -> Result<(), StoreError> {
+    let arg = |sql: &mut String, values: &mut Vec<Value>, v: &str| {
+        values.push(Value::text(v));
+        sql.push_str(&format!("${}", values.len()));
+    };
+    if let Some(d) = &f.day_from {
+        sql.push_str(" AND day >= ");
+        arg(sql, values, d);
+    }
+    if let Some(d) = &f.day_to {
+        sql.push_str(" AND day <= ");
+        arg(sql, values, d);
+    }
+    for (column, wanted) in &f.equals {
+        let Some(c) = CUBE_COLUMNS.iter().find(|c| **c == column.as_str()) else {
+            return Err(StoreError::Corrupt(format!("the cube has no column {column:?}")));
+        };
+        if wanted.is_empty() {
+            continue;
+        }
+        sql.push_str(&format!(" AND {c} IN ("));
+        for (i, w) in wanted.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            arg(sql, values, w);
+        }
+        sql.push(')');
+    }
+    Ok(())
+}
+
+/// The columns [`cube_cell`] reads.
+const CUBE_CELL_COLUMNS: &[&str] = &[
+    "billing_period",
+    "day",
+    "provider",
+    "billing_account_id",
+    "service_name",
+    "region",
+    "charge_category",
+    "service_category",
+    "dims",
+    "target",
+    "cost_centre",
+    "service",
+    "rule",
+    "method",
+    "billed",
+    "effective",
+    "lines",
+];
+
 fn cube_cell(r: &dyn RowGet) -> Result<CubeCell, StoreError> {
     Ok(CubeCell {
         billing_period: r.text("billing_period")?,
@@ -462,37 +527,66 @@ impl Session {
         let mut sql =
             "SELECT * FROM cost_cube WHERE billing_period >= $1 AND billing_period <= $2".to_string();
         let mut values = vec![Value::text(&f.period_from), Value::text(&f.period_to)];
-        let arg = |sql: &mut String, values: &mut Vec<Value>, v: &str| {
-            values.push(Value::text(v));
-            sql.push_str(&format!("${}", values.len()));
-        };
-        if let Some(d) = &f.day_from {
-            sql.push_str(" AND day >= ");
-            arg(&mut sql, &mut values, d);
-        }
-        if let Some(d) = &f.day_to {
-            sql.push_str(" AND day <= ");
-            arg(&mut sql, &mut values, d);
-        }
-        for (column, wanted) in &f.equals {
-            let Some(c) = CUBE_COLUMNS.iter().find(|c| **c == column.as_str()) else {
-                return Err(StoreError::Corrupt(format!("the cube has no column {column:?}")));
-            };
-            if wanted.is_empty() {
-                continue;
-            }
-            sql.push_str(&format!(" AND {c} IN ("));
-            for (i, w) in wanted.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                arg(&mut sql, &mut values, w);
-            }
-            sql.push(')');
-        }
+        cube_where(&mut sql, &mut values, f)?;
         sql.push_str(" ORDER BY billing_period, day, target, rule");
-        let rows = self.fetch_all(sql, values).await?;
+        // Where the dialect packs rows (SQLite), the cells cross from the database as one JSON value: tens of
+        // thousands of cells otherwise cost a thread hand-over each.
+        let rows =
+            self.fetch_page(sql, values, CUBE_CELL_COLUMNS, "billing_period, day, target, rule").await?;
         rows.iter().map(|r| cube_cell(&**r)).collect()
+    }
+
+    /// The cube summed in the database: one row per (time, `group` columns) for the cells `f` selects, time
+    /// being `billing_period`, `day` or none. Amounts stay exact (see [`Backend::exact_sum`]): each sum arrives
+    /// as decimal text, possibly several numbers separated by spaces for the caller to add.
+    pub async fn cube_sums(
+        &mut self,
+        f: &CubeFilter,
+        time: Option<&str>,
+        group: &[&str],
+    ) -> Result<Vec<CubeSum>, StoreError> {
+        let mut cols: Vec<&str> = Vec::new();
+        if let Some(t) = time {
+            if !matches!(t, "billing_period" | "day") {
+                return Err(StoreError::Corrupt(format!("the cube has no time column {t:?}")));
+            }
+            cols.push(t);
+        }
+        for g in group {
+            let Some(c) = CUBE_COLUMNS.iter().find(|c| **c == *g) else {
+                return Err(StoreError::Corrupt(format!("the cube has no column {g:?}")));
+            };
+            cols.push(c);
+        }
+        let backend = self.backend();
+        let mut sql = format!(
+            "SELECT {}{} {} AS billed, {} AS effective, CAST(SUM(lines) AS BIGINT) AS lines FROM cost_cube \
+             WHERE billing_period >= $1 AND billing_period <= $2",
+            cols.join(", "),
+            if cols.is_empty() { "" } else { "," },
+            backend.exact_sum("billed"),
+            backend.exact_sum("effective"),
+        );
+        let mut values = vec![Value::text(&f.period_from), Value::text(&f.period_to)];
+        cube_where(&mut sql, &mut values, f)?;
+        if !cols.is_empty() {
+            sql.push_str(&format!(" GROUP BY {}", cols.join(", ")));
+        }
+        let rows = self.fetch_all(sql, values).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CubeSum {
+                    time: match time {
+                        Some(t) => Some(r.text(t)?),
+                        None => None,
+                    },
+                    keys: group.iter().map(|g| r.opt_text(g)).collect::<Result<_, _>>()?,
+                    billed: r.opt_text("billed")?.unwrap_or_default(),
+                    effective: r.opt_text("effective")?.unwrap_or_default(),
+                    lines: r.opt_int("lines")?.unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     /// Posts restatement adjustments (all or none: call inside a transaction).

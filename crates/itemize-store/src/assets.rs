@@ -522,6 +522,26 @@ impl Session {
         rows.iter().map(|r| asset_from_row(&**r)).collect()
     }
 
+    /// Assets whose warranty ends from `from` to `to` (ISO dates, inclusive), through the warranty index;
+    /// `scope` limits them to cost centres.
+    pub async fn assets_warranty_between(
+        &mut self,
+        from: &str,
+        to: &str,
+        scope: Option<&[i64]>,
+    ) -> Result<Vec<Asset>, StoreError> {
+        let mut values = vec![Value::text(from), Value::text(to)];
+        let mut sql =
+            format!("SELECT {} FROM assets WHERE warranty_end >= $1 AND warranty_end <= $2", select());
+        if let Some(ids) = scope {
+            sql.push_str(" AND ");
+            sql.push_str(&in_clause("cost_centre_id", ids, &mut values));
+        }
+        sql.push_str(" ORDER BY warranty_end, id");
+        let rows = self.fetch_page(sql, values, &ASSET_COLUMNS, "warranty_end, id").await?;
+        rows.iter().map(|r| asset_from_row(&**r)).collect()
+    }
+
     pub async fn assets_by_ids(&mut self, ids: &[i64]) -> Result<Vec<Asset>, StoreError> {
         let mut out = Vec::new();
         for chunk in ids.chunks(200) {

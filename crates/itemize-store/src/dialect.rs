@@ -63,6 +63,16 @@ impl Backend {
         }
     }
 
+    /// An aggregate that keeps a group's exact decimal amounts (stored as text): PostgreSQL sums them as NUMERIC;
+    /// SQLite, whose SUM would go through binary floating point, lists them separated by spaces for the caller
+    /// to add up exactly. Either way the caller adds up the space-separated numbers it gets.
+    pub fn exact_sum(self, column: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("group_concat({column}, ' ')"),
+            Backend::Postgres => format!("SUM({column}::numeric)::text"),
+        }
+    }
+
     /// A query with one parameter (a table name) returning a row when that table exists.
     pub fn table_exists_sql(self) -> &'static str {
         match self {

@@ -15,7 +15,7 @@ mod settings;
 
 pub use accounts::{AuditEntry, AuditQuery, LoginFailure, SessionRow, TokenRow, UserRow};
 pub use allocation::{
-    AdjustmentRow, CUBE_COLUMNS, CubeCell, CubeFilter, MetricRow, MonthCell, RuleSetRow, RunRow,
+    AdjustmentRow, CUBE_COLUMNS, CubeCell, CubeFilter, CubeSum, MetricRow, MonthCell, RuleSetRow, RunRow,
 };
 pub use assets::{
     ASSET_COLUMNS, AssetCostRow, AssetEvent, AssetQuery, AuditRow, ContractRow, RelationRow, ScanRow,

@@ -398,7 +398,13 @@ fn summarise(detail: &Value) -> String {
             if let Some(Value::Object(changes)) = m.get("changes") {
                 return changes
                     .iter()
-                    .map(|(k, v)| format!("{k}: {} → {}", plain(&v["before"]), plain(&v["after"])))
+                    .map(|(k, v)| match v {
+                        // `[before, after]`
+                        Value::Array(pair) if pair.len() == 2 => {
+                            format!("{k}: {} → {}", plain(&pair[0]), plain(&pair[1]))
+                        }
+                        other => format!("{k}: {}", plain(other)),
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
             }
@@ -874,7 +880,7 @@ async fn edit(
                         i.error = Some(d.problem.clone());
                     }
                 }
-                page.form_error = Some(super::public(&e));
+                page.form_error = Some(super::explain(&e));
                 crate::error::status_of(&e)
             }
         }
@@ -975,7 +981,7 @@ async fn start_audit(State(s): State<AppState>, auth: Auth, headers: HeaderMap, 
         Ok(a) => Redirect::to(&format!("/audits/{}", a.id)).into_response(),
         Err(e) => {
             let status = crate::error::status_of(&e);
-            match audits_page(&s, &auth, Some(super::public(&e))).await {
+            match audits_page(&s, &auth, Some(super::explain(&e))).await {
                 Ok(p) => (status, render(p)).into_response(),
                 Err(e) => app_error(e),
             }
@@ -1071,7 +1077,7 @@ async fn scan(
             let status = crate::error::status_of(&e);
             match audit_page(&s, &auth, id).await {
                 Ok(mut p) => {
-                    p.error = Some(super::public(&e));
+                    p.error = Some(super::explain(&e));
                     (status, render(p)).into_response()
                 }
                 Err(e) => app_error(e),

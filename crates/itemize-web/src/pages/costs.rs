@@ -1043,7 +1043,7 @@ async fn rules_action(s: AppState, auth: Auth, f: RulesForm, apply: bool) -> Res
                 StatusCode::OK
             }
             Err(e) => {
-                page.error = Some(super::public(&e));
+                page.error = Some(super::explain(&e));
                 crate::error::status_of(&e)
             }
         }
@@ -1066,7 +1066,7 @@ async fn rules_action(s: AppState, auth: Auth, f: RulesForm, apply: bool) -> Res
                 StatusCode::OK
             }
             Err(e) => {
-                page.error = Some(super::public(&e));
+                page.error = Some(super::explain(&e));
                 crate::error::status_of(&e)
             }
         }

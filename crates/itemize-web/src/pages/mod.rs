@@ -154,6 +154,16 @@ pub fn public(e: &AppError) -> String {
     public_message(e)
 }
 
+/// [`public`], followed by each field's problem, for a page that has no field of its own to show them beside.
+pub fn explain(e: &AppError) -> String {
+    let details: Vec<String> = e.details().iter().map(|d| format!("{}: {}", d.field, d.problem)).collect();
+    if details.is_empty() {
+        public_message(e)
+    } else {
+        format!("{} ({})", public_message(e), details.join("; "))
+    }
+}
+
 async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../templates/itemize.css"))
         .into_response()

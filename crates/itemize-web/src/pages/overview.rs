@@ -132,6 +132,15 @@ pub fn monthly_series(
     series
 }
 
+/// The same result grouped by its `i`-th key alone (the rows are summed again where they meet).
+fn project(r: &CubeResult, i: usize) -> CubeResult {
+    let mut out = r.clone();
+    for row in &mut out.rows {
+        row.keys = vec![row.keys.get(i).cloned().flatten()];
+    }
+    out
+}
+
 fn query(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
@@ -175,15 +184,53 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
         quality: Vec::new(),
         counts: Vec::new(),
     };
+    // The sections are independent: they are read at once (the database answers on its own threads, the lake
+    // is read on the blocking pool), so the page takes as long as its slowest part, not their sum.
+    let last_period = periods.last().cloned().unwrap_or_default();
+    let cube_q = match (periods.first(), periods.last()) {
+        // One pass over the cube answers both charts.
+        (Some(first), Some(last)) => Some(CubeQuery::from_params(&[
+            ("from".into(), first.clone()),
+            ("to".into(), last.clone()),
+            ("group_by".into(), "provider,charge_category".into()),
+        ])?),
+        _ => None,
+    };
+    let has_cost = cube_q.is_some();
+    let (cube_r, sb_cc, sb_svc, hygiene, renewals, warranties, governance, counts) = tokio::join!(
+        async {
+            match &cube_q {
+                Some(q) => optional(app.cube_query(actor, q).await),
+                None => Ok(None),
+            }
+        },
+        async {
+            if !has_cost {
+                return Ok(None);
+            }
+            optional(app.showback(actor, &last_period, StatementBy::CostCentre, Measure::Effective).await)
+        },
+        async {
+            if !has_cost {
+                return Ok(None);
+            }
+            optional(app.showback(actor, &last_period, StatementBy::Service, Measure::Effective).await)
+        },
+        async {
+            if !has_cost {
+                return Ok(None);
+            }
+            optional(app.tag_hygiene(actor, &last_period, &last_period, 5).await)
+        },
+        async { optional(app.renewal_calendar(actor, 90).await) },
+        async { optional(app.warranty_expiring(actor, 90).await) },
+        async { optional(app.asset_governance(actor).await) },
+        app.counts(actor),
+    );
+    let mut statements = [(StatementBy::CostCentre, sb_cc?), (StatementBy::Service, sb_svc?)].into_iter();
     if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
-        let cube = |dim: &str| {
-            CubeQuery::from_params(&[
-                ("from".into(), first.clone()),
-                ("to".into(), last.clone()),
-                ("group_by".into(), dim.into()),
-            ])
-        };
-        if let Some(r) = optional(app.cube_query(actor, &cube("provider")?).await)? {
+        if let Some(both) = cube_r? {
+            let r = project(&both, 0);
             let series = monthly_series(
                 &r,
                 &periods,
@@ -218,8 +265,7 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
                 note: format!("billed {} {currency}", charts::money_text(&r.total_billed.to_string())),
                 href: format!("/costs?{}", query(&[("from", first), ("to", last), ("group_by", "provider")])),
             });
-        }
-        if let Some(r) = optional(app.cube_query(actor, &cube("charge_category")?).await)? {
+            let r = project(&both, 1);
             let series = monthly_series(
                 &r,
                 &periods,
@@ -234,8 +280,8 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
                 None,
             ));
         }
-        for by in [StatementBy::CostCentre, StatementBy::Service] {
-            let Some(st) = optional(app.showback(actor, last, by, Measure::Effective).await)? else {
+        for (by, st) in statements.by_ref() {
+            let Some(st) = st else {
                 continue;
             };
             if !st.allocated {
@@ -277,7 +323,7 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
                 page.top_services = Some(chart);
             }
         }
-        if let Some(h) = optional(app.tag_hygiene(actor, last, last, 5).await)? {
+        if let Some(h) = hygiene? {
             let tagged = Decimal::ONE_HUNDRED - h.untagged_share;
             page.tiles.push(Tile {
                 label: format!("Tag coverage, {last}"),
@@ -293,7 +339,7 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
             });
         }
     }
-    if let Some(renewals) = optional(app.renewal_calendar(actor, 90).await)? {
+    if let Some(renewals) = renewals? {
         page.renewals = renewals
             .iter()
             .take(10)
@@ -308,7 +354,7 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
             })
             .collect();
     }
-    if let Some(w) = optional(app.warranty_expiring(actor, 90).await)? {
+    if let Some(w) = warranties? {
         page.warranties_total = w.len();
         page.warranties = w
             .iter()
@@ -323,7 +369,7 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
             })
             .collect();
     }
-    if let Some(g) = optional(app.asset_governance(actor).await)? {
+    if let Some(g) = governance? {
         let bars: Vec<(String, Point)> = g
             .by_state
             .iter()
@@ -361,7 +407,7 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
             href: "/assets/governance".into(),
         });
     }
-    for (k, n) in app.counts(actor).await? {
+    for (k, n) in counts? {
         page.counts.push(Tile {
             label: k.title().to_string(),
             value: n.to_string(),

@@ -16,3 +16,4 @@ mod cost_ledger;
 mod csv_import;
 mod pages;
 mod server;
+mod web;

@@ -1,0 +1,335 @@
+//! The web interface's forms and views over HTTP, on SQLite and PostgreSQL: a signed-in browser session (a
+//! cookie and its CSRF token), forms that keep what was typed and name each problem beside its field, stale
+//! versions refused, scanning an audit, uploading a broken bill, previewing and applying rules, the explorer's
+//! drill-down and downloads, and what API tokens may not do with page forms.
+
+use crate::harness::{ADMIN, PASSWORD, Server, seed_small, sys};
+use itemize_app::cost::{ImportOptions, Progress};
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::sync::Arc;
+
+/// A signed-in browser: the session cookie and the CSRF token its forms carry.
+struct Browser {
+    cookie: String,
+    csrf: String,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    async fn sign_in(s: &Server, user: &str, password: &str) -> Browser {
+        let r = s
+            .anonymous
+            .post(s.url("/api/v1/session"))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "signing in as {user}");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let body: serde_json::Value = r.json().await.unwrap();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { cookie, csrf: body["csrf_token"].as_str().unwrap().to_string(), http, base: s.base.clone() }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Posts a form (the CSRF token added unless `csrf` is false); returns status, Location and body.
+    async fn post(&self, path: &str, fields: &[(&str, &str)], csrf: bool) -> (u16, Option<String>, String) {
+        let mut f: Vec<(&str, &str)> = fields.to_vec();
+        if csrf {
+            f.push(("csrf", &self.csrf));
+        }
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(&f)
+            .send()
+            .await
+            .unwrap();
+        let loc = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        (r.status().as_u16(), loc, r.text().await.unwrap())
+    }
+
+    /// Uploads a file through the imports page's multipart form.
+    async fn upload(&self, name: &str, content: &str) -> (u16, Option<String>, String) {
+        let boundary = "itemize-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\n\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n",
+            self.csrf
+        );
+        let r = self
+            .http
+            .post(format!("{}/imports", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let loc = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        (r.status().as_u16(), loc, r.text().await.unwrap())
+    }
+}
+
+/// The text of the element with `id` (its first text run), from rendered HTML.
+fn by_id<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let rest = &html[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap();
+    rest[open..open + close].trim()
+}
+
+both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
+    let (_, cc, loc, _) = seed_small(&t).await;
+    let a = t
+        .app
+        .create_asset(&sys(), json!({"tag": "LT-1", "name": "Laptop one", "class": "laptop", "cost_centre_id": cc, "location_id": loc}))
+        .await
+        .unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (status, html) = b.get(&format!("/assets/{}/edit", a.id)).await;
+    assert_eq!(status, 200);
+    let etag = a.etag();
+    assert!(html.contains("name=\"etag\""), "the form carries the version it was read at");
+
+    // A value that is not a number: named beside its field, what was typed kept, nothing saved.
+    let path = format!("/assets/{}/edit", a.id);
+    let (status, _, html) =
+        b.post(&path, &[("etag", &etag), ("name", "Renamed"), ("cost_centre_id", "abc")], true).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(by_id(&html, "e-cost_centre_id"), "`abc` is not a whole number");
+    assert!(html.contains(
+        "id=\"f-cost_centre_id\" name=\"cost_centre_id\" type=\"text\" inputmode=\"numeric\" value=\"abc\""
+    ));
+    assert!(html.contains("value=\"Renamed\""), "the other fields keep what was typed");
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().fields.name, "Laptop one");
+
+    // A value the register refuses: the use case's problem beside the field.
+    let (status, _, html) = b.post(&path, &[("etag", &etag), ("purchase_cost", "-5")], true).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        by_id(&html, "e-purchase_cost").contains("negative") || by_id(&html, "e-purchase_cost").len() > 5,
+        "{html}"
+    );
+    assert!(html.contains("value=\"-5\""));
+
+    // Without the form's CSRF token, nothing happens.
+    let (status, _, _) = b.post(&path, &[("etag", &etag), ("name", "Sneaky")], false).await;
+    assert_eq!(status, 403);
+    // An API token cannot use page forms at all.
+    let r =
+        s.client.post(s.url(&path)).form(&[("etag", etag.as_str()), ("name", "Token")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().fields.name, "Laptop one");
+
+    // A good edit lands, with its history; the old version is then stale.
+    let (status, loc, _) =
+        b.post(&path, &[("etag", &etag), ("name", "Laptop 1"), ("serial", "SN-9")], true).await;
+    assert_eq!((status, loc.as_deref()), (303, Some(format!("/assets/{}?done=edit", a.id).as_str())));
+    let now = t.app.get_asset(&sys(), a.id).await.unwrap();
+    assert_eq!((now.fields.name.as_str(), now.fields.serial.as_deref()), ("Laptop 1", Some("SN-9")));
+    let (_, html) = b.get(&format!("/assets/{}?done=edit", a.id)).await;
+    assert!(html.contains("name: Laptop one → Laptop 1"), "the history shows before and after");
+    let (status, _, html) = b.post(&path, &[("etag", &etag), ("name", "Overwrite")], true).await;
+    assert_eq!(status, 412, "a change made meanwhile is not overwritten");
+    assert!(html.contains("id=\"form-error\""));
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().fields.name, "Laptop 1");
+
+    // A transition the lifecycle refuses names the allowed ones; a good one moves the asset.
+    let (status, _, html) = b
+        .post(&format!("/assets/{}/transition", a.id), &[("to", "disposed"), ("reason", "gone")], true)
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("allowed:"), "{html}");
+    assert!(html.contains("value=\"gone\""), "the reason typed is kept");
+    let (status, _, _) =
+        b.post(&format!("/assets/{}/check-out", a.id), &[("assignee_person_id", "not-a-number")], true).await;
+    assert_eq!(status, 422);
+    let (status, _, _) = b
+        .post(&format!("/assets/{}/transition", a.id), &[("to", "in-repair"), ("reason", "hinge")], true)
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().state.to_string(), "in-repair");
+});
+
+both!(an_audit_is_scanned_from_its_page, |t| {
+    let (_, cc, loc, _) = seed_small(&t).await;
+    for tag in ["SCAN-1", "SCAN-2"] {
+        let a =
+            json!({"tag": tag, "name": tag, "class": "desktop", "cost_centre_id": cc, "location_id": loc});
+        assert_eq!(t.app.create_asset(&sys(), a).await.unwrap().state.to_string(), "in-stock");
+    }
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (status, loc_header, _) = b.post("/audits", &[("location_id", &loc.to_string())], true).await;
+    assert_eq!(status, 303);
+    let audit = loc_header.unwrap();
+    let (status, next, _) = b.post(&format!("{audit}/scans"), &[("input", "scan-1")], true).await;
+    assert_eq!(status, 303);
+    let (_, html) = b.get(&next.unwrap()).await;
+    assert!(by_id(&html, "scan-result").starts_with("scan-1: found"), "{}", by_id(&html, "scan-result"));
+    assert!(html.contains("autofocus"), "the scan input is ready for the next scan");
+    let found = &html[html.find("id=\"found\"").unwrap()..];
+    assert!(found[..found.find("</ul>").unwrap()].contains("SCAN-1"));
+    let (status, _, html) = b.post(&format!("{audit}/scans"), &[("input", "  ")], true).await;
+    assert_eq!(status, 422);
+    assert!(by_id(&html, "scan-error").contains("scan a tag"));
+    let (status, _, _) = b.post(&format!("{audit}/close"), &[("mark_missing", "on")], true).await;
+    assert_eq!(status, 303);
+    let id: i64 = audit.rsplit('/').next().unwrap().parse().unwrap();
+    let view = t.app.audit_view(&sys(), id).await.unwrap();
+    assert_eq!((view.status.as_str(), view.found.len(), view.missing.len()), ("closed", 1, 1));
+    let missing = t.app.get_asset(&sys(), view.missing[0]).await.unwrap();
+    assert_eq!((missing.fields.tag.as_str(), missing.state.to_string().as_str()), ("SCAN-2", "missing"));
+});
+
+const RULES: &str = r#"name = "page rules"
+effective_from = "2000-01"
+[[tag]]
+name = "cost centre"
+when = { "tag:cost_centre" = { present = true } }
+cost_centre_from = "tag:cost_centre"
+"#;
+
+fn focus(lines: &[(&str, &str)]) -> String {
+    let mut s = String::from(
+        "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BilledCost,\
+         EffectiveCost,ListCost,ContractedCost,BillingCurrency,ChargeCategory,ProviderName,ServiceName,InvoiceId,Tags\n",
+    );
+    for (i, (cost, cc)) in lines.iter().enumerate() {
+        let tags = if cc.is_empty() { String::new() } else { format!(r#""{{""cost_centre"": ""{cc}""}}""#) };
+        s.push_str(&format!(
+            "A-{i},2026-05-01T00:00:00Z,2026-06-01T00:00:00Z,2026-05-0{d}T00:00:00Z,2026-05-0{d}T01:00:00Z,\
+             {cost},{cost},{cost},{cost},USD,Usage,Acme Cloud,Compute,INV-1,{tags}\n",
+            d = i % 9 + 1
+        ));
+    }
+    s
+}
+
+both!(the_cost_pages_drill_down_download_and_preview, |t| {
+    seed_small(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("may.csv");
+    std::fs::write(&bill, focus(&[("10.00", "CC-2"), ("5.50", "CC-2"), ("1.25", "")])).unwrap();
+    let opts = ImportOptions::default();
+    let first = t.app.import_cost_file(&sys(), &bill, opts, Arc::new(Progress::default())).await.unwrap();
+    assert_eq!(first.status, "active");
+    t.app.apply_rule_set(&sys(), RULES).await.unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+
+    // The explorer by cost centre: each group links to its lines, and the lines add up to it.
+    let (status, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=cost_centre&granularity=none").await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(by_id(&html, "total"), "16.75");
+    assert!(html.contains("<svg"), "a chart");
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2").await;
+    assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("2", "15.50"));
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=(none)").await;
+    assert_eq!(
+        (by_id(&lines, "line-count"), by_id(&lines, "lines-effective")),
+        ("1", "1.25"),
+        "untagged spend stays visible"
+    );
+    // Adding a filter through the form becomes a URL of its own, which captures the view.
+    let (status, loc, _) = b.post("/costs", &[], false).await;
+    assert_eq!(status, 405, "the explorer is read with GET only");
+    let r = b
+        .http
+        .get(format!(
+            "{}/costs?from=2026-05&to=2026-05&group_by=provider&add_filter=cost_centre&value=CC-2",
+            b.base
+        ))
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let shared = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(shared.contains("cost_centre=CC-2") && !shared.contains("add_filter"), "{shared}");
+    let _ = loc;
+    let (_, html) = b.get(&shared).await;
+    assert_eq!(by_id(&html, "total"), "15.50");
+    // The CSV is the table, exactly.
+    let r = b
+        .http
+        .get(format!(
+            "{}/costs?from=2026-05&to=2026-05&group_by=cost_centre&granularity=none&format=csv",
+            b.base
+        ))
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    let csv = r.text().await.unwrap();
+    assert_eq!(csv, "Cost centre,Billed,Effective,Lines\nCC-2,15.50,15.50,2\n,1.25,1.25,1\n", "{csv}");
+    let r = b
+        .http
+        .get(format!("{}/costs?from=2026-05&to=2026-05&group_by=provider&format=xlsx", b.base))
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&r.bytes().await.unwrap()[..2], b"PK", "an XLSX workbook");
+
+    // A preview shows what would change and saves nothing; apply saves a version and re-allocates.
+    let before = t.app.rule_sets(&sys()).await.unwrap().len();
+    let changed = format!(
+        "{RULES}\n[[default]]\nname = \"rest\"\nwhen = {{ provider = \"Acme Cloud\" }}\ncost_centre = \"CC-1\"\n"
+    );
+    let (status, _, html) =
+        b.post("/allocation/rules/preview", &[("body", &changed), ("period", "2026-05")], true).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Preview of 2026-05"), "{html}");
+    assert_eq!(t.app.rule_sets(&sys()).await.unwrap().len(), before, "a preview saves nothing");
+    let (status, _, html) =
+        b.post("/allocation/rules/preview", &[("body", "name = "), ("period", "2026-05")], true).await;
+    assert!(status == 400 || status == 422, "{status}");
+    assert!(html.contains("id=\"rules-error\"") && html.contains("name = "), "the error, and the text kept");
+    let (status, _, html) = b.post("/allocation/rules/apply", &[("body", &changed)], true).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("applied: 1 month(s) allocated again"), "{html}");
+    assert_eq!(t.app.rule_sets(&sys()).await.unwrap().len(), before + 1);
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-1").await;
+    assert_eq!(by_id(&lines, "lines-effective"), "1.25", "the default rule now takes the untagged line");
+
+    // A broken bill uploaded through the page: the import says which row, column and value, and why.
+    let bad = focus(&[("1.00", ""), ("two", ""), ("3.00", "")]);
+    let (status, loc, _) = b.upload("broken.csv", &bad).await;
+    assert_eq!(status, 303);
+    let page = loc.unwrap();
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = b.get(&page).await.1;
+        if !html.contains("status-queued") && !html.contains("status-running") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(by_id(&html, "import-status"), "rejected", "{html}");
+    let errors = &html[html.find("id=\"import-errors\"").unwrap()..];
+    assert!(errors.contains("<td>3</td><td>BilledCost</td><td>two</td>"), "{errors}");
+    let total = t.app.ledger_totals(&sys(), &Default::default()).await.unwrap().total.effective_cost;
+    assert_eq!(total, "16.75".parse::<Decimal>().unwrap(), "a rejected file changes nothing");
+    let (status, _, html) = b.upload("", "").await;
+    assert!(status == 422 || status == 303, "{status} {html}");
+});
