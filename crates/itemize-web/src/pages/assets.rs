@@ -214,6 +214,9 @@ struct DetailPage {
     schedule: Vec<Vec<String>>,
     book_value: String,
     tco: Vec<(String, String)>,
+    /// A cloud resource's cost from the ledger: (month, effective, billed), and the totals.
+    resource_cost: Vec<(String, String, String)>,
+    resource_total: String,
     targets: Vec<Opt>,
     /// What the user typed into the transition form, and the errors by field.
     typed: BTreeMap<String, String>,
@@ -238,6 +241,10 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
     let relations = s.app.asset_relations(&auth.actor, id).await.unwrap_or_default();
     let schedule = s.app.depreciation_schedule(&auth.actor, id).await.ok();
     let tco = s.app.tco(&auth.actor, id).await.ok();
+    let resource = match &a.fields.resource_id {
+        Some(_) => s.app.asset_resource_cost(&auth.actor, id).await.ok(),
+        None => None,
+    };
     let person = names(s, auth, Kind::Person, a.custody.assignee_person_id.into_iter().collect()).await;
     let place = names(
         s,
@@ -374,6 +381,13 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
                 v
             })
             .unwrap_or_default(),
+        resource_total: resource
+            .as_ref()
+            .map(|r| format!("{} {} ({} lines)", money_text(&r.effective_total), r.currency, r.lines))
+            .unwrap_or_default(),
+        resource_cost: resource
+            .map(|r| r.months.iter().map(|(p, e, b)| (p.clone(), money_text(e), money_text(b))).collect())
+            .unwrap_or_default(),
         targets: allowed_from(a.state)
             .iter()
             .map(|s| Opt { value: s.to_string(), label: s.to_string(), selected: false })
@@ -391,9 +405,60 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
     })
 }
 
+/// A person by employee id or e-mail, or a location by code or name, as typed into a form.
+async fn resolve(s: &AppState, auth: &Auth, field: &str, v: &str) -> Option<i64> {
+    let params = itemize_app::ListParams::from_pairs([
+        ("q".to_string(), v.to_string()),
+        ("limit".to_string(), "50".to_string()),
+    ]);
+    if field == "location_id" {
+        let page = s.app.list::<itemize_core::refdata::Location>(&auth.actor, &params).await.ok()?;
+        page.items
+            .iter()
+            .find(|l| l.fields.code.eq_ignore_ascii_case(v) || l.fields.name.eq_ignore_ascii_case(v))
+            .map(|l| l.id.get())
+    } else {
+        let page = s.app.list::<itemize_core::refdata::Person>(&auth.actor, &params).await.ok()?;
+        page.items
+            .iter()
+            .find(|p| p.fields.employee_id.eq_ignore_ascii_case(v) || p.fields.email.eq_ignore_ascii_case(v))
+            .map(|p| p.id.get())
+    }
+}
+
 /// One line of an event's detail, for people.
 fn summarise(detail: &Value) -> String {
     match detail {
+        Value::Object(m) if m.get("to").is_some_and(Value::is_object) => {
+            let state = |v: &Value| {
+                let st = plain(&v["state"]);
+                match v["substate"].as_str() {
+                    Some(sub) => format!("{st} ({sub})"),
+                    None => st,
+                }
+            };
+            let mut out = format!("{} → {}", state(&m["from"]), state(&m["to"]));
+            if let Some(r) = m.get("reason").and_then(Value::as_str) {
+                out.push_str(&format!(": {r}"));
+            }
+            if let Some(Value::Object(c)) = m.get("custody") {
+                let moved: Vec<String> = c
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "state" | "substate"))
+                    .map(|(k, v)| match v {
+                        Value::Array(p) if p.len() == 2 => format!("{k} {} → {}", plain(&p[0]), plain(&p[1])),
+                        other => format!("{k} {}", plain(other)),
+                    })
+                    .collect();
+                if !moved.is_empty() {
+                    out.push_str(&format!(" ({})", moved.join("; ")));
+                }
+            }
+            if let Some(d) = m.get("disposal").filter(|d| d.is_object()) {
+                out.push_str(&format!("; disposal {}", summarise(d)));
+            }
+            out
+        }
         Value::Object(m) => {
             if let Some(Value::Object(changes)) = m.get("changes") {
                 return changes
@@ -422,6 +487,13 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "—".into(),
+        // An object reads as its set fields: `state in-stock, location_id 1`.
+        Value::Object(m) => m
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k} {}", plain(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }
@@ -524,7 +596,28 @@ async fn asset_form(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let result = match form_json(&f) {
+    let mut f = f;
+    let mut unresolved = None;
+    for field in ["assignee_person_id", "location_id"] {
+        let Some(v) = f.get(field).map(|v| v.trim().to_string()) else { continue };
+        if v.is_empty() || v.parse::<i64>().is_ok() {
+            continue;
+        }
+        match resolve(&s, &auth, field, &v).await {
+            Some(id) => {
+                f.insert(field.to_string(), id.to_string());
+            }
+            None => {
+                let what = if field == "location_id" {
+                    "location has the code or name"
+                } else {
+                    "person has the employee id or e-mail"
+                };
+                unresolved = Some((field.to_string(), format!("no {what} `{v}`")));
+            }
+        }
+    }
+    let result = match unresolved.map_or_else(|| form_json(&f), Err) {
         Err((field, problem)) => {
             Err(AppError::Validation(vec![itemize_core::FieldError::new(&field, problem)]))
         }

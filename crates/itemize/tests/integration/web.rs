@@ -96,7 +96,7 @@ fn by_id<'a>(html: &'a str, id: &str) -> &'a str {
 }
 
 both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
-    let (_, cc, loc, _) = seed_small(&t).await;
+    let (_, cc, loc, person) = seed_small(&t).await;
     let a = t
         .app
         .create_asset(&sys(), json!({"tag": "LT-1", "name": "Laptop one", "class": "laptop", "cost_centre_id": cc, "location_id": loc}))
@@ -167,6 +167,23 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
         .await;
     assert_eq!(status, 303);
     assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().state.to_string(), "in-repair");
+    let (_, html) = b.get(&format!("/assets/{}", a.id)).await;
+    let history = &html[html.find("id=\"history\"").unwrap()..];
+    assert!(
+        history.contains("in-stock (tagged) → in-repair: hinge</td>"),
+        "the history reads as a sentence: {history}"
+    );
+
+    // People are named as people know them: an employee id or an e-mail, not a database id.
+    let out = format!("/assets/{}/check-out", a.id);
+    let (status, _, html) = b.post(&out, &[("assignee_person_id", "nobody@corp.example")], true).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("no person has the employee id or e-mail `nobody@corp.example`"), "{html}");
+    assert!(html.contains("value=\"nobody@corp.example\""), "what was typed is kept");
+    let (status, _, _) = b.post(&out, &[("assignee_person_id", "e1")], true).await;
+    assert_eq!(status, 303);
+    let now = t.app.get_asset(&sys(), a.id).await.unwrap();
+    assert_eq!((now.state.to_string().as_str(), now.custody.assignee_person_id), ("in-use", Some(person)));
 });
 
 both!(an_audit_is_scanned_from_its_page, |t| {
