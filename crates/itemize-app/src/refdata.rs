@@ -332,6 +332,30 @@ async fn check_fields<K: StoredKind>(
     if problems.is_empty() { Ok(()) } else { Err(AppError::Validation(problems)) }
 }
 
+impl App {
+    /// The record of `kind` whose natural key (code, employee id, vendor name) is `key`, case-insensitively:
+    /// what a person types where a form refers to another record.
+    pub async fn id_by_key(&self, actor: &Actor, kind: Kind, key: &str) -> Result<Option<i64>, AppError> {
+        authorize(actor, Resource::RefData(kind), Action::Read)
+            .map_err(|e| AppError::Forbidden(e.to_string()))?;
+        let mut s = self.store().session().await?;
+        Ok(ids_by_key(&mut s, kind).await?.get(&key.trim().to_lowercase()).copied())
+    }
+
+    /// The natural keys of some records of `kind`, to show references as people type them.
+    pub async fn keys_by_id(
+        &self,
+        actor: &Actor,
+        kind: Kind,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, AppError> {
+        authorize(actor, Resource::RefData(kind), Action::Read)
+            .map_err(|e| AppError::Forbidden(e.to_string()))?;
+        let mut s = self.store().session().await?;
+        Ok(s.natural_keys(kind).await?.into_iter().filter(|(id, _)| ids.contains(id)).collect())
+    }
+}
+
 /// Natural key, lower-cased (as rows and codes are matched) → id, for every record of `kind`.
 pub(crate) async fn ids_by_key(s: &mut Session, kind: Kind) -> Result<HashMap<String, i64>, AppError> {
     Ok(s.natural_keys(kind).await?.into_iter().map(|(id, k)| (k.to_lowercase(), id)).collect())

@@ -5,6 +5,7 @@ mod admin;
 mod assets;
 mod costs;
 mod overview;
+mod reference;
 
 use crate::AppState;
 use crate::auth::{
@@ -26,7 +27,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 pub fn routes(r: Reg) -> Reg {
-    let r = overview::routes(costs::routes(assets::routes(admin::routes(r))));
+    let r = overview::routes(costs::routes(assets::routes(admin::routes(reference::routes(r)))));
     r.add("/login", &["GET", "POST"], get(login_form).post(login))
         .add("/logout", &["POST"], post(logout))
         .add("/static/itemize.css", &["GET"], get(css))
@@ -255,8 +256,10 @@ struct ListPage {
     nav: Vec<NavItem>,
     title: &'static str,
     api_path: String,
+    path: &'static str,
     headings: Vec<Heading>,
-    rows: Vec<Vec<String>>,
+    rows: Vec<(i64, Vec<String>)>,
+    can_write: bool,
     q: String,
     archived: String,
     next: Option<String>,
@@ -317,7 +320,7 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
         .iter()
         .map(|rec| {
             let j = rec.fields.to_json();
-            display_columns(kind)
+            let cells = display_columns(kind)
                 .iter()
                 .map(|(_, field)| match (&j[*field], ref_kind.get(field)) {
                     (Value::Number(n), Some(rk)) => n
@@ -336,7 +339,8 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
                     (Value::Null, _) => String::new(),
                     (other, _) => other.to_string(),
                 })
-                .collect()
+                .collect();
+            (Into::<i64>::into(rec.id), cells)
         })
         .collect();
     let next = page.next.map(|c| link(path, &params.clone().with("cursor", c)));
@@ -350,8 +354,15 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
         nav: nav(path_of(kind), auth.actor.role == itemize_core::auth::Role::Admin),
         title: kind.title(),
         api_path: format!("/api/v1/{}", kind.plural()),
+        path,
         headings,
         rows,
+        can_write: itemize_core::auth::authorize(
+            &auth.actor,
+            itemize_core::auth::Resource::RefData(kind),
+            itemize_core::auth::Action::Write,
+        )
+        .is_ok(),
         q: params.get("q").unwrap_or_default().to_string(),
         archived: params.get("archived").unwrap_or("false").to_string(),
         next,

@@ -26,6 +26,37 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/locations", "AAAAAAARA"),
     ("GET", "/vendors", "AAAAAAARA"),
     ("GET", "/static/itemize.js", "AAAAAAAAA"),
+    // Reference-data forms: an empty form for anyone; a record as the API shows it; changes by a browser only.
+    ("GET", "/cost-centres/new", "AAAAAAARA"),
+    ("POST", "/cost-centres/new", "FFFFFFFRA"),
+    ("GET", "/cost-centres/{id}", "AAAAANARA"),
+    ("POST", "/cost-centres/{id}", "FFFFFFFRA"),
+    ("POST", "/cost-centres/{id}/archive", "FFFFFFFRA"),
+    ("POST", "/cost-centres/{id}/restore", "FFFFFFFRA"),
+    ("GET", "/services/new", "AAAAAAARA"),
+    ("POST", "/services/new", "FFFFFFFRA"),
+    ("GET", "/services/{id}", "AAAAANARA"),
+    ("POST", "/services/{id}", "FFFFFFFRA"),
+    ("POST", "/services/{id}/archive", "FFFFFFFRA"),
+    ("POST", "/services/{id}/restore", "FFFFFFFRA"),
+    ("GET", "/people/new", "AAAAAAARA"),
+    ("POST", "/people/new", "FFFFFFFRA"),
+    ("GET", "/people/{id}", "AAAAANARA"),
+    ("POST", "/people/{id}", "FFFFFFFRA"),
+    ("POST", "/people/{id}/archive", "FFFFFFFRA"),
+    ("POST", "/people/{id}/restore", "FFFFFFFRA"),
+    ("GET", "/locations/new", "AAAAAAARA"),
+    ("POST", "/locations/new", "FFFFFFFRA"),
+    ("GET", "/locations/{id}", "AAAAAAARA"),
+    ("POST", "/locations/{id}", "FFFFFFFRA"),
+    ("POST", "/locations/{id}/archive", "FFFFFFFRA"),
+    ("POST", "/locations/{id}/restore", "FFFFFFFRA"),
+    ("GET", "/vendors/new", "AAAAAAARA"),
+    ("POST", "/vendors/new", "FFFFFFFRA"),
+    ("GET", "/vendors/{id}", "AAAAAAARA"),
+    ("POST", "/vendors/{id}", "FFFFFFFRA"),
+    ("POST", "/vendors/{id}/archive", "FFFFFFFRA"),
+    ("POST", "/vendors/{id}/restore", "FFFFFFFRA"),
     // Pages read through the same use cases as the API, so they answer as the API does. Page forms need a
     // signed-in browser's CSRF token, which API tokens never have: they are refused before anything else.
     ("GET", "/costs", "AAAAAAARA"),
@@ -57,7 +88,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/audits/{id}/scans", "FFFFFFFRA"),
     ("POST", "/audits/{id}/close", "FFFFFFFRA"),
     ("GET", "/admin/users", "AFFFFFARA"),
+    ("POST", "/admin/users", "FFFFFFFRA"),
+    ("GET", "/admin/users/{id}", "AFFFFFARA"),
+    ("POST", "/admin/users/{id}", "FFFFFFFRA"),
     ("GET", "/admin/tokens", "AAAAAAARA"),
+    ("POST", "/admin/tokens", "FFFFFFFRA"),
+    ("POST", "/admin/tokens/{id}/revoke", "FFFFFFFRA"),
     ("GET", "/admin/audit", "AFFFFFARA"),
     ("POST", "/api/v1/session", "AAAAAAAAA"),
     ("DELETE", "/api/v1/session", "AAAAAAAUA"),
@@ -270,7 +306,13 @@ both!(every_route_for_every_role, |t| {
             let id = |inside: i64, outside: i64| if out { outside } else { inside };
             let concrete = if template.contains("{id}") {
                 // /api/v1/<kind>/{id}, or a page's /<kind>/{id}
-                let segment = if template.starts_with("/api/") { 3 } else { 1 };
+                let segment = if template.starts_with("/api/") {
+                    3
+                } else if template.starts_with("/admin/") {
+                    2
+                } else {
+                    1
+                };
                 let id = match template.split('/').nth(segment).unwrap_or_default() {
                     "cost-centres" => id(cc2, cc3),
                     "services" => id(s_in, s_out),

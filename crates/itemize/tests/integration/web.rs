@@ -5,6 +5,7 @@
 
 use crate::harness::{ADMIN, PASSWORD, Server, seed_small, sys};
 use itemize_app::cost::{ImportOptions, Progress};
+use itemize_core::refdata::CostCentre;
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::sync::Arc;
@@ -349,4 +350,165 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
     assert_eq!(total, "16.75".parse::<Decimal>().unwrap(), "a rejected file changes nothing");
     let (status, _, html) = b.upload("", "").await;
     assert!(status == 422 || status == 303, "{status} {html}");
+});
+
+both!(reference_data_is_created_and_edited_from_forms, |t| {
+    let (top, _, _, person) = seed_small(&t).await;
+    t.user("viewer-1", "viewer", vec![]).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (status, html) = b.get("/cost-centres").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("href=\"/cost-centres/new\""), "a way to add one");
+    assert!(html.contains(&format!("href=\"/cost-centres/{top}\"")), "each row opens its record");
+
+    // References are typed as codes and employee ids; an unknown one is named beside its field.
+    let (status, _, html) = b
+        .post("/cost-centres/new", &[("code", "CC-9"), ("name", "Nine"), ("parent_id", "CC-404")], true)
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(by_id(&html, "e-parent_id"), "no cost centre has the key `CC-404`");
+    assert!(html.contains("value=\"CC-404\"") && html.contains("value=\"Nine\""), "what was typed is kept");
+    // The register's own rules, beside their fields.
+    let (status, _, html) =
+        b.post("/cost-centres/new", &[("code", "CC-9"), ("name", "Nine"), ("currency", "XXX")], true).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("id=\"e-currency\""), "{html}");
+    assert_eq!(
+        t.app.list::<CostCentre>(&sys(), &Default::default()).await.unwrap().items.len(),
+        2,
+        "nothing saved"
+    );
+
+    let (status, loc, _) = b
+        .post(
+            "/cost-centres/new",
+            &[
+                ("code", "CC-9"),
+                ("name", "Nine"),
+                ("parent_id", "cc-1"),
+                ("owner_id", "E1"),
+                ("currency", "EUR"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(status, 303);
+    let loc = loc.unwrap();
+    assert!(loc.ends_with("?done=created"), "{loc}");
+    let id: i64 = loc.trim_start_matches("/cost-centres/").split('?').next().unwrap().parse().unwrap();
+    let rec = t.app.get::<CostCentre>(&sys(), id).await.unwrap();
+    assert_eq!(rec.fields.parent_id.map(|p| p.get()), Some(top));
+    assert_eq!(rec.fields.owner_id.map(|p| p.get()), Some(person));
+    let (_, html) = b.get(&loc).await;
+    assert!(html.contains("Created."));
+    assert!(html.contains("id=\"f-parent_id\" name=\"parent_id\" type=\"text\" value=\"CC-1\""), "{html}");
+    assert!(html.contains("name=\"owner_id\" type=\"text\" value=\"E1\""));
+
+    // Saving sends only what changed; a form read before someone else's change does not overwrite it.
+    let etag = rec.etag();
+    let path = format!("/cost-centres/{id}");
+    let (status, _, _) = b
+        .post(
+            &path,
+            &[
+                ("etag", &etag),
+                ("code", "CC-9"),
+                ("name", "Nine Ltd"),
+                ("parent_id", "CC-1"),
+                ("owner_id", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(status, 303);
+    let rec = t.app.get::<CostCentre>(&sys(), id).await.unwrap();
+    assert_eq!(
+        (rec.fields.name.as_str(), rec.fields.owner_id),
+        ("Nine Ltd", None),
+        "an emptied field is cleared"
+    );
+    let (status, _, html) = b.post(&path, &[("etag", &etag), ("name", "Stale")], true).await;
+    assert_eq!(status, 412);
+    assert!(html.contains("id=\"form-error\""));
+    assert_eq!(t.app.get::<CostCentre>(&sys(), id).await.unwrap().fields.name, "Nine Ltd");
+
+    // Archived, it leaves the list; restored, it returns. Nothing is deleted.
+    let etag = t.app.get::<CostCentre>(&sys(), id).await.unwrap().etag();
+    let (status, _, _) = b.post(&format!("{path}/archive"), &[("etag", &etag)], true).await;
+    assert_eq!(status, 303);
+    assert!(!b.get("/cost-centres").await.1.contains("Nine Ltd"));
+    assert!(b.get(&path).await.1.contains(">archived<"));
+    let etag = t.app.get::<CostCentre>(&sys(), id).await.unwrap().etag();
+    let (status, _, _) = b.post(&format!("{path}/restore"), &[("etag", &etag)], true).await;
+    assert_eq!(status, 303);
+    assert!(b.get("/cost-centres").await.1.contains("Nine Ltd"));
+
+    // A viewer reads the form but cannot save it.
+    let v = Browser::sign_in(&s, "viewer-1", PASSWORD).await;
+    let (_, html) = v.get(&path).await;
+    assert!(html.contains("readonly") && !html.contains(">Save<"));
+    let (status, _, _) = v.post(&path, &[("name", "Viewer was here")], true).await;
+    assert_eq!(status, 403);
+    assert_eq!(t.app.get::<CostCentre>(&sys(), id).await.unwrap().fields.name, "Nine Ltd");
+});
+
+both!(users_and_tokens_are_managed_from_pages, |t| {
+    seed_small(&t).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let user = [
+        ("username", "carla"),
+        ("role", "finance"),
+        ("cost_centres", "CC-404"),
+        ("password", "a long passphrase"),
+    ];
+    let (status, _, html) = b.post("/admin/users", &user, true).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("no cost centre has the code `CC-404`"), "{html}");
+    assert!(
+        html.contains("value=\"carla\"") && !html.contains("a long passphrase"),
+        "kept, but never the password"
+    );
+    let user = [
+        ("username", "carla"),
+        ("role", "finance"),
+        ("cost_centres", "cc-2"),
+        ("password", "a long passphrase"),
+    ];
+    let (status, loc, _) = b.post("/admin/users", &user, true).await;
+    assert_eq!(status, 303);
+    let carla = t.app.find_user(&sys(), "carla").await.unwrap();
+    assert_eq!((carla.role.to_string().as_str(), carla.cost_centres.len()), ("finance", 1));
+    let (_, html) = b.get(&loc.unwrap()).await;
+    assert!(html.contains("value=\"CC-2\""), "scope shown as codes");
+    let (status, _, _) = b
+        .post(
+            &format!("/admin/users/{}", carla.id),
+            &[("etag", &carla.etag()), ("role", "viewer"), ("cost_centres", ""), ("disabled", "on")],
+            true,
+        )
+        .await;
+    assert_eq!(status, 303);
+    let carla = t.app.find_user(&sys(), "carla").await.unwrap();
+    assert_eq!(
+        (carla.role.to_string().as_str(), carla.cost_centres.len(), carla.disabled),
+        ("viewer", 0, true)
+    );
+
+    // A token is shown once, works at once, and stops working when revoked.
+    let (status, _, html) =
+        b.post("/admin/tokens", &[("name", "ci"), ("days", "30"), ("read_only", "on")], true).await;
+    assert_eq!(status, 200);
+    let token = by_id(&html, "new-token").to_string();
+    assert!(token.starts_with("itm_"), "{token}");
+    assert_eq!(s.get_as(&token, "/api/v1/me").await.status(), 200);
+    let (_, html) = b.get("/admin/tokens").await;
+    assert!(!html.contains(&token), "never shown again");
+    let id = t.app.list_tokens(&sys()).await.unwrap().into_iter().find(|x| x.name == "ci").unwrap().id;
+    let (status, _, _) = b.post(&format!("/admin/tokens/{id}/revoke"), &[], true).await;
+    assert_eq!(status, 303);
+    assert_eq!(s.get_as(&token, "/api/v1/me").await.status(), 401);
+    let (status, _, _) = b.post("/admin/tokens", &[("name", "long"), ("days", "9999")], true).await;
+    assert_eq!(status, 422);
 });
