@@ -706,13 +706,46 @@ struct ContractsPage {
     head: Vec<&'static str>,
     rows: Vec<(String, Vec<String>)>,
     windows: Vec<(String, bool)>,
+    filter: Option<ContractFilter>,
 }
 
-async fn contracts(State(s): State<AppState>, auth: Auth) -> Response {
-    let list = match s.app.contracts(&auth.actor).await {
+/// The contract list's filter form.
+pub struct ContractFilter {
+    pub q: String,
+    pub kinds: Vec<Opt>,
+    pub sorts: Vec<Opt>,
+}
+
+/// `GET /contracts[?kind=K][&q=TEXT][&sort=end_date|-end_date|name|value|-value]`.
+async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let mut list = match s.app.contracts(&auth.actor).await {
         Ok(l) => l,
         Err(e) => return app_error(e),
     };
+    let kind = p.get("kind").unwrap_or("").to_string();
+    let q = p.get("q").unwrap_or("").trim().to_lowercase();
+    list.retain(|c| c.archived_at.is_none() && (kind.is_empty() || c.kind == kind));
+    if !q.is_empty() {
+        list.retain(|c| c.number.to_lowercase().contains(&q) || c.name.to_lowercase().contains(&q));
+    }
+    let sort = p.get("sort").unwrap_or("end_date").to_string();
+    let value = |c: &itemize_store::ContractRow| c.value.parse::<rust_decimal::Decimal>().unwrap_or_default();
+    match sort.trim_start_matches('-') {
+        "end_date" => list.sort_by(|a, b| a.end_date.cmp(&b.end_date).then(a.id.cmp(&b.id))),
+        "name" => {
+            list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)))
+        }
+        "value" => list.sort_by(|a, b| value(a).cmp(&value(b)).then(a.id.cmp(&b.id))),
+        other => {
+            return app_error(AppError::bad_param(
+                "sort",
+                format!("`{other}` is not end_date, name or value"),
+            ));
+        }
+    }
+    if sort.starts_with('-') {
+        list.reverse();
+    }
     let (me, nav) = shell(&auth, "/contracts");
     render(ContractsPage {
         me,
@@ -732,7 +765,6 @@ async fn contracts(State(s): State<AppState>, auth: Auth) -> Response {
         ],
         rows: list
             .iter()
-            .filter(|c| c.archived_at.is_none())
             .map(|c| {
                 (
                     format!("/contracts/{}", c.id),
@@ -752,6 +784,19 @@ async fn contracts(State(s): State<AppState>, auth: Auth) -> Response {
             })
             .collect(),
         windows: Vec::new(),
+        filter: Some(ContractFilter {
+            q: p.get("q").unwrap_or("").to_string(),
+            kinds: opts(&["purchase", "lease", "maintenance", "warranty", "subscription"], &kind, "any kind"),
+            sorts: [
+                ("end_date", "ending first"),
+                ("-end_date", "ending last"),
+                ("name", "name"),
+                ("-value", "largest value"),
+            ]
+            .iter()
+            .map(|(v, l)| Opt { value: v.to_string(), label: l.to_string(), selected: *v == sort })
+            .collect(),
+        }),
     })
 }
 
@@ -800,6 +845,7 @@ async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             })
             .collect(),
         windows: [30u32, 60, 90, 180, 365].iter().map(|d| (d.to_string(), *d == days)).collect(),
+        filter: None,
     })
 }
 

@@ -114,6 +114,7 @@ struct ExplorerPage {
     group_by: Vec<Opt>,
     granularity: Vec<Opt>,
     measure: Vec<Opt>,
+    chart_kind: Vec<Opt>,
     filters: Vec<Link>,
     hidden_filters: Vec<(String, String)>,
     add_filter: Vec<Opt>,
@@ -133,6 +134,8 @@ struct View {
     group_by: String,
     granularity: String,
     measure: String,
+    /// `bars` (stacked) or `lines` (a trend line per group).
+    chart: String,
     filters: Vec<(String, String)>,
     format: Option<String>,
 }
@@ -147,9 +150,13 @@ impl View {
             group_by: p.get("group_by").unwrap_or("provider").to_string(),
             granularity: p.get("granularity").unwrap_or("month").to_string(),
             measure: p.get("measure").unwrap_or("effective").to_string(),
+            chart: p.get("chart").unwrap_or("bars").to_string(),
             filters: Vec::new(),
             format: p.get("format").map(str::to_string),
         };
+        if !matches!(v.chart.as_str(), "bars" | "lines") {
+            return Err(AppError::bad_param("chart", format!("`{}` is not bars or lines", v.chart)));
+        }
         if Measure::parse(&v.measure).is_none() {
             return Err(AppError::bad_param(
                 "measure",
@@ -165,6 +172,7 @@ impl View {
                     | "group_by"
                     | "granularity"
                     | "measure"
+                    | "chart"
                     | "format"
                     | "add_filter"
                     | "value"
@@ -186,6 +194,7 @@ impl View {
             ("group_by".to_string(), self.group_by.clone()),
             ("granularity".to_string(), self.granularity.clone()),
             ("measure".to_string(), self.measure.clone()),
+            ("chart".to_string(), self.chart.clone()),
         ];
         out.extend(self.filters.iter().cloned());
         out
@@ -328,6 +337,7 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             &view.granularity,
         ),
         measure: options(&[("effective", "Effective (amortized)"), ("billed", "Billed")], &view.measure),
+        chart_kind: options(&[("bars", "Stacked bars"), ("lines", "Trend lines")], &view.chart),
         hidden_filters: view.filters.clone(),
         filters,
         add_filter: options(DIMENSIONS, ""),
@@ -490,7 +500,11 @@ fn explorer_chart(r: &itemize_app::insight::CubeResult, view: &View, currency: &
         |k, t| view.lines_link(Some(k), Some(t)),
         |t| view.lines_link(None, Some(t)),
     );
-    charts::stacked_bars(&title, currency, &times, &series, None)
+    if view.chart == "lines" {
+        charts::lines(&title, currency, &times, &series)
+    } else {
+        charts::stacked_bars(&title, currency, &times, &series, None)
+    }
 }
 
 fn csv_bytes(head: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
@@ -1086,7 +1100,22 @@ struct ImportsPage {
     rows: Vec<TableRow>,
     error: Option<String>,
     can_write: bool,
+    statuses: Vec<Opt>,
+    older: Option<String>,
+    newest: Option<String>,
 }
+
+/// Import statuses a list can be filtered by.
+const IMPORT_STATUSES: &[(&str, &str)] = &[
+    ("", "any status"),
+    ("active", "active"),
+    ("superseded", "superseded"),
+    ("duplicate", "duplicate"),
+    ("rejected", "rejected"),
+    ("failed", "failed"),
+    ("queued", "queued"),
+    ("running", "running"),
+];
 
 fn import_row(i: &ImportSummary) -> TableRow {
     let effective: Decimal = i
@@ -1110,8 +1139,29 @@ fn import_row(i: &ImportSummary) -> TableRow {
     }
 }
 
-async fn imports_page(s: &AppState, auth: &Auth, error: Option<String>) -> Result<ImportsPage, AppError> {
-    let list = s.app.cost_imports(&auth.actor, None, None, 50).await?;
+async fn imports_page(
+    s: &AppState,
+    auth: &Auth,
+    error: Option<String>,
+    p: &ListParams,
+) -> Result<ImportsPage, AppError> {
+    const PAGE: i64 = 50;
+    let status = p.get("status").filter(|v| !v.is_empty());
+    let before = match p.get("before") {
+        Some(b) => Some(b.parse::<i64>().map_err(|_| AppError::bad_param("before", "is an import id"))?),
+        None => None,
+    };
+    let list = s.app.cost_imports(&auth.actor, status, before, PAGE).await?;
+    let with = |before: Option<i64>| {
+        let mut q: Vec<(String, String)> = Vec::new();
+        if let Some(st) = status {
+            q.push(("status".into(), st.into()));
+        }
+        if let Some(b) = before {
+            q.push(("before".into(), b.to_string()));
+        }
+        if q.is_empty() { "/imports".to_string() } else { format!("/imports?{}", qs(&q)) }
+    };
     let (me, nav) = shell(auth, "/imports");
     Ok(ImportsPage {
         me,
@@ -1121,11 +1171,14 @@ async fn imports_page(s: &AppState, auth: &Auth, error: Option<String>) -> Resul
         rows: list.iter().map(import_row).collect(),
         error,
         can_write: s.app.cost_allow(&auth.actor, Action::Write).is_ok(),
+        statuses: options(IMPORT_STATUSES, status.unwrap_or("")),
+        older: (list.len() as i64 == PAGE).then(|| with(list.last().map(|i| i.id))),
+        newest: before.map(|_| with(None)),
     })
 }
 
-async fn imports(State(s): State<AppState>, auth: Auth) -> Response {
-    match imports_page(&s, &auth, None).await {
+async fn imports(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    match imports_page(&s, &auth, None, &p).await {
         Ok(p) => render(p),
         Err(e) => app_error(e),
     }
@@ -1138,7 +1191,7 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
         let s = s.clone();
         let auth = auth.clone();
         async move {
-            match imports_page(&s, &auth, Some(msg)).await {
+            match imports_page(&s, &auth, Some(msg), &ListParams::default()).await {
                 Ok(p) => (status, render(p)).into_response(),
                 Err(e) => app_error(e),
             }

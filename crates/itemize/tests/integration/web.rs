@@ -512,3 +512,40 @@ both!(users_and_tokens_are_managed_from_pages, |t| {
     let (status, _, _) = b.post("/admin/tokens", &[("name", "long"), ("days", "9999")], true).await;
     assert_eq!(status, 422);
 });
+
+both!(lists_filter_sort_and_page_without_javascript, |t| {
+    let (_, cc, _, _) = seed_small(&t).await;
+    for (n, kind, value) in [("L-1", "lease", "900"), ("L-2", "lease", "1500"), ("M-1", "maintenance", "300")]
+    {
+        let c = json!({"number": n, "name": format!("{kind} {n}"), "kind": kind, "value": value,
+            "start_date": "2026-01-01", "end_date": "2026-12-31", "cost_centre_id": cc});
+        t.app.create_contract(&sys(), c).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let bill = dir.path().join(format!("b{i}.csv"));
+        std::fs::write(&bill, focus(&[(&format!("{i}.50"), "")])).unwrap();
+        t.app
+            .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
+            .await
+            .unwrap();
+    }
+    t.app.apply_rule_set(&sys(), RULES).await.unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (_, html) = b.get("/contracts?kind=lease&sort=-value").await;
+    let (l2, l1) = (html.find(">L-2<").unwrap(), html.find(">L-1<").unwrap());
+    assert!(l2 < l1, "largest value first");
+    assert!(!html.contains(">M-1<"), "filtered by kind");
+    let (status, _) = b.get("/contracts?sort=colour").await;
+    assert_eq!(status, 400);
+    let (_, html) = b.get("/imports?status=superseded").await;
+    assert_eq!(html.matches("superseded</td>").count(), 2, "two bills restated by the third: {html}");
+    let (_, html) = b.get("/imports?status=active").await;
+    assert_eq!(html.matches(">active</td>").count(), 1);
+    // The explorer draws trend lines on request, and keeps that choice in its links.
+    let (_, html) =
+        b.get("/costs?from=2026-05&to=2026-05&group_by=provider&granularity=day&chart=lines").await;
+    assert!(html.contains("<g class=\"line\"") && !html.contains("<rect class=\"seg\""), "a line chart");
+    assert!(html.contains("chart=lines"), "the view's links keep the chart");
+});
