@@ -24,7 +24,7 @@ use itemize_app::{AppError, ListParams};
 use itemize_core::auth::Action;
 use itemize_ingest::source::Format;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
@@ -268,9 +268,10 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     };
     let currency = s.app.config().reporting_currency.code().to_string();
     let billed = view.measure == "billed";
-    let grid = result.as_ref().map(|r| pivot(r, &view, billed));
+    let names = group_names(&s, &auth, &view.group_by).await;
+    let grid = result.as_ref().map(|r| pivot(r, &view, billed, &names));
     let chart = match (&result, &view.format) {
-        (Some(r), None) => Some(explorer_chart(r, &view, &currency, billed)),
+        (Some(r), None) => Some(explorer_chart(r, &view, &currency, billed, &names)),
         _ => None,
     };
     let note = if periods.is_empty() {
@@ -374,7 +375,43 @@ pub struct Grid {
     pub total: String,
 }
 
-fn pivot(r: &itemize_app::insight::CubeResult, view: &View, billed: bool) -> Grid {
+/// People read cost centres and services by name: `code → "Name (CODE)"` for a grouping by either.
+async fn group_names(s: &AppState, auth: &Auth, group_by: &str) -> HashMap<String, String> {
+    let all = ListParams::from_pairs([("limit".to_string(), "1000".to_string())]);
+    let label = |name: &str, code: &str| format!("{name} ({code})");
+    match group_by {
+        "cost_centre" => s
+            .app
+            .list::<itemize_core::refdata::CostCentre>(&auth.actor, &all)
+            .await
+            .map(|p| {
+                p.items
+                    .iter()
+                    .map(|r| (r.fields.code.clone(), label(&r.fields.name, &r.fields.code)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        "service" => s
+            .app
+            .list::<itemize_core::refdata::Service>(&auth.actor, &all)
+            .await
+            .map(|p| {
+                p.items
+                    .iter()
+                    .map(|r| (r.fields.code.clone(), label(&r.fields.name, &r.fields.code)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => HashMap::new(),
+    }
+}
+
+fn pivot(
+    r: &itemize_app::insight::CubeResult,
+    view: &View,
+    billed: bool,
+    names: &HashMap<String, String>,
+) -> Grid {
     let amount = |b: Decimal, e: Decimal| if billed { b } else { e };
     let money = |d: Decimal| Cell { text: money_text(&d.to_string()), raw: d.to_string(), href: None };
     let key_of = |row: &itemize_app::insight::CubeRowView| {
@@ -382,7 +419,10 @@ fn pivot(r: &itemize_app::insight::CubeResult, view: &View, billed: bool) -> Gri
     };
     let filtered_by_group = view.filters.iter().any(|(d, _)| *d == view.group_by);
     let key_cell = |k: &Option<String>| {
-        let text = k.clone().unwrap_or_else(|| NONE.into());
+        let text = match k {
+            Some(k) => names.get(k).cloned().unwrap_or_else(|| k.clone()),
+            None => NONE.into(),
+        };
         let href = match k {
             Some(k) if !filtered_by_group => {
                 let mut pairs = view.pairs();
@@ -460,7 +500,13 @@ fn pivot(r: &itemize_app::insight::CubeResult, view: &View, billed: bool) -> Gri
 
 /// The explorer's chart: stacked bars over time (the ten biggest groups, the rest as "Other"), or sorted bars
 /// for the whole range.
-fn explorer_chart(r: &itemize_app::insight::CubeResult, view: &View, currency: &str, billed: bool) -> String {
+fn explorer_chart(
+    r: &itemize_app::insight::CubeResult,
+    view: &View,
+    currency: &str,
+    billed: bool,
+    names: &HashMap<String, String>,
+) -> String {
     let measure = if billed { "Billed" } else { "Effective" };
     let title = format!("{measure} cost by {}", dim_label(&view.group_by).to_lowercase());
     if r.granularity == Granularity::None {
@@ -471,7 +517,9 @@ fn explorer_chart(r: &itemize_app::insight::CubeResult, view: &View, currency: &
             .map(|row| {
                 let key = row.keys.first().cloned().flatten().filter(|k| !k.is_empty());
                 (
-                    key.clone().unwrap_or_else(|| NONE.into()),
+                    key.as_ref()
+                        .map(|k| names.get(k).cloned().unwrap_or_else(|| k.clone()))
+                        .unwrap_or_else(|| NONE.into()),
                     Point {
                         amount: if billed { row.billed } else { row.effective }.to_string(),
                         href: Some(view.lines_link(Some(key.as_deref().unwrap_or(NONE)), None)),
@@ -494,12 +542,17 @@ fn explorer_chart(r: &itemize_app::insight::CubeResult, view: &View, currency: &
             row.effective = row.billed;
         }
     }
-    let series = monthly_series(
+    let mut series = monthly_series(
         &measured,
         &times,
         |k, t| view.lines_link(Some(k), Some(t)),
         |t| view.lines_link(None, Some(t)),
     );
+    for s in &mut series {
+        if let Some(n) = names.get(&s.name) {
+            s.name = n.clone();
+        }
+    }
     if view.chart == "lines" {
         charts::lines(&title, currency, &times, &series)
     } else {

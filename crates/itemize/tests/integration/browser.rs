@@ -140,8 +140,12 @@ async fn the_web_interface_in_a_real_browser() {
     assert_eq!(rows.len(), table.len(), "one CSV row per table row");
     let mut sum = Decimal::ZERO;
     for (r, shown) in rows.iter().zip(&table) {
-        let name = if r[0].is_empty() { "(none)" } else { &r[0] };
-        assert_eq!(name, shown[0]);
+        let code = if r[0].is_empty() { "(none)" } else { &r[0] };
+        assert!(
+            shown[0] == code || shown[0].ends_with(&format!("({code})")),
+            "{code} is shown as {}",
+            shown[0]
+        );
         assert_eq!(money_text(&r[1]), shown[1]);
         assert_eq!(money_text(&r[2]), shown[2]);
         assert_eq!(&r[3], shown[3].as_str());
