@@ -50,6 +50,35 @@ pub struct Progress {
     pub rows: AtomicU64,
 }
 
+/// What `p` says of a file of `total` bytes.
+fn progress_view(p: &Progress, total: u64) -> ProgressView {
+    let read = p.bytes.load(Ordering::Relaxed).min(total);
+    let percent = if total == 0 {
+        Decimal::ZERO
+    } else {
+        (Decimal::from(read) * Decimal::ONE_HUNDRED / Decimal::from(total)).round_dp(1)
+    };
+    ProgressView {
+        bytes_read: read,
+        bytes_total: total,
+        rows_read: p.rows.load(Ordering::Relaxed),
+        percent: format!("{percent:.1}"),
+    }
+}
+
+/// The imports running in this process, by id: their progress and their file's size.
+pub(crate) type Running = Arc<std::sync::Mutex<HashMap<i64, (Arc<Progress>, u64)>>>;
+
+/// How far a running import has come (in the process that runs it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressView {
+    pub bytes_read: u64,
+    pub bytes_total: u64,
+    pub rows_read: u64,
+    /// Percent of the file read, one decimal.
+    pub percent: String,
+}
+
 /// Sums of one billing period in one currency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Totals {
@@ -163,6 +192,9 @@ pub struct ImportSummary {
     /// Closed periods this import restated, and where their differences were posted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub restatements: Vec<crate::restate::Restatement>,
+    /// While it runs, how far it has come (known to the process that runs it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressView>,
     pub created_by: String,
     pub created_at: Option<String>,
     pub started_at: Option<String>,
@@ -190,6 +222,7 @@ impl ImportSummary {
             message: r.message,
             replaced: Vec::new(),
             restatements: Vec::new(),
+            progress: None,
             created_by: r.created_by,
             created_at: r.created_at.map(|t| t.to_string()),
             started_at: r.started_at.map(|t| t.to_string()),
@@ -364,6 +397,32 @@ impl App {
 
     /// Runs a queued import. Whatever happens, the import's row ends in a final status with a message.
     pub async fn run_cost_import(
+        &self,
+        actor: &Actor,
+        id: i64,
+        path: &Path,
+        opts: ImportOptions,
+        progress: Arc<Progress>,
+    ) -> Result<ImportSummary, AppError> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if let Ok(mut r) = self.running.lock() {
+            r.insert(id, (progress.clone(), size));
+        }
+        let out = self.run_cost_import_tracked(actor, id, path, opts, progress).await;
+        if let Ok(mut r) = self.running.lock() {
+            r.remove(&id);
+        }
+        out
+    }
+
+    /// How far import `id` has come, when this process is running it.
+    pub fn import_progress(&self, id: i64) -> Option<ProgressView> {
+        let r = self.running.lock().ok()?;
+        let (p, total) = r.get(&id)?;
+        Some(progress_view(p, *total))
+    }
+
+    async fn run_cost_import_tracked(
         &self,
         actor: &Actor,
         id: i64,
@@ -973,4 +1032,21 @@ fn write_quarantine(
         }
     }
     w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_the_share_of_the_file_read() {
+        let p = Progress::default();
+        p.bytes.store(250, Ordering::Relaxed);
+        p.rows.store(7, Ordering::Relaxed);
+        let v = progress_view(&p, 1000);
+        assert_eq!((v.bytes_read, v.bytes_total, v.rows_read, v.percent.as_str()), (250, 1000, 7, "25.0"));
+        p.bytes.store(5000, Ordering::Relaxed); // a gzip file reads more than its size on disk
+        assert_eq!(progress_view(&p, 1000).percent, "100.0");
+        assert_eq!(progress_view(&p, 0).percent, "0.0");
+    }
 }

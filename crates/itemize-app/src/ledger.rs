@@ -408,7 +408,13 @@ impl App {
     pub async fn cost_import(&self, actor: &Actor, id: i64) -> Result<ImportSummary, AppError> {
         self.cost_allow(actor, Action::Read)?;
         let row = self.store().session().await?.cost_import(id).await?;
-        row.map(ImportSummary::from_row).ok_or(AppError::NotFound { kind: "cost import", id: id.to_string() })
+        let mut summary = row
+            .map(ImportSummary::from_row)
+            .ok_or(AppError::NotFound { kind: "cost import", id: id.to_string() })?;
+        if summary.status == "running" {
+            summary.progress = self.import_progress(id);
+        }
+        Ok(summary)
     }
 
     /// The partitions an import wrote, current or since superseded.

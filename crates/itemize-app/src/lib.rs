@@ -72,6 +72,8 @@ pub struct App {
     auth_cache: Arc<Mutex<HashMap<String, auth::CachedAuth>>>,
     /// Bumped by every invalidation: a lookup that began before one must not cache what it read.
     auth_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Cost imports running in this process: their progress and the size of their file.
+    running: cost::Running,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             config: Arc::new(config),
             auth_cache: Arc::default(),
             auth_generation: Arc::default(),
+            running: Arc::default(),
         }
     }
 

@@ -574,7 +574,9 @@ async fn demo(
             "\nitemize is serving the demo on http://{addr}/\n\
              Sign in as `admin` with the password `{DEMO_PASSWORD}`.\n\
              Other demo users (same password): finance, assets (asset-manager), viewer, and dach-finance\n\
-             (finance, limited to the Sales DACH cost centre). Stop with Ctrl-C."
+             (finance, limited to the Sales DACH cost centre).\n\
+             Start at the overview; then the cost explorer (http://{addr}/costs), showback (/showback),\n\
+             the asset register (/assets) and the renewal calendar (/contracts/renewals). Stop with Ctrl-C."
         ))
     })
     .await?;

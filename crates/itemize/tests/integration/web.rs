@@ -344,6 +344,9 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(by_id(&html, "import-status"), "rejected", "{html}");
+    let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    assert!(t.app.import_progress(id).is_none(), "a finished import is no longer tracked as running");
+    assert!(!html.contains("id=\"import-progress\""));
     let errors = &html[html.find("id=\"import-errors\"").unwrap()..];
     assert!(errors.contains("<td>3</td><td>BilledCost</td><td>two</td>"), "{errors}");
     let total = t.app.ledger_totals(&sys(), &Default::default()).await.unwrap().total.effective_cost;
