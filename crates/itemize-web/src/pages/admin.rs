@@ -127,15 +127,11 @@ async fn create_user(State(s): State<AppState>, auth: Auth, headers: HeaderMap, 
         Ok(u) => Redirect::to(&format!("/admin/users/{}?done=created", u.id)).into_response(),
         Err(e) => {
             let status = crate::error::status_of(&e);
-            match users_page(&s, &auth).await {
-                Ok(mut p) => {
-                    p.error = Some(super::explain(&e));
-                    // Never echo a password back.
-                    p.typed = f.into_iter().filter(|(k, _)| k != "csrf" && k != "password").collect();
-                    (status, render(p)).into_response()
-                }
-                Err(e) => app_error(e),
-            }
+            super::again(users_page(&s, &auth).await, status, |p| {
+                p.error = Some(super::explain(&e));
+                // Never echo a password back.
+                p.typed = f.into_iter().filter(|(k, _)| k != "csrf" && k != "password").collect();
+            })
         }
     }
 }
@@ -216,13 +212,7 @@ async fn save_user(
         Ok(_) => Redirect::to(&format!("/admin/users/{id}?done=saved")).into_response(),
         Err(e) => {
             let status = crate::error::status_of(&e);
-            match user_page(&s, &auth, id).await {
-                Ok(mut p) => {
-                    p.error = Some(super::explain(&e));
-                    (status, render(p)).into_response()
-                }
-                Err(e) => app_error(e),
-            }
+            super::again(user_page(&s, &auth, id).await, status, |p| p.error = Some(super::explain(&e)))
         }
     }
 }

@@ -210,7 +210,7 @@ struct DetailPage {
     etag: String,
     facts: Vec<(String, String)>,
     history: Vec<Vec<String>>,
-    relations: Vec<Vec<String>>,
+    relations: Vec<Relation>,
     schedule: Vec<Vec<String>>,
     book_value: String,
     tco: Vec<(String, String)>,
@@ -226,6 +226,14 @@ struct DetailPage {
     can_write: bool,
 }
 
+/// A relationship of an asset: its kind, both ends as (link, label), and when it ended.
+pub struct Relation {
+    pub kind: String,
+    pub from: (String, String),
+    pub to: (String, String),
+    pub ended: String,
+}
+
 impl DetailPage {
     fn typed(&self, k: &str) -> &str {
         self.typed.get(k).map(String::as_str).unwrap_or("")
@@ -239,6 +247,13 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
     let a = s.app.get_asset(&auth.actor, id).await?;
     let history = s.app.asset_history(&auth.actor, id).await?;
     let relations = s.app.asset_relations(&auth.actor, id).await.unwrap_or_default();
+    let mut related: Vec<i64> =
+        relations.iter().flat_map(|r| std::iter::once(r.asset_id).chain(r.to_asset_id)).collect();
+    related.sort_unstable();
+    related.dedup();
+    let asset_names: HashMap<i64, String> = asset_tags(s, auth, &related).await.into_iter().collect();
+    let service_names =
+        names(s, auth, Kind::Service, relations.iter().filter_map(|r| r.to_service_id).collect()).await;
     let schedule = s.app.depreciation_schedule(&auth.actor, id).await.ok();
     let tco = s.app.tco(&auth.actor, id).await.ok();
     let resource = match &a.fields.resource_id {
@@ -323,19 +338,23 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
         relations: relations
             .iter()
             .map(|r| {
-                let v = serde_json::to_value(r).unwrap_or_default();
-                let text = |k: &str| match &v[k] {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
+                let asset = |id: i64| {
+                    (format!("/assets/{id}"), asset_names.get(&id).cloned().unwrap_or_else(|| id.to_string()))
                 };
-                vec![
-                    text("kind"),
-                    text("from_asset_id"),
-                    text("to_asset_id"),
-                    text("to_service_id"),
-                    text("ended_at"),
-                ]
+                let to = match (r.to_asset_id, r.to_service_id) {
+                    (Some(a), _) => asset(a),
+                    (None, Some(svc)) => (
+                        format!("/services/{svc}"),
+                        service_names.get(&svc).cloned().unwrap_or_else(|| svc.to_string()),
+                    ),
+                    (None, None) => (String::new(), String::new()),
+                };
+                Relation {
+                    kind: r.kind.clone(),
+                    from: asset(r.asset_id),
+                    to,
+                    ended: r.ended_at.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default(),
+                }
             })
             .collect(),
         schedule: schedule
@@ -1214,13 +1233,7 @@ async fn scan(
         }
         Err(e) => {
             let status = crate::error::status_of(&e);
-            match audit_page(&s, &auth, id).await {
-                Ok(mut p) => {
-                    p.error = Some(super::explain(&e));
-                    (status, render(p)).into_response()
-                }
-                Err(e) => app_error(e),
-            }
+            super::again(audit_page(&s, &auth, id).await, status, |p| p.error = Some(super::explain(&e)))
         }
     }
 }

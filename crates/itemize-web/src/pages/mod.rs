@@ -150,6 +150,21 @@ pub fn require_browser(auth: &Auth) -> Result<(), Box<Response>> {
     }
 }
 
+/// A page shown again after a refusal: `set` (the error, what was typed) applied to it, with `status`.
+pub fn again<T: Template>(
+    page: Result<T, AppError>,
+    status: StatusCode,
+    set: impl FnOnce(&mut T),
+) -> Response {
+    match page {
+        Ok(mut p) => {
+            set(&mut p);
+            (status, render(p)).into_response()
+        }
+        Err(e) => app_error(e),
+    }
+}
+
 /// The message a person may read for an error (internal details stay in the logs).
 pub fn public(e: &AppError) -> String {
     public_message(e)

@@ -168,7 +168,18 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
         .await;
     assert_eq!(status, 303);
     assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().state.to_string(), "in-repair");
+    let dock = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "DOCK-1", "name": "Dock", "class": "peripheral", "cost_centre_id": cc}),
+        )
+        .await
+        .unwrap();
+    t.app.add_relation(&sys(), dock.id, json!({"kind": "depends-on", "to_asset_id": a.id})).await.unwrap();
     let (_, html) = b.get(&format!("/assets/{}", a.id)).await;
+    let relations = &html[html.find("id=\"relations\"").expect("relationships are shown")..];
+    assert!(relations.contains(&format!("<a href=\"/assets/{}\">DOCK-1 Dock</a>", dock.id)), "{relations}");
     let history = &html[html.find("id=\"history\"").unwrap()..];
     assert!(
         history.contains("in-stock (tagged) → in-repair: hinge</td>"),
