@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "restatements", sql: include_str!("../migrations/0005_restatements.sql") },
     Migration { version: 6, name: "assets", sql: include_str!("../migrations/0006_assets.sql") },
     Migration { version: 7, name: "search", sql: include_str!("../migrations/0007_search.sql") },
+    Migration {
+        version: 8,
+        name: "cost_centre_state",
+        sql: include_str!("../migrations/0008_cost_centre_state.sql"),
+    },
 ];
 
 impl Migration {
