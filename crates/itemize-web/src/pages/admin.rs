@@ -32,6 +32,8 @@ struct TablePage {
     head: Vec<&'static str>,
     rows: Vec<Vec<String>>,
     next: Option<String>,
+    /// A filter form: (parameter, label, current value).
+    filters: Vec<(&'static str, &'static str, String)>,
 }
 
 fn ts(t: &jiff::Timestamp) -> String {
@@ -326,7 +328,9 @@ async fn revoke_token(
     }
 }
 
-async fn audit(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+async fn audit(State(s): State<AppState>, auth: Auth, Params(mut p): Params) -> Response {
+    // The filter form sends its empty fields too: they filter nothing.
+    p.0.retain(|_, v| !v.trim().is_empty());
     let (entries, next) = match s.app.audit_log(&auth.actor, &p).await {
         Ok(l) => l,
         Err(e) => return app_error(e),
@@ -357,5 +361,16 @@ async fn audit(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
             })
             .collect(),
         next: next.map(|n| link("/admin/audit", &p.clone().with("cursor", n))),
+        filters: [
+            ("kind", "Kind"),
+            ("record_id", "Record"),
+            ("actor_id", "Actor id"),
+            ("action", "Action"),
+            ("from", "From (date)"),
+            ("to", "To (date)"),
+        ]
+        .iter()
+        .map(|(k, l)| (*k, *l, p.get(k).unwrap_or_default().to_string()))
+        .collect(),
     })
 }

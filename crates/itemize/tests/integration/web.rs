@@ -525,6 +525,13 @@ both!(users_and_tokens_are_managed_from_pages, |t| {
     assert_eq!(s.get_as(&token, "/api/v1/me").await.status(), 401);
     let (status, _, _) = b.post("/admin/tokens", &[("name", "long"), ("days", "9999")], true).await;
     assert_eq!(status, 422);
+
+    // The audit log, filtered from its form (empty fields filter nothing).
+    let (status, html) = b.get("/admin/audit?kind=user&record_id=&actor_id=&action=update&from=&to=").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<td>update</td><td>user</td>"), "{html}");
+    assert!(!html.contains("<td>create</td>"), "only updates");
+    assert!(html.contains("name=\"kind\" value=\"user\""), "the form shows the filter");
 });
 
 both!(lists_filter_sort_and_page_without_javascript, |t| {
