@@ -761,6 +761,32 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                 links: vec![
                     Link { href: lines_href, text: "line items".into() },
                     Link {
+                        href: if r.key == "unallocated" {
+                            format!(
+                                "/costs?{}",
+                                qs(&[
+                                    ("from".into(), period.clone()),
+                                    ("to".into(), period.clone()),
+                                    ("target".into(), "unallocated".into()),
+                                    ("group_by".into(), "provider".into()),
+                                    ("granularity".into(), "none".into()),
+                                ])
+                            )
+                        } else {
+                            format!(
+                                "/costs?{}",
+                                qs(&[
+                                    ("from".into(), period.clone()),
+                                    ("to".into(), period.clone()),
+                                    (param.into(), code.clone()),
+                                    ("group_by".into(), "service_name".into()),
+                                    ("granularity".into(), "none".into()),
+                                ])
+                            )
+                        },
+                        text: "breakdown".into(),
+                    },
+                    Link {
                         href: format!(
                             "/allocation/explain?{}",
                             qs(&[("period".into(), period.clone()), ("target".into(), r.key.clone())])

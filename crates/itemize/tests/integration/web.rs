@@ -320,6 +320,14 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
         .unwrap();
     assert_eq!(&r.bytes().await.unwrap()[..2], b"PK", "an XLSX workbook");
 
+    // The statement: each cost centre's line leads to its own breakdown and to its line items.
+    let (status, html) = b.get("/showback?period=2026-05").await;
+    assert_eq!(status, 200);
+    let breakdown = "/costs?from=2026-05&#38;to=2026-05&#38;cost_centre=CC-2&#38;group_by=service_name&#38;granularity=none";
+    assert!(html.contains(breakdown), "{html}");
+    let (_, html) = b.get(&breakdown.replace("&#38;", "&")).await;
+    assert_eq!(by_id(&html, "total"), "15.50", "the breakdown adds up to the statement's line");
+
     // A preview shows what would change and saves nothing; apply saves a version and re-allocates.
     let before = t.app.rule_sets(&sys()).await.unwrap().len();
     let changed = format!(
