@@ -170,7 +170,16 @@ impl App {
                             CubeDim::Free(k) => l.tags.iter().find(|(tk, _)| tk == k).map(|(_, v)| v.clone()),
                         }
                     };
+                    let pooled = rule.starts_with("pool:");
                     let matches = filters.iter().all(|(d, values)| {
+                        // A pooled line belongs to no cost centre or service of its own (not even "none"): the
+                        // cube's cells for either hold only its shares.
+                        if pooled
+                            && !values.is_empty()
+                            && matches!(d, CubeDim::Column("cost_centre" | "service"))
+                        {
+                            return false;
+                        }
                         let v = value_of(d).filter(|v| !v.is_empty());
                         values.is_empty()
                             || match v {

@@ -338,8 +338,14 @@ impl App {
     pub async fn id_by_key(&self, actor: &Actor, kind: Kind, key: &str) -> Result<Option<i64>, AppError> {
         authorize(actor, Resource::RefData(kind), Action::Read)
             .map_err(|e| AppError::Forbidden(e.to_string()))?;
-        let mut s = self.store().session().await?;
-        Ok(ids_by_key(&mut s, kind).await?.get(&key.trim().to_lowercase()).copied())
+        let Some(id) = ({
+            let mut s = self.store().session().await?;
+            ids_by_key(&mut s, kind).await?.get(&key.trim().to_lowercase()).copied()
+        }) else {
+            return Ok(None);
+        };
+        // Outside a scoped actor's cost centres a record does not exist, as far as they can tell.
+        Ok(self.labels(actor, kind, &[id]).await?.contains_key(&id).then_some(id))
     }
 
     /// The natural keys of some records of `kind`, to show references as people type them.
@@ -351,8 +357,9 @@ impl App {
     ) -> Result<HashMap<i64, String>, AppError> {
         authorize(actor, Resource::RefData(kind), Action::Read)
             .map_err(|e| AppError::Forbidden(e.to_string()))?;
+        let visible = self.labels(actor, kind, ids).await?;
         let mut s = self.store().session().await?;
-        Ok(s.natural_keys(kind).await?.into_iter().filter(|(id, _)| ids.contains(id)).collect())
+        Ok(s.natural_keys(kind).await?.into_iter().filter(|(id, _)| visible.contains_key(id)).collect())
     }
 }
 

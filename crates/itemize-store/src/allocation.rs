@@ -574,6 +574,8 @@ impl Session {
         }
         let rows = self.fetch_all(sql, values).await?;
         rows.iter()
+            // Without groups, an aggregate over no cells still answers one row (of nulls): no group at all.
+            .filter(|r| r.opt_int("lines").ok().flatten().is_some())
             .map(|r| {
                 Ok(CubeSum {
                     time: match time {

@@ -136,6 +136,8 @@ struct View {
     measure: String,
     /// `bars` (stacked) or `lines` (a trend line per group).
     chart: String,
+    /// `day_from` / `day_to`, when the view is limited to days.
+    days: Vec<(String, String)>,
     filters: Vec<(String, String)>,
     format: Option<String>,
 }
@@ -151,9 +153,19 @@ impl View {
             granularity: p.get("granularity").unwrap_or("month").to_string(),
             measure: p.get("measure").unwrap_or("effective").to_string(),
             chart: p.get("chart").unwrap_or("bars").to_string(),
+            days: ["day_from", "day_to"]
+                .iter()
+                .filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string())))
+                .collect(),
             filters: Vec::new(),
             format: p.get("format").map(str::to_string),
         };
+        if !DIMENSIONS.iter().any(|(d, _)| *d == v.group_by) && !v.group_by.starts_with("dim:") {
+            return Err(AppError::bad_param(
+                "group_by",
+                format!("`{}` is not one of the explorer's dimensions (or dim:<tag>)", v.group_by),
+            ));
+        }
         if !matches!(v.chart.as_str(), "bars" | "lines") {
             return Err(AppError::bad_param("chart", format!("`{}` is not bars or lines", v.chart)));
         }
@@ -173,6 +185,8 @@ impl View {
                     | "granularity"
                     | "measure"
                     | "chart"
+                    | "day_from"
+                    | "day_to"
                     | "format"
                     | "add_filter"
                     | "value"
@@ -196,6 +210,7 @@ impl View {
             ("measure".to_string(), self.measure.clone()),
             ("chart".to_string(), self.chart.clone()),
         ];
+        out.extend(self.days.iter().cloned());
         out.extend(self.filters.iter().cloned());
         out
     }
@@ -207,6 +222,7 @@ impl View {
             ("group_by".to_string(), self.group_by.clone()),
             ("granularity".to_string(), self.granularity.clone()),
         ];
+        p.extend(self.days.iter().cloned());
         p.extend(self.filters.iter().cloned());
         CubeQuery::from_params(&p)
     }
@@ -217,16 +233,20 @@ impl View {
         match time {
             Some(t) if t.len() == 7 => p.push(("period".into(), t.into())),
             Some(t) => {
-                p.push(("period".into(), t[..7].into()));
+                // A day of the view: the cube's day cells are summed over all of its billing periods.
+                p.push(("from".into(), self.from.clone()));
+                p.push(("to".into(), self.to.clone()));
                 p.push(("day_from".into(), t.into()));
                 p.push(("day_to".into(), t.into()));
             }
             None => {
                 p.push(("from".into(), self.from.clone()));
                 p.push(("to".into(), self.to.clone()));
+                p.extend(self.days.iter().cloned());
             }
         }
-        p.extend(self.filters.iter().cloned());
+        // The group's own value replaces a filter on the same dimension (a view filtered by what it groups by).
+        p.extend(self.filters.iter().filter(|(d, _)| key.is_none() || *d != self.group_by).cloned());
         if let Some(k) = key {
             p.push((self.group_by.clone(), k.to_string()));
         }
@@ -288,11 +308,16 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         let body: Vec<Vec<String>> =
             grid.rows.iter().map(|r| r.cells.iter().map(|c| c.raw.clone()).collect()).collect();
         let heads: Vec<&str> = grid.head.iter().map(String::as_str).collect();
-        let name = format!("costs-{}-{}-by-{}", view.from, view.to, view.group_by);
+        let name: String = format!("costs-{}-{}-by-{}", view.from, view.to, view.group_by)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
         return match format.as_str() {
             "csv" => download("text/csv; charset=utf-8", &format!("{name}.csv"), csv_bytes(&heads, &body)),
             "xlsx" => {
-                let amounts: Vec<usize> = (1..heads.len()).collect();
+                // Every column after the group's is money, but for the count of lines over a whole range.
+                let amounts: Vec<usize> =
+                    (1..heads.len()).filter(|i| heads.get(*i) != Some(&"Lines")).collect();
                 let title = format!(
                     "{} cost {} to {} by {} ({currency})",
                     view.measure, view.from, view.to, view.group_by
@@ -560,11 +585,18 @@ fn explorer_chart(
     }
 }
 
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` before anything but a number) is written
+/// with a leading `'`: bill and tag text comes from outside.
+fn defused(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@']) && cell.parse::<Decimal>().is_err();
+    if risky { format!("'{cell}").into() } else { cell.into() }
+}
+
 fn csv_bytes(head: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     let _ = w.write_record(head);
     for r in rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|c| defused(c).into_owned()));
     }
     w.into_inner().unwrap_or_default()
 }
@@ -654,8 +686,12 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
         .collect();
     let mut csv_pairs = pairs.clone();
     csv_pairs.push(("format".into(), "csv".into()));
-    let mut explorer_pairs: Vec<(String, String)> =
-        pairs.iter().filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit")).cloned().collect();
+    // The cube has no "(none)" to filter by: such a filter is left to the lines page.
+    let mut explorer_pairs: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, v)| !matches!(k.as_str(), "offset" | "limit") && v != NONE)
+        .cloned()
+        .collect();
     if !explorer_pairs.iter().any(|(k, _)| k == "group_by") {
         explorer_pairs.push(("group_by".into(), "service_name".into()));
     }
@@ -734,17 +770,11 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         .iter()
         .map(|r| {
             let code = r.code.clone().unwrap_or_default();
-            let lines_href = if r.key == "unallocated" {
-                format!(
-                    "/costs/lines?{}",
-                    qs(&[("period".into(), period.clone()), ("target".into(), "unallocated".into())])
-                )
-            } else {
-                format!(
-                    "/costs/lines?{}",
-                    qs(&[("period".into(), period.clone()), (param.into(), code.clone())])
-                )
-            };
+            let (fparam, fvalue) = statement_filter(&r.key, param, &code);
+            let lines_href = format!(
+                "/costs/lines?{}",
+                qs(&[("period".into(), period.clone()), (fparam.clone(), fvalue.clone())])
+            );
             let mut cells = vec![code.clone(), r.name.clone()];
             if by == StatementBy::Service {
                 cells.push(r.cost_centre.clone().unwrap_or_default());
@@ -761,29 +791,19 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                 links: vec![
                     Link { href: lines_href, text: "line items".into() },
                     Link {
-                        href: if r.key == "unallocated" {
-                            format!(
-                                "/costs?{}",
-                                qs(&[
-                                    ("from".into(), period.clone()),
-                                    ("to".into(), period.clone()),
-                                    ("target".into(), "unallocated".into()),
-                                    ("group_by".into(), "provider".into()),
-                                    ("granularity".into(), "none".into()),
-                                ])
-                            )
-                        } else {
-                            format!(
-                                "/costs?{}",
-                                qs(&[
-                                    ("from".into(), period.clone()),
-                                    ("to".into(), period.clone()),
-                                    (param.into(), code.clone()),
-                                    ("group_by".into(), "service_name".into()),
-                                    ("granularity".into(), "none".into()),
-                                ])
-                            )
-                        },
+                        href: format!(
+                            "/costs?{}",
+                            qs(&[
+                                ("from".into(), period.clone()),
+                                ("to".into(), period.clone()),
+                                (fparam.clone(), fvalue.clone()),
+                                (
+                                    "group_by".into(),
+                                    if r.key == "unallocated" { "provider" } else { "service_name" }.into(),
+                                ),
+                                ("granularity".into(), "none".into()),
+                            ])
+                        ),
                         text: "breakdown".into(),
                     },
                     Link {
@@ -821,7 +841,7 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                         "/costs/lines?{}",
                         qs(&[
                             ("period".into(), period.clone()),
-                            (param.into(), r.code.clone().unwrap_or_default())
+                            statement_filter(&r.key, param, r.code.as_deref().unwrap_or(""))
                         ])
                     )),
                 },
@@ -859,6 +879,16 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         xlsx: api("xlsx"),
         period,
     })
+}
+
+/// The filter that selects a statement line's cost: Unallocated is a target of its own, and a cost centre's cost
+/// without a service (`cc:X` in a statement by service) is that target too; the rest by their code.
+pub fn statement_filter(key: &str, param: &str, code: &str) -> (String, String) {
+    if key == "unallocated" || (param == "service" && key.starts_with("cc:")) {
+        ("target".into(), key.into())
+    } else {
+        (param.into(), code.into())
+    }
 }
 
 // ------------------------------------------------------------------------------------------------ chargeback
@@ -1300,8 +1330,13 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                return fail(&s, &auth, StatusCode::BAD_REQUEST, format!("the upload did not complete: {e}"))
-                    .await;
+                let msg = format!("the upload did not complete: {e}");
+                // A file already saved from this form is not left queued.
+                if let Some((id, path, _)) = saved.take() {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    let _ = s.app.fail_cost_import(id, &msg).await;
+                }
+                return fail(&s, &auth, StatusCode::BAD_REQUEST, msg).await;
             }
         };
         match field.name().unwrap_or("") {
@@ -1323,6 +1358,14 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
             }
             "lenient" => lenient = field.text().await.is_ok_and(|v| v == "on" || v == "true"),
             "file" => {
+                if saved.is_some() {
+                    if let Some((id, path, _)) = saved.take() {
+                        let _ = tokio::fs::remove_file(&path).await;
+                        let _ = s.app.fail_cost_import(id, "the upload held more than one file").await;
+                    }
+                    let msg = "upload one file at a time".to_string();
+                    return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg).await;
+                }
                 if !csrf_ok {
                     return fail(
                         &s,

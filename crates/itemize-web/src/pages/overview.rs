@@ -299,10 +299,13 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
                         format!("{} ({code})", r.name),
                         Point {
                             amount: r.amount.to_string(),
-                            href: Some(format!(
-                                "/costs/lines?{}",
-                                query(&[("period", last), (param, &code)])
-                            )),
+                            href: Some({
+                                let (p, v) = super::costs::statement_filter(&r.key, param, &code);
+                                format!(
+                                    "/costs/lines?{}",
+                                    query(&[("period", last), (p.as_str(), v.as_str())])
+                                )
+                            }),
                         },
                     )
                 })

@@ -180,7 +180,9 @@ async fn filled<K: StoredKind>(s: &AppState, auth: &Auth, id: i64) -> Result<Rec
                     .await
                     .ok()
                     .and_then(|m| m.get(&rid).cloned())
-                    .unwrap_or_else(|| rid.to_string()),
+                    // A record outside a scoped user's cost centres is not named (and an untouched field
+                    // is not sent back, so saving keeps it).
+                    .unwrap_or_default(),
                 None => n.to_string(),
             },
             (Value::Array(a), _) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "),

@@ -466,6 +466,24 @@ both!(reference_data_is_created_and_edited_from_forms, |t| {
     assert_eq!(status, 303);
     assert!(b.get("/cost-centres").await.1.contains("Nine Ltd"));
 
+    // A user limited to CC-2 does not learn its parent's code, nor can they point at a cost centre outside.
+    let cc2 =
+        t.app.id_by_key(&sys(), itemize_core::refdata::Kind::CostCentre, "CC-2").await.unwrap().unwrap();
+    t.user("scoped-1", "finance", vec![cc2]).await;
+    let sc = Browser::sign_in(&s, "scoped-1", PASSWORD).await;
+    let (status, html) = sc.get(&format!("/cost-centres/{cc2}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"parent_id\" type=\"text\" value=\"\""), "the parent outside is not named");
+    assert!(!html.contains("value=\"CC-1\""));
+    let (status, _, html) = sc
+        .post("/cost-centres/new", &[("code", "CC-22"), ("name", "Mine too"), ("parent_id", "CC-1")], true)
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("no cost centre has the key `CC-1`"),
+        "outside their scope it does not exist: {html}"
+    );
+
     // A viewer reads the form but cannot save it.
     let v = Browser::sign_in(&s, "viewer-1", PASSWORD).await;
     let (_, html) = v.get(&path).await;
@@ -577,4 +595,54 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
         b.get("/costs?from=2026-05&to=2026-05&group_by=provider&granularity=day&chart=lines").await;
     assert!(html.contains("<g class=\"line\"") && !html.contains("<rect class=\"seg\""), "a line chart");
     assert!(html.contains("chart=lines"), "the view's links keep the chart");
+});
+
+both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
+    seed_small(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("may.csv");
+    std::fs::write(&bill, focus(&[("10.00", "CC-2"), ("5.50", "CC-2"), ("1.25", "")])).unwrap();
+    t.app
+        .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
+        .await
+        .unwrap();
+    // The untagged line (account A-2) goes into a shared pool, split over the cost centres that have cost.
+    let pooled = format!(
+        "{RULES}\n[[pool]]\nname = \"shared\"\nwhen = {{ account = \"A-2\" }}\nsplit = \"proportional\"\n"
+    );
+    t.app.apply_rule_set(&sys(), &pooled).await.unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+
+    // A pooled line is on no cost centre of its own, not even "none": the cube has no none-group for it.
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=(none)").await;
+    assert_eq!(by_id(&lines, "line-count"), "0");
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&target=pool:shared").await;
+    assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("1", "1.25"));
+
+    // A view filtered by what it groups by: its links name the group once, and they answer.
+    let (status, html) =
+        b.get("/costs?from=2026-05&to=2026-05&group_by=cost_centre&granularity=day&cost_centre=CC-2").await;
+    assert_eq!(status, 200, "{html}");
+    let links: Vec<String> = html
+        .split("href=\"")
+        .skip(1)
+        .map(|p| p.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&"))
+        .filter(|h| h.starts_with("/costs/lines?"))
+        .collect();
+    assert!(!links.is_empty(), "{html}");
+    for l in &links {
+        assert_eq!(l.matches("cost_centre=").count(), 1, "{l}");
+        let (status, page) = b.get(l).await;
+        assert_eq!(status, 200, "{l}: {page}");
+    }
+    // A day's link keeps the view's months and names the day.
+    assert!(
+        links.iter().any(|l| l.contains("from=2026-05") && l.contains("day_from=2026-05-01")),
+        "{links:?}"
+    );
+    // The explorer takes one of its dimensions to group by, and says which are.
+    let (status, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=provider,region").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("is not one of the explorer"), "{html}");
 });
