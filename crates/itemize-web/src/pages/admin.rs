@@ -99,10 +99,7 @@ async fn users_page(s: &AppState, auth: &Auth) -> Result<UsersPage, AppError> {
 }
 
 async fn users(State(s): State<AppState>, auth: Auth) -> Response {
-    match users_page(&s, &auth).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(users_page(&s, &auth).await)
 }
 
 async fn create_user(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
@@ -263,10 +260,7 @@ async fn tokens_page(s: &AppState, auth: &Auth) -> Result<TokensPage, AppError> 
 }
 
 async fn tokens(State(s): State<AppState>, auth: Auth) -> Response {
-    match tokens_page(&s, &auth).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(tokens_page(&s, &auth).await)
 }
 
 /// A token for the signed-in user, shown once on the page that answers (it is stored only as a digest).

@@ -90,12 +90,6 @@ async fn names(s: &AppState, auth: &Auth, kind: Kind, ids: Vec<i64>) -> HashMap<
 
 // ------------------------------------------------------------------------------------------------ list
 
-pub struct Heading {
-    pub label: &'static str,
-    pub sort_link: Option<String>,
-    pub sorted: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "assets.html")]
 struct ListPage {
@@ -104,7 +98,7 @@ struct ListPage {
     q: String,
     states: Vec<Opt>,
     classes: Vec<Opt>,
-    headings: Vec<Heading>,
+    headings: Vec<super::Heading>,
     rows: Vec<(i64, Vec<String>)>,
     next: Option<String>,
     first: Option<String>,
@@ -139,23 +133,7 @@ async fn list(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Respo
     let places =
         names(&s, &auth, Kind::Location, page.items.iter().filter_map(|a| a.custody.location_id).collect())
             .await;
-    let current_sort = p.get("sort").unwrap_or("tag").to_string();
-    let headings = COLUMNS
-        .iter()
-        .map(|(label, field)| {
-            let Some(field) = field else { return Heading { label, sort_link: None, sorted: "" } };
-            let (sorted, next_sort) = if current_sort == *field {
-                ("ascending", format!("-{field}"))
-            } else if current_sort.strip_prefix('-') == Some(field) {
-                ("descending", field.to_string())
-            } else {
-                ("", field.to_string())
-            };
-            let mut q = p.clone();
-            q.0.remove("cursor");
-            Heading { label, sort_link: Some(link("/assets", &q.with("sort", next_sort))), sorted }
-        })
-        .collect();
+    let headings = super::headings("/assets", &p, p.get("sort").unwrap_or("tag"), COLUMNS.iter().copied());
     let rows = page
         .items
         .iter()
@@ -976,10 +954,7 @@ async fn edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppEr
 }
 
 async fn edit_form(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
-    match edit_page(&s, &auth, id).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(edit_page(&s, &auth, id).await)
 }
 
 /// Saves the edit form as a merge patch of the fields that changed (an emptied field is cleared), guarded by
@@ -1123,10 +1098,7 @@ async fn audits_page(s: &AppState, auth: &Auth, error: Option<String>) -> Result
 }
 
 async fn audits(State(s): State<AppState>, auth: Auth) -> Response {
-    match audits_page(&s, &auth, None).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(audits_page(&s, &auth, None).await)
 }
 
 async fn start_audit(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {

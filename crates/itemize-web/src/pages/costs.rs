@@ -402,33 +402,25 @@ pub struct Grid {
 
 /// People read cost centres and services by name: `code → "Name (CODE)"` for a grouping by either.
 async fn group_names(s: &AppState, auth: &Auth, group_by: &str) -> HashMap<String, String> {
-    let all = ListParams::from_pairs([("limit".to_string(), "1000".to_string())]);
-    let label = |name: &str, code: &str| format!("{name} ({code})");
     match group_by {
-        "cost_centre" => s
-            .app
-            .list::<itemize_core::refdata::CostCentre>(&auth.actor, &all)
-            .await
-            .map(|p| {
-                p.items
-                    .iter()
-                    .map(|r| (r.fields.code.clone(), label(&r.fields.name, &r.fields.code)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        "service" => s
-            .app
-            .list::<itemize_core::refdata::Service>(&auth.actor, &all)
-            .await
-            .map(|p| {
-                p.items
-                    .iter()
-                    .map(|r| (r.fields.code.clone(), label(&r.fields.name, &r.fields.code)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        "cost_centre" => code_names::<itemize_core::refdata::CostCentre>(s, auth).await,
+        "service" => code_names::<itemize_core::refdata::Service>(s, auth).await,
         _ => HashMap::new(),
     }
+}
+
+/// `code → "Name (CODE)"` for the records of a kind with a code and a name that the user may see.
+async fn code_names<K: itemize_store::StoredKind>(s: &AppState, auth: &Auth) -> HashMap<String, String> {
+    let all = ListParams::from_pairs([("limit".to_string(), "1000".to_string())]);
+    let Ok(page) = s.app.list::<K>(&auth.actor, &all).await else { return HashMap::new() };
+    page.items
+        .iter()
+        .filter_map(|r| {
+            let j = r.fields.to_json();
+            let (code, name) = (j["code"].as_str()?, j["name"].as_str()?);
+            Some((code.to_string(), format!("{name} ({code})")))
+        })
+        .collect()
 }
 
 fn pivot(
@@ -1099,17 +1091,11 @@ async fn rules_page(
 }
 
 async fn rules(State(s): State<AppState>, auth: Auth) -> Response {
-    match rules_page(&s, &auth, None, None, None).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(rules_page(&s, &auth, None, None, None).await)
 }
 
 async fn rule_set(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
-    match rules_page(&s, &auth, Some(id), None, None).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(rules_page(&s, &auth, Some(id), None, None).await)
 }
 
 pub struct RulesForm {
@@ -1287,10 +1273,7 @@ async fn imports_page(
 }
 
 async fn imports(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    match imports_page(&s, &auth, None, &p).await {
-        Ok(p) => render(p),
-        Err(e) => app_error(e),
-    }
+    super::show(imports_page(&s, &auth, None, &p).await)
 }
 
 /// `POST /imports` (multipart: `csrf`, `file`, optional `format` and `lenient`): the file is streamed to disk,

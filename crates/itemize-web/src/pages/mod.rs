@@ -264,6 +264,39 @@ pub struct Heading {
     pub sorted: &'static str,
 }
 
+/// A list's column headings: each sortable one (`Some(field)`) links to the list sorted by it, ascending first,
+/// then descending; the current sort is marked for `aria-sort`. The links start again at the first page.
+pub fn headings(
+    path: &str,
+    params: &ListParams,
+    current_sort: &str,
+    columns: impl Iterator<Item = (&'static str, Option<&'static str>)>,
+) -> Vec<Heading> {
+    columns
+        .map(|(label, field)| {
+            let Some(field) = field else { return Heading { label, sort_link: None, sorted: "" } };
+            let (sorted, next_sort) = if current_sort == field {
+                ("ascending", format!("-{field}"))
+            } else if current_sort.strip_prefix('-') == Some(field) {
+                ("descending", field.to_string())
+            } else {
+                ("", field.to_string())
+            };
+            let mut p = params.clone();
+            p.0.remove("cursor");
+            Heading { label, sort_link: Some(link(path, &p.with("sort", next_sort))), sorted }
+        })
+        .collect()
+}
+
+/// A page, or the error that kept it from being made.
+pub fn show<T: Template>(page: Result<T, AppError>) -> Response {
+    match page {
+        Ok(p) => render(p),
+        Err(e) => app_error(e),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage {
@@ -313,23 +346,11 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
             Err(e) => return app_error(e),
         }
     }
-    let current_sort = params.get("sort").unwrap_or(K::LIST.sorts[0]).to_string();
-    let headings = display_columns(kind)
+    let current_sort = params.get("sort").unwrap_or(K::LIST.sorts[0]);
+    let columns = display_columns(kind)
         .iter()
-        .map(|(label, field)| {
-            let sortable = K::LIST.sorts.contains(field);
-            let (sorted, next_sort) = if current_sort == *field {
-                ("ascending", format!("-{field}"))
-            } else if current_sort.strip_prefix('-') == Some(field) {
-                ("descending", field.to_string())
-            } else {
-                ("", field.to_string())
-            };
-            let mut p = params.clone();
-            p.0.remove("cursor");
-            Heading { label, sort_link: sortable.then(|| link(path, &p.with("sort", next_sort))), sorted }
-        })
-        .collect();
+        .map(|(label, field)| (*label, K::LIST.sorts.contains(field).then_some(*field)));
+    let headings = headings(path, &params, current_sort, columns);
     let rows = page
         .items
         .iter()
