@@ -397,9 +397,9 @@ pub(crate) fn scan(
                     if tag_cache.len() >= TAG_CACHE {
                         tag_cache.clear();
                     }
-                    let src: BTreeMap<String, String> = match key_kind {
+                    let src: itemize_ingest::StrMap = match key_kind {
                         'A' => itemize_ingest::focus::parse_tags(text).unwrap_or_default(),
-                        _ if text.is_empty() => BTreeMap::new(),
+                        _ if text.is_empty() => itemize_ingest::StrMap::new(),
                         _ => serde_json::from_str(text).unwrap_or_default(),
                     };
                     let mut tags = Vec::new();

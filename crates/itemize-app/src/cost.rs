@@ -41,6 +41,22 @@ pub struct ImportOptions {
     pub lenient: bool,
     /// The name the file had for the user (an upload's name, say); default: the path's file name.
     pub file_name: Option<String>,
+    /// The file is the import's own (an upload's temporary file): it becomes the kept raw copy by a rename
+    /// instead of being copied, and is gone from `path` afterwards.
+    pub owned: bool,
+}
+
+/// How long the steps of an import took, in milliseconds: told by the run that did them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportPhases {
+    /// Reading the file for its SHA-256.
+    pub hash_ms: u64,
+    /// Keeping the raw file, content-addressed (a copy, or a rename for an owned file).
+    pub keep_raw_ms: u64,
+    /// Parsing, checking, normalizing, converting and writing the lake.
+    pub read_ms: u64,
+    /// Making the partitions current in the manifest.
+    pub commit_ms: u64,
 }
 
 /// Live counters of an import in progress, for progress bars.
@@ -107,6 +123,18 @@ impl Totals {
             self.contracted_cost += cc;
             self.contracted_cost_reporting += c.convert(cc);
         }
+    }
+
+    fn merge(&mut self, o: &Totals) {
+        self.rows += o.rows;
+        self.billed_cost += o.billed_cost;
+        self.effective_cost += o.effective_cost;
+        self.list_cost += o.list_cost;
+        self.contracted_cost += o.contracted_cost;
+        self.billed_cost_reporting += o.billed_cost_reporting;
+        self.effective_cost_reporting += o.effective_cost_reporting;
+        self.list_cost_reporting += o.list_cost_reporting;
+        self.contracted_cost_reporting += o.contracted_cost_reporting;
     }
 }
 
@@ -195,6 +223,9 @@ pub struct ImportSummary {
     /// While it runs, how far it has come (known to the process that runs it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressView>,
+    /// How long its steps took (in the answer of the run that did them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<ImportPhases>,
     pub created_by: String,
     pub created_at: Option<String>,
     pub started_at: Option<String>,
@@ -223,6 +254,7 @@ impl ImportSummary {
             replaced: Vec::new(),
             restatements: Vec::new(),
             progress: None,
+            phases: None,
             created_by: r.created_by,
             created_at: r.created_at.map(|t| t.to_string()),
             started_at: r.started_at.map(|t| t.to_string()),
@@ -253,6 +285,14 @@ struct Staged {
     totals: BTreeMap<String, Totals>,
     services: BTreeSet<String>,
     tag_keys: BTreeSet<String>,
+}
+
+/// The sums of one partition's lines in one currency on one invoice.
+struct Sums {
+    part: usize,
+    currency: Currency,
+    invoice: String,
+    totals: Totals,
 }
 
 /// What reading the file produced, before anything is made current.
@@ -442,7 +482,18 @@ impl App {
         row.status = "running".into();
         row.started_at = Some(started);
         self.store().session().await?.update_import(&row).await?;
-        let result = self.run_import_inner(actor, &mut row, path, opts, progress).await;
+        let mut phases = ImportPhases::default();
+        let result = self.run_import_inner(actor, &mut row, path, opts, progress, &mut phases).await;
+        tracing::info!(
+            import = row.id,
+            bytes = row.file_bytes,
+            rows = row.rows_read,
+            hash_ms = phases.hash_ms,
+            keep_raw_ms = phases.keep_raw_ms,
+            read_ms = phases.read_ms,
+            commit_ms = phases.commit_ms,
+            "cost import ran"
+        );
         let finished = self.clock().now();
         row.finished_at = Some(finished);
         row.duration_ms = Some(finished.duration_since(started).as_millis() as i64);
@@ -499,6 +550,7 @@ impl App {
         let mut summary = ImportSummary::from_row(row);
         summary.replaced = replaced;
         summary.restatements = restatements;
+        summary.phases = Some(phases);
         Ok(summary)
     }
 
@@ -511,12 +563,16 @@ impl App {
         path: &Path,
         opts: ImportOptions,
         progress: Arc<Progress>,
+        phases: &mut ImportPhases,
     ) -> Result<(Vec<i64>, BTreeSet<String>), AppError> {
+        let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
+        let t = std::time::Instant::now();
         let p = path.to_path_buf();
         let (sha, bytes) = tokio::task::spawn_blocking(move || hash_file(&p))
             .await
             .map_err(|e| io_err("hashing the file", e))?
             .map_err(|e| io_err("reading the file", e))?;
+        phases.hash_ms = ms(t);
         row.file_sha256 = sha.clone();
         row.file_bytes = bytes as i64;
         if let Some(earlier) = self.store().session().await?.import_by_hash(&sha).await? {
@@ -529,14 +585,18 @@ impl App {
             ));
             return Ok(Default::default());
         }
-        // Keep the raw bytes, content-addressed.
+        // Keep the raw bytes, content-addressed; from here on the file is read from there.
+        let t = std::time::Instant::now();
         let raw = self.raw_dir().join(&sha[..2]).join(&sha);
-        let (src, dst) = (path.to_path_buf(), raw.clone());
+        let (src, dst, owned) = (path.to_path_buf(), raw.clone(), opts.owned);
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             if !dst.exists() {
                 std::fs::create_dir_all(dst.parent().unwrap_or(Path::new(".")))?;
                 let tmp = dst.with_extension("part");
-                std::fs::copy(&src, &tmp)?;
+                // An owned file moves (no copy) unless it is on another file system.
+                if !owned || std::fs::rename(&src, &tmp).is_err() {
+                    std::fs::copy(&src, &tmp)?;
+                }
                 std::fs::rename(&tmp, &dst)?;
             }
             Ok(())
@@ -545,6 +605,8 @@ impl App {
         .map_err(|e| io_err("keeping the raw file", e))?
         .map_err(|e| io_err("keeping the raw file", e))?;
         row.raw_path = Some(format!("raw/sha256/{}/{}", &sha[..2], sha));
+        phases.keep_raw_ms = ms(t);
+        let path = raw.as_path();
 
         let mut s = self.store().session().await?;
         let rates = RateTable::from_rows(&s.rates().await?);
@@ -555,11 +617,13 @@ impl App {
         let (p, st, lenient, format, mapping) =
             (path.to_path_buf(), staging.clone(), opts.lenient, opts.format, opts.mapping.clone());
         let prog = progress.clone();
+        let t = std::time::Instant::now();
         let processed = tokio::task::spawn_blocking(move || {
             process(&p, format, mapping.as_ref(), lenient, &rates, &vendors, reporting, &st, &prog)
         })
         .await
         .map_err(|e| io_err("reading the file", e))?;
+        phases.read_ms = ms(t);
         let processed = match processed {
             Ok(p) => p,
             Err(e) => {
@@ -652,6 +716,7 @@ impl App {
         row.report_json = if report.total > 0 { Some(json(&report)) } else { None };
         row.status = "active".into();
         let commitments: Vec<CommitmentRow> = processed.commitments.iter().map(commitment_row).collect();
+        let t = std::time::Instant::now();
         let outcome = async {
             let mut tx = self.store().transaction().await?;
             let replaced = tx.activate_partitions(row.id, &parts).await?;
@@ -676,6 +741,7 @@ impl App {
             Ok::<_, AppError>(replaced)
         }
         .await;
+        phases.commit_ms = ms(t);
         match outcome {
             Ok(replaced) => Ok((replaced, parts.iter().map(|p| p.billing_period.clone()).collect())),
             Err(e) => {
@@ -756,7 +822,7 @@ impl VendorIndex {
         else {
             return;
         };
-        r.other.insert("x_VendorId".into(), id.to_string());
+        r.other.insert("x_VendorId", id.to_string());
         if rename {
             for field in [&mut r.publisher_name, &mut r.provider_name, &mut r.invoice_issuer_name] {
                 if field.as_deref().is_some_and(|v| self.find(Some(v)).is_some_and(|(i, _)| i == id)) {
@@ -825,7 +891,7 @@ fn process(
         Format::Gcp | Format::GcpJson => "Google Cloud",
         _ => "",
     };
-    let stream = match src.stream {
+    let mut stream = match src.stream {
         Stream::Contracts(it) => {
             for r in it {
                 out.rows_read += 1;
@@ -846,37 +912,44 @@ fn process(
         Stream::Cost(it) => it,
     };
     let mut index: HashMap<PartKey, usize> = HashMap::new();
-    let mut conv_cache: HashMap<(Currency, jiff::civil::Date), Result<Conversion, String>> = HashMap::new();
+    let mut conv_cache: HashMap<(Currency, i64), Result<Conversion, String>> = HashMap::new();
+    // What the row before used, for rows that repeat it (most do): its conversion and its partition.
+    let mut last_conv: Option<(Currency, i64, Conversion)> = None;
+    let mut last_part: Option<(Timestamp, usize)> = None;
+    // Sums by partition, currency and invoice; by period, by invoice and by partition once the file is read.
+    let mut sums: Vec<Sums> = Vec::new();
+    let mut last_sums: Option<usize> = None;
     let mut writing = true;
-    for r in stream {
+    let mut rec = FocusRecord::blank(0, reporting);
+    while let Some(r) = stream.next_into(&mut rec) {
         out.rows_read += 1;
         if out.rows_read.is_multiple_of(4096) {
             progress.rows.store(out.rows_read, Ordering::Relaxed);
         }
-        let r = r.and_then(|r| check(&r).map(|()| r));
-        let mut rec = match r {
-            Ok(rec) => rec,
-            Err(e) => {
-                out.rejected_lines.insert(e.row);
-                out.report.push(&e);
-                if !lenient {
-                    writing = false;
-                }
-                continue;
+        if let Err(e) = r.and_then(|()| check(&rec)) {
+            out.rejected_lines.insert(e.row);
+            out.report.push(&e);
+            if !lenient {
+                writing = false;
             }
-        };
+            continue;
+        }
         vendors.resolve(&mut rec, src.format == Format::Generic);
-        let day = rec.charge_period_start.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let conv = conv_cache
-            .entry((rec.billing_currency, day))
-            .or_insert_with(|| {
-                rates.rate(rec.billing_currency, reporting, day).map(|(rate, d)| Conversion {
-                    reporting_currency: reporting,
-                    rate,
-                    rate_date: if rec.billing_currency == reporting { None } else { Some(d) },
+        let day = rec.charge_period_start.as_second().div_euclid(86_400);
+        let conv = match &last_conv {
+            Some((c, d, conv)) if *c == rec.billing_currency && *d == day => Ok(conv.clone()),
+            _ => conv_cache
+                .entry((rec.billing_currency, day))
+                .or_insert_with(|| {
+                    let date = rec.charge_period_start.to_zoned(jiff::tz::TimeZone::UTC).date();
+                    rates.rate(rec.billing_currency, reporting, date).map(|(rate, d)| Conversion {
+                        reporting_currency: reporting,
+                        rate,
+                        rate_date: if rec.billing_currency == reporting { None } else { Some(d) },
+                    })
                 })
-            })
-            .clone();
+                .clone(),
+        };
         let conv = match conv {
             Ok(c) => c,
             Err(why) => {
@@ -890,55 +963,73 @@ fn process(
                 continue;
             }
         };
+        last_conv = Some((rec.billing_currency, day, conv.clone()));
         out.rows_ok += 1;
-        let period = period_of(rec.billing_period_start);
-        let ccy = rec.billing_currency.code().to_string();
-        out.totals
-            .by_period
-            .entry(period.clone())
-            .or_default()
-            .entry(ccy.clone())
-            .or_default()
-            .add(&rec, &conv);
-        out.totals
-            .by_invoice
-            .entry(rec.invoice_id.clone().unwrap_or_default())
-            .or_default()
-            .entry(ccy.clone())
-            .or_default()
-            .add(&rec, &conv);
         if !writing {
+            // A strict import that met a bad row is rejected whole: the rest is only read for its errors.
             continue;
         }
-        let key = PartKey {
-            period,
-            provider: rec.provider_name.clone().unwrap_or_else(|| default_provider.to_string()),
-            account: rec.billing_account_id.clone(),
-        };
-        let i = match index.get(&key) {
-            Some(i) => *i,
-            None => {
-                let path = staging.join(format!("part-{}.parquet", out.staged.len()));
-                let writer = LakeWriter::create(&path).map_err(|e| std::io::Error::other(e.to_string()))?;
-                out.staged.push(Staged {
-                    key: key.clone(),
-                    path,
-                    writer: Some(writer),
-                    rows: 0,
-                    totals: BTreeMap::new(),
-                    services: BTreeSet::new(),
-                    tag_keys: BTreeSet::new(),
-                });
-                index.insert(key, out.staged.len() - 1);
-                out.staged.len() - 1
+        let provider = rec.provider_name.as_deref().unwrap_or(default_provider);
+        let i = match last_part {
+            Some((bps, i))
+                if bps == rec.billing_period_start
+                    && out.staged[i].key.provider == provider
+                    && out.staged[i].key.account == rec.billing_account_id =>
+            {
+                i
+            }
+            _ => {
+                let key = PartKey {
+                    period: period_of(rec.billing_period_start),
+                    provider: provider.to_string(),
+                    account: rec.billing_account_id.clone(),
+                };
+                match index.get(&key) {
+                    Some(i) => *i,
+                    None => {
+                        let path = staging.join(format!("part-{}.parquet", out.staged.len()));
+                        let writer =
+                            LakeWriter::create(&path).map_err(|e| std::io::Error::other(e.to_string()))?;
+                        out.staged.push(Staged {
+                            key: key.clone(),
+                            path,
+                            writer: Some(writer),
+                            rows: 0,
+                            totals: BTreeMap::new(),
+                            services: BTreeSet::new(),
+                            tag_keys: BTreeSet::new(),
+                        });
+                        index.insert(key, out.staged.len() - 1);
+                        out.staged.len() - 1
+                    }
+                }
             }
         };
+        last_part = Some((rec.billing_period_start, i));
+        let invoice = rec.invoice_id.as_deref().unwrap_or("");
+        let is_it = |s: &Sums| s.part == i && s.currency == rec.billing_currency && s.invoice == invoice;
+        let k = match last_sums.filter(|&k| is_it(&sums[k])) {
+            Some(k) => k,
+            None => match sums.iter().position(is_it) {
+                Some(k) => k,
+                None => {
+                    sums.push(Sums {
+                        part: i,
+                        currency: rec.billing_currency,
+                        invoice: invoice.to_string(),
+                        totals: Totals::default(),
+                    });
+                    sums.len() - 1
+                }
+            },
+        };
+        last_sums = Some(k);
+        sums[k].totals.add(&rec, &conv);
         let s = &mut out.staged[i];
         if let Some(w) = s.writer.as_mut() {
             w.push(&rec, &conv).map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         s.rows += 1;
-        s.totals.entry(ccy).or_default().add(&rec, &conv);
         if let Some(svc) = &rec.service_name
             && s.services.len() < 500
             && !s.services.contains(svc)
@@ -950,6 +1041,15 @@ fn process(
                 s.tag_keys.insert(k.clone());
             }
         }
+    }
+    for s in sums {
+        let ccy = s.currency.code();
+        let part = &mut out.staged[s.part];
+        let by_period = out.totals.by_period.entry(part.key.period.clone()).or_default();
+        by_period.entry(ccy.to_string()).or_default().merge(&s.totals);
+        let by_invoice = out.totals.by_invoice.entry(s.invoice).or_default();
+        by_invoice.entry(ccy.to_string()).or_default().merge(&s.totals);
+        part.totals.entry(ccy.to_string()).or_default().merge(&s.totals);
     }
     progress.rows.store(out.rows_read, Ordering::Relaxed);
     for s in &mut out.staged {

@@ -1702,8 +1702,9 @@ mod tests {
                     let (format, version) = expected(&f.name);
                     assert_eq!((src.format, src.version.as_deref()), (format, version), "{}", f.name);
                     let Stream::Cost(stream) = src.stream else { panic!("{}: not a cost stream", f.name) };
-                    let records: Vec<FocusRecord> =
-                        stream.map(|r| r.unwrap_or_else(|e| panic!("{}: {e}", f.name))).collect();
+                    let records: Vec<FocusRecord> = source::records(stream)
+                        .map(|r| r.unwrap_or_else(|e| panic!("{}: {e}", f.name)))
+                        .collect();
                     assert!(!records.is_empty(), "{}", f.name);
                     out.push((f.name.clone(), records));
                 }

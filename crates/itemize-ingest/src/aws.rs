@@ -522,7 +522,7 @@ fn map_row(c: Cells<'_>, layout: &Layout) -> Result<FocusRecord, RowError> {
     // Tags.
     for (i, key) in &layout.tag_columns {
         if let Some(v) = c.rec.get(*i).and_then(present) {
-            rec.tags.insert(key.clone(), v.to_string());
+            rec.tags.insert(key.clone(), v);
         }
     }
     if layout.version == CurVersion::V2
@@ -535,7 +535,7 @@ fn map_row(c: Cells<'_>, layout: &Layout) -> Result<FocusRecord, RowError> {
             if let Some(v) = json_text(v)
                 && !key.is_empty()
             {
-                rec.tags.insert(key.to_string(), v);
+                rec.tags.insert(key, v);
             }
         }
     }
@@ -544,7 +544,7 @@ fn map_row(c: Cells<'_>, layout: &Layout) -> Result<FocusRecord, RowError> {
     let other = &mut rec.other;
     let mut keep = |name: &str, v: Option<String>| {
         if let Some(v) = v {
-            other.insert(name.to_string(), v);
+            other.insert(name, v);
         }
     };
     keep("AvailabilityZone", r.text(AVAILABILITY_ZONE));

@@ -70,12 +70,13 @@
 use crate::cells::{Cells, Header, next_csv, open_csv};
 use crate::focus::parse_tags;
 use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
+use crate::strmap::StrMap;
 use crate::table::{CrlfToLf, RowError};
 use itemize_core::Currency;
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::str::FromStr;
 
@@ -422,7 +423,7 @@ fn parse_row(c: Cells<'_>, k: &Columns) -> Result<FocusRecord, RowError> {
     let charge_frequency = charge_frequency_text.as_deref().and_then(ChargeFrequency::parse);
 
     let tags = match k.tags.as_deref().and_then(|n| c.raw(n).map(|v| (n, v))) {
-        None => BTreeMap::new(),
+        None => StrMap::new(),
         Some((n, v)) => parse_tags(v).ok_or_else(|| {
             c.err(n, Some(v), "is not a list of tags (expected \"key\": \"value\" pairs, braces optional)")
         })?,
@@ -442,10 +443,10 @@ fn parse_row(c: Cells<'_>, k: &Columns) -> Result<FocusRecord, RowError> {
     let commitment_discount_id = benefit_id.clone().or_else(|| text(&k.reservation_id));
     let is_usage = charge_type == ChargeType::Usage;
 
-    let mut other = BTreeMap::new();
+    let mut other = StrMap::new();
     let mut keep = |key: &str, v: Option<String>| {
         if let Some(v) = v {
-            other.insert(key.to_string(), v);
+            other.insert(key, v);
         }
     };
     keep("x_ResourceGroup", text(&k.resource_group));
@@ -798,6 +799,7 @@ pub fn service_category(meter_category: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::cells::parse_decimal;
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     fn fixture() -> PathBuf {

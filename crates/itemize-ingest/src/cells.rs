@@ -46,8 +46,11 @@ impl Header {
 
 /// Opens a CSV source: CRLF tolerated, ragged rows refused, the header read.
 pub fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<CrlfToLf<R>>, Header), RowError> {
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(CrlfToLf::new(input));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .buffer_capacity(64 * 1024)
+        .from_reader(CrlfToLf::new(input));
     let header =
         Header::new(reader.headers().map_err(|e| RowError::new(1, None, None, csv_reason(&e)))?.iter());
     Ok((reader, header))
@@ -70,7 +73,9 @@ pub fn next_csv<R: Read>(
 
 /// A cell's text, with the spellings of "no value" real exports use taken as none.
 pub fn present(v: &str) -> Option<&str> {
-    let v = v.trim();
+    // Most cells have nothing to trim: look at their ends before trimming.
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_whitespace() || *b >= 0x80);
+    let v = if edge(v.as_bytes().first()) || edge(v.as_bytes().last()) { v.trim() } else { v };
     if v.is_empty() || v == "NULL" || v == "null" { None } else { Some(v) }
 }
 

@@ -6,9 +6,12 @@
 use crate::cells::{Cells, Header, next_csv, open_csv, present};
 pub use crate::cells::{parse_datetime, parse_decimal};
 use crate::record::{ChargeCategory, ChargeFrequency, ContractCommitment, FocusRecord};
+use crate::source::CostRows;
+use crate::strmap::StrMap;
 use crate::table::{CrlfToLf, RowError};
 use itemize_core::Currency;
-use std::collections::BTreeMap;
+use jiff::Timestamp;
+use rust_decimal::Decimal;
 use std::io::Read;
 use std::str::FromStr;
 
@@ -47,7 +50,7 @@ const REQUIRED: &[&str] = &[
     "ChargeCategory",
 ];
 
-/// Columns read into typed fields; the rest go to `other`.
+/// Columns read into typed fields; the rest go to `other`. The [`col`] constants are positions in this list.
 const TYPED: &[&str] = &[
     "BilledCost",
     "EffectiveCost",
@@ -87,6 +90,46 @@ const TYPED: &[&str] = &[
     "Tags",
 ];
 
+/// Positions in [`TYPED`].
+mod col {
+    pub const BILLED_COST: usize = 0;
+    pub const EFFECTIVE_COST: usize = 1;
+    pub const LIST_COST: usize = 2;
+    pub const CONTRACTED_COST: usize = 3;
+    pub const BILLING_CURRENCY: usize = 4;
+    pub const BILLING_ACCOUNT_ID: usize = 5;
+    pub const BILLING_ACCOUNT_NAME: usize = 6;
+    pub const SUB_ACCOUNT_ID: usize = 7;
+    pub const SUB_ACCOUNT_NAME: usize = 8;
+    pub const PROVIDER_NAME: usize = 9;
+    pub const PUBLISHER_NAME: usize = 10;
+    pub const INVOICE_ISSUER_NAME: usize = 11;
+    pub const INVOICE_ID: usize = 12;
+    pub const BILLING_PERIOD_START: usize = 13;
+    pub const BILLING_PERIOD_END: usize = 14;
+    pub const CHARGE_PERIOD_START: usize = 15;
+    pub const CHARGE_PERIOD_END: usize = 16;
+    pub const CHARGE_CATEGORY: usize = 17;
+    pub const CHARGE_CLASS: usize = 18;
+    pub const CHARGE_FREQUENCY: usize = 19;
+    pub const CHARGE_DESCRIPTION: usize = 20;
+    pub const PRICING_QUANTITY: usize = 21;
+    pub const PRICING_UNIT: usize = 22;
+    pub const CONSUMED_QUANTITY: usize = 23;
+    pub const CONSUMED_UNIT: usize = 24;
+    pub const PRICING_CATEGORY: usize = 25;
+    pub const LIST_UNIT_PRICE: usize = 26;
+    pub const CONTRACTED_UNIT_PRICE: usize = 27;
+    pub const SERVICE_NAME: usize = 28;
+    pub const SERVICE_CATEGORY: usize = 29;
+    pub const REGION_ID: usize = 30;
+    pub const RESOURCE_ID: usize = 31;
+    pub const RESOURCE_NAME: usize = 32;
+    pub const SKU_ID: usize = 33;
+    pub const COMMITMENT_DISCOUNT_ID: usize = 34;
+    pub const TAGS: usize = 35;
+}
+
 /// The FOCUS version a header follows, or why it is not a FOCUS cost-and-usage header.
 pub fn detect(header: &Header) -> Result<FocusVersion, String> {
     let missing = header.missing(REQUIRED);
@@ -105,18 +148,73 @@ pub fn detect(header: &Header) -> Result<FocusVersion, String> {
     })
 }
 
-/// For each column of the header, whether it is kept in `other` (not read into a typed field).
-pub fn extra_columns(header: &Header) -> Vec<bool> {
-    header.names().iter().map(|h| !TYPED.contains(&h.as_str())).collect()
+/// Where a file's columns are, looked up once per file rather than by name on every row.
+#[derive(Debug, Clone)]
+pub struct FocusLayout {
+    /// The position of each of [`TYPED`]'s columns, none when the header lacks it.
+    typed: [Option<usize>; TYPED.len()],
+    /// The columns kept in `other`: position and name, in name order (the order `other` keeps).
+    extras: Vec<(usize, String)>,
 }
 
-/// Reads one FOCUS file row by row; an iterator of records in file order.
+impl FocusLayout {
+    pub fn new(header: &Header) -> Self {
+        let mut typed = [None; TYPED.len()];
+        for (k, name) in TYPED.iter().enumerate() {
+            typed[k] = header.position(name);
+        }
+        let mut extras: Vec<(usize, String)> = header
+            .names()
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !TYPED.contains(&h.as_str()))
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        // Stable: of two columns of one name, the later is written last and wins, as in a map.
+        extras.sort_by(|a, b| a.1.cmp(&b.1));
+        Self { typed, extras }
+    }
+}
+
+/// What a reader remembers from row to row so that values repeated down a column (billing periods, charge
+/// periods, the currency) are parsed once rather than on every row.
+#[derive(Debug, Default)]
+pub struct RowMemo {
+    times: [(String, Option<Timestamp>); 4],
+    currency: Option<(String, Currency)>,
+}
+
+impl RowMemo {
+    fn time(&mut self, slot: usize, text: &str) -> Option<Timestamp> {
+        let (last, t) = &mut self.times[slot];
+        if last.as_str() != text || t.is_none() {
+            *t = parse_datetime(text);
+            last.clear();
+            last.push_str(text);
+        }
+        *t
+    }
+
+    fn currency(&mut self, text: &str) -> Result<Currency, String> {
+        match &self.currency {
+            Some((last, c)) if last == text => Ok(*c),
+            _ => {
+                let c = Currency::from_str(text).map_err(|e| e.to_string())?;
+                self.currency = Some((text.to_string(), c));
+                Ok(c)
+            }
+        }
+    }
+}
+
+/// Reads one FOCUS file row by row. It fills one record in place per row ([`CostRows`]); [`Self::records`]
+/// gives each row as a record of its own.
 #[derive(Debug)]
 pub struct FocusReader<R: Read> {
     reader: csv::Reader<CrlfToLf<R>>,
     header: Header,
-    /// For each column, whether it goes to `other`.
-    extra: Vec<bool>,
+    layout: FocusLayout,
+    memo: RowMemo,
     version: FocusVersion,
     rec: csv::StringRecord,
 }
@@ -127,8 +225,8 @@ impl<R: Read> FocusReader<R> {
         let (reader, header) = open_csv(input)?;
         let version = detect(&header)
             .map_err(|why| RowError::new(1, None, None, format!("not a FOCUS cost-and-usage file: {why}")))?;
-        let extra = extra_columns(&header);
-        Ok(Self { reader, header, extra, version, rec: csv::StringRecord::new() })
+        let layout = FocusLayout::new(&header);
+        Ok(Self { reader, header, layout, memo: RowMemo::default(), version, rec: csv::StringRecord::new() })
     }
 
     pub fn version(&self) -> FocusVersion {
@@ -139,97 +237,188 @@ impl<R: Read> FocusReader<R> {
         self.header.names()
     }
 
-    /// The records, in file order.
-    pub fn records(&mut self) -> &mut Self {
-        self
+    /// The records, in file order, each of its own.
+    pub fn records(&mut self) -> impl Iterator<Item = Result<FocusRecord, RowError>> + '_ {
+        std::iter::from_fn(move || {
+            let mut r = FocusRecord::blank(0, Currency::USD);
+            self.read_into(&mut r).map(|res| res.map(|()| r))
+        })
     }
-}
 
-impl<R: Read> Iterator for FocusReader<R> {
-    type Item = Result<FocusRecord, RowError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Reads the next row into `out`; none at the end of the file.
+    pub fn read_into(&mut self, out: &mut FocusRecord) -> Option<Result<(), RowError>> {
         let line = match next_csv(&mut self.reader, &mut self.rec)? {
             Ok(line) => line,
             Err(e) => return Some(Err(e)),
         };
-        Some(parse_row(Cells::new(line, &self.rec, &self.header), &self.extra))
+        Some(parse_into(line, &self.rec, &self.layout, &mut self.memo, out))
     }
 }
 
-/// One FOCUS row as a record; `extra` says which columns are kept in `other`.
-pub fn parse_row(c: Cells<'_>, extra: &[bool]) -> Result<FocusRecord, RowError> {
-    let currency_text = c.required("BillingCurrency")?;
-    let billing_currency = Currency::from_str(currency_text)
-        .map_err(|e| c.err("BillingCurrency", Some(currency_text), e.to_string()))?;
-    let category_text = c.required("ChargeCategory")?;
-    let charge_category = ChargeCategory::parse(category_text).ok_or_else(|| {
-        c.err("ChargeCategory", Some(category_text), "is not one of Usage, Purchase, Tax, Credit, Adjustment")
-    })?;
-    let charge_frequency = match c.raw("ChargeFrequency") {
-        None => None,
-        Some(v) => Some(ChargeFrequency::parse(v).ok_or_else(|| {
-            c.err("ChargeFrequency", Some(v), "is not one of One-Time, Recurring, Usage-Based")
-        })?),
-    };
-    let tags = match c.raw("Tags") {
-        None => BTreeMap::new(),
-        Some(v) => parse_tags(v).ok_or_else(|| c.err("Tags", Some(v), "is not a JSON object of tags"))?,
-    };
-    let mut other = BTreeMap::new();
-    for (i, h) in c.header.names().iter().enumerate() {
-        if extra.get(i).copied().unwrap_or(false)
-            && let Some(v) = c.rec.get(i).and_then(present)
-        {
-            other.insert(h.clone(), v.to_string());
+impl<R: Read + Send> CostRows for FocusReader<R> {
+    fn next_into(&mut self, out: &mut FocusRecord) -> Option<Result<(), RowError>> {
+        self.read_into(out)
+    }
+}
+
+/// One row's cells, read by their position in [`TYPED`].
+struct Row<'a> {
+    line: u64,
+    rec: &'a csv::StringRecord,
+    layout: &'a FocusLayout,
+}
+
+impl<'a> Row<'a> {
+    fn raw(&self, k: usize) -> Option<&'a str> {
+        self.layout.typed[k].and_then(|i| self.rec.get(i)).and_then(present)
+    }
+
+    fn err(&self, k: usize, value: Option<&str>, reason: impl Into<String>) -> RowError {
+        RowError::new(self.line, Some(TYPED[k]), value, reason)
+    }
+
+    fn required(&self, k: usize) -> Result<&'a str, RowError> {
+        self.raw(k).ok_or_else(|| self.err(k, Some(""), "is required"))
+    }
+
+    fn decimal(&self, k: usize) -> Result<Decimal, RowError> {
+        let v = self.required(k)?;
+        parse_decimal(v).ok_or_else(|| self.err(k, Some(v), "is not a decimal number"))
+    }
+
+    fn opt_decimal(&self, k: usize) -> Result<Option<Decimal>, RowError> {
+        match self.raw(k) {
+            None => Ok(None),
+            Some(v) => {
+                parse_decimal(v).map(Some).ok_or_else(|| self.err(k, Some(v), "is not a decimal number"))
+            }
         }
     }
-    Ok(FocusRecord {
-        line: c.line,
-        billing_account_id: c.required("BillingAccountId")?.to_string(),
-        billing_account_name: c.text("BillingAccountName"),
-        sub_account_id: c.text("SubAccountId"),
-        sub_account_name: c.text("SubAccountName"),
-        provider_name: c.text("ProviderName"),
-        publisher_name: c.text("PublisherName"),
-        invoice_issuer_name: c.text("InvoiceIssuerName"),
-        invoice_id: c.text("InvoiceId"),
-        billing_period_start: c.time("BillingPeriodStart")?,
-        billing_period_end: c.time("BillingPeriodEnd")?,
-        charge_period_start: c.time("ChargePeriodStart")?,
-        charge_period_end: c.time("ChargePeriodEnd")?,
-        charge_category,
-        charge_class: c.text("ChargeClass"),
-        charge_frequency,
-        charge_description: c.text("ChargeDescription"),
-        billing_currency,
-        billed_cost: c.decimal("BilledCost")?,
-        effective_cost: c.decimal("EffectiveCost")?,
-        list_cost: c.decimal("ListCost")?,
-        contracted_cost: c.opt_decimal("ContractedCost")?,
-        pricing_quantity: c.opt_decimal("PricingQuantity")?,
-        pricing_unit: c.text("PricingUnit"),
-        consumed_quantity: c.opt_decimal("ConsumedQuantity")?,
-        consumed_unit: c.text("ConsumedUnit"),
-        pricing_category: c.text("PricingCategory"),
-        list_unit_price: c.opt_decimal("ListUnitPrice")?,
-        contracted_unit_price: c.opt_decimal("ContractedUnitPrice")?,
-        service_name: c.text("ServiceName"),
-        service_category: c.text("ServiceCategory"),
-        region_id: c.text("RegionId"),
-        resource_id: c.text("ResourceId"),
-        resource_name: c.text("ResourceName"),
-        sku_id: c.text("SkuId"),
-        commitment_discount_id: c.text("CommitmentDiscountId"),
-        tags,
-        other,
-    })
+
+    fn time(&self, k: usize, memo: &mut RowMemo) -> Result<Timestamp, RowError> {
+        let v = self.required(k)?;
+        memo.time(k - col::BILLING_PERIOD_START, v).ok_or_else(|| {
+            self.err(k, Some(v), "is not a date-time (expected ISO 8601, such as 2026-05-01T00:00:00Z)")
+        })
+    }
+
+    /// Sets an optional text field, reusing its buffer.
+    fn text_into(&self, k: usize, slot: &mut Option<String>) {
+        set_text(slot, self.raw(k));
+    }
+}
+
+/// Sets an optional text field to `v`, reusing the field's buffer when it has one.
+pub fn set_text(slot: &mut Option<String>, v: Option<&str>) {
+    match (slot.as_mut(), v) {
+        (Some(s), Some(v)) => {
+            s.clear();
+            s.push_str(v);
+        }
+        (None, Some(v)) => *slot = Some(v.to_string()),
+        (_, None) => *slot = None,
+    }
+}
+
+/// One FOCUS row read into `out`, whose earlier contents are all replaced (their buffers reused).
+pub fn parse_into(
+    line: u64,
+    rec: &csv::StringRecord,
+    layout: &FocusLayout,
+    memo: &mut RowMemo,
+    out: &mut FocusRecord,
+) -> Result<(), RowError> {
+    let c = Row { line, rec, layout };
+    out.line = line;
+    let currency_text = c.required(col::BILLING_CURRENCY)?;
+    out.billing_currency =
+        memo.currency(currency_text).map_err(|e| c.err(col::BILLING_CURRENCY, Some(currency_text), e))?;
+    let category_text = c.required(col::CHARGE_CATEGORY)?;
+    out.charge_category = ChargeCategory::parse(category_text).ok_or_else(|| {
+        c.err(
+            col::CHARGE_CATEGORY,
+            Some(category_text),
+            "is not one of Usage, Purchase, Tax, Credit, Adjustment",
+        )
+    })?;
+    out.charge_frequency = match c.raw(col::CHARGE_FREQUENCY) {
+        None => None,
+        Some(v) => Some(ChargeFrequency::parse(v).ok_or_else(|| {
+            c.err(col::CHARGE_FREQUENCY, Some(v), "is not one of One-Time, Recurring, Usage-Based")
+        })?),
+    };
+    out.tags.clear();
+    if let Some(v) = c.raw(col::TAGS)
+        && !parse_tags_into(v, &mut out.tags)
+    {
+        return Err(c.err(col::TAGS, Some(v), "is not a JSON object of tags"));
+    }
+    out.other.clear();
+    for (i, name) in &layout.extras {
+        if let Some(v) = rec.get(*i).and_then(present) {
+            out.other.insert_str(name, v);
+        }
+    }
+    let account = c.required(col::BILLING_ACCOUNT_ID)?;
+    out.billing_account_id.clear();
+    out.billing_account_id.push_str(account);
+    c.text_into(col::BILLING_ACCOUNT_NAME, &mut out.billing_account_name);
+    c.text_into(col::SUB_ACCOUNT_ID, &mut out.sub_account_id);
+    c.text_into(col::SUB_ACCOUNT_NAME, &mut out.sub_account_name);
+    c.text_into(col::PROVIDER_NAME, &mut out.provider_name);
+    c.text_into(col::PUBLISHER_NAME, &mut out.publisher_name);
+    c.text_into(col::INVOICE_ISSUER_NAME, &mut out.invoice_issuer_name);
+    c.text_into(col::INVOICE_ID, &mut out.invoice_id);
+    out.billing_period_start = c.time(col::BILLING_PERIOD_START, memo)?;
+    out.billing_period_end = c.time(col::BILLING_PERIOD_END, memo)?;
+    out.charge_period_start = c.time(col::CHARGE_PERIOD_START, memo)?;
+    out.charge_period_end = c.time(col::CHARGE_PERIOD_END, memo)?;
+    c.text_into(col::CHARGE_CLASS, &mut out.charge_class);
+    c.text_into(col::CHARGE_DESCRIPTION, &mut out.charge_description);
+    out.billed_cost = c.decimal(col::BILLED_COST)?;
+    out.effective_cost = c.decimal(col::EFFECTIVE_COST)?;
+    out.list_cost = c.decimal(col::LIST_COST)?;
+    out.contracted_cost = c.opt_decimal(col::CONTRACTED_COST)?;
+    out.pricing_quantity = c.opt_decimal(col::PRICING_QUANTITY)?;
+    c.text_into(col::PRICING_UNIT, &mut out.pricing_unit);
+    out.consumed_quantity = c.opt_decimal(col::CONSUMED_QUANTITY)?;
+    c.text_into(col::CONSUMED_UNIT, &mut out.consumed_unit);
+    c.text_into(col::PRICING_CATEGORY, &mut out.pricing_category);
+    out.list_unit_price = c.opt_decimal(col::LIST_UNIT_PRICE)?;
+    out.contracted_unit_price = c.opt_decimal(col::CONTRACTED_UNIT_PRICE)?;
+    c.text_into(col::SERVICE_NAME, &mut out.service_name);
+    c.text_into(col::SERVICE_CATEGORY, &mut out.service_category);
+    c.text_into(col::REGION_ID, &mut out.region_id);
+    c.text_into(col::RESOURCE_ID, &mut out.resource_id);
+    c.text_into(col::RESOURCE_NAME, &mut out.resource_name);
+    c.text_into(col::SKU_ID, &mut out.sku_id);
+    c.text_into(col::COMMITMENT_DISCOUNT_ID, &mut out.commitment_discount_id);
+    Ok(())
+}
+
+/// One FOCUS row as a record of its own.
+pub fn parse_row(c: Cells<'_>, layout: &FocusLayout) -> Result<FocusRecord, RowError> {
+    let mut out = FocusRecord::blank(c.line, Currency::USD);
+    parse_into(c.line, c.rec, layout, &mut RowMemo::default(), &mut out)?;
+    Ok(out)
 }
 
 /// Tags as a JSON object, or the brace-less `"a": "b","c": "d"` some exports write. Non-text values keep
 /// their JSON text.
-pub fn parse_tags(v: &str) -> Option<BTreeMap<String, String>> {
+pub fn parse_tags(v: &str) -> Option<StrMap> {
+    let mut m = StrMap::new();
+    parse_tags_into(v, &mut m).then_some(m)
+}
+
+/// [`parse_tags`] into `out` (emptied first); false when `v` is not a tag object.
+pub fn parse_tags_into(v: &str, out: &mut StrMap) -> bool {
+    out.clear();
     let t = v.trim();
+    if simple_tags(t, out).is_some() {
+        return true;
+    }
+    // Escapes, non-text values, or not JSON at all: the JSON parser decides.
+    out.clear();
     let wrapped;
     let json = if t.starts_with('{') {
         t
@@ -237,18 +426,80 @@ pub fn parse_tags(v: &str) -> Option<BTreeMap<String, String>> {
         wrapped = format!("{{{t}}}");
         &wrapped
     };
-    let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
-    Some(
-        obj.into_iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, text)
-            })
-            .collect(),
-    )
+    let Ok(obj) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json) else {
+        return false;
+    };
+    for (k, v) in obj {
+        match v {
+            serde_json::Value::String(s) => out.insert_str(&k, &s),
+            other => out.insert_str(&k, &other.to_string()),
+        };
+    }
+    true
+}
+
+/// The common shape of a tag object, read without the JSON parser: text keys and text values with no escapes,
+/// braces optional. None for anything else (which the JSON parser then reads or refuses).
+fn simple_tags(t: &str, out: &mut StrMap) -> Option<()> {
+    let b = t.as_bytes();
+    let braced = b.first() == Some(&b'{');
+    let mut i = usize::from(braced);
+    let end = if braced {
+        if b.last() != Some(&b'}') || b.len() < 2 {
+            return None;
+        }
+        b.len() - 1
+    } else {
+        b.len()
+    };
+    let ws = |i: &mut usize| {
+        while *i < end && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
+            *i += 1;
+        }
+    };
+    // A string without escapes or control characters: its text.
+    let string = |i: &mut usize| -> Option<&str> {
+        if *i >= end || b[*i] != b'"' {
+            return None;
+        }
+        let start = *i + 1;
+        let mut j = start;
+        while j < end && b[j] != b'"' {
+            if b[j] == b'\\' || b[j] < 0x20 {
+                return None;
+            }
+            j += 1;
+        }
+        if j >= end {
+            return None;
+        }
+        *i = j + 1;
+        t.get(start..j)
+    };
+    ws(&mut i);
+    if i == end {
+        return braced.then_some(());
+    }
+    loop {
+        let k = string(&mut i)?;
+        ws(&mut i);
+        if i >= end || b[i] != b':' {
+            return None;
+        }
+        i += 1;
+        ws(&mut i);
+        let v = string(&mut i)?;
+        out.insert_str(k, v);
+        ws(&mut i);
+        if i == end {
+            return Some(());
+        }
+        if b[i] != b',' {
+            return None;
+        }
+        i += 1;
+        ws(&mut i);
+    }
 }
 
 /// The columns of the FOCUS 1.3 contract-commitment dataset without which a file is not one.
@@ -321,6 +572,7 @@ mod tests {
     use super::*;
     use jiff::Timestamp;
     use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     fn fixture(rel: &str) -> PathBuf {
@@ -374,6 +626,82 @@ mod tests {
             }
             assert_eq!(totals, independent_totals(&path), "{rel}: totals to the last digit");
         }
+    }
+
+    /// A reader that fills one record in place must leave nothing of a row in the next: every fixture read
+    /// into one reused record gives the same records as fresh ones, and so does a file whose rows alternate
+    /// between having every optional value and having none.
+    #[test]
+    fn a_reused_record_carries_nothing_over() {
+        let header =
+            format!("{},Tags,ChargeFrequency,PricingQuantity,ResourceId,x_Extra,Zed", REQUIRED.join(","));
+        let full = "1.5,1.5,1.5,1.5,USD,A1,2026-05-01,2026-06-01,2026-05-01,2026-05-02,Usage,\
+                    \"{\"\"team\"\":\"\"a\"\"}\",Recurring,2,r-1,e,z";
+        let bare = "2.5,2.5,2.5,,EUR,A2,2026-06-01,2026-07-01,2026-06-01,2026-06-02,Tax,,,,,,";
+        let synthetic = format!("{header}\n{full}\n{bare}\n{full}\n{bare}\n");
+        let mut inputs: Vec<Vec<u8>> = vec![synthetic.into_bytes()];
+        for rel in ["focus-1.0/focus_sample.csv", "focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv"] {
+            inputs.push(std::fs::read(fixture(rel)).unwrap());
+        }
+        for bytes in inputs {
+            let fresh: Vec<FocusRecord> =
+                FocusReader::open(&bytes[..]).unwrap().records().collect::<Result<_, _>>().unwrap();
+            let mut reader = FocusReader::open(&bytes[..]).unwrap();
+            let mut reused = FocusRecord::blank(0, Currency::USD);
+            let mut n = 0;
+            while let Some(r) = reader.next_into(&mut reused) {
+                r.unwrap();
+                assert_eq!(reused, fresh[n], "row {n}");
+                n += 1;
+            }
+            assert_eq!(n, fresh.len());
+        }
+        let rows: Vec<FocusRecord> = FocusReader::open(format!("{header}\n{full}\n{bare}\n").as_bytes())
+            .unwrap()
+            .records()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows[0].tags, StrMap::from([("team", "a")]));
+        assert_eq!(rows[0].other, StrMap::from([("Zed", "z"), ("x_Extra", "e")]), "extras in name order");
+        assert!(rows[1].tags.is_empty() && rows[1].other.is_empty() && rows[1].resource_id.is_none());
+        assert_eq!((rows[1].billing_currency, rows[1].contracted_cost), (Currency::EUR, None));
+    }
+
+    proptest::proptest! {
+        /// The quick reading of plain tag objects agrees with the JSON parser on every object it is given,
+        /// braced or not, escaped or not; and what is not a tag object is refused by both.
+        #[test]
+        fn tags_read_quickly_read_as_json_does(
+            tags in proptest::collection::btree_map("[a-zA-Z_\" é\\\\]{0,6}", "[a-z0-9 \"\n/é\\\\]{0,8}", 0..5),
+            braced: bool,
+            spaced: bool,
+        ) {
+            let mut json = serde_json::to_string(&tags).unwrap();
+            if spaced {
+                json = json.replace(',', " , ").replace(':', ": ");
+            }
+            let text = if braced { json.clone() } else { json[1..json.len() - 1].to_string() };
+            if text.trim().is_empty() {
+                return Ok(()); // an empty cell is no value, and never reaches the tag reader
+            }
+            let read = parse_tags(&text);
+            proptest::prop_assert!(read.is_some(), "{text}");
+            let want: Vec<(&String, &String)> = tags.iter().collect();
+            let got: Vec<(String, String)> = read.unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            proptest::prop_assert_eq!(got.iter().map(|(k, v)| (k, v)).collect::<Vec<_>>(), want);
+        }
+    }
+
+    #[test]
+    fn tag_objects_that_are_not_are_refused() {
+        for bad in
+            [r#"{"a":"b",}"#, r#"{"a":"b"}}"#, "{", r#"{"a" "b"}"#, "a=b", r#"{"a":"b""#, "{\"a\":\"\u{1}\"}"]
+        {
+            assert_eq!(parse_tags(bad), None, "{bad}");
+        }
+        assert_eq!(parse_tags(r#"{"n": 5, "t": true}"#).unwrap(), StrMap::from([("n", "5"), ("t", "true")]));
+        assert_eq!(parse_tags(r#"{"a":"1","a":"2"}"#).unwrap(), StrMap::from([("a", "2")]), "the last wins");
+        assert_eq!(parse_tags("{}").unwrap(), StrMap::new());
     }
 
     #[test]

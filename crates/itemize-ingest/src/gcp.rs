@@ -43,13 +43,14 @@
 
 use crate::cells::{Header, next_csv, open_csv, parse_datetime, parse_decimal, present};
 use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
+use crate::strmap::StrMap;
 use crate::table::{CrlfToLf, RowError};
 use itemize_core::Currency;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, Read};
 use std::str::FromStr;
 
@@ -324,7 +325,7 @@ fn map_row(row: &Row<'_>) -> Result<Vec<FocusRecord>, RowError> {
         }
     };
 
-    let mut tags = BTreeMap::new();
+    let mut tags = StrMap::new();
     for (i, label) in row.list("labels")?.iter().enumerate() {
         let key = member(label, "key").ok_or_else(|| {
             row.err(&row.column("labels"), Some(&label.to_string()), format!("label {} has no key", i + 1))
@@ -333,7 +334,7 @@ fn map_row(row: &Row<'_>) -> Result<Vec<FocusRecord>, RowError> {
     }
 
     let service_name = row.text("service.description")?;
-    let mut other = BTreeMap::new();
+    let mut other = StrMap::new();
     for (key, path) in [
         ("x_ServiceId", "service.id"),
         ("x_SkuDescription", "sku.description"),
@@ -345,7 +346,7 @@ fn map_row(row: &Row<'_>) -> Result<Vec<FocusRecord>, RowError> {
         ("x_InvoiceMonth", "invoice.month"),
     ] {
         if let Some(v) = row.text(path)? {
-            other.insert(key.to_string(), v);
+            other.insert(key, v);
         }
     }
     let resource_name = row.text("resource.name")?;
@@ -404,7 +405,7 @@ fn map_row(row: &Row<'_>) -> Result<Vec<FocusRecord>, RowError> {
         r.contracted_cost = Some(amount);
         for (key, field) in [("x_CreditType", "type"), ("x_CreditId", "id"), ("x_CreditName", "name")] {
             if let Some(v) = member(credit, field) {
-                r.other.insert(key.to_string(), v);
+                r.other.insert(key, v);
             }
         }
         out.push(r);
@@ -736,6 +737,7 @@ pub fn service_category(description: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

@@ -46,6 +46,7 @@
 
 use crate::cells::{Cells, Header, next_csv, parse_datetime, parse_money, present};
 use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
+use crate::strmap::StrMap;
 use crate::table::{CrlfToLf, RowError, csv_reason};
 use calamine::{Data, Reader, Xlsx};
 use itemize_core::Currency;
@@ -841,16 +842,16 @@ fn map_row(c: Cells<'_>, m: &Mapping) -> Result<FocusRecord, RowError> {
     let vendor_raw = m.vendor.as_deref().and_then(|col| c.raw(col));
     let vendor = vendor_raw.map(|v| m.resolve_vendor(v).to_string());
     let cost_centre = text(&m.cost_centre);
-    let mut other = BTreeMap::new();
-    other.insert("x_Source".to_string(), m.name.clone());
+    let mut other = StrMap::new();
+    other.insert("x_Source", m.name.clone());
     if let Some(v) = vendor_raw {
-        other.insert("x_Vendor".to_string(), v.to_string());
+        other.insert("x_Vendor", v);
     }
     if let Some(v) = text(&m.gl_account) {
-        other.insert("x_GlAccount".to_string(), v);
+        other.insert("x_GlAccount", v);
     }
     if let Some(v) = &cost_centre {
-        other.insert("x_CostCentre".to_string(), v.clone());
+        other.insert("x_CostCentre", v.clone());
     }
     let tags = m.tags.iter().filter_map(|(col, key)| c.text(col).map(|v| (key.clone(), v))).collect();
     let mut r = FocusRecord::blank(c.line, billing_currency);
@@ -975,8 +976,8 @@ service_category = "business applications"
         first.contracted_cost = Some(dec("1234.56"));
         first.service_name = Some("Amazon Web Services".into());
         first.service_category = Some("Business Applications".into());
-        first.tags = BTreeMap::from([("project".to_string(), "Apollo".to_string())]);
-        first.other = BTreeMap::from([
+        first.tags = StrMap::from([("project".to_string(), "Apollo".to_string())]);
+        first.other = StrMap::from([
             ("x_CostCentre".to_string(), "CC-100".to_string()),
             ("x_GlAccount".to_string(), "6100".to_string()),
             ("x_Source".to_string(), "SaaS invoices".to_string()),
@@ -1319,7 +1320,7 @@ day_first = true
             assert_eq!(r.charge_frequency, Some(ChargeFrequency::OneTime));
             assert_eq!(r.service_category.as_deref(), Some("Management and Governance"));
             assert_eq!((r.publisher_name.as_ref(), r.invoice_issuer_name.as_ref()), (None, None));
-            assert_eq!(r.other, BTreeMap::from([("x_Source".to_string(), "Managed services".to_string())]));
+            assert_eq!(r.other, StrMap::from([("x_Source".to_string(), "Managed services".to_string())]));
         }
     }
 

@@ -6,17 +6,18 @@
 //! since the epoch, UTC. Tags and the provider's extra columns are JSON objects as text.
 
 use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
+use crate::strmap::StrMap;
 use itemize_core::Currency;
 use jiff::Timestamp;
 use parquet::basic::Compression;
 use parquet::column::reader::ColumnReader;
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 use std::str::FromStr;
@@ -34,7 +35,8 @@ pub struct Conversion {
 
 impl Conversion {
     pub fn convert(&self, amount: Decimal) -> Decimal {
-        amount * self.rate
+        // A rate of exactly 1 (the billing currency is the reporting one) changes nothing, scale included.
+        if self.rate.mantissa() == 1 && self.rate.scale() == 0 { amount } else { amount * self.rate }
     }
 }
 
@@ -121,6 +123,8 @@ pub type LakeError = parquet::errors::ParquetError;
 #[derive(Debug, Default)]
 struct ColBuf {
     bytes: Vec<u8>,
+    /// The row group's values as Parquet takes them (slices of `bytes`), kept for its allocation.
+    values: Vec<ByteArray>,
     ends: Vec<usize>,
     ints: Vec<i64>,
     defs: Vec<i16>,
@@ -140,6 +144,20 @@ impl std::fmt::Debug for LakeWriter {
     }
 }
 
+/// Columns whose values are mostly distinct from row to row (line numbers, amounts), for which a dictionary
+/// costs a hash lookup per value and saves nothing.
+const UNIQUE_MOSTLY: &[&str] = &[
+    "line",
+    "billed_cost",
+    "effective_cost",
+    "list_cost",
+    "contracted_cost",
+    "billed_cost_reporting",
+    "effective_cost_reporting",
+    "list_cost_reporting",
+    "contracted_cost_reporting",
+];
+
 /// Rows per row group: large enough for good compression and pruning, small enough to bound memory.
 const ROW_GROUP: usize = 32_768;
 
@@ -150,7 +168,14 @@ fn micros(t: Timestamp) -> i64 {
 impl LakeWriter {
     pub fn create(path: &Path) -> Result<Self, LakeError> {
         let schema = Arc::new(parse_message_type(&schema_text())?);
-        let props = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            // Nothing reads the lake by min/max: each query reads the partitions its manifest names.
+            .set_statistics_enabled(EnabledStatistics::None);
+        for (name, _) in COLUMNS.iter().filter(|(n, _)| UNIQUE_MOSTLY.contains(n)) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*name), false);
+        }
+        let props = Arc::new(props.build());
         let writer = SerializedFileWriter::new(File::create(path)?, schema, props)?;
         Ok(Self {
             writer,
@@ -187,9 +212,29 @@ impl LakeWriter {
         }
     }
 
+    /// A decimal's text, written straight into the column's buffer.
     fn dec(&mut self, i: usize, v: Option<Decimal>) {
-        let s = v.map(|d| d.to_string());
-        self.text(i, s.as_deref());
+        let c = &mut self.cols[i];
+        match v {
+            Some(d) => {
+                write_decimal(&mut c.bytes, d);
+                c.ends.push(c.bytes.len());
+                c.defs.push(1);
+            }
+            None => c.defs.push(0),
+        }
+    }
+
+    /// A map as a JSON object, written straight into the column's buffer; none when empty.
+    fn map(&mut self, i: usize, m: &StrMap) {
+        let c = &mut self.cols[i];
+        if m.is_empty() {
+            c.defs.push(0);
+        } else {
+            m.write_json(&mut c.bytes);
+            c.ends.push(c.bytes.len());
+            c.defs.push(1);
+        }
     }
 
     pub fn push(&mut self, r: &FocusRecord, conv: &Conversion) -> Result<(), LakeError> {
@@ -257,12 +302,10 @@ impl LakeWriter {
             let k = next();
             self.text(k, v);
         }
-        let tags = if r.tags.is_empty() { None } else { Some(json_map(&r.tags)) };
         let k = next();
-        self.text(k, tags.as_deref());
-        let other = if r.other.is_empty() { None } else { Some(json_map(&r.other)) };
+        self.map(k, &r.tags);
         let k = next();
-        self.text(k, other.as_deref());
+        self.map(k, &r.other);
         let k = next();
         self.text(k, Some(conv.reporting_currency.code()));
         let k = next();
@@ -295,16 +338,25 @@ impl LakeWriter {
                 LakeKind::Text => {
                     let all = bytes::Bytes::from(std::mem::take(&mut buf.bytes));
                     let mut start = 0;
-                    let values: Vec<ByteArray> = buf
-                        .ends
-                        .iter()
-                        .map(|&end| {
-                            let v = ByteArray::from(all.slice(start..end));
-                            start = end;
-                            v
-                        })
-                        .collect();
-                    col.typed::<ByteArrayType>().write_batch(&values, Some(&buf.defs), None)?;
+                    buf.values.clear();
+                    buf.values.extend(buf.ends.iter().map(|&end| {
+                        let v = ByteArray::from(all.slice(start..end));
+                        start = end;
+                        v
+                    }));
+                    col.typed::<ByteArrayType>().write_batch(&buf.values, Some(&buf.defs), None)?;
+                    col.close()?;
+                    buf.values.clear();
+                    // Nothing refers to the row group's bytes any more: the buffer (and its size) serves the
+                    // next row group.
+                    if let Ok(b) = all.try_into_mut() {
+                        buf.bytes = Vec::from(b);
+                        buf.bytes.clear();
+                    }
+                    buf.ends.clear();
+                    buf.defs.clear();
+                    i += 1;
+                    continue;
                 }
                 LakeKind::Int | LakeKind::Time => {
                     col.typed::<Int64Type>().write_batch(&buf.ints, Some(&buf.defs), None)?;
@@ -329,8 +381,50 @@ impl LakeWriter {
     }
 }
 
-fn json_map(m: &BTreeMap<String, String>) -> String {
-    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+/// Appends a decimal's text, exactly as its `Display` writes it (every digit of its scale), without the
+/// formatting machinery.
+pub fn write_decimal(out: &mut Vec<u8>, d: Decimal) {
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    let m = d.mantissa().unsigned_abs();
+    // Most amounts fit 64 bits, whose division is far cheaper than 128 bits'.
+    match u64::try_from(m) {
+        Ok(mut m) => loop {
+            digits[digits.len() - 1 - n] = b'0' + (m % 10) as u8;
+            n += 1;
+            m /= 10;
+            if m == 0 {
+                break;
+            }
+        },
+        Err(_) => {
+            let mut m = m;
+            loop {
+                digits[digits.len() - 1 - n] = b'0' + (m % 10) as u8;
+                n += 1;
+                m /= 10;
+                if m == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    let digits = &digits[digits.len() - n..];
+    if d.is_sign_negative() {
+        out.push(b'-');
+    }
+    let scale = d.scale() as usize;
+    if scale == 0 {
+        out.extend_from_slice(digits);
+    } else if n > scale {
+        out.extend_from_slice(&digits[..n - scale]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[n - scale..]);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + scale - n, b'0');
+        out.extend_from_slice(digits);
+    }
 }
 
 /// One column of a batch read back from the lake.
@@ -472,9 +566,9 @@ pub fn record_at(b: &Batch, row: usize) -> Result<(FocusRecord, Conversion), Lak
         b.columns[i].text(row).map(|s| Decimal::from_str(s).map_err(|_| corrupt("decimal"))).transpose()
     };
     let req = |i: usize| -> Result<Decimal, LakeError> { dec(i)?.ok_or_else(|| corrupt("missing amount")) };
-    let map = |i: usize| -> Result<BTreeMap<String, String>, LakeError> {
+    let map = |i: usize| -> Result<StrMap, LakeError> {
         match b.columns[i].text(row) {
-            None => Ok(BTreeMap::new()),
+            None => Ok(StrMap::new()),
             Some(s) => serde_json::from_str(s).map_err(|_| corrupt("map")),
         }
     };
@@ -535,6 +629,33 @@ pub fn record_at(b: &Batch, row: usize) -> Result<(FocusRecord, Conversion), Lak
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The lake's decimal text is exactly what `Display` writes, for any mantissa, scale and sign.
+        #[test]
+        fn decimal_text_is_display(lo in any::<u32>(), mid in any::<u32>(), hi in any::<u32>(), neg: bool, scale in 0u32..=28, small: bool) {
+            let d = if small { Decimal::new(i64::from(lo) * if neg { -1 } else { 1 }, scale) } else { Decimal::from_parts(lo, mid, hi, neg, scale) };
+            let mut out = Vec::new();
+            write_decimal(&mut out, d);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), d.to_string());
+        }
+    }
+
+    #[test]
+    fn decimal_text_of_zeros_and_extremes() {
+        for d in [
+            Decimal::from_parts(0, 0, 0, true, 2),
+            Decimal::ZERO,
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(5, 28),
+        ] {
+            let mut out = Vec::new();
+            write_decimal(&mut out, d);
+            assert_eq!(String::from_utf8(out).unwrap(), d.to_string());
+        }
+    }
 
     #[test]
     fn a_partition_round_trips_exactly_across_row_groups() {
@@ -557,7 +678,7 @@ mod tests {
             r.charge_period_start = Timestamp::from_second(1_777_000_000 + i as i64).unwrap();
             r.contracted_cost = if i % 3 == 0 { None } else { Some(Decimal::ONE) };
             if i % 2 == 0 {
-                r.tags.insert("team".into(), format!("t{}", i % 5));
+                r.tags.insert("team", format!("t{}", i % 5));
             }
             r.service_name = Some("EC2".into());
             w.push(&r, &conv).unwrap();

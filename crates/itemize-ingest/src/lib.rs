@@ -10,8 +10,10 @@ pub mod generic;
 pub mod lake;
 pub mod record;
 pub mod source;
+pub mod strmap;
 pub mod table;
 
 pub use focus::{ContractReader, FocusReader, FocusVersion};
 pub use record::{ChargeCategory, ChargeFrequency, ContractCommitment, FocusRecord};
+pub use strmap::StrMap;
 pub use table::{CsvTable, Row, RowError};

@@ -1,10 +1,10 @@
 //! The ledger's one record shape, after FOCUS: whatever the source, a cost line comes out of its reader as a
 //! [`FocusRecord`] with exact decimal costs.
 
+use crate::strmap::StrMap;
 use itemize_core::Currency;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChargeCategory {
@@ -28,14 +28,15 @@ impl ChargeCategory {
 
     /// FOCUS's spellings, case-insensitively.
     pub fn parse(v: &str) -> Option<Self> {
-        Some(match v.to_ascii_lowercase().as_str() {
-            "usage" => ChargeCategory::Usage,
-            "purchase" => ChargeCategory::Purchase,
-            "tax" => ChargeCategory::Tax,
-            "credit" => ChargeCategory::Credit,
-            "adjustment" => ChargeCategory::Adjustment,
-            _ => return None,
-        })
+        [
+            ChargeCategory::Usage,
+            ChargeCategory::Purchase,
+            ChargeCategory::Tax,
+            ChargeCategory::Credit,
+            ChargeCategory::Adjustment,
+        ]
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(v))
     }
 }
 
@@ -57,10 +58,20 @@ impl ChargeFrequency {
 
     /// FOCUS's spellings and the drift seen in real files (`Usage-based`, `UsageBased`, `one time`).
     pub fn parse(v: &str) -> Option<Self> {
-        Some(match v.to_ascii_lowercase().replace(['-', ' ', '_'], "").as_str() {
-            "onetime" => ChargeFrequency::OneTime,
-            "recurring" => ChargeFrequency::Recurring,
-            "usagebased" => ChargeFrequency::UsageBased,
+        // Compared letter by letter with the separators left out, without building a lowered copy.
+        let mut buf = [0u8; 10];
+        let mut n = 0;
+        for b in v.bytes().filter(|b| !matches!(b, b'-' | b' ' | b'_')).map(|b| b.to_ascii_lowercase()) {
+            if n == buf.len() {
+                return None;
+            }
+            buf[n] = b;
+            n += 1;
+        }
+        Some(match &buf[..n] {
+            b"onetime" => ChargeFrequency::OneTime,
+            b"recurring" => ChargeFrequency::Recurring,
+            b"usagebased" => ChargeFrequency::UsageBased,
             _ => return None,
         })
     }
@@ -111,10 +122,10 @@ pub struct FocusRecord {
     pub resource_name: Option<String>,
     pub sku_id: Option<String>,
     pub commitment_discount_id: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: StrMap,
     /// Every other non-null column, by its FOCUS column name (`RegionName`, `AllocatedMethodId`, ...) or, for
     /// what FOCUS has no column for, by an `x_` name (`x_LineItemType`, `x_MeterCategory`, ...).
-    pub other: BTreeMap<String, String>,
+    pub other: StrMap,
 }
 
 impl FocusRecord {
@@ -158,8 +169,8 @@ impl FocusRecord {
             resource_name: None,
             sku_id: None,
             commitment_discount_id: None,
-            tags: BTreeMap::new(),
-            other: BTreeMap::new(),
+            tags: StrMap::new(),
+            other: StrMap::new(),
         }
     }
 }

@@ -85,7 +85,36 @@ impl Container {
     }
 }
 
-pub type CostStream = Box<dyn Iterator<Item = Result<FocusRecord, RowError>> + Send>;
+/// A source of cost lines read one row at a time into a record the caller keeps: a reader that can fills the
+/// record in place, reusing its buffers, so a row costs no allocation once the first rows have sized them.
+pub trait CostRows: Send {
+    /// Reads the next row into `rec`, replacing all of its contents; none at the end of the input.
+    fn next_into(&mut self, rec: &mut FocusRecord) -> Option<Result<(), RowError>>;
+}
+
+/// A reader that yields records of its own, as [`CostRows`].
+#[derive(Debug)]
+pub struct OwnedRows<I>(pub I);
+
+impl<I: Iterator<Item = Result<FocusRecord, RowError>> + Send> CostRows for OwnedRows<I> {
+    fn next_into(&mut self, rec: &mut FocusRecord) -> Option<Result<(), RowError>> {
+        Some(self.0.next()?.map(|r| *rec = r))
+    }
+}
+
+fn owned<I: Iterator<Item = Result<FocusRecord, RowError>> + Send + 'static>(it: I) -> CostStream {
+    Box::new(OwnedRows(it))
+}
+
+pub type CostStream = Box<dyn CostRows>;
+
+/// A cost stream's rows, each as a record of its own.
+pub fn records(mut rows: CostStream) -> impl Iterator<Item = Result<FocusRecord, RowError>> {
+    std::iter::from_fn(move || {
+        let mut r = FocusRecord::blank(0, itemize_core::Currency::USD);
+        rows.next_into(&mut r).map(|res| res.map(|()| r))
+    })
+}
 pub type ContractStream = Box<dyn Iterator<Item = Result<ContractCommitment, RowError>> + Send>;
 
 /// What a file holds.
@@ -191,7 +220,7 @@ pub fn open(
                 format: Format::Generic,
                 version: None,
                 container,
-                stream: Stream::Cost(Box::new(reader)),
+                stream: Stream::Cost(owned(reader)),
             })
         }
         Container::Gzip | Container::Plain => {
@@ -230,7 +259,7 @@ fn open_text(
                     format: Format::GcpJson,
                     version: None,
                     container,
-                    stream: Stream::Cost(Box::new(reader)),
+                    stream: Stream::Cost(owned(reader)),
                 })
             }
             Err(why) => Err(OpenError::Unrecognised(vec![(Format::GcpJson, why)])),
@@ -271,16 +300,16 @@ fn open_text(
                 let stream = match f {
                     Format::Focus => Stream::Cost(Box::new(FocusReader::open(reader)?)),
                     Format::FocusContract => Stream::Contracts(Box::new(ContractReader::open(reader)?)),
-                    Format::AwsCur => Stream::Cost(Box::new(aws::CurReader::open(reader)?)),
-                    Format::Azure => Stream::Cost(Box::new(azure::AzureReader::open(reader)?)),
-                    Format::Gcp => Stream::Cost(Box::new(gcp::GcpCsvReader::open(reader)?)),
+                    Format::AwsCur => Stream::Cost(owned(aws::CurReader::open(reader)?)),
+                    Format::Azure => Stream::Cost(owned(azure::AzureReader::open(reader)?)),
+                    Format::Gcp => Stream::Cost(owned(gcp::GcpCsvReader::open(reader)?)),
                     Format::Generic => {
                         let m = mapping.cloned().ok_or_else(|| {
                             OpenError::Unrecognised(vec![(Format::Generic, "needs a mapping".into())])
                         })?;
-                        Stream::Cost(Box::new(GenericCsvReader::open(reader, m)?))
+                        Stream::Cost(owned(GenericCsvReader::open(reader, m)?))
                     }
-                    Format::GcpJson => Stream::Cost(Box::new(gcp::GcpJsonReader::open(reader)?)),
+                    Format::GcpJson => Stream::Cost(owned(gcp::GcpJsonReader::open(reader)?)),
                 };
                 return Ok(Source { format: f, version, container, stream });
             }
@@ -310,17 +339,17 @@ fn open_parquet(path: &Path, forced: Option<Format>) -> Result<Source, OpenError
     if want(Format::Focus) {
         match focus::detect(&header) {
             Ok(v) => {
-                let extra = focus::extra_columns(&header);
+                let layout = focus::FocusLayout::new(&header);
                 let rows = ParquetRows::new(reader, header)?;
                 let stream = rows.map(move |r| {
                     let (line, rec, header) = r?;
-                    focus::parse_row(crate::cells::Cells::new(line, &rec, &header), &extra)
+                    focus::parse_row(crate::cells::Cells::new(line, &rec, &header), &layout)
                 });
                 return Ok(Source {
                     format: Format::Focus,
                     version: Some(v.as_str().into()),
                     container: Container::Parquet,
-                    stream: Stream::Cost(Box::new(stream)),
+                    stream: Stream::Cost(owned(stream)),
                 });
             }
             Err(why) => tried.push((Format::Focus, why)),

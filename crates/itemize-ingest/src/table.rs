@@ -108,54 +108,58 @@ impl<R: Read> CsvTable<R> {
 pub struct CrlfToLf<R> {
     inner: R,
     raw: Vec<u8>,
-    /// Converted bytes not yet handed out: `ready[pos..]`.
+    /// Converted bytes not yet handed out: `ready[pos..end]`.
     ready: Vec<u8>,
     pos: usize,
+    end: usize,
     /// A `\r` held back because the chunk ended before we could see whether `\n` follows.
     pending_cr: bool,
 }
 
+/// The size of a chunk read from the source.
+const CHUNK: usize = 64 * 1024;
+
 impl<R: Read> CrlfToLf<R> {
     pub fn new(inner: R) -> Self {
-        Self {
-            inner,
-            raw: vec![0; 64 * 1024],
-            ready: Vec::with_capacity(64 * 1024),
-            pos: 0,
-            pending_cr: false,
-        }
+        // One byte to spare: a held-back `\r` and a whole chunk can come out of one refill.
+        Self { inner, raw: vec![0; CHUNK + 1], ready: vec![0; CHUNK + 1], pos: 0, end: 0, pending_cr: false }
     }
 
     /// Reads one chunk and converts it into `ready`. Returns false at the end of the input.
     fn refill(&mut self) -> std::io::Result<bool> {
-        self.ready.clear();
         self.pos = 0;
-        while self.ready.is_empty() {
-            let n = self.inner.read(&mut self.raw)?;
+        self.end = 0;
+        while self.end == 0 {
+            let n = self.inner.read(&mut self.raw[..CHUNK])?;
             if n == 0 {
                 if self.pending_cr {
                     self.pending_cr = false;
-                    self.ready.push(b'\r');
+                    self.ready[0] = b'\r';
+                    self.end = 1;
                     return Ok(true);
                 }
                 return Ok(false);
             }
             if !self.pending_cr && !self.raw[..n].contains(&b'\r') {
-                // The common case: no carriage return in the chunk, nothing to convert.
-                self.ready.extend_from_slice(&self.raw[..n]);
+                // The common case: no carriage return in the chunk, nothing to convert: the chunk read becomes
+                // the one handed out, without a copy.
+                std::mem::swap(&mut self.raw, &mut self.ready);
+                self.end = n;
                 continue;
             }
             for &b in &self.raw[..n] {
                 if self.pending_cr {
                     self.pending_cr = false;
                     if b != b'\n' {
-                        self.ready.push(b'\r');
+                        self.ready[self.end] = b'\r';
+                        self.end += 1;
                     }
                 }
                 if b == b'\r' {
                     self.pending_cr = true;
                 } else {
-                    self.ready.push(b);
+                    self.ready[self.end] = b;
+                    self.end += 1;
                 }
             }
         }
@@ -165,10 +169,10 @@ impl<R: Read> CrlfToLf<R> {
 
 impl<R: Read> Read for CrlfToLf<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.ready.len() && !self.refill()? {
+        if self.pos == self.end && !self.refill()? {
             return Ok(0);
         }
-        let n = out.len().min(self.ready.len() - self.pos);
+        let n = out.len().min(self.end - self.pos);
         out[..n].copy_from_slice(&self.ready[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)

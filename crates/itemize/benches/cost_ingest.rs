@@ -98,6 +98,17 @@ fn main() {
         rows as f64 / secs,
         bytes as f64 / 1e6 / secs
     );
+    if let Some(p) = &s.phases {
+        let rate = |ms: u64| rows as f64 / (ms.max(1) as f64 / 1000.0);
+        println!(
+            "  of which: hash {} ms, keep the raw file {} ms, parse to lake {} ms ({:.0} rows/s), commit {} ms",
+            p.hash_ms,
+            p.keep_raw_ms,
+            p.read_ms,
+            rate(p.read_ms),
+            p.commit_ms
+        );
+    }
     println!("peak memory (VmHWM):    {:>10.0} MB", peak_rss_mb());
 
     // The ledger grouped by a tag over the lake just written.

@@ -1398,7 +1398,7 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
     let app = s.app.clone();
     let actor = auth.actor.clone();
     tokio::spawn(async move {
-        let opts = ImportOptions { format, mapping: None, lenient, file_name: Some(name) };
+        let opts = ImportOptions { format, mapping: None, lenient, file_name: Some(name), owned: true };
         if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
             tracing::error!(import = id, error = %e, "cost import failed");
             let _ = app.fail_cost_import(id, &e.to_string()).await;

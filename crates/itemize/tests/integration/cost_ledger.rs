@@ -213,6 +213,33 @@ both!(the_same_file_twice_is_a_no_op, |t| {
     assert!(again.is_ok(), "a duplicate is not a failure");
 });
 
+both!(the_raw_file_is_kept_by_a_copy_or_for_an_owned_file_by_a_move, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("focus-1.0/focus_sample.csv")).unwrap();
+    let raw = |s: &ImportSummary| {
+        let sha = &s.file_sha256;
+        t.app.config().data_dir.join("raw/sha256").join(&sha[..2]).join(sha)
+    };
+    // A file of the user's is copied and left where it was.
+    let users = dir.path().join("mine.csv");
+    std::fs::write(&users, &bytes).unwrap();
+    let s = import(&t, &users, ImportOptions::default()).await;
+    assert_eq!(s.status, "active", "{:?}", s.message);
+    assert_eq!(std::fs::read(&users).unwrap(), bytes, "the user's file is untouched");
+    assert_eq!(std::fs::read(raw(&s)).unwrap(), bytes);
+    assert!(s.phases.is_some(), "the run tells how long its steps took");
+    // An owned file (an upload) becomes the raw file: it is gone from where it was, its bytes are kept.
+    // (Another file: a duplicate would stop before keeping anything.)
+    let other = std::fs::read(fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv")).unwrap();
+    let upload = dir.path().join("import-9.upload");
+    std::fs::write(&upload, &other).unwrap();
+    let s = import(&t, &upload, ImportOptions { owned: true, ..Default::default() }).await;
+    assert_eq!(s.status, "active", "{:?}", s.message);
+    assert!(!upload.exists(), "moved, not copied");
+    assert_eq!(std::fs::read(raw(&s)).unwrap(), other);
+    assert_eq!(s.rows_ingested, 1000, "read from where it was kept");
+});
+
 /// A small FOCUS 1.2 file: one line per (account, cost) for May 2026.
 fn focus_file(dir: &Path, name: &str, lines: &[(&str, &str)]) -> PathBuf {
     let mut s = String::from(
