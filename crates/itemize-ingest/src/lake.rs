@@ -35,8 +35,13 @@ pub struct Conversion {
 
 impl Conversion {
     pub fn convert(&self, amount: Decimal) -> Decimal {
-        // A rate of exactly 1 (the billing currency is the reporting one) changes nothing, scale included.
-        if self.rate.mantissa() == 1 && self.rate.scale() == 0 { amount } else { amount * self.rate }
+        if self.is_identity() { amount } else { amount * self.rate }
+    }
+
+    /// A rate of exactly 1 (the billing currency is the reporting one): converting changes nothing, scale
+    /// included.
+    pub fn is_identity(&self) -> bool {
+        self.rate.mantissa() == 1 && self.rate.scale() == 0
     }
 }
 
@@ -313,9 +318,11 @@ impl LakeWriter {
         let k = next();
         let rd = conv.rate_date.map(|d| d.to_string());
         self.text(k, rd.as_deref());
+        // At a rate of exactly 1 the reporting amounts are the billing ones: left out, and read back as those.
+        let identity = conv.is_identity();
         for d in [Some(r.billed_cost), Some(r.effective_cost), Some(r.list_cost), r.contracted_cost] {
             let k = next();
-            self.dec(k, d.map(|d| conv.convert(d)));
+            self.dec(k, d.filter(|_| !identity).map(|d| conv.convert(d)));
         }
         debug_assert_eq!(i, COLUMNS.len());
         self.rows += 1;
@@ -468,8 +475,50 @@ pub fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<Batch>, LakeError
     Ok(out)
 }
 
-/// Calls `f` with each row group's requested columns.
+/// The billing-currency amounts, each with a reporting-currency twin `<name>_reporting`.
+const AMOUNTS: [&str; 4] = ["billed_cost", "effective_cost", "list_cost", "contracted_cost"];
+
+/// Calls `f` with each row group's requested columns. A reporting-currency amount the file leaves out (the rate
+/// was exactly 1) is given as its billing-currency amount.
 pub fn for_each_batch(
+    path: &Path,
+    names: &[&str],
+    mut f: impl FnMut(Batch) -> Result<(), LakeError>,
+) -> Result<(), LakeError> {
+    let mut all: Vec<&str> = names.to_vec();
+    // (position of a reporting amount in `names`, position of its billing amount in `all`)
+    let mut twins = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(billing) = n.strip_suffix("_reporting").filter(|b| AMOUNTS.contains(b)) {
+            let j = match all.iter().position(|x| *x == billing) {
+                Some(j) => j,
+                None => {
+                    all.push(billing);
+                    all.len() - 1
+                }
+            };
+            twins.push((i, j));
+        }
+    }
+    read_batches(path, &all, |mut b| {
+        for &(i, j) in &twins {
+            let (ColumnData::Text(billing), ColumnData::Text(reporting)) = (&b.columns[j], &b.columns[i])
+            else {
+                continue;
+            };
+            if reporting.iter().zip(billing).any(|(r, b)| r.is_none() && b.is_some()) {
+                let filled: Vec<Option<String>> =
+                    reporting.iter().zip(billing).map(|(r, b)| r.clone().or_else(|| b.clone())).collect();
+                b.columns[i] = ColumnData::Text(filled);
+            }
+        }
+        b.columns.truncate(names.len());
+        f(b)
+    })
+}
+
+/// Calls `f` with each row group's columns as stored.
+fn read_batches(
     path: &Path,
     names: &[&str],
     mut f: impl FnMut(Batch) -> Result<(), LakeError>,
@@ -655,6 +704,44 @@ mod tests {
             write_decimal(&mut out, d);
             assert_eq!(String::from_utf8(out).unwrap(), d.to_string());
         }
+    }
+
+    #[test]
+    fn reporting_amounts_at_a_rate_of_one_are_left_out_and_read_back_as_the_billing_ones() {
+        let dir = std::env::temp_dir().join(format!("itemize-lake-identity-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.parquet");
+        let mut w = LakeWriter::create(&path).unwrap();
+        let conv = Conversion { reporting_currency: Currency::USD, rate: Decimal::ONE, rate_date: None };
+        for (i, cc) in [(0, Some("7.10")), (1, None)] {
+            let mut r = FocusRecord::blank(i + 2, Currency::USD);
+            r.billing_account_id = "acct".into();
+            r.billed_cost = Decimal::from_str("12.3400").unwrap();
+            r.contracted_cost = cc.map(|c| Decimal::from_str(c).unwrap());
+            w.push(&r, &conv).unwrap();
+        }
+        w.finish().unwrap();
+        let stored = |name: &str| {
+            let mut out = Vec::new();
+            read_batches(&path, &[name], |b| {
+                out.extend((0..b.rows).map(|r| b.columns[0].text(r).map(str::to_string)));
+                Ok(())
+            })
+            .unwrap();
+            out
+        };
+        assert_eq!(stored("billed_cost_reporting"), [None, None], "nothing stored twice");
+        let b = &read_columns(&path, &["contracted_cost_reporting", "billed_cost_reporting"]).unwrap()[0];
+        assert_eq!(b.columns.len(), 2, "only what was asked for");
+        assert_eq!((b.columns[1].text(0), b.columns[1].text(1)), (Some("12.3400"), Some("12.3400")));
+        assert_eq!(
+            (b.columns[0].text(0), b.columns[0].text(1)),
+            (Some("7.10"), None),
+            "unknown stays unknown"
+        );
+        let back = read_records(&path).unwrap();
+        assert_eq!(back[0].1, conv);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -130,26 +130,41 @@ pub fn json_string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Most text needs no escape: skip eight bytes at a time while none does.
-        while i + 8 <= bytes.len() && !needs_escape(u64::from_le_bytes(eight(&bytes[i..]))) {
-            i += 8;
-        }
-        let stop = (i + 8).min(bytes.len());
-        while i < stop {
-            let b = bytes[i];
+    if !any_escape(bytes) {
+        // The common case: nothing to escape, one copy.
+        out.extend_from_slice(bytes);
+    } else {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
             if ESCAPE[b as usize] {
                 out.extend_from_slice(&bytes[start..i]);
                 escape_byte(out, b);
                 start = i + 1;
             }
-            i += 1;
+        }
+        out.extend_from_slice(&bytes[start..]);
+    }
+    out.push(b'"');
+}
+
+/// Whether any byte of `b` must be escaped in JSON, eight bytes at a time.
+fn any_escape(b: &[u8]) -> bool {
+    if b.len() < 8 {
+        // Padded with spaces, which need no escape.
+        let mut w = [b' '; 8];
+        for (i, &x) in b.iter().enumerate() {
+            w[i] = x;
+        }
+        return needs_escape(u64::from_le_bytes(w));
+    }
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        if needs_escape(u64::from_le_bytes(eight(c))) {
+            return true;
         }
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    // The last eight bytes (overlapping what was checked) cover the rest.
+    !chunks.remainder().is_empty() && needs_escape(u64::from_le_bytes(eight(&b[b.len() - 8..])))
 }
 
 fn eight(b: &[u8]) -> [u8; 8] {
