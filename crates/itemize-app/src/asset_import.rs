@@ -436,6 +436,12 @@ impl App {
         // (line, asset, new location name, new vendor name, existing id)
         let mut good: Vec<Staged> = Vec::new();
         report.rows = rows.len();
+        // Field → the file column it comes from, for naming the column in a row's errors.
+        let column_of: HashMap<String, String> = fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((f.clone()?, header[i].trim().to_string())))
+            .collect();
         for (line, cells) in rows {
             if cells.len() > header.len() && cells[header.len()..].iter().any(|c| !c.trim().is_empty()) {
                 report.error(RowError::new(line, None, None, format!(
@@ -453,11 +459,9 @@ impl App {
             let mut warranty_months = None;
             let mut category = None;
             let mut model_number = None;
-            let mut column_of: HashMap<String, String> = HashMap::new();
             for (i, f) in fields.iter().enumerate() {
                 let Some(f) = f else { continue };
                 let v = cells.get(i).map(|c| c.trim()).unwrap_or_default();
-                column_of.insert(f.clone(), header[i].trim().to_string());
                 if v.is_empty() || v.eq_ignore_ascii_case("null") {
                     continue;
                 }
@@ -716,21 +720,26 @@ impl App {
             }
         }
         let actor_name = actor.name.clone();
-        let ids = tx.insert_assets(&inserts).await.map_err(store_err)?;
-        let events: Vec<(i64, jiff::Timestamp, &str, &str, Value)> = ids
-            .iter()
-            .zip(&inserts)
-            .map(|(id, a)| {
-                (
-                    *id,
-                    now,
-                    actor_name.as_str(),
-                    "imported",
-                    json!({"format": report.format, "fields": a.fields.to_json()}),
-                )
+        // The "imported" events' details are serialized on another thread while the assets are written.
+        let inserts = std::sync::Arc::new(inserts);
+        let details = {
+            let (inserts, format) = (inserts.clone(), report.format.clone());
+            tokio::task::spawn_blocking(move || {
+                inserts
+                    .iter()
+                    .map(|a| json!({"format": format, "fields": a.fields.to_json()}).to_string())
+                    .collect::<Vec<String>>()
             })
-            .collect();
-        tx.append_asset_events(&events).await?;
+        };
+        let ids = tx.insert_assets(&inserts).await.map_err(store_err)?;
+        let details = details.await.map_err(|e| AppError::Internal(format!("import events: {e}")))?;
+        tx.append_asset_events_of_kind(
+            now,
+            &actor_name,
+            "imported",
+            ids.iter().copied().zip(details).collect(),
+        )
+        .await?;
         for (mut a, id) in updates {
             let current =
                 tx.asset(id).await.map_err(store_err)?.ok_or_else(|| crate::assets::not_found(id))?;

@@ -291,6 +291,25 @@ impl Session {
             }
             return Ok(());
         }
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            match crate::pg_bulk(width, rows.by_ref().take(crate::PG_BULK_ROWS).collect()) {
+                Ok((select, columns)) => {
+                    self.execute(format!("{head} {select}"), columns).await?;
+                }
+                Err(chunk) => self.insert_values(head, width, &chunk).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A multi-row `VALUES` insert on PostgreSQL, for rows whose columns do not share one type throughout.
+    async fn insert_values(
+        &mut self,
+        head: &str,
+        width: usize,
+        rows: &[Vec<Value>],
+    ) -> Result<(), StoreError> {
         for chunk in rows.chunks(BATCH) {
             let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
             sql.push_str(head);

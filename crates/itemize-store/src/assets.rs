@@ -116,6 +116,30 @@ fn asset_values(a: &Asset) -> Vec<Value> {
     ]
 }
 
+/// The statement inserting a chunk of assets and its parameters. Yields every few hundred rows, so a statement
+/// already sent goes on being sent (see [`crate::overlap`]).
+async fn asset_insert(backend: crate::Backend, chunk: &[Asset]) -> Result<(String, Vec<Value>), StoreError> {
+    let width = ASSET_COLUMNS.len() - 1;
+    let mut rows = Vec::with_capacity(chunk.len());
+    for (i, a) in chunk.iter().enumerate() {
+        if i % 200 == 199 {
+            crate::yield_now().await;
+        }
+        rows.push(asset_values(a));
+    }
+    let (select, values) = match backend {
+        crate::Backend::Sqlite => {
+            let (select, json) = crate::sqlite_bulk(width, &rows);
+            (select, vec![json])
+        }
+        crate::Backend::Postgres => {
+            crate::pg_bulk(width, rows).map_err(|_| StoreError::Corrupt("asset columns".into()))?
+        }
+    };
+    let sql = format!("INSERT INTO assets ({}) {select} RETURNING id", ASSET_COLUMNS[..width].join(", "));
+    Ok((sql, values))
+}
+
 fn asset_from_row(r: &dyn RowGet) -> Result<Asset, StoreError> {
     let custom = match serde_json::from_str(&r.text("custom")?) {
         Ok(serde_json::Value::Object(m)) => m,
@@ -346,50 +370,45 @@ pub struct ScanRow {
 }
 
 impl Session {
-    /// Inserts assets (ids are assigned; `a.id` is ignored) and returns their ids in order.
+    /// Inserts assets (ids are assigned; `a.id` is ignored) and returns their ids in order. A load at least as
+    /// large as the register builds the table's indexes afresh after writing the rows instead of inserting into
+    /// each of them row by row (see [`Session::rebuild_indexes_for`]).
     pub async fn insert_assets(&mut self, assets: &[Asset]) -> Result<Vec<i64>, StoreError> {
-        let width = ASSET_COLUMNS.len() - 1;
+        let rebuild = self.rebuild_indexes_for("assets", assets.len()).await?;
+        let indexes = if rebuild { self.drop_indexes("assets").await? } else { Vec::new() };
+        let ids = self.insert_asset_rows(assets).await?;
+        self.create_indexes(indexes).await?;
+        Ok(ids)
+    }
+
+    /// Writes the rows a chunk at a time (one JSONB array on SQLite, one array per column on PostgreSQL), each
+    /// chunk prepared while the database writes the one before.
+    async fn insert_asset_rows(&mut self, assets: &[Asset]) -> Result<Vec<i64>, StoreError> {
+        let backend = self.backend();
+        let per = match backend {
+            crate::Backend::Sqlite => crate::SQLITE_BULK_ROWS,
+            crate::Backend::Postgres => crate::PG_BULK_ROWS,
+        };
+        let mut chunks = assets.chunks(per);
         let mut ids = Vec::with_capacity(assets.len());
-        if self.backend() == crate::Backend::Sqlite {
-            for chunk in assets.chunks(crate::SQLITE_BULK_ROWS) {
-                let rows: Vec<Vec<Value>> = chunk.iter().map(asset_values).collect();
-                let (select, json) = crate::sqlite_bulk(width, &rows);
-                let sql = format!(
-                    "INSERT INTO assets ({}) {select} RETURNING id",
-                    ASSET_COLUMNS[..width].join(", ")
-                );
-                let rows = self.fetch_all(sql, vec![json]).await?;
-                let mut got: Vec<i64> = rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?;
-                // Rows are inserted in the array's order and ids assigned increasing.
-                got.sort_unstable();
-                ids.extend(got);
-            }
-            return Ok(ids);
-        }
-        for chunk in assets.chunks(400) {
-            let mut sql = format!("INSERT INTO assets ({}) VALUES ", ASSET_COLUMNS[..width].join(", "));
-            let mut values = Vec::with_capacity(chunk.len() * width);
-            for (i, a) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
+        let mut next = match chunks.next() {
+            Some(c) => Some(asset_insert(backend, c).await?),
+            None => None,
+        };
+        while let Some((sql, values)) = next.take() {
+            let following = chunks.next();
+            let (rows, prepared) = crate::overlap(self.fetch_all(sql, values), async {
+                match following {
+                    Some(c) => asset_insert(backend, c).await.map(Some),
+                    None => Ok(None),
                 }
-                sql.push('(');
-                for j in 0..width {
-                    if j > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", i * width + j + 1));
-                }
-                sql.push(')');
-                values.extend(asset_values(a));
-            }
-            sql.push_str(" RETURNING id");
-            let rows = self.fetch_all(sql, values).await?;
-            let mut got: Vec<i64> = rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?;
-            // RETURNING gives the rows in insertion order on both databases for a single VALUES list, but
-            // sort to be safe: ids are assigned in increasing order within one statement.
+            })
+            .await;
+            let mut got: Vec<i64> = rows?.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?;
+            // Rows are inserted in the arrays' order and ids assigned increasing within one statement.
             got.sort_unstable();
             ids.extend(got);
+            next = prepared?;
         }
         Ok(ids)
     }
@@ -580,6 +599,67 @@ impl Session {
             })
             .collect();
         self.insert_many("INSERT INTO asset_events (asset_id, at, actor, kind, detail)", 5, rows).await
+    }
+
+    /// Appends one event per asset, all of one kind at one time by one actor (an import's "imported" events),
+    /// each with its detail already serialized as JSON. The rows travel as one array per chunk; a load at least as
+    /// large as the history builds its indexes afresh (see [`Session::rebuild_indexes_for`]).
+    pub async fn append_asset_events_of_kind(
+        &mut self,
+        at: Timestamp,
+        actor: &str,
+        kind: &str,
+        events: Vec<(i64, String)>,
+    ) -> Result<(), StoreError> {
+        let rebuild = self.rebuild_indexes_for("asset_events", events.len()).await?;
+        let indexes = if rebuild { self.drop_indexes("asset_events").await? } else { Vec::new() };
+        self.insert_events_of_kind(at, actor, kind, events).await?;
+        self.create_indexes(indexes).await
+    }
+
+    async fn insert_events_of_kind(
+        &mut self,
+        at: Timestamp,
+        actor: &str,
+        kind: &str,
+        events: Vec<(i64, String)>,
+    ) -> Result<(), StoreError> {
+        let consts = [Value::text(format_timestamp(at)), Value::text(actor), Value::text(kind)];
+        if self.backend() == crate::Backend::Sqlite {
+            for chunk in events.chunks(crate::SQLITE_BULK_ROWS) {
+                let rows: Vec<Vec<Value>> =
+                    chunk.iter().map(|(a, d)| vec![Value::int(*a), Value::text(d)]).collect();
+                let (_, json) = crate::sqlite_bulk(2, &rows);
+                let mut values = vec![json];
+                values.extend(consts.iter().cloned());
+                self.execute(
+                    "INSERT INTO asset_events (asset_id, at, actor, kind, detail) \
+                     SELECT j.value ->> 0, $2, $3, $4, j.value ->> 1 FROM jsonb_each($1) AS j ORDER BY j.key"
+                        .into(),
+                    values,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+        let mut events = events.into_iter();
+        loop {
+            let (ids, details): (Vec<Option<i64>>, Vec<Option<String>>) =
+                events.by_ref().take(crate::PG_BULK_ROWS).map(|(a, d)| (Some(a), Some(d))).unzip();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let mut values = vec![Value::Ints(ids), Value::Texts(details)];
+            values.extend(consts.iter().cloned());
+            self.execute(
+                "INSERT INTO asset_events (asset_id, at, actor, kind, detail) \
+                 SELECT u.a, $3, $4, $5, u.d FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(a, d, n) \
+                 ORDER BY u.n"
+                    .into(),
+                values,
+            )
+            .await?;
+        }
     }
 
     pub async fn asset_events(&mut self, asset_id: i64) -> Result<Vec<AssetEvent>, StoreError> {

@@ -83,6 +83,23 @@ impl Backend {
         }
     }
 
+    /// A query with one parameter (a table name) listing the table's secondary indexes as `name` and `sql`, the
+    /// statement that builds each again: every index but the primary key and those backing constraints.
+    pub fn index_definitions_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL \
+                 ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT i.relname::text AS name, pg_get_indexdef(i.oid) AS sql FROM pg_index x \
+                 JOIN pg_class i ON i.oid = x.indexrelid \
+                 WHERE x.indrelid = $1::text::regclass \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname"
+            }
+        }
+    }
+
     /// Serializes concurrent migrators (several servers starting at once against one PostgreSQL).
     pub fn migration_lock(self) -> Option<&'static str> {
         match self {

@@ -167,6 +167,10 @@ enum ConnRef<'a> {
 pub enum Value {
     Int(Option<i64>),
     Text(Option<String>),
+    /// A column of values bound as one array (`bigint[]`, `text[]`) for PostgreSQL's `unnest` (see
+    /// [`pg_bulk`]). SQLite has no arrays; there they bind as JSON text.
+    Ints(Vec<Option<i64>>),
+    Texts(Vec<Option<String>>),
 }
 
 impl Value {
@@ -179,16 +183,29 @@ impl Value {
 }
 
 macro_rules! bind_all {
-    ($query:expr, $values:expr) => {{
+    ($query:expr, $values:expr, $array:expr) => {{
         let mut q = $query;
         for v in $values {
             q = match v {
                 Value::Int(i) => q.bind(i),
                 Value::Text(t) => q.bind(t),
+                Value::Ints(a) => q.bind(($array)(a)),
+                Value::Texts(a) => q.bind(($array)(a)),
             };
         }
         q
     }};
+}
+
+/// How an array parameter binds: natively on PostgreSQL, as JSON text on SQLite.
+trait BindArray {
+    fn json(self) -> String;
+}
+
+impl<T: serde::Serialize> BindArray for Vec<Option<T>> {
+    fn json(self) -> String {
+        serde_json::to_string(&self).unwrap_or_default()
+    }
 }
 
 type Rows = Vec<Box<dyn RowGet + Send>>;
@@ -212,12 +229,106 @@ pub(crate) fn sqlite_bulk(width: usize, rows: &[Vec<Value>]) -> (String, Value) 
                         Value::Int(Some(i)) => serde_json::Value::from(*i),
                         Value::Text(Some(t)) => serde_json::Value::from(t.as_str()),
                         Value::Int(None) | Value::Text(None) => serde_json::Value::Null,
+                        Value::Ints(a) => serde_json::Value::from(a.clone()),
+                        Value::Texts(a) => serde_json::Value::from(a.clone()),
                     })
                     .collect(),
             )
         })
         .collect();
     (select, Value::text(serde_json::Value::Array(json).to_string()))
+}
+
+/// The fewest rows for which a bulk load considers building a table's indexes afresh.
+pub(crate) const REBUILD_MIN_ROWS: usize = 10_000;
+
+/// Rows per bulk INSERT on PostgreSQL (see [`pg_bulk`]).
+pub(crate) const PG_BULK_ROWS: usize = 5000;
+
+/// PostgreSQL bulk insert: each column travels as one typed array and `unnest` turns the arrays back into
+/// rows, in order. Thirty-odd parameters per statement instead of one per value, and one short statement to
+/// parse and plan instead of a `VALUES` list thousands of parameters long. A column's type is its first
+/// row's; when the rows disagree the rows come back (`Err`) for a `VALUES` insert. Returns the `SELECT` that
+/// stands where `VALUES (...)` would, and the bound arrays.
+#[allow(clippy::type_complexity)]
+pub(crate) fn pg_bulk(width: usize, rows: Vec<Vec<Value>>) -> Result<(String, Vec<Value>), Vec<Vec<Value>>> {
+    let Some(first) = rows.first() else { return Err(rows) };
+    let ints: Vec<bool> = first.iter().map(|v| matches!(v, Value::Int(_))).collect();
+    let agrees = |row: &Vec<Value>| {
+        row.len() == width
+            && row.iter().zip(&ints).all(|(v, int)| match v {
+                Value::Int(_) => *int,
+                Value::Text(_) => !*int,
+                Value::Ints(_) | Value::Texts(_) => false,
+            })
+    };
+    if !rows.iter().all(agrees) {
+        return Err(rows);
+    }
+    let mut cols: Vec<Value> = ints
+        .iter()
+        .map(|int| match int {
+            true => Value::Ints(Vec::with_capacity(rows.len())),
+            false => Value::Texts(Vec::with_capacity(rows.len())),
+        })
+        .collect();
+    for row in rows {
+        for (col, v) in cols.iter_mut().zip(row) {
+            match (col, v) {
+                (Value::Ints(c), Value::Int(i)) => c.push(i),
+                (Value::Texts(c), Value::Text(t)) => c.push(t),
+                _ => unreachable!("checked above"),
+            }
+        }
+    }
+    let args: Vec<String> = ints
+        .iter()
+        .enumerate()
+        .map(|(i, int)| format!("${}::{}", i + 1, if *int { "bigint[]" } else { "text[]" }))
+        .collect();
+    Ok((format!("SELECT * FROM unnest({})", args.join(", ")), cols))
+}
+
+/// Runs two futures on this task, polling `first` before `second` each time. With `first` a statement on its
+/// way to the database and `second` the preparation of the next one (yielding now and then), the database and
+/// this process work at the same time.
+pub(crate) async fn overlap<A: Future, B: Future>(first: A, second: B) -> (A::Output, B::Output) {
+    let (mut first, mut second) = (std::pin::pin!(first), std::pin::pin!(second));
+    let (mut a, mut b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if a.is_none()
+            && let std::task::Poll::Ready(v) = first.as_mut().poll(cx)
+        {
+            a = Some(v);
+        }
+        if b.is_none()
+            && let std::task::Poll::Ready(v) = second.as_mut().poll(cx)
+        {
+            b = Some(v);
+        }
+        match (a.take(), b.take()) {
+            (Some(x), Some(y)) => std::task::Poll::Ready((x, y)),
+            (x, y) => {
+                (a, b) = (x, y);
+                std::task::Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// Lets the other futures of this task run (see [`overlap`]).
+pub(crate) async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 impl Session {
@@ -235,6 +346,61 @@ impl Session {
             Inner::PgPooled(c) => ConnRef::Postgres(c),
             Inner::PgTx(t) => ConnRef::Postgres(t),
         }
+    }
+
+    fn in_transaction(&self) -> bool {
+        matches!(self.0, Inner::SqliteTx(_) | Inner::PgTx(_))
+    }
+
+    /// Whether a bulk load of `rows` rows into `table` is better done by dropping the table's secondary indexes
+    /// and building them again afterwards (see [`Session::drop_indexes`]): only inside a transaction, for at
+    /// least [`REBUILD_MIN_ROWS`] rows, and when the table holds no more rows than the load adds — building an
+    /// index from sorted keys costs about half as much per row as inserting into it, so past that the rows
+    /// already there would cost more to index again than the load saves.
+    pub(crate) async fn rebuild_indexes_for(&mut self, table: &str, rows: usize) -> Result<bool, StoreError> {
+        if rows < REBUILD_MIN_ROWS || !self.in_transaction() {
+            return Ok(false);
+        }
+        let limit = i64::try_from(rows).unwrap_or(i64::MAX);
+        let sql = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} LIMIT $1) AS t");
+        let n = self.fetch_optional(sql, vec![Value::int(limit)]).await?.map_or(Ok(0), |r| r.int("n"))?;
+        Ok(n < limit)
+    }
+
+    /// The names of `table`'s secondary indexes (all but the primary key), in order.
+    pub async fn index_names(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
+        let rows =
+            self.fetch_all(self.backend().index_definitions_sql().into(), vec![Value::text(table)]).await?;
+        rows.iter().map(|r| r.text("name")).collect()
+    }
+
+    /// Drops `table`'s secondary indexes inside this transaction and returns the statements that build them
+    /// again, for [`Session::create_indexes`] before the transaction commits. Rolling back restores them. On
+    /// PostgreSQL this locks the table against readers until the transaction ends; SQLite's readers go on
+    /// reading the last committed state.
+    pub(crate) async fn drop_indexes(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
+        if !self.in_transaction() {
+            return Err(StoreError::Corrupt("indexes are dropped only inside a transaction".into()));
+        }
+        let rows =
+            self.fetch_all(self.backend().index_definitions_sql().into(), vec![Value::text(table)]).await?;
+        let found: Vec<(String, String)> =
+            rows.iter().map(|r| Ok((r.text("name")?, r.text("sql")?))).collect::<Result<_, StoreError>>()?;
+        drop(rows);
+        let mut defs = Vec::with_capacity(found.len());
+        for (name, sql) in found {
+            self.execute(format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")), vec![]).await?;
+            defs.push(sql);
+        }
+        Ok(defs)
+    }
+
+    /// Builds indexes again from the statements [`Session::drop_indexes`] returned.
+    pub(crate) async fn create_indexes(&mut self, defs: Vec<String>) -> Result<(), StoreError> {
+        for sql in defs {
+            self.execute(sql, vec![]).await?;
+        }
+        Ok(())
     }
 
     /// Makes a transaction's writes durable. On a pooled session there is nothing to commit.
@@ -261,18 +427,20 @@ impl Session {
     /// every user-supplied value travels as a bound parameter.
     pub(crate) async fn fetch_all(&mut self, sql: String, values: Vec<Value>) -> Result<Rows, StoreError> {
         Ok(match self.conn() {
-            ConnRef::Sqlite(c) => bind_all!(sqlx::query(AssertSqlSafe(sql)), values)
+            ConnRef::Sqlite(c) => bind_all!(sqlx::query(AssertSqlSafe(sql)), values, BindArray::json)
                 .fetch_all(c)
                 .await?
                 .into_iter()
                 .map(|r| Box::new(r) as Box<dyn RowGet + Send>)
                 .collect(),
-            ConnRef::Postgres(c) => bind_all!(sqlx::query(AssertSqlSafe(sql)), values)
-                .fetch_all(c)
-                .await?
-                .into_iter()
-                .map(|r| Box::new(r) as Box<dyn RowGet + Send>)
-                .collect(),
+            ConnRef::Postgres(c) => {
+                bind_all!(sqlx::query(AssertSqlSafe(sql)), values, std::convert::identity)
+                    .fetch_all(c)
+                    .await?
+                    .into_iter()
+                    .map(|r| Box::new(r) as Box<dyn RowGet + Send>)
+                    .collect()
+            }
         })
     }
 
@@ -311,11 +479,15 @@ impl Session {
     /// Runs one statement and returns the number of rows it changed.
     pub(crate) async fn execute(&mut self, sql: String, values: Vec<Value>) -> Result<u64, StoreError> {
         Ok(match self.conn() {
-            ConnRef::Sqlite(c) => {
-                bind_all!(sqlx::query(AssertSqlSafe(sql)), values).execute(c).await?.rows_affected()
-            }
+            ConnRef::Sqlite(c) => bind_all!(sqlx::query(AssertSqlSafe(sql)), values, BindArray::json)
+                .execute(c)
+                .await?
+                .rows_affected(),
             ConnRef::Postgres(c) => {
-                bind_all!(sqlx::query(AssertSqlSafe(sql)), values).execute(c).await?.rows_affected()
+                bind_all!(sqlx::query(AssertSqlSafe(sql)), values, std::convert::identity)
+                    .execute(c)
+                    .await?
+                    .rows_affected()
             }
         })
     }

@@ -562,3 +562,60 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
     let e = t.app.asset_resource_cost(&sys(), b.id).await.unwrap_err();
     assert!(e.to_string().contains("no resource_id"), "{e}");
 });
+
+both!(large_import_writes_ids_history_and_indexes, |t| {
+    // Past the size where the import builds the register's indexes afresh, and several statements long on
+    // either database: ids follow the file's order, each asset has its "imported" event, every index is back.
+    let (_, _, loc, _) = seed_small(&t).await;
+    let indexes = |t: &TestApp, table: &'static str| {
+        let store = t.app.store().clone();
+        async move { store.session().await.unwrap().index_names(table).await.unwrap() }
+    };
+    let (before, events_before) = (indexes(&t, "assets").await, indexes(&t, "asset_events").await);
+    assert!(before.len() > 10 && events_before.len() == 2, "{before:?} {events_before:?}");
+    let rows = 10_500;
+    let mut csv = String::from("tag,name,class,location_id,state,purchase_cost\n");
+    for i in 0..rows {
+        csv.push_str(&format!("BULK-{i:05},Asset {i},laptop,{loc},in-stock,{i}.50\n"));
+    }
+    // A dry run goes through the whole write and leaves nothing, the indexes included.
+    let opts = ImportOptions { dry_run: true, ..Default::default() };
+    let dry = t.app.import_assets(&sys(), csv.as_bytes(), &opts).await.unwrap();
+    assert!(!dry.committed && dry.created == rows, "{:?}", dry.errors.first());
+    assert_eq!(t.app.store().session().await.unwrap().count_assets().await.unwrap(), 0);
+    assert_eq!(
+        (indexes(&t, "assets").await, indexes(&t, "asset_events").await),
+        (before.clone(), events_before.clone())
+    );
+
+    let r = t.app.import_assets(&sys(), csv.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert!(r.committed && r.created == rows, "{:?}", r.errors.first());
+    assert_eq!((indexes(&t, "assets").await, indexes(&t, "asset_events").await), (before, events_before));
+    let mut s = t.app.store().session().await.unwrap();
+    let mut last = 0;
+    for i in [0, 999, 1000, 4999, 5000, 5001, 9999, 10_000, rows - 1] {
+        let tag = format!("BULK-{i:05}");
+        let a = t.app.find_asset(&sys(), &tag).await.unwrap();
+        assert!(a.id > last, "ids follow the file's order at row {i}");
+        last = a.id;
+        assert_eq!(a.fields.purchase_cost.unwrap().to_string(), format!("{i}.50"));
+        let events = s.asset_events(a.id).await.unwrap();
+        assert_eq!(events.len(), 1, "{tag}");
+        assert_eq!((events[0].kind.as_str(), events[0].actor.as_str()), ("imported", sys().name.as_str()));
+        assert_eq!(events[0].detail["fields"]["tag"], json!(tag));
+        assert_eq!(events[0].detail["format"], json!("itemize"));
+    }
+    assert_eq!(s.count_assets().await.unwrap(), rows as i64);
+    // The rebuilt unique index still refuses a tag in another case.
+    let e = t.app.create_asset(&sys(), json!({"tag": "bulk-00042", "name": "X", "class": "laptop"})).await;
+    assert!(matches!(e, Err(AppError::Conflict { .. })), "{e:?}");
+    // A second one as large into a register no longer empty writes into the indexes as it goes.
+    let more: String = std::iter::once("tag,name,class\n".to_string())
+        .chain((0..rows).map(|i| format!("MORE-{i:05},More {i},desktop\n")))
+        .collect();
+    let r = t.app.import_assets(&sys(), more.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert!(r.committed && r.created == rows, "{:?}", r.errors.first());
+    assert_eq!(s.count_assets().await.unwrap(), 2 * rows as i64);
+    let a = t.app.find_asset(&sys(), "MORE-10499").await.unwrap();
+    assert_eq!(s.asset_events(a.id).await.unwrap()[0].detail["fields"]["name"], json!("More 10499"));
+});
