@@ -374,10 +374,9 @@ impl Session {
     /// large as the register builds the table's indexes afresh after writing the rows instead of inserting into
     /// each of them row by row (see [`Session::rebuild_indexes_for`]).
     pub async fn insert_assets(&mut self, assets: &[Asset]) -> Result<Vec<i64>, StoreError> {
-        let rebuild = self.rebuild_indexes_for("assets", assets.len()).await?;
-        let indexes = if rebuild { self.drop_indexes("assets").await? } else { Vec::new() };
+        let restore = self.prepare_bulk_load("assets", assets.len()).await?;
         let ids = self.insert_asset_rows(assets).await?;
-        self.create_indexes(indexes).await?;
+        self.create_indexes(restore).await?;
         Ok(ids)
     }
 
@@ -611,10 +610,9 @@ impl Session {
         kind: &str,
         events: Vec<(i64, String)>,
     ) -> Result<(), StoreError> {
-        let rebuild = self.rebuild_indexes_for("asset_events", events.len()).await?;
-        let indexes = if rebuild { self.drop_indexes("asset_events").await? } else { Vec::new() };
+        let restore = self.prepare_bulk_load("asset_events", events.len()).await?;
         self.insert_events_of_kind(at, actor, kind, events).await?;
-        self.create_indexes(indexes).await
+        self.create_indexes(restore).await
     }
 
     async fn insert_events_of_kind(

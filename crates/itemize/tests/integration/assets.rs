@@ -573,6 +573,15 @@ both!(large_import_writes_ids_history_and_indexes, |t| {
     };
     let (before, events_before) = (indexes(&t, "assets").await, indexes(&t, "asset_events").await);
     assert!(before.len() > 10 && events_before.len() == 2, "{before:?} {events_before:?}");
+    let foreign_keys = |t: &TestApp| {
+        let store = t.app.store().clone();
+        async move {
+            let mut s = store.session().await.unwrap();
+            (s.foreign_keys("assets").await.unwrap(), s.foreign_keys("asset_events").await.unwrap())
+        }
+    };
+    let keys_before = foreign_keys(&t).await;
+    assert_eq!((keys_before.0.len(), keys_before.1.len()), (5, 1), "{keys_before:?}");
     let rows = 10_500;
     let mut csv = String::from("tag,name,class,location_id,state,purchase_cost\n");
     for i in 0..rows {
@@ -587,10 +596,30 @@ both!(large_import_writes_ids_history_and_indexes, |t| {
         (indexes(&t, "assets").await, indexes(&t, "asset_events").await),
         (before.clone(), events_before.clone())
     );
+    assert_eq!(foreign_keys(&t).await, keys_before);
 
     let r = t.app.import_assets(&sys(), csv.as_bytes(), &ImportOptions::default()).await.unwrap();
     assert!(r.committed && r.created == rows, "{:?}", r.errors.first());
     assert_eq!((indexes(&t, "assets").await, indexes(&t, "asset_events").await), (before, events_before));
+    // The foreign keys (dropped for the load on PostgreSQL, checked in one pass when added back) are all there
+    // and refuse what they refused before.
+    assert_eq!(foreign_keys(&t).await, keys_before);
+    if !t.url.starts_with("sqlite:") {
+        let e = crate::contract::try_raw(
+            &t.url,
+            "UPDATE assets SET location_id = 987654 WHERE tag = 'BULK-00001'",
+        )
+        .await
+        .unwrap_err();
+        assert!(e.contains("foreign key"), "{e}");
+        let e = crate::contract::try_raw(
+            &t.url,
+            "INSERT INTO asset_events (asset_id, at, actor, kind, detail) VALUES (987654, 'x', 'x', 'x', '{}')",
+        )
+        .await
+        .unwrap_err();
+        assert!(e.contains("foreign key"), "{e}");
+    }
     let mut s = t.app.store().session().await.unwrap();
     let mut last = 0;
     for i in [0, 999, 1000, 4999, 5000, 5001, 9999, 10_000, rows - 1] {
