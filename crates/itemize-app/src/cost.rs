@@ -918,6 +918,8 @@ fn process(
     let mut last_part: Option<(Timestamp, usize)> = None;
     // Sums by partition, currency and invoice; by period, by invoice and by partition once the file is read.
     let mut sums: Vec<Sums> = Vec::new();
+    // Where each invoice's sums are (a file may hold an invoice a line).
+    let mut sums_of_invoice: HashMap<String, Vec<usize>> = HashMap::new();
     let mut last_sums: Option<usize> = None;
     let mut writing = true;
     let mut rec = FocusRecord::blank(0, reporting);
@@ -1010,7 +1012,10 @@ fn process(
         let is_it = |s: &Sums| s.part == i && s.currency == rec.billing_currency && s.invoice == invoice;
         let k = match last_sums.filter(|&k| is_it(&sums[k])) {
             Some(k) => k,
-            None => match sums.iter().position(is_it) {
+            None => match sums_of_invoice
+                .get(invoice)
+                .and_then(|ks| ks.iter().copied().find(|&k| is_it(&sums[k])))
+            {
                 Some(k) => k,
                 None => {
                     sums.push(Sums {
@@ -1019,6 +1024,7 @@ fn process(
                         invoice: invoice.to_string(),
                         totals: Totals::default(),
                     });
+                    sums_of_invoice.entry(invoice.to_string()).or_default().push(sums.len() - 1);
                     sums.len() - 1
                 }
             },
