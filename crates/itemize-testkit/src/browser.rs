@@ -121,6 +121,14 @@ struct WdError {
     message: String,
 }
 
+impl WdError {
+    /// The element is gone from the page (replaced by a re-render or a reload between the lookup and the use):
+    /// WebDriver's own code, or ChromeDriver's inspector error when the page was reloading at that instant.
+    fn is_stale(&self) -> bool {
+        self.error == "stale element reference" || self.message.contains("does not belong to the document")
+    }
+}
+
 impl fmt::Display for WdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let first_line = self.message.lines().next().unwrap_or_default();
@@ -481,7 +489,7 @@ impl Browser {
                         seen.push(t);
                     }
                     // Replaced by a re-render between the lookup and the read: look again.
-                    Err(err) if err.error == "stale element reference" => {}
+                    Err(err) if err.is_stale() => {}
                     Err(err) => panic!("browser: reading the text of `{css}` failed: {err}"),
                 }
             }
@@ -858,7 +866,7 @@ impl Element {
     async fn displayed_or_stale(&self) -> bool {
         match self.session.call(reqwest::Method::GET, &self.path("/displayed"), None).await {
             Ok(v) => v.as_bool().unwrap_or(false),
-            Err(e) if e.error == "stale element reference" => false,
+            Err(e) if e.is_stale() => false,
             Err(e) => panic!("browser: checking the visibility of `{}` failed: {e}", self.selector),
         }
     }
