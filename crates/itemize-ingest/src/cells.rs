@@ -95,7 +95,12 @@ impl<'a> Cells<'a> {
 
     /// The cell's trimmed text, or none when the column is absent, empty or `NULL`.
     pub fn raw(&self, col: &str) -> Option<&'a str> {
-        self.header.position(col).and_then(|i| self.rec.get(i)).and_then(present)
+        self.raw_at(self.header.position(col))
+    }
+
+    /// [`Self::raw`] for a column whose position was looked up beforehand (none: the header lacks it).
+    pub fn raw_at(&self, pos: Option<usize>) -> Option<&'a str> {
+        pos.and_then(|i| self.rec.get(i)).and_then(present)
     }
 
     pub fn err(&self, col: &str, value: Option<&str>, reason: impl Into<String>) -> RowError {
@@ -107,21 +112,35 @@ impl<'a> Cells<'a> {
     }
 
     pub fn required(&self, col: &str) -> Result<&'a str, RowError> {
-        self.raw(col).ok_or_else(|| self.err(col, Some(""), "is required"))
+        self.required_at(self.header.position(col), col)
+    }
+
+    /// [`Self::required`] at a position looked up beforehand; `col` names the column in the error.
+    pub fn required_at(&self, pos: Option<usize>, col: &str) -> Result<&'a str, RowError> {
+        self.raw_at(pos).ok_or_else(|| self.err(col, Some(""), "is required"))
     }
 
     pub fn decimal(&self, col: &str) -> Result<Decimal, RowError> {
-        let v = self.required(col)?;
-        parse_decimal(v).ok_or_else(|| self.err(col, Some(v), "is not a decimal number"))
+        self.decimal_at(self.header.position(col), col)
+    }
+
+    /// [`Self::decimal`] at a position looked up beforehand.
+    pub fn decimal_at(&self, pos: Option<usize>, col: &str) -> Result<Decimal, RowError> {
+        let v = self.required_at(pos, col)?;
+        self.decimal_of(col, v)
     }
 
     pub fn opt_decimal(&self, col: &str) -> Result<Option<Decimal>, RowError> {
-        match self.raw(col) {
-            None => Ok(None),
-            Some(v) => {
-                parse_decimal(v).map(Some).ok_or_else(|| self.err(col, Some(v), "is not a decimal number"))
-            }
-        }
+        self.opt_decimal_at(self.header.position(col), col)
+    }
+
+    /// [`Self::opt_decimal`] at a position looked up beforehand.
+    pub fn opt_decimal_at(&self, pos: Option<usize>, col: &str) -> Result<Option<Decimal>, RowError> {
+        self.raw_at(pos).map(|v| self.decimal_of(col, v)).transpose()
+    }
+
+    fn decimal_of(&self, col: &str, v: &str) -> Result<Decimal, RowError> {
+        parse_decimal(v).ok_or_else(|| self.err(col, Some(v), "is not a decimal number"))
     }
 
     /// A decimal that may be written as money: `$1,234.56`, `€ 12.00`, `(12.00)` for a negative.
@@ -131,8 +150,18 @@ impl<'a> Cells<'a> {
     }
 
     pub fn time(&self, col: &str) -> Result<Timestamp, RowError> {
-        let v = self.required(col)?;
-        parse_datetime(v).ok_or_else(|| {
+        self.time_at(self.header.position(col), col, parse_datetime)
+    }
+
+    /// [`Self::time`] at a position looked up beforehand, the text read by `parse` (a memo, say).
+    pub fn time_at(
+        &self,
+        pos: Option<usize>,
+        col: &str,
+        parse: impl FnOnce(&str) -> Option<Timestamp>,
+    ) -> Result<Timestamp, RowError> {
+        let v = self.required_at(pos, col)?;
+        parse(v).ok_or_else(|| {
             self.err(col, Some(v), "is not a date-time (expected ISO 8601, such as 2026-05-01T00:00:00Z)")
         })
     }

@@ -50,85 +50,57 @@ const REQUIRED: &[&str] = &[
     "ChargeCategory",
 ];
 
-/// Columns read into typed fields; the rest go to `other`. The [`col`] constants are positions in this list.
-const TYPED: &[&str] = &[
-    "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ContractedCost",
-    "BillingCurrency",
-    "BillingAccountId",
-    "BillingAccountName",
-    "SubAccountId",
-    "SubAccountName",
-    "ProviderName",
-    "PublisherName",
-    "InvoiceIssuerName",
-    "InvoiceId",
-    "BillingPeriodStart",
-    "BillingPeriodEnd",
-    "ChargePeriodStart",
-    "ChargePeriodEnd",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeFrequency",
-    "ChargeDescription",
-    "PricingQuantity",
-    "PricingUnit",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "PricingCategory",
-    "ListUnitPrice",
-    "ContractedUnitPrice",
-    "ServiceName",
-    "ServiceCategory",
-    "RegionId",
-    "ResourceId",
-    "ResourceName",
-    "SkuId",
-    "CommitmentDiscountId",
-    "Tags",
-];
+/// Declares the columns read into typed fields (the rest go to `other`): [`TYPED`], their names, and [`Col`],
+/// each one's position in that list.
+macro_rules! typed_columns {
+    ($($name:ident),* $(,)?) => {
+        const TYPED: &[&str] = &[$(stringify!($name)),*];
 
-/// Positions in [`TYPED`].
-mod col {
-    pub const BILLED_COST: usize = 0;
-    pub const EFFECTIVE_COST: usize = 1;
-    pub const LIST_COST: usize = 2;
-    pub const CONTRACTED_COST: usize = 3;
-    pub const BILLING_CURRENCY: usize = 4;
-    pub const BILLING_ACCOUNT_ID: usize = 5;
-    pub const BILLING_ACCOUNT_NAME: usize = 6;
-    pub const SUB_ACCOUNT_ID: usize = 7;
-    pub const SUB_ACCOUNT_NAME: usize = 8;
-    pub const PROVIDER_NAME: usize = 9;
-    pub const PUBLISHER_NAME: usize = 10;
-    pub const INVOICE_ISSUER_NAME: usize = 11;
-    pub const INVOICE_ID: usize = 12;
-    pub const BILLING_PERIOD_START: usize = 13;
-    pub const BILLING_PERIOD_END: usize = 14;
-    pub const CHARGE_PERIOD_START: usize = 15;
-    pub const CHARGE_PERIOD_END: usize = 16;
-    pub const CHARGE_CATEGORY: usize = 17;
-    pub const CHARGE_CLASS: usize = 18;
-    pub const CHARGE_FREQUENCY: usize = 19;
-    pub const CHARGE_DESCRIPTION: usize = 20;
-    pub const PRICING_QUANTITY: usize = 21;
-    pub const PRICING_UNIT: usize = 22;
-    pub const CONSUMED_QUANTITY: usize = 23;
-    pub const CONSUMED_UNIT: usize = 24;
-    pub const PRICING_CATEGORY: usize = 25;
-    pub const LIST_UNIT_PRICE: usize = 26;
-    pub const CONTRACTED_UNIT_PRICE: usize = 27;
-    pub const SERVICE_NAME: usize = 28;
-    pub const SERVICE_CATEGORY: usize = 29;
-    pub const REGION_ID: usize = 30;
-    pub const RESOURCE_ID: usize = 31;
-    pub const RESOURCE_NAME: usize = 32;
-    pub const SKU_ID: usize = 33;
-    pub const COMMITMENT_DISCOUNT_ID: usize = 34;
-    pub const TAGS: usize = 35;
+        #[derive(Debug, Clone, Copy)]
+        enum Col {
+            $($name),*
+        }
+    };
 }
+
+typed_columns!(
+    BilledCost,
+    EffectiveCost,
+    ListCost,
+    ContractedCost,
+    BillingCurrency,
+    BillingAccountId,
+    BillingAccountName,
+    SubAccountId,
+    SubAccountName,
+    ProviderName,
+    PublisherName,
+    InvoiceIssuerName,
+    InvoiceId,
+    BillingPeriodStart,
+    BillingPeriodEnd,
+    ChargePeriodStart,
+    ChargePeriodEnd,
+    ChargeCategory,
+    ChargeClass,
+    ChargeFrequency,
+    ChargeDescription,
+    PricingQuantity,
+    PricingUnit,
+    ConsumedQuantity,
+    ConsumedUnit,
+    PricingCategory,
+    ListUnitPrice,
+    ContractedUnitPrice,
+    ServiceName,
+    ServiceCategory,
+    RegionId,
+    ResourceId,
+    ResourceName,
+    SkuId,
+    CommitmentDiscountId,
+    Tags,
+);
 
 /// The FOCUS version a header follows, or why it is not a FOCUS cost-and-usage header.
 pub fn detect(header: &Header) -> Result<FocusVersion, String> {
@@ -251,7 +223,7 @@ impl<R: Read> FocusReader<R> {
             Ok(line) => line,
             Err(e) => return Some(Err(e)),
         };
-        Some(parse_into(line, &self.rec, &self.layout, &mut self.memo, out))
+        Some(parse_into(Cells::new(line, &self.rec, &self.header), &self.layout, &mut self.memo, out))
     }
 }
 
@@ -261,49 +233,45 @@ impl<R: Read + Send> CostRows for FocusReader<R> {
     }
 }
 
-/// One row's cells, read by their position in [`TYPED`].
+/// One row's cells, read through the positions its file's [`FocusLayout`] looked up.
 struct Row<'a> {
-    line: u64,
-    rec: &'a csv::StringRecord,
+    cells: Cells<'a>,
     layout: &'a FocusLayout,
 }
 
 impl<'a> Row<'a> {
-    fn raw(&self, k: usize) -> Option<&'a str> {
-        self.layout.typed[k].and_then(|i| self.rec.get(i)).and_then(present)
+    fn pos(&self, k: Col) -> Option<usize> {
+        self.layout.typed[k as usize]
     }
 
-    fn err(&self, k: usize, value: Option<&str>, reason: impl Into<String>) -> RowError {
-        RowError::new(self.line, Some(TYPED[k]), value, reason)
+    fn raw(&self, k: Col) -> Option<&'a str> {
+        self.cells.raw_at(self.pos(k))
     }
 
-    fn required(&self, k: usize) -> Result<&'a str, RowError> {
-        self.raw(k).ok_or_else(|| self.err(k, Some(""), "is required"))
+    fn err(&self, k: Col, value: Option<&str>, reason: impl Into<String>) -> RowError {
+        self.cells.err(TYPED[k as usize], value, reason)
     }
 
-    fn decimal(&self, k: usize) -> Result<Decimal, RowError> {
-        let v = self.required(k)?;
-        parse_decimal(v).ok_or_else(|| self.err(k, Some(v), "is not a decimal number"))
+    fn required(&self, k: Col) -> Result<&'a str, RowError> {
+        self.cells.required_at(self.pos(k), TYPED[k as usize])
     }
 
-    fn opt_decimal(&self, k: usize) -> Result<Option<Decimal>, RowError> {
-        match self.raw(k) {
-            None => Ok(None),
-            Some(v) => {
-                parse_decimal(v).map(Some).ok_or_else(|| self.err(k, Some(v), "is not a decimal number"))
-            }
-        }
+    fn decimal(&self, k: Col) -> Result<Decimal, RowError> {
+        self.cells.decimal_at(self.pos(k), TYPED[k as usize])
     }
 
-    fn time(&self, k: usize, memo: &mut RowMemo) -> Result<Timestamp, RowError> {
-        let v = self.required(k)?;
-        memo.time(k - col::BILLING_PERIOD_START, v).ok_or_else(|| {
-            self.err(k, Some(v), "is not a date-time (expected ISO 8601, such as 2026-05-01T00:00:00Z)")
-        })
+    fn opt_decimal(&self, k: Col) -> Result<Option<Decimal>, RowError> {
+        self.cells.opt_decimal_at(self.pos(k), TYPED[k as usize])
+    }
+
+    fn time(&self, k: Col, memo: &mut RowMemo) -> Result<Timestamp, RowError> {
+        // The four period columns stand together, from BillingPeriodStart: one memo slot each.
+        let slot = k as usize - Col::BillingPeriodStart as usize;
+        self.cells.time_at(self.pos(k), TYPED[k as usize], |v| memo.time(slot, v))
     }
 
     /// Sets an optional text field, reusing its buffer.
-    fn text_into(&self, k: usize, slot: &mut Option<String>) {
+    fn text_into(&self, k: Col, slot: &mut Option<String>) {
         set_text(slot, self.raw(k));
     }
 }
@@ -322,36 +290,36 @@ pub fn set_text(slot: &mut Option<String>, v: Option<&str>) {
 
 /// One FOCUS row read into `out`, whose earlier contents are all replaced (their buffers reused).
 pub fn parse_into(
-    line: u64,
-    rec: &csv::StringRecord,
+    cells: Cells<'_>,
     layout: &FocusLayout,
     memo: &mut RowMemo,
     out: &mut FocusRecord,
 ) -> Result<(), RowError> {
-    let c = Row { line, rec, layout };
+    let (line, rec) = (cells.line, cells.rec);
+    let c = Row { cells, layout };
     out.line = line;
-    let currency_text = c.required(col::BILLING_CURRENCY)?;
+    let currency_text = c.required(Col::BillingCurrency)?;
     out.billing_currency =
-        memo.currency(currency_text).map_err(|e| c.err(col::BILLING_CURRENCY, Some(currency_text), e))?;
-    let category_text = c.required(col::CHARGE_CATEGORY)?;
+        memo.currency(currency_text).map_err(|e| c.err(Col::BillingCurrency, Some(currency_text), e))?;
+    let category_text = c.required(Col::ChargeCategory)?;
     out.charge_category = ChargeCategory::parse(category_text).ok_or_else(|| {
         c.err(
-            col::CHARGE_CATEGORY,
+            Col::ChargeCategory,
             Some(category_text),
             "is not one of Usage, Purchase, Tax, Credit, Adjustment",
         )
     })?;
-    out.charge_frequency = match c.raw(col::CHARGE_FREQUENCY) {
+    out.charge_frequency = match c.raw(Col::ChargeFrequency) {
         None => None,
         Some(v) => Some(ChargeFrequency::parse(v).ok_or_else(|| {
-            c.err(col::CHARGE_FREQUENCY, Some(v), "is not one of One-Time, Recurring, Usage-Based")
+            c.err(Col::ChargeFrequency, Some(v), "is not one of One-Time, Recurring, Usage-Based")
         })?),
     };
     out.tags.clear();
-    if let Some(v) = c.raw(col::TAGS)
+    if let Some(v) = c.raw(Col::Tags)
         && !parse_tags_into(v, &mut out.tags)
     {
-        return Err(c.err(col::TAGS, Some(v), "is not a JSON object of tags"));
+        return Err(c.err(Col::Tags, Some(v), "is not a JSON object of tags"));
     }
     out.other.clear();
     for (i, name) in &layout.extras {
@@ -359,47 +327,47 @@ pub fn parse_into(
             out.other.insert_str(name, v);
         }
     }
-    let account = c.required(col::BILLING_ACCOUNT_ID)?;
+    let account = c.required(Col::BillingAccountId)?;
     out.billing_account_id.clear();
     out.billing_account_id.push_str(account);
-    c.text_into(col::BILLING_ACCOUNT_NAME, &mut out.billing_account_name);
-    c.text_into(col::SUB_ACCOUNT_ID, &mut out.sub_account_id);
-    c.text_into(col::SUB_ACCOUNT_NAME, &mut out.sub_account_name);
-    c.text_into(col::PROVIDER_NAME, &mut out.provider_name);
-    c.text_into(col::PUBLISHER_NAME, &mut out.publisher_name);
-    c.text_into(col::INVOICE_ISSUER_NAME, &mut out.invoice_issuer_name);
-    c.text_into(col::INVOICE_ID, &mut out.invoice_id);
-    out.billing_period_start = c.time(col::BILLING_PERIOD_START, memo)?;
-    out.billing_period_end = c.time(col::BILLING_PERIOD_END, memo)?;
-    out.charge_period_start = c.time(col::CHARGE_PERIOD_START, memo)?;
-    out.charge_period_end = c.time(col::CHARGE_PERIOD_END, memo)?;
-    c.text_into(col::CHARGE_CLASS, &mut out.charge_class);
-    c.text_into(col::CHARGE_DESCRIPTION, &mut out.charge_description);
-    out.billed_cost = c.decimal(col::BILLED_COST)?;
-    out.effective_cost = c.decimal(col::EFFECTIVE_COST)?;
-    out.list_cost = c.decimal(col::LIST_COST)?;
-    out.contracted_cost = c.opt_decimal(col::CONTRACTED_COST)?;
-    out.pricing_quantity = c.opt_decimal(col::PRICING_QUANTITY)?;
-    c.text_into(col::PRICING_UNIT, &mut out.pricing_unit);
-    out.consumed_quantity = c.opt_decimal(col::CONSUMED_QUANTITY)?;
-    c.text_into(col::CONSUMED_UNIT, &mut out.consumed_unit);
-    c.text_into(col::PRICING_CATEGORY, &mut out.pricing_category);
-    out.list_unit_price = c.opt_decimal(col::LIST_UNIT_PRICE)?;
-    out.contracted_unit_price = c.opt_decimal(col::CONTRACTED_UNIT_PRICE)?;
-    c.text_into(col::SERVICE_NAME, &mut out.service_name);
-    c.text_into(col::SERVICE_CATEGORY, &mut out.service_category);
-    c.text_into(col::REGION_ID, &mut out.region_id);
-    c.text_into(col::RESOURCE_ID, &mut out.resource_id);
-    c.text_into(col::RESOURCE_NAME, &mut out.resource_name);
-    c.text_into(col::SKU_ID, &mut out.sku_id);
-    c.text_into(col::COMMITMENT_DISCOUNT_ID, &mut out.commitment_discount_id);
+    c.text_into(Col::BillingAccountName, &mut out.billing_account_name);
+    c.text_into(Col::SubAccountId, &mut out.sub_account_id);
+    c.text_into(Col::SubAccountName, &mut out.sub_account_name);
+    c.text_into(Col::ProviderName, &mut out.provider_name);
+    c.text_into(Col::PublisherName, &mut out.publisher_name);
+    c.text_into(Col::InvoiceIssuerName, &mut out.invoice_issuer_name);
+    c.text_into(Col::InvoiceId, &mut out.invoice_id);
+    out.billing_period_start = c.time(Col::BillingPeriodStart, memo)?;
+    out.billing_period_end = c.time(Col::BillingPeriodEnd, memo)?;
+    out.charge_period_start = c.time(Col::ChargePeriodStart, memo)?;
+    out.charge_period_end = c.time(Col::ChargePeriodEnd, memo)?;
+    c.text_into(Col::ChargeClass, &mut out.charge_class);
+    c.text_into(Col::ChargeDescription, &mut out.charge_description);
+    out.billed_cost = c.decimal(Col::BilledCost)?;
+    out.effective_cost = c.decimal(Col::EffectiveCost)?;
+    out.list_cost = c.decimal(Col::ListCost)?;
+    out.contracted_cost = c.opt_decimal(Col::ContractedCost)?;
+    out.pricing_quantity = c.opt_decimal(Col::PricingQuantity)?;
+    c.text_into(Col::PricingUnit, &mut out.pricing_unit);
+    out.consumed_quantity = c.opt_decimal(Col::ConsumedQuantity)?;
+    c.text_into(Col::ConsumedUnit, &mut out.consumed_unit);
+    c.text_into(Col::PricingCategory, &mut out.pricing_category);
+    out.list_unit_price = c.opt_decimal(Col::ListUnitPrice)?;
+    out.contracted_unit_price = c.opt_decimal(Col::ContractedUnitPrice)?;
+    c.text_into(Col::ServiceName, &mut out.service_name);
+    c.text_into(Col::ServiceCategory, &mut out.service_category);
+    c.text_into(Col::RegionId, &mut out.region_id);
+    c.text_into(Col::ResourceId, &mut out.resource_id);
+    c.text_into(Col::ResourceName, &mut out.resource_name);
+    c.text_into(Col::SkuId, &mut out.sku_id);
+    c.text_into(Col::CommitmentDiscountId, &mut out.commitment_discount_id);
     Ok(())
 }
 
 /// One FOCUS row as a record of its own.
 pub fn parse_row(c: Cells<'_>, layout: &FocusLayout) -> Result<FocusRecord, RowError> {
     let mut out = FocusRecord::blank(c.line, Currency::USD);
-    parse_into(c.line, c.rec, layout, &mut RowMemo::default(), &mut out)?;
+    parse_into(c, layout, &mut RowMemo::default(), &mut out)?;
     Ok(out)
 }
 

@@ -341,35 +341,32 @@ impl LakeWriter {
         let mut i = 0;
         while let Some(mut col) = rg.next_column()? {
             let buf = &mut self.cols[i];
+            // A text column's bytes, lent to Parquet as slices until the column is closed.
+            let mut lent = None;
             match COLUMNS[i].1 {
                 LakeKind::Text => {
                     let all = bytes::Bytes::from(std::mem::take(&mut buf.bytes));
                     let mut start = 0;
-                    buf.values.clear();
                     buf.values.extend(buf.ends.iter().map(|&end| {
                         let v = ByteArray::from(all.slice(start..end));
                         start = end;
                         v
                     }));
                     col.typed::<ByteArrayType>().write_batch(&buf.values, Some(&buf.defs), None)?;
-                    col.close()?;
-                    buf.values.clear();
-                    // Nothing refers to the row group's bytes any more: the buffer (and its size) serves the
-                    // next row group.
-                    if let Ok(b) = all.try_into_mut() {
-                        buf.bytes = Vec::from(b);
-                        buf.bytes.clear();
-                    }
-                    buf.ends.clear();
-                    buf.defs.clear();
-                    i += 1;
-                    continue;
+                    lent = Some(all);
                 }
                 LakeKind::Int | LakeKind::Time => {
                     col.typed::<Int64Type>().write_batch(&buf.ints, Some(&buf.defs), None)?;
                 }
             }
             col.close()?;
+            buf.values.clear();
+            // Nothing refers to the row group's bytes any more: the buffer (and its size) serves the next row
+            // group.
+            if let Some(Ok(b)) = lent.map(bytes::Bytes::try_into_mut) {
+                buf.bytes = Vec::from(b);
+                buf.bytes.clear();
+            }
             buf.ends.clear();
             buf.ints.clear();
             buf.defs.clear();
@@ -391,29 +388,26 @@ impl LakeWriter {
 /// Appends a decimal's text, exactly as its `Display` writes it (every digit of its scale), without the
 /// formatting machinery.
 pub fn write_decimal(out: &mut Vec<u8>, d: Decimal) {
+    const E19: u64 = 10_000_000_000_000_000_000;
     let mut digits = [0u8; 40];
     let mut n = 0;
-    let m = d.mantissa().unsigned_abs();
-    // Most amounts fit 64 bits, whose division is far cheaper than 128 bits'.
-    match u64::try_from(m) {
-        Ok(mut m) => loop {
-            digits[digits.len() - 1 - n] = b'0' + (m % 10) as u8;
+    // Written from the right, at least `min` digits of `v` (zeros in front).
+    let mut put = |mut v: u64, min: usize| {
+        let start = n;
+        while v > 0 || n - start < min {
+            digits[digits.len() - 1 - n] = b'0' + (v % 10) as u8;
             n += 1;
-            m /= 10;
-            if m == 0 {
-                break;
-            }
-        },
-        Err(_) => {
-            let mut m = m;
-            loop {
-                digits[digits.len() - 1 - n] = b'0' + (m % 10) as u8;
-                n += 1;
-                m /= 10;
-                if m == 0 {
-                    break;
-                }
-            }
+            v /= 10;
+        }
+    };
+    // A mantissa has at most 29 digits: two 64-bit parts of 19 and 10, and 64-bit division is far cheaper than
+    // 128-bit; most amounts are one part.
+    let m = d.mantissa().unsigned_abs();
+    match u64::try_from(m).ok().filter(|v| *v < E19) {
+        Some(v) => put(v, 1),
+        None => {
+            put((m % u128::from(E19)) as u64, 19);
+            put((m / u128::from(E19)) as u64, 1);
         }
     }
     let digits = &digits[digits.len() - n..];
