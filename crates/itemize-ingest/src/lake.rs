@@ -141,6 +141,62 @@ pub struct LakeWriter {
     cols: Vec<ColBuf>,
     rows_in_group: usize,
     rows: u64,
+    other_json: JsonMemo,
+}
+
+/// The JSON of the extra columns' maps seen lately, by their content.
+///
+/// A provider's extra columns describe the SKU, the resource or the allocation, so the same few hundred maps
+/// recur down a file (a resource's every hour), while their JSON (escaping every nested quote) is the costliest
+/// text of a row to write. A map seen before is looked up instead: its content is laid out flat, hashed and
+/// compared whole, so a lookup never answers for a different map. Bounded in size; switched off for a file whose
+/// maps rarely recur.
+#[derive(Debug, Default)]
+struct JsonMemo {
+    /// Content laid out flat (key, 0xFF, value, 0xFF, …; 0xFF never occurs in UTF-8) → JSON.
+    known: rustc_hash::FxHashMap<Box<[u8]>, Box<[u8]>>,
+    flat: Vec<u8>,
+    lookups: u64,
+    hits: u64,
+    off: bool,
+}
+
+impl JsonMemo {
+    /// Most distinct maps kept (each about a kilobyte for the FOCUS samples).
+    const CAPACITY: usize = 4096;
+    /// Lookups after which a memo that answers fewer than one in four stops looking.
+    const TRIAL: u64 = 8192;
+
+    /// Appends `m`'s JSON to `out`, from the memo when the same content was seen.
+    fn write(&mut self, m: &StrMap, out: &mut Vec<u8>) {
+        if self.off {
+            m.write_json(out);
+            return;
+        }
+        self.flat.clear();
+        for (k, v) in m.iter() {
+            self.flat.extend_from_slice(k.as_bytes());
+            self.flat.push(0xFF);
+            self.flat.extend_from_slice(v.as_bytes());
+            self.flat.push(0xFF);
+        }
+        self.lookups += 1;
+        if let Some(json) = self.known.get(self.flat.as_slice()) {
+            self.hits += 1;
+            out.extend_from_slice(json);
+            return;
+        }
+        let start = out.len();
+        m.write_json(out);
+        if self.known.len() >= Self::CAPACITY {
+            self.known.clear();
+        }
+        self.known.insert(self.flat.as_slice().into(), out[start..].into());
+        if self.lookups == Self::TRIAL && self.hits * 4 < self.lookups {
+            self.off = true;
+            self.known = Default::default();
+        }
+    }
 }
 
 impl std::fmt::Debug for LakeWriter {
@@ -187,6 +243,7 @@ impl LakeWriter {
             cols: COLUMNS.iter().map(|_| ColBuf::default()).collect(),
             rows_in_group: 0,
             rows: 0,
+            other_json: JsonMemo::default(),
         })
     }
 
@@ -230,13 +287,18 @@ impl LakeWriter {
         }
     }
 
-    /// A map as a JSON object, written straight into the column's buffer; none when empty.
-    fn map(&mut self, i: usize, m: &StrMap) {
+    /// A map as a JSON object, written straight into the column's buffer (through `memo` when given); none when
+    /// empty.
+    fn map(&mut self, i: usize, m: &StrMap, memo: bool) {
         let c = &mut self.cols[i];
         if m.is_empty() {
             c.defs.push(0);
         } else {
-            m.write_json(&mut c.bytes);
+            if memo {
+                self.other_json.write(m, &mut c.bytes);
+            } else {
+                m.write_json(&mut c.bytes);
+            }
             c.ends.push(c.bytes.len());
             c.defs.push(1);
         }
@@ -308,9 +370,9 @@ impl LakeWriter {
             self.text(k, v);
         }
         let k = next();
-        self.map(k, &r.tags);
+        self.map(k, &r.tags, false);
         let k = next();
-        self.map(k, &r.other);
+        self.map(k, &r.other, true);
         let k = next();
         self.text(k, Some(conv.reporting_currency.code()));
         let k = next();
@@ -777,6 +839,62 @@ mod tests {
         assert_eq!(batches.len(), 2, "two row groups");
         assert_eq!(batches[0].columns[1].text(1), Some("0.000000737200000"));
         assert!(read_columns(&path, &["nope"]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The extra columns' JSON is the same whether it was written afresh or found in the memo: maps that recur,
+    /// maps whose keys and values split the same text differently, maps past the memo's capacity, and a file whose
+    /// maps never recur (after which the memo stops looking).
+    #[test]
+    fn extra_columns_read_back_the_same_through_the_memo() {
+        let mut cases: Vec<StrMap> = vec![
+            StrMap::from([("ab", "c")]),
+            StrMap::from([("a", "bc")]),
+            StrMap::from([("a", "b"), ("c", "")]),
+            StrMap::from([("a", "b\u{ff}c")]),
+            StrMap::from([("SkuPriceDetails", r#"{"CoreCount":2,"x":"y"}"#), ("ZoneId", "z")]),
+        ];
+        // Recurring maps, then more distinct ones than the memo keeps, then recurring ones again.
+        let mut rows: Vec<StrMap> = (0..200).map(|i| cases[i % cases.len()].clone()).collect();
+        rows.extend((0..JsonMemo::CAPACITY + 50).map(|i| StrMap::from([("n", i.to_string())])));
+        rows.extend((0..200).map(|i| cases[i % cases.len()].clone()));
+        cases.clear();
+        let mut w_memo = JsonMemo::default();
+        for m in &rows {
+            let mut out = Vec::new();
+            w_memo.write(m, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(m).unwrap());
+        }
+        assert!(w_memo.hits >= 390 && !w_memo.off, "recurring maps are found: {} hits", w_memo.hits);
+        assert!(w_memo.known.len() <= JsonMemo::CAPACITY);
+
+        let mut unique = JsonMemo::default();
+        for i in 0..JsonMemo::TRIAL + 10 {
+            let m = StrMap::from([("id", format!("r{i}"))]);
+            let mut out = Vec::new();
+            unique.write(&m, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&m).unwrap());
+        }
+        assert!(unique.off && unique.known.is_empty(), "a memo that never answers stops looking");
+
+        // And through a lake file.
+        let dir = std::env::temp_dir().join(format!("itemize-lake-memo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.parquet");
+        let mut w = LakeWriter::create(&path).unwrap();
+        let conv = Conversion { reporting_currency: Currency::USD, rate: Decimal::ONE, rate_date: None };
+        for (i, m) in rows.iter().enumerate() {
+            let mut r = FocusRecord::blank(i as u64 + 2, Currency::USD);
+            r.billing_account_id = "acct".into();
+            r.other = m.clone();
+            w.push(&r, &conv).unwrap();
+        }
+        w.finish().unwrap();
+        let back = read_records(&path).unwrap();
+        assert_eq!(back.len(), rows.len());
+        for (m, (got, _)) in rows.iter().zip(&back) {
+            assert_eq!(&got.other, m);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

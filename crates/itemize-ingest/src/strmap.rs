@@ -127,44 +127,33 @@ impl StrMap {
 
 /// Appends `s` as a JSON string literal, escaped as `serde_json` escapes it.
 pub fn json_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let mut rest = s.as_bytes();
+    out.reserve(rest.len() + 2);
     out.push(b'"');
-    if !any_escape(bytes) {
-        // The common case: nothing to escape, one copy.
-        out.extend_from_slice(bytes);
-    } else {
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if ESCAPE[b as usize] {
-                out.extend_from_slice(&bytes[start..i]);
-                escape_byte(out, b);
-                start = i + 1;
-            }
-        }
-        out.extend_from_slice(&bytes[start..]);
+    // Runs with nothing to escape are copied whole; values holding JSON of their own escape a quote every few
+    // bytes, so the next escape is found eight bytes at a time.
+    while let Some(i) = next_escape(rest) {
+        out.extend_from_slice(&rest[..i]);
+        escape_byte(out, rest[i]);
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
-/// Whether any byte of `b` must be escaped in JSON, eight bytes at a time.
-fn any_escape(b: &[u8]) -> bool {
-    if b.len() < 8 {
-        // Padded with spaces, which need no escape.
-        let mut w = [b' '; 8];
-        for (i, &x) in b.iter().enumerate() {
-            w[i] = x;
-        }
-        return needs_escape(u64::from_le_bytes(w));
-    }
+/// The position of the first byte of `b` that JSON escapes (quote, backslash, control character).
+fn next_escape(b: &[u8]) -> Option<usize> {
     let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
     for c in &mut chunks {
-        if needs_escape(u64::from_le_bytes(eight(c))) {
-            return true;
+        let m = escape_mask(u64::from_le_bytes(eight(c)));
+        if m != 0 {
+            // The lowest flagged byte is exact (see `escape_mask`); the first in the text, little-endian.
+            return Some(at + (m.trailing_zeros() / 8) as usize);
         }
+        at += 8;
     }
-    // The last eight bytes (overlapping what was checked) cover the rest.
-    !chunks.remainder().is_empty() && needs_escape(u64::from_le_bytes(eight(&b[b.len() - 8..])))
+    chunks.remainder().iter().position(|&x| ESCAPE[x as usize]).map(|i| at + i)
 }
 
 fn eight(b: &[u8]) -> [u8; 8] {
@@ -202,14 +191,16 @@ fn escape_byte(out: &mut Vec<u8>, b: u8) {
     }
 }
 
-/// Whether any of eight bytes is a quote, a backslash or a control character (exact: no false answers).
-fn needs_escape(v: u64) -> bool {
+/// The high bit of each of eight bytes that is a quote, a backslash or a control character. A byte above a
+/// flagged one may be flagged wrongly (a borrow carried into it), but the lowest flagged byte is always right,
+/// and no flag means no such byte.
+fn escape_mask(v: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // A byte below 0x20 (bytes of 0x80 and above are excluded by `!v`).
     let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH;
     let zero_at = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    control | zero_at(v ^ (ONES * u64::from(b'"'))) | zero_at(v ^ (ONES * u64::from(b'\\'))) != 0
+    control | zero_at(v ^ (ONES * u64::from(b'"'))) | zero_at(v ^ (ONES * u64::from(b'\\')))
 }
 
 impl PartialEq for StrMap {
@@ -323,6 +314,16 @@ mod tests {
             }
             let back: StrMap = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
             prop_assert_eq!(back, m);
+        }
+
+        /// Long text with escapes anywhere in its eight-byte words (every control character, quotes,
+        /// backslashes, DEL and multi-byte characters among plain ones) is escaped as `serde_json` escapes it.
+        #[test]
+        fn escapes_like_serde_json(s in "([a-z0-9 ]{0,9}[\u{0}-\u{1f}\"\\\u{7f}é€😀]?){0,24}") {
+            let mut out = b"x".to_vec();
+            json_string(&mut out, &s);
+            prop_assert_eq!(&out[..1], b"x");
+            prop_assert_eq!(String::from_utf8(out[1..].to_vec()).unwrap(), serde_json::to_string(&s).unwrap());
         }
     }
 
