@@ -7,16 +7,20 @@
 
 use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
 use crate::strmap::StrMap;
+use arrow_array::{Array, ArrayRef, Int64Array, LargeBinaryArray, RecordBatch};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use itemize_core::Currency;
 use jiff::Timestamp;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::basic::Compression;
 use parquet::column::reader::ColumnReader;
-use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+use parquet::data_type::ByteArray;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 use rust_decimal::Decimal;
 use std::fs::File;
 use std::path::Path;
@@ -122,22 +126,88 @@ fn schema_text() -> String {
 
 pub type LakeError = parquet::errors::ParquetError;
 
-/// One column's values of the row group being built.
-/// Text values are appended to one buffer per column and handed to Parquet as slices of it: one allocation per
-/// column and row group instead of one per value.
-#[derive(Debug, Default)]
+/// One column's values of the row group being built, laid out as Arrow lays them out, so the Parquet writer
+/// reads them in place: text in one buffer with each value's end (after a leading 0), numbers in one vector (0 where
+/// the value is null), and whether each value is there.
+#[derive(Debug)]
 struct ColBuf {
     bytes: Vec<u8>,
-    /// The row group's values as Parquet takes them (slices of `bytes`), kept for its allocation.
-    values: Vec<ByteArray>,
-    ends: Vec<usize>,
+    ends: Vec<i64>,
     ints: Vec<i64>,
-    defs: Vec<i16>,
+    valid: Vec<bool>,
+}
+
+impl Default for ColBuf {
+    fn default() -> Self {
+        Self { bytes: Vec::new(), ends: vec![0], ints: Vec::new(), valid: Vec::new() }
+    }
+}
+
+impl ColBuf {
+    fn end_text(&mut self, valid: bool) {
+        self.ends.push(self.bytes.len() as i64);
+        self.valid.push(valid);
+    }
+
+    /// The row group's values as an Arrow array (text as bytes: the Parquet schema says UTF8 and every value was
+    /// written from a `str`), leaving the column empty.
+    fn take_array(&mut self, kind: LakeKind) -> Result<ArrayRef, LakeError> {
+        let nulls = (!self.valid.iter().all(|v| *v)).then(|| NullBuffer::from(self.valid.as_slice()));
+        self.valid.clear();
+        Ok(match kind {
+            LakeKind::Text => {
+                let ends = std::mem::replace(&mut self.ends, vec![0]);
+                let bytes = std::mem::take(&mut self.bytes);
+                let offsets = OffsetBuffer::new(ScalarBuffer::from(ends));
+                Arc::new(
+                    LargeBinaryArray::try_new(offsets, Buffer::from_vec(bytes), nulls)
+                        .map_err(|e| LakeError::General(e.to_string()))?,
+                )
+            }
+            LakeKind::Int | LakeKind::Time => {
+                Arc::new(Int64Array::new(ScalarBuffer::from(std::mem::take(&mut self.ints)), nulls))
+            }
+        })
+    }
+
+    /// Takes back the buffers of an array made by [`ColBuf::take_array`] once nothing else holds them, so the
+    /// next row group writes into memory already sized for it.
+    fn reclaim(&mut self, array: ArrayRef) {
+        let data = array.to_data();
+        drop(array);
+        let mut buffers = data.buffers().to_vec();
+        drop(data);
+        match buffers.len() {
+            2 => {
+                let values = buffers.pop().and_then(|b| b.into_vec::<u8>().ok());
+                let ends = buffers.pop().and_then(|b| b.into_vec::<i64>().ok());
+                if let Some(mut v) = values {
+                    v.clear();
+                    self.bytes = v;
+                }
+                if let Some(mut e) = ends {
+                    e.clear();
+                    e.push(0);
+                    self.ends = e;
+                }
+            }
+            1 => {
+                if let Some(mut v) = buffers.pop().and_then(|b| b.into_vec::<i64>().ok()) {
+                    v.clear();
+                    self.ints = v;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Writes one partition file, a row group at a time, so memory stays bounded whatever the input size.
 pub struct LakeWriter {
-    writer: SerializedFileWriter<File>,
+    writer: ArrowWriter<File>,
+    /// The Arrow shape of [`COLUMNS`]: text as bytes, times as plain 64-bit integers (the Parquet schema, given to
+    /// the writer, names their logical types).
+    arrow_schema: SchemaRef,
     cols: Vec<ColBuf>,
     rows_in_group: usize,
     rows: u64,
@@ -228,18 +298,36 @@ fn micros(t: Timestamp) -> i64 {
 
 impl LakeWriter {
     pub fn create(path: &Path) -> Result<Self, LakeError> {
-        let schema = Arc::new(parse_message_type(&schema_text())?);
+        let schema = SchemaDescriptor::new(Arc::new(parse_message_type(&schema_text())?));
         let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             // Nothing reads the lake by min/max: each query reads the partitions its manifest names.
-            .set_statistics_enabled(EnabledStatistics::None);
+            .set_statistics_enabled(EnabledStatistics::None)
+            .set_max_row_group_size(ROW_GROUP);
         for (name, _) in COLUMNS.iter().filter(|(n, _)| UNIQUE_MOSTLY.contains(n)) {
             props = props.set_column_dictionary_enabled(ColumnPath::from(*name), false);
         }
-        let props = Arc::new(props.build());
-        let writer = SerializedFileWriter::new(File::create(path)?, schema, props)?;
+        let arrow_schema = Arc::new(Schema::new(
+            COLUMNS
+                .iter()
+                .map(|(name, kind)| {
+                    let t = match kind {
+                        LakeKind::Text => DataType::LargeBinary,
+                        LakeKind::Int | LakeKind::Time => DataType::Int64,
+                    };
+                    Field::new(*name, t, true)
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let options = ArrowWriterOptions::new()
+            .with_properties(props.build())
+            .with_parquet_schema(schema)
+            // The Parquet schema is the file's description; an Arrow one (saying "bytes") would only mislead.
+            .with_skip_arrow_metadata(true);
+        let writer = ArrowWriter::try_new_with_options(File::create(path)?, arrow_schema.clone(), options)?;
         Ok(Self {
             writer,
+            arrow_schema,
             cols: COLUMNS.iter().map(|_| ColBuf::default()).collect(),
             rows_in_group: 0,
             rows: 0,
@@ -256,10 +344,9 @@ impl LakeWriter {
         match v {
             Some(v) => {
                 c.bytes.extend_from_slice(v.as_bytes());
-                c.ends.push(c.bytes.len());
-                c.defs.push(1);
+                c.end_text(true);
             }
-            None => c.defs.push(0),
+            None => c.end_text(false),
         }
     }
 
@@ -268,9 +355,12 @@ impl LakeWriter {
         match v {
             Some(v) => {
                 c.ints.push(v);
-                c.defs.push(1);
+                c.valid.push(true);
             }
-            None => c.defs.push(0),
+            None => {
+                c.ints.push(0);
+                c.valid.push(false);
+            }
         }
     }
 
@@ -280,10 +370,9 @@ impl LakeWriter {
         match v {
             Some(d) => {
                 write_decimal(&mut c.bytes, d);
-                c.ends.push(c.bytes.len());
-                c.defs.push(1);
+                c.end_text(true);
             }
-            None => c.defs.push(0),
+            None => c.end_text(false),
         }
     }
 
@@ -292,15 +381,14 @@ impl LakeWriter {
     fn map(&mut self, i: usize, m: &StrMap, memo: bool) {
         let c = &mut self.cols[i];
         if m.is_empty() {
-            c.defs.push(0);
+            c.end_text(false);
         } else {
             if memo {
                 self.other_json.write(m, &mut c.bytes);
             } else {
                 m.write_json(&mut c.bytes);
             }
-            c.ends.push(c.bytes.len());
-            c.defs.push(1);
+            c.end_text(true);
         }
     }
 
@@ -399,42 +487,20 @@ impl LakeWriter {
         if self.rows_in_group == 0 {
             return Ok(());
         }
-        let mut rg = self.writer.next_row_group()?;
-        let mut i = 0;
-        while let Some(mut col) = rg.next_column()? {
-            let buf = &mut self.cols[i];
-            // A text column's bytes, lent to Parquet as slices until the column is closed.
-            let mut lent = None;
-            match COLUMNS[i].1 {
-                LakeKind::Text => {
-                    let all = bytes::Bytes::from(std::mem::take(&mut buf.bytes));
-                    let mut start = 0;
-                    buf.values.extend(buf.ends.iter().map(|&end| {
-                        let v = ByteArray::from(all.slice(start..end));
-                        start = end;
-                        v
-                    }));
-                    col.typed::<ByteArrayType>().write_batch(&buf.values, Some(&buf.defs), None)?;
-                    lent = Some(all);
-                }
-                LakeKind::Int | LakeKind::Time => {
-                    col.typed::<Int64Type>().write_batch(&buf.ints, Some(&buf.defs), None)?;
-                }
-            }
-            col.close()?;
-            buf.values.clear();
-            // Nothing refers to the row group's bytes any more: the buffer (and its size) serves the next row
-            // group.
-            if let Some(Ok(b)) = lent.map(bytes::Bytes::try_into_mut) {
-                buf.bytes = Vec::from(b);
-                buf.bytes.clear();
-            }
-            buf.ends.clear();
-            buf.ints.clear();
-            buf.defs.clear();
-            i += 1;
+        let arrays = self
+            .cols
+            .iter_mut()
+            .zip(COLUMNS)
+            .map(|(c, (_, kind))| c.take_array(*kind))
+            .collect::<Result<_, _>>()?;
+        let batch = RecordBatch::try_new(self.arrow_schema.clone(), arrays)
+            .map_err(|e| LakeError::General(e.to_string()))?;
+        self.writer.write(&batch)?;
+        self.writer.flush()?;
+        let (_, arrays, _) = batch.into_parts();
+        for (c, array) in self.cols.iter_mut().zip(arrays) {
+            c.reclaim(array);
         }
-        rg.close()?;
         self.rows_in_group = 0;
         Ok(())
     }
@@ -826,6 +892,14 @@ mod tests {
             r.service_name = Some("EC2".into());
             w.push(&r, &conv).unwrap();
             expected.push(r);
+            if i + 1 == ROW_GROUP {
+                // The first row group is written: its buffers are back, emptied, for the next one.
+                let svc = &w.cols[column_index("service_name").unwrap()];
+                assert!(svc.bytes.is_empty() && svc.bytes.capacity() >= 3 * ROW_GROUP, "text buffer kept");
+                assert!(svc.ends == [0] && svc.ends.capacity() > ROW_GROUP, "ends kept");
+                let line = &w.cols[column_index("line").unwrap()];
+                assert!(line.ints.is_empty() && line.ints.capacity() >= ROW_GROUP, "numbers kept");
+            }
         }
         assert_eq!(w.finish().unwrap(), n as u64);
         let back = read_records(&path).unwrap();
