@@ -219,26 +219,35 @@ pub struct LakeWriter {
 /// A provider's extra columns describe the SKU, the resource or the allocation, so the same few hundred maps
 /// recur down a file (a resource's every hour), while their JSON (escaping every nested quote) is the costliest
 /// text of a row to write. A map seen before is looked up instead: its content is laid out flat, hashed and
-/// compared whole, so a lookup never answers for a different map. Bounded in size; switched off for a file whose
-/// maps rarely recur.
+/// compared whole, so a lookup never answers for a different map. Bounded in entries and bytes; switched off for a
+/// file whose maps rarely recur.
 #[derive(Debug, Default)]
 struct JsonMemo {
     /// Content laid out flat (key, 0xFF, value, 0xFF, …; 0xFF never occurs in UTF-8) → JSON.
     known: rustc_hash::FxHashMap<Box<[u8]>, Box<[u8]>>,
     flat: Vec<u8>,
+    /// The bytes `known` holds.
+    bytes: usize,
     lookups: u64,
     hits: u64,
     off: bool,
 }
 
 impl JsonMemo {
-    /// Most distinct maps kept (each about a kilobyte for the FOCUS samples).
+    /// Most distinct maps kept (each about a kilobyte for the FOCUS samples) …
     const CAPACITY: usize = 4096;
+    /// … and most bytes (their content and JSON), so a file of large maps keeps fewer.
+    const BYTES: usize = 4 << 20;
     /// Lookups after which a memo that answers fewer than one in four stops looking.
     const TRIAL: u64 = 8192;
 
     /// Appends `m`'s JSON to `out`, from the memo when the same content was seen.
     fn write(&mut self, m: &StrMap, out: &mut Vec<u8>) {
+        if !self.off && self.lookups == Self::TRIAL && self.hits * 4 < self.lookups {
+            self.off = true;
+            self.known = Default::default();
+            self.bytes = 0;
+        }
         if self.off {
             m.write_json(out);
             return;
@@ -258,13 +267,14 @@ impl JsonMemo {
         }
         let start = out.len();
         m.write_json(out);
-        if self.known.len() >= Self::CAPACITY {
+        let size = self.flat.len() + (out.len() - start);
+        if self.known.len() >= Self::CAPACITY || self.bytes + size > Self::BYTES {
             self.known.clear();
+            self.bytes = 0;
         }
-        self.known.insert(self.flat.as_slice().into(), out[start..].into());
-        if self.lookups == Self::TRIAL && self.hits * 4 < self.lookups {
-            self.off = true;
-            self.known = Default::default();
+        if size <= Self::BYTES / 8 {
+            self.known.insert(self.flat.as_slice().into(), out[start..].into());
+            self.bytes += size;
         }
     }
 }
@@ -942,14 +952,31 @@ mod tests {
         assert!(w_memo.hits >= 390 && !w_memo.off, "recurring maps are found: {} hits", w_memo.hits);
         assert!(w_memo.known.len() <= JsonMemo::CAPACITY);
 
+        // Maps that never recur, but for the last lookup of the trial, which finds one: the memo stops looking.
         let mut unique = JsonMemo::default();
         for i in 0..JsonMemo::TRIAL + 10 {
+            let i = if i == JsonMemo::TRIAL - 1 { i - 1 } else { i };
             let m = StrMap::from([("id", format!("r{i}"))]);
             let mut out = Vec::new();
             unique.write(&m, &mut out);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&m).unwrap());
         }
-        assert!(unique.off && unique.known.is_empty(), "a memo that never answers stops looking");
+        assert_eq!(unique.hits, 1);
+        assert!(unique.off && unique.known.is_empty(), "a memo that rarely answers stops looking");
+
+        // Large maps: the memo keeps to its byte budget, and a map too large to keep is written all the same.
+        let mut large = JsonMemo::default();
+        for i in 0..100 {
+            let size = if i % 10 == 0 { JsonMemo::BYTES } else { 100_000 };
+            let m = StrMap::from([("blob", format!("{i}{}", "x".repeat(size)))]);
+            let mut out = Vec::new();
+            large.write(&m, &mut out);
+            assert_eq!(out.len(), serde_json::to_string(&m).unwrap().len());
+            assert!(
+                large.bytes <= JsonMemo::BYTES && large.known.values().all(|j| j.len() < JsonMemo::BYTES)
+            );
+        }
+        assert!(!large.known.is_empty(), "maps within the budget are kept");
 
         // And through a lake file.
         let dir = std::env::temp_dir().join(format!("itemize-lake-memo-{}", std::process::id()));
@@ -969,6 +996,61 @@ mod tests {
         for (m, (got, _)) in rows.iter().zip(&back) {
             assert_eq!(&got.other, m);
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The file describes itself as the lake's schema says (text as UTF-8 strings, times as UTC timestamps, no
+    /// Arrow schema beside it), as other readers (DuckDB, the FOCUS export) rely on; an empty text is kept apart
+    /// from a missing one.
+    #[test]
+    fn the_file_names_text_and_times_and_keeps_empty_apart_from_missing() {
+        use parquet::basic::{ConvertedType, LogicalType, Type as Physical};
+        let dir = std::env::temp_dir().join(format!("itemize-lake-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.parquet");
+        let mut w = LakeWriter::create(&path).unwrap();
+        let conv = Conversion { reporting_currency: Currency::USD, rate: Decimal::ONE, rate_date: None };
+        for desc in [Some(""), None, Some("x")] {
+            let mut r = FocusRecord::blank(2, Currency::USD);
+            r.billing_account_id = "acct".into();
+            r.charge_description = desc.map(str::to_string);
+            w.push(&r, &conv).unwrap();
+        }
+        w.finish().unwrap();
+        let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        let meta = reader.metadata().file_metadata();
+        assert!(
+            meta.key_value_metadata().is_none_or(|kv| kv.iter().all(|e| e.key != "ARROW:schema")),
+            "no Arrow schema in the file"
+        );
+        let schema = meta.schema_descr();
+        assert_eq!(schema.num_columns(), COLUMNS.len());
+        for (i, (name, kind)) in COLUMNS.iter().enumerate() {
+            let c = schema.column(i);
+            assert_eq!(c.name(), *name);
+            let want = match kind {
+                LakeKind::Text => (Physical::BYTE_ARRAY, ConvertedType::UTF8, None),
+                LakeKind::Int => (Physical::INT64, ConvertedType::NONE, None),
+                LakeKind::Time => (
+                    Physical::INT64,
+                    ConvertedType::TIMESTAMP_MICROS,
+                    Some(LogicalType::Timestamp {
+                        is_adjusted_to_u_t_c: true,
+                        unit: parquet::basic::TimeUnit::MICROS,
+                    }),
+                ),
+            };
+            assert_eq!(
+                (c.physical_type(), c.converted_type(), c.logical_type_ref().cloned()),
+                want,
+                "{name}"
+            );
+        }
+        let b = &read_columns(&path, &["charge_description"]).unwrap()[0];
+        assert_eq!(
+            (b.columns[0].text(0), b.columns[0].text(1), b.columns[0].text(2)),
+            (Some(""), None, Some("x"))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
