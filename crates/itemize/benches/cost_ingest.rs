@@ -1,7 +1,8 @@
 //! Cost-ingest benchmark: generated FOCUS 1.3 files shaped like the FinOps Foundation's samples (65 columns,
-//! JSON tags) imported end to end (hash, keep the raw file, detect, parse, validate, normalize, convert the
-//! currency, write the Parquet lake, commit the manifest), on one core and on two files at once; peak memory;
-//! and the same file read and grouped by a tag with DuckDB in the same run, when DuckDB can be imported.
+//! JSON tags), read and written to a lake file by the reader and the lake writer alone, then imported end to end
+//! (hash, keep the raw file, detect, parse, validate, normalize, convert the currency, write the Parquet lake,
+//! commit the manifest), on one core and on two files at once; peak memory; and the same file read and grouped
+//! by a tag with DuckDB in the same run, when DuckDB can be imported.
 //!
 //! `cargo bench -p itemize --bench cost_ingest` (ITEMIZE_BENCH_ROWS sets the rows per file, default
 //! 500,000 ≈ 0.6 GB; 1,800,000 gives a file over 2 GB; ITEMIZE_BENCH_PYTHON names a Python with duckdb).
@@ -57,6 +58,28 @@ fn generate(path: &Path, rows: usize, seed: u64) -> u64 {
     std::fs::metadata(path).unwrap().len()
 }
 
+/// Reads `file` with the FOCUS reader into one record a row and writes every row into one lake file at a rate
+/// of 1: the rows read.
+fn reader_and_lake_alone(file: &Path, out: &Path) -> usize {
+    use itemize_ingest::lake::{Conversion, LakeWriter};
+    use itemize_ingest::source::{self, Stream};
+    let usd = itemize_core::Currency::USD;
+    let src = source::open(file, None, None, Default::default()).unwrap();
+    let Stream::Cost(mut rows) = src.stream else { panic!("a cost file") };
+    let conv = Conversion { reporting_currency: usd, rate: 1.into(), rate_date: None };
+    let mut w = LakeWriter::create(out).unwrap();
+    let mut rec = itemize_ingest::FocusRecord::blank(0, usd);
+    let mut n = 0;
+    while let Some(r) = rows.next_into(&mut rec) {
+        r.unwrap();
+        w.push(&rec, &conv).unwrap();
+        n += 1;
+    }
+    w.finish().unwrap();
+    let _ = std::fs::remove_file(out);
+    n
+}
+
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -110,6 +133,19 @@ fn main() {
         );
     }
     println!("peak memory (VmHWM):    {:>10.0} MB", peak_rss_mb());
+
+    // The reader and the lake writer alone, without the import around them (checks, conversion, totals,
+    // partitions): where the per-row cost of parsing and writing is measured. After the peak memory above, which
+    // is the import's.
+    let t = Instant::now();
+    let n = reader_and_lake_alone(&file, &dir.path().join("alone.parquet"));
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(n, rows);
+    println!(
+        "reader and lake alone:  {:>10.0} rows/s  ({:.2} µs a row)",
+        rows as f64 / secs,
+        secs * 1e6 / rows as f64
+    );
 
     // The ledger grouped by a tag over the lake just written.
     let q = LedgerQuery { group_by: vec![Dimension::Tag("team".into())], ..Default::default() };
