@@ -125,8 +125,9 @@ pub fn detect(header: &Header) -> Result<FocusVersion, String> {
 pub struct FocusLayout {
     /// The position of each of [`TYPED`]'s columns, none when the header lacks it.
     typed: [Option<usize>; TYPED.len()],
-    /// The columns kept in `other`: position and name, in name order (the order `other` keeps).
-    extras: Vec<(usize, String)>,
+    /// The columns kept in `other`: position and name, in name order (the order `other` keeps), and whether the
+    /// name sorts after the one before (false for the second of two columns of one name).
+    extras: Vec<(usize, String, bool)>,
 }
 
 impl FocusLayout {
@@ -144,6 +145,11 @@ impl FocusLayout {
             .collect();
         // Stable: of two columns of one name, the later is written last and wins, as in a map.
         extras.sort_by(|a, b| a.1.cmp(&b.1));
+        let extras = extras
+            .iter()
+            .enumerate()
+            .map(|(k, (i, name))| (*i, name.clone(), k == 0 || extras[k - 1].1 < *name))
+            .collect();
         Self { typed, extras }
     }
 }
@@ -322,9 +328,14 @@ pub fn parse_into(
         return Err(c.err(Col::Tags, Some(v), "is not a JSON object of tags"));
     }
     out.other.clear();
-    for (i, name) in &layout.extras {
+    for (i, name, after) in &layout.extras {
         if let Some(v) = rec.get(*i).and_then(present) {
-            out.other.insert_str(name, v);
+            // Names in ascending order go on the end; a repeated name replaces what the one before it wrote.
+            if *after {
+                out.other.push_greatest(name, v);
+            } else {
+                out.other.insert_str(name, v);
+            }
         }
     }
     let account = c.required(Col::BillingAccountId)?;
@@ -633,6 +644,39 @@ mod tests {
         assert_eq!(rows[0].other, StrMap::from([("Zed", "z"), ("x_Extra", "e")]), "extras in name order");
         assert!(rows[1].tags.is_empty() && rows[1].other.is_empty() && rows[1].resource_id.is_none());
         assert_eq!((rows[1].billing_currency, rows[1].contracted_cost), (Currency::EUR, None));
+    }
+
+    proptest::proptest! {
+        /// Extra columns in any order, some of one name, any of them empty, give the map a `BTreeMap` filled
+        /// column by column would hold (of two columns of one name, the later non-empty one wins), row after row
+        /// into one reused record.
+        #[test]
+        fn extra_columns_fill_the_map_as_a_btreemap_would(
+            names in proptest::collection::vec("x_[a-c]{1,2}|Zed|[A-B]", 1..8),
+            rows in proptest::collection::vec(proptest::collection::vec("|[a-z]{1,3}", 8), 1..6),
+        ) {
+            let header = format!("{},{}", REQUIRED.join(","), names.join(","));
+            let mut text = header.clone();
+            for r in &rows {
+                text.push_str("\n1,1,1,1,USD,A1,2026-05-01,2026-06-01,2026-05-01,2026-05-02,Usage,");
+                text.push_str(&r[..names.len()].join(","));
+            }
+            let mut reader = FocusReader::open(text.as_bytes()).unwrap();
+            let mut rec = FocusRecord::blank(0, Currency::USD);
+            for r in &rows {
+                reader.next_into(&mut rec).unwrap().unwrap();
+                let mut want = BTreeMap::new();
+                for (name, v) in names.iter().zip(r) {
+                    if !v.is_empty() && !REQUIRED.contains(&name.as_str()) {
+                        want.insert(name.clone(), v.clone());
+                    }
+                }
+                let got: BTreeMap<String, String> =
+                    rec.other.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                proptest::prop_assert_eq!(got, want);
+                proptest::prop_assert!(rec.other.keys().zip(rec.other.keys().skip(1)).all(|(a, b)| a < b));
+            }
+        }
     }
 
     proptest::proptest! {

@@ -78,10 +78,28 @@ impl StrMap {
             v.clear();
             v.push_str(value);
         }
-        // The new entry sits at `len`; move it to its place.
-        self.entries[at..=self.len].rotate_right(1);
+        // The new entry sits at `len`; move it to its place (it is there already when it sorts last).
+        if at < self.len {
+            self.entries[at..=self.len].rotate_right(1);
+        }
         self.len += 1;
         true
+    }
+
+    /// Appends an entry whose key sorts after every key in the map, without comparing: for a reader whose
+    /// columns' names it sorted once (see `focus::FocusLayout`). A key out of that order would break the map.
+    pub(crate) fn push_greatest(&mut self, key: &str, value: &str) {
+        debug_assert!(self.live().last().is_none_or(|(k, _)| k.as_str() < key), "{key:?} out of order");
+        if self.len == self.entries.len() {
+            self.entries.push((key.to_string(), value.to_string()));
+        } else {
+            let (k, v) = &mut self.entries[self.len];
+            k.clear();
+            k.push_str(key);
+            v.clear();
+            v.push_str(value);
+        }
+        self.len += 1;
     }
 
     /// Sets `key` to `value`, like `BTreeMap::insert` (without the old value).
