@@ -69,15 +69,7 @@ impl StrMap {
                 Err(i) => i,
             },
         };
-        if self.len == self.entries.len() {
-            self.entries.push((key.to_string(), value.to_string()));
-        } else {
-            let (k, v) = &mut self.entries[self.len];
-            k.clear();
-            k.push_str(key);
-            v.clear();
-            v.push_str(value);
-        }
+        self.put_at_len(key, value);
         // The new entry sits at `len`; move it to its place (it is there already when it sorts last).
         if at < self.len {
             self.entries[at..=self.len].rotate_right(1);
@@ -90,6 +82,12 @@ impl StrMap {
     /// columns' names it sorted once (see `focus::FocusLayout`). A key out of that order would break the map.
     pub(crate) fn push_greatest(&mut self, key: &str, value: &str) {
         debug_assert!(self.live().last().is_none_or(|(k, _)| k.as_str() < key), "{key:?} out of order");
+        self.put_at_len(key, value);
+        self.len += 1;
+    }
+
+    /// Writes an entry just past the live ones, into a kept buffer when there is one.
+    fn put_at_len(&mut self, key: &str, value: &str) {
         if self.len == self.entries.len() {
             self.entries.push((key.to_string(), value.to_string()));
         } else {
@@ -99,7 +97,6 @@ impl StrMap {
             v.clear();
             v.push_str(value);
         }
-        self.len += 1;
     }
 
     /// Sets `key` to `value`, like `BTreeMap::insert` (without the old value).
