@@ -812,6 +812,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A lake file's path in a directory of its own, removed when the test ends, passed or not.
+    struct TempLake {
+        dir: std::path::PathBuf,
+        path: std::path::PathBuf,
+    }
+
+    impl TempLake {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("itemize-lake-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self { path: dir.join("p.parquet"), dir }
+        }
+    }
+
+    impl Drop for TempLake {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
     proptest! {
         /// The lake's decimal text is exactly what `Display` writes, for any mantissa, scale and sign.
         #[test]
@@ -840,9 +860,8 @@ mod tests {
 
     #[test]
     fn reporting_amounts_at_a_rate_of_one_are_left_out_and_read_back_as_the_billing_ones() {
-        let dir = std::env::temp_dir().join(format!("itemize-lake-identity-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("p.parquet");
+        let lake = TempLake::new("identity");
+        let path = lake.path.clone();
         let mut w = LakeWriter::create(&path).unwrap();
         let conv = Conversion { reporting_currency: Currency::USD, rate: Decimal::ONE, rate_date: None };
         for (i, cc) in [(0, Some("7.10")), (1, None)] {
@@ -873,14 +892,12 @@ mod tests {
         );
         let back = read_records(&path).unwrap();
         assert_eq!(back[0].1, conv);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_partition_round_trips_exactly_across_row_groups() {
-        let dir = std::env::temp_dir().join(format!("itemize-lake-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("p.parquet");
+        let lake = TempLake::new("test");
+        let path = lake.path.clone();
         let mut w = LakeWriter::create(&path).unwrap();
         let conv = Conversion {
             reporting_currency: Currency::EUR,
@@ -923,7 +940,6 @@ mod tests {
         assert_eq!(batches.len(), 2, "two row groups");
         assert_eq!(batches[0].columns[1].text(1), Some("0.000000737200000"));
         assert!(read_columns(&path, &["nope"]).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The extra columns' JSON is the same whether it was written afresh or found in the memo: maps that recur,
@@ -979,9 +995,8 @@ mod tests {
         assert!(!large.known.is_empty(), "maps within the budget are kept");
 
         // And through a lake file.
-        let dir = std::env::temp_dir().join(format!("itemize-lake-memo-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("p.parquet");
+        let lake = TempLake::new("memo");
+        let path = lake.path.clone();
         let mut w = LakeWriter::create(&path).unwrap();
         let conv = Conversion { reporting_currency: Currency::USD, rate: Decimal::ONE, rate_date: None };
         for (i, m) in rows.iter().enumerate() {
@@ -996,7 +1011,6 @@ mod tests {
         for (m, (got, _)) in rows.iter().zip(&back) {
             assert_eq!(&got.other, m);
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The file describes itself as the lake's schema says (text as UTF-8 strings, times as UTC timestamps, no
@@ -1005,9 +1019,8 @@ mod tests {
     #[test]
     fn the_file_names_text_and_times_and_keeps_empty_apart_from_missing() {
         use parquet::basic::{ConvertedType, LogicalType, Type as Physical};
-        let dir = std::env::temp_dir().join(format!("itemize-lake-schema-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("p.parquet");
+        let lake = TempLake::new("schema");
+        let path = lake.path.clone();
         let mut w = LakeWriter::create(&path).unwrap();
         let conv = Conversion { reporting_currency: Currency::USD, rate: Decimal::ONE, rate_date: None };
         for desc in [Some(""), None, Some("x")] {
@@ -1051,6 +1064,5 @@ mod tests {
             (b.columns[0].text(0), b.columns[0].text(1), b.columns[0].text(2)),
             (Some(""), None, Some("x"))
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
