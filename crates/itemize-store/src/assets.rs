@@ -470,7 +470,9 @@ impl Session {
         q: &AssetQuery,
     ) -> Result<(Vec<(Asset, SortValue)>, bool), StoreError> {
         let mut values: Vec<Value> = Vec::new();
-        let mut sql = format!("SELECT {}, {} AS sort_key FROM assets WHERE 1 = 1", select(), q.sort);
+        // Serials sort case-insensitively, in the order of the one index that also finds them.
+        let sort = if q.sort == "serial" { "lower(serial)" } else { q.sort };
+        let mut sql = format!("SELECT {}, {sort} AS sort_key FROM assets WHERE 1 = 1", select());
         for (col, v) in &q.filters {
             values.push(v.clone());
             sql.push_str(&format!(" AND {col} = ${}", values.len()));
@@ -512,9 +514,9 @@ impl Session {
         }
         if q.sort != "id" && q.sort != "tag" && q.sort != "name" && q.sort != "state" && q.sort != "class" {
             // Nullable sort columns list the assets that have a value.
-            sql.push_str(&format!(" AND {} IS NOT NULL", q.sort));
+            sql.push_str(&format!(" AND {sort} IS NOT NULL"));
         }
-        let order = keyset_tail(&mut sql, &mut values, q.sort, q.descending, q.after.as_ref(), q.limit);
+        let order = keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit);
         let mut cols: Vec<&str> = ASSET_COLUMNS.to_vec();
         cols.push("sort_key");
         let rows = self.fetch_page(sql, values, &cols, &order).await?;

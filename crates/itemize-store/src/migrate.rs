@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "cost_centre_state",
         sql: include_str!("../migrations/0008_cost_centre_state.sql"),
     },
+    Migration { version: 9, name: "serial_index", sql: include_str!("../migrations/0009_serial_index.sql") },
 ];
 
 impl Migration {

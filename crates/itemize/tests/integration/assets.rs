@@ -181,6 +181,36 @@ both!(lists_filter_sort_search_and_scope, |t| {
     assert!(csv.starts_with("tag,name,class,state"));
 });
 
+both!(serials_sort_case_insensitively_through_cursor_pages, |t| {
+    // One index on lower(serial) serves the sort, the lookups and the prefix search: serials in any case sort
+    // as one alphabet, both ways, across keyset pages; an asset without a serial is not in the serial sort.
+    for (tag, serial) in [("S-1", "b2"), ("S-2", "A1"), ("S-3", "a3"), ("S-4", "C0"), ("S-5", "B1")] {
+        laptop(&t, tag, json!({"serial": serial})).await;
+    }
+    t.app.create_asset(&sys(), json!({"tag": "S-6", "name": "No serial", "class": "laptop"})).await.unwrap();
+    let walk = |sort: &'static str| {
+        let app = t.app.clone();
+        async move {
+            let (mut seen, mut p) = (Vec::new(), params(&[("limit", "2"), ("sort", sort)]));
+            loop {
+                let page = app.list_assets(&sys(), &p).await.unwrap();
+                seen.extend(page.items.iter().map(|a| a.fields.serial.clone().unwrap_or_default()));
+                match page.next {
+                    Some(c) => p = p.with("cursor", c),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    assert_eq!(walk("serial").await, ["A1", "a3", "B1", "b2", "C0"]);
+    assert_eq!(walk("-serial").await, ["C0", "b2", "B1", "a3", "A1"]);
+    assert_eq!(t.app.find_asset(&sys(), "c0").await.unwrap().fields.tag, "S-4");
+    let found = t.app.list_assets(&sys(), &params(&[("q", "b")])).await.unwrap().items;
+    let mut tags: Vec<String> = found.into_iter().map(|a| a.fields.tag).collect();
+    tags.sort();
+    assert_eq!(tags, ["S-1", "S-5"]);
+});
+
 both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     let (_, cc, _loc, _p) = seed_small(&t).await;
     let a = laptop(&t, "LT-1", json!({"cost_centre_id": cc, "end_of_life": "2027-03-01"})).await;
