@@ -400,7 +400,21 @@ impl App {
         let people = s.all::<Person>(true).await?;
         let cost_centres = s.all::<itemize_core::refdata::CostCentre>(true).await?;
         let services = s.all::<itemize_core::refdata::Service>(true).await?;
-        let existing = s.asset_ids_by_tag().await.map_err(store_err)?;
+        // The file's tags already in the register (their rows update those assets).
+        let existing = match fields.iter().position(|f| f.as_deref() == Some("tag")) {
+            Some(at) => {
+                let mut tags: Vec<String> = rows
+                    .iter()
+                    .filter_map(|(_, cells)| cells.get(at).map(|c| c.trim()))
+                    .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("null"))
+                    .map(str::to_string)
+                    .collect();
+                tags.sort_unstable();
+                tags.dedup();
+                s.asset_ids_with_tags(&tags).await.map_err(store_err)?
+            }
+            None => HashMap::new(),
+        };
         drop(s);
         let mut loc_by: HashMap<String, i64> = HashMap::new();
         for l in &locations {
@@ -602,8 +616,7 @@ impl App {
                     ));
                 }
             }
-            let existing_id =
-                obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(&t.to_lowercase()).copied());
+            let existing_id = obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(t).copied());
             // A placeholder location so a new one can satisfy "in use needs a location" before it exists.
             if new_loc.is_some() {
                 obj.insert("location_id".into(), json!(i64::MAX));

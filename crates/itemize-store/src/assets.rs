@@ -120,19 +120,26 @@ fn asset_values(a: &Asset) -> Vec<Value> {
 /// already sent goes on being sent (see [`crate::overlap`]).
 async fn asset_insert(backend: crate::Backend, chunk: &[Asset]) -> Result<(String, Vec<Value>), StoreError> {
     let width = ASSET_COLUMNS.len() - 1;
-    let mut rows = Vec::with_capacity(chunk.len());
-    for (i, a) in chunk.iter().enumerate() {
-        if i % 200 == 199 {
-            crate::yield_now().await;
-        }
-        rows.push(asset_values(a));
-    }
     let (select, values) = match backend {
         crate::Backend::Sqlite => {
-            let (select, json) = crate::sqlite_bulk(width, &rows);
+            let mut json = crate::JsonRows::default();
+            for (i, a) in chunk.iter().enumerate() {
+                if i % 200 == 199 {
+                    crate::yield_now().await;
+                }
+                json.push(&asset_values(a));
+            }
+            let (select, json) = json.finish(width);
             (select, vec![json])
         }
         crate::Backend::Postgres => {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (i, a) in chunk.iter().enumerate() {
+                if i % 200 == 199 {
+                    crate::yield_now().await;
+                }
+                rows.push(asset_values(a));
+            }
             crate::pg_bulk(width, rows).map_err(|_| StoreError::Corrupt("asset columns".into()))?
         }
     };
@@ -432,6 +439,31 @@ impl Session {
     pub async fn asset_ids_by_tag(&mut self) -> Result<std::collections::HashMap<String, i64>, StoreError> {
         let rows = self.fetch_all("SELECT id, tag FROM assets".into(), vec![]).await?;
         rows.iter().map(|r| Ok((r.text("tag")?.to_lowercase(), r.int("id")?))).collect()
+    }
+
+    /// The registered assets among `tags`: each tag as given, with the id of the asset whose tag equals it as the
+    /// register compares tags (case-insensitively, by the unique index's own `lower`). One indexed lookup per tag
+    /// instead of reading every tag of the register.
+    pub async fn asset_ids_with_tags(
+        &mut self,
+        tags: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "SELECT j.value AS k, a.id FROM json_each($1) AS j JOIN assets AS a ON lower(a.tag) = lower(j.value)"
+            }
+            crate::Backend::Postgres => {
+                "SELECT u.k, a.id FROM unnest($1::text[]) AS u(k) JOIN assets AS a ON lower(a.tag) = lower(u.k)"
+            }
+        };
+        let mut out = std::collections::HashMap::new();
+        for chunk in tags.chunks(50_000) {
+            let values = vec![Value::Texts(chunk.iter().cloned().map(Some).collect())];
+            for r in self.fetch_all(sql.into(), values).await?.iter() {
+                out.insert(r.text("k")?, r.int("id")?);
+            }
+        }
+        Ok(out)
     }
 
     /// People whose name or e-mail starts with `prefix` (case-insensitive), or whose employee id it is: at most
