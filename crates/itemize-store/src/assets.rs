@@ -376,6 +376,9 @@ pub struct ScanRow {
     pub scanned_at: Timestamp,
 }
 
+/// Rows in the first statement of a bulk insert of assets (see `insert_asset_rows`).
+const FIRST_BULK_ROWS: usize = 5_000;
+
 impl Session {
     /// Inserts assets (ids are assigned; `a.id` is ignored) and returns their ids in order. A load at least as
     /// large as the register builds the table's indexes afresh after writing the rows instead of inserting into
@@ -395,7 +398,10 @@ impl Session {
             crate::Backend::Sqlite => crate::SQLITE_BULK_ROWS,
             crate::Backend::Postgres => crate::PG_BULK_ROWS,
         };
-        let mut chunks = assets.chunks(per);
+        // A short first statement, so the database starts writing soon and the long ones after it are prepared
+        // while it writes.
+        let (first, rest) = assets.split_at(assets.len().min(per.min(FIRST_BULK_ROWS)));
+        let mut chunks = std::iter::once(first).filter(|c| !c.is_empty()).chain(rest.chunks(per));
         let mut ids = Vec::with_capacity(assets.len());
         let mut next = match chunks.next() {
             Some(c) => Some(asset_insert(backend, c).await?),

@@ -595,7 +595,7 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
 
 both!(large_import_writes_ids_history_and_indexes, |t| {
     // Past the size where the import builds the register's indexes afresh, and several statements long on
-    // PostgreSQL (SQLite takes 50,000 rows a statement): ids follow the file's order, each asset has its "imported" event, every index is back.
+    // either database (5,000 rows, then up to 5,000 on PostgreSQL or 50,000 on SQLite): ids follow the file's order, each asset has its "imported" event, every index is back.
     let (_, _, loc, _) = seed_small(&t).await;
     let indexes = |t: &TestApp, table: &'static str| {
         let store = t.app.store().clone();
