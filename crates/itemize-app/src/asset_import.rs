@@ -446,25 +446,51 @@ impl App {
         };
         let mut new_locations: Vec<String> = Vec::new();
         let mut new_vendors: Vec<String> = Vec::new();
-        let mut seen_tags: HashMap<String, u64> = HashMap::new();
         // (line, asset, new location name, new vendor name, existing id)
         let mut good: Vec<Staged> = Vec::new();
         report.rows = rows.len();
+        let ragged = |cells: &[String]| {
+            cells.len() > header.len() && cells[header.len()..].iter().any(|c| !c.trim().is_empty())
+        };
+        // Each row's tag, when an earlier row has it (as the register compares tags): the row it repeats. One pass in
+        // file order, reading the tag as the row check does (trimmed; empty or `null` is no tag; ragged rows skipped).
+        let tag_at = fields.iter().position(|f| f.as_deref() == Some("tag"));
+        let mut seen_tags: HashMap<String, u64> = HashMap::new();
+        let repeats: Vec<Option<u64>> = rows
+            .iter()
+            .map(|(line, cells)| {
+                let tag = tag_at
+                    .filter(|_| !ragged(cells))
+                    .and_then(|at| cells.get(at))
+                    .map(|c| c.trim())
+                    .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("null"))?;
+                seen_tags.insert(tag.to_lowercase(), *line)
+            })
+            .collect();
         // Field → the file column it comes from, for naming the column in a row's errors.
         let column_of: HashMap<String, String> = fields
             .iter()
             .enumerate()
             .filter_map(|(i, f)| Some((f.clone()?, header[i].trim().to_string())))
             .collect();
-        for (line, cells) in rows {
-            if cells.len() > header.len() && cells[header.len()..].iter().any(|c| !c.trim().is_empty()) {
-                report.error(RowError::new(line, None, None, format!(
-                    "ragged row: it has {} cells but the header has {} (a comma inside an unquoted value?)",
-                    cells.len(), header.len()
-                )));
-                report.rejected += 1;
-                continue;
+        // One row checked: its warnings, its errors, or the asset it stages. Reads only what was gathered above, so
+        // the rows can be checked on two threads.
+        let check = |(line, cells): &(u64, Vec<String>), repeat: Option<u64>| -> RowCheck {
+            let line = *line;
+            if ragged(cells) {
+                let e = RowError::new(
+                    line,
+                    None,
+                    None,
+                    format!(
+                        "ragged row: it has {} cells but the header has {} (a comma inside an unquoted value?)",
+                        cells.len(),
+                        header.len()
+                    ),
+                );
+                return RowCheck { warnings: Vec::new(), errors: vec![e], staged: None };
             }
+            let mut warnings: Vec<String> = Vec::new();
             let mut obj = Map::new();
             let mut first = Map::new();
             let mut row_errs: Vec<RowError> = Vec::new();
@@ -512,7 +538,7 @@ impl App {
                         Some(id) => {
                             first.insert("assignee_person_id".into(), json!(id));
                         }
-                        None if snipe => report.warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people; the asset is imported unassigned")),
+                        None if snipe => warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people; the asset is imported unassigned")),
                         None => row_errs.push(RowError::new(line, Some(col), Some(v), "assignee: no person has this e-mail or employee id")),
                     },
                     "cost_centre" => match cc_by.get(&v.to_lowercase()) {
@@ -602,19 +628,16 @@ impl App {
                     && new_loc.is_none()
                 {
                     first.insert("state".into(), json!("in-stock"));
-                    report.warnings.push(format!("row {line}: deployed to nobody itemize knows and without a location; imported in stock"));
+                    warnings.push(format!("row {line}: deployed to nobody itemize knows and without a location; imported in stock"));
                 }
             }
-            if let Some(tag) = obj.get("tag").and_then(Value::as_str) {
-                let key = tag.to_lowercase();
-                if let Some(prev) = seen_tags.insert(key, line) {
-                    row_errs.push(RowError::new(
-                        line,
-                        column_of.get("tag").map(String::as_str),
-                        Some(tag),
-                        format!("tag: repeats row {prev}"),
-                    ));
-                }
+            if let (Some(prev), Some(tag)) = (repeat, obj.get("tag").and_then(Value::as_str)) {
+                row_errs.push(RowError::new(
+                    line,
+                    column_of.get("tag").map(String::as_str),
+                    Some(tag),
+                    format!("tag: repeats row {prev}"),
+                ));
             }
             let existing_id = obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(t).copied());
             // A placeholder location so a new one can satisfy "in use needs a location" before it exists.
@@ -660,22 +683,50 @@ impl App {
                 }
             }
             match (asset, row_errs.is_empty()) {
-                (Some(a), true) => {
-                    if let Some(l) = &new_loc
+                (Some(a), true) => RowCheck {
+                    warnings,
+                    errors: Vec::new(),
+                    staged: Some((line, a, new_loc, new_vendor, existing_id)),
+                },
+                _ => RowCheck { warnings, errors: row_errs, staged: None },
+            }
+        };
+        // Past a few thousand rows, the second half is checked on another thread while this one checks the first.
+        let checked: Vec<RowCheck> = if rows.len() >= PARALLEL_CHECK_ROWS {
+            let mid = rows.len() / 2;
+            std::thread::scope(|scope| {
+                let second = scope.spawn(|| {
+                    rows[mid..].iter().zip(&repeats[mid..]).map(|(r, p)| check(r, *p)).collect::<Vec<_>>()
+                });
+                let mut all: Vec<RowCheck> =
+                    rows[..mid].iter().zip(&repeats[..mid]).map(|(r, p)| check(r, *p)).collect();
+                all.extend(second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                all
+            })
+        } else {
+            rows.iter().zip(&repeats).map(|(r, p)| check(r, *p)).collect()
+        };
+        drop(rows);
+        // In file order, as if checked one by one.
+        for row in checked {
+            report.warnings.extend(row.warnings);
+            match row.staged {
+                Some(staged) => {
+                    if let Some(l) = &staged.2
                         && !new_locations.iter().any(|x| x.eq_ignore_ascii_case(l))
                     {
                         new_locations.push(l.clone());
                     }
-                    if let Some(v) = &new_vendor
+                    if let Some(v) = &staged.3
                         && !new_vendors.iter().any(|x| x.eq_ignore_ascii_case(v))
                     {
                         new_vendors.push(v.clone());
                     }
-                    good.push((line, a, new_loc, new_vendor, existing_id));
+                    good.push(staged);
                 }
-                _ => {
+                None => {
                     report.rejected += 1;
-                    for e in row_errs {
+                    for e in row.errors {
                         report.error(e);
                     }
                 }
@@ -869,6 +920,16 @@ impl App {
 
 /// A checked row: its line, the asset, a location and vendor to create for it, and the asset it updates.
 type Staged = (u64, Asset, Option<String>, Option<String>, Option<i64>);
+
+/// One checked row: the warnings it raised, and either the asset it stages or its errors.
+struct RowCheck {
+    warnings: Vec<String>,
+    errors: Vec<RowError>,
+    staged: Option<Staged>,
+}
+
+/// Rows from which an import checks its rows on two threads.
+const PARALLEL_CHECK_ROWS: usize = 4096;
 
 /// The ids of the records an import may refer to.
 struct KnownIds {

@@ -593,6 +593,53 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
     assert!(e.to_string().contains("no resource_id"), "{e}");
 });
 
+both!(large_files_are_checked_on_two_threads_into_one_report_in_file_order, |t| {
+    // 6,000 rows: past the size where the two halves of the file are checked at once. What each half finds comes
+    // back in file order: warnings, errors (a tag repeated across the halves, a ragged row), locations to create.
+    let mut csv = String::from("Asset Tag,Item Name,Category,Status,Email,Location\n");
+    for i in 0..6000 {
+        let row = match i {
+            100 => "T-100,Laptop 100,Laptop,Deployed,ghost1@example.com,Site 0".to_string(),
+            3000 => "T-3000,Laptop 3000,Laptop,Ready to Deploy,,Site 1,extra,cells".to_string(),
+            3500 => "T-3500,Laptop 3500,Laptop,Deployed,ghost2@example.com,".to_string(),
+            4000 => "t-10,Laptop 4000,Laptop,Ready to Deploy,,Site 2".to_string(),
+            5000 => "T-5000,Laptop 5000,Laptop,Ready to Deploy,,Annex".to_string(),
+            _ => format!("T-{i},Laptop {i},Laptop,Ready to Deploy,,Site {}", i % 3),
+        };
+        csv.push_str(&row);
+        csv.push('\n');
+    }
+    let strict = t.app.import_assets(&sys(), csv.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert!(!strict.committed && (strict.created, strict.rejected) == (0, 2), "{:?}", strict.errors);
+    assert_eq!(strict.errors.len(), 2, "{:?}", strict.errors);
+    assert_eq!(strict.errors[0].row, 3002);
+    assert!(
+        strict.errors[0].reason.starts_with("ragged row: it has 8 cells but the header has 6"),
+        "{:?}",
+        strict.errors
+    );
+    assert_eq!((strict.errors[1].row, strict.errors[1].reason.as_str()), (4002, "tag: repeats row 12"));
+    let rows: Vec<&String> = strict.warnings.iter().filter(|w| w.starts_with("row ")).collect();
+    assert_eq!(
+        rows,
+        [
+            "row 102: Email `ghost1@example.com` is nobody in itemize's people; the asset is imported unassigned",
+            "row 3502: Email `ghost2@example.com` is nobody in itemize's people; the asset is imported unassigned",
+            "row 3502: deployed to nobody itemize knows and without a location; imported in stock",
+        ]
+    );
+    let opts = ImportOptions { lenient: true, dry_run: true, ..Default::default() };
+    let lenient = t.app.import_assets(&sys(), csv.as_bytes(), &opts).await.unwrap();
+    assert_eq!(
+        (lenient.created, lenient.rejected, lenient.committed),
+        (5998, 2, false),
+        "{:?}",
+        lenient.errors
+    );
+    assert_eq!(lenient.created_locations, ["Site 0", "Site 1", "Site 2", "Annex"]);
+    assert_eq!(t.app.store().session().await.unwrap().count_assets().await.unwrap(), 0);
+});
+
 both!(large_import_writes_ids_history_and_indexes, |t| {
     // Past the size where the import builds the register's indexes afresh, and several statements long on
     // either database (5,000 rows, then up to 5,000 on PostgreSQL or 50,000 on SQLite): ids follow the file's order, each asset has its "imported" event, every index is back.
