@@ -259,6 +259,14 @@ fn state_of(status: &str) -> Option<&'static str> {
 }
 
 /// A date in ISO or US m/d/yy(yy) form.
+/// A row's tag as the row check reads it (the cell of the tag column, trimmed; empty or `null` is no tag).
+fn tag_cell(cells: &[String], tag_at: Option<usize>) -> Option<&str> {
+    tag_at
+        .and_then(|at| cells.get(at))
+        .map(|c| c.trim())
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("null"))
+}
+
 fn iso_date(v: &str) -> Option<String> {
     if v.parse::<jiff::civil::Date>().is_ok() {
         return Some(v.to_string());
@@ -401,20 +409,12 @@ impl App {
         let cost_centres = s.all::<itemize_core::refdata::CostCentre>(true).await?;
         let services = s.all::<itemize_core::refdata::Service>(true).await?;
         // The file's tags already in the register (their rows update those assets).
-        let existing = match fields.iter().position(|f| f.as_deref() == Some("tag")) {
-            Some(at) => {
-                let mut tags: Vec<String> = rows
-                    .iter()
-                    .filter_map(|(_, cells)| cells.get(at).map(|c| c.trim()))
-                    .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("null"))
-                    .map(str::to_string)
-                    .collect();
-                tags.sort_unstable();
-                tags.dedup();
-                s.asset_ids_with_tags(&tags).await.map_err(store_err)?
-            }
-            None => HashMap::new(),
-        };
+        let tag_at = fields.iter().position(|f| f.as_deref() == Some("tag"));
+        let mut tags: Vec<&str> = rows.iter().filter_map(|(_, cells)| tag_cell(cells, tag_at)).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        let tags: Vec<String> = tags.into_iter().map(str::to_string).collect();
+        let existing = s.asset_ids_with_tags(&tags).await.map_err(store_err)?;
         drop(s);
         let mut loc_by: HashMap<String, i64> = HashMap::new();
         for l in &locations {
@@ -453,17 +453,12 @@ impl App {
             cells.len() > header.len() && cells[header.len()..].iter().any(|c| !c.trim().is_empty())
         };
         // Each row's tag, when an earlier row has it (as the register compares tags): the row it repeats. One pass in
-        // file order, reading the tag as the row check does (trimmed; empty or `null` is no tag; ragged rows skipped).
-        let tag_at = fields.iter().position(|f| f.as_deref() == Some("tag"));
+        // file order (ragged rows skipped, as the row check skips them).
         let mut seen_tags: HashMap<String, u64> = HashMap::new();
         let repeats: Vec<Option<u64>> = rows
             .iter()
             .map(|(line, cells)| {
-                let tag = tag_at
-                    .filter(|_| !ragged(cells))
-                    .and_then(|at| cells.get(at))
-                    .map(|c| c.trim())
-                    .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("null"))?;
+                let tag = tag_cell(cells, tag_at).filter(|_| !ragged(cells))?;
                 seen_tags.insert(tag.to_lowercase(), *line)
             })
             .collect();
