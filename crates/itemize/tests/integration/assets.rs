@@ -21,6 +21,19 @@ fn fields_of(e: &AppError) -> Vec<String> {
     }
 }
 
+/// Every asset the list gives for `p`, following its cursor page after page.
+async fn every_page(t: &TestApp, mut p: ListParams) -> Vec<itemize_core::assets::Asset> {
+    let mut all = Vec::new();
+    loop {
+        let page = t.app.list_assets(&sys(), &p).await.unwrap();
+        all.extend(page.items);
+        match page.next {
+            Some(c) => p = p.with("cursor", c),
+            None => return all,
+        }
+    }
+}
+
 async fn laptop(t: &TestApp, tag: &str, extra: Value) -> itemize_core::assets::Asset {
     let mut body = json!({"tag": tag, "name": format!("Laptop {tag}"), "class": "laptop", "model": "ThinkPad T14",
         "purchase_date": "2025-01-15", "purchase_cost": "1200.00", "currency": "EUR", "useful_life_months": 36,
@@ -126,16 +139,11 @@ both!(lists_filter_sort_search_and_scope, |t| {
     }
     t.app.check_out_asset(&sys(), 1, json!({"assignee_person_id": person})).await.unwrap();
     // Keyset pages cover everything once, in order.
-    let mut seen = Vec::new();
-    let mut p = params(&[("limit", "7"), ("sort", "-tag")]);
-    loop {
-        let page = t.app.list_assets(&sys(), &p).await.unwrap();
-        seen.extend(page.items.iter().map(|a| a.fields.tag.clone()));
-        match page.next {
-            Some(c) => p = p.with("cursor", c),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = every_page(&t, params(&[("limit", "7"), ("sort", "-tag")]))
+        .await
+        .into_iter()
+        .map(|a| a.fields.tag)
+        .collect();
     let mut want: Vec<String> = (0..30).map(|i| format!("LT-{i:03}")).collect();
     want.reverse();
     assert_eq!(seen, want);
@@ -188,19 +196,10 @@ both!(serials_sort_case_insensitively_through_cursor_pages, |t| {
         laptop(&t, tag, json!({"serial": serial})).await;
     }
     t.app.create_asset(&sys(), json!({"tag": "S-6", "name": "No serial", "class": "laptop"})).await.unwrap();
-    let walk = |sort: &'static str| {
-        let app = t.app.clone();
-        async move {
-            let (mut seen, mut p) = (Vec::new(), params(&[("limit", "2"), ("sort", sort)]));
-            loop {
-                let page = app.list_assets(&sys(), &p).await.unwrap();
-                seen.extend(page.items.iter().map(|a| a.fields.serial.clone().unwrap_or_default()));
-                match page.next {
-                    Some(c) => p = p.with("cursor", c),
-                    None => return seen,
-                }
-            }
-        }
+    let t = &t;
+    let walk = |sort: &'static str| async move {
+        let all = every_page(t, params(&[("limit", "2"), ("sort", sort)])).await;
+        all.into_iter().map(|a| a.fields.serial.unwrap_or_default()).collect::<Vec<_>>()
     };
     assert_eq!(walk("serial").await, ["A1", "a3", "B1", "b2", "C0"]);
     assert_eq!(walk("-serial").await, ["C0", "b2", "B1", "a3", "A1"]);
