@@ -792,40 +792,74 @@ fn commitment_row(c: &ContractCommitment) -> CommitmentRow {
 /// The vendor register's names and aliases, matched case-insensitively.
 #[derive(Debug, Default)]
 struct VendorIndex {
-    by_spelling: HashMap<String, (i64, String)>,
+    by_spelling: HashMap<String, usize>,
+    /// Each vendor's id, as a number and as the text `x_VendorId` holds, and its name.
+    vendors: Vec<(i64, String, String)>,
 }
 
 impl VendorIndex {
     fn new(vendors: Vec<(i64, String, Vec<String>)>) -> Self {
-        let mut by_spelling = HashMap::new();
+        let mut index = Self::default();
         for (id, name, aliases) in vendors {
             for spelling in std::iter::once(&name).chain(&aliases) {
-                by_spelling.insert(spelling.trim().to_lowercase(), (id, name.clone()));
+                index.by_spelling.insert(spelling.trim().to_lowercase(), index.vendors.len());
             }
+            index.vendors.push((id, id.to_string(), name));
         }
-        Self { by_spelling }
+        index
     }
 
-    fn find(&self, spelling: Option<&str>) -> Option<&(i64, String)> {
-        self.by_spelling.get(&spelling?.trim().to_lowercase())
+    fn find(&self, spelling: &str) -> Option<usize> {
+        self.by_spelling.get(&spelling.trim().to_lowercase()).copied()
+    }
+}
+
+/// An import's view of the vendor index: the spellings it met lately and what they resolved to, so a file that
+/// names the same few publishers and providers line after line lowers and hashes each spelling once.
+struct VendorLookup<'a> {
+    index: &'a VendorIndex,
+    seen: Vec<(String, Option<usize>)>,
+}
+
+impl<'a> VendorLookup<'a> {
+    /// The spellings remembered; past it the oldest is forgotten.
+    const SEEN: usize = 16;
+
+    fn new(index: &'a VendorIndex) -> Self {
+        Self { index, seen: Vec::new() }
+    }
+
+    fn find(&mut self, spelling: Option<&str>) -> Option<usize> {
+        let spelling = spelling?;
+        if let Some((_, v)) = self.seen.iter().find(|(s, _)| s == spelling) {
+            return *v;
+        }
+        let v = self.index.find(spelling);
+        if self.seen.len() == Self::SEEN {
+            self.seen.remove(0);
+        }
+        self.seen.push((spelling.to_string(), v));
+        v
     }
 
     /// Links a line to its vendor (`x_VendorId`), by publisher, then provider. A generic spend file's vendor
     /// spellings are replaced by the register's name (its aliases resolve to the vendor); a cloud bill keeps the
     /// provider's own names, as FOCUS wants them.
-    fn resolve(&self, r: &mut FocusRecord, rename: bool) {
-        if self.by_spelling.is_empty() {
+    fn resolve(&mut self, r: &mut FocusRecord, rename: bool) {
+        if self.index.vendors.is_empty() {
             return;
         }
-        let Some((id, name)) =
+        let Some(v) =
             self.find(r.publisher_name.as_deref()).or_else(|| self.find(r.provider_name.as_deref()))
         else {
             return;
         };
-        r.other.insert("x_VendorId", id.to_string());
+        let index = self.index;
+        let (_, id_text, name) = &index.vendors[v];
+        r.other.insert_str("x_VendorId", id_text);
         if rename {
             for field in [&mut r.publisher_name, &mut r.provider_name, &mut r.invoice_issuer_name] {
-                if field.as_deref().is_some_and(|v| self.find(Some(v)).is_some_and(|(i, _)| i == id)) {
+                if field.as_deref().is_some_and(|s| self.find(Some(s)) == Some(v)) {
                     *field = Some(name.clone());
                 }
             }
@@ -922,6 +956,7 @@ fn process(
     let mut sums_of_invoice: HashMap<String, Vec<usize>> = HashMap::new();
     let mut last_sums: Option<usize> = None;
     let mut writing = true;
+    let mut vendors = VendorLookup::new(vendors);
     let mut rec = FocusRecord::blank(0, reporting);
     while let Some(r) = stream.next_into(&mut rec) {
         out.rows_read += 1;
@@ -1143,6 +1178,44 @@ fn write_quarantine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vendor_lookup_answers_as_the_index_does_past_the_spellings_it_remembers() {
+        let index = VendorIndex::new(vec![
+            (7, "Amazon Web Services".into(), vec!["AWS".into(), "amazon".into()]),
+            (9, "Cisco".into(), vec!["Cisco Systems, Inc.".into()]),
+        ]);
+        let mut lookup = VendorLookup::new(&index);
+        // More spellings than it remembers, twice over, each asked twice in a row: answers never change.
+        let spellings: Vec<String> = (0..2 * VendorLookup::SEEN)
+            .map(|i| match i % 4 {
+                0 => format!("{}aws ", " ".repeat(i)),
+                1 => "CISCO SYSTEMS, INC.".to_string(),
+                2 => format!("Unknown {i}"),
+                _ => "Amazon".to_string(),
+            })
+            .collect();
+        for _ in 0..2 {
+            for s in &spellings {
+                let want = index.find(s).map(|v| index.vendors[v].0);
+                for _ in 0..2 {
+                    assert_eq!(lookup.find(Some(s)).map(|v| index.vendors[v].0), want, "{s:?}");
+                }
+            }
+        }
+        assert_eq!(lookup.seen.len(), VendorLookup::SEEN);
+        assert_eq!(lookup.find(Some(" aws")).map(|v| index.vendors[v].0), Some(7));
+        assert_eq!(lookup.find(Some("Cisco")).map(|v| index.vendors[v].0), Some(9));
+        assert_eq!(lookup.find(Some("Unknown 2")), None);
+        assert_eq!(lookup.find(None), None);
+
+        // A generic file's alias becomes the register's name; the line is linked by the vendor's id.
+        let mut r = FocusRecord::blank(1, Currency::USD);
+        r.provider_name = Some("cisco systems, inc.".into());
+        lookup.resolve(&mut r, true);
+        assert_eq!(r.provider_name.as_deref(), Some("Cisco"));
+        assert_eq!(r.other.get("x_VendorId").map(String::as_str), Some("9"));
+    }
 
     #[test]
     fn progress_is_the_share_of_the_file_read() {
