@@ -524,46 +524,54 @@ impl LakeWriter {
 }
 
 /// Appends a decimal's text, exactly as its `Display` writes it (every digit of its scale), without the
-/// formatting machinery.
+/// formatting machinery. The text is laid out in a small buffer of fixed size, each digit written where it
+/// belongs, and appended whole then cut to length: copies of a length known only at run time would each be a call
+/// to `memcpy`, which for a few bytes costs more than the digits.
 pub fn write_decimal(out: &mut Vec<u8>, d: Decimal) {
     const E19: u64 = 10_000_000_000_000_000_000;
-    let mut digits = [0u8; 40];
-    let mut n = 0;
-    // Written from the right, at least `min` digits of `v` (zeros in front).
-    let mut put = |mut v: u64, min: usize| {
-        let start = n;
-        while v > 0 || n - start < min {
-            digits[digits.len() - 1 - n] = b'0' + (v % 10) as u8;
-            n += 1;
-            v /= 10;
-        }
-    };
+    const WIDTH: usize = 40;
+    let digits_of = |v: u64| v.checked_ilog10().map_or(1, |l| l as usize + 1);
     // A mantissa has at most 29 digits: two 64-bit parts of 19 and 10, and 64-bit division is far cheaper than
     // 128-bit; most amounts are one part.
     let m = d.mantissa().unsigned_abs();
-    match u64::try_from(m).ok().filter(|v| *v < E19) {
-        Some(v) => put(v, 1),
-        None => {
-            put((m % u128::from(E19)) as u64, 19);
-            put((m / u128::from(E19)) as u64, 1);
+    let (low, high) = match u64::try_from(m).ok().filter(|v| *v < E19) {
+        Some(v) => (v, None),
+        None => ((m % u128::from(E19)) as u64, Some((m / u128::from(E19)) as u64)),
+    };
+    let n = high.map_or(digits_of(low), |h| 19 + digits_of(h));
+    let scale = d.scale() as usize;
+    let neg = usize::from(d.is_sign_negative());
+    // At least one digit before the point; zeros fill in between (the buffer starts as zeros).
+    let shown = n.max(scale + 1);
+    let point = usize::from(scale > 0);
+    let len = neg + shown + point;
+    let mut text = [b'0'; WIDTH];
+    if neg == 1 {
+        text[0] = b'-';
+    }
+    if point == 1 {
+        text[len - 1 - scale] = b'.';
+    }
+    // The k-th digit from the right, past the point once k reaches the scale.
+    let mut k = 0;
+    let mut put = |mut v: u64, count: usize| {
+        for _ in 0..count {
+            let at = len - 1 - k - usize::from(point == 1 && k >= scale);
+            text[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            k += 1;
+        }
+    };
+    match high {
+        None => put(low, n),
+        Some(h) => {
+            put(low, 19);
+            put(h, n - 19);
         }
     }
-    let digits = &digits[digits.len() - n..];
-    if d.is_sign_negative() {
-        out.push(b'-');
-    }
-    let scale = d.scale() as usize;
-    if scale == 0 {
-        out.extend_from_slice(digits);
-    } else if n > scale {
-        out.extend_from_slice(&digits[..n - scale]);
-        out.push(b'.');
-        out.extend_from_slice(&digits[n - scale..]);
-    } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + scale - n, b'0');
-        out.extend_from_slice(digits);
-    }
+    let start = out.len();
+    out.extend_from_slice(&text);
+    out.truncate(start + len);
 }
 
 /// One column of a batch read back from the lake.
