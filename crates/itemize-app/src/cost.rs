@@ -283,8 +283,27 @@ struct Staged {
     writer: Option<LakeWriter>,
     rows: u64,
     totals: BTreeMap<String, Totals>,
-    services: BTreeSet<String>,
-    tag_keys: BTreeSet<String>,
+    /// The services and tag keys of the partition's lines, for queries to skip partitions that cannot match;
+    /// `None` once there are more than [`LISTED_PER_PARTITION`] (the manifest then says nothing, and no query
+    /// skips the partition).
+    services: Option<BTreeSet<String>>,
+    tag_keys: Option<BTreeSet<String>>,
+}
+
+/// The most services, and the most tag keys, a partition's manifest lists.
+const LISTED_PER_PARTITION: usize = 500;
+
+/// Adds `v` to a partition's list, which gives up (becomes `None`) past [`LISTED_PER_PARTITION`] values.
+fn list_value(set: &mut Option<BTreeSet<String>>, v: &str) {
+    if let Some(s) = set
+        && !s.contains(v)
+    {
+        if s.len() == LISTED_PER_PARTITION {
+            *set = None;
+        } else {
+            s.insert(v.to_string());
+        }
+    }
 }
 
 /// The sums of one partition's lines in one currency on one invoice.
@@ -1033,8 +1052,8 @@ fn process(
                             writer: Some(writer),
                             rows: 0,
                             totals: BTreeMap::new(),
-                            services: BTreeSet::new(),
-                            tag_keys: BTreeSet::new(),
+                            services: Some(BTreeSet::new()),
+                            tag_keys: Some(BTreeSet::new()),
                         });
                         index.insert(key, out.staged.len() - 1);
                         out.staged.len() - 1
@@ -1071,16 +1090,11 @@ fn process(
             w.push(&rec, &conv).map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         s.rows += 1;
-        if let Some(svc) = &rec.service_name
-            && s.services.len() < 500
-            && !s.services.contains(svc)
-        {
-            s.services.insert(svc.clone());
+        if let Some(svc) = &rec.service_name {
+            list_value(&mut s.services, svc);
         }
         for k in rec.tags.keys() {
-            if s.tag_keys.len() < 500 && !s.tag_keys.contains(k) {
-                s.tag_keys.insert(k.clone());
-            }
+            list_value(&mut s.tag_keys, k);
         }
     }
     for s in sums {

@@ -357,15 +357,15 @@ impl App {
         let current = s.current_partitions(&PartitionFilter::default()).await?.len();
         let mut parts = s.current_partitions(&filter).await?;
         drop(s);
-        // The partition's recorded services and tag keys spare reading files that cannot match.
+        // The partition's recorded services and tag keys spare reading files that cannot match. A partition with
+        // too many to list records none (`null`), and is read.
+        let may_hold = |listed: &str, v: &str| {
+            serde_json::from_str::<Option<BTreeSet<String>>>(listed)
+                .map_or(true, |s| s.is_none_or(|s| s.contains(v)))
+        };
         parts.retain(|p| {
-            let svc_ok = q.service.as_ref().is_none_or(|svc| {
-                serde_json::from_str::<BTreeSet<String>>(&p.services_json).map_or(true, |s| s.contains(svc))
-            });
-            let tag_ok = q.tag.as_ref().is_none_or(|(k, _)| {
-                serde_json::from_str::<BTreeSet<String>>(&p.tag_keys_json).map_or(true, |s| s.contains(k))
-            });
-            svc_ok && tag_ok
+            q.service.as_ref().is_none_or(|svc| may_hold(&p.services_json, svc))
+                && q.tag.as_ref().is_none_or(|(k, _)| may_hold(&p.tag_keys_json, k))
         });
         let (dir, q2, parts2) = (self.lake_dir(), q.clone(), parts.clone());
         let groups = tokio::task::spawn_blocking(move || totals_of(&dir, &parts2, &q2))

@@ -387,6 +387,42 @@ both!(queries_read_only_the_partitions_they_need, |t| {
     assert!(LedgerQuery::from_params(&[("from".into(), "2026-13".into())]).is_err());
 });
 
+both!(a_partition_with_too_many_services_or_tag_keys_to_list_is_never_skipped, |t| {
+    // 501 lines, each with a service and a tag key of its own: one more than a partition lists.
+    let mut s = String::from(
+        "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BilledCost,\
+         EffectiveCost,ListCost,ContractedCost,BillingCurrency,ChargeCategory,ProviderName,ServiceName,Tags\n",
+    );
+    for i in 1..=501 {
+        s.push_str(&format!(
+            "A,2026-05-01T00:00:00Z,2026-06-01T00:00:00Z,2026-05-02T00:00:00Z,2026-05-02T01:00:00Z,\
+             {i}.00,{i}.00,{i}.00,{i}.00,USD,Usage,Acme Cloud,S{i},\"{{\"\"k{i}\"\": \"\"v\"\"}}\"\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.csv");
+    std::fs::write(&path, s).unwrap();
+    assert_eq!(import(&t, &path, ImportOptions::default()).await.status, "active");
+    // The last service and tag key met, past the list's end, are found; the first ones too.
+    for (service, tag, cost) in [("S501", "k501", "501.00"), ("S1", "k1", "1.00"), ("S250", "k250", "250.00")]
+    {
+        let q = LedgerQuery { service: Some(service.into()), ..Default::default() };
+        let r = t.app.ledger_totals(&sys(), &q).await.unwrap();
+        assert_eq!(
+            (r.partitions_scanned, r.total.billed_cost),
+            (1, parse_decimal(cost).unwrap()),
+            "{service}"
+        );
+        let q = LedgerQuery { tag: Some((tag.into(), None)), ..Default::default() };
+        let r = t.app.ledger_totals(&sys(), &q).await.unwrap();
+        assert_eq!((r.partitions_scanned, r.total.billed_cost), (1, parse_decimal(cost).unwrap()), "{tag}");
+    }
+    // A service nobody bills is still answered by reading the partition (it lists none), and matches nothing.
+    let q = LedgerQuery { service: Some("Nothing".into()), ..Default::default() };
+    let r = t.app.ledger_totals(&sys(), &q).await.unwrap();
+    assert_eq!((r.partitions_scanned, r.total.lines), (1, 0));
+});
+
 both!(focus_exports_read_back_exactly, |t| {
     let dir = tempfile::tempdir().unwrap();
     let src = fixture("focus-1.3/gcp/focus_1_3_cost_and_usage_gcp.csv");
