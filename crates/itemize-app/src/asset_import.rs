@@ -415,6 +415,20 @@ impl App {
         tags.dedup();
         let tags: Vec<String> = tags.into_iter().map(str::to_string).collect();
         let existing = s.asset_ids_with_tags(&tags).await.map_err(store_err)?;
+        // Their fields as the register has them: a row updating an asset changes what its cells give and keeps
+        // the rest (a file without a column, or a blank cell, leaves the asset's value as it is).
+        let current: HashMap<i64, Map<String, Value>> = {
+            let ids: Vec<i64> = existing.values().copied().collect();
+            s.assets_by_ids(&ids)
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .filter_map(|a| match a.fields.to_json() {
+                    Value::Object(m) => Some((a.id, m)),
+                    _ => None,
+                })
+                .collect()
+        };
         drop(s);
         let mut loc_by: HashMap<String, i64> = HashMap::new();
         for l in &locations {
@@ -586,6 +600,20 @@ impl App {
                     }
                 }
             }
+            let existing_id = obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(t).copied());
+            if let Some(mut base) = existing_id.and_then(|id| current.get(&id)).cloned() {
+                for (k, v) in std::mem::take(&mut obj) {
+                    match (base.get_mut(&k), v) {
+                        (Some(Value::Object(have)), Value::Object(given)) if k == "custom" => {
+                            have.extend(given)
+                        }
+                        (_, v) => {
+                            base.insert(k, v);
+                        }
+                    }
+                }
+                obj = base;
+            }
             if snipe {
                 if !obj.contains_key("class") {
                     // A Snipe-IT category is free text: it decides when it names a kind of device, else the model.
@@ -611,6 +639,8 @@ impl App {
                 if let Some(n) = model_number {
                     let note = format!("Model number: {n}");
                     let notes = match obj.get("notes").and_then(Value::as_str) {
+                        // An update keeps the register's notes, which hold the line from the first import.
+                        Some(t) if t.lines().any(|l| l == note) => t.to_string(),
                         Some(t) => format!("{t}\n{note}"),
                         None => note,
                     };
@@ -619,7 +649,7 @@ impl App {
                 // Deployed to someone itemize does not know: in stock where it is, rather than refused.
                 if first.get("state") == Some(&json!("in-use"))
                     && !first.contains_key("assignee_person_id")
-                    && !obj.contains_key("location_id")
+                    && obj.get("location_id").is_none_or(Value::is_null)
                     && new_loc.is_none()
                 {
                     first.insert("state".into(), json!("in-stock"));
@@ -634,7 +664,6 @@ impl App {
                     format!("tag: repeats row {prev}"),
                 ));
             }
-            let existing_id = obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(t).copied());
             // A placeholder location so a new one can satisfy "in use needs a location" before it exists.
             if new_loc.is_some() {
                 obj.insert("location_id".into(), json!(i64::MAX));
@@ -849,7 +878,7 @@ impl App {
             return Err(AppError::bad_param("format", "must be csv or xlsx"));
         }
         let rows = self.all_matching(actor, params.clone(), None).await?;
-        let cols = [
+        let own = [
             "tag",
             "name",
             "class",
@@ -872,8 +901,25 @@ impl App {
             "end_of_life",
             "useful_life_months",
             "depreciation_method",
+            "depreciation_rate",
+            "depreciation_convention",
+            "depreciation_start",
+            "salvage_value",
+            "in_service_date",
+            "resource_id",
             "notes",
         ];
+        // Every field an asset has, custom ones as `custom.<key>` columns (those any exported asset has), so an
+        // export re-imports without losing a value.
+        let custom: std::collections::BTreeSet<String> =
+            rows.iter().flat_map(|a| a.fields.custom.keys().cloned()).collect();
+        let cols: Vec<String> =
+            own.iter().map(|c| c.to_string()).chain(custom.iter().map(|k| format!("custom.{k}"))).collect();
+        let text = |v: &Value| match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
         let table: Vec<Vec<String>> = rows
             .iter()
             .map(|a| {
@@ -881,12 +927,9 @@ impl App {
                 j["state"] = json!(a.state);
                 j["assignee_person_id"] = json!(a.custody.assignee_person_id);
                 j["service_id"] = json!(a.custody.service_id);
-                cols.iter()
-                    .map(|c| match &j[*c] {
-                        Value::Null => String::new(),
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
+                own.iter()
+                    .map(|c| text(&j[*c]))
+                    .chain(custom.iter().map(|k| a.fields.custom.get(k).map(text).unwrap_or_default()))
                     .collect()
             })
             .collect();
@@ -895,7 +938,7 @@ impl App {
             let sheet = book.add_worksheet();
             let err = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
             for (c, h) in cols.iter().enumerate() {
-                sheet.write_string(0, c as u16, *h).map_err(err)?;
+                sheet.write_string(0, c as u16, h).map_err(err)?;
             }
             for (r, row) in table.iter().enumerate() {
                 for (c, v) in row.iter().enumerate() {
@@ -905,7 +948,7 @@ impl App {
             return book.save_to_buffer().map_err(err);
         }
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-        w.write_record(cols).map_err(|e| AppError::Internal(e.to_string()))?;
+        w.write_record(&cols).map_err(|e| AppError::Internal(e.to_string()))?;
         for row in &table {
             w.write_record(row).map_err(|e| AppError::Internal(e.to_string()))?;
         }

@@ -467,6 +467,73 @@ both!(snipe_it_imports_including_broken_files, |t| {
     assert!(pdf.starts_with(b"%PDF-1.4"));
 });
 
+both!(a_re_import_changes_what_its_cells_give_and_keeps_the_rest, |t| {
+    let (_, cc, _, _) = seed_small(&t).await;
+    t.app
+        .put_asset_settings(
+            &sys(),
+            json!({"custom_fields": [
+            {"key": "colour", "label": "Colour", "class": "laptop", "type": "text"},
+            {"key": "bay", "label": "Bay", "class": "laptop", "type": "number"}]}),
+        )
+        .await
+        .unwrap();
+    let a = laptop(
+        &t,
+        "LT-R1",
+        json!({"cost_centre_id": cc, "custom": {"colour": "red", "bay": 4}, "salvage_value": "100.00",
+            "in_service_date": "2025-02-01", "depreciation_method": "declining-balance", "depreciation_rate": "150",
+            "depreciation_convention": "mid-month", "depreciation_start": "in-service", "notes": "Spare"}),
+    )
+    .await;
+    let before = t.app.get_asset(&sys(), a.id).await.unwrap();
+    let itemize = || ImportOptions { format: Some("itemize".into()), ..Default::default() };
+
+    // The export carries every field, custom ones as columns; it re-imports changing nothing.
+    let csv = t.app.export_assets(&sys(), &params(&[("q", "LT-R1")]), "csv").await.unwrap();
+    let text = String::from_utf8(csv.clone()).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    for col in [
+        "salvage_value",
+        "in_service_date",
+        "depreciation_rate",
+        "depreciation_convention",
+        "depreciation_start",
+        "resource_id",
+        "custom.bay",
+        "custom.colour",
+    ] {
+        assert!(header.contains(&col), "{col} missing from {header:?}");
+    }
+    let round = t.app.import_assets(&sys(), &csv, &itemize()).await.unwrap();
+    assert!(round.errors.is_empty(), "{:?}", round.errors);
+    assert_eq!((round.created, round.updated, round.committed), (0, 0, true));
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().version, before.version);
+
+    // A file with a few columns, and a blank cell, changes those columns only.
+    let r = t
+        .app
+        .import_assets(&sys(), b"tag,name,notes,custom.colour\nlt-r1,Renamed laptop,,blue\n", &itemize())
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!((r.created, r.updated), (0, 1));
+    let after = t.app.get_asset(&sys(), a.id).await.unwrap();
+    let (mut want, got) = (before.fields.to_json(), after.fields.to_json());
+    want["name"] = json!("Renamed laptop");
+    want["tag"] = json!("lt-r1");
+    want["custom"]["colour"] = json!("blue");
+    assert_eq!(got, want);
+    assert_eq!((after.state, after.custody.clone()), (before.state, before.custody.clone()));
+    // The history names exactly what changed.
+    let events = t.app.asset_history(&sys(), a.id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, "updated");
+    let changed: Vec<&String> = last.detail["changes"].as_object().unwrap().keys().collect();
+    assert_eq!(changed, ["custom", "name", "tag"]);
+    assert_eq!(last.detail["changes"]["custom"][1], got["custom"]);
+});
+
 fn dec(s: &str) -> rust_decimal::Decimal {
     s.parse().unwrap()
 }
