@@ -935,8 +935,8 @@ impl App {
         Ok(row)
     }
 
-    /// Closes an audit: every asset scanned gets its last-audited date; with `mark_missing`, expected assets
-    /// that were not found become missing.
+    /// Closes an audit: every asset scanned gets its last-audited date, and one that was missing is back in
+    /// stock; with `mark_missing`, expected assets that were not found become missing.
     pub async fn close_audit(
         &self,
         actor: &Actor,
@@ -951,7 +951,11 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.store().transaction().await?;
         let scanned: Vec<i64> = view.found.iter().chain(view.unexpected.iter()).copied().collect();
+        let mut recovered = Vec::new();
         for a in tx.assets_by_ids(&scanned).await? {
+            if a.state == State::Missing {
+                recovered.push(a.id);
+            }
             let mut next = a.clone();
             next.last_audited_at = Some(now);
             next.version += 1;
@@ -973,6 +977,15 @@ impl App {
                 )));
             }
             tx.append_asset_events(&[(a.id, now, &actor.name, "audited", detail)]).await?;
+        }
+        // What was missing and has been scanned is found: in stock where the audit found it.
+        for id in recovered {
+            let input = itemize_core::assets::TransitionInput {
+                to: Some("in-stock".into()),
+                reason: Some(format!("found in audit {audit_id}")),
+                ..Default::default()
+            };
+            self.transition_in(&mut tx, actor, id, None, input, "transition").await?;
         }
         if mark_missing {
             for id in &view.missing {

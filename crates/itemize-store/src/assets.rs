@@ -1025,11 +1025,12 @@ impl Session {
             .collect()
     }
 
-    /// Asset ids at a location that are held there (for an audit's expected list).
+    /// Asset ids at a location that should be found there (for an audit's expected list): in stock, in use, or
+    /// missing from there. An asset on loan, in repair or in transit is away by its state, and is not expected.
     pub async fn asset_ids_at(&mut self, location_id: i64) -> Result<Vec<i64>, StoreError> {
         let rows = self
             .fetch_all(
-                "SELECT id FROM assets WHERE location_id = $1 AND state IN ('in-stock', 'in-use', 'in-repair', 'on-loan', 'missing') ORDER BY id"
+                "SELECT id FROM assets WHERE location_id = $1 AND state IN ('in-stock', 'in-use', 'missing') ORDER BY id"
                     .into(),
                 vec![Value::int(location_id)],
             )
