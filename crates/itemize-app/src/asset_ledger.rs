@@ -86,6 +86,24 @@ struct Line {
     amount: Decimal,
 }
 
+/// The day an asset was written off as lost or stolen, from its history: the first move into lost or stolen
+/// since it was last in stock or in use (a later retirement or disposal keeps that day).
+fn written_off_at(events: &[itemize_store::AssetEvent]) -> Option<(Date, &'static str)> {
+    let mut left = None;
+    for e in events.iter().filter(|e| e.kind == "transition") {
+        match e.detail["to"]["state"].as_str() {
+            Some(how @ ("lost" | "stolen")) => {
+                let how = if how == "lost" { "lost" } else { "stolen" };
+                left = left.or(Some((e.at.to_zoned(jiff::tz::TimeZone::UTC).date(), how)));
+            }
+            Some("retired" | "disposed") => {}
+            Some(_) => left = None,
+            None => {}
+        }
+    }
+    left
+}
+
 impl App {
     /// The month's depreciation (and write-offs) for every owned asset, as lines grouped for the ledger.
     async fn depreciation_lines(&self, month: Date) -> Result<(Vec<Line>, usize, usize), AppError> {
@@ -93,14 +111,18 @@ impl App {
         let assets = s.all_assets(None).await.map_err(crate::assets::store_err)?;
         let ccs: HashMap<i64, String> =
             s.all::<CostCentre>(true).await?.into_iter().map(|c| (c.id.into(), c.fields.code)).collect();
-        // When a lost or stolen asset left the books: the time of its last transition into that state.
-        let gone: Vec<i64> =
-            assets.iter().filter(|a| matches!(a.state, State::Lost | State::Stolen)).map(|a| a.id).collect();
-        let mut left_at: HashMap<i64, Date> = HashMap::new();
+        // When an asset that was lost or stolen left the books: the day it became lost or stolen, kept through a
+        // later retirement or disposal, forgotten if it came back (to stock or use) before.
+        let gone: Vec<i64> = assets
+            .iter()
+            .filter(|a| matches!(a.state, State::Lost | State::Stolen | State::Retired | State::Disposed))
+            .map(|a| a.id)
+            .collect();
+        let mut left_at: HashMap<i64, (Date, &'static str)> = HashMap::new();
         for id in gone {
             let events = s.asset_events(id).await.map_err(crate::assets::store_err)?;
-            if let Some(e) = events.iter().rev().find(|e| e.kind == "transition") {
-                left_at.insert(id, e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
+            if let Some(d) = written_off_at(&events) {
+                left_at.insert(id, d);
             }
         }
         drop(s);
@@ -114,10 +136,12 @@ impl App {
             }
             let Some(plan) = a.fields.plan() else { continue };
             let Ok(schedule) = plan.schedule() else { continue };
-            let left = match a.state {
-                State::Disposed => a.disposal.as_ref().map(|d| d.date),
-                State::Lost | State::Stolen => left_at.get(&a.id).copied(),
-                _ => None,
+            // Off the books from the earlier of the loss and the disposal.
+            let disposed = a.disposal.as_ref().filter(|_| a.state == State::Disposed).map(|d| d.date);
+            let lost = left_at.get(&a.id).copied();
+            let left = match (lost.map(|(d, _)| d), disposed) {
+                (Some(l), Some(d)) => Some(l.min(d)),
+                (l, d) => l.or(d),
             }
             .map(|d| d.first_of_month());
             if left.is_some_and(|l| month > l) {
@@ -137,17 +161,18 @@ impl App {
                 let accumulated: Decimal =
                     schedule.iter().filter(|m| m.month <= month).map(|m| m.expense).sum();
                 let book = plan.cost - accumulated;
-                let proceeds: Decimal = a
-                    .disposal
-                    .as_ref()
+                // Written off by the loss when it came first (a later disposal of a lost asset sells nothing).
+                let disposal = a.disposal.as_ref().filter(|_| lost.is_none());
+                let proceeds: Decimal = disposal
                     .and_then(|d| d.proceeds.as_deref())
                     .and_then(|p| p.parse().ok())
                     .unwrap_or_default();
                 let amount = book - proceeds;
                 if !amount.is_zero() {
-                    let how = match &a.disposal {
-                        Some(d) => format!("{} ({})", d.method, d.reference),
-                        None => a.state.to_string(),
+                    let how = match (disposal, lost) {
+                        (Some(d), _) => format!("{} ({})", d.method, d.reference),
+                        (None, Some((_, how))) => how.to_string(),
+                        (None, None) => a.state.to_string(),
                     };
                     lines.push(Line {
                         cost_centre: cc,

@@ -249,6 +249,20 @@ pub fn check_transition(
                 if d.reference.is_empty() {
                     p.add("disposal.reference", "is required (a reference or certificate number)");
                 }
+                if let Some(v) = &d.proceeds {
+                    match v
+                        .trim()
+                        .trim_start_matches(['$', '€', '£'])
+                        .replace(',', "")
+                        .parse::<rust_decimal::Decimal>()
+                    {
+                        Ok(x) if !x.is_sign_negative() => d.proceeds = Some(x.to_string()),
+                        _ => p.add(
+                            "disposal.proceeds",
+                            "must be an amount of money (like 150.00), not negative",
+                        ),
+                    }
+                }
                 if let Some(s) = &d.sanitization
                     && (s.method.trim().is_empty() || s.attested_by.trim().is_empty())
                 {

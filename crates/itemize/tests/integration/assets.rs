@@ -569,6 +569,81 @@ both!(audits_expect_what_is_held_there_and_bring_back_what_was_missing, |t| {
     assert_eq!(t.app.get_asset(&sys(), stock).await.unwrap().state, State::Missing);
 });
 
+both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
+    let (_, cc, _, _) = seed_small(&t).await;
+    // Bought in January 2025 over three years; a second laptop keeps every month's posting non-empty.
+    let usd = json!({"cost_centre_id": cc, "purchase_date": "2025-01-15", "currency": "USD"});
+    let lost = laptop(&t, "LT-LOST", usd.clone()).await;
+    laptop(&t, "LT-KEPT", usd).await;
+    // Lost on 22 November 2026 (the test clock): November writes it off.
+    t.app
+        .transition_asset(&sys(), lost.id, None, json!({"to": "lost", "reason": "left on a train"}))
+        .await
+        .unwrap();
+    let nov = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
+    assert_eq!((nov.assets, nov.write_offs, nov.import.status.as_str()), (2, 1, "active"));
+    // Retired in December, then disposed of with a date in January: still written off in November only, and
+    // never depreciated after it.
+    t.clock.set("2026-12-03T10:00:00Z".parse().unwrap());
+    t.app
+        .transition_asset(&sys(), lost.id, None, json!({"to": "retired", "reason": "written off"}))
+        .await
+        .unwrap();
+    let nov_again = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
+    assert_eq!((nov_again.assets, nov_again.write_offs), (2, 1));
+    assert_eq!(nov_again.import.status, "duplicate", "retiring it changed nothing in November");
+    let dec_ = t.app.post_depreciation(&sys(), "2026-12").await.unwrap();
+    assert_eq!((dec_.assets, dec_.write_offs), (1, 0), "the lost laptop is off the books after November");
+    assert_eq!(dec_.import.status, "active");
+    let wiped = json!({"method": "remote wipe", "attested_by": "IT", "date": "2026-11-23"});
+    let disposal =
+        json!({"method": "destroy", "date": "2027-01-10", "reference": "POLICE-7", "sanitization": wiped});
+    t.app
+        .transition_asset(
+            &sys(),
+            lost.id,
+            None,
+            json!({"to": "disposed", "reason": "closed", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    let jan = t.app.post_depreciation(&sys(), "2027-01").await.unwrap();
+    assert_eq!((jan.assets, jan.write_offs), (1, 0), "a disposal after the loss writes nothing off again");
+    assert_eq!(jan.import.status, "active");
+    // A disposal whose proceeds are not an amount is refused, and changes nothing.
+    let other = laptop(&t, "LT-SOLD", json!({"cost_centre_id": cc})).await;
+    t.app.transition_asset(&sys(), other.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    for bad in ["abc", "-5.00"] {
+        let disposal = json!({"method": "resell", "date": "2026-12-03", "reference": "RS-9", "proceeds": bad,
+            "sanitization": wiped});
+        let e = t
+            .app
+            .transition_asset(
+                &sys(),
+                other.id,
+                None,
+                json!({"to": "disposed", "reason": "sold", "disposal": disposal}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(fields_of(&e), ["disposal.proceeds"], "{bad}");
+        assert_eq!(t.app.get_asset(&sys(), other.id).await.unwrap().state, State::Retired);
+    }
+    let disposal = json!({"method": "resell", "date": "2026-12-03", "reference": "RS-9", "proceeds": "$1,150.5",
+        "sanitization": wiped});
+    let sold = t
+        .app
+        .transition_asset(
+            &sys(),
+            other.id,
+            None,
+            json!({"to": "disposed", "reason": "sold", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sold.disposal.unwrap().proceeds.as_deref(), Some("1150.5"));
+});
+
 fn dec(s: &str) -> rust_decimal::Decimal {
     s.parse().unwrap()
 }
