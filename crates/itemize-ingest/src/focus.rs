@@ -166,7 +166,8 @@ impl RowMemo {
     fn time(&mut self, slot: usize, text: &str) -> Option<Timestamp> {
         let (last, t) = &mut self.times[slot];
         if last.as_str() != text || t.is_none() {
-            *t = parse_datetime(text);
+            // FOCUS date-times, or dates as hand-made files write them (`5/1/25`), taken as UTC midnight.
+            *t = parse_datetime(text).or_else(|| crate::cells::parse_loose_datetime(text));
             last.clear();
             last.push_str(text);
         }
@@ -262,12 +263,20 @@ impl<'a> Row<'a> {
         self.cells.required_at(self.pos(k), TYPED[k as usize])
     }
 
+    /// A FOCUS number, or, as hand-made files (the specification's own SaaS examples among them) write money,
+    /// with a currency sign, thousands separators or accounting parentheses (see [`crate::cells::parse_money`]).
     fn decimal(&self, k: Col) -> Result<Decimal, RowError> {
-        self.cells.decimal_at(self.pos(k), TYPED[k as usize])
+        self.cells.decimal_at(self.pos(k), TYPED[k as usize]).or_else(|e| self.money(k).ok_or(e))
     }
 
     fn opt_decimal(&self, k: Col) -> Result<Option<Decimal>, RowError> {
-        self.cells.opt_decimal_at(self.pos(k), TYPED[k as usize])
+        self.cells
+            .opt_decimal_at(self.pos(k), TYPED[k as usize])
+            .or_else(|e| self.money(k).map(Some).ok_or(e))
+    }
+
+    fn money(&self, k: Col) -> Option<Decimal> {
+        self.raw(k).and_then(crate::cells::parse_money)
     }
 
     fn time(&self, k: Col, memo: &mut RowMemo) -> Result<Timestamp, RowError> {
