@@ -131,6 +131,9 @@ pub struct Schedule {
     pub method: String,
     pub months: Vec<Month>,
     pub book_value_today: String,
+    /// The date asked for (today when none was), and the book value at its month's end.
+    pub as_of: String,
+    pub book_value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -778,23 +781,36 @@ impl App {
         Ok(row)
     }
 
-    /// The asset's depreciation schedule and book value today.
-    pub async fn depreciation_schedule(&self, actor: &Actor, asset_id: i64) -> Result<Schedule, AppError> {
+    /// The asset's depreciation schedule, its book value today and at `at` (any date: before the purchase it is
+    /// the cost, after the last month the salvage value).
+    pub async fn depreciation_schedule(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        at: Option<Date>,
+    ) -> Result<Schedule, AppError> {
         let a = self.get_asset(actor, asset_id).await?;
-        let (months, book) = match a.fields.plan() {
+        let today = self.today();
+        let at = at.unwrap_or(today);
+        let (months, book_today, book_at) = match a.fields.plan() {
             Some(p) => {
-                let m = p.schedule().map_err(|e| AppError::Refused(e.to_string()))?;
-                let b = p.book_value_at(self.today()).map_err(|e| AppError::Refused(e.to_string()))?;
-                (m, b)
+                let refused = |e: itemize_core::assets::PlanError| AppError::Refused(e.to_string());
+                let m = p.schedule().map_err(refused)?;
+                (m, p.book_value_at(today).map_err(refused)?, p.book_value_at(at).map_err(refused)?)
             }
-            None => (Vec::new(), a.fields.purchase_cost.unwrap_or_default()),
+            None => {
+                let cost = a.fields.purchase_cost.unwrap_or_default();
+                (Vec::new(), cost, cost)
+            }
         };
         Ok(Schedule {
             asset_id,
             currency: a.fields.currency.code().to_string(),
             method: a.fields.depreciation_method.as_str().to_string(),
             months,
-            book_value_today: book.to_string(),
+            book_value_today: book_today.to_string(),
+            as_of: at.to_string(),
+            book_value: book_at.to_string(),
         })
     }
 

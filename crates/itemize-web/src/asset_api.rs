@@ -171,12 +171,20 @@ async fn impact(
     Ok(Json(s.app.impact(&auth.actor, id(&raw)?).await?).into_response())
 }
 
+/// The schedule, and the book value at `?at=YYYY-MM-DD` (today without it).
 async fn depreciation(
     State(s): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
+    Params(p): Params,
 ) -> Result<Response, ApiError> {
-    Ok(Json(s.app.depreciation_schedule(&auth.actor, id(&raw)?).await?).into_response())
+    let at = match p.get("at") {
+        None => None,
+        Some(v) => Some(
+            v.parse().map_err(|_| AppError::bad_param("at", format!("`{v}` is not a date (YYYY-MM-DD)")))?,
+        ),
+    };
+    Ok(Json(s.app.depreciation_schedule(&auth.actor, id(&raw)?, at).await?).into_response())
 }
 
 async fn tco(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> Result<Response, ApiError> {

@@ -42,6 +42,9 @@ pub enum AssetsAction {
     /// One asset by tag or serial (as a barcode scanner reads it), with its book value.
     Show {
         key: String,
+        /// The book value at this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        at: Option<jiff::civil::Date>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
@@ -327,12 +330,13 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             };
             show_assets(&items, output, "{n} asset(s)")?;
         }
-        AssetsAction::Show { key, output } => {
+        AssetsAction::Show { key, at, output } => {
             let a = app.find_asset(&op, &key).await?;
-            let schedule = app.depreciation_schedule(&op, a.id).await?;
+            let schedule = app.depreciation_schedule(&op, a.id, at).await?;
             match output {
                 OutputFormat::Json => {
-                    print_json(&json!({"asset": a, "book_value_today": schedule.book_value_today}))?
+                    print_json(&json!({"asset": a, "book_value_today": schedule.book_value_today,
+                    "as_of": schedule.as_of, "book_value": schedule.book_value}))?
                 }
                 OutputFormat::Text => {
                     let f = &a.fields;
@@ -357,7 +361,14 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                             println!("  {k:<12} {v}");
                         }
                     }
-                    println!("  book value   {} {}", schedule.book_value_today, schedule.currency);
+                    match at {
+                        None => {
+                            println!("  book value   {} {}", schedule.book_value_today, schedule.currency)
+                        }
+                        Some(d) => {
+                            println!("  book value   {} {} on {d}", schedule.book_value, schedule.currency)
+                        }
+                    }
                     if let Some(d) = &a.disposal {
                         println!("  disposal     {} on {} ({})", d.method, d.date, d.reference);
                     }

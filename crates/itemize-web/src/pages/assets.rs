@@ -232,7 +232,7 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
     let asset_names: HashMap<i64, String> = asset_tags(s, auth, &related).await.into_iter().collect();
     let service_names =
         names(s, auth, Kind::Service, relations.iter().filter_map(|r| r.to_service_id).collect()).await;
-    let schedule = s.app.depreciation_schedule(&auth.actor, id).await.ok();
+    let schedule = s.app.depreciation_schedule(&auth.actor, id, None).await.ok();
     let tco = s.app.tco(&auth.actor, id).await.ok();
     let resource = match &a.fields.resource_id {
         Some(_) => s.app.asset_resource_cost(&auth.actor, id).await.ok(),

@@ -251,10 +251,29 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     assert_eq!(f, ["kind", "value", "end_date"]);
 
     // Straight-line over 36 months from January 2025: 22 charges by November 2026.
-    let s = t.app.depreciation_schedule(&sys(), a.id).await.unwrap();
+    let s = t.app.depreciation_schedule(&sys(), a.id, None).await.unwrap();
     assert_eq!(s.months.len(), 36);
     let charged: rust_decimal::Decimal = s.months.iter().take(23).map(|m| m.expense).sum();
     assert_eq!(s.book_value_today, (dec("1200.00") - charged).to_string());
+    // The book value at any date, over the API: the cost before the first month, each month's closing value
+    // through the schedule, nothing left after it; a date that is not one is named.
+    let server = t.serve().await;
+    for (at, want) in [
+        ("2024-12-31", "1200.00".to_string()),
+        ("2025-03-15", s.months[2].closing.to_string()),
+        ("2026-11-22", s.book_value_today.clone()),
+        ("2031-06-01", s.months[35].closing.to_string()),
+    ] {
+        let (code, body) = server.get_json(&format!("/api/v1/assets/{}/depreciation?at={at}", a.id)).await;
+        assert_eq!(
+            (code, body["as_of"].as_str(), body["book_value"].as_str()),
+            (200, Some(at), Some(want.as_str()))
+        );
+    }
+    assert_eq!(s.months[35].closing, dec("0.00"));
+    let (code, body) = server.get_json(&format!("/api/v1/assets/{}/depreciation?at=someday", a.id)).await;
+    assert_eq!(code, 400);
+    assert!(body.to_string().contains("someday"), "{body}");
     let by_cc = t
         .app
         .depreciation_by_cost_centre(&sys(), "2026-01-01".parse().unwrap(), "2026-12-01".parse().unwrap())
@@ -667,8 +686,8 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
             .map_or(Decimal::ZERO, |m| m.expense)
     };
     let (sa, sb) = (
-        t.app.depreciation_schedule(&sys(), a.id).await.unwrap(),
-        t.app.depreciation_schedule(&sys(), b.id).await.unwrap(),
+        t.app.depreciation_schedule(&sys(), a.id, None).await.unwrap(),
+        t.app.depreciation_schedule(&sys(), b.id, None).await.unwrap(),
     );
     let (ea, eb) = (expense(&sa, "2025-06"), expense(&sb, "2025-06"));
     assert!(ea > Decimal::ZERO && eb > Decimal::ZERO);

@@ -553,6 +553,19 @@ fn demo_asset_register(dir: &Path) {
     // Depreciation was posted for every month of bills: posting a month again changes nothing.
     let (ok, out, err) = run(itemize(dir).args(["assets", "depreciation", "--period", "2026-10"]));
     assert!(ok && out.contains("nothing changed"), "{out}{err}");
+    // An asset's book value at any date: its cost before it was bought, less once it has depreciated.
+    let bought = assets.iter().find(|a| a["class"] == "laptop" && a["purchase_cost"].is_string()).unwrap();
+    let tag = bought["tag"].as_str().unwrap();
+    let first = bought["purchase_date"].as_str().unwrap().parse::<jiff::civil::Date>().unwrap();
+    let before = (first - jiff::Span::new().months(1)).to_string();
+    let shown = json_of(dir, &["assets", "show", tag, "--at", &before]);
+    assert_eq!(
+        (shown["as_of"].as_str(), &shown["book_value"]),
+        (Some(before.as_str()), &bought["purchase_cost"])
+    );
+    let later = json_of(dir, &["assets", "show", tag, "--at", "2026-10-31"]);
+    let value = |v: &serde_json::Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    assert!(value(&later["book_value"]) < value(&bought["purchase_cost"]), "{later}");
     // A cloud instance of the AWS bill, with its ledger cost beside it.
     let cl = assets.iter().find(|a| a["class"] == "cloud-resource").unwrap();
     let cost = json_of(dir, &["assets", "resource-cost", cl["tag"].as_str().unwrap()]);
