@@ -12,7 +12,7 @@ use crate::rates::RateTable;
 use crate::{Actor, App, AppError};
 use itemize_core::Currency;
 use itemize_core::auth::{Action, Resource, authorize};
-use itemize_ingest::generic::Mapping;
+use itemize_ingest::generic::{Mapping, Replaces};
 use itemize_ingest::lake::{Conversion, LakeWriter};
 use itemize_ingest::source::{self, Format, OpenError, Stream};
 use itemize_ingest::{ContractCommitment, FocusRecord, RowError};
@@ -275,6 +275,28 @@ struct PartKey {
     period: String,
     provider: String,
     account: String,
+    /// What of the account's period the partition restates: "" for all of it (cloud bills, a generic source
+    /// that replaces by period), an invoice number (one that replaces invoice by invoice), the file's SHA-256
+    /// (one whose files only add).
+    slice: String,
+}
+
+/// How a source's lines divide into what a newer file replaces.
+#[derive(Debug, Clone)]
+enum SliceBy {
+    Period,
+    Invoice,
+    File(String),
+}
+
+impl SliceBy {
+    fn of<'a>(&'a self, r: &'a FocusRecord) -> &'a str {
+        match self {
+            SliceBy::Period => "",
+            SliceBy::Invoice => r.invoice_id.as_deref().unwrap_or(""),
+            SliceBy::File(sha) => sha,
+        }
+    }
 }
 
 struct Staged {
@@ -633,12 +655,18 @@ impl App {
         drop(s);
         let reporting = self.config().reporting_currency;
         let staging = self.lake_dir().join("_staging").join(format!("import-{}", row.id));
-        let (p, st, lenient, format, mapping) =
-            (path.to_path_buf(), staging.clone(), opts.lenient, opts.format, opts.mapping.clone());
+        let (p, st, lenient, format, mapping, sha_) = (
+            path.to_path_buf(),
+            staging.clone(),
+            opts.lenient,
+            opts.format,
+            opts.mapping.clone(),
+            sha.clone(),
+        );
         let prog = progress.clone();
         let t = std::time::Instant::now();
         let processed = tokio::task::spawn_blocking(move || {
-            process(&p, format, mapping.as_ref(), lenient, &rates, &vendors, reporting, &st, &prog)
+            process(&p, format, mapping.as_ref(), &sha_, lenient, &rates, &vendors, reporting, &st, &prog)
         })
         .await
         .map_err(|e| io_err("reading the file", e))?;
@@ -699,8 +727,10 @@ impl App {
         let mut parts = Vec::new();
         let mut moved = Vec::new();
         for s in &processed.staged {
+            let slice =
+                if s.key.slice.is_empty() { String::new() } else { format!("-{}", slug(&s.key.slice)) };
             let rel = format!(
-                "period={}/provider={}/account={}/import-{}.parquet",
+                "period={}/provider={}/account={}/import-{}{slice}.parquet",
                 s.key.period,
                 slug(&s.key.provider),
                 slug(&s.key.account),
@@ -718,6 +748,7 @@ impl App {
                 billing_period: s.key.period.clone(),
                 provider: s.key.provider.clone(),
                 billing_account_id: s.key.account.clone(),
+                slice: s.key.slice.clone(),
                 status: "active".into(),
                 superseded_by: None,
                 rows: s.rows as i64,
@@ -917,6 +948,7 @@ fn process(
     path: &Path,
     format: Option<Format>,
     mapping: Option<&Mapping>,
+    sha: &str,
     lenient: bool,
     rates: &RateTable,
     vendors: &VendorIndex,
@@ -937,6 +969,14 @@ fn process(
         staged: Vec::new(),
         totals: ImportTotals { reporting_currency: reporting.code().to_string(), ..Default::default() },
         commitments: Vec::new(),
+    };
+    let slice_by = match (src.format, mapping) {
+        (Format::Generic, Some(m)) => match m.replaces() {
+            Replaces::Period => SliceBy::Period,
+            Replaces::Invoice => SliceBy::Invoice,
+            Replaces::Nothing => SliceBy::File(sha.to_string()),
+        },
+        _ => SliceBy::Period,
     };
     let default_provider = match src.format {
         Format::AwsCur => "AWS",
@@ -1026,11 +1066,13 @@ fn process(
             continue;
         }
         let provider = rec.provider_name.as_deref().unwrap_or(default_provider);
+        let slice = slice_by.of(&rec);
         let i = match last_part {
             Some((bps, i))
                 if bps == rec.billing_period_start
                     && out.staged[i].key.provider == provider
-                    && out.staged[i].key.account == rec.billing_account_id =>
+                    && out.staged[i].key.account == rec.billing_account_id
+                    && out.staged[i].key.slice == slice =>
             {
                 i
             }
@@ -1039,6 +1081,7 @@ fn process(
                     period: period_of(rec.billing_period_start),
                     provider: provider.to_string(),
                     account: rec.billing_account_id.clone(),
+                    slice: slice.to_string(),
                 };
                 match index.get(&key) {
                     Some(i) => *i,

@@ -12,6 +12,11 @@
 //!                                   # column says otherwise, and the ProviderName when no vendor does
 //! sheet = "Invoices"                # XLSX only; default the workbook's first sheet
 //! delimiter = ";"                   # CSV only; one character, default ","
+//! replaces = "invoice"              # what a newer file of the same period and account replaces: "invoice"
+//!                                   # (the lines of the invoices it holds; other invoices add up; the default
+//!                                   # with an invoice column), "period" (all of the period's lines: a GL
+//!                                   # extract run again; the default without one) or "nothing" (every file
+//!                                   # adds; only the same bytes twice is a no-op)
 //! [columns]                         # the file's header names (matched exactly, else ignoring case and
 //!                                   # repeated blanks when that finds exactly one column)
 //! date = "Invoice Date"             # a date column ...
@@ -96,6 +101,8 @@ struct RawMapping {
     sheet: Option<String>,
     #[serde(default)]
     delimiter: Option<String>,
+    #[serde(default)]
+    replaces: Option<String>,
     columns: RawColumns,
     #[serde(default)]
     defaults: RawDefaults,
@@ -186,6 +193,18 @@ pub struct Mapping {
     decimal_comma: bool,
     /// Alias (trimmed, lower-cased) to vendor name.
     aliases: HashMap<String, String>,
+    replaces: Replaces,
+}
+
+/// What a newer file of a generic source replaces in the ledger, within one billing period and account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaces {
+    /// Every line of the period (a GL extract run again for a month).
+    Period,
+    /// The lines of the invoices the newer file holds (a corrected invoice); other invoices add up.
+    Invoice,
+    /// Nothing: every file adds (only the same bytes twice is a no-op).
+    Nothing,
 }
 
 impl TryFrom<RawMapping> for Mapping {
@@ -278,6 +297,19 @@ impl TryFrom<RawMapping> for Mapping {
             }
             tags.push((col, key));
         }
+        let replaces = match raw.replaces.as_deref().map(str::trim) {
+            None if c.invoice.is_some() => Replaces::Invoice,
+            None => Replaces::Period,
+            Some("invoice") if c.invoice.is_none() => {
+                return Err("`replaces = \"invoice\"` needs an invoice column: give [columns] invoice".into());
+            }
+            Some("invoice") => Replaces::Invoice,
+            Some("period") => Replaces::Period,
+            Some("nothing") => Replaces::Nothing,
+            Some(v) => {
+                return Err(format!("`replaces` `{v}` is not one of \"invoice\", \"period\", \"nothing\""));
+            }
+        };
         let mut aliases = HashMap::with_capacity(raw.vendor_aliases.len());
         for (alias, vendor) in raw.vendor_aliases {
             let key = alias.trim().to_lowercase();
@@ -294,6 +326,7 @@ impl TryFrom<RawMapping> for Mapping {
             }
         }
         Ok(Mapping {
+            replaces,
             name,
             sheet: raw.sheet.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
             delimiter,
@@ -329,6 +362,11 @@ impl Mapping {
     }
 
     /// The source's name.
+    /// What a newer file of this source replaces.
+    pub fn replaces(&self) -> Replaces {
+        self.replaces
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

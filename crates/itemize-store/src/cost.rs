@@ -77,6 +77,9 @@ pub struct PartitionRow {
     pub billing_period: String,
     pub provider: String,
     pub billing_account_id: String,
+    /// What of the account's period this partition restates: "" for all of it, else an invoice number or a
+    /// file's SHA-256 (see the generic mapping's `replaces`).
+    pub slice: String,
     pub status: String,
     pub superseded_by: Option<i64>,
     pub rows: i64,
@@ -86,7 +89,7 @@ pub struct PartitionRow {
     pub tag_keys_json: String,
 }
 
-const PARTITION_COLS: &str = "id, import_id, billing_period, provider, billing_account_id, status, \
+const PARTITION_COLS: &str = "id, import_id, billing_period, provider, billing_account_id, slice, status, \
      superseded_by, rows_count, lake_path, totals_json, services_json, tag_keys_json";
 
 fn partition(r: &dyn RowGet) -> Result<PartitionRow, StoreError> {
@@ -96,6 +99,7 @@ fn partition(r: &dyn RowGet) -> Result<PartitionRow, StoreError> {
         billing_period: r.text("billing_period")?,
         provider: r.text("provider")?,
         billing_account_id: r.text("billing_account_id")?,
+        slice: r.text("slice")?,
         status: r.text("status")?,
         superseded_by: r.opt_int("superseded_by")?,
         rows: r.int("rows_count")?,
@@ -261,12 +265,13 @@ impl Session {
             let old = self
                 .fetch_all(
                     "SELECT import_id FROM cost_partitions WHERE billing_period = $1 AND provider = $2 \
-                     AND billing_account_id = $3 AND status = 'active'"
+                     AND billing_account_id = $3 AND slice = $4 AND status = 'active'"
                         .into(),
                     vec![
                         Value::text(&p.billing_period),
                         Value::text(&p.provider),
                         Value::text(&p.billing_account_id),
+                        Value::text(&p.slice),
                     ],
                 )
                 .await?;
@@ -275,20 +280,21 @@ impl Session {
             }
             self.execute(
                 "UPDATE cost_partitions SET status = 'superseded', superseded_by = $4 WHERE billing_period = $1 \
-                 AND provider = $2 AND billing_account_id = $3 AND status = 'active'"
+                 AND provider = $2 AND billing_account_id = $3 AND slice = $5 AND status = 'active'"
                     .into(),
                 vec![
                     Value::text(&p.billing_period),
                     Value::text(&p.provider),
                     Value::text(&p.billing_account_id),
                     Value::int(import_id),
+                    Value::text(&p.slice),
                 ],
             )
             .await?;
             self.execute(
                 "INSERT INTO cost_partitions (import_id, billing_period, provider, billing_account_id, status, \
-                 rows_count, lake_path, totals_json, services_json, tag_keys_json) \
-                 VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9)"
+                 rows_count, lake_path, totals_json, services_json, tag_keys_json, slice) \
+                 VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10)"
                     .into(),
                 vec![
                     Value::int(import_id),
@@ -300,6 +306,7 @@ impl Session {
                     Value::text(&p.totals_json),
                     Value::text(&p.services_json),
                     Value::text(&p.tag_keys_json),
+                    Value::text(&p.slice),
                 ],
             )
             .await?;
@@ -328,7 +335,7 @@ impl Session {
     pub async fn import_partitions(&mut self, import_id: i64) -> Result<Vec<PartitionRow>, StoreError> {
         let sql = format!(
             "SELECT {PARTITION_COLS} FROM cost_partitions WHERE import_id = $1 \
-             ORDER BY billing_period, provider, billing_account_id"
+             ORDER BY billing_period, provider, billing_account_id, slice"
         );
         let rows = self.fetch_all(sql, vec![Value::int(import_id)]).await?;
         rows.iter().map(|r| partition(&**r)).collect()

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_cost_centre_state.sql"),
     },
     Migration { version: 9, name: "serial_index", sql: include_str!("../migrations/0009_serial_index.sql") },
+    Migration {
+        version: 10,
+        name: "partition_slices",
+        sql: include_str!("../migrations/0010_partition_slices.sql"),
+    },
 ];
 
 impl Migration {

@@ -157,6 +157,7 @@ async fn read_import(
         .map(|p| {
             json!({
                 "billing_period": p.billing_period, "provider": p.provider, "billing_account_id": p.billing_account_id,
+                "slice": p.slice,
                 "status": p.status, "superseded_by": p.superseded_by, "rows": p.rows,
                 "totals": serde_json::from_str::<serde_json::Value>(&p.totals_json).unwrap_or_default(),
             })

@@ -378,6 +378,82 @@ both!(a_restatement_replaces_atomically_and_keeps_history, |t| {
     assert_eq!(total(&t).await, parse_decimal("19.00").unwrap());
 });
 
+both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, rows: &[(&str, &str)]| {
+        let mut s = String::from("Invoice Date,Invoice No,Supplier,Amount\n");
+        for (inv, amount) in rows {
+            s.push_str(&format!("2026-05-10,{inv},Slack,{amount}\n"));
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, s).unwrap();
+        p
+    };
+    let mapping = |name: &str, extra: &str| {
+        itemize_ingest::generic::Mapping::from_toml(&format!(
+            "name = \"{name}\"\n{extra}[columns]\ndate = \"Invoice Date\"\namount = \"Amount\"\nvendor = \"Supplier\"\n\
+             invoice = \"Invoice No\"\n[defaults]\ncurrency = \"USD\"\n"
+        ))
+        .unwrap()
+    };
+    let billed = |t: &TestApp, account: &str| {
+        let (app, account) = (t.app.clone(), account.to_string());
+        async move {
+            let q = LedgerQuery { account: Some(account), ..Default::default() };
+            app.ledger_totals(&sys(), &q).await.unwrap().total.billed_cost
+        }
+    };
+    let with = |m: &itemize_ingest::generic::Mapping| ImportOptions { mapping: Some(m.clone()), ..Default::default() };
+
+    // With an invoice column, two invoices of one vendor in one month add up; a corrected invoice replaces
+    // only itself.
+    let saas = mapping("SaaS", "");
+    assert_eq!(saas.replaces(), itemize_ingest::generic::Replaces::Invoice);
+    let one = import(&t, &file("inv-1.csv", &[("INV-1", "100.00")]), with(&saas)).await;
+    let two = import(&t, &file("inv-2.csv", &[("INV-2", "50.00"), ("INV-2", "5.00")]), with(&saas)).await;
+    assert_eq!((one.status.as_str(), two.status.as_str(), two.replaced.len()), ("active", "active", 0));
+    assert_eq!(billed(&t, "SaaS").await, parse_decimal("155.00").unwrap(), "the second invoice adds");
+    let fixed = import(&t, &file("inv-1b.csv", &[("INV-1", "90.00")]), with(&saas)).await;
+    assert_eq!(fixed.replaced, vec![one.id]);
+    assert_eq!(billed(&t, "SaaS").await, parse_decimal("145.00").unwrap(), "INV-1 now 90.00, INV-2 kept");
+    assert_eq!(t.app.cost_import(&sys(), one.id).await.unwrap().status, "superseded");
+    assert_eq!(t.app.cost_import(&sys(), two.id).await.unwrap().status, "active");
+
+    // By period: a newer file of the month replaces all of it (a GL extract run again).
+    let gl = mapping("GL", "replaces = \"period\"\n");
+    import(&t, &file("gl-1.csv", &[("A", "10.00"), ("B", "20.00")]), with(&gl)).await;
+    let again = import(&t, &file("gl-2.csv", &[("A", "12.00")]), with(&gl)).await;
+    assert_eq!(again.replaced.len(), 1);
+    assert_eq!(billed(&t, "GL").await, parse_decimal("12.00").unwrap());
+
+    // Nothing: every file adds, even one naming the same invoice; the same bytes twice are still a no-op.
+    let cards = mapping("Cards", "replaces = \"nothing\"\n");
+    let c1 = file("card-1.csv", &[("X", "1.00")]);
+    import(&t, &c1, with(&cards)).await;
+    let c2 = import(&t, &file("card-2.csv", &[("X", "2.00")]), with(&cards)).await;
+    assert_eq!(c2.replaced.len(), 0);
+    assert_eq!(import(&t, &c1, with(&cards)).await.status, "duplicate");
+    assert_eq!(billed(&t, "Cards").await, parse_decimal("3.00").unwrap());
+    // The ledger's history still holds every version, and each current partition's file is on disk.
+    let history = t.app.ledger_history(&sys(), &PartitionFilter::default()).await.unwrap();
+    assert_eq!(history.iter().filter(|p| p.status == "active").count(), 2 + 1 + 2);
+    for p in &history {
+        assert!(t.app.lake_dir().join(&p.lake_path).exists(), "{}", p.lake_path);
+    }
+
+    // A mapping that asks for what it cannot do is refused, saying why.
+    let e = itemize_ingest::generic::Mapping::from_toml(
+        "name = \"x\"\nreplaces = \"invoice\"\n[columns]\ndate = \"D\"\namount = \"A\"\n[defaults]\ncurrency = \"USD\"\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("needs an invoice column"), "{e}");
+    let e = itemize_ingest::generic::Mapping::from_toml(
+        "name = \"x\"\nreplaces = \"month\"\n[columns]\ndate = \"D\"\namount = \"A\"\n[defaults]\ncurrency = \"USD\"\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("`month` is not one of"), "{e}");
+});
+
 both!(strict_rejects_with_a_report_and_lenient_quarantines, |t| {
     let dir = tempfile::tempdir().unwrap();
     let good = focus_file(dir.path(), "x.csv", &[("A", "1.00"), ("A", "2.00"), ("A", "3.00"), ("A", "4.00")]);
