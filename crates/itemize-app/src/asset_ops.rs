@@ -894,7 +894,7 @@ impl App {
 
     /// Starts an audit of a location: what is expected there is fixed now.
     pub async fn start_audit(&self, actor: &Actor, location_id: i64) -> Result<AuditView, AppError> {
-        allow(actor, Action::Write)?;
+        allow_audit(actor)?;
         if location_id <= 0 {
             return Err(AppError::Validation(vec![FieldError::new(
                 "location_id",
@@ -916,7 +916,7 @@ impl App {
 
     /// Records one scan (a tag or serial, as a barcode scanner types it) in an open audit.
     pub async fn scan(&self, actor: &Actor, audit_id: i64, input: &str) -> Result<ScanRow, AppError> {
-        allow(actor, Action::Write)?;
+        allow_audit(actor)?;
         let input = input.trim();
         if input.is_empty() {
             return Err(AppError::Validation(vec![FieldError::new("input", "scan a tag or serial number")]));
@@ -959,7 +959,7 @@ impl App {
         audit_id: i64,
         mark_missing: bool,
     ) -> Result<AuditView, AppError> {
-        allow(actor, Action::Write)?;
+        allow_audit(actor)?;
         let view = self.audit_view(actor, audit_id).await?;
         if view.status != "open" {
             return Err(AppError::Refused(format!("audit {audit_id} is already closed")));
@@ -1033,7 +1033,9 @@ impl App {
             .pop()
             .ok_or(AppError::NotFound { kind: "audit", id: audit_id.to_string() })?;
         let scans = s.scans(audit_id).await?;
-        Ok(view_of(audit, &scans))
+        let view = view_of(audit, &scans);
+        drop(s);
+        self.scoped_view(actor, view).await
     }
 
     pub async fn audits(&self, actor: &Actor) -> Result<Vec<AuditView>, AppError> {
@@ -1044,7 +1046,37 @@ impl App {
             let scans = s.scans(a.id).await?;
             out.push(view_of(a, &scans));
         }
-        Ok(out)
+        drop(s);
+        let mut scoped = Vec::with_capacity(out.len());
+        for v in out {
+            scoped.push(self.scoped_view(actor, v).await?);
+        }
+        Ok(scoped)
+    }
+
+    /// What of an audit an actor limited to cost centres sees: their own assets only (the counts and the
+    /// accuracy over those), and none of the scans that matched no asset.
+    async fn scoped_view(&self, actor: &Actor, mut v: AuditView) -> Result<AuditView, AppError> {
+        if actor.scope.is_none() {
+            return Ok(v);
+        }
+        let ids: Vec<i64> = v.found.iter().chain(&v.missing).chain(&v.unexpected).copied().collect();
+        let mut s = self.store().session().await?;
+        let seen: HashSet<i64> = s
+            .assets_by_ids(&ids)
+            .await
+            .map_err(store_err)?
+            .iter()
+            .filter(|a| sees(actor, a))
+            .map(|a| a.id)
+            .collect();
+        for list in [&mut v.found, &mut v.missing, &mut v.unexpected] {
+            list.retain(|id| seen.contains(id));
+        }
+        v.unknown.clear();
+        v.expected = v.found.len() + v.missing.len();
+        v.accuracy = pct(v.found.len(), v.expected);
+        Ok(v)
     }
 
     // ---- governance -----------------------------------------------------------------------------------
@@ -1150,6 +1182,20 @@ async fn check_contract_refs(s: &mut itemize_store::Session, c: &ContractRow) ->
         errs.push(FieldError::new("asset_ids", format!("asset {a} does not exist")));
     }
     if errs.is_empty() { Ok(()) } else { Err(AppError::Validation(errs)) }
+}
+
+/// An audit covers every asset at a location, whatever its cost centre: starting, scanning and closing one is
+/// for asset managers and administrators, never for a user limited to cost centres.
+fn allow_audit(actor: &Actor) -> Result<(), AppError> {
+    allow(actor, Action::Write)?;
+    if actor.scope.is_some() {
+        return Err(AppError::Forbidden(
+            "an audit covers every asset at a location, whatever its cost centre: users limited to cost centres \
+             cannot run one"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn view_of(a: itemize_store::AuditRow, scans: &[ScanRow]) -> AuditView {

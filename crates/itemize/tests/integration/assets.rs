@@ -554,13 +554,20 @@ both!(a_re_import_changes_what_its_cells_give_and_keeps_the_rest, |t| {
 });
 
 both!(audits_expect_what_is_held_there_and_bring_back_what_was_missing, |t| {
-    let (_, cc, loc, person) = seed_small(&t).await;
+    let (top, cc, loc, person) = seed_small(&t).await;
     let mk = |tag: &str| json!({"tag": tag, "name": tag, "class": "desktop", "location_id": loc, "cost_centre_id": cc});
     let mut ids = Vec::new();
     for tag in ["AU-STOCK", "AU-LOAN", "AU-REPAIR", "AU-GONE"] {
         ids.push(t.app.create_asset(&sys(), mk(tag)).await.unwrap().id);
     }
     let (stock, loan, repair, gone) = (ids[0], ids[1], ids[2], ids[3]);
+    // Another cost centre's desktop at the same location.
+    let other = t
+        .app
+        .create_asset(&sys(), json!({"tag": "AU-OTHER", "name": "x", "class": "desktop", "location_id": loc, "cost_centre_id": top}))
+        .await
+        .unwrap()
+        .id;
     for (id, body) in [
         (loan, json!({"to": "on-loan", "assignee_person_id": person, "expected_return": "2027-01-31"})),
         (repair, json!({"to": "in-repair", "reason": "screen"})),
@@ -570,10 +577,29 @@ both!(audits_expect_what_is_held_there_and_bring_back_what_was_missing, |t| {
     }
     // On loan and in repair are away by their state: not expected. What went missing from here is.
     let audit = t.app.start_audit(&sys(), loc).await.unwrap();
-    assert_eq!(audit.expected, 2);
+    assert_eq!(audit.expected, 3);
     assert_eq!(t.app.scan(&sys(), audit.id, "AU-GONE").await.unwrap().result, "found");
+    // A user limited to a cost centre runs no audit (it covers every cost centre's assets at the location)
+    // and sees only their own assets in one.
+    let scoped = Actor {
+        user_id: None,
+        name: "scoped".into(),
+        role: Role::AssetManager,
+        scope: Some([cc].into_iter().collect()),
+        credential: Credential::Session,
+        address: None,
+    };
+    assert!(matches!(t.app.start_audit(&scoped, loc).await, Err(AppError::Forbidden(_))));
+    assert!(matches!(t.app.scan(&scoped, audit.id, "AU-STOCK").await, Err(AppError::Forbidden(_))));
+    assert!(matches!(t.app.close_audit(&scoped, audit.id, true).await, Err(AppError::Forbidden(_))));
     let closed = t.app.close_audit(&sys(), audit.id, true).await.unwrap();
-    assert_eq!((closed.accuracy.as_str(), closed.missing.clone()), ("50.0", vec![stock]));
+    assert_eq!((closed.accuracy.as_str(), closed.missing.clone()), ("33.3", vec![stock, other]));
+    let theirs = t.app.audit_view(&scoped, audit.id).await.unwrap();
+    assert_eq!(
+        (theirs.expected, theirs.accuracy.as_str(), theirs.found.clone(), theirs.missing.clone()),
+        (2, "50.0", vec![gone], vec![stock])
+    );
+    assert_eq!(t.app.audits(&scoped).await.unwrap()[0].missing, vec![stock]);
     // The missing asset scanned is back in stock, with the audit as the reason; the loan and the repair are
     // untouched; the one not scanned is missing now.
     let found = t.app.get_asset(&sys(), gone).await.unwrap();

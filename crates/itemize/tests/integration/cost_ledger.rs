@@ -403,7 +403,10 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
             app.ledger_totals(&sys(), &q).await.unwrap().total.billed_cost
         }
     };
-    let with = |m: &itemize_ingest::generic::Mapping| ImportOptions { mapping: Some(m.clone()), ..Default::default() };
+    let with = |m: &itemize_ingest::generic::Mapping| ImportOptions {
+        mapping: Some(m.clone()),
+        ..Default::default()
+    };
 
     // With an invoice column, two invoices of one vendor in one month add up; a corrected invoice replaces
     // only itself.
