@@ -2,7 +2,8 @@
 //! once it has stopped changing (the same size and modification time on two scans in a row), so a file still
 //! being copied in is left alone; names starting with `.` or ending in `.part`/`.tmp` are never taken. After
 //! the import the file moves to `inbox/done/` or `inbox/failed/`, with its import's report beside it as
-//! `NAME.report.json`. Generic spend files are read through the first mapping in `DATA_DIR/mappings/*.toml`
+//! `NAME.report.json`. A file whose import was interrupted (the server stopped) is taken again at the next
+//! start. Generic spend files are read through the first mapping in `DATA_DIR/mappings/*.toml`
 //! that fits their header.
 
 use crate::cost::{ImportOptions, ImportSummary, Progress};
@@ -80,6 +81,23 @@ impl App {
     pub async fn scan_inbox(&self, state: &mut InboxState) -> Result<Vec<ImportSummary>, AppError> {
         let inbox = self.inbox_dir();
         std::fs::create_dir_all(&inbox).map_err(|e| io("creating the inbox", e))?;
+        // A file left in `.processing/` was taken by an import that never finished (the server stopped): it goes
+        // back into the inbox to be taken again. Importing it again is safe: an import is all or nothing, and
+        // one that did commit makes the second a no-op that says so.
+        let work = inbox.join(".processing");
+        if let Ok(entries) = std::fs::read_dir(&work) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let mut back = inbox.join(&name);
+                let mut n = 1;
+                while back.exists() {
+                    back = inbox.join(format!("{n}-{name}"));
+                    n += 1;
+                }
+                std::fs::rename(entry.path(), &back).map_err(|e| io("taking back an interrupted file", e))?;
+                tracing::warn!(file = %name, "inbox: an import of this file was interrupted; it is taken again");
+            }
+        }
         let mut now_seen = HashMap::new();
         let mut ready = Vec::new();
         for entry in std::fs::read_dir(&inbox).map_err(|e| io("reading the inbox", e))? {

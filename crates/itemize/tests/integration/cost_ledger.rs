@@ -787,6 +787,26 @@ both!(the_inbox_takes_files_once_they_stop_changing, |t| {
         done[0].totals.as_ref().unwrap().by_period["2026-05"]["USD"].billed_cost,
         parse_decimal("1234.50").unwrap()
     );
+    // A file whose import was cut short (the server stopped while it sat in `.processing/`) is taken again: an
+    // import that had committed makes it a no-op that says so, one that had not imports it.
+    let work = inbox.join(".processing");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(fixture("focus-1.0/focus_sample.csv"), work.join("sample.csv")).unwrap();
+    std::fs::copy(fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv"), work.join("new.csv")).unwrap();
+    assert!(t.app.scan_inbox(&mut state).await.unwrap().is_empty(), "taken back, then noted");
+    assert!(inbox.join("sample.csv").exists() && inbox.join("new.csv").exists());
+    let mut done: Vec<(String, String)> = t
+        .app
+        .scan_inbox(&mut state)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.file_name, s.status))
+        .collect();
+    done.sort();
+    assert_eq!(done, [("new.csv".to_string(), "active".to_string()), ("sample.csv".into(), "duplicate".into())]);
+    assert!(inbox.join("done/1-sample.csv").exists() && inbox.join("done/new.csv").exists());
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
 });
 
 /// The FinOps Foundation's validator (PyPI `focus-validator` 2.x, which needs Python 3.12) accepts the export.
