@@ -399,6 +399,35 @@ impl Iterator for ParquetRows {
     }
 }
 
+/// A Parquet value as JSON: maps as objects (keys as their text), lists as arrays, groups as objects by field
+/// name, numbers as numbers, everything else as its text.
+fn field_json(f: &parquet::record::Field) -> serde_json::Value {
+    use parquet::record::Field;
+    use serde_json::Value;
+    match f {
+        Field::Null => Value::Null,
+        Field::Bool(b) => Value::Bool(*b),
+        Field::Byte(_)
+        | Field::Short(_)
+        | Field::Int(_)
+        | Field::Long(_)
+        | Field::UByte(_)
+        | Field::UShort(_)
+        | Field::UInt(_)
+        | Field::ULong(_) => serde_json::from_str::<serde_json::Number>(&f.to_string())
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Field::MapInternal(m) => {
+            Value::Object(m.entries().iter().map(|(k, v)| (field_text(k), field_json(v))).collect())
+        }
+        Field::ListInternal(l) => Value::Array(l.elements().iter().map(field_json).collect()),
+        Field::Group(row) => {
+            Value::Object(row.get_column_iter().map(|(k, v)| (k.clone(), field_json(v))).collect())
+        }
+        other => Value::String(field_text(other)),
+    }
+}
+
 /// A Parquet value as the text a CSV export would hold.
 fn field_text(f: &parquet::record::Field) -> String {
     use parquet::record::Field;
@@ -412,7 +441,8 @@ fn field_text(f: &parquet::record::Field) -> String {
         Field::TimestampMillis(ms) => {
             jiff::Timestamp::from_millisecond(*ms).map(|t| t.to_string()).unwrap_or_default()
         }
-        Field::MapInternal(_) | Field::ListInternal(_) | Field::Group(_) => f.to_string(),
+        // Nested values (a MAP of tags, as AWS writes FOCUS Tags in Parquet) as the JSON a CSV export holds.
+        Field::MapInternal(_) | Field::ListInternal(_) | Field::Group(_) => field_json(f).to_string(),
         other => {
             let s = other.to_string();
             s.trim_matches('"').to_string()
@@ -432,5 +462,68 @@ fn decimal_text(d: &parquet::data_type::Decimal) -> String {
     match rust_decimal::Decimal::try_from_i128_with_scale(v, d.scale().max(0) as u32) {
         Ok(x) => x.to_string(),
         Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::builder::{MapBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+
+    /// AWS writes FOCUS Tags in Parquet as a MAP of strings: they read as the JSON object they are, keys and
+    /// values exactly (quotes and all), and a row without tags has none.
+    #[test]
+    fn parquet_map_tags_read_as_the_json_object_they_are() {
+        let values: [(&str, &str); 11] = [
+            ("BilledCost", "1.50"),
+            ("EffectiveCost", "1.25"),
+            ("ListCost", "2.00"),
+            ("ContractedCost", "1.50"),
+            ("BillingCurrency", "USD"),
+            ("BillingAccountId", "123456789012"),
+            ("BillingPeriodStart", "2026-05-01T00:00:00Z"),
+            ("BillingPeriodEnd", "2026-06-01T00:00:00Z"),
+            ("ChargePeriodStart", "2026-05-02T00:00:00Z"),
+            ("ChargePeriodEnd", "2026-05-03T00:00:00Z"),
+            ("ChargeCategory", "Usage"),
+        ];
+        let mut cols: Vec<(&str, ArrayRef)> =
+            values.iter().map(|(k, v)| (*k, Arc::new(StringArray::from(vec![*v, *v])) as ArrayRef)).collect();
+        let mut tags = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for (k, v) in [("env", "prod"), ("team", "data \"core\""), ("user:cost-centre", "CC-1")] {
+            tags.keys().append_value(k);
+            tags.values().append_value(v);
+        }
+        tags.append(true).unwrap();
+        tags.append(false).unwrap();
+        cols.push(("Tags", Arc::new(tags.finish())));
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let path = std::env::temp_dir().join(format!("itemize-map-tags-{}.parquet", std::process::id()));
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+
+        let src = open(&path, None, None, Arc::new(AtomicU64::new(0))).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!((src.format, src.container), (Format::Focus, Container::Parquet));
+        let Stream::Cost(mut rows) = src.stream else { panic!("a cost stream") };
+        let mut rec = FocusRecord::blank(0, "USD".parse::<itemize_core::Currency>().unwrap());
+        rows.next_into(&mut rec).unwrap().unwrap();
+        let got: Vec<(String, String)> = rec.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("env".to_string(), "prod".to_string()),
+                ("team".into(), "data \"core\"".into()),
+                ("user:cost-centre".into(), "CC-1".into())
+            ]
+        );
+        assert_eq!(rec.billed_cost.to_string(), "1.50");
+        rows.next_into(&mut rec).unwrap().unwrap();
+        assert_eq!(rec.tags.iter().count(), 0);
+        assert!(rows.next_into(&mut rec).is_none());
     }
 }

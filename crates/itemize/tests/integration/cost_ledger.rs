@@ -795,16 +795,13 @@ both!(the_inbox_takes_files_once_they_stop_changing, |t| {
     std::fs::copy(fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv"), work.join("new.csv")).unwrap();
     assert!(t.app.scan_inbox(&mut state).await.unwrap().is_empty(), "taken back, then noted");
     assert!(inbox.join("sample.csv").exists() && inbox.join("new.csv").exists());
-    let mut done: Vec<(String, String)> = t
-        .app
-        .scan_inbox(&mut state)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.file_name, s.status))
-        .collect();
+    let mut done: Vec<(String, String)> =
+        t.app.scan_inbox(&mut state).await.unwrap().into_iter().map(|s| (s.file_name, s.status)).collect();
     done.sort();
-    assert_eq!(done, [("new.csv".to_string(), "active".to_string()), ("sample.csv".into(), "duplicate".into())]);
+    assert_eq!(
+        done,
+        [("new.csv".to_string(), "active".to_string()), ("sample.csv".into(), "duplicate".into())]
+    );
     assert!(inbox.join("done/1-sample.csv").exists() && inbox.join("done/new.csv").exists());
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
 });
