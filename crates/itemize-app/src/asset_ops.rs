@@ -83,6 +83,9 @@ pub struct Renewal {
     pub window: u32,
     pub notice_passed: bool,
     pub assets: usize,
+    /// How many times an auto-renewing contract has renewed past the end date it was entered with (`end_date`
+    /// is then its current term's end).
+    pub terms_renewed: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,6 +204,39 @@ fn add_months(d: Date, n: i64) -> Date {
 
 fn days(from: Date, to: Date) -> i64 {
     (to - from).get_days() as i64
+}
+
+/// The end of an auto-renewing contract's current term, and how many times it renewed to get there: past its
+/// end date it renews term after term of the first term's length (in whole months when the first term was whole
+/// months, so a year stays a year, else in days), until a term ends on or after `today`.
+fn current_term(start: Date, end: Date, today: Date) -> (Date, u32) {
+    if end >= today || end < start {
+        return (end, 0);
+    }
+    let next_start = add_days(end, 1);
+    let months = start
+        .until((jiff::Unit::Month, next_start))
+        .ok()
+        .filter(|s| s.get_days() == 0 && s.get_weeks() == 0)
+        .map(|s| i64::from(s.get_years()) * 12 + i64::from(s.get_months()))
+        .filter(|m| *m > 0);
+    match months {
+        Some(m) => {
+            let mut terms = 1i64;
+            loop {
+                let e = add_days(add_months(start, m * (terms + 1)), -1);
+                if e >= today || terms >= 10_000 {
+                    return (e, terms as u32);
+                }
+                terms += 1;
+            }
+        }
+        None => {
+            let len = days(start, end) + 1;
+            let terms = (days(end, today) + len - 1) / len;
+            (add_days(end, terms * len), terms as u32)
+        }
+    }
 }
 
 impl App {
@@ -560,9 +596,12 @@ impl App {
             if c.archived_at.is_some() {
                 continue;
             }
-            let (Ok(end), Ok(_)) = (c.end_date.parse::<Date>(), c.start_date.parse::<Date>()) else {
+            let (Ok(end), Ok(start)) = (c.end_date.parse::<Date>(), c.start_date.parse::<Date>()) else {
                 continue;
             };
+            // An auto-renewing contract past its end date has renewed: its current term is what comes up.
+            let (end, terms_renewed) =
+                if c.renewal == "auto" { current_term(start, end, today) } else { (end, 0) };
             if end < today {
                 continue;
             }
@@ -594,6 +633,7 @@ impl App {
                 },
                 notice_passed: deadline < today,
                 assets: c.asset_ids.len(),
+                terms_renewed,
             });
         }
         out.sort_by_key(|r| (r.notice_deadline, r.contract_id));
@@ -1226,6 +1266,22 @@ fn view_of(a: itemize_store::AuditRow, scans: &[ScanRow]) -> AuditView {
 mod tests {
     use super::*;
     use itemize_core::assets::AssetClass;
+
+    #[test]
+    fn an_auto_renewing_contract_rolls_on_by_its_term() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // A year from 15 January 2025, seen on 22 November 2026: renewed once, to 14 January 2027.
+        assert_eq!(current_term(d("2025-01-15"), d("2026-01-14"), d("2026-11-22")), (d("2027-01-14"), 1));
+        // Not yet ended: as entered.
+        assert_eq!(current_term(d("2026-02-01"), d("2027-01-31"), d("2026-11-22")), (d("2027-01-31"), 0));
+        // Monthly from 15 January: the 14th of each month, four renewals to June.
+        assert_eq!(current_term(d("2026-01-15"), d("2026-02-14"), d("2026-05-20")), (d("2026-06-14"), 4));
+        // Yearly from 1 March 2023 (a leap day between): still the last day of February.
+        assert_eq!(current_term(d("2023-03-01"), d("2024-02-29"), d("2026-03-01")), (d("2027-02-28"), 3));
+        // A term of 10 days rolls in days; ending today is still the current term.
+        assert_eq!(current_term(d("2026-01-01"), d("2026-01-10"), d("2026-01-25")), (d("2026-01-30"), 2));
+        assert_eq!(current_term(d("2026-01-01"), d("2026-01-10"), d("2026-01-10")), (d("2026-01-10"), 0));
+    }
 
     #[test]
     fn percentages_have_one_decimal() {

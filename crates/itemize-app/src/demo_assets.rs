@@ -402,7 +402,7 @@ impl Gen {
         if method == "resell" {
             disposal["proceeds"] = json!(format!("{}.00", 120 + self.rng.below(180)));
         }
-        if !matches!(class, "peripheral" | "iot") {
+        if class != "peripheral" {
             disposal["sanitization"] = json!({"method": how, "attested_by": by, "date": add_days(date, -2).to_string(),
                 "certificate": format!("CoD-{}-{n}", date.year())});
         }

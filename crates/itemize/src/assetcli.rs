@@ -16,7 +16,8 @@ use std::process::ExitCode;
 pub enum AssetsAction {
     /// List assets: search by tag, serial, hostname or person; filter and sort. `--param key=value` passes
     /// any filter the API takes (class, state, model, manufacturer, assignee_person_id, location_id,
-    /// service_id, cost_centre_id, vendor_id, warranty_before, eol_before, purchased_after, overdue, ...).
+    /// service_id, cost_centre_id, vendor_id, warranty_before, eol_before, purchased_from, purchased_before,
+    /// overdue, ...); an unknown one is refused with the list.
     List {
         /// Search: a prefix of the tag, serial or hostname, or a person's name or e-mail.
         #[arg(long)]
@@ -562,12 +563,21 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                             r.name.chars().take(40).collect::<String>(),
                             r.renewal,
                             r.notice_deadline.to_string(),
-                            r.end_date.to_string(),
+                            if r.terms_renewed > 0 {
+                                format!("{}*", r.end_date)
+                            } else {
+                                r.end_date.to_string()
+                            },
                             r.value,
                             r.currency
                         );
                     }
                     println!("{} contract(s) end in the next {days} days", list.len());
+                    if list.iter().any(|r| r.terms_renewed > 0) {
+                        println!(
+                            "* the current term of a contract that renewed automatically past its end date"
+                        );
+                    }
                 }
             }
         }

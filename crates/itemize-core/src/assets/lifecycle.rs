@@ -407,6 +407,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e[0].field, "disposal.sanitization");
+        // So do a switch (its configuration and keys) and an IoT camera.
+        for class in [AssetClass::Network, AssetClass::Iot] {
+            let e = check_transition(
+                State::Retired,
+                None,
+                class,
+                &none,
+                input(json!({"to": "disposed", "reason": "end of life", "disposal": disposal})),
+            )
+            .unwrap_err();
+            assert_eq!(e[0].field, "disposal.sanitization", "{class}");
+        }
         check_transition(
             State::Retired,
             None,

@@ -66,7 +66,9 @@ impl AssetClass {
         }
     }
 
-    /// Whether devices of this class hold data, so disposing of one needs a sanitization attestation.
+    /// Whether devices of this class hold data, so disposing of one needs a sanitization attestation: computers,
+    /// storage and phones, and network gear and IoT devices too (configurations, keys and credentials, recorded
+    /// footage; NIST SP 800-88 covers routers and switches). Peripherals, cloud resources and other assets don't.
     pub fn stores_data(self) -> bool {
         matches!(
             self,
@@ -75,6 +77,8 @@ impl AssetClass {
                 | AssetClass::Server
                 | AssetClass::Storage
                 | AssetClass::Mobile
+                | AssetClass::Network
+                | AssetClass::Iot
         )
     }
 }

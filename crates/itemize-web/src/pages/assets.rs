@@ -835,7 +835,11 @@ async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                         r.renewal.clone(),
                         format!("{}{}", r.notice_deadline, if r.notice_passed { " (passed)" } else { "" }),
                         r.days_to_notice.to_string(),
-                        r.end_date.to_string(),
+                        match r.terms_renewed {
+                            0 => r.end_date.to_string(),
+                            1 => format!("{} (renewed once)", r.end_date),
+                            n => format!("{} (renewed {n} times)", r.end_date),
+                        },
                         r.assets.to_string(),
                     ],
                 )

@@ -235,9 +235,31 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
         )
         .await
         .unwrap();
+    // A yearly support contract that auto-renewed in January 2026 comes up again (notice by 15 December); one
+    // that ended without renewing does not.
+    for (number, renewal) in [("SUP-7", "auto"), ("OLD-1", "manual")] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Support", "kind": "maintenance", "value": "1200", "currency": "EUR",
+                "start_date": "2025-01-15", "end_date": "2026-01-14", "renewal": renewal, "notice_days": 30}),
+            )
+            .await
+            .unwrap();
+    }
     let cal = t.app.renewal_calendar(&sys(), 90).await.unwrap();
-    assert_eq!(cal.len(), 1, "{cal:?}");
-    assert_eq!((cal[0].notice_deadline.to_string(), cal[0].notice_passed), ("2026-11-02".into(), true));
+    let got: Vec<(&str, String, String, u32)> = cal
+        .iter()
+        .map(|r| (r.number.as_str(), r.end_date.to_string(), r.notice_deadline.to_string(), r.terms_renewed))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("MNT-1", "2027-01-31".into(), "2026-11-02".into(), 0),
+            ("SUP-7", "2027-01-14".into(), "2026-12-15".into(), 1)
+        ]
+    );
+    assert!(cal[0].notice_passed && !cal[1].notice_passed);
     let e = t
         .app
         .create_contract(
