@@ -1,12 +1,12 @@
-//! The asset register's commands: `itemize assets list|show|import|export|labels|transition|check-out|
-//! check-in|history|impact|overdue|offboarding|warranty|end-of-life|renewals|refresh|governance|depreciation|
-//! resource-cost|audit`.
+//! The asset register's commands: `itemize assets list|show|add|edit|import|export|labels|transition|check-out|
+//! check-in|history|relate|relations|unrelate|impact|cost|tco|schedule|contracts|settings|overdue|offboarding|
+//! warranty|end-of-life|renewals|refresh|governance|depreciation|resource-cost|audit`.
 
 use crate::cli::{OutputFormat, operator};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use itemize_app::{App, ListParams};
-use itemize_core::refdata::{Location, Person};
+use itemize_core::refdata::{Location, Person, Service};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -101,9 +101,12 @@ pub enum AssetsAction {
         #[arg(long, value_name = "JSON")]
         disposal: Option<String>,
     },
-    /// Check an asset out to a person or a location (in use, or on loan with --until).
+    /// Check an asset out to a person, a location or a business service (in use, or on loan with --until).
     CheckOut {
         key: String,
+        /// A business service's code.
+        #[arg(long)]
+        service: Option<String>,
         /// Employee id or e-mail.
         #[arg(long)]
         person: Option<String>,
@@ -141,8 +144,10 @@ pub enum AssetsAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Leavers and what to recover from them.
+    /// Leavers and what to recover from them; --person one person (employee id or e-mail), leaver or not.
     Offboarding {
+        #[arg(long)]
+        person: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
@@ -198,6 +203,86 @@ pub enum AssetsAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Register an asset: its fields as JSON, as the API takes them, or @FILE holding them; e.g.
+    /// '{"tag": "LT-0042", "name": "ThinkPad T14", "class": "laptop", "purchase_cost": "1299.00"}'.
+    Add {
+        #[arg(value_name = "JSON")]
+        fields: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Change an asset's fields: the changes as JSON (or @FILE); null clears a field. Every change is in the
+    /// asset's history with its before and after.
+    Edit {
+        key: String,
+        #[arg(value_name = "JSON")]
+        changes: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Relate an asset: it runs a business service, or depends on / is installed in another asset.
+    Relate {
+        key: String,
+        /// The business service's code.
+        #[arg(long, group = "to")]
+        runs: Option<String>,
+        /// The other asset's tag or serial.
+        #[arg(long, group = "to")]
+        depends_on: Option<String>,
+        /// The other asset's tag or serial.
+        #[arg(long, group = "to")]
+        installed_in: Option<String>,
+    },
+    /// An asset's current relationships, both ways (ended ones are in its history).
+    Relations {
+        key: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// End one of an asset's relationships (it stays in the history).
+    Unrelate { key: String, relation_id: i64 },
+    /// Record a one-off cost against an asset (a repair, an upgrade), as JSON (or @FILE), e.g.
+    /// '{"kind": "repair", "amount": "180.00", "currency": "EUR", "date": "2026-10-02", "reference": "RMA-7"}'.
+    Cost {
+        key: String,
+        #[arg(value_name = "JSON")]
+        cost: String,
+    },
+    /// Total cost of ownership: the purchase, its share of each covering contract, one-off costs, book value.
+    Tco {
+        key: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Depreciation schedules: one asset's, month by month; or, without an asset, every cost centre's expense
+    /// by month from --from to --to (YYYY-MM-DD).
+    Schedule {
+        key: Option<String>,
+        #[arg(long, requires = "to")]
+        from: Option<jiff::civil::Date>,
+        #[arg(long, requires = "from")]
+        to: Option<jiff::civil::Date>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Contracts (purchase, lease, maintenance, warranty, subscription): `list`, `show ID`, `add JSON`,
+    /// `edit ID JSON` (JSON as the API takes it, or @FILE).
+    Contracts {
+        #[arg(value_enum)]
+        verb: ContractVerb,
+        /// show, edit: the contract's id or number; add: the JSON.
+        target: Option<String>,
+        /// edit: the changes as JSON.
+        json: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// The register's settings: custom fields per class and required fields per class. --set replaces them
+    /// with the JSON given (administrators).
+    Settings {
+        #[arg(long, value_name = "JSON")]
+        set: Option<String>,
+    },
     /// Physical audits: `start LOCATION`, `scan ID [INPUT...]` (standard input, one per line, when no input
     /// is given: a barcode scanner works), `close ID [--mark-missing]`, `show ID`, `list`.
     Audit {
@@ -213,6 +298,56 @@ pub enum AssetsAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContractVerb {
+    List,
+    Show,
+    Add,
+    Edit,
+}
+
+/// A JSON object from the command line, or from a file named `@FILE`.
+fn json_arg(what: &str, v: &str) -> anyhow::Result<Value> {
+    let text = match v.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {what} from {path}"))?,
+        None => v.to_string(),
+    };
+    let value: Value = serde_json::from_str(&text).with_context(|| format!("{what} is not JSON"))?;
+    if !value.is_object() {
+        bail!("{what} must be a JSON object ({{\"field\": value, ...}})");
+    }
+    Ok(value)
+}
+
+/// A business service by code.
+async fn service_id(app: &App, code: &str) -> anyhow::Result<i64> {
+    let page = app.list::<Service>(&operator(), &ListParams::default().with("q", code)).await?;
+    page.items
+        .iter()
+        .find(|s| s.fields.code.eq_ignore_ascii_case(code))
+        .map(|s| s.id.into())
+        .with_context(|| format!("no business service has the code {code:?}"))
+}
+
+/// A contract by id or number.
+async fn contract_id(app: &App, key: &str) -> anyhow::Result<i64> {
+    let all = app.contracts(&operator()).await?;
+    all.iter()
+        .find(|c| c.number.eq_ignore_ascii_case(key) || c.id.to_string() == key)
+        .map(|c| c.id)
+        .with_context(|| format!("no contract has the number or id {key:?}"))
+}
+
+fn print_contract(c: &itemize_store::ContractRow) {
+    println!("{} — {} ({}, {} renewal)", c.number, c.name, c.kind, c.renewal);
+    println!("  value        {} {} ({})", c.value, c.currency, c.billing_frequency);
+    println!("  term         {} to {}, notice {} days", c.start_date, c.end_date, c.notice_days);
+    println!("  assets       {}", c.asset_ids.len());
+    if let Some(a) = &c.archived_at {
+        println!("  archived     {a}");
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -460,9 +595,12 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             let next = app.transition_asset(&op, a.id, None, body).await?;
             println!("{}: {} → {}", next.fields.tag, a.state, next.state);
         }
-        AssetsAction::CheckOut { key, person, location, until, reason } => {
+        AssetsAction::CheckOut { key, service, person, location, until, reason } => {
             let a = app.find_asset(&op, &key).await?;
             let mut body = json!({});
+            if let Some(s) = service {
+                body["service_id"] = json!(service_id(app, &s).await?);
+            }
             if let Some(p) = person {
                 body["assignee_person_id"] = json!(person_id(app, &p).await?);
             }
@@ -524,8 +662,201 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
         AssetsAction::Overdue { output } => {
             show_assets(&app.overdue_assets(&op).await?, output, "{n} overdue")?;
         }
-        AssetsAction::Offboarding { output } => {
-            let list = app.offboarding(&op, None).await?;
+        AssetsAction::Add { fields, output } => {
+            let a = app.create_asset(&op, json_arg("the asset", &fields)?).await?;
+            match output {
+                OutputFormat::Json => print_json(&a)?,
+                OutputFormat::Text => {
+                    println!("{}: registered as asset {} ({})", a.fields.tag, a.id, a.state)
+                }
+            }
+        }
+        AssetsAction::Edit { key, changes, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let next = app.update_asset(&op, a.id, None, json_arg("the changes", &changes)?).await?;
+            match output {
+                OutputFormat::Json => print_json(&next)?,
+                OutputFormat::Text => println!("{}: updated (version {})", next.fields.tag, next.version),
+            }
+        }
+        AssetsAction::Relate { key, runs, depends_on, installed_in } => {
+            let a = app.find_asset(&op, &key).await?;
+            let body = match (runs, depends_on, installed_in) {
+                (Some(code), _, _) => json!({"kind": "runs", "to_service_id": service_id(app, &code).await?}),
+                (_, Some(k), _) => {
+                    json!({"kind": "depends-on", "to_asset_id": app.find_asset(&op, &k).await?.id})
+                }
+                (_, _, Some(k)) => {
+                    json!({"kind": "installed-in", "to_asset_id": app.find_asset(&op, &k).await?.id})
+                }
+                _ => bail!(
+                    "say what {key} is related to: --runs SERVICE, --depends-on ASSET or --installed-in ASSET"
+                ),
+            };
+            let r = app.add_relation(&op, a.id, body).await?;
+            println!("{}: relationship {} ({}) added", a.fields.tag, r.id, r.kind);
+        }
+        AssetsAction::Relations { key, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let list = app.asset_relations(&op, a.id).await?;
+            match output {
+                OutputFormat::Json => print_json(&list)?,
+                OutputFormat::Text => {
+                    for r in &list {
+                        let to = match (r.to_asset_id, r.to_service_id) {
+                            (Some(t), _) => format!("asset {t}"),
+                            (_, Some(s)) => format!("service {s}"),
+                            _ => "-".into(),
+                        };
+                        let ended = r.ended_at.map(|t| format!(" (ended {t})")).unwrap_or_default();
+                        println!("{:>6}  {} {} {to}{ended}", r.id, a.fields.tag, r.kind);
+                    }
+                    println!("{} relationship(s)", list.len());
+                }
+            }
+        }
+        AssetsAction::Unrelate { key, relation_id } => {
+            let a = app.find_asset(&op, &key).await?;
+            app.end_relation(&op, a.id, relation_id).await?;
+            println!("{}: relationship {relation_id} ended", a.fields.tag);
+        }
+        AssetsAction::Cost { key, cost } => {
+            let a = app.find_asset(&op, &key).await?;
+            let c = app.add_asset_cost(&op, a.id, json_arg("the cost", &cost)?).await?;
+            println!("{}: {} {} {} recorded (cost {})", a.fields.tag, c.kind, c.amount, c.currency, c.id);
+        }
+        AssetsAction::Tco { key, output } => {
+            let a = app.find_asset(&op, &key).await?;
+            let t = app.tco(&op, a.id).await?;
+            match output {
+                OutputFormat::Json => print_json(&t)?,
+                OutputFormat::Text => {
+                    println!("{}: total cost of ownership {} {}", a.fields.tag, t.total, t.currency);
+                    println!("  purchase     {} {}", t.purchase, t.currency);
+                    for c in &t.contracts {
+                        println!(
+                            "  contract     {} {} {}",
+                            c["number"].as_str().unwrap_or("-"),
+                            c["share"].as_str().unwrap_or("-"),
+                            c["currency"].as_str().unwrap_or("")
+                        );
+                    }
+                    for c in &t.one_off {
+                        println!("  {:<12} {} {} ({})", c.kind, c.amount, c.currency, c.cost_date);
+                    }
+                    for (cur, v) in &t.other_currencies {
+                        println!("  also         {v} {cur}");
+                    }
+                    if let Some(b) = &t.book_value_today {
+                        println!("  book value   {b} {}", t.currency);
+                    }
+                }
+            }
+        }
+        AssetsAction::Schedule { key, from, to, output } => match (key, from, to) {
+            (Some(key), _, _) => {
+                let a = app.find_asset(&op, &key).await?;
+                let s = app.depreciation_schedule(&op, a.id, None).await?;
+                match output {
+                    OutputFormat::Json => print_json(&s)?,
+                    OutputFormat::Text => {
+                        println!("{}: {} in {}", a.fields.tag, s.method, s.currency);
+                        println!(
+                            "{:<8} {:>12} {:>12} {:>12} {:>12}",
+                            "MONTH", "OPENING", "EXPENSE", "CLOSING", "ACCUM."
+                        );
+                        for m in &s.months {
+                            println!(
+                                "{:<8} {:>12} {:>12} {:>12} {:>12}",
+                                m.month.strftime("%Y-%m").to_string(),
+                                m.opening,
+                                m.expense,
+                                m.closing,
+                                m.accumulated
+                            );
+                        }
+                        println!("book value today {} {}", s.book_value_today, s.currency);
+                    }
+                }
+            }
+            (None, Some(from), Some(to)) => {
+                let list = app.depreciation_by_cost_centre(&op, from, to).await?;
+                match output {
+                    OutputFormat::Json => print_json(&list)?,
+                    OutputFormat::Text => {
+                        for c in &list {
+                            let cc =
+                                c.cost_centre_id.map(|i| i.to_string()).unwrap_or_else(|| "(none)".into());
+                            println!(
+                                "cost centre {cc}: {} {} over {} asset(s)",
+                                c.total, c.currency, c.assets
+                            );
+                            for (m, v) in &c.months {
+                                println!("  {m}  {v:>12}");
+                            }
+                        }
+                    }
+                }
+            }
+            _ => bail!(
+                "give an asset (its tag or serial), or --from and --to for every cost centre's schedule"
+            ),
+        },
+        AssetsAction::Contracts { verb, target, json, output } => {
+            let need = |what: &str| target.clone().with_context(|| format!("contracts {what}: which one?"));
+            let one = match verb {
+                ContractVerb::List => {
+                    let list = app.contracts(&op).await?;
+                    match output {
+                        OutputFormat::Json => print_json(&list)?,
+                        OutputFormat::Text => {
+                            for c in &list {
+                                println!(
+                                    "{:<20} {:<12} {:<10} {} to {}  {:>12} {}",
+                                    c.number,
+                                    c.kind,
+                                    c.renewal,
+                                    c.start_date,
+                                    c.end_date,
+                                    c.value,
+                                    c.currency
+                                );
+                            }
+                            println!("{} contract(s)", list.len());
+                        }
+                    }
+                    None
+                }
+                ContractVerb::Show => Some(app.contract(&op, contract_id(app, &need("show")?).await?).await?),
+                ContractVerb::Add => {
+                    Some(app.create_contract(&op, json_arg("the contract", &need("add")?)?).await?)
+                }
+                ContractVerb::Edit => {
+                    let id = contract_id(app, &need("edit")?).await?;
+                    let changes = json.context("contracts edit ID JSON: the changes are missing")?;
+                    Some(app.update_contract(&op, id, json_arg("the changes", &changes)?).await?)
+                }
+            };
+            if let Some(c) = one {
+                match output {
+                    OutputFormat::Json => print_json(&c)?,
+                    OutputFormat::Text => print_contract(&c),
+                }
+            }
+        }
+        AssetsAction::Settings { set } => {
+            let settings = match set {
+                Some(v) => app.put_asset_settings(&op, json_arg("the settings", &v)?).await?,
+                None => app.asset_settings(&op).await?,
+            };
+            print_json(&settings)?;
+        }
+        AssetsAction::Offboarding { person, output } => {
+            let who = match person {
+                Some(p) => Some(person_id(app, &p).await?),
+                None => None,
+            };
+            let list = app.offboarding(&op, who).await?;
             match output {
                 OutputFormat::Json => print_json(&list)?,
                 OutputFormat::Text => {

@@ -536,6 +536,9 @@ fn demo_asset_register(dir: &Path) {
         "{overdue:?}"
     );
     assert!(off.iter().any(|o| !o["recovered"].as_array().unwrap().is_empty()), "recovered laptops too");
+    // One leaver's checklist on its own, by e-mail.
+    let one = json_of(dir, &["assets", "offboarding", "--person", overdue[0]["email"].as_str().unwrap()]);
+    assert_eq!(one.as_array().unwrap(), &[overdue[0].clone()]);
     // Leases and maintenance in the renewal calendar, with notice deadlines before the end dates.
     let renewals = json_of(dir, &["assets", "renewals", "--days", "90"]);
     let kinds: std::collections::HashSet<&str> =
@@ -634,4 +637,55 @@ fn asset_commands_move_a_snipe_it_user_over() {
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("NOT-A-TAG: unknown"), "{text}");
+
+    // The rest of what the API does, from the command line: register and edit, relate, costs, TCO, schedules,
+    // contracts, settings.
+    let server = r#"{"tag": "SRV-CLI", "name": "Rack server", "class": "server", "purchase_date": "2025-01-10",
+        "purchase_cost": "4800.00", "currency": "EUR", "useful_life_months": 48}"#;
+    let (ok, out, err) = run(itemize(d).args(["assets", "add", server]));
+    assert!(ok && out.starts_with("SRV-CLI: registered as asset 23"), "{out}{err}");
+    let (ok, _, err) = run(itemize(d).args(["assets", "add", r#"{"tag": "X", "class": "toaster"}"#]));
+    assert!(!ok && err.contains("class"), "a bad field is named: {err}");
+    std::fs::write(d.join("edit.json"), r#"{"hostname": "db-07", "notes": null}"#).unwrap();
+    let (ok, out, err) = run(itemize(d).args(["assets", "edit", "SRV-CLI", "@edit.json"]));
+    assert!(ok && out.contains("SRV-CLI: updated (version 2)"), "{out}{err}");
+    assert_eq!(json_of(d, &["assets", "show", "SRV-CLI"])["asset"]["hostname"], "db-07");
+    let (ok, out, err) = run(itemize(d).args(["assets", "relate", &tag, "--installed-in", "SRV-CLI"]));
+    assert!(ok && out.contains("(installed-in) added"), "{out}{err}");
+    let impact = json_of(d, &["assets", "impact", "SRV-CLI"]);
+    assert_eq!(impact["dependents"][0]["tag"].as_str(), Some(tag.as_str()), "{impact}");
+    let rel = json_of(d, &["assets", "relations", &tag]);
+    let rel_id = rel[0]["id"].as_i64().unwrap().to_string();
+    let (ok, _, err) = run(itemize(d).args(["assets", "relate", &tag, "--runs", "NO-SUCH-SERVICE"]));
+    assert!(!ok && err.contains("no business service has the code"), "{err}");
+    let (ok, out, err) = run(itemize(d).args(["assets", "unrelate", &tag, &rel_id]));
+    assert!(ok && out.contains("ended"), "{out}{err}");
+    assert_eq!(json_of(d, &["assets", "relations", &tag]), serde_json::json!([]));
+    assert_eq!(json_of(d, &["assets", "impact", "SRV-CLI"])["dependents"], serde_json::json!([]));
+    let repair = r#"{"kind": "repair", "amount": "180.00", "currency": "EUR", "date": "2026-10-02"}"#;
+    let (ok, out, err) = run(itemize(d).args(["assets", "cost", "SRV-CLI", repair]));
+    assert!(ok && out.contains("repair 180.00 EUR recorded"), "{out}{err}");
+    let contract = r#"{"number": "MNT-CLI", "name": "Server care", "kind": "maintenance", "value": "600.00",
+        "currency": "EUR", "start_date": "2026-01-01", "end_date": "2026-12-31", "renewal": "manual",
+        "notice_days": 30, "asset_ids": [23]}"#;
+    let (ok, out, err) = run(itemize(d).args(["assets", "contracts", "add", contract]));
+    assert!(ok && out.starts_with("MNT-CLI — Server care (maintenance, manual renewal)"), "{out}{err}");
+    let (ok, out, err) =
+        run(itemize(d).args(["assets", "contracts", "edit", "MNT-CLI", r#"{"notice_days": 60}"#]));
+    assert!(ok && out.contains("notice 60 days"), "{out}{err}");
+    assert_eq!(json_of(d, &["assets", "contracts", "list"]).as_array().unwrap().len(), 1);
+    let tco = json_of(d, &["assets", "tco", "SRV-CLI"]);
+    assert_eq!(tco["total"], "5580.00", "4,800 + the contract's 600 + the 180 repair: {tco}");
+    let schedule = json_of(d, &["assets", "schedule", "SRV-CLI"]);
+    assert_eq!(schedule["months"].as_array().unwrap().len(), 48);
+    assert_eq!(schedule["months"][0]["expense"], "100.00");
+    let by_cc = json_of(d, &["assets", "schedule", "--from", "2026-01-01", "--to", "2026-03-31"]);
+    assert!(by_cc.as_array().unwrap().iter().any(|c| c["months"]["2026-02"] == "100.00"), "{by_cc}");
+    let (ok, _, err) = run(itemize(d).args(["assets", "schedule"]));
+    assert!(!ok && err.contains("--from and --to"), "{err}");
+    let settings = r#"{"required_fields": {"server": ["serial"]}}"#;
+    let (ok, out, err) = run(itemize(d).args(["assets", "settings", "--set", settings]));
+    assert!(ok && out.contains("\"serial\""), "{out}{err}");
+    let gov = json_of(d, &["assets", "governance"]);
+    assert!(gov["violations"].to_string().contains("SRV-CLI"), "{gov}");
 }
