@@ -713,9 +713,14 @@ impl App {
         if report.total > 0 {
             let dir = self.reports_dir().join(format!("import-{}", row.id));
             let q = dir.join("quarantine.csv");
-            let (src, lines, errs, qq) =
-                (path.to_path_buf(), processed.rejected_lines.clone(), report.errors.clone(), q.clone());
-            tokio::task::spawn_blocking(move || write_quarantine(&src, &lines, &errs, &qq))
+            let (src, lines, errs, qq, m) = (
+                path.to_path_buf(),
+                processed.rejected_lines.clone(),
+                report.errors.clone(),
+                q.clone(),
+                opts.mapping.clone(),
+            );
+            tokio::task::spawn_blocking(move || write_quarantine(&src, m.as_ref(), &lines, &errs, &qq))
                 .await
                 .map_err(|e| io_err("writing the quarantine file", e))?
                 .map_err(|e| io_err("writing the quarantine file", e))?;
@@ -1162,6 +1167,7 @@ fn process(
 /// containers, the errors alone.
 fn write_quarantine(
     src: &Path,
+    mapping: Option<&Mapping>,
     lines: &BTreeSet<u64>,
     errors: &[ReportedError],
     out: &Path,
@@ -1171,62 +1177,29 @@ fn write_quarantine(
     }
     let mut w = csv::Writer::from_path(out)?;
     let first_error: HashMap<u64, &ReportedError> = errors.iter().rev().map(|e| (e.row, e)).collect();
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(src)?.read(&mut head)?;
-    let text_source = !matches!(&head[..n.min(4)], [b'P', b'A', b'R', b'1'] | [b'P', b'K', 3, 4]);
-    let json_lines = text_source && head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if json_lines {
-        // JSON lines: each rejected line as it was, with what was wrong.
-        use std::io::BufRead;
-        w.write_record(["_row", "_column", "_reason", "line"])?;
-        for (i, line) in std::io::BufReader::new(std::fs::File::open(src)?).lines().enumerate() {
-            let n = i as u64 + 1;
-            let line = line?;
-            if lines.contains(&n) {
-                let e = first_error.get(&n);
-                w.write_record([
-                    n.to_string(),
-                    e.and_then(|e| e.column.clone()).unwrap_or_default(),
-                    e.map(|e| e.reason.clone()).unwrap_or_default(),
-                    line,
-                ])?;
-            }
+    // Each rejected row as it was in the file (whatever its container), after its row number and what was wrong
+    // with it (the first error the report names for it; the report holds the first 100 in full).
+    let raw = source::raw_rows(src, mapping)?;
+    let mut h: Vec<String> = vec!["_row".into(), "_column".into(), "_reason".into()];
+    h.extend(raw.header);
+    w.write_record(&h)?;
+    let mut left = lines.len();
+    for row in raw.rows {
+        if left == 0 {
+            break;
         }
-    } else if text_source {
-        let file = std::fs::File::open(src)?;
-        let input: Box<dyn Read> = if head[..n].starts_with(&[0x1f, 0x8b]) {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
-        let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
-        let header = r.headers().map_err(std::io::Error::other)?.clone();
-        let mut h: Vec<String> = vec!["_row".into(), "_column".into(), "_reason".into()];
-        h.extend(header.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()));
-        w.write_record(&h)?;
-        for rec in r.records() {
-            let Ok(rec) = rec else { continue };
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            if lines.contains(&line) {
-                let e = first_error.get(&line);
-                let mut out: Vec<String> = vec![
-                    line.to_string(),
-                    e.and_then(|e| e.column.clone()).unwrap_or_default(),
-                    e.map(|e| e.reason.clone()).unwrap_or_else(|| "invalid (see the report)".into()),
-                ];
-                out.extend(rec.iter().map(str::to_string));
-                w.write_record(&out)?;
-            }
-        }
-    } else {
-        w.write_record(["_row", "_column", "_value", "_reason"])?;
-        for e in errors {
-            w.write_record([
-                e.row.to_string(),
-                e.column.clone().unwrap_or_default(),
-                e.value.clone().unwrap_or_default(),
-                e.reason.clone(),
-            ])?;
+        // A row the reader could not split either was reported by number; it is written from what is left.
+        let Ok((line, cells)) = row else { continue };
+        if lines.contains(&line) {
+            left -= 1;
+            let e = first_error.get(&line);
+            let mut out: Vec<String> = vec![
+                line.to_string(),
+                e.and_then(|e| e.column.clone()).unwrap_or_default(),
+                e.map(|e| e.reason.clone()).unwrap_or_else(|| "invalid (see the report)".into()),
+            ];
+            out.extend(cells);
+            w.write_record(&out)?;
         }
     }
     w.flush()

@@ -376,6 +376,11 @@ impl Mapping {
         self.sheet.as_deref()
     }
 
+    /// The CSV delimiter.
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     /// The vendor name an alias stands for (ignoring case and surrounding blanks); an unknown name as given,
     /// trimmed.
     pub fn resolve_vendor<'a>(&'a self, raw: &'a str) -> &'a str {
@@ -545,6 +550,47 @@ pub struct GenericXlsxReader {
     rec: csv::StringRecord,
 }
 
+/// The sheet a mapping names (exactly, else the one sheet matching it ignoring case and surrounding blanks), or
+/// the first.
+fn find_sheet(names: &[String], wanted: Option<&str>) -> Option<String> {
+    match wanted {
+        Some(s) => names
+            .iter()
+            .find(|n| n.as_str() == s)
+            .or_else(|| {
+                let mut hits = names.iter().filter(|n| n.trim().eq_ignore_ascii_case(s));
+                match (hits.next(), hits.next()) {
+                    (Some(n), None) => Some(n),
+                    _ => None,
+                }
+            })
+            .cloned(),
+        None => names.first().cloned(),
+    }
+}
+
+/// A sheet's header and its rows as text, each with its spreadsheet row number.
+pub type SheetRows = (Vec<String>, Vec<(u64, Vec<String>)>);
+
+/// A sheet's rows as text, numbered by spreadsheet row (the header's first): its header and every row after it.
+pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<SheetRows, String> {
+    let mut book: Xlsx<BufReader<std::fs::File>> = calamine::open_workbook(path)
+        .map_err(|e| format!("{} could not be read as an .xlsx workbook: {e}", path.display()))?;
+    let names = book.sheet_names();
+    let sheet = find_sheet(&names, sheet).ok_or("the workbook has no such sheet")?;
+    let range =
+        book.worksheet_range(&sheet).map_err(|e| format!("sheet \"{sheet}\" could not be read: {e}"))?;
+    let Some((start_row, _)) = range.start() else { return Ok((Vec::new(), Vec::new())) };
+    let row = |r: usize| -> Vec<String> {
+        (0..range.width())
+            .map(|c| range.get((r, c)).map(|d| cell_text(d, false)).unwrap_or_default())
+            .collect()
+    };
+    let first = u64::from(start_row) + 1;
+    let rows = (1..range.height()).map(|r| (first + r as u64, row(r))).collect();
+    Ok((row(0), rows))
+}
+
 impl GenericXlsxReader {
     /// Opens the workbook and reads the mapping's sheet (else the first) and its header, the sheet's first
     /// row; a sheet lacking a mapped column is refused, naming it and listing the header.
@@ -553,17 +599,7 @@ impl GenericXlsxReader {
         let mut book: Xlsx<BufReader<std::fs::File>> = calamine::open_workbook(path)
             .map_err(|e| fail(format!("{} could not be read as an .xlsx workbook: {e}", path.display())))?;
         let names = book.sheet_names();
-        let sheet = match &mapping.sheet {
-            Some(s) => names.iter().find(|n| n.as_str() == s).or_else(|| {
-                let mut hits = names.iter().filter(|n| n.trim().eq_ignore_ascii_case(s));
-                match (hits.next(), hits.next()) {
-                    (Some(n), None) => Some(n),
-                    _ => None,
-                }
-            }),
-            None => names.first(),
-        };
-        let Some(sheet) = sheet.cloned() else {
+        let Some(sheet) = find_sheet(&names, mapping.sheet.as_deref()) else {
             return Err(match &mapping.sheet {
                 Some(s) => {
                     fail(format!("the workbook has no sheet \"{s}\"; its sheets are: {}", names.join(", ")))

@@ -238,6 +238,95 @@ pub fn open(
     }
 }
 
+/// A file's rows as text cells, numbered as its reader numbers them (the header is row 1): what a quarantine
+/// file holds of the rows an import left out. CSV (plain or gzipped, with a generic mapping's delimiter) by its
+/// records' lines; JSON lines by line, one cell each; an XLSX sheet (the mapping's, else the first) by
+/// spreadsheet row; Parquet by row, the values as the CSV reader would have seen them.
+pub struct RawRows {
+    pub header: Vec<String>,
+    pub rows: Box<dyn Iterator<Item = std::io::Result<(u64, Vec<String>)>>>,
+}
+
+impl std::fmt::Debug for RawRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRows").field("header", &self.header).finish_non_exhaustive()
+    }
+}
+
+pub fn raw_rows(path: &Path, mapping: Option<&Mapping>) -> std::io::Result<RawRows> {
+    let mut magic = Vec::with_capacity(4);
+    std::fs::File::open(path)?.take(4).read_to_end(&mut magic)?;
+    match magic.as_slice() {
+        [b'P', b'A', b'R', b'1'] => {
+            use parquet::file::reader::{FileReader, SerializedFileReader};
+            let reader =
+                SerializedFileReader::new(std::fs::File::open(path)?).map_err(std::io::Error::other)?;
+            let names: Vec<String> = reader
+                .metadata()
+                .file_metadata()
+                .schema_descr()
+                .root_schema()
+                .get_fields()
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect();
+            let rows = ParquetRows::new(reader, Header::new(&names)).map_err(std::io::Error::other)?;
+            Ok(RawRows {
+                header: names,
+                rows: Box::new(rows.map(|r| match r {
+                    Ok((line, rec, _)) => Ok((line, rec.iter().map(str::to_string).collect())),
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                })),
+            })
+        }
+        [b'P', b'K', 3, 4] => {
+            let (header, rows) =
+                generic::xlsx_rows(path, mapping.and_then(Mapping::sheet)).map_err(std::io::Error::other)?;
+            Ok(RawRows { header, rows: Box::new(rows.into_iter().map(Ok)) })
+        }
+        _ => {
+            let file = std::fs::File::open(path)?;
+            let mut input: Input = if magic.starts_with(&[0x1f, 0x8b]) {
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
+            } else {
+                Box::new(file)
+            };
+            let mut head = Vec::with_capacity(4096);
+            (&mut input).take(4096).read_to_end(&mut head)?;
+            let json_lines =
+                String::from_utf8_lossy(&head).trim_start_matches('\u{feff}').trim_start().starts_with('{');
+            let input: Input = Box::new(Cursor::new(head).chain(input));
+            if json_lines {
+                use std::io::BufRead;
+                let lines = BufReader::new(input).lines().enumerate();
+                return Ok(RawRows {
+                    header: vec!["line".into()],
+                    rows: Box::new(lines.map(|(i, l)| l.map(|l| (i as u64 + 1, vec![l])))),
+                });
+            }
+            let mut r = csv::ReaderBuilder::new()
+                .flexible(true)
+                .has_headers(true)
+                .delimiter(mapping.map(Mapping::delimiter).unwrap_or(b','))
+                .from_reader(input);
+            let header: Vec<String> = r
+                .headers()
+                .map_err(std::io::Error::other)?
+                .iter()
+                .map(|s| s.trim_start_matches('\u{feff}').to_string())
+                .collect();
+            Ok(RawRows {
+                header,
+                rows: Box::new(r.into_records().map(|rec| {
+                    let rec = rec.map_err(std::io::Error::other)?;
+                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                    Ok((line, rec.iter().map(str::to_string).collect()))
+                })),
+            })
+        }
+    }
+}
+
 fn open_text(
     head: &[u8],
     input: Input,
@@ -290,6 +379,15 @@ fn open_text(
             Format::GcpJson => Err("the file is CSV, not JSON lines".into()),
             Format::Generic => match mapping {
                 None => Err("needs a mapping (--mapping FILE.toml)".into()),
+                // A mapping with a delimiter of its own reads the header with it.
+                Some(m) if m.delimiter() != b',' => {
+                    let mut r =
+                        csv::ReaderBuilder::new().delimiter(m.delimiter()).from_reader(Cursor::new(head));
+                    match r.headers() {
+                        Ok(h) => generic::detect(&Header::new(h.iter()), m).map(|()| None),
+                        Err(e) => Err(format!("the header could not be read: {e}")),
+                    }
+                }
                 Some(m) => generic::detect(&header, m).map(|()| None),
             },
         };
@@ -507,6 +605,13 @@ mod tests {
         w.close().unwrap();
 
         let src = open(&path, None, None, Arc::new(AtomicU64::new(0))).unwrap();
+        // A quarantine file sees the same row as text, numbered as the reader numbers it.
+        let raw = raw_rows(&path, None).unwrap();
+        assert_eq!(raw.header.last().map(String::as_str), Some("Tags"));
+        let rows: Vec<(u64, Vec<String>)> = raw.rows.map(Result::unwrap).collect();
+        assert_eq!((rows.len(), rows[0].0, rows[1].0), (2, 2, 3));
+        assert_eq!(rows[0].1[11], r#"{"env":"prod","team":"data \"core\"","user:cost-centre":"CC-1"}"#);
+        assert_eq!(rows[1].1[11], "");
         let _ = std::fs::remove_file(&path);
         assert_eq!((src.format, src.container), (Format::Focus, Container::Parquet));
         let Stream::Cost(mut rows) = src.stream else { panic!("a cost stream") };

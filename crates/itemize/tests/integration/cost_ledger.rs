@@ -881,6 +881,80 @@ both!(lenient_json_lines_quarantine_the_lines_as_they_were, |t| {
     assert_eq!(&rows[0][3], bad.as_str(), "the line exactly as it was");
 });
 
+both!(the_quarantine_holds_rejected_rows_whatever_the_container, |t| {
+    use itemize_ingest::generic::Mapping;
+    let dir = tempfile::tempdir().unwrap();
+    let quarantined = |s: &ImportSummary| -> Vec<Vec<String>> {
+        let q = s.report.as_ref().and_then(|r| r.quarantine.clone()).expect("a quarantine file");
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(q).unwrap();
+        r.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+    };
+    let lenient =
+        |m: Option<&Mapping>| ImportOptions { lenient: true, mapping: m.cloned(), ..Default::default() };
+    let mapping = |extra: &str| {
+        Mapping::from_toml(&format!(
+            "name = \"Telekom\"\n{extra}[columns]\ndate = \"Datum\"\namount = \"Betrag\"\nvendor = \"Anbieter\"\n\
+             [defaults]\ncurrency = \"USD\"\n"
+        ))
+        .unwrap()
+    };
+    let header = |cols: &[&str]| -> Vec<String> {
+        ["_row", "_column", "_reason"].iter().chain(cols).map(|c| c.to_string()).collect()
+    };
+
+    // A `;`-separated generic file: the rejected row in its own columns, not as one cell.
+    let semi = mapping("delimiter = \";\"\n");
+    let path = dir.path().join("telekom.csv");
+    std::fs::write(&path, "Datum;Betrag;Anbieter\n2026-05-01;12.50;Telekom\n2026-05-02;zwölf;Telekom\n")
+        .unwrap();
+    let s = import(&t, &path, lenient(Some(&semi))).await;
+    assert_eq!((s.status.as_str(), s.rows_rejected), ("active", 1), "{:?} {:?}", s.message, s.report);
+    let q = quarantined(&s);
+    assert_eq!(q[0], header(&["Datum", "Betrag", "Anbieter"]));
+    assert_eq!((q.len(), &q[1][0], &q[1][1]), (2, &"3".to_string(), &"Betrag".to_string()));
+    assert_eq!(q[1][3..], ["2026-05-02", "zwölf", "Telekom"]);
+
+    // A workbook: every rejected row, by spreadsheet row, with all its cells (not only the report's first 100).
+    let plain = mapping("");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Datum", "Betrag", "Anbieter"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..=150u32 {
+        sheet.write_string(r, 0, "2026-06-01").unwrap();
+        if r % 3 == 0 {
+            sheet.write_string(r, 1, "n/a").unwrap();
+        } else {
+            sheet.write_number(r, 1, 2.5).unwrap();
+        }
+        sheet.write_string(r, 2, format!("Carrier {r}")).unwrap();
+    }
+    let xlsx = dir.path().join("june.xlsx");
+    book.save(&xlsx).unwrap();
+    let s = import(&t, &xlsx, lenient(Some(&plain))).await;
+    assert_eq!((s.status.as_str(), s.rows_rejected, s.rows_ingested), ("active", 50, 100), "{:?}", s.message);
+    let q = quarantined(&s);
+    assert_eq!(q[0], header(&["Datum", "Betrag", "Anbieter"]));
+    assert_eq!(q.len(), 51);
+    assert_eq!(q[50][0], "151", "spreadsheet row 151 holds the 150th line");
+    assert_eq!(q[50][3..], ["2026-06-01", "n/a", "Carrier 150"]);
+
+    // Gzipped JSON lines: the line as it was, though the file is compressed.
+    let good = r#"{"billing_account_id":"01A2B3-C4D5E6-F7A8B9","service":{"id":"6F81","description":"Compute Engine"},"sku":{"id":"2E27","description":"Core"},"usage_start_time":"2026-05-01T07:00:00Z","usage_end_time":"2026-05-01T08:00:00Z","project":{"id":"proj-a","name":"Project A"},"labels":[],"cost":0.031611,"currency":"USD","credits":[],"invoice":{"month":"202605"},"cost_type":"regular"}"#;
+    let bad = good.replace(r#""cost_type":"regular""#, r#""cost_type":"mystery""#);
+    let gz = dir.path().join("gcp.jsonl.gz");
+    let mut enc =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, format!("{good}\n{bad}\n").as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let s = import(&t, &gz, lenient(None)).await;
+    assert_eq!((s.status.as_str(), s.rows_rejected), ("active", 1), "{:?}", s.message);
+    let q = quarantined(&s);
+    assert_eq!(q[0], header(&["line"]));
+    assert_eq!((q[1][0].as_str(), q[1][1].as_str(), q[1][3].as_str()), ("2", "cost_type", bad.as_str()));
+});
+
 both!(vendor_aliases_resolve_to_the_register, |t| {
     use itemize_core::refdata::Vendor;
     let cisco = t
