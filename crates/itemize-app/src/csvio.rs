@@ -121,6 +121,9 @@ pub struct ImportReport {
     pub error_count: u64,
     /// How many problems of each reason (with values left out, so alike problems group).
     pub errors_by_column: BTreeMap<String, u64>,
+    /// What a translated file (Snipe-IT's) left out or filled in, row by row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ImportReport {
@@ -136,6 +139,7 @@ impl ImportReport {
             errors: Vec::new(),
             error_count: 0,
             errors_by_column: BTreeMap::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -26,6 +26,7 @@ pub mod rates;
 pub mod refdata;
 pub mod restate;
 pub mod secrets;
+pub mod snipe;
 
 pub use error::AppError;
 pub use itemize_core::auth::Actor;

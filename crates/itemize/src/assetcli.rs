@@ -359,6 +359,47 @@ pub enum AuditVerb {
     List,
 }
 
+/// What an asset import did, as text or JSON.
+fn print_asset_import(
+    name: &str,
+    r: &itemize_app::asset_import::ImportReport,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
+    if output == OutputFormat::Json {
+        print_json(&r)?;
+    } else {
+        let what = if r.dry_run {
+            "would import"
+        } else if r.committed {
+            "imported"
+        } else {
+            "did not import"
+        };
+        println!(
+            "{}: {what} ({} format): {} rows, {} created, {} updated, {} rejected",
+            name, r.format, r.rows, r.created, r.updated, r.rejected
+        );
+        for l in &r.created_locations {
+            println!("  created location {l}");
+        }
+        for v in &r.created_vendors {
+            println!("  created vendor {v}");
+        }
+        for w in &r.warnings {
+            println!("  warning: {w}");
+        }
+        for e in &r.errors {
+            eprintln!(
+                "  row {}{}: {}",
+                e.row,
+                e.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default(),
+                e.reason
+            );
+        }
+    }
+    Ok(())
+}
+
 fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -521,43 +562,7 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             }
             let opts = itemize_app::asset_import::ImportOptions { format, dry_run, lenient, mapping };
             let r = app.import_assets(&op, &bytes, &opts).await?;
-            if output == OutputFormat::Json {
-                print_json(&r)?;
-            } else {
-                let what = if r.dry_run {
-                    "would import"
-                } else if r.committed {
-                    "imported"
-                } else {
-                    "did not import"
-                };
-                println!(
-                    "{}: {what} ({} format): {} rows, {} created, {} updated, {} rejected",
-                    file.display(),
-                    r.format,
-                    r.rows,
-                    r.created,
-                    r.updated,
-                    r.rejected
-                );
-                for l in &r.created_locations {
-                    println!("  created location {l}");
-                }
-                for v in &r.created_vendors {
-                    println!("  created vendor {v}");
-                }
-                for w in &r.warnings {
-                    println!("  warning: {w}");
-                }
-                for e in &r.errors {
-                    eprintln!(
-                        "  row {}{}: {}",
-                        e.row,
-                        e.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default(),
-                        e.reason
-                    );
-                }
-            }
+            print_asset_import(&file.display().to_string(), &r, output)?;
             if !r.ok() {
                 return Ok(ExitCode::FAILURE);
             }
@@ -1080,4 +1085,79 @@ async fn audit(
         ),
     }
     Ok(())
+}
+
+/// `itemize import snipe-it PATH...`: a Snipe-IT export, as files or a directory of them, in one command —
+/// locations, then users, then assets, each file all or nothing (assets with --lenient: the good rows); the
+/// files of Snipe-IT's that itemize does not import are named as skipped, with why. A file that fails stops
+/// the run (the later files refer to what it holds).
+pub async fn import_snipe_it(
+    app: &App,
+    paths: &[PathBuf],
+    dry_run: bool,
+    lenient: bool,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    use itemize_app::snipe::{SnipeFile, snipe_file_of};
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut plan = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+        let Some(kind) = snipe_file_of(&bytes) else {
+            bail!(
+                "{}: not one of Snipe-IT's export files (locations, users, assets, licences, accessories, \
+                 consumables, components, models)",
+                f.display()
+            );
+        };
+        let order = match kind {
+            SnipeFile::Locations => 0,
+            SnipeFile::Users => 1,
+            SnipeFile::Assets => 2,
+            SnipeFile::Skipped(_) => 3,
+        };
+        plan.push((order, f, kind, bytes));
+    }
+    plan.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let op = operator();
+    for (_, f, kind, bytes) in plan {
+        let name = f.display().to_string();
+        match kind {
+            SnipeFile::Skipped(why) => println!("{name}: skipped: {why}"),
+            SnipeFile::Locations | SnipeFile::Users => {
+                let r = app.import_snipe_refdata(&op, &bytes, dry_run, lenient).await?;
+                crate::cli::print_report(&name, &r, output)?;
+                if !r.is_ok() {
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            SnipeFile::Assets => {
+                let opts = itemize_app::asset_import::ImportOptions {
+                    format: Some("snipe-it".into()),
+                    dry_run,
+                    lenient,
+                    mapping: Vec::new(),
+                };
+                let r = app.import_assets(&op, &bytes, &opts).await?;
+                print_asset_import(&name, &r, output)?;
+                if !r.ok() {
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -266,6 +266,8 @@ pub enum ImportWhat {
     People,
     Locations,
     Vendors,
+    /// A Snipe-IT export (files or a directory of them): locations, users and assets, in that order.
+    SnipeIt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -283,7 +285,7 @@ pub enum ExportWhat {
 
 fn kind_of_import(w: ImportWhat) -> Option<KindArg> {
     Some(match w {
-        ImportWhat::Cost | ImportWhat::Rates | ImportWhat::Metrics => return None,
+        ImportWhat::Cost | ImportWhat::Rates | ImportWhat::Metrics | ImportWhat::SnipeIt => return None,
         ImportWhat::CostCentres => KindArg::CostCentres,
         ImportWhat::Services => KindArg::Services,
         ImportWhat::People => KindArg::People,
@@ -386,6 +388,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 ImportWhat::Rates => crate::costcli::import_rates(&app, &files, output).await,
                 ImportWhat::Metrics => crate::alloccli::import_metrics(&app, &files).await,
+                ImportWhat::SnipeIt => {
+                    crate::assetcli::import_snipe_it(&app, &files, dry_run, lenient, output).await
+                }
                 _ => {
                     let kind = kind_of_import(what).context("a kind of reference data")?;
                     let mut ok = true;
@@ -583,7 +588,7 @@ async fn demo(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -> anyhow::Result<()> {
+pub(crate) fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -> anyhow::Result<()> {
     if format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
@@ -613,6 +618,12 @@ fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -> anyhow::R
                 writeln!(out, "    {c}: {n}")?;
             }
         }
+    }
+    for n in r.notes.iter().take(20) {
+        writeln!(out, "  note: {n}")?;
+    }
+    if r.notes.len() > 20 {
+        writeln!(out, "  … and {} more notes (--output json lists them all)", r.notes.len() - 20)?;
     }
     Ok(())
 }

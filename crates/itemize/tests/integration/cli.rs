@@ -576,6 +576,69 @@ fn demo_asset_register(dir: &Path) {
     assert_eq!(cost["months"].as_array().unwrap().len(), 13, "{cost}");
 }
 
+/// A Snipe-IT user moves over in one command: locations, users and assets from Snipe-IT's own export files, in
+/// that order whatever the order given; the rest of the export is named as skipped.
+#[test]
+fn a_snipe_it_export_moves_over_in_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/snipe-it");
+    let files: Vec<std::path::PathBuf> = [
+        "assets-sample.csv",
+        "users-sample.csv",
+        "licenses-sample.csv",
+        "locations-sample.csv",
+        "models-sample.csv",
+        "accessories-sample.csv",
+        "consumables-sample.csv",
+        "components-sample.csv",
+    ]
+    .iter()
+    .map(|f| fixtures.join(f))
+    .collect();
+    // Strict, users without an e-mail address stop the run after the locations, naming each by its row and
+    // the file's own column.
+    let (ok, out, _) = run(itemize(d).args(["import", "snipe-it"]).args(&files));
+    assert!(!ok, "{out}");
+    assert!(out.contains("locations-sample.csv: 19 rows — 19 were created"), "{out}");
+    assert!(out.contains("users-sample.csv was not imported: 5 problem(s)"), "{out}");
+    assert!(out.contains("row 11, column Email, value \"\": is required"), "{out}");
+    assert!(!out.contains("assets-sample.csv"), "the run stops at the failed file: {out}");
+    // Lenient: those users are left out, each named; the rest goes in.
+    let (ok, out, err) = run(itemize(d).args(["import", "snipe-it", "--lenient"]).args(&files));
+    assert!(ok, "{out}{err}");
+    let at = |needle: &str| out.find(needle).unwrap_or_else(|| panic!("{needle:?} in {out}"));
+    let (locations, users, assets) = (
+        at("locations-sample.csv: 19 rows — 0 were created, 0 were updated, 19 unchanged"),
+        at("users-sample.csv: 95 rows — 95 were created"),
+        at("assets-sample.csv: imported (snipe-it format): 22 rows, 22 created"),
+    );
+    assert!(locations < users && users < assets, "in that order: {out}");
+    for skipped in ["licenses", "models", "accessories", "consumables", "components"] {
+        assert!(out.contains(&format!("{skipped}-sample.csv: skipped: ")), "{skipped}: {out}");
+    }
+    let report = json_of(
+        d,
+        &[
+            "import",
+            "snipe-it",
+            "--dry-run",
+            "--lenient",
+            fixtures.join("users-sample.csv").to_str().unwrap(),
+        ],
+    );
+    let notes = report["notes"].as_array().unwrap();
+    assert_eq!(notes.iter().filter(|n| n.as_str().unwrap().contains("has no e-mail address")).count(), 5);
+    // Two sites share a name in Snipe-IT: each has its own code here.
+    let (_, locs, _) = run(itemize(d).args(["export", "locations"]));
+    assert!(locs.contains("AIRDRIE,Airdrie,site") && locs.contains("AIRDRIE-2,Airdrie,site"), "{locs}");
+    // A user whose Snipe-IT end date has passed is a leaver; one named as their own manager has none.
+    let (_, people, _) = run(itemize(d).args(["export", "people"]));
+    let tenant = people.lines().find(|l| l.starts_with("rtenant0,")).unwrap();
+    assert!(tenant.contains("Reagen Tenant,rtenant0@istockphoto.com,Nurse Practicioner"), "{tenant}");
+    assert!(tenant.ends_with(",leaver,2022-12-04"), "{tenant}");
+}
+
 #[test]
 fn asset_commands_move_a_snipe_it_user_over() {
     let dir = tempfile::tempdir().unwrap();

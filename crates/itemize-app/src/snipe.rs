@@ -1,0 +1,360 @@
+//! Snipe-IT's export files, read into itemize so a Snipe-IT user moves over in one command
+//! (`itemize import snipe-it DIR`). Locations and users become reference data: each file is translated into
+//! itemize's own CSV columns and goes through the same all-or-nothing import as any other, its problems
+//! reported by the Snipe-IT file's own row numbers and column names. Assets go through the asset import, which
+//! reads Snipe-IT's asset columns itself. The rest of a Snipe-IT export (licences, accessories, consumables,
+//! components, models) is not part of the asset register and is named as skipped, with why.
+
+use crate::csvio::ImportReport;
+use crate::{App, AppError};
+use itemize_core::auth::Actor;
+use itemize_core::refdata::{Kind, Location, Person};
+use itemize_ingest::RowError;
+use std::collections::{HashMap, HashSet};
+
+/// What a Snipe-IT export file holds, told by its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnipeFile {
+    Locations,
+    Users,
+    Assets,
+    /// A file of Snipe-IT's that itemize does not import, and why.
+    Skipped(&'static str),
+}
+
+/// Tells a Snipe-IT export by its header (names compared ignoring case, blanks and a byte-order mark); `None`
+/// when the header is not one of Snipe-IT's.
+pub fn snipe_file(header: &[String]) -> Option<SnipeFile> {
+    let names: HashSet<String> =
+        header.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase()).collect();
+    let has = |n: &str| names.contains(n);
+    Some(if has("asset tag") {
+        SnipeFile::Assets
+    } else if has("first name") && has("last name") && has("username") {
+        SnipeFile::Users
+    } else if has("name") && has("address") && has("city") && has("country") {
+        SnipeFile::Locations
+    } else if has("seats") || has("licensed to name") {
+        SnipeFile::Skipped("software licences are not part of the asset register")
+    } else if has("min amount") {
+        SnipeFile::Skipped("accessories and consumables are counted stock, not tracked assets")
+    } else if has("quantity") && has("item name") {
+        SnipeFile::Skipped("components are counted stock, not tracked assets")
+    } else if has("model number") && has("eol") {
+        SnipeFile::Skipped("models: each asset carries its model; end of life is set per asset")
+    } else {
+        return None;
+    })
+}
+
+/// What a Snipe-IT export file holds, told by the header at the start of its bytes.
+pub fn snipe_file_of(bytes: &[u8]) -> Option<SnipeFile> {
+    let header: Vec<String> = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes)
+        .headers()
+        .ok()?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    snipe_file(&header)
+}
+
+/// A Snipe-IT file translated into itemize's CSV: the bytes, each translated row's line in the original file,
+/// itemize's column → the Snipe-IT column it came from, and what was left out.
+struct Translated {
+    csv: Vec<u8>,
+    lines: Vec<u64>,
+    columns: HashMap<&'static str, &'static str>,
+    notes: Vec<String>,
+}
+
+/// A file's lower-cased header and its records, each with its line.
+type Grid = (Vec<String>, Vec<(u64, csv::StringRecord)>);
+
+fn read(bytes: &[u8]) -> Result<Grid, RowError> {
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| RowError::new(1, None, None, e.to_string()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
+        .collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| {
+            RowError::new(e.position().map(|p| p.line()).unwrap_or(0), None, None, e.to_string())
+        })?;
+        rows.push((rec.position().map(|p| p.line()).unwrap_or(0), rec));
+    }
+    Ok((header, rows))
+}
+
+/// The header's names as the file spells them, by their lower-cased form.
+fn spelling(bytes: &[u8]) -> HashMap<String, String> {
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    r.headers()
+        .map(|h| {
+            h.iter()
+                .map(|n| {
+                    let n = n.trim_start_matches('\u{feff}').trim();
+                    (n.to_lowercase(), n.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn cell<'a>(header: &[String], rec: &'a csv::StringRecord, name: &str) -> &'a str {
+    header.iter().position(|h| h == name).and_then(|i| rec.get(i)).map(str::trim).unwrap_or("")
+}
+
+/// A location code from a name: its letters and digits, upper-cased, at most 16.
+fn code_of(name: &str) -> String {
+    let c: String =
+        name.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase();
+    if c.is_empty() { "LOC".into() } else { c }
+}
+
+impl App {
+    /// Imports a Snipe-IT locations or users export as reference data (see the module documentation).
+    pub async fn import_snipe_refdata(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        dry_run: bool,
+        lenient: bool,
+    ) -> Result<ImportReport, AppError> {
+        let (header, rows) = match read(bytes) {
+            Ok(r) => r,
+            Err(e) => return Err(AppError::Refused(format!("row {}: {}", e.row, e.reason))),
+        };
+        let (kind, t) = match snipe_file(&header) {
+            Some(SnipeFile::Locations) => (Kind::Location, self.snipe_locations(&header, &rows).await?),
+            Some(SnipeFile::Users) => (Kind::Person, self.snipe_users(&header, &rows, lenient).await?),
+            _ => {
+                return Err(AppError::Refused(
+                    "not a Snipe-IT locations or users export (its header has neither name, address, city and \
+                     country nor first name, last name and username)"
+                        .into(),
+                ));
+            }
+        };
+        let mut report = self.import_csv(actor, kind, t.csv.as_slice(), dry_run).await?;
+        // Problems by the Snipe-IT file's own rows and columns.
+        let relabel = |e: &mut RowError| {
+            if e.row >= 2 {
+                e.row = t.lines.get(e.row as usize - 2).copied().unwrap_or(e.row);
+            }
+            if let Some(c) = e.column.as_deref().and_then(|c| t.columns.get(c)) {
+                e.column = Some(c.to_string());
+            }
+        };
+        report.errors.iter_mut().for_each(relabel);
+        // In the file's own spelling of its header.
+        let spelled = spelling(bytes);
+        for e in report.errors.iter_mut() {
+            if let Some(c) = e.column.as_deref().and_then(|c| spelled.get(c)) {
+                e.column = Some(c.clone());
+            }
+        }
+        report.notes = t.notes;
+        Ok(report)
+    }
+
+    async fn snipe_locations(
+        &self,
+        header: &[String],
+        rows: &[(u64, csv::StringRecord)],
+    ) -> Result<Translated, AppError> {
+        let existing = self.store().session().await?.all::<Location>(true).await?;
+        // Snipe-IT allows two locations of one name (two sites in one town); itemize gives each its own code.
+        // The k-th location of a name in the file is the k-th of that name already here (so importing the file
+        // again updates them), else a new one with a code from its name.
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for l in &existing {
+            by_name.entry(l.fields.name.to_lowercase()).or_default().push(l.fields.code.clone());
+        }
+        let mut taken: HashSet<String> = existing.iter().map(|l| l.fields.code.to_uppercase()).collect();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let ours = ["code", "name", "kind", "country", "city"];
+        w.write_record(ours).map_err(csv_err)?;
+        let mut lines = Vec::new();
+        let mut notes = Vec::new();
+        let mut occurrences: HashMap<String, usize> = HashMap::new();
+        for (line, rec) in rows {
+            let name = cell(header, rec, "name");
+            let k = occurrences.entry(name.to_lowercase()).or_default();
+            *k += 1;
+            let code = match by_name.get(&name.to_lowercase()).and_then(|codes| codes.get(*k - 1)) {
+                Some(c) => c.clone(),
+                None => {
+                    let base = code_of(name);
+                    let mut code = base.clone();
+                    let mut n = 2;
+                    while taken.contains(&code) {
+                        code = format!("{base}-{n}");
+                        n += 1;
+                    }
+                    taken.insert(code.clone());
+                    code
+                }
+            };
+            if *k > 1 {
+                notes.push(format!(
+                    "row {line}: another location named {name:?} ({}); its code is {code}, and assets and users \
+                     naming {name:?} go to the first",
+                    cell(header, rec, "address")
+                ));
+            }
+            let mut country = cell(header, rec, "country").to_string();
+            if country.is_empty() {
+                country = "US".into();
+                notes.push(format!("row {line}: {name:?} has no country; set to US"));
+            }
+            w.write_record([code.as_str(), name, "site", country.as_str(), cell(header, rec, "city")])
+                .map_err(csv_err)?;
+            lines.push(*line);
+        }
+        let columns =
+            HashMap::from([("code", "name"), ("name", "name"), ("country", "country"), ("city", "city")]);
+        Ok(Translated { csv: w.into_inner().map_err(|e| csv_err(e.into_error()))?, lines, columns, notes })
+    }
+
+    /// With `lenient`, users without an e-mail address (itemize needs one for each person) are left out, each
+    /// named in a note; without it they are errors like any other.
+    async fn snipe_users(
+        &self,
+        header: &[String],
+        rows: &[(u64, csv::StringRecord)],
+        lenient: bool,
+    ) -> Result<Translated, AppError> {
+        let mut s = self.store().session().await?;
+        let locations = s.all::<Location>(false).await?;
+        let people = s.all::<Person>(true).await?;
+        drop(s);
+        let location_code = |v: &str| {
+            locations
+                .iter()
+                .find(|l| l.fields.name.eq_ignore_ascii_case(v) || l.fields.code.eq_ignore_ascii_case(v))
+                .map(|l| l.fields.code.clone())
+        };
+        let employee_id = |rec: &csv::StringRecord| {
+            let n = cell(header, rec, "employee number");
+            if n.is_empty() { cell(header, rec, "username").to_string() } else { n.to_string() }
+        };
+        let full_name = |rec: &csv::StringRecord| {
+            format!("{} {}", cell(header, rec, "first name"), cell(header, rec, "last name"))
+                .trim()
+                .to_string()
+        };
+        // Managers are named by full name: someone in the file, else someone in itemize.
+        let mut by_name: HashMap<String, String> =
+            people.iter().map(|p| (p.fields.name.to_lowercase(), p.fields.employee_id.clone())).collect();
+        for (_, rec) in rows {
+            by_name.insert(full_name(rec).to_lowercase(), employee_id(rec));
+        }
+        let today = self.today();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "employee_id",
+            "name",
+            "email",
+            "job_title",
+            "location_code",
+            "manager_employee_id",
+            "status",
+            "leave_date",
+        ])
+        .map_err(csv_err)?;
+        let mut lines = Vec::new();
+        let mut notes = Vec::new();
+        for (line, rec) in rows {
+            if lenient && cell(header, rec, "email").is_empty() {
+                notes.push(format!(
+                    "row {line}: {} ({}) has no e-mail address, which itemize needs for each person; left out",
+                    full_name(rec),
+                    cell(header, rec, "username")
+                ));
+                continue;
+            }
+            let loc = cell(header, rec, "location");
+            let location = match loc {
+                "" => String::new(),
+                v => location_code(v).unwrap_or_else(|| {
+                    notes.push(format!("row {line}: location {v:?} is not in itemize; left empty"));
+                    String::new()
+                }),
+            };
+            let manager = match cell(header, rec, "manager") {
+                "" => String::new(),
+                m => match by_name.get(&m.to_lowercase()) {
+                    Some(id) if *id != employee_id(rec) => id.clone(),
+                    Some(_) => {
+                        notes.push(format!("row {line}: {m:?} is named as their own manager; left empty"));
+                        String::new()
+                    }
+                    None => {
+                        notes.push(format!("row {line}: manager {m:?} is not a person here; left empty"));
+                        String::new()
+                    }
+                },
+            };
+            // Snipe-IT's end date: past, a leaver; ahead, a scheduled departure.
+            let end = cell(header, rec, "end date");
+            let status = match end.parse::<jiff::civil::Date>() {
+                Ok(d) if d <= today => "leaver",
+                _ => "active",
+            };
+            w.write_record([
+                employee_id(rec).as_str(),
+                full_name(rec).as_str(),
+                cell(header, rec, "email"),
+                cell(header, rec, "job title"),
+                location.as_str(),
+                manager.as_str(),
+                status,
+                end,
+            ])
+            .map_err(csv_err)?;
+            lines.push(*line);
+        }
+        let columns = HashMap::from([
+            ("employee_id", "employee number"),
+            ("name", "first name"),
+            ("email", "email"),
+            ("job_title", "job title"),
+            ("location_code", "location"),
+            ("manager_employee_id", "manager"),
+            ("leave_date", "end date"),
+        ]);
+        Ok(Translated { csv: w.into_inner().map_err(|e| csv_err(e.into_error()))?, lines, columns, notes })
+    }
+}
+
+fn csv_err(e: impl std::fmt::Display) -> AppError {
+    AppError::Refused(format!("translating the Snipe-IT file: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn snipe_files_are_told_by_their_header() {
+        let users = header(&["\u{feff}First Name", "Last Name", "Email", "Username", "Location"]);
+        assert_eq!(snipe_file(&users), Some(SnipeFile::Users));
+        let locations = header(&["name", "address", "address2", "city", "state", "country", "zip"]);
+        assert_eq!(snipe_file(&locations), Some(SnipeFile::Locations));
+        assert_eq!(snipe_file(&header(&["Company", "Name", "Asset Tag"])), Some(SnipeFile::Assets));
+        assert!(matches!(snipe_file(&header(&["Item name", "seats"])), Some(SnipeFile::Skipped(_))));
+        assert_eq!(snipe_file(&header(&["code", "name", "country"])), None);
+        assert_eq!(code_of("Peace River"), "PEACERIVER");
+        assert_eq!(code_of("Zürich – HQ"), "ZRICHHQ");
+        assert_eq!(code_of("!!"), "LOC");
+    }
+}
