@@ -668,8 +668,19 @@ impl App {
             if new_loc.is_some() {
                 obj.insert("location_id".into(), json!(i64::MAX));
             }
-            let (asset, errs) =
-                self.new_asset(Value::Object(obj), Value::Object(first), &settings.custom_fields, true);
+            // An update keeps the custom values the row leaves as they were, as an edit does.
+            let was = existing_id.and_then(|id| current.get(&id));
+            let was_class =
+                was.and_then(|m| m.get("class")).and_then(Value::as_str).and_then(|c| c.parse().ok());
+            let was_custom = was.and_then(|m| m.get("custom")).and_then(Value::as_object);
+            let before = was_class.zip(was_custom);
+            let (asset, errs) = self.new_asset(
+                Value::Object(obj),
+                Value::Object(first),
+                &settings.custom_fields,
+                true,
+                before,
+            );
             for e in errs {
                 let field = e.field.split('.').next().unwrap_or_default().to_string();
                 let col = column_of

@@ -261,7 +261,7 @@ impl App {
         let mut tx = self.store().transaction().await?;
         let settings = load_settings(&mut tx).await?;
         let (asset, errs) =
-            self.new_asset(Value::Object(obj), Value::Object(first), &settings.custom_fields, false);
+            self.new_asset(Value::Object(obj), Value::Object(first), &settings.custom_fields, false, None);
         let mut asset = match (asset, errs.is_empty()) {
             (Some(a), true) => a,
             _ => return Err(AppError::Validation(errs)),
@@ -278,15 +278,18 @@ impl App {
 
     /// Builds a new asset from its fields and first-state JSON, collecting every problem. Imports bring
     /// assets in whatever state the old register had them (`any_state`); other new assets start early.
+    /// `before` is what an import's update row starts from (the asset's class and custom values).
     pub(crate) fn new_asset(
         &self,
         fields: Value,
         first: Value,
         defs: &[CustomField],
         any_state: bool,
+        before: Option<(AssetClass, &serde_json::Map<String, Value>)>,
     ) -> (Option<Asset>, Vec<FieldError>) {
         let mut errs = Vec::new();
-        let fields = match AssetFields::from_json(fields, self.config().reporting_currency, defs) {
+        let fields = match AssetFields::from_json_over(fields, self.config().reporting_currency, defs, before)
+        {
             Ok(f) => Some(f),
             Err(e) => {
                 errs.extend(e);
@@ -406,9 +409,13 @@ impl App {
         let before = current.fields.to_json();
         let mut merged = before.clone();
         merge_patch(&mut merged, &patch);
-        let fields =
-            AssetFields::from_json(merged, self.config().reporting_currency, &settings.custom_fields)
-                .map_err(AppError::Validation)?;
+        let fields = AssetFields::from_json_over(
+            merged,
+            self.config().reporting_currency,
+            &settings.custom_fields,
+            Some((current.fields.class, &current.fields.custom)),
+        )
+        .map_err(AppError::Validation)?;
         let mut next = current.clone();
         next.fields = fields;
         next.custody.location_id = next.fields.location_id;

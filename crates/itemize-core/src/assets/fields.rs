@@ -66,14 +66,24 @@ impl CustomField {
 
 /// Validates an asset's custom values against the definitions for its class, normalizing each value
 /// (numbers as decimal strings, dates as `YYYY-MM-DD`). Unknown keys are refused; required ones must be there.
+///
+/// `kept` is what an update starts from (the asset's values, when its class stays the same): a value it leaves as
+/// it was stays, even one a later change of the definitions no longer accepts (the governance lists show it), and
+/// a field made required after the asset was registered is not demanded of it until someone sets it — so
+/// changing the custom fields never locks an asset against edits of its other fields.
 pub fn validate_custom(
     defs: &[CustomField],
     class: AssetClass,
     values: Map<String, Value>,
+    kept: Option<&Map<String, Value>>,
 ) -> Result<Map<String, Value>, Vec<FieldError>> {
     let mut out = Map::new();
     let mut errs = Vec::new();
     for (key, value) in values {
+        if !value.is_null() && kept.and_then(|k| k.get(&key)) == Some(&value) {
+            out.insert(key, value);
+            continue;
+        }
         let field = format!("custom.{key}");
         let Some(def) = defs.iter().find(|d| d.key == key && d.applies_to(class)) else {
             errs.push(FieldError::new(field, format!("is not a custom field of class {class}")));
@@ -115,7 +125,11 @@ pub fn validate_custom(
         }
     }
     for d in defs.iter().filter(|d| d.required && d.applies_to(class)) {
-        if !out.contains_key(&d.key) && !errs.iter().any(|e| e.field == format!("custom.{}", d.key)) {
+        let never_had = kept.is_some_and(|k| k.get(&d.key).is_none_or(Value::is_null));
+        if !out.contains_key(&d.key)
+            && !never_had
+            && !errs.iter().any(|e| e.field == format!("custom.{}", d.key))
+        {
             errs.push(FieldError::new(format!("custom.{}", d.key), format!("is required for class {class}")));
         }
     }
@@ -143,6 +157,7 @@ mod tests {
             &defs(),
             AssetClass::Laptop,
             json!({"ram_gb": 16, "keyboard": "uk", "lease_end": "2027-01-31"}).as_object().unwrap().clone(),
+            None,
         )
         .unwrap();
         assert_eq!(m["ram_gb"], "16");
@@ -154,13 +169,37 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .clone(),
+            None,
         )
         .unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["custom.imei", "custom.keyboard", "custom.lease_end", "custom.ram_gb"]);
-        let e = validate_custom(&defs(), AssetClass::Laptop, Map::new()).unwrap_err();
+        let e = validate_custom(&defs(), AssetClass::Laptop, Map::new(), None).unwrap_err();
         assert_eq!(e[0].problem, "is required for class laptop");
-        assert!(validate_custom(&defs(), AssetClass::Mobile, Map::new()).is_ok());
+        assert!(validate_custom(&defs(), AssetClass::Mobile, Map::new(), None).is_ok());
+    }
+
+    /// An update keeps what it leaves as it was, though the definitions changed since; what it changes, and a
+    /// required field it clears, are checked as ever.
+    #[test]
+    fn an_update_keeps_values_the_definitions_no_longer_accept() {
+        let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+        // Stored when the keyboard could be FR and before ram_gb was required.
+        let kept = obj(json!({"keyboard": "FR", "old_field": "x"}));
+        let m = validate_custom(&defs(), AssetClass::Laptop, kept.clone(), Some(&kept)).unwrap();
+        assert_eq!(m, kept);
+        // Changing it to a value that is not an option is refused.
+        let e = validate_custom(&defs(), AssetClass::Laptop, obj(json!({"keyboard": "IT"})), Some(&kept))
+            .unwrap_err();
+        assert_eq!(e[0].field, "custom.keyboard");
+        // A required field the asset had cannot be cleared.
+        let had = obj(json!({"ram_gb": "16"}));
+        let e = validate_custom(&defs(), AssetClass::Laptop, obj(json!({"ram_gb": null})), Some(&had))
+            .unwrap_err();
+        assert_eq!(
+            (e[0].field.as_str(), e[0].problem.as_str()),
+            ("custom.ram_gb", "is required for class laptop")
+        );
     }
 
     #[test]

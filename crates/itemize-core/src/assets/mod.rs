@@ -223,6 +223,17 @@ impl AssetFields {
         default_currency: Currency,
         defs: &[CustomField],
     ) -> Result<AssetFields, Vec<FieldError>> {
+        Self::validate_over(input, default_currency, defs, None)
+    }
+
+    /// Validates an update: `before` is the asset's class and custom values before it (see [`validate_custom`]
+    /// for what an update may leave as it was).
+    pub fn validate_over(
+        input: AssetInput,
+        default_currency: Currency,
+        defs: &[CustomField],
+        before: Option<(AssetClass, &Map<String, Value>)>,
+    ) -> Result<AssetFields, Vec<FieldError>> {
         let mut p = Problems::default();
         let tag = p.code("tag", input.tag);
         let name = p.required_text("name", input.name, 200);
@@ -306,7 +317,12 @@ impl AssetFields {
             p.add("in_service_date", "must not be before the purchase date");
         }
         let custom = match class {
-            Some(c) => match validate_custom(defs, c, input.custom.unwrap_or_default()) {
+            Some(c) => match validate_custom(
+                defs,
+                c,
+                input.custom.unwrap_or_default(),
+                before.filter(|(was, _)| *was == c).map(|(_, kept)| kept),
+            ) {
                 Ok(m) => m,
                 Err(errs) => {
                     for e in errs {
@@ -358,9 +374,19 @@ impl AssetFields {
         default_currency: Currency,
         defs: &[CustomField],
     ) -> Result<AssetFields, Vec<FieldError>> {
+        Self::from_json_over(value, default_currency, defs, None)
+    }
+
+    /// Parses an update's fields from JSON: `before` as in [`AssetFields::validate_over`].
+    pub fn from_json_over(
+        value: Value,
+        default_currency: Currency,
+        defs: &[CustomField],
+        before: Option<(AssetClass, &Map<String, Value>)>,
+    ) -> Result<AssetFields, Vec<FieldError>> {
         let input: AssetInput = serde_path_to_error::deserialize(value)
             .map_err(|e| vec![crate::refdata::json_field_error(&e)])?;
-        AssetFields::validate(input, default_currency, defs)
+        AssetFields::validate_over(input, default_currency, defs, before)
     }
 
     /// The fields as JSON in input shape.

@@ -382,6 +382,37 @@ both!(relationships_audits_and_governance, |t| {
         t.app.update_asset(&sys(), srv, None, json!({"custom": {"rack_units": "two"}})).await.unwrap_err();
     assert_eq!(fields_of(&e), ["custom.rack_units"]);
     t.app.update_asset(&sys(), srv, None, json!({"custom": {"rack_units": 2}})).await.unwrap();
+    // Changing the definitions locks no asset: rack units become a choice of sizes that 2 is not, and a
+    // required owner team is added; the server's other fields still change (its stored values stay as they
+    // are), but a new value must be one of the sizes and the required field is demanded of new servers.
+    t.app
+        .put_asset_settings(&sys(), json!({"required_fields": {"server": ["serial", "owner"]},
+            "custom_fields": [
+                {"key": "rack_units", "label": "Rack units", "class": "server", "type": "enum", "options": ["1U", "4U"]},
+                {"key": "owner_team", "label": "Owner team", "class": "server", "type": "text", "required": true}]}))
+        .await
+        .unwrap();
+    let edited = t.app.update_asset(&sys(), srv, None, json!({"hostname": "db-07"})).await.unwrap();
+    assert_eq!(
+        (edited.fields.hostname.as_deref(), &edited.fields.custom["rack_units"]),
+        (Some("db-07"), &json!("2"))
+    );
+    let e = t.app.update_asset(&sys(), srv, None, json!({"custom": {"rack_units": "3U"}})).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["custom.rack_units"]);
+    let e = t.app.create_asset(&sys(), mk("SRV-NEW", "server")).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["custom.owner_team"]);
+    // An import updating the server (a new hostname) goes through as the edit did.
+    let r = t
+        .app
+        .import_assets(
+            &sys(),
+            b"tag,hostname\nSRV-1,db-08\n",
+            &itemize_app::asset_import::ImportOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.updated, r.rejected), (1, 0), "{:?}", r.errors);
+    assert_eq!(t.app.get_asset(&sys(), srv).await.unwrap().fields.hostname.as_deref(), Some("db-08"));
     // Offboarding: a leaver with a laptop.
     let lap = t.app.create_asset(&sys(), mk("LT-9", "laptop")).await.unwrap().id;
     t.app.check_out_asset(&sys(), lap, json!({"assignee_person_id": person})).await.unwrap();
