@@ -183,7 +183,7 @@ mod tests {
     /// required field it clears, are checked as ever.
     #[test]
     fn an_update_keeps_values_the_definitions_no_longer_accept() {
-        let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let obj = |v: Value| v.as_object().unwrap().clone();
         // Stored when the keyboard could be FR and before ram_gb was required.
         let kept = obj(json!({"keyboard": "FR", "old_field": "x"}));
         let m = validate_custom(&defs(), AssetClass::Laptop, kept.clone(), Some(&kept)).unwrap();
