@@ -407,7 +407,7 @@ both!(relationships_audits_and_governance, |t| {
         .import_assets(
             &sys(),
             b"tag,hostname\nSRV-1,db-08\n",
-            &itemize_app::asset_import::ImportOptions::default(),
+            &ImportOptions::default(),
         )
         .await
         .unwrap();
