@@ -1,6 +1,7 @@
 //! Printable asset labels: a QR code of the asset's tag beside its tag, name and serial, laid out on an A4
 //! sheet of 3 × 8 labels (70 × 37 mm, the common label stock). As SVG (one page per 24 labels, stacked) and as
-//! PDF (drawn with rectangles and the standard Helvetica font, so no font is embedded).
+//! PDF (drawn with rectangles and the standard Helvetica font in WinAnsiEncoding, so no font is embedded and
+//! Western European names print as written).
 
 use crate::{App, AppError, ListParams};
 use itemize_core::assets::Asset;
@@ -116,13 +117,54 @@ pub fn svg(labels: &[Label]) -> Result<String, AppError> {
     Ok(out)
 }
 
-/// Text for a PDF string literal: Latin-1 only (the standard fonts' encoding), with `\ ( )` escaped.
+/// The byte WinAnsiEncoding (the standard fonts' encoding, which the labels' font names) gives a character:
+/// Latin-1 as it is, and the typographic characters it adds in 0x80-0x9F (€, dashes, quotes, Œ, Š, Ž, ...).
+fn win_ansi(c: char) -> Option<u8> {
+    const HIGH: [(char, u8); 27] = [
+        ('€', 0x80),
+        ('‚', 0x82),
+        ('ƒ', 0x83),
+        ('„', 0x84),
+        ('…', 0x85),
+        ('†', 0x86),
+        ('‡', 0x87),
+        ('ˆ', 0x88),
+        ('‰', 0x89),
+        ('Š', 0x8a),
+        ('‹', 0x8b),
+        ('Œ', 0x8c),
+        ('Ž', 0x8e),
+        ('‘', 0x91),
+        ('’', 0x92),
+        ('“', 0x93),
+        ('”', 0x94),
+        ('•', 0x95),
+        ('–', 0x96),
+        ('—', 0x97),
+        ('˜', 0x98),
+        ('™', 0x99),
+        ('š', 0x9a),
+        ('›', 0x9b),
+        ('œ', 0x9c),
+        ('ž', 0x9e),
+        ('Ÿ', 0x9f),
+    ];
+    match c as u32 {
+        0x20..=0x7e | 0xa0..=0xff => Some(c as u8),
+        _ => HIGH.iter().find(|(h, _)| *h == c).map(|(_, b)| *b),
+    }
+}
+
+/// Text for a PDF string literal in WinAnsiEncoding: printable ASCII as it is (with `\ ( )` escaped), the
+/// encoding's other characters (ü, ø, é, ß, €, –, ...) as octal escapes so the content stays ASCII, and `?`
+/// for a character the standard fonts cannot show.
 fn pdf_text(s: &str) -> String {
     s.chars()
-        .map(|c| match c {
-            '\\' | '(' | ')' => format!("\\{c}"),
-            c if (c as u32) < 0x7f && !c.is_control() => c.to_string(),
-            _ => "?".to_string(),
+        .map(|c| match (c, win_ansi(c)) {
+            ('\\' | '(' | ')', _) => format!("\\{c}"),
+            (_, Some(b)) if b < 0x7f => c.to_string(),
+            (_, Some(b)) => format!("\\{b:03o}"),
+            (_, None) => "?".to_string(),
         })
         .collect()
 }
@@ -139,7 +181,8 @@ pub fn pdf(labels: &[Label]) -> Result<Vec<u8>, AppError> {
     let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 4 + i * 2)).collect();
     objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
     objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n_pages} >>", kids.join(" ")).into_bytes());
-    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+    objects
+        .push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec());
     for (p, chunk) in pages.iter().enumerate() {
         let mut content = String::new();
         for (i, l) in chunk.iter().enumerate() {
@@ -278,13 +321,39 @@ mod tests {
             .collect()
     }
 
+    /// The modules drawn on a label, as a scanner sees them (four pixels a module inside a quiet zone of four
+    /// modules), decode back to the tag, whatever characters it holds.
     #[test]
-    fn qr_codes_encode_the_tag() {
-        let (w, m) = qr_modules("LT-00001").unwrap();
-        assert_eq!(w, 21); // version 1
-        assert_eq!(m.len(), w * w);
-        // The three finder patterns' corners are dark.
-        assert!(m[0] && m[w - 1] && m[(w - 1) * w]);
+    fn qr_codes_decode_to_the_tag() {
+        for tag in ["LT-00001", "srv-ams-0042", "Zürich/Ø-7", "A-VERY-LONG-ASSET-TAG-2026-000123456"] {
+            let (w, m) = qr_modules(tag).unwrap();
+            assert_eq!(m.len(), w * w);
+            let (scale, quiet) = (4usize, 4usize);
+            let side = (w + 2 * quiet) * scale;
+            let mut img = rqrr::PreparedImage::prepare_from_bitmap(side, side, |x, y| {
+                let (mx, my) = (x / scale, y / scale);
+                (quiet..quiet + w).contains(&mx)
+                    && (quiet..quiet + w).contains(&my)
+                    && m[(my - quiet) * w + (mx - quiet)]
+            });
+            let grids = img.detect_grids();
+            assert_eq!(grids.len(), 1, "{tag}");
+            let (_, content) = grids[0].decode().unwrap();
+            assert_eq!(content, tag);
+        }
+        assert_eq!(qr_modules("LT-00001").unwrap().0, 21, "a short tag fits version 1");
+    }
+
+    /// Names in other languages print: WinAnsi's characters as octal escapes in the font's encoding, only what
+    /// the standard fonts cannot show as `?`.
+    #[test]
+    fn pdf_text_is_win_ansi() {
+        assert_eq!(pdf_text("Zürich – Büro (3) €5"), "Z\\374rich \\226 B\\374ro \\(3\\) \\2005");
+        assert_eq!(pdf_text("Ørsted ß Œuvre"), "\\330rsted \\337 \\214uvre");
+        assert_eq!(pdf_text("Łódź 東京"), "?\\363d? ??");
+        let p = pdf(&[Label { tag: "LT-1".into(), name: "Malmö Kontor".into(), serial: None }]).unwrap();
+        let text = String::from_utf8_lossy(&p);
+        assert!(text.contains("/Encoding /WinAnsiEncoding") && text.contains("(Malm\\366 Kontor) Tj"));
     }
 
     #[test]

@@ -402,15 +402,8 @@ both!(relationships_audits_and_governance, |t| {
     let e = t.app.create_asset(&sys(), mk("SRV-NEW", "server")).await.unwrap_err();
     assert_eq!(fields_of(&e), ["custom.owner_team"]);
     // An import updating the server (a new hostname) goes through as the edit did.
-    let r = t
-        .app
-        .import_assets(
-            &sys(),
-            b"tag,hostname\nSRV-1,db-08\n",
-            &ImportOptions::default(),
-        )
-        .await
-        .unwrap();
+    let r =
+        t.app.import_assets(&sys(), b"tag,hostname\nSRV-1,db-08\n", &ImportOptions::default()).await.unwrap();
     assert_eq!((r.updated, r.rejected), (1, 0), "{:?}", r.errors);
     assert_eq!(t.app.get_asset(&sys(), srv).await.unwrap().fields.hostname.as_deref(), Some("db-08"));
     // Offboarding: a leaver with a laptop.
