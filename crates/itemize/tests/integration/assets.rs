@@ -532,6 +532,103 @@ both!(snipe_it_imports_including_broken_files, |t| {
     assert!(pdf.starts_with(b"%PDF-1.4"));
 });
 
+/// A workbook imports as a CSV file does, Excel's typed cells included (a date cell, a number for a cost, a serial
+/// typed as a number), its problems named by spreadsheet row; an export as XLSX reads back the same values.
+both!(xlsx_imports_and_exports_like_csv, |t| {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let date = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+    for (c, h) in
+        ["tag", "name", "class", "serial", "purchase_date", "purchase_cost", "currency"].iter().enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows: [(&str, &str, f64, (u16, u8, u8), f64); 2] = [
+        ("XL-1", "Latitude 7450", 12345.0, (2025, 3, 1), 1299.99),
+        ("XL-2", "OptiPlex 7020", 98765.0, (2024, 11, 30), 849.5),
+    ];
+    for (r, (tag, name, serial, (y, m, d), cost)) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write_string(r, 0, *tag).unwrap();
+        sheet.write_string(r, 1, *name).unwrap();
+        sheet.write_string(r, 2, "laptop").unwrap();
+        sheet.write_number(r, 3, *serial).unwrap();
+        sheet
+            .write_datetime_with_format(
+                r,
+                4,
+                rust_xlsxwriter::ExcelDateTime::from_ymd(*y, *m, *d).unwrap(),
+                &date,
+            )
+            .unwrap();
+        sheet.write_number(r, 5, *cost).unwrap();
+        sheet.write_string(r, 6, "EUR").unwrap();
+    }
+    // A third row with a date that is no date.
+    sheet.write_string(3, 0, "XL-3").unwrap();
+    sheet.write_string(3, 1, "Broken").unwrap();
+    sheet.write_string(3, 2, "laptop").unwrap();
+    sheet.write_string(3, 4, "31/02/2025").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let strict = t.app.import_assets(&sys(), &bytes, &ImportOptions::default()).await.unwrap();
+    assert!(!strict.committed);
+    assert_eq!(
+        strict.errors.iter().map(|e| (e.row, e.column.as_deref())).collect::<Vec<_>>(),
+        [(4, Some("purchase_date"))],
+        "{:?}",
+        strict.errors
+    );
+    let r = t
+        .app
+        .import_assets(&sys(), &bytes, &ImportOptions { lenient: true, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.rejected), (2, 1), "{:?}", r.errors);
+    let a = t.app.find_asset(&sys(), "XL-1").await.unwrap();
+    assert_eq!(
+        (
+            a.fields.serial.as_deref(),
+            a.fields.purchase_date.map(|d| d.to_string()),
+            a.fields.purchase_cost.map(|c| c.to_string())
+        ),
+        (Some("12345"), Some("2025-03-01".to_string()), Some("1299.99".to_string()))
+    );
+    assert_eq!(
+        t.app.find_asset(&sys(), "XL-2").await.unwrap().fields.purchase_cost.map(|c| c.to_string()),
+        Some("849.50".into())
+    );
+    // Exported as a workbook, the filtered list reads back cell for cell.
+    let out = t.app.export_assets(&sys(), &params(&[("q", "xl-")]), "xlsx").await.unwrap();
+    assert!(out.starts_with(b"PK\x03\x04"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("assets.xlsx");
+    std::fs::write(&path, &out).unwrap();
+    let (header, rows) = itemize_ingest::generic::xlsx_rows(&path, None).unwrap();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap_or_else(|| panic!("{n} in {header:?}"));
+    let got: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|(_, r)| {
+            (
+                r[col("tag")].clone(),
+                r[col("serial")].clone(),
+                r[col("purchase_date")].clone(),
+                r[col("purchase_cost")].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("XL-1".into(), "12345".into(), "2025-03-01".into(), "1299.99".into()),
+            ("XL-2".into(), "98765".into(), "2024-11-30".into(), "849.50".into())
+        ]
+    );
+    // And imports back as it was: nothing changes.
+    let again = t.app.import_assets(&sys(), &out, &ImportOptions::default()).await.unwrap();
+    assert_eq!((again.created, again.rejected), (0, 0), "{:?}", again.errors);
+    assert_eq!(t.app.find_asset(&sys(), "XL-1").await.unwrap().version, a.version);
+});
+
 both!(a_re_import_changes_what_its_cells_give_and_keeps_the_rest, |t| {
     let (_, cc, _, _) = seed_small(&t).await;
     t.app
