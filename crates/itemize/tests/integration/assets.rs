@@ -532,8 +532,8 @@ both!(snipe_it_imports_including_broken_files, |t| {
     assert!(pdf.starts_with(b"%PDF-1.4"));
 });
 
-/// A workbook imports as a CSV file does, Excel's typed cells included (a date cell, a number for a cost, a serial
-/// typed as a number), its problems named by spreadsheet row; an export as XLSX reads back the same values.
+// A workbook imports as a CSV file does, Excel's typed cells included (a date cell, a number for a cost, a serial
+// typed as a number), its problems named by spreadsheet row; an export as XLSX reads back the same values.
 both!(xlsx_imports_and_exports_like_csv, |t| {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
@@ -543,7 +543,8 @@ both!(xlsx_imports_and_exports_like_csv, |t| {
     {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
-    let rows: [(&str, &str, f64, (u16, u8, u8), f64); 2] = [
+    type Row<'a> = (&'a str, &'a str, f64, (u16, u8, u8), f64);
+    let rows: [Row; 2] = [
         ("XL-1", "Latitude 7450", 12345.0, (2025, 3, 1), 1299.99),
         ("XL-2", "OptiPlex 7020", 98765.0, (2024, 11, 30), 849.5),
     ];
