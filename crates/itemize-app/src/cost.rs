@@ -616,7 +616,18 @@ impl App {
         phases.hash_ms = ms(t);
         row.file_sha256 = sha.clone();
         row.file_bytes = bytes as i64;
-        if let Some(earlier) = self.store().session().await?.import_by_hash(&sha).await? {
+        let earlier = self.store().session().await?.import_by_hash(&sha).await?;
+        // The same bytes again change nothing — unless their import left rows out (a lenient import that met a
+        // missing exchange rate, say) and is still current: then they are read again, with the rates and
+        // reference data of today, and the new import restates the old one.
+        let retry = earlier.as_ref().is_some_and(|e| e.rows_rejected > 0 && e.status == "active");
+        if let Some(e) = earlier.as_ref().filter(|_| retry) {
+            row.message = Some(format!(
+                "import {} of the same file left {} rows out; reading it again",
+                e.id, e.rows_rejected
+            ));
+        }
+        if let Some(earlier) = earlier.filter(|_| !retry) {
             row.status = "duplicate".into();
             row.message = Some(format!(
                 "the same file (SHA-256 {}…) was imported as import {} ({}); nothing changed",

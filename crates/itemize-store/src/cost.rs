@@ -209,11 +209,11 @@ impl Session {
         row.map(|r| import(&*r)).transpose()
     }
 
-    /// The import that holds these bytes in the ledger (active or since superseded), if any.
+    /// The latest import that took these bytes into the ledger (active or since superseded), if any.
     pub async fn import_by_hash(&mut self, sha256: &str) -> Result<Option<ImportRow>, StoreError> {
         let sql = format!(
             "SELECT {IMPORT_COLS} FROM cost_imports WHERE file_sha256 = $1 \
-             AND status IN ('active', 'superseded') ORDER BY id LIMIT 1"
+             AND status IN ('active', 'superseded') ORDER BY id DESC LIMIT 1"
         );
         let row = self.fetch_optional(sql, vec![Value::text(sha256)]).await?;
         row.map(|r| import(&*r)).transpose()

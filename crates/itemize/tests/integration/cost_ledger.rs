@@ -457,6 +457,46 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
     assert!(e.contains("`month` is not one of"), "{e}");
 });
 
+both!(a_file_whose_lenient_import_left_rows_out_can_be_read_again, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("invoices.csv");
+    std::fs::write(
+        &path,
+        "Date,Amount,Currency,Vendor\n2026-05-01,10.00,USD,Acme\n2026-05-02,20.00,EUR,Acme\n",
+    )
+    .unwrap();
+    let mapping = itemize_ingest::generic::Mapping::from_toml(
+        "name = \"Invoices\"\n[columns]\ndate = \"Date\"\namount = \"Amount\"\ncurrency = \"Currency\"\nvendor = \"Vendor\"\n",
+    )
+    .unwrap();
+    let opts =
+        |lenient: bool| ImportOptions { lenient, mapping: Some(mapping.clone()), ..Default::default() };
+    let lines = |t: &TestApp| {
+        let app = t.app.clone();
+        async move { app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total }
+    };
+    // No EUR rate yet: the euro line is left out.
+    let first = import(&t, &path, opts(true)).await;
+    assert_eq!((first.status.as_str(), first.rows_ingested, first.rows_rejected), ("active", 1, 1));
+    // Once the rate is there, the same bytes are read again (not a no-op) and restate the partial import.
+    rates(&t, "date,from,to,rate\n2026-05-02,EUR,USD,1.10\n").await;
+    let second = import(&t, &path, opts(false)).await;
+    assert_eq!((second.status.as_str(), second.rows_ingested, second.rows_rejected), ("active", 2, 0));
+    assert_eq!(second.replaced, vec![first.id]);
+    let total = lines(&t).await;
+    assert_eq!(total.lines, 2);
+    assert_eq!(t.app.cost_import(&sys(), first.id).await.unwrap().status, "superseded");
+    // Complete now: the same bytes again are a no-op, as ever.
+    let third = import(&t, &path, opts(false)).await;
+    assert_eq!(third.status, "duplicate");
+    assert!(
+        third.message.as_deref().unwrap().contains(&format!("import {}", second.id)),
+        "{:?}",
+        third.message
+    );
+    assert_eq!(lines(&t).await, total);
+});
+
 both!(strict_rejects_with_a_report_and_lenient_quarantines, |t| {
     let dir = tempfile::tempdir().unwrap();
     let good = focus_file(dir.path(), "x.csv", &[("A", "1.00"), ("A", "2.00"), ("A", "3.00"), ("A", "4.00")]);
