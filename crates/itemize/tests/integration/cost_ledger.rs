@@ -900,6 +900,42 @@ async fn focus_export_passes_the_finops_validator() {
         assert!(v["counts"]["pass"].as_u64().unwrap() > 100, "{report}");
         assert_eq!(v["counts"]["unexpected_fail"], 0, "{report}");
     }
+    // A real bill too: the FOCUS 1.3 AWS sample's thousand lines (all-digit account ids, JSON tags, commitment
+    // discounts), exported as FOCUS 1.2.
+    let t = TestApp::sqlite().await;
+    let s = import(&t, &fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv"), ImportOptions::default())
+        .await;
+    assert_eq!(s.status, "active", "{:?}", s.report);
+    for name in ["aws.parquet", "aws.csv"] {
+        let out = dir.path().join(name);
+        let fmt = if name.ends_with("parquet") { ExportFormat::Parquet } else { ExportFormat::Csv };
+        t.app.export_focus_file(&sys(), "2026-05", fmt, &out).await.unwrap();
+        let res = std::process::Command::new(&python)
+            .arg(&check)
+            .arg(&out)
+            .args(["--version", "1.2"])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&res.stdout);
+        let v: serde_json::Value = serde_json::from_str(&report)
+            .unwrap_or_else(|e| panic!("{e}: {report}\n{}", String::from_utf8_lossy(&res.stderr)));
+        // The validator reads a CSV file's all-digit account ids as numbers, then fails them as not strings (the
+        // same values as Parquet pass): that, and only that, is what it may refuse in the CSV file.
+        let refused: Vec<&str> =
+            v["unexpected_fail_ids"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        if name.ends_with("parquet") {
+            assert!(
+                res.status.success() && refused.is_empty(),
+                "the FOCUS validator refused {name}:\n{report}"
+            );
+        } else {
+            assert_eq!(refused, ["BillingAccountId-C-000-M", "BillingAccountId-C-002-M"], "{report}");
+        }
+        // Its rule for purchases leaves out "intended to cover future eligible charges": the sample's
+        // subscription fees keep their cost, its commitment purchases have an EffectiveCost of 0.
+        assert_eq!(v["tolerated"][0]["rule_id"], "EffectiveCost-C-005-C", "{report}");
+        assert!(v["tolerated"][0]["why"].as_str().unwrap().starts_with("37 purchase rows"), "{report}");
+    }
 }
 
 both!(lenient_json_lines_quarantine_the_lines_as_they_were, |t| {
