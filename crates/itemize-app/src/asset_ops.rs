@@ -454,6 +454,33 @@ impl App {
         Ok(ContractRow { id, version: 1, ..row })
     }
 
+    /// Archives a contract (ended, cancelled, entered by mistake: nothing is deleted) or restores it. An archived
+    /// contract leaves the renewal calendar and the refresh plan; its history and its share of a TCO stay.
+    pub async fn set_contract_archived(
+        &self,
+        actor: &Actor,
+        id: i64,
+        archived: bool,
+    ) -> Result<ContractRow, AppError> {
+        contracts_allow(actor, Action::Write)?;
+        let current = self.contract(actor, id).await?;
+        if current.archived_at.is_some() == archived {
+            return Ok(current);
+        }
+        let now = self.clock().now();
+        let mut tx = self.store().transaction().await?;
+        if !tx.set_contract_archived(id, current.version, archived.then_some(now), now).await? {
+            return Err(AppError::PreconditionFailed {
+                kind: "contract",
+                current_etag: format!("version {}", current.version),
+            });
+        }
+        let verb = if archived { "archive" } else { "restore" };
+        crate::auth::audit(&mut tx, actor, now, verb, "contracts", Some(id), None, None).await?;
+        tx.commit().await?;
+        self.contract(actor, id).await
+    }
+
     /// Edits a contract with a JSON merge patch (`asset_ids` replaces the covered assets).
     pub async fn update_contract(
         &self,

@@ -893,6 +893,30 @@ impl Session {
         Ok(true)
     }
 
+    /// Archives a contract (`at` set) or restores it (`None`); false when it changed since `version`.
+    pub async fn set_contract_archived(
+        &mut self,
+        id: i64,
+        version: i64,
+        at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE contracts SET archived_at = $1, version = version + 1, updated_at = $2 WHERE id = $3 \
+                 AND version = $4"
+                    .into(),
+                vec![
+                    Value::Text(at.map(format_timestamp)),
+                    Value::text(format_timestamp(now)),
+                    Value::int(id),
+                    Value::int(version),
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     async fn set_contract_assets(&mut self, id: i64, assets: &[i64]) -> Result<(), StoreError> {
         self.execute("DELETE FROM contract_assets WHERE contract_id = $1".into(), vec![Value::int(id)])
             .await?;

@@ -49,6 +49,8 @@ pub fn routes(r: Reg) -> Reg {
         .add("/api/v1/contracts", &["GET", "POST"], get(contracts).post(create_contract))
         .add("/api/v1/contracts/renewals", &["GET"], get(renewals))
         .add("/api/v1/contracts/{id}", &["GET", "PATCH"], get(contract).patch(update_contract))
+        .add("/api/v1/contracts/{id}/archive", &["POST"], post(archive_contract))
+        .add("/api/v1/contracts/{id}/restore", &["POST"], post(restore_contract))
         .add("/api/v1/audits", &["GET", "POST"], get(audits).post(start_audit))
         .add("/api/v1/audits/{id}", &["GET"], get(audit))
         .add("/api/v1/audits/{id}/scans", &["POST"], post(scan))
@@ -349,6 +351,24 @@ async fn update_contract(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.app.update_contract(&auth.actor, parse_id("contract", &raw)?, body).await?).into_response())
+}
+
+async fn archive_contract(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(s.app.set_contract_archived(&auth.actor, parse_id("contract", &raw)?, true).await?)
+        .into_response())
+}
+
+async fn restore_contract(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(s.app.set_contract_archived(&auth.actor, parse_id("contract", &raw)?, false).await?)
+        .into_response())
 }
 
 async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {

@@ -266,7 +266,7 @@ pub enum AssetsAction {
         output: OutputFormat,
     },
     /// Contracts (purchase, lease, maintenance, warranty, subscription): `list`, `show ID`, `add JSON`,
-    /// `edit ID JSON` (JSON as the API takes it, or @FILE).
+    /// `edit ID JSON` (JSON as the API takes it, or @FILE), `archive ID`, `restore ID` (by id or number).
     Contracts {
         #[arg(value_enum)]
         verb: ContractVerb,
@@ -306,6 +306,8 @@ pub enum ContractVerb {
     Show,
     Add,
     Edit,
+    Archive,
+    Restore,
 }
 
 /// A JSON object from the command line, or from a file named `@FILE`.
@@ -835,6 +837,10 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                 ContractVerb::Show => Some(app.contract(&op, contract_id(app, &need("show")?).await?).await?),
                 ContractVerb::Add => {
                     Some(app.create_contract(&op, json_arg("the contract", &need("add")?)?).await?)
+                }
+                ContractVerb::Archive | ContractVerb::Restore => {
+                    let id = contract_id(app, &need("archive or restore")?).await?;
+                    Some(app.set_contract_archived(&op, id, verb == ContractVerb::Archive).await?)
                 }
                 ContractVerb::Edit => {
                     let id = contract_id(app, &need("edit")?).await?;

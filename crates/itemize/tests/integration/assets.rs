@@ -260,6 +260,16 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
         ]
     );
     assert!(cal[0].notice_passed && !cal[1].notice_passed);
+    // A contract cancelled in time is archived, not deleted: it leaves the calendar, and comes back restored.
+    let sup = t.app.contracts(&sys()).await.unwrap().into_iter().find(|c| c.number == "SUP-7").unwrap();
+    let archived = t.app.set_contract_archived(&sys(), sup.id, true).await.unwrap();
+    assert!(archived.archived_at.is_some() && archived.version == sup.version + 1);
+    let numbers =
+        |cal: Vec<itemize_app::asset_ops::Renewal>| cal.into_iter().map(|r| r.number).collect::<Vec<_>>();
+    assert_eq!(numbers(t.app.renewal_calendar(&sys(), 90).await.unwrap()), ["MNT-1"]);
+    assert!(t.app.contract(&sys(), sup.id).await.unwrap().archived_at.is_some(), "still there");
+    t.app.set_contract_archived(&sys(), sup.id, false).await.unwrap();
+    assert_eq!(numbers(t.app.renewal_calendar(&sys(), 90).await.unwrap()), ["MNT-1", "SUP-7"]);
     let e = t
         .app
         .create_contract(
@@ -295,6 +305,15 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     assert_eq!(s.months[35].closing, dec("0.00"));
     let (code, body) = server.get_json(&format!("/api/v1/assets/{}/depreciation?at=someday", a.id)).await;
     assert_eq!(code, 400);
+    // Archiving over the API.
+    let (code, _, archived) = server
+        .send_json(reqwest::Method::POST, &format!("/api/v1/contracts/{}/archive", sup.id), &json!({}), None)
+        .await;
+    assert_eq!((code, archived["archived_at"].is_string()), (200, true), "{archived}");
+    let (code, _, restored) = server
+        .send_json(reqwest::Method::POST, &format!("/api/v1/contracts/{}/restore", sup.id), &json!({}), None)
+        .await;
+    assert_eq!((code, restored["archived_at"].is_null()), (200, true), "{restored}");
     assert!(body.to_string().contains("someday"), "{body}");
     let by_cc = t
         .app

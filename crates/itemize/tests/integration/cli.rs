@@ -737,6 +737,10 @@ fn asset_commands_move_a_snipe_it_user_over() {
         run(itemize(d).args(["assets", "contracts", "edit", "MNT-CLI", r#"{"notice_days": 60}"#]));
     assert!(ok && out.contains("notice 60 days"), "{out}{err}");
     assert_eq!(json_of(d, &["assets", "contracts", "list"]).as_array().unwrap().len(), 1);
+    let (ok, out, err) = run(itemize(d).args(["assets", "contracts", "archive", "MNT-CLI"]));
+    assert!(ok && out.contains("  archived     "), "{out}{err}");
+    let (ok, out, err) = run(itemize(d).args(["assets", "contracts", "restore", "MNT-CLI"]));
+    assert!(ok && !out.contains("archived"), "{out}{err}");
     let tco = json_of(d, &["assets", "tco", "SRV-CLI"]);
     assert_eq!(tco["total"], "5580.00", "4,800 + the contract's 600 + the 180 repair: {tco}");
     let schedule = json_of(d, &["assets", "schedule", "SRV-CLI"]);
