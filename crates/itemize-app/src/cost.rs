@@ -187,12 +187,41 @@ impl ErrorReport {
         if self.errors.len() < REPORT_ERRORS_IN_FULL {
             self.errors.push(e.into());
         }
+        let reason = without_dates(&e.reason);
         let key = match &e.column {
-            Some(c) => format!("{c}: {}", e.reason),
-            None => e.reason.clone(),
+            Some(c) => format!("{c}: {reason}"),
+            None => reason,
         };
         *self.counts.entry(key).or_default() += 1;
     }
+}
+
+/// A reason with its dates (`YYYY-MM-DD`) written as `YYYY-MM-DD`, so that alike problems on different days (a
+/// missing exchange rate, say) count as one reason; the errors listed in full keep their dates.
+fn without_dates(reason: &str) -> String {
+    let b = reason.as_bytes();
+    let is_date = |i: usize| {
+        b.len() >= i + 10
+            && b[i..i + 10]
+                .iter()
+                .enumerate()
+                .all(|(k, c)| if k == 4 || k == 7 { *c == b'-' } else { c.is_ascii_digit() })
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.get(i + 10).is_none_or(|c| !c.is_ascii_digit())
+    };
+    let mut out = String::with_capacity(reason.len());
+    let mut i = 0;
+    while i < b.len() {
+        if is_date(i) {
+            out.push_str("YYYY-MM-DD");
+            i += 10;
+        } else {
+            let ch = reason[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
 }
 
 /// What an import did, as the manifest records it.
@@ -1219,6 +1248,35 @@ fn write_quarantine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_count_by_reason_whatever_the_day() {
+        let mut r = ErrorReport::default();
+        for (line, day) in [(2, "2026-05-01"), (3, "2026-05-02"), (4, "2026-05-03")] {
+            r.push(&RowError::new(
+                line,
+                Some("BillingCurrency"),
+                Some("EUR"),
+                format!(
+                    "no exchange rate from EUR to USD on or within 7 days before {day}; import rates first"
+                ),
+            ));
+        }
+        r.push(&RowError::new(5, Some("BilledCost"), Some("x"), "is not a decimal"));
+        let counts: Vec<(&str, u64)> = r.counts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            counts,
+            [
+                ("BilledCost: is not a decimal", 1),
+                (
+                    "BillingCurrency: no exchange rate from EUR to USD on or within 7 days before YYYY-MM-DD; import rates first",
+                    3
+                )
+            ]
+        );
+        assert!(r.errors[1].reason.contains("2026-05-02"), "the errors in full keep their dates");
+        assert_eq!(without_dates("12026-05-011 Zürich 2026-05-01"), "12026-05-011 Zürich YYYY-MM-DD");
+    }
 
     #[test]
     fn vendor_lookup_answers_as_the_index_does_past_the_spellings_it_remembers() {
