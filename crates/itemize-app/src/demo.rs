@@ -307,11 +307,14 @@ impl App {
                     self.add_relation(system, tag_id(&tag)?, resolve(body)?).await?;
                     out.relations += 1;
                 }
-                Step::Contract { body, tags } => {
+                Step::Contract { body, tags, archive } => {
                     let mut body = resolve(body)?;
                     let covered: Result<Vec<i64>, AppError> = tags.iter().map(|t| tag_id(t)).collect();
                     body["asset_ids"] = Value::from(covered?);
-                    self.create_contract(system, body).await?;
+                    let c = self.create_contract(system, body).await?;
+                    if archive {
+                        self.set_contract_archived(system, c.id, true).await?;
+                    }
                     out.contracts += 1;
                 }
                 Step::Audit { location, missing, extra, close } => {

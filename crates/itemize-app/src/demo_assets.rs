@@ -54,10 +54,12 @@ pub(crate) enum Step {
         tag: String,
         body: Value,
     },
-    /// A contract (body with `vendor`, `cost_centre` and `owner` natural keys) covering `tags`.
+    /// A contract (body with `vendor`, `cost_centre` and `owner` natural keys) covering `tags`; archived once
+    /// registered when `archive` (a contract that ended and was cancelled).
     Contract {
         body: Value,
         tags: Vec<String>,
+        archive: bool,
     },
     /// An audit of `location`: every expected asset scanned but `missing` of them, plus `extra` scans (an
     /// asset found elsewhere, an unknown label), then closed marking the unfound missing; or, when not
@@ -791,6 +793,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "renewal": "manual", "notice_days": 90, "owner": end_user, "cost_centre": "CC-1600",
             "notes": "Return or buy out each laptop at the end of the term."}),
         tags: leased,
+        archive: false,
     });
     let cisco = tags_where(&g, &|r| r.make == "Cisco" && r.state == "in-use");
     let smartnet_end = add_days(as_of, 50);
@@ -800,6 +803,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "start_date": add_days(add_months(smartnet_end, -12), 1).to_string(), "end_date": smartnet_end.to_string(),
             "renewal": "auto", "notice_days": 60, "owner": infra, "cost_centre": "CC-1200"}),
         tags: cisco,
+        archive: false,
     });
     let out_of_warranty = tags_where(&g, &|r| {
         r.class == "server" && r.state == "in-use" && r.warranty.is_some_and(|w| w < as_of)
@@ -812,6 +816,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "start_date": add_days(add_months(prosupport_end, -12), 1).to_string(), "end_date": prosupport_end.to_string(),
             "renewal": "manual", "notice_days": 90, "owner": infra, "cost_centre": "CC-1200"}),
         tags: out_of_warranty,
+        archive: false,
     });
     let new_macs = tags_where(&g, &|r| {
         r.make == "Apple" && r.class == "laptop" && r.purchase.is_some_and(|p| (as_of - p).get_days() < 365)
@@ -822,6 +827,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "start_date": add_days(as_of, -300).to_string(), "end_date": add_days(as_of, 795).to_string(),
             "renewal": "none", "notice_days": 0, "owner": end_user, "cost_centre": "CC-1600"}),
         tags: new_macs,
+        archive: false,
     });
     let macs = tags_where(&g, &|r| r.make == "Apple" && r.class == "laptop" && r.state == "in-use");
     let jamf_end = add_days(as_of, 25);
@@ -831,6 +837,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "start_date": add_days(add_months(jamf_end, -12), 1).to_string(), "end_date": jamf_end.to_string(),
             "renewal": "auto", "notice_days": 30, "owner": end_user, "cost_centre": "CC-1600"}),
         tags: macs,
+        archive: false,
     });
     let eu_printers = tags_where(&g, &|r| r.class == "peripheral" && r.make == "HP" && r.currency == "EUR");
     let print_end = add_days(as_of, 200);
@@ -840,6 +847,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "start_date": add_days(add_months(print_end, -36), 1).to_string(), "end_date": print_end.to_string(),
             "renewal": "auto", "notice_days": 90, "owner": end_user, "cost_centre": "CC-1600"}),
         tags: eu_printers,
+        archive: false,
     });
     let uk_phones = tags_where(&g, &|r| r.class == "mobile" && r.currency == "GBP" && r.state == "in-use");
     let vodafone_end = add_days(as_of, 15);
@@ -850,6 +858,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "end_date": vodafone_end.to_string(), "renewal": "auto", "notice_days": 30, "owner": end_user,
             "cost_centre": "CC-1600"}),
         tags: uk_phones,
+        archive: false,
     });
     g.steps.push(Step::Contract {
         body: json!({"number": "LEN-FWA-2025", "name": "Lenovo framework agreement 2025–2027", "kind": "purchase",
@@ -857,6 +866,30 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "start_date": add_days(as_of, -330).to_string(), "end_date": add_days(as_of, 400).to_string(),
             "renewal": "none", "notice_days": 0, "owner": end_user, "cost_centre": "CC-1600"}),
         tags: Vec::new(),
+        archive: false,
+    });
+
+    // A support contract that renews itself each year: it has rolled over twice since it was signed, and its
+    // current term ends in six weeks.
+    let vault_end = add_days(as_of, 45);
+    let vault_first_end = add_months(vault_end, -24);
+    g.steps.push(Step::Contract {
+        body: json!({"number": "HCP-VAULT-2023", "name": "HashiCorp Vault Enterprise support", "kind": "maintenance",
+            "vendor": "HashiCorp", "value": "24000.00", "currency": "USD", "billing_frequency": "annual",
+            "start_date": add_days(add_months(vault_first_end, -12), 1).to_string(),
+            "end_date": vault_first_end.to_string(), "renewal": "auto", "notice_days": 30, "owner": infra,
+            "cost_centre": "CC-1200"}),
+        tags: Vec::new(),
+        archive: false,
+    });
+    // A whiteboard subscription given up for the design tool's own: ended, archived, still on record.
+    g.steps.push(Step::Contract {
+        body: json!({"number": "MIRO-ENT-2024", "name": "Miro Enterprise (replaced by FigJam)", "kind": "subscription",
+            "vendor": "Miro", "value": "38400.00", "currency": "USD", "billing_frequency": "annual",
+            "start_date": add_days(as_of, -760).to_string(), "end_date": add_days(as_of, -30).to_string(),
+            "renewal": "manual", "notice_days": 60, "owner": end_user, "cost_centre": "CC-1600"}),
+        tags: Vec::new(),
+        archive: true,
     });
 
     // Audits: Amsterdam done last week (four assets not found), Manchester in progress.

@@ -173,6 +173,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/contracts/renewals", "AAAAAAAUA"),
     ("GET", "/api/v1/contracts/{id}", "AAAAANAUA"),
     ("PATCH", "/api/v1/contracts/{id}", "AAAFANFUA"),
+    ("POST", "/api/v1/contracts/{id}/archive", "AAAFANFUA"),
+    ("POST", "/api/v1/contracts/{id}/restore", "AAAFANFUA"),
     ("GET", "/api/v1/audits", "AAAAAAAUA"),
     ("POST", "/api/v1/audits", "AFAFFFFUA"),
     ("GET", "/api/v1/audits/{id}", "AAAAAAAUA"),

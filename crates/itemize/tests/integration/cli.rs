@@ -547,6 +547,19 @@ fn demo_asset_register(dir: &Path) {
     assert!(
         renewals.as_array().unwrap().iter().all(|r| r["notice_deadline"].as_str() <= r["end_date"].as_str())
     );
+    // Support that renewed itself twice comes up for its current term; a cancelled subscription is archived,
+    // out of the calendar but on record.
+    let vault = renewals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["number"] == "HCP-VAULT-2023")
+        .expect("in the calendar");
+    assert_eq!(vault["terms_renewed"], 2, "{vault}");
+    let contracts = json_of(dir, &["assets", "contracts", "list"]);
+    let miro = contracts.as_array().unwrap().iter().find(|c| c["number"] == "MIRO-ENT-2024").unwrap();
+    assert!(miro["archived_at"].is_string(), "{miro}");
+    assert!(!renewals.to_string().contains("MIRO-ENT-2024"));
     // One closed audit that found four assets missing; one in progress.
     let audits = json_of(dir, &["assets", "audit", "list"]);
     let audits = audits.as_array().unwrap();
