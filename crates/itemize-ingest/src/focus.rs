@@ -354,6 +354,12 @@ pub fn parse_into(
     c.text_into(Col::SubAccountId, &mut out.sub_account_id);
     c.text_into(Col::SubAccountName, &mut out.sub_account_name);
     c.text_into(Col::ProviderName, &mut out.provider_name);
+    if out.provider_name.is_none() {
+        // FOCUS 1.3 deprecates ProviderName for ServiceProviderName: a file that fills in only the new column
+        // names its provider there.
+        let v = out.other.get("ServiceProviderName").cloned();
+        set_text(&mut out.provider_name, v.as_deref());
+    }
     c.text_into(Col::PublisherName, &mut out.publisher_name);
     c.text_into(Col::InvoiceIssuerName, &mut out.invoice_issuer_name);
     c.text_into(Col::InvoiceId, &mut out.invoice_id);
@@ -590,6 +596,26 @@ mod tests {
             t.1 += parse_decimal(&rec[e]).unwrap();
         }
         out
+    }
+
+    /// A FOCUS 1.3 file that leaves the deprecated ProviderName empty, or out, names its provider in
+    /// ServiceProviderName; ProviderName wins where both are given.
+    #[test]
+    fn service_provider_name_stands_in_for_a_missing_provider_name() {
+        let head = "BilledCost,EffectiveCost,ListCost,ContractedCost,BillingCurrency,BillingAccountId,\
+                    BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,";
+        let row = "1,1,1,1,USD,A,2026-05-01,2026-06-01,2026-05-01,2026-05-02,Usage,";
+        for (cols, vals, want) in [
+            ("ServiceProviderName", "Acme Cloud", Some("Acme Cloud")),
+            ("ProviderName,ServiceProviderName", ",Acme Cloud", Some("Acme Cloud")),
+            ("ProviderName,ServiceProviderName", "Old Name,Acme Cloud", Some("Old Name")),
+            ("HostProviderName", "Acme Cloud", None),
+        ] {
+            let text = format!("{head}{cols}\n{row}{vals}\n");
+            let rows: Vec<FocusRecord> =
+                FocusReader::open(text.as_bytes()).unwrap().records().collect::<Result<_, _>>().unwrap();
+            assert_eq!(rows[0].provider_name.as_deref(), want, "{cols}");
+        }
     }
 
     #[test]
