@@ -101,7 +101,8 @@ pub enum AssetsAction {
         #[arg(long, value_name = "JSON")]
         disposal: Option<String>,
     },
-    /// Check an asset out to a person, a location or a business service (in use, or on loan with --until).
+    /// Check an asset out to a person, a location or a business service: in use (until a return date with
+    /// --until), or on loan with --loan.
     CheckOut {
         key: String,
         /// A business service's code.
@@ -113,9 +114,12 @@ pub enum AssetsAction {
         /// Location code.
         #[arg(long)]
         location: Option<String>,
-        /// A loan: the expected return date (YYYY-MM-DD).
+        /// The expected return date (YYYY-MM-DD): past it, the asset is on the overdue list.
         #[arg(long)]
         until: Option<String>,
+        /// A loan (on loan rather than in use): needs a person and --until.
+        #[arg(long, requires = "until")]
+        loan: bool,
         #[arg(long)]
         reason: Option<String>,
     },
@@ -602,7 +606,7 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             let next = app.transition_asset(&op, a.id, None, body).await?;
             println!("{}: {} → {}", next.fields.tag, a.state, next.state);
         }
-        AssetsAction::CheckOut { key, service, person, location, until, reason } => {
+        AssetsAction::CheckOut { key, service, person, location, until, loan, reason } => {
             let a = app.find_asset(&op, &key).await?;
             let mut body = json!({});
             if let Some(s) = service {
@@ -616,6 +620,8 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             }
             if let Some(u) = until {
                 body["expected_return"] = json!(u);
+            }
+            if loan {
                 body["loan"] = json!(true);
             }
             if let Some(r) = reason {

@@ -684,6 +684,17 @@ fn asset_commands_move_a_snipe_it_user_over() {
     assert!(ok && out.contains("transition") && out.contains("fan noise"), "{out}");
     let (ok, out, err) = run(itemize(d).args(["assets", "check-in", &tag]));
     assert!(ok && out.contains("checked in (in-stock)"), "{out}{err}");
+    // Checked out to a location until a date (in use), then lent to someone (on loan); a loan needs a date.
+    let (_, locs, _) = run(itemize(d).args(["export", "locations"]));
+    let site = locs.lines().nth(1).and_then(|l| l.split(',').next()).unwrap().to_string();
+    let (ok, out, err) =
+        run(itemize(d).args(["assets", "check-out", &tag, "--location", &site, "--until", "2026-12-31"]));
+    assert!(ok && out.contains("checked out (in-use)"), "{out}{err}");
+    let shown = json_of(d, &["assets", "show", &tag]);
+    assert_eq!(shown["asset"]["expected_return"], "2026-12-31", "{shown}");
+    run(itemize(d).args(["assets", "check-in", &tag]));
+    let (ok, _, err) = run(itemize(d).args(["assets", "check-out", &tag, "--location", &site, "--loan"]));
+    assert!(!ok && err.contains("--until"), "{err}");
     // Search, export and labels.
     let (ok, out, _) = run(itemize(d).args(["assets", "list", "--q", &tag[..tag.len() - 1]]));
     assert!(ok && out.contains(&tag), "{out}");
