@@ -377,7 +377,12 @@ struct Processed {
     staged: Vec<Staged>,
     totals: ImportTotals,
     commitments: Vec<ContractCommitment>,
+    /// Whether the file replaces what is in the ledger invoice by invoice (a generic source's `replaces`).
+    by_invoice: bool,
 }
+
+/// The most invoices one file may restate invoice by invoice: each is a lake file of its own, written at once.
+const MAX_INVOICE_SLICES: usize = 256;
 
 /// The path-safe spelling of a partition value: letters, digits, `-` and `_`, plus a short hash when anything
 /// was changed, so distinct values never share a directory.
@@ -649,7 +654,12 @@ impl App {
         // The same bytes again change nothing — unless their import left rows out (a lenient import that met a
         // missing exchange rate, say) and is still current: then they are read again, with the rates and
         // reference data of today, and the new import restates the old one.
-        let retry = earlier.as_ref().is_some_and(|e| e.rows_rejected > 0 && e.status == "active");
+        let mut retry = earlier.as_ref().is_some_and(|e| e.rows_rejected > 0 && e.status == "active");
+        if let Some(e) = earlier.as_ref().filter(|_| retry) {
+            // Only while all of it is current: a later import that restated part of it is newer than these bytes.
+            let parts = self.store().session().await?.import_partitions(e.id).await?;
+            retry = parts.iter().all(|p| p.status == "active");
+        }
         if let Some(e) = earlier.as_ref().filter(|_| retry) {
             row.message = Some(format!(
                 "import {} of the same file left {} rows out; reading it again",
@@ -750,6 +760,37 @@ impl App {
             row.report_json = Some(json(&report));
             return Ok(Default::default());
         }
+        // An invoice cannot restate part of a month the ledger holds whole (imported by period, or before
+        // sources could replace invoice by invoice): which of its lines were that invoice's is not known, so
+        // adding the invoice could count it twice. Refused, saying how to go on.
+        if processed.by_invoice {
+            let mut s = self.store().session().await?;
+            let keys: BTreeSet<(&str, &str, &str)> = processed
+                .staged
+                .iter()
+                .map(|p| (p.key.period.as_str(), p.key.provider.as_str(), p.key.account.as_str()))
+                .collect();
+            for (period, provider, account) in keys {
+                let whole = s
+                    .active_partitions_of(period, account)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.slice.is_empty() && (p.provider == provider || p.provider.is_empty()));
+                if let Some(w) = whole {
+                    let _ = std::fs::remove_dir_all(&staging);
+                    row.status = "rejected".into();
+                    row.message = Some(format!(
+                        "{period} of {account} ({provider}) is in the ledger as a whole month (import {}); an \
+                         invoice cannot replace part of it. Import that month's complete file again with replaces = \
+                         \"period\" in the mapping, then later files can replace invoice by invoice; nothing was \
+                         imported",
+                        w.import_id
+                    ));
+                    row.report_json = Some(json(&report));
+                    return Ok(Default::default());
+                }
+            }
+        }
         if report.total > 0 {
             let dir = self.reports_dir().join(format!("import-{}", row.id));
             let q = dir.join("quarantine.csv");
@@ -758,7 +799,7 @@ impl App {
                 processed.rejected_lines.clone(),
                 report.errors.clone(),
                 q.clone(),
-                opts.mapping.clone(),
+                opts.mapping.clone().filter(|_| processed.format == Format::Generic),
             );
             tokio::task::spawn_blocking(move || write_quarantine(&src, m.as_ref(), &lines, &errs, &qq))
                 .await
@@ -772,8 +813,16 @@ impl App {
         let mut parts = Vec::new();
         let mut moved = Vec::new();
         for s in &processed.staged {
-            let slice =
-                if s.key.slice.is_empty() { String::new() } else { format!("-{}", slug(&s.key.slice)) };
+            // Lower-cased, with a hash when that changed anything: two invoices that differ only in case must
+            // not share a file on a disk that ignores case.
+            let slice = match s.key.slice.as_str() {
+                "" => String::new(),
+                v if v.to_lowercase() == v => format!("-{}", slug(v)),
+                v => {
+                    let h = Sha256::digest(v.as_bytes());
+                    format!("-{}~{:02x}{:02x}{:02x}{:02x}", slug(&v.to_lowercase()), h[0], h[1], h[2], h[3])
+                }
+            };
             let rel = format!(
                 "period={}/provider={}/account={}/import-{}{slice}.parquet",
                 s.key.period,
@@ -1014,6 +1063,7 @@ fn process(
         staged: Vec::new(),
         totals: ImportTotals { reporting_currency: reporting.code().to_string(), ..Default::default() },
         commitments: Vec::new(),
+        by_invoice: false,
     };
     let slice_by = match (src.format, mapping) {
         (Format::Generic, Some(m)) => match m.replaces() {
@@ -1023,6 +1073,7 @@ fn process(
         },
         _ => SliceBy::Period,
     };
+    out.by_invoice = matches!(slice_by, SliceBy::Invoice);
     let default_provider = match src.format {
         Format::AwsCur => "AWS",
         Format::Azure => "Microsoft",
@@ -1131,6 +1182,19 @@ fn process(
                 match index.get(&key) {
                     Some(i) => *i,
                     None => {
+                        if out.by_invoice && out.staged.len() >= MAX_INVOICE_SLICES {
+                            return Err(OpenError::Row(RowError::new(
+                                rec.line,
+                                None,
+                                rec.invoice_id.as_deref(),
+                                format!(
+                                    "the file holds more than {MAX_INVOICE_SLICES} invoices; a source that replaces \
+                                     invoice by invoice keeps a lake file for each, so files of this size (an \
+                                     accounts-payable extract, say) need replaces = \"period\" or \"nothing\" in \
+                                     the mapping"
+                                ),
+                            )));
+                        }
                         let path = staging.join(format!("part-{}.parquet", out.staged.len()));
                         let writer =
                             LakeWriter::create(&path).map_err(|e| std::io::Error::other(e.to_string()))?;

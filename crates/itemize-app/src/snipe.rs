@@ -73,7 +73,8 @@ struct Translated {
 type Grid = (Vec<String>, Vec<(u64, csv::StringRecord)>);
 
 fn read(bytes: &[u8]) -> Result<Grid, RowError> {
-    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let mut r =
+        csv::ReaderBuilder::new().flexible(true).from_reader(itemize_ingest::table::CrlfToLf::new(bytes));
     let header: Vec<String> = r
         .headers()
         .map_err(|e| RowError::new(1, None, None, e.to_string()))?
@@ -252,7 +253,10 @@ impl App {
         let mut by_name: HashMap<String, String> =
             people.iter().map(|p| (p.fields.name.to_lowercase(), p.fields.employee_id.clone())).collect();
         for (_, rec) in rows {
-            by_name.insert(full_name(rec).to_lowercase(), employee_id(rec));
+            // Not someone a lenient import leaves out: a manager must be a person who will be there.
+            if !(lenient && cell(header, rec, "email").is_empty()) {
+                by_name.insert(full_name(rec).to_lowercase(), employee_id(rec));
+            }
         }
         let today = self.today();
         let mut w = csv::Writer::from_writer(Vec::new());

@@ -304,11 +304,12 @@ pub fn raw_rows(path: &Path, mapping: Option<&Mapping>) -> std::io::Result<RawRo
                     rows: Box::new(lines.map(|(i, l)| l.map(|l| (i as u64 + 1, vec![l])))),
                 });
             }
+            // As the readers read it: CRLF as LF, so a record's line is the editor's line.
             let mut r = csv::ReaderBuilder::new()
                 .flexible(true)
                 .has_headers(true)
                 .delimiter(mapping.map(Mapping::delimiter).unwrap_or(b','))
-                .from_reader(input);
+                .from_reader(crate::table::CrlfToLf::new(input));
             let header: Vec<String> = r
                 .headers()
                 .map_err(std::io::Error::other)?

@@ -262,33 +262,30 @@ impl Session {
     ) -> Result<Vec<i64>, StoreError> {
         let mut replaced = Vec::new();
         for p in parts {
-            let old = self
-                .fetch_all(
-                    "SELECT import_id FROM cost_partitions WHERE billing_period = $1 AND provider = $2 \
-                     AND billing_account_id = $3 AND slice = $4 AND status = 'active'"
-                        .into(),
-                    vec![
-                        Value::text(&p.billing_period),
-                        Value::text(&p.provider),
-                        Value::text(&p.billing_account_id),
-                        Value::text(&p.slice),
-                    ],
-                )
-                .await?;
-            for r in old.iter() {
-                replaced.push(r.int("import_id")?);
-            }
-            self.execute(
-                "UPDATE cost_partitions SET status = 'superseded', superseded_by = $4 WHERE billing_period = $1 \
-                 AND provider = $2 AND billing_account_id = $3 AND slice = $5 AND status = 'active'"
-                    .into(),
+            // What the partition restates: a whole period (slice '') every current partition of the period and
+            // account, whatever its slice; a slice (an invoice) the current partition of that slice. A provider
+            // of '' is an earlier reading of the same bill that did not name it (a FOCUS 1.3 file read before
+            // ServiceProviderName stood in for ProviderName): it is restated too.
+            let which = "billing_period = $1 AND (provider = $2 OR provider = '') AND billing_account_id = $3 \
+                         AND ($4 = '' OR slice = $4) AND status = 'active'";
+            let key = || {
                 vec![
                     Value::text(&p.billing_period),
                     Value::text(&p.provider),
                     Value::text(&p.billing_account_id),
-                    Value::int(import_id),
                     Value::text(&p.slice),
-                ],
+                ]
+            };
+            let old =
+                self.fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key()).await?;
+            for r in old.iter() {
+                replaced.push(r.int("import_id")?);
+            }
+            let mut values = key();
+            values.push(Value::int(import_id));
+            self.execute(
+                format!("UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"),
+                values,
             )
             .await?;
             self.execute(
@@ -332,6 +329,21 @@ impl Session {
     }
 
     /// Every partition an import wrote, current or superseded.
+    /// The current partitions of a billing period of an account (any provider, any slice).
+    pub async fn active_partitions_of(
+        &mut self,
+        billing_period: &str,
+        billing_account_id: &str,
+    ) -> Result<Vec<PartitionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {PARTITION_COLS} FROM cost_partitions WHERE billing_period = $1 AND billing_account_id = $2 \
+             AND status = 'active' ORDER BY provider, slice"
+        );
+        let rows =
+            self.fetch_all(sql, vec![Value::text(billing_period), Value::text(billing_account_id)]).await?;
+        rows.iter().map(|r| partition(&**r)).collect()
+    }
+
     pub async fn import_partitions(&mut self, import_id: i64) -> Result<Vec<PartitionRow>, StoreError> {
         let sql = format!(
             "SELECT {PARTITION_COLS} FROM cost_partitions WHERE import_id = $1 \

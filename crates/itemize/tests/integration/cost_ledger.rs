@@ -378,6 +378,25 @@ both!(a_restatement_replaces_atomically_and_keeps_history, |t| {
     assert_eq!(total(&t).await, parse_decimal("19.00").unwrap());
 });
 
+both!(a_bill_read_without_a_provider_is_restated_by_one_that_names_it, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "BilledCost,EffectiveCost,ListCost,ContractedCost,BillingCurrency,BillingAccountId,BillingPeriodStart,\
+                BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,HostProviderName";
+    let row = "5.00,5.00,5.00,5.00,USD,ACC-9,2026-05-01,2026-06-01,2026-05-01,2026-05-02,Usage,Acme Host";
+    let bare = dir.path().join("bare.csv");
+    std::fs::write(&bare, format!("{head}\n{row}\n")).unwrap();
+    let first = import(&t, &bare, ImportOptions::default()).await;
+    let parts = t.app.cost_import_partitions(&sys(), first.id).await.unwrap();
+    assert_eq!(parts[0].provider, "", "no provider column: none");
+    // The month again, now naming its provider: it replaces the reading without one, never adds to it.
+    let named = dir.path().join("named.csv");
+    std::fs::write(&named, format!("{head},ServiceProviderName\n{row},Acme Cloud\n")).unwrap();
+    let second = import(&t, &named, ImportOptions::default()).await;
+    assert_eq!(second.replaced, vec![first.id]);
+    let total = t.app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total;
+    assert_eq!((total.lines, total.billed_cost), (1, parse_decimal("5.00").unwrap()));
+});
+
 both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str, rows: &[(&str, &str)]| {
@@ -444,6 +463,30 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
         assert!(t.app.lake_dir().join(&p.lake_path).exists(), "{}", p.lake_path);
     }
 
+    // Switching a source to whole months: the month's complete file replaces every invoice of it, and from then
+    // on an invoice cannot replace part of that month (which lines were its own is not known), so it is refused
+    // and changes nothing.
+    let whole = mapping("SaaS", "replaces = \"period\"\n");
+    let month = import(
+        &t,
+        &file("may.csv", &[("INV-1", "90.00"), ("INV-2", "50.00"), ("INV-3", "7.00")]),
+        with(&whole),
+    )
+    .await;
+    assert_eq!(month.replaced.len(), 2, "both invoice imports: {:?}", month.replaced);
+    assert_eq!(billed(&t, "SaaS").await, parse_decimal("147.00").unwrap());
+    let refused = import(&t, &file("inv-3b.csv", &[("INV-3", "8.00")]), with(&saas)).await;
+    assert_eq!(refused.status, "rejected");
+    assert!(refused.message.as_deref().unwrap().contains("as a whole month"), "{:?}", refused.message);
+    assert_eq!(billed(&t, "SaaS").await, parse_decimal("147.00").unwrap());
+    // A file of more invoices than the lake keeps files for at once is refused, saying what to do instead.
+    let many: Vec<(String, &str)> = (0..300).map(|i| (format!("AP-{i:04}"), "1.00")).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(i, a)| (i.as_str(), *a)).collect();
+    let big = import(&t, &file("ap.csv", &many), with(&mapping("AP", ""))).await;
+    assert_eq!(big.status, "rejected");
+    assert!(big.message.as_deref().unwrap().contains("more than 256 invoices"), "{:?}", big.message);
+    assert_eq!(billed(&t, "AP").await, parse_decimal("0").unwrap());
+
     // A mapping that asks for what it cannot do is refused, saying why.
     let e = itemize_ingest::generic::Mapping::from_toml(
         "name = \"x\"\nreplaces = \"invoice\"\n[columns]\ndate = \"D\"\namount = \"A\"\n[defaults]\ncurrency = \"USD\"\n",
@@ -486,7 +529,25 @@ both!(a_file_whose_lenient_import_left_rows_out_can_be_read_again, |t| {
     let total = lines(&t).await;
     assert_eq!(total.lines, 2);
     assert_eq!(t.app.cost_import(&sys(), first.id).await.unwrap().status, "superseded");
+    // A file whose partial import was since restated in part by a newer file is not read again: its other
+    // month would come back over the newer one.
+    let two = dir.path().join("two-months.csv");
+    std::fs::write(
+        &two,
+        "Date,Amount,Currency,Vendor\n2026-04-03,1.00,USD,Beta\n2026-03-04,2.00,USD,Beta\n2026-03-05,3.00,GBP,Beta\n",
+    )
+    .unwrap();
+    let a = import(&t, &two, opts(true)).await;
+    assert_eq!((a.status.as_str(), a.rows_rejected), ("active", 1), "no GBP rate");
+    let march = dir.path().join("march-fixed.csv");
+    std::fs::write(&march, "Date,Amount,Currency,Vendor\n2026-03-04,2.50,USD,Beta\n").unwrap();
+    assert_eq!(import(&t, &march, opts(false)).await.replaced, vec![a.id]);
+    rates(&t, "date,from,to,rate\n2026-03-05,GBP,USD,1.25\n").await;
+    let again = import(&t, &two, opts(false)).await;
+    assert_eq!(again.status, "duplicate", "{:?}", again.message);
+
     // Complete now: the same bytes again are a no-op, as ever.
+    let total = lines(&t).await;
     let third = import(&t, &path, opts(false)).await;
     assert_eq!(third.status, "duplicate");
     assert!(
@@ -981,8 +1042,12 @@ both!(the_quarantine_holds_rejected_rows_whatever_the_container, |t| {
     // A `;`-separated generic file: the rejected row in its own columns, not as one cell.
     let semi = mapping("delimiter = \";\"\n");
     let path = dir.path().join("telekom.csv");
-    std::fs::write(&path, "Datum;Betrag;Anbieter\n2026-05-01;12.50;Telekom\n2026-05-02;zwölf;Telekom\n")
-        .unwrap();
+    // Written on Windows (CRLF): row numbers are still the editor's.
+    std::fs::write(
+        &path,
+        "Datum;Betrag;Anbieter\r\n2026-05-01;12.50;Telekom\r\n2026-05-02;zwölf;Telekom\r\n",
+    )
+    .unwrap();
     let s = import(&t, &path, lenient(Some(&semi))).await;
     assert_eq!((s.status.as_str(), s.rows_rejected), ("active", 1), "{:?} {:?}", s.message, s.report);
     let q = quarantined(&s);
