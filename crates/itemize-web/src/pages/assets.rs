@@ -709,6 +709,8 @@ struct ContractsPage {
 /// The contract list's filter form.
 pub struct ContractFilter {
     pub q: String,
+    /// `false` (active contracts, the default), `true` (archived ones) or `all`.
+    pub archived: String,
     pub kinds: Vec<Opt>,
     pub sorts: Vec<Opt>,
 }
@@ -721,7 +723,21 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
     };
     let kind = p.get("kind").unwrap_or("").to_string();
     let q = p.get("q").unwrap_or("").trim().to_lowercase();
-    list.retain(|c| c.archived_at.is_none() && (kind.is_empty() || c.kind == kind));
+    let archived = match p.get("archived").unwrap_or("false") {
+        a @ ("false" | "true" | "all") => a.to_string(),
+        other => {
+            return app_error(AppError::bad_param(
+                "archived",
+                format!("`{other}` is not false, true or all"),
+            ));
+        }
+    };
+    let shown = |c: &itemize_store::ContractRow| match archived.as_str() {
+        "false" => c.archived_at.is_none(),
+        "true" => c.archived_at.is_some(),
+        _ => true,
+    };
+    list.retain(|c| shown(c) && (kind.is_empty() || c.kind == kind));
     if !q.is_empty() {
         list.retain(|c| c.number.to_lowercase().contains(&q) || c.name.to_lowercase().contains(&q));
     }
@@ -767,7 +783,11 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
                     format!("/contracts/{}", c.id),
                     vec![
                         c.number.clone(),
-                        c.name.clone(),
+                        if c.archived_at.is_some() {
+                            format!("{} (archived)", c.name)
+                        } else {
+                            c.name.clone()
+                        },
                         c.kind.clone(),
                         format!("{} {}", money_text(&c.value), c.currency),
                         c.billing_frequency.clone(),
@@ -783,6 +803,7 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
         windows: Vec::new(),
         filter: Some(ContractFilter {
             q: p.get("q").unwrap_or("").to_string(),
+            archived,
             kinds: opts(&["purchase", "lease", "maintenance", "warranty", "subscription"], &kind, "any kind"),
             sorts: [
                 ("end_date", "ending first"),
@@ -883,6 +904,7 @@ async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
             ("Renewal".into(), c.renewal.clone()),
             ("Notice".into(), format!("{} days", c.notice_days)),
             ("Notes".into(), c.notes.clone().unwrap_or_default()),
+            ("Archived".into(), c.archived_at.clone().unwrap_or_else(|| "no".into())),
         ],
         assets,
     })

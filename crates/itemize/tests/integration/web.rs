@@ -586,6 +586,16 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
     assert!(!html.contains(">M-1<"), "filtered by kind");
     let (status, _) = b.get("/contracts?sort=colour").await;
     assert_eq!(status, 400);
+    // An archived contract leaves the list, and is shown, marked, when asked for.
+    let m1 = t.app.contracts(&sys()).await.unwrap().into_iter().find(|c| c.number == "M-1").unwrap().id;
+    t.app.set_contract_archived(&sys(), m1, true).await.unwrap();
+    let (_, html) = b.get("/contracts").await;
+    assert!(html.contains(">L-1<") && !html.contains(">M-1<"), "active contracts only");
+    let (_, html) = b.get("/contracts?archived=true").await;
+    assert!(html.contains(">M-1<") && html.contains("maintenance M-1 (archived)") && !html.contains(">L-1<"));
+    let (_, html) = b.get(&format!("/contracts/{m1}")).await;
+    assert!(html.contains("<dt>Archived</dt><dd>20"), "the archive date");
+    assert_eq!(b.get("/contracts?archived=maybe").await.0, 400);
     let (_, html) = b.get("/imports?status=superseded").await;
     assert_eq!(html.matches("superseded</td>").count(), 2, "two bills restated by the third: {html}");
     let (_, html) = b.get("/imports?status=active").await;
