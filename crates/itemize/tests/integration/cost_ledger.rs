@@ -58,6 +58,37 @@ fn independent(
     out
 }
 
+/// Sums of BilledCost, EffectiveCost, ListCost and ContractedCost by (period, currency) of a provider's native
+/// file, each line's four costs worked out by `costs` from its cells (by column name) — the provider's own rules,
+/// written here again with the csv crate and the decimal parser alone: nothing of the readers.
+fn independent_costs(
+    path: &Path,
+    period_col: &str,
+    currency_col: &str,
+    period_of: fn(&str) -> String,
+    costs: &dyn Fn(&dyn Fn(&str) -> Option<Decimal>) -> [Decimal; 4],
+) -> BTreeMap<(String, String), [Decimal; 4]> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let h: Vec<String> =
+        r.headers().unwrap().iter().map(|s| s.trim_start_matches('\u{feff}').to_string()).collect();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap_or_else(|| panic!("no column {n}"));
+    let mut out: BTreeMap<(String, String), [Decimal; 4]> = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let cell = |n: &str| {
+            let v = rec[col(n)].trim();
+            (!v.is_empty() && v != "NULL").then(|| parse_decimal(v).unwrap())
+        };
+        let four = costs(&cell);
+        let e =
+            out.entry((period_of(&rec[col(period_col)]), rec[col(currency_col)].to_string())).or_default();
+        for (sum, v) in e.iter_mut().zip(four) {
+            *sum += v;
+        }
+    }
+    out
+}
+
 fn iso_month(v: &str) -> String {
     v[..7].to_string()
 }
@@ -131,15 +162,23 @@ both!(every_fixture_lands_to_the_last_digit, |t| {
         (s.status.as_str(), s.format.as_deref(), s.format_version.as_deref()),
         ("active", Some("aws-cur"), Some("legacy"))
     );
-    let want = independent(
-        &path,
-        "bill/BillingPeriodStartDate",
-        "lineItem/CurrencyCode",
-        &["lineItem/UnblendedCost"],
-        iso_month,
-    );
+    // All four costs, by AWS's CUR-to-FOCUS rules for the sample's line types (usage and tax): billed, effective
+    // and contracted are the unblended cost, list the public on-demand cost where there is one.
+    let types: std::collections::BTreeSet<String> = csv::Reader::from_path(&path)
+        .unwrap()
+        .deserialize::<BTreeMap<String, String>>()
+        .map(|r| r.unwrap()["lineItem/LineItemType"].clone())
+        .collect();
+    assert_eq!(types, ["Tax".to_string(), "Usage".to_string()].into(), "the rules below cover these types");
+    let want =
+        independent_costs(&path, "bill/BillingPeriodStartDate", "lineItem/CurrencyCode", iso_month, &|c| {
+            let unblended = c("lineItem/UnblendedCost").unwrap();
+            [unblended, unblended, c("pricing/publicOnDemandCost").unwrap_or(unblended), unblended]
+        });
+    assert!(!want.is_empty());
     for (k, w) in &want {
-        assert_eq!(ledger_sums(&s)[k].billed_cost, w[0], "CUR {k:?}");
+        let g = &ledger_sums(&s)[k];
+        assert_eq!([g.billed_cost, g.effective_cost, g.list_cost, g.contracted_cost], *w, "CUR {k:?}");
     }
 
     // Azure EA in CAD: refused without a rate, naming the currency and the date; exact once rates exist.
@@ -153,16 +192,33 @@ both!(every_fixture_lands_to_the_last_digit, |t| {
     rates(&t, "date,from,to,rate\n2023-09-01,CAD,USD,0.7391\n").await;
     let s = import(&t, &path, ImportOptions::default()).await;
     assert_eq!(s.status, "active", "{:?}", s.message);
-    let want = independent(
-        &path,
-        "BillingPeriodStartDate",
-        "BillingCurrencyCode",
-        &["CostInBillingCurrency"],
-        us_month,
+    // All four, by Microsoft's rules for the sample's charges (on-demand and spot usage, no commitments): billed
+    // and effective are the cost, list the pay-as-you-go price × quantity, contracted the unit price × quantity.
+    let charges: std::collections::BTreeSet<(String, String)> = csv::Reader::from_path(&path)
+        .unwrap()
+        .deserialize::<BTreeMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["ChargeType"].clone(), r["PricingModel"].clone())
+        })
+        .collect();
+    assert_eq!(
+        charges,
+        [("Usage".to_string(), "OnDemand".to_string()), ("Usage".into(), "Spot".into())].into(),
+        "the rules below cover these charges"
     );
+    let want = independent_costs(&path, "BillingPeriodStartDate", "BillingCurrencyCode", us_month, &|c| {
+        let cost = c("CostInBillingCurrency").unwrap();
+        let times = |price: &str| match (c(price), c("Quantity")) {
+            (Some(p), Some(q)) => p * q,
+            _ => cost,
+        };
+        [cost, cost, times("PayGPrice"), times("UnitPrice")]
+    });
+    assert!(!want.is_empty());
     for (k, w) in &want {
         let g = &ledger_sums(&s)[k];
-        assert_eq!(g.billed_cost + g.effective_cost - g.effective_cost, w[0], "Azure {k:?}");
+        assert_eq!([g.billed_cost, g.effective_cost, g.list_cost, g.contracted_cost], *w, "Azure {k:?}");
         assert_eq!(
             g.billed_cost_reporting,
             w[0] * parse_decimal("0.7391").unwrap(),
