@@ -58,6 +58,9 @@ fn independent(
     out
 }
 
+/// A line's four costs from its cells, looked up by column name (none when empty).
+type LineCosts = dyn Fn(&dyn Fn(&str) -> Option<Decimal>) -> [Decimal; 4];
+
 /// Sums of BilledCost, EffectiveCost, ListCost and ContractedCost by (period, currency) of a provider's native
 /// file, each line's four costs worked out by `costs` from its cells (by column name) — the provider's own rules,
 /// written here again with the csv crate and the decimal parser alone: nothing of the readers.
@@ -66,7 +69,7 @@ fn independent_costs(
     period_col: &str,
     currency_col: &str,
     period_of: fn(&str) -> String,
-    costs: &dyn Fn(&dyn Fn(&str) -> Option<Decimal>) -> [Decimal; 4],
+    costs: &LineCosts,
 ) -> BTreeMap<(String, String), [Decimal; 4]> {
     let mut r = csv::Reader::from_path(path).unwrap();
     let h: Vec<String> =
