@@ -310,6 +310,9 @@ struct PartKey {
     slice: String,
 }
 
+/// The slice of a source that replaces invoice by invoice for its lines without an invoice number.
+const NO_INVOICE: &str = "(no invoice)";
+
 /// How a source's lines divide into what a newer file replaces.
 #[derive(Debug, Clone)]
 enum SliceBy {
@@ -322,7 +325,8 @@ impl SliceBy {
     fn of<'a>(&'a self, r: &'a FocusRecord) -> &'a str {
         match self {
             SliceBy::Period => "",
-            SliceBy::Invoice => r.invoice_id.as_deref().unwrap_or(""),
+            // Lines without an invoice number are one group of their own, never the whole period.
+            SliceBy::Invoice => r.invoice_id.as_deref().filter(|i| !i.is_empty()).unwrap_or(NO_INVOICE),
             SliceBy::File(sha) => sha,
         }
     }
@@ -1188,10 +1192,10 @@ fn process(
                                 None,
                                 rec.invoice_id.as_deref(),
                                 format!(
-                                    "the file holds more than {MAX_INVOICE_SLICES} invoices; a source that replaces \
-                                     invoice by invoice keeps a lake file for each, so files of this size (an \
-                                     accounts-payable extract, say) need replaces = \"period\" or \"nothing\" in \
-                                     the mapping"
+                                    "the file holds more than {MAX_INVOICE_SLICES} invoices (counting an invoice once \
+                                     a month); a source that replaces invoice by invoice keeps a lake file for each, \
+                                     so files of this size (an accounts-payable extract, say) need replaces = \
+                                     \"period\" or \"nothing\" in the mapping"
                                 ),
                             )));
                         }

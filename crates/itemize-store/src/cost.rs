@@ -266,14 +266,16 @@ impl Session {
             // account, whatever its slice; a slice (an invoice) the current partition of that slice. A provider
             // of '' is an earlier reading of the same bill that did not name it (a FOCUS 1.3 file read before
             // ServiceProviderName stood in for ProviderName): it is restated too.
+            // Never the import's own partitions (it may write several slices of one period).
             let which = "billing_period = $1 AND (provider = $2 OR provider = '') AND billing_account_id = $3 \
-                         AND ($4 = '' OR slice = $4) AND status = 'active'";
+                         AND ($4 = '' OR slice = $4) AND import_id <> $5 AND status = 'active'";
             let key = || {
                 vec![
                     Value::text(&p.billing_period),
                     Value::text(&p.provider),
                     Value::text(&p.billing_account_id),
                     Value::text(&p.slice),
+                    Value::int(import_id),
                 ]
             };
             let old =
@@ -281,11 +283,9 @@ impl Session {
             for r in old.iter() {
                 replaced.push(r.int("import_id")?);
             }
-            let mut values = key();
-            values.push(Value::int(import_id));
             self.execute(
                 format!("UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"),
-                values,
+                key(),
             )
             .await?;
             self.execute(
@@ -328,7 +328,6 @@ impl Session {
         self.partitions_where(f, "status = 'active'").await
     }
 
-    /// Every partition an import wrote, current or superseded.
     /// The current partitions of a billing period of an account (any provider, any slice).
     pub async fn active_partitions_of(
         &mut self,
@@ -344,6 +343,7 @@ impl Session {
         rows.iter().map(|r| partition(&**r)).collect()
     }
 
+    /// Every partition an import wrote, current or superseded.
     pub async fn import_partitions(&mut self, import_id: i64) -> Result<Vec<PartitionRow>, StoreError> {
         let sql = format!(
             "SELECT {PARTITION_COLS} FROM cost_partitions WHERE import_id = $1 \

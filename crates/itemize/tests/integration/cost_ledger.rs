@@ -546,6 +546,16 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
     assert!(big.message.as_deref().unwrap().contains("more than 256 invoices"), "{:?}", big.message);
     assert_eq!(billed(&t, "AP").await, parse_decimal("0").unwrap());
 
+    // Lines without an invoice number are a group of their own: they neither wipe out the month's invoices nor
+    // block later ones, and a newer file's such lines replace the older file's.
+    let blank = mapping("Blank", "");
+    let first = import(&t, &file("b-1.csv", &[("INV-9", "100.00"), ("", "-5.00")]), with(&blank)).await;
+    assert_eq!((first.status.as_str(), first.replaced.len()), ("active", 0), "{:?}", first.message);
+    assert_eq!(billed(&t, "Blank").await, parse_decimal("95.00").unwrap());
+    let fix = import(&t, &file("b-2.csv", &[("", "-3.00"), ("INV-10", "1.00")]), with(&blank)).await;
+    assert_eq!((fix.status.as_str(), fix.replaced.clone()), ("active", vec![first.id]), "{:?}", fix.message);
+    assert_eq!(billed(&t, "Blank").await, parse_decimal("98.00").unwrap(), "INV-9 100 + INV-10 1 - 3");
+
     // A mapping that asks for what it cannot do is refused, saying why.
     let e = itemize_ingest::generic::Mapping::from_toml(
         "name = \"x\"\nreplaces = \"invoice\"\n[columns]\ndate = \"D\"\namount = \"A\"\n[defaults]\ncurrency = \"USD\"\n",
