@@ -742,6 +742,7 @@ impl App {
         row.format = Some(processed.format.name().into());
         row.format_version = processed.version.clone();
         row.container = Some(processed.container.into());
+        let processed_generic = processed.format == Format::Generic;
         row.rows_read = processed.rows_read as i64;
         row.rows_rejected = processed.report.total as i64;
         let mut report = processed.report;
@@ -867,7 +868,7 @@ impl App {
         let t = std::time::Instant::now();
         let outcome = async {
             let mut tx = self.store().transaction().await?;
-            let replaced = tx.activate_partitions(row.id, &parts).await?;
+            let replaced = tx.activate_partitions(row.id, &parts, processed_generic).await?;
             tx.insert_commitments(row.id, &commitments).await?;
             row.message = Some(summary_message(row, &replaced));
             tx.update_import(row).await?;

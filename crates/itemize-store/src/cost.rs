@@ -255,10 +255,13 @@ impl Session {
     /// Makes an import's partitions current, superseding whatever was current for the same period, provider
     /// and account; an import whose every partition is now superseded becomes `superseded`. Call inside a
     /// transaction: readers see the old set or the new one, never a mix.
+    /// `every_provider`: a whole-period partition restates the period of the account whatever its provider (a
+    /// generic source's file run again: a vendor it no longer names had its lines taken out), not only its own.
     pub async fn activate_partitions(
         &mut self,
         import_id: i64,
         parts: &[PartitionRow],
+        every_provider: bool,
     ) -> Result<Vec<i64>, StoreError> {
         let mut replaced = Vec::new();
         for p in parts {
@@ -267,8 +270,13 @@ impl Session {
             // of '' is an earlier reading of the same bill that did not name it (a FOCUS 1.3 file read before
             // ServiceProviderName stood in for ProviderName): it is restated too.
             // Never the import's own partitions (it may write several slices of one period).
-            let which = "billing_period = $1 AND (provider = $2 OR provider = '') AND billing_account_id = $3 \
-                         AND ($4 = '' OR slice = $4) AND import_id <> $5 AND status = 'active'";
+            let which = if every_provider && p.slice.is_empty() {
+                "billing_period = $1 AND ($2 = $2) AND billing_account_id = $3 AND ($4 = '' OR slice = $4) \
+                 AND import_id <> $5 AND status = 'active'"
+            } else {
+                "billing_period = $1 AND (provider = $2 OR provider = '') AND billing_account_id = $3 \
+                 AND ($4 = '' OR slice = $4) AND import_id <> $5 AND status = 'active'"
+            };
             let key = || {
                 vec![
                     Value::text(&p.billing_period),

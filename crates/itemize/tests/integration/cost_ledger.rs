@@ -507,6 +507,21 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
     assert_eq!(again.replaced.len(), 1);
     assert_eq!(billed(&t, "GL").await, parse_decimal("12.00").unwrap());
 
+    // A whole month run again restates every vendor of it: one the new file no longer names is gone.
+    let gl2 = mapping("GL2", "replaces = \"period\"\n");
+    let two_vendors = dir.path().join("gl2-1.csv");
+    std::fs::write(
+        &two_vendors,
+        "Invoice Date,Invoice No,Supplier,Amount\n2026-05-03,D1,Xerox,40.00\n2026-05-04,D2,Yodel,2.00\n",
+    )
+    .unwrap();
+    import(&t, &two_vendors, with(&gl2)).await;
+    let one_vendor = dir.path().join("gl2-2.csv");
+    std::fs::write(&one_vendor, "Invoice Date,Invoice No,Supplier,Amount\n2026-05-03,D1,Xerox,41.00\n")
+        .unwrap();
+    assert_eq!(import(&t, &one_vendor, with(&gl2)).await.status, "active");
+    assert_eq!(billed(&t, "GL2").await, parse_decimal("41.00").unwrap(), "Yodel's line was taken out");
+
     // Nothing: every file adds, even one naming the same invoice; the same bytes twice are still a no-op.
     let cards = mapping("Cards", "replaces = \"nothing\"\n");
     let c1 = file("card-1.csv", &[("X", "1.00")]);
@@ -517,7 +532,7 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
     assert_eq!(billed(&t, "Cards").await, parse_decimal("3.00").unwrap());
     // The ledger's history still holds every version, and each current partition's file is on disk.
     let history = t.app.ledger_history(&sys(), &PartitionFilter::default()).await.unwrap();
-    assert_eq!(history.iter().filter(|p| p.status == "active").count(), 2 + 1 + 2);
+    assert_eq!(history.iter().filter(|p| p.status == "active").count(), 2 + 1 + 1 + 2);
     for p in &history {
         assert!(t.app.lake_dir().join(&p.lake_path).exists(), "{}", p.lake_path);
     }
