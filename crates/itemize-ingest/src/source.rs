@@ -173,6 +173,34 @@ type Input = Box<dyn Read + Send>;
 /// How many leading bytes are read to tell the format.
 const PEEK: usize = 1 << 20;
 
+/// What holds a file's rows, told by its first bytes.
+fn container_of(path: &Path) -> std::io::Result<Container> {
+    let mut magic = Vec::with_capacity(4);
+    std::fs::File::open(path)?.take(4).read_to_end(&mut magic)?;
+    Ok(match magic.as_slice() {
+        [b'P', b'A', b'R', b'1'] => Container::Parquet,
+        [b'P', b'K', 3, 4] => Container::Xlsx,
+        [0x1f, 0x8b, ..] => Container::Gzip,
+        _ => Container::Plain,
+    })
+}
+
+/// A Parquet file's column names, in order.
+fn parquet_names(
+    reader: &parquet::file::serialized_reader::SerializedFileReader<std::fs::File>,
+) -> Vec<String> {
+    use parquet::file::reader::FileReader;
+    reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect()
+}
+
 /// Opens `path`; `format` forces a reader, `mapping` serves generic files; `bytes_read` counts progress.
 pub fn open(
     path: &Path,
@@ -180,25 +208,7 @@ pub fn open(
     mapping: Option<&Mapping>,
     bytes_read: Arc<AtomicU64>,
 ) -> Result<Source, OpenError> {
-    let mut magic = [0u8; 4];
-    let n = {
-        let mut f = std::fs::File::open(path)?;
-        let mut n = 0;
-        while n < 4 {
-            let k = f.read(&mut magic[n..])?;
-            if k == 0 {
-                break;
-            }
-            n += k;
-        }
-        n
-    };
-    let container = match &magic[..n] {
-        [b'P', b'A', b'R', b'1'] => Container::Parquet,
-        [b'P', b'K', 3, 4] => Container::Xlsx,
-        [0x1f, 0x8b, ..] => Container::Gzip,
-        _ => Container::Plain,
-    };
+    let container = container_of(path)?;
     match container {
         Container::Parquet => open_parquet(path, format),
         Container::Xlsx => {
@@ -254,22 +264,13 @@ impl std::fmt::Debug for RawRows {
 }
 
 pub fn raw_rows(path: &Path, mapping: Option<&Mapping>) -> std::io::Result<RawRows> {
-    let mut magic = Vec::with_capacity(4);
-    std::fs::File::open(path)?.take(4).read_to_end(&mut magic)?;
-    match magic.as_slice() {
-        [b'P', b'A', b'R', b'1'] => {
-            use parquet::file::reader::{FileReader, SerializedFileReader};
+    let container = container_of(path)?;
+    match container {
+        Container::Parquet => {
+            use parquet::file::serialized_reader::SerializedFileReader;
             let reader =
                 SerializedFileReader::new(std::fs::File::open(path)?).map_err(std::io::Error::other)?;
-            let names: Vec<String> = reader
-                .metadata()
-                .file_metadata()
-                .schema_descr()
-                .root_schema()
-                .get_fields()
-                .iter()
-                .map(|f| f.name().to_string())
-                .collect();
+            let names = parquet_names(&reader);
             let rows = ParquetRows::new(reader, Header::new(&names)).map_err(std::io::Error::other)?;
             Ok(RawRows {
                 header: names,
@@ -279,14 +280,14 @@ pub fn raw_rows(path: &Path, mapping: Option<&Mapping>) -> std::io::Result<RawRo
                 })),
             })
         }
-        [b'P', b'K', 3, 4] => {
+        Container::Xlsx => {
             let (header, rows) =
                 generic::xlsx_rows(path, mapping.and_then(Mapping::sheet)).map_err(std::io::Error::other)?;
             Ok(RawRows { header, rows: Box::new(rows.into_iter().map(Ok)) })
         }
-        _ => {
+        Container::Gzip | Container::Plain => {
             let file = std::fs::File::open(path)?;
-            let mut input: Input = if magic.starts_with(&[0x1f, 0x8b]) {
+            let mut input: Input = if container == Container::Gzip {
                 Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
             } else {
                 Box::new(file)
@@ -420,18 +421,10 @@ fn open_text(
 /// A FOCUS file stored as Parquet: each row's values become the text the CSV reader would have seen, then the
 /// same row parser reads them, so both containers follow one set of rules.
 fn open_parquet(path: &Path, forced: Option<Format>) -> Result<Source, OpenError> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::serialized_reader::SerializedFileReader;
     let reader = SerializedFileReader::new(std::fs::File::open(path)?)
         .map_err(|e| RowError::new(1, None, None, format!("not a readable Parquet file: {e}")))?;
-    let names: Vec<String> = reader
-        .metadata()
-        .file_metadata()
-        .schema_descr()
-        .root_schema()
-        .get_fields()
-        .iter()
-        .map(|f| f.name().to_string())
-        .collect();
+    let names = parquet_names(&reader);
     let header = Header::new(&names);
     let mut tried = Vec::new();
     let want = |f: Format| forced.is_none() || forced == Some(f);
