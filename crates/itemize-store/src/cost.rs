@@ -270,13 +270,16 @@ impl Session {
             // of '' is an earlier reading of the same bill that did not name it (a FOCUS 1.3 file read before
             // ServiceProviderName stood in for ProviderName): it is restated too.
             // Never the import's own partitions (it may write several slices of one period).
-            let which = if every_provider && p.slice.is_empty() {
-                "billing_period = $1 AND ($2 = $2) AND billing_account_id = $3 AND ($4 = '' OR slice = $4) \
-                 AND import_id <> $5 AND status = 'active'"
+            // ($2 is bound either way; `$2 = $2` keeps it in the statement when every provider is meant.)
+            let provider = if every_provider && p.slice.is_empty() {
+                "$2 = $2"
             } else {
-                "billing_period = $1 AND (provider = $2 OR provider = '') AND billing_account_id = $3 \
-                 AND ($4 = '' OR slice = $4) AND import_id <> $5 AND status = 'active'"
+                "(provider = $2 OR provider = '')"
             };
+            let which = format!(
+                "billing_period = $1 AND {provider} AND billing_account_id = $3 AND ($4 = '' OR slice = $4) \
+                 AND import_id <> $5 AND status = 'active'"
+            );
             let key = || {
                 vec![
                     Value::text(&p.billing_period),
