@@ -69,18 +69,24 @@ struct Translated {
     notes: Vec<String>,
 }
 
-/// A file's lower-cased header and its records, each with its line.
-type Grid = (Vec<String>, Vec<(u64, csv::StringRecord)>);
+/// A file's header as it spells it, lower-cased (what the code looks names up by), and its records, each with
+/// its line.
+struct Grid {
+    spelled: Vec<String>,
+    header: Vec<String>,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
 
 fn read(bytes: &[u8]) -> Result<Grid, RowError> {
     let mut r =
         csv::ReaderBuilder::new().flexible(true).from_reader(itemize_ingest::table::CrlfToLf::new(bytes));
-    let header: Vec<String> = r
+    let spelled: Vec<String> = r
         .headers()
         .map_err(|e| RowError::new(1, None, None, e.to_string()))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
+    let header = spelled.iter().map(|h| h.to_lowercase()).collect();
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| {
@@ -88,22 +94,7 @@ fn read(bytes: &[u8]) -> Result<Grid, RowError> {
         })?;
         rows.push((rec.position().map(|p| p.line()).unwrap_or(0), rec));
     }
-    Ok((header, rows))
-}
-
-/// The header's names as the file spells them, by their lower-cased form.
-fn spelling(bytes: &[u8]) -> HashMap<String, String> {
-    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    r.headers()
-        .map(|h| {
-            h.iter()
-                .map(|n| {
-                    let n = n.trim_start_matches('\u{feff}').trim();
-                    (n.to_lowercase(), n.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    Ok(Grid { spelled, header, rows })
 }
 
 fn cell<'a>(header: &[String], rec: &'a csv::StringRecord, name: &str) -> &'a str {
@@ -126,7 +117,7 @@ impl App {
         dry_run: bool,
         lenient: bool,
     ) -> Result<ImportReport, AppError> {
-        let (header, rows) = match read(bytes) {
+        let Grid { spelled, header, rows } = match read(bytes) {
             Ok(r) => r,
             Err(e) => return Err(AppError::Refused(format!("row {}: {}", e.row, e.reason))),
         };
@@ -142,23 +133,19 @@ impl App {
             }
         };
         let mut report = self.import_csv(actor, kind, t.csv.as_slice(), dry_run).await?;
-        // Problems by the Snipe-IT file's own rows and columns.
+        // Problems by the Snipe-IT file's own rows and columns, spelled as its header spells them.
         let relabel = |e: &mut RowError| {
             if e.row >= 2 {
                 e.row = t.lines.get(e.row as usize - 2).copied().unwrap_or(e.row);
             }
-            if let Some(c) = e.column.as_deref().and_then(|c| t.columns.get(c)) {
+            let theirs = e.column.as_deref().and_then(|c| t.columns.get(c));
+            if let Some(i) = theirs.and_then(|c| header.iter().position(|h| h == c)) {
+                e.column = Some(spelled[i].clone());
+            } else if let Some(c) = theirs {
                 e.column = Some(c.to_string());
             }
         };
         report.errors.iter_mut().for_each(relabel);
-        // In the file's own spelling of its header.
-        let spelled = spelling(bytes);
-        for e in report.errors.iter_mut() {
-            if let Some(c) = e.column.as_deref().and_then(|c| spelled.get(c)) {
-                e.column = Some(c.clone());
-            }
-        }
         report.notes = t.notes;
         Ok(report)
     }
