@@ -1025,23 +1025,28 @@ async fn focus_export_passes_the_finops_validator() {
     let s = import(&t, &src, ImportOptions::default()).await;
     assert_eq!(s.status, "active", "{:?}", s.report);
     let check = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/focus_check.py");
+    // Exports May as `name` (Parquet or CSV by its extension) and runs the validator on it: whether it passed,
+    // its report as text and as JSON.
+    let validate = |t: &TestApp, name: &'static str| {
+        let (app, out, python, check) = (t.app.clone(), dir.path().join(name), python.clone(), check.clone());
+        async move {
+            let fmt = if name.ends_with("parquet") { ExportFormat::Parquet } else { ExportFormat::Csv };
+            app.export_focus_file(&sys(), "2026-05", fmt, &out).await.unwrap();
+            let res = std::process::Command::new(&python)
+                .arg(&check)
+                .arg(&out)
+                .args(["--version", "1.2"])
+                .output()
+                .unwrap();
+            let report = String::from_utf8_lossy(&res.stdout).into_owned();
+            let v: serde_json::Value = serde_json::from_str(&report)
+                .unwrap_or_else(|e| panic!("{e}: {report}\n{}", String::from_utf8_lossy(&res.stderr)));
+            (res.status.success(), report, v)
+        }
+    };
     for name in ["export.parquet", "export.csv"] {
-        let out = dir.path().join(name);
-        let fmt = if name.ends_with("parquet") { ExportFormat::Parquet } else { ExportFormat::Csv };
-        t.app.export_focus_file(&sys(), "2026-05", fmt, &out).await.unwrap();
-        let res = std::process::Command::new(&python)
-            .arg(&check)
-            .arg(&out)
-            .args(["--version", "1.2"])
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&res.stdout);
-        assert!(
-            res.status.success(),
-            "the FOCUS validator refused {name}:\n{report}\n{}",
-            String::from_utf8_lossy(&res.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+        let (passed, report, v) = validate(&t, name).await;
+        assert!(passed, "the FOCUS validator refused {name}:\n{report}");
         assert!(v["counts"]["pass"].as_u64().unwrap() > 100, "{report}");
         assert_eq!(v["counts"]["unexpected_fail"], 0, "{report}");
     }
@@ -1052,27 +1057,13 @@ async fn focus_export_passes_the_finops_validator() {
         .await;
     assert_eq!(s.status, "active", "{:?}", s.report);
     for name in ["aws.parquet", "aws.csv"] {
-        let out = dir.path().join(name);
-        let fmt = if name.ends_with("parquet") { ExportFormat::Parquet } else { ExportFormat::Csv };
-        t.app.export_focus_file(&sys(), "2026-05", fmt, &out).await.unwrap();
-        let res = std::process::Command::new(&python)
-            .arg(&check)
-            .arg(&out)
-            .args(["--version", "1.2"])
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&res.stdout);
-        let v: serde_json::Value = serde_json::from_str(&report)
-            .unwrap_or_else(|e| panic!("{e}: {report}\n{}", String::from_utf8_lossy(&res.stderr)));
+        let (passed, report, v) = validate(&t, name).await;
         // The validator reads a CSV file's all-digit account ids as numbers, then fails them as not strings (the
         // same values as Parquet pass): that, and only that, is what it may refuse in the CSV file.
         let refused: Vec<&str> =
             v["unexpected_fail_ids"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
         if name.ends_with("parquet") {
-            assert!(
-                res.status.success() && refused.is_empty(),
-                "the FOCUS validator refused {name}:\n{report}"
-            );
+            assert!(passed && refused.is_empty(), "the FOCUS validator refused {name}:\n{report}");
         } else {
             assert_eq!(refused, ["BillingAccountId-C-000-M", "BillingAccountId-C-002-M"], "{report}");
         }
