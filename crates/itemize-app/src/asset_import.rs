@@ -10,6 +10,7 @@ use itemize_core::assets::Asset;
 use itemize_core::auth::{Action, Actor};
 use itemize_core::refdata::{Location, LocationKind, Person, Vendor};
 use itemize_ingest::RowError;
+use itemize_store::Session;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -289,6 +290,18 @@ impl App {
         bytes: &[u8],
         opts: &ImportOptions,
     ) -> Result<ImportReport, AppError> {
+        self.import_assets_with(actor, bytes, opts, None).await
+    }
+
+    /// [`App::import_assets`], or with `outer` its reads and writes inside a transaction the caller holds and
+    /// ends (so several files land together or not at all; the report's `committed` is then the caller's to set).
+    pub(crate) async fn import_assets_with(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        opts: &ImportOptions,
+        mut outer: Option<&mut Session>,
+    ) -> Result<ImportReport, AppError> {
         crate::assets::allow(actor, Action::Write)?;
         let mut report = ImportReport { dry_run: opts.dry_run, lenient: opts.lenient, ..Default::default() };
         let (header, rows) = match read_grid(bytes, &mut report.warnings) {
@@ -401,8 +414,12 @@ impl App {
             report.lenient = false;
             return Ok(report);
         }
-        let mut s = self.store().session().await?;
-        let settings = load_settings(&mut s).await?;
+        let mut own_session = None;
+        let s: &mut Session = match outer.as_deref_mut() {
+            Some(o) => o,
+            None => own_session.insert(self.store().session().await?),
+        };
+        let settings = load_settings(s).await?;
         let locations = s.all::<Location>(true).await?;
         let vendors = s.all::<Vendor>(true).await?;
         let people = s.all::<Person>(true).await?;
@@ -429,7 +446,7 @@ impl App {
                 })
                 .collect()
         };
-        drop(s);
+        drop(own_session);
         let mut loc_by: HashMap<String, i64> = HashMap::new();
         for l in &locations {
             loc_by.insert(l.fields.code.to_lowercase(), l.id.into());
@@ -777,7 +794,11 @@ impl App {
         }
         // Write: new locations and vendors first, then assets, all or nothing.
         let now = self.clock().now();
-        let mut tx = self.store().transaction().await?;
+        let mut own_tx = None;
+        let tx: &mut Session = match outer {
+            Some(o) => o,
+            None => own_tx.insert(self.store().transaction().await?),
+        };
         let mut new_loc_ids: HashMap<String, i64> = HashMap::new();
         for (i, name) in new_locations.iter().enumerate() {
             let code: String = format!(
@@ -865,11 +886,13 @@ impl App {
             report.updated += 1;
         }
         report.created = ids.len();
-        if opts.dry_run {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-            report.committed = true;
+        if let Some(tx) = own_tx {
+            if opts.dry_run {
+                tx.rollback().await?;
+            } else {
+                tx.commit().await?;
+                report.committed = true;
+            }
         }
         Ok(report)
     }

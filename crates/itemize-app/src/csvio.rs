@@ -176,17 +176,39 @@ impl App {
         input: impl Read,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
+        let mut tx = self.store().transaction().await?;
+        let mut report = self.import_csv_in(&mut tx, actor, kind, input, dry_run).await?;
+        if report.is_ok() && !dry_run {
+            tx.commit().await?;
+            report.committed = true;
+            self.after_write(kind);
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(report)
+    }
+
+    /// [`App::import_csv`] inside a transaction the caller holds and ends (its report's `committed` stays
+    /// false; after a commit the caller also calls `after_write`).
+    pub(crate) async fn import_csv_in(
+        &self,
+        tx: &mut Session,
+        actor: &Actor,
+        kind: Kind,
+        input: impl Read,
+        dry_run: bool,
+    ) -> Result<ImportReport, AppError> {
         if actor.scope.is_some() {
             return Err(AppError::Forbidden(
                 "imports are for users who are not limited to some cost centres".into(),
             ));
         }
         match kind {
-            Kind::CostCentre => self.import_kind::<CostCentre>(actor, input, dry_run).await,
-            Kind::Service => self.import_kind::<Service>(actor, input, dry_run).await,
-            Kind::Person => self.import_kind::<Person>(actor, input, dry_run).await,
-            Kind::Location => self.import_kind::<Location>(actor, input, dry_run).await,
-            Kind::Vendor => self.import_kind::<Vendor>(actor, input, dry_run).await,
+            Kind::CostCentre => self.import_kind::<CostCentre>(tx, actor, input, dry_run).await,
+            Kind::Service => self.import_kind::<Service>(tx, actor, input, dry_run).await,
+            Kind::Person => self.import_kind::<Person>(tx, actor, input, dry_run).await,
+            Kind::Location => self.import_kind::<Location>(tx, actor, input, dry_run).await,
+            Kind::Vendor => self.import_kind::<Vendor>(tx, actor, input, dry_run).await,
         }
     }
 
@@ -209,6 +231,7 @@ impl App {
 
     async fn import_kind<K: StoredKind>(
         &self,
+        tx: &mut Session,
         actor: &Actor,
         input: impl Read,
         dry_run: bool,
@@ -235,7 +258,6 @@ impl App {
         }
         report.rows = rows.len() as u64 + report.error_count;
 
-        let mut tx = self.store().transaction().await?;
         let existing: HashMap<String, Record<K>> =
             tx.all::<K>(true).await?.into_iter().map(|r| (r.fields.natural_key(), r)).collect();
         let mut ref_maps: HashMap<Kind, HashMap<String, i64>> = HashMap::new();
@@ -244,7 +266,7 @@ impl App {
                 && rk != kind
                 && !ref_maps.contains_key(&rk)
             {
-                ref_maps.insert(rk, ids_by_key(&mut tx, rk).await?);
+                ref_maps.insert(rk, ids_by_key(tx, rk).await?);
             }
         }
         let mut file_keys: HashMap<String, u64> = HashMap::new();
@@ -373,7 +395,7 @@ impl App {
                     };
                     report.created += 1;
                     audit(
-                        &mut tx,
+                        tx,
                         actor,
                         now,
                         "create",
@@ -416,27 +438,11 @@ impl App {
             // A record this file created is updated here only to point at another record the file created.
             let before =
                 p.existing.as_ref().map(|r| r.fields.to_json()).unwrap_or_else(|| p.fields.to_json());
-            audit(
-                &mut tx,
-                actor,
-                now,
-                "update",
-                kind.plural(),
-                Some(id),
-                Some(&before),
-                Some(&fields.to_json()),
-            )
-            .await?;
+            audit(tx, actor, now, "update", kind.plural(), Some(id), Some(&before), Some(&fields.to_json()))
+                .await?;
         }
 
-        self.check_written::<K>(&mut tx, &planned, &mut report).await?;
-        if report.is_ok() && !dry_run {
-            tx.commit().await?;
-            report.committed = true;
-            self.after_write(kind);
-        } else {
-            tx.rollback().await?;
-        }
+        self.check_written::<K>(tx, &planned, &mut report).await?;
         Ok(report)
     }
 

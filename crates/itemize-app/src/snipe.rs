@@ -5,11 +5,13 @@
 //! reads Snipe-IT's asset columns itself. The rest of a Snipe-IT export (licences, accessories, consumables,
 //! components, models) is not part of the asset register and is named as skipped, with why.
 
+use crate::asset_import::ImportReport as AssetImportReport;
 use crate::csvio::ImportReport;
 use crate::{App, AppError};
 use itemize_core::auth::Actor;
 use itemize_core::refdata::{Kind, Location, Person};
 use itemize_ingest::RowError;
+use itemize_store::Session;
 use std::collections::{HashMap, HashSet};
 
 /// What a Snipe-IT export file holds, told by its header.
@@ -108,10 +110,111 @@ fn code_of(name: &str) -> String {
     if c.is_empty() { "LOC".into() } else { c }
 }
 
+/// One file of a Snipe-IT export and what became of it.
+#[derive(Debug)]
+pub enum SnipeStep {
+    /// Locations or users, imported as reference data.
+    Refdata(ImportReport),
+    Assets(AssetImportReport),
+    /// A file itemize does not import, and why.
+    Skipped(&'static str),
+}
+
+/// A whole Snipe-IT export's import: each file's step in the order taken, and whether it all landed.
+#[derive(Debug)]
+pub struct SnipeImport {
+    /// (file name, its step), locations first, then users, then assets, then the skipped files; a run that
+    /// fails stops at the failed file.
+    pub steps: Vec<(String, SnipeStep)>,
+    pub committed: bool,
+}
+
+impl SnipeStep {
+    fn ok(&self) -> bool {
+        match self {
+            SnipeStep::Refdata(r) => r.is_ok(),
+            SnipeStep::Assets(r) => r.ok(),
+            SnipeStep::Skipped(_) => true,
+        }
+    }
+}
+
 impl App {
-    /// Imports a Snipe-IT locations or users export as reference data (see the module documentation).
-    pub async fn import_snipe_refdata(
+    /// Imports a Snipe-IT export — its locations, users and assets files, whatever order they come in — in one
+    /// transaction: every file lands or none does, and each step sees what the steps before it wrote (a dry run
+    /// checks users against the locations file and assets against both, as the real run would, then rolls all
+    /// of it back). A file that is not one of Snipe-IT's is refused before anything is read.
+    pub async fn import_snipe_it(
         &self,
+        actor: &Actor,
+        files: Vec<(String, Vec<u8>)>,
+        dry_run: bool,
+        lenient: bool,
+    ) -> Result<SnipeImport, AppError> {
+        let mut plan = Vec::new();
+        for (name, bytes) in files {
+            let Some(kind) = snipe_file_of(&bytes) else {
+                return Err(AppError::Refused(format!(
+                    "{name}: not one of Snipe-IT's export files (locations, users, assets, licences, accessories, \
+                     consumables, components, models)"
+                )));
+            };
+            let order = match kind {
+                SnipeFile::Locations => 0,
+                SnipeFile::Users => 1,
+                SnipeFile::Assets => 2,
+                SnipeFile::Skipped(_) => 3,
+            };
+            plan.push((order, name, kind, bytes));
+        }
+        plan.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut tx = self.store().transaction().await?;
+        let mut steps = Vec::new();
+        for (_, name, kind, bytes) in plan {
+            let step = match kind {
+                SnipeFile::Skipped(why) => SnipeStep::Skipped(why),
+                SnipeFile::Locations | SnipeFile::Users => SnipeStep::Refdata(
+                    self.import_snipe_refdata_in(&mut tx, actor, &bytes, dry_run, lenient).await?,
+                ),
+                SnipeFile::Assets => {
+                    let opts = crate::asset_import::ImportOptions {
+                        format: Some("snipe-it".into()),
+                        dry_run,
+                        lenient,
+                        mapping: Vec::new(),
+                    };
+                    SnipeStep::Assets(self.import_assets_with(actor, &bytes, &opts, Some(&mut tx)).await?)
+                }
+            };
+            let ok = step.ok();
+            steps.push((name, step));
+            if !ok {
+                tx.rollback().await?;
+                return Ok(SnipeImport { steps, committed: false });
+            }
+        }
+        if dry_run {
+            tx.rollback().await?;
+            return Ok(SnipeImport { steps, committed: false });
+        }
+        tx.commit().await?;
+        self.after_write(Kind::Location);
+        self.after_write(Kind::Person);
+        for (_, step) in steps.iter_mut() {
+            match step {
+                SnipeStep::Refdata(r) => r.committed = true,
+                SnipeStep::Assets(r) => r.committed = true,
+                SnipeStep::Skipped(_) => {}
+            }
+        }
+        Ok(SnipeImport { steps, committed: true })
+    }
+
+    /// A Snipe-IT locations or users export imported as reference data through `tx` (see the module
+    /// documentation).
+    async fn import_snipe_refdata_in(
+        &self,
+        tx: &mut Session,
         actor: &Actor,
         bytes: &[u8],
         dry_run: bool,
@@ -122,8 +225,8 @@ impl App {
             Err(e) => return Err(AppError::Refused(format!("row {}: {}", e.row, e.reason))),
         };
         let (kind, t) = match snipe_file(&header) {
-            Some(SnipeFile::Locations) => (Kind::Location, self.snipe_locations(&header, &rows).await?),
-            Some(SnipeFile::Users) => (Kind::Person, self.snipe_users(&header, &rows, lenient).await?),
+            Some(SnipeFile::Locations) => (Kind::Location, self.snipe_locations(tx, &header, &rows).await?),
+            Some(SnipeFile::Users) => (Kind::Person, self.snipe_users(tx, &header, &rows, lenient).await?),
             _ => {
                 return Err(AppError::Refused(
                     "not a Snipe-IT locations or users export (its header has neither name, address, city and \
@@ -132,7 +235,7 @@ impl App {
                 ));
             }
         };
-        let mut report = self.import_csv(actor, kind, t.csv.as_slice(), dry_run).await?;
+        let mut report = self.import_csv_in(tx, actor, kind, t.csv.as_slice(), dry_run).await?;
         // Problems by the Snipe-IT file's own rows and columns, spelled as its header spells them.
         let relabel = |e: &mut RowError| {
             if e.row >= 2 {
@@ -152,10 +255,11 @@ impl App {
 
     async fn snipe_locations(
         &self,
+        s: &mut Session,
         header: &[String],
         rows: &[(u64, csv::StringRecord)],
     ) -> Result<Translated, AppError> {
-        let existing = self.store().session().await?.all::<Location>(true).await?;
+        let existing = s.all::<Location>(true).await?;
         // Snipe-IT allows two locations of one name (two sites in one town); itemize gives each its own code.
         // The k-th location of a name in the file is the k-th of that name already here (so importing the file
         // again updates them), else a new one with a code from its name.
@@ -213,14 +317,13 @@ impl App {
     /// named in a note; without it they are errors like any other.
     async fn snipe_users(
         &self,
+        s: &mut Session,
         header: &[String],
         rows: &[(u64, csv::StringRecord)],
         lenient: bool,
     ) -> Result<Translated, AppError> {
-        let mut s = self.store().session().await?;
         let locations = s.all::<Location>(false).await?;
         let people = s.all::<Person>(true).await?;
-        drop(s);
         let location_code = |v: &str| {
             locations
                 .iter()

@@ -1100,9 +1100,9 @@ async fn audit(
 }
 
 /// `itemize import snipe-it PATH...`: a Snipe-IT export, as files or a directory of them, in one command —
-/// locations, then users, then assets, each file all or nothing (assets with --lenient: the good rows); the
+/// locations, then users, then assets, all in one transaction (with --lenient, the good rows of each); the
 /// files of Snipe-IT's that itemize does not import are named as skipped, with why. A file that fails stops
-/// the run (the later files refer to what it holds).
+/// the run and nothing is written.
 pub async fn import_snipe_it(
     app: &App,
     paths: &[PathBuf],
@@ -1110,7 +1110,7 @@ pub async fn import_snipe_it(
     lenient: bool,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
-    use itemize_app::snipe::{SnipeFile, snipe_file_of};
+    use itemize_app::snipe::SnipeStep;
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -1125,51 +1125,38 @@ pub async fn import_snipe_it(
             files.push(p.clone());
         }
     }
-    let mut plan = Vec::new();
+    let mut read = Vec::new();
     for f in files {
         let bytes = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
-        let Some(kind) = snipe_file_of(&bytes) else {
-            bail!(
-                "{}: not one of Snipe-IT's export files (locations, users, assets, licences, accessories, \
-                 consumables, components, models)",
-                f.display()
-            );
-        };
-        let order = match kind {
-            SnipeFile::Locations => 0,
-            SnipeFile::Users => 1,
-            SnipeFile::Assets => 2,
-            SnipeFile::Skipped(_) => 3,
-        };
-        plan.push((order, f, kind, bytes));
+        read.push((f.display().to_string(), bytes));
     }
-    plan.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let op = operator();
-    for (_, f, kind, bytes) in plan {
-        let name = f.display().to_string();
-        match kind {
-            SnipeFile::Skipped(why) => println!("{name}: skipped: {why}"),
-            SnipeFile::Locations | SnipeFile::Users => {
-                let r = app.import_snipe_refdata(&op, &bytes, dry_run, lenient).await?;
-                crate::cli::print_report(&name, &r, output)?;
+    let run = app.import_snipe_it(&operator(), read, dry_run, lenient).await?;
+    let mut failed = None;
+    for (name, step) in &run.steps {
+        match step {
+            SnipeStep::Skipped(why) => println!("{name}: skipped: {why}"),
+            SnipeStep::Refdata(r) => {
+                crate::cli::print_report(name, r, output)?;
                 if !r.is_ok() {
-                    return Ok(ExitCode::FAILURE);
+                    failed = Some(name);
                 }
             }
-            SnipeFile::Assets => {
-                let opts = itemize_app::asset_import::ImportOptions {
-                    format: Some("snipe-it".into()),
-                    dry_run,
-                    lenient,
-                    mapping: Vec::new(),
-                };
-                let r = app.import_assets(&op, &bytes, &opts).await?;
-                print_asset_import(&name, &r, output)?;
+            SnipeStep::Assets(r) => {
+                print_asset_import(name, r, output)?;
                 if !r.ok() {
-                    return Ok(ExitCode::FAILURE);
+                    failed = Some(name);
                 }
             }
         }
+    }
+    if let Some(name) = failed {
+        if output != OutputFormat::Json {
+            println!(
+                "nothing was imported: {name} failed, and the export lands whole or not at all (fix it, or \
+                 --lenient to leave out the rows that fail)"
+            );
+        }
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -266,7 +266,8 @@ pub enum ImportWhat {
     People,
     Locations,
     Vendors,
-    /// A Snipe-IT export (files or a directory of them): locations, users and assets, in that order.
+    /// A Snipe-IT export (files or a directory of them): locations, users and assets, in that order, in one
+    /// transaction (all of it lands or none does).
     SnipeIt,
 }
 
@@ -595,15 +596,16 @@ pub(crate) fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -
     }
     let mut out = std::io::stdout().lock();
     if r.is_ok() {
-        let verb = if r.dry_run { "would be" } else { "were" };
+        // Not committed and not a dry run: one file of several that land together, rolled back with them.
+        let (verb, after) = match (r.committed, r.dry_run) {
+            (true, _) => ("were", ""),
+            (false, true) => ("would be", " (dry run: nothing was written)"),
+            (false, false) => ("would be", " (not written: another file of the import failed)"),
+        };
         writeln!(
             out,
-            "{file}: {} rows — {} {verb} created, {} {verb} updated, {} unchanged{}",
-            r.rows,
-            r.created,
-            r.updated,
-            r.unchanged,
-            if r.dry_run { " (dry run: nothing was written)" } else { "" }
+            "{file}: {} rows — {} {verb} created, {} {verb} updated, {} unchanged{after}",
+            r.rows, r.created, r.updated, r.unchanged,
         )?;
     } else {
         writeln!(out, "{file} was not imported: {} problem(s); nothing was written.", r.error_count)?;

@@ -444,6 +444,59 @@ both!(relationships_audits_and_governance, |t| {
     assert_eq!((off[0].status, off[0].recovered.len()), ("done", 1));
 });
 
+// A whole Snipe-IT export in one transaction, on either database: a file that fails leaves nothing of the
+// others behind, and a dry run checks each file against what the files before it would write.
+both!(a_snipe_it_export_lands_whole_or_not_at_all, |t| {
+    use itemize_app::snipe::SnipeStep;
+    let locations =
+        b"name,address,address2,city,state,country,zip\nMalmo Office,1 Storgatan,,Malmo,,SE,21122\n";
+    let users = b"First Name,Last Name,Email,Username,Location,Employee Number\nAda,Berg,ada@example.com,aberg,Malmo Office,\n";
+    let assets =
+        b"Asset Tag,Name,Location,Status,Checked Out To: Username\nLT-1,Laptop,Malmo Office,Deployed,aberg\n";
+    let broken = b"Asset Tag,Name,Purchase Date\nLT-2,Dock,13/45/24\n";
+    let files = |with: &[u8]| {
+        vec![
+            ("z-assets.csv".to_string(), with.to_vec()),
+            ("users.csv".to_string(), users.to_vec()),
+            ("locations.csv".to_string(), locations.to_vec()),
+        ]
+    };
+    let failed = t.app.import_snipe_it(&sys(), files(broken), false, false).await.unwrap();
+    assert!(!failed.committed);
+    assert!(
+        matches!(&failed.steps[2].1, SnipeStep::Assets(r) if r.errors[0].column.as_deref() == Some("Purchase Date"))
+    );
+    let locations_now =
+        t.app.list::<itemize_core::refdata::Location>(&sys(), &ListParams::default()).await.unwrap();
+    assert!(locations_now.items.is_empty(), "the locations went back with the failed assets file");
+
+    let dry = t.app.import_snipe_it(&sys(), files(assets), true, false).await.unwrap();
+    let names: Vec<&str> = dry.steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["locations.csv", "users.csv", "z-assets.csv"], "locations, users, then assets");
+    let SnipeStep::Assets(a) = &dry.steps[2].1 else { panic!("{:?}", dry.steps[2]) };
+    assert!(
+        !dry.committed && a.created == 1 && a.created_locations.is_empty() && a.warnings.is_empty(),
+        "{a:?}"
+    );
+    let SnipeStep::Refdata(u) = &dry.steps[1].1 else { panic!("{:?}", dry.steps[1]) };
+    assert!(u.notes.is_empty(), "the user's site is the locations file's: {:?}", u.notes);
+    assert!(
+        t.app.list_assets(&sys(), &params(&[])).await.unwrap().items.is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let done = t.app.import_snipe_it(&sys(), files(assets), false, false).await.unwrap();
+    assert!(done.committed);
+    assert!(done.steps.iter().all(|(_, s)| match s {
+        SnipeStep::Refdata(r) => r.committed,
+        SnipeStep::Assets(r) => r.committed,
+        SnipeStep::Skipped(_) => true,
+    }));
+    let a = t.app.find_asset(&sys(), "LT-1").await.unwrap();
+    assert_eq!(a.state, State::InUse);
+    assert!(a.custody.assignee_person_id.is_some() && a.fields.location_id.is_some(), "{a:?}");
+});
+
 both!(snipe_it_imports_including_broken_files, |t| {
     let read = |name: &str| std::fs::read(fixture(&format!("snipe-it/{name}"))).unwrap();
     // The clean sample: every row in, its locations and suppliers created.

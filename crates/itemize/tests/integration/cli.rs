@@ -609,20 +609,29 @@ fn a_snipe_it_export_moves_over_in_one_command() {
     .iter()
     .map(|f| fixtures.join(f))
     .collect();
-    // Strict, users without an e-mail address stop the run after the locations, naming each by its row and
-    // the file's own column.
+    // Strict, users without an e-mail address stop the run, naming each by its row and the file's own column;
+    // the export lands whole or not at all, so the locations checked before them are not written either.
     let (ok, out, _) = run(itemize(d).args(["import", "snipe-it"]).args(&files));
     assert!(!ok, "{out}");
-    assert!(out.contains("locations-sample.csv: 19 rows — 19 were created"), "{out}");
+    assert!(
+        out.contains(
+            "locations-sample.csv: 19 rows — 19 would be created, 0 would be updated, 0 unchanged (not written: \
+             another file of the import failed)"
+        ),
+        "{out}"
+    );
     assert!(out.contains("users-sample.csv was not imported: 5 problem(s)"), "{out}");
     assert!(out.contains("row 11, column Email, value \"\": is required"), "{out}");
     assert!(!out.contains("assets-sample.csv"), "the run stops at the failed file: {out}");
+    assert!(out.contains("nothing was imported: ") && out.contains("users-sample.csv failed"), "{out}");
+    let (_, locs, _) = run(itemize(d).args(["export", "locations"]));
+    assert_eq!(locs.lines().count(), 1, "only the header: {locs}");
     // Lenient: those users are left out, each named; the rest goes in.
     let (ok, out, err) = run(itemize(d).args(["import", "snipe-it", "--lenient"]).args(&files));
     assert!(ok, "{out}{err}");
     let at = |needle: &str| out.find(needle).unwrap_or_else(|| panic!("{needle:?} in {out}"));
     let (locations, users, assets) = (
-        at("locations-sample.csv: 19 rows — 0 were created, 0 were updated, 19 unchanged"),
+        at("locations-sample.csv: 19 rows — 19 were created, 0 were updated, 0 unchanged"),
         at("users-sample.csv: 95 rows — 95 were created"),
         at("assets-sample.csv: imported (snipe-it format): 22 rows, 22 created"),
     );
@@ -650,6 +659,75 @@ fn a_snipe_it_export_moves_over_in_one_command() {
     let tenant = people.lines().find(|l| l.starts_with("rtenant0,")).unwrap();
     assert!(tenant.contains("Reagen Tenant,rtenant0@istockphoto.com,Nurse Practicioner"), "{tenant}");
     assert!(tenant.ends_with(",leaver,2022-12-04"), "{tenant}");
+}
+
+/// A dry run of a whole Snipe-IT export says what the real run then does: users are checked against the
+/// locations file, assets against the locations and users files (before, each file was checked against the
+/// register alone, so a dry run reported every site and person of the export as missing).
+#[test]
+fn a_snipe_it_dry_run_reports_what_the_real_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("locations.csv"),
+        "name,address,address2,city,state,country,zip,manager,manager username,currency\n\
+         Malmo Office,1 Storgatan,,Malmö,,SE,21122,,,SEK\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("users.csv"),
+        "First Name,Last Name,Email,Username,Location,Employee Number,Manager,End Date\n\
+         Ada,Berg,ada.berg@example.com,aberg,Malmo Office,,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("assets.csv"),
+        "Asset Tag,Name,Model,Location,Status,Purchase Date,Checked Out To: Username\n\
+         LT-1,Ada's laptop,Latitude 5440,Malmo Office,Deployed,3/14/24,aberg\n",
+    )
+    .unwrap();
+    let files = ["assets.csv", "users.csv", "locations.csv"];
+    // The three reports of a run, in order, without the two fields that tell a dry run from a real one.
+    let reports = |extra: &[&str]| {
+        let (ok, out, err) = run(itemize(d)
+            .current_dir(d)
+            .args(["import", "snipe-it"])
+            .args(extra)
+            .args(files)
+            .args(["--output", "json"]));
+        assert!(ok, "{out}{err}");
+        let mut all = Vec::new();
+        for v in serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>() {
+            let mut v = v.unwrap();
+            let o = v.as_object_mut().unwrap();
+            for flag in ["dry_run", "committed"] {
+                assert!(o.remove(flag).is_some(), "{flag} in {out}");
+            }
+            // The preview's assets carry the time of the run.
+            for a in o.get_mut("preview").and_then(|p| p.as_array_mut()).into_iter().flatten() {
+                let a = a.as_object_mut().unwrap();
+                assert!(a.remove("created_at").is_some() && a.remove("updated_at").is_some(), "{out}");
+            }
+            all.push(v);
+        }
+        all
+    };
+    let dry = reports(&["--dry-run"]);
+    assert_eq!(dry.len(), 3, "{dry:?}");
+    let (_, locs, _) = run(itemize(d).args(["export", "locations"]));
+    assert_eq!(locs.lines().count(), 1, "a dry run writes nothing: {locs}");
+    // Nothing of the export reported missing: the user's site is the locations file's, the asset's site and
+    // user are the files', so the asset import creates no location of its own and warns of no one.
+    assert!(dry[1].get("notes").is_none_or(|n| n.as_array().unwrap().is_empty()), "{}", dry[1]);
+    assert_eq!(dry[2]["preview"][0]["state"], "in-use", "{}", dry[2]);
+    assert!(dry[2]["created_locations"].as_array().unwrap().is_empty(), "{}", dry[2]);
+    assert!(dry[2]["warnings"].as_array().unwrap().is_empty(), "{}", dry[2]);
+    assert_eq!(dry[2]["created"], 1, "{}", dry[2]);
+    let real = reports(&[]);
+    assert_eq!(dry, real, "the dry run said what the real run did");
+    let asset = &json_of(d, &["assets", "show", "LT-1"])["asset"];
+    assert_eq!(asset["state"], "in-use", "{asset}");
+    assert!(asset["assignee_person_id"].is_i64() && asset["location_id"].is_i64(), "{asset}");
 }
 
 #[test]
