@@ -510,51 +510,89 @@ impl Session {
         let mut values: Vec<Value> = Vec::new();
         // Serials sort case-insensitively, in the order of the one index that also finds them.
         let sort = if q.sort == "serial" { "lower(serial)" } else { q.sort };
-        let mut sql = format!("SELECT {}, {sort} AS sort_key FROM assets WHERE 1 = 1", select());
+        let head = format!("SELECT {}, {sort} AS sort_key FROM assets WHERE 1 = 1", select());
+        // The filters, as " AND …" conditions.
+        let mut cond = String::new();
         for (col, v) in &q.filters {
             values.push(v.clone());
-            sql.push_str(&format!(" AND {col} = ${}", values.len()));
+            cond.push_str(&format!(" AND {col} = ${}", values.len()));
         }
         if !q.states.is_empty() {
             let start = values.len();
             values.extend(q.states.iter().map(Value::text));
             let ph: Vec<String> = (start + 1..=values.len()).map(|i| format!("${i}")).collect();
-            sql.push_str(&format!(" AND state IN ({})", ph.join(", ")));
+            cond.push_str(&format!(" AND state IN ({})", ph.join(", ")));
         }
         for (col, v) in &q.before {
             values.push(Value::text(v));
-            sql.push_str(&format!(" AND {col} < ${}", values.len()));
+            cond.push_str(&format!(" AND {col} < ${}", values.len()));
         }
         for (col, v) in &q.from {
             values.push(Value::text(v));
-            sql.push_str(&format!(" AND {col} >= ${}", values.len()));
+            cond.push_str(&format!(" AND {col} >= ${}", values.len()));
         }
         if let Some(ids) = &q.scope {
-            sql.push_str(" AND ");
-            sql.push_str(&in_clause("cost_centre_id", ids, &mut values));
+            cond.push_str(" AND ");
+            cond.push_str(&in_clause("cost_centre_id", ids, &mut values));
         }
+        // The search: one index range per column (an OR of ranges would make the planners walk the sort
+        // order's index and test every row).
+        let mut matches: Vec<String> = Vec::new();
         if let Some(s) = q.search.as_ref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
             values.push(Value::text(&s));
             values.push(Value::text(prefix_end(&s)));
             let (a, b) = (values.len() - 1, values.len());
-            // One index range scan per column, united: an OR of ranges would make the planners walk the
-            // sort order's index and test every row.
-            let mut parts = vec![
-                format!("SELECT id FROM assets WHERE lower(tag) >= ${a} AND lower(tag) < ${b}"),
-                format!("SELECT id FROM assets WHERE lower(serial) >= ${a} AND lower(serial) < ${b}"),
-                format!("SELECT id FROM assets WHERE hostname >= ${a} AND hostname < ${b}"),
+            matches = vec![
+                format!("lower(tag) >= ${a} AND lower(tag) < ${b}"),
+                format!("lower(serial) >= ${a} AND lower(serial) < ${b}"),
+                format!("hostname >= ${a} AND hostname < ${b}"),
             ];
             if !q.search_people.is_empty() {
-                let people = in_clause("assignee_person_id", &q.search_people, &mut values);
-                parts.push(format!("SELECT id FROM assets WHERE {people}"));
+                matches.push(in_clause("assignee_person_id", &q.search_people, &mut values));
             }
-            sql.push_str(&format!(" AND id IN ({})", parts.join(" UNION ")));
         }
         if q.sort != "id" && q.sort != "tag" && q.sort != "name" && q.sort != "state" && q.sort != "class" {
             // Nullable sort columns list the assets that have a value.
-            sql.push_str(&format!(" AND {sort} IS NOT NULL"));
+            cond.push_str(&format!(" AND {sort} IS NOT NULL"));
         }
-        let order = keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit);
+        let mut sql = format!("{head}{cond}");
+        let order = if matches.is_empty() {
+            keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit)
+        } else if self.backend() == crate::Backend::Postgres {
+            // PostgreSQL: the matches of each range, each asset once (a range takes only what the ranges
+            // before it did not), read as the rows they are; the page is found among them by the filters and
+            // the sort, and only its rows are read again whole. Fetching every match by id after finding it (a
+            // `UNION` of ids) read each matching row twice: a tag prefix matching a thousand assets took
+            // 2.2 ms against 0.8 ms now. `OFFSET 0` keeps the filters out of the ranges, so each range is read
+            // through its own index whatever the filters are: the statement is planned once for any values
+            // (`Store::planned_reads`), and a plan that read a location's assets to find a tag prefix among
+            // them would be ruinous for the largest location.
+            let branches: Vec<String> = matches
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let mut b = format!("SELECT * FROM assets WHERE {m}");
+                    for earlier in &matches[..i] {
+                        b.push_str(&format!(" AND ({earlier}) IS NOT TRUE"));
+                    }
+                    b
+                })
+                .collect();
+            let mut page = format!(
+                "SELECT id FROM (SELECT * FROM ({}) AS matched OFFSET 0) AS assets WHERE 1 = 1{cond}",
+                branches.join(" UNION ALL ")
+            );
+            let order = keyset_tail(&mut page, &mut values, sort, q.descending, q.after.as_ref(), q.limit);
+            let dir = if q.descending { "DESC" } else { "ASC" };
+            let by = if sort == "id" { format!("id {dir}") } else { format!("{sort} {dir}, id {dir}") };
+            sql = format!("{head} AND id IN ({page}) ORDER BY {by}");
+            order
+        } else {
+            let parts: Vec<String> =
+                matches.iter().map(|m| format!("SELECT id FROM assets WHERE {m}")).collect();
+            sql.push_str(&format!(" AND id IN ({})", parts.join(" UNION ")));
+            keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit)
+        };
         let mut cols: Vec<&str> = ASSET_COLUMNS.to_vec();
         cols.push("sort_key");
         let rows = self.fetch_page(sql, values, &cols, &order).await?;

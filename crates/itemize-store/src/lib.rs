@@ -126,6 +126,26 @@ impl Store {
         }))
     }
 
+    /// A session for reads whose statements cost more to plan than to run — a search's union of index
+    /// ranges — on PostgreSQL a read-only transaction in which each statement is planned once per connection
+    /// for any values (a generic plan) and the plan reused; elsewhere a pooled session. Only for statements
+    /// whose plan does not depend on the values: the search ranges are index ranges whatever they hold. No
+    /// parallel workers: a generic plan guesses thousands of rows where a page reads tens, and starting workers
+    /// costs more than the whole query. The settings end with the transaction, however the session ends
+    /// (dropping it rolls back with the connection's next statement).
+    pub async fn planned_reads(&self) -> Result<Session, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(_) => self.session().await,
+            Pool::Postgres(p) => Ok(Session(Inner::PgTx(
+                p.begin_with(
+                    "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan; \
+                     SET LOCAL max_parallel_workers_per_gather = 0",
+                )
+                .await?,
+            ))),
+        }
+    }
+
     /// A write transaction: everything done through it lands on [`Session::commit`], or not at all.
     pub async fn transaction(&self) -> Result<Session, StoreError> {
         let begin = self.backend().begin_write();
@@ -471,6 +491,15 @@ impl Session {
             self.execute(sql, vec![]).await?;
         }
         Ok(())
+    }
+
+    /// A run-time setting of this PostgreSQL connection (`current_setting`), for diagnostics; `None` on SQLite.
+    pub async fn pg_setting(&mut self, name: &str) -> Result<Option<String>, StoreError> {
+        if self.backend() == Backend::Sqlite {
+            return Ok(None);
+        }
+        let rows = self.fetch_all("SELECT current_setting($1) AS v".into(), vec![Value::text(name)]).await?;
+        rows.first().map(|r| r.text("v")).transpose()
     }
 
     /// Makes a transaction's writes durable. On a pooled session there is nothing to commit.

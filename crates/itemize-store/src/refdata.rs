@@ -295,8 +295,9 @@ pub(crate) fn keyset_tail(
     } else {
         sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir}"));
     }
-    values.push(Value::int(i64::from(limit) + 1));
-    sql.push_str(&format!(" LIMIT ${}", values.len()));
+    // The limit is written into the statement, not bound: a plan made for any values (see
+    // `Store::planned_reads`) would otherwise assume a bound limit could ask for a tenth of the rows.
+    sql.push_str(&format!(" LIMIT {}", u64::from(limit) + 1));
     if sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") }
 }
 

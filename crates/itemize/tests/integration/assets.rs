@@ -210,6 +210,87 @@ both!(serials_sort_case_insensitively_through_cursor_pages, |t| {
     assert_eq!(tags, ["S-1", "S-5"]);
 });
 
+// A search united from several columns — tag, serial, hostname and the assignee's name — lists each match once,
+// whichever and however many of its columns match, with filters and any sort, across keyset pages.
+both!(search_lists_each_match_once_across_pages_filters_and_sorts, |t| {
+    let (_, _cc, _loc, person) = seed_small(&t).await;
+    // "ad": tags AD-*, serials AD*, hostnames ad*, and Ada Lovelace's assets; ZZ-9 matches nothing.
+    let assets = [
+        ("AD-1", json!({"serial": "ADX1", "hostname": "ad-host-1", "purchase_date": "2024-05-01"})),
+        ("AD-2", json!({"purchase_date": "2023-01-01"})),
+        ("ZZ-1", json!({"serial": "AD77", "purchase_date": "2025-03-01"})),
+        ("ZZ-2", json!({"hostname": "adm-02", "purchase_date": "2022-07-01"})),
+        ("ZZ-3", json!({"serial": "ad-lower", "hostname": "ad-03", "purchase_date": "2021-02-01"})),
+        ("ZZ-4", json!({"purchase_date": "2020-09-01"})),
+        ("AD-3", json!({"purchase_date": "2019-04-01"})),
+        ("ZZ-9", json!({"purchase_date": "2018-01-01"})),
+    ];
+    for (tag, extra) in assets {
+        laptop(&t, tag, extra).await;
+    }
+    // Ada holds ZZ-4 (found by her name alone) and AD-3 (by its tag too).
+    for tag in ["ZZ-4", "AD-3"] {
+        let id = t.app.find_asset(&sys(), tag).await.unwrap().id;
+        t.app.check_out_asset(&sys(), id, json!({"assignee_person_id": person})).await.unwrap();
+    }
+    let t = &t;
+    let walk = |extra: &'static [(&'static str, &'static str)]| async move {
+        let mut p = vec![("q", "ad"), ("limit", "2")];
+        p.extend_from_slice(extra);
+        every_page(t, params(&p)).await.into_iter().map(|a| a.fields.tag).collect::<Vec<_>>()
+    };
+    assert_eq!(walk(&[]).await, ["AD-1", "AD-2", "AD-3", "ZZ-1", "ZZ-2", "ZZ-3", "ZZ-4"]);
+    assert_eq!(walk(&[("sort", "-tag")]).await, ["ZZ-4", "ZZ-3", "ZZ-2", "ZZ-1", "AD-3", "AD-2", "AD-1"]);
+    assert_eq!(
+        walk(&[("sort", "-purchase_date")]).await,
+        ["ZZ-1", "AD-1", "AD-2", "ZZ-2", "ZZ-3", "ZZ-4", "AD-3"]
+    );
+    assert_eq!(walk(&[("sort", "serial")]).await, ["ZZ-3", "ZZ-1", "AD-1", "AD-2", "AD-3", "ZZ-2", "ZZ-4"]);
+    assert_eq!(walk(&[("state", "in-use")]).await, ["AD-3", "ZZ-4"]);
+    assert_eq!(
+        walk(&[("state", "in-stock"), ("sort", "-tag")]).await,
+        ["ZZ-3", "ZZ-2", "ZZ-1", "AD-2", "AD-1"]
+    );
+});
+
+// Searches run in a session whose statements PostgreSQL plans once per connection, without parallel workers;
+// those settings end with the session, whether it is dropped or ended, so the pooled connection goes back to
+// planning every other statement for its values. On SQLite the session is an ordinary one.
+both!(planned_reads_leave_the_connection_as_they_found_it, |t| {
+    use itemize_store::{ConnectOptions, Store};
+    let store =
+        Store::connect(&t.url, &ConnectOptions { max_connections: 1, ..Default::default() }).await.unwrap();
+    let pg = t.url.starts_with("postgres");
+    let setting = |s: Option<String>| s.unwrap_or_default();
+    for end_by_drop in [true, false] {
+        let mut s = store.planned_reads().await.unwrap();
+        let inside = (
+            setting(s.pg_setting("plan_cache_mode").await.unwrap()),
+            setting(s.pg_setting("max_parallel_workers_per_gather").await.unwrap()),
+            setting(s.pg_setting("transaction_read_only").await.unwrap()),
+        );
+        assert_eq!(s.count_assets().await.unwrap(), 0, "it reads");
+        if end_by_drop {
+            drop(s);
+        } else {
+            s.rollback().await.unwrap();
+        }
+        // The one connection of the pool, taken again.
+        let mut after = store.session().await.unwrap();
+        let outside = (
+            setting(after.pg_setting("plan_cache_mode").await.unwrap()),
+            setting(after.pg_setting("max_parallel_workers_per_gather").await.unwrap()),
+            setting(after.pg_setting("transaction_read_only").await.unwrap()),
+        );
+        if pg {
+            assert_eq!(inside, ("force_generic_plan".into(), "0".into(), "on".into()));
+            assert_eq!(outside, ("auto".into(), "2".into(), "off".into()), "dropped: {end_by_drop}");
+        } else {
+            assert_eq!((inside, outside), Default::default(), "SQLite has no such settings");
+        }
+    }
+});
+
 both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     let (_, cc, _loc, _p) = seed_small(&t).await;
     let a = laptop(&t, "LT-1", json!({"cost_centre_id": cc, "end_of_life": "2027-03-01"})).await;
