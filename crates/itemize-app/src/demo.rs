@@ -223,11 +223,17 @@ impl App {
     ) -> Result<DemoAssets, AppError> {
         use crate::demo_assets::{Step, generate, service_code};
         let demo = generate(seed, as_of, people_csv);
+        // The register's history as it would have happened: the file imported the day the register went live,
+        // HISTORY_DAYS before the demo's date, then each step in turn on a day of its own (the loader's clock),
+        // instead of every event at the second the demo was built.
+        let times = history_times(as_of, &demo.steps)?;
+        let clock = std::sync::Arc::new(itemize_core::clock::FixedClock::new(times.0));
+        let loader = App::new(self.store().clone(), clock.clone(), self.config().clone());
         let path = dir.join("assets.csv");
         std::fs::write(&path, &demo.csv)
             .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", path.display())))?;
-        self.put_asset_settings(system, demo.settings.clone()).await?;
-        let import = self
+        loader.put_asset_settings(system, demo.settings.clone()).await?;
+        let import = loader
             .import_assets(system, demo.csv.as_bytes(), &crate::asset_import::ImportOptions::default())
             .await?;
         if !import.errors.is_empty() || !import.committed {
@@ -286,53 +292,54 @@ impl App {
             Ok(body)
         };
         let mut out = DemoAssets { import, ..DemoAssets::default() };
-        for step in demo.steps {
+        for (step, at) in demo.steps.into_iter().zip(times.1) {
+            clock.set(at);
             match step {
                 Step::Transition { tag, body } => {
-                    self.transition_asset(system, tag_id(&tag)?, None, resolve(body)?).await?;
+                    loader.transition_asset(system, tag_id(&tag)?, None, resolve(body)?).await?;
                     out.transitions += 1;
                 }
                 Step::CheckOut { tag, body } => {
-                    self.check_out_asset(system, tag_id(&tag)?, resolve(body)?).await?;
+                    loader.check_out_asset(system, tag_id(&tag)?, resolve(body)?).await?;
                     out.transitions += 1;
                 }
                 Step::CheckIn { tag, body } => {
-                    self.check_in_asset(system, tag_id(&tag)?, resolve(body)?).await?;
+                    loader.check_in_asset(system, tag_id(&tag)?, resolve(body)?).await?;
                     out.transitions += 1;
                 }
                 Step::Cost { tag, body } => {
-                    self.add_asset_cost(system, tag_id(&tag)?, resolve(body)?).await?;
+                    loader.add_asset_cost(system, tag_id(&tag)?, resolve(body)?).await?;
                 }
                 Step::Relation { tag, body } => {
-                    self.add_relation(system, tag_id(&tag)?, resolve(body)?).await?;
+                    loader.add_relation(system, tag_id(&tag)?, resolve(body)?).await?;
                     out.relations += 1;
                 }
                 Step::Contract { body, tags, archive } => {
                     let mut body = resolve(body)?;
                     let covered: Result<Vec<i64>, AppError> = tags.iter().map(|t| tag_id(t)).collect();
                     body["asset_ids"] = Value::from(covered?);
-                    let c = self.create_contract(system, body).await?;
+                    let c = loader.create_contract(system, body).await?;
                     if archive {
-                        self.set_contract_archived(system, c.id, true).await?;
+                        loader.set_contract_archived(system, c.id, true).await?;
                     }
                     out.contracts += 1;
                 }
                 Step::Audit { location, missing, extra, close } => {
-                    let audit = self.start_audit(system, lookup("location", location)?).await?;
+                    let audit = loader.start_audit(system, lookup("location", location)?).await?;
                     // Before any scan, everything expected is missing.
                     let mut expected = audit.missing.clone();
                     expected.sort_unstable();
                     let keep =
                         if close { expected.len().saturating_sub(missing) } else { expected.len() / 2 };
                     for id in expected.into_iter().skip(expected_skip(close, missing)).take(keep) {
-                        let tag = self.get_asset(system, id).await?.fields.tag;
-                        self.scan(system, audit.id, &tag).await?;
+                        let tag = loader.get_asset(system, id).await?.fields.tag;
+                        loader.scan(system, audit.id, &tag).await?;
                     }
                     for input in extra.iter().filter(|e| !e.is_empty()) {
-                        self.scan(system, audit.id, input).await?;
+                        loader.scan(system, audit.id, input).await?;
                     }
                     if close {
-                        self.close_audit(system, audit.id, true).await?;
+                        loader.close_audit(system, audit.id, true).await?;
                     }
                     out.audits += 1;
                 }
@@ -436,4 +443,99 @@ impl App {
         }
         Ok((out, late))
     }
+}
+
+/// How long before the demo's date its asset register went live (the asset file imported); its history
+/// happens in between.
+const HISTORY_DAYS: i64 = 120;
+
+/// When the demo's asset history happens: the import at 09:00 HISTORY_DAYS before `as_of`, then one time per
+/// step, spread over the days up to the day before `as_of` in the steps' order, an asset's steps in their order,
+/// and never before a date the step records as past (a disposal on its date, a repair bill on its day; a loan's expected return excepted, which
+/// an overdue loan has passed, and a contract's term).
+fn history_times(
+    as_of: Date,
+    steps: &[crate::demo_assets::Step],
+) -> Result<(jiff::Timestamp, Vec<jiff::Timestamp>), AppError> {
+    let at_nine = |d: Date| {
+        d.at(9, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| AppError::Internal(format!("demo history: {e}")))
+    };
+    let start_day = as_of
+        .checked_sub(jiff::Span::new().days(HISTORY_DAYS))
+        .map_err(|e| AppError::Internal(format!("demo history: {e}")))?;
+    let start = at_nine(start_day)?;
+    let span_secs = (HISTORY_DAYS - 1) * 86_400;
+    let n = steps.len() as i64;
+    // An asset's steps happen in the order they are taken, a minute apart at least.
+    let mut last: std::collections::HashMap<&str, jiff::Timestamp> = std::collections::HashMap::new();
+    let mut times = Vec::with_capacity(steps.len());
+    for (i, step) in steps.iter().enumerate() {
+        let mut at = start
+            .checked_add(jiff::SignedDuration::from_secs(span_secs * (i as i64 + 1) / (n + 1)))
+            .map_err(|e| AppError::Internal(format!("demo history: {e}")))?;
+        if let Some(d) = latest_past_date(step_body(step), as_of) {
+            at = at.max(at_nine(d)?);
+        }
+        if let Some(tag) = step_tag(step) {
+            if let Some(before) = last.get(tag) {
+                at = at.max(before.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(*before));
+            }
+            last.insert(tag, at);
+        }
+        times.push(at);
+    }
+    Ok((start, times))
+}
+
+fn step_tag(step: &crate::demo_assets::Step) -> Option<&str> {
+    use crate::demo_assets::Step;
+    match step {
+        Step::Transition { tag, .. }
+        | Step::CheckOut { tag, .. }
+        | Step::CheckIn { tag, .. }
+        | Step::Cost { tag, .. }
+        | Step::Relation { tag, .. } => Some(tag),
+        Step::Contract { .. } | Step::Audit { .. } => None,
+    }
+}
+
+fn step_body(step: &crate::demo_assets::Step) -> Option<&Value> {
+    use crate::demo_assets::Step;
+    match step {
+        Step::Transition { body, .. }
+        | Step::CheckOut { body, .. }
+        | Step::CheckIn { body, .. }
+        | Step::Cost { body, .. }
+        | Step::Relation { body, .. } => Some(body),
+        // A contract's dates are its term: it may be registered before it starts or long after.
+        Step::Contract { .. } | Step::Audit { .. } => None,
+    }
+}
+
+/// The latest `YYYY-MM-DD` date in `body` before `as_of`, a loan's expected return left out.
+fn latest_past_date(body: Option<&Value>, as_of: Date) -> Option<Date> {
+    fn walk(v: &Value, as_of: Date, best: &mut Option<Date>) {
+        match v {
+            Value::String(s) => {
+                if let Ok(d) = s.parse::<Date>()
+                    && d < as_of
+                    && best.is_none_or(|b| d > b)
+                {
+                    *best = Some(d);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, as_of, best)),
+            Value::Object(o) => o
+                .iter()
+                .filter(|(k, _)| k.as_str() != "expected_return")
+                .for_each(|(_, v)| walk(v, as_of, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(body?, as_of, &mut best);
+    best
 }

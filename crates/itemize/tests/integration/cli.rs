@@ -514,6 +514,28 @@ fn demo_asset_register(dir: &Path) {
     let years: std::collections::HashSet<&str> =
         assets.iter().filter_map(|a| a["purchase_date"].as_str().map(|d| &d[..4])).collect();
     assert!(years.len() >= 5, "purchases over five years: {years:?}");
+    // The history happened over months, not at the second the demo was built: the register went live (its
+    // file imported) 120 days before the demo's date, and a disposal is recorded on or after its date.
+    let disposed = assets.iter().find(|a| a["state"] == "disposed").unwrap();
+    let history = json_of(dir, &["assets", "history", disposed["tag"].as_str().unwrap()]);
+    let events = history.as_array().unwrap();
+    let at = |kind: &str| {
+        let e =
+            events.iter().rev().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("{kind}: {history}"));
+        e["at"].as_str().unwrap().to_string()
+    };
+    assert!(at("imported").starts_with("2026-07-25T09:00"), "{history}");
+    let disposed_on = disposed["disposal"]["date"].as_str().unwrap();
+    let recorded = at("transition");
+    assert!(recorded.as_str() >= disposed_on && recorded.as_str() < "2026-11-22", "{disposed_on}: {history}");
+    let mut days = std::collections::HashSet::new();
+    let moved = ["in-repair", "on-loan", "retired", "disposed", "missing"];
+    for a in assets.iter().filter(|a| moved.iter().any(|m| a["state"] == *m)).step_by(3).take(40) {
+        for e in json_of(dir, &["assets", "history", a["tag"].as_str().unwrap()]).as_array().unwrap() {
+            days.insert(e["at"].as_str().unwrap()[..10].to_string());
+        }
+    }
+    assert!(days.len() > 15, "events on many days: {days:?}");
     // Disposals carry their certificate; devices that store data, a sanitization attestation.
     for a in assets.iter().filter(|a| a["state"] == "disposed") {
         let d = &a["disposal"];
