@@ -44,6 +44,9 @@ pub struct ImportOptions {
     /// The file is the import's own (an upload's temporary file): it becomes the kept raw copy by a rename
     /// instead of being copied, and is gone from `path` afterwards.
     pub owned: bool,
+    /// Replace a month whose current import has charges later than this file's (an older export, by the look
+    /// of it), instead of refusing the file.
+    pub replace_newer: bool,
 }
 
 /// How long the steps of an import took, in milliseconds: told by the run that did them.
@@ -343,6 +346,8 @@ struct Staged {
     /// skips the partition).
     services: Option<BTreeSet<String>>,
     tag_keys: Option<BTreeSet<String>>,
+    /// The end of its latest charge.
+    charges_until: Option<Timestamp>,
 }
 
 /// The most services, and the most tag keys, a partition's manifest lists.
@@ -796,6 +801,48 @@ impl App {
                 }
             }
         }
+        // A month's export restated by an older one: providers restate a month several times and each export
+        // runs further, so a file whose charges end before those the month holds is an earlier export imported
+        // late, and replacing would quietly roll the month back. Refused unless the user says so. Whole-period
+        // partitions only: an invoice is a fixed document, and a file that only adds replaces nothing.
+        if !opts.replace_newer {
+            // (Owned, not borrowed from the staged partitions: their lake writers may not be held across an
+            // await.)
+            let wholes: Vec<(PartKey, String)> = processed
+                .staged
+                .iter()
+                .filter(|p| p.key.slice.is_empty())
+                .filter_map(|p| {
+                    Some((p.key.clone(), itemize_core::clock::format_timestamp(p.charges_until?)))
+                })
+                .collect();
+            let mut s = self.store().session().await?;
+            for (key, until) in wholes {
+                let newer = s
+                    .active_partitions_of(&key.period, &key.account)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.slice.is_empty() && (a.provider == key.provider || a.provider.is_empty()))
+                    .find(|a| a.charges_until.as_deref().is_some_and(|theirs| theirs > until.as_str()));
+                if let Some(n) = newer {
+                    let _ = std::fs::remove_dir_all(&staging);
+                    row.status = "rejected".into();
+                    row.message = Some(format!(
+                        "{} of {} ({}): this file's charges end {until}, before those of the month's current import \
+                         {} ({}); it looks like an older export of the month. Nothing was imported; to replace the \
+                         newer data with it anyway, import it again with --replace-newer (API: replace_newer=true; the upload \
+                         form: \"replace newer data\")",
+                        key.period,
+                        key.account,
+                        key.provider,
+                        n.import_id,
+                        n.charges_until.as_deref().unwrap_or_default(),
+                    ));
+                    row.report_json = Some(json(&report));
+                    return Ok(Default::default());
+                }
+            }
+        }
         if report.total > 0 {
             let dir = self.reports_dir().join(format!("import-{}", row.id));
             let q = dir.join("quarantine.csv");
@@ -855,6 +902,7 @@ impl App {
                 totals_json: json(&s.totals),
                 services_json: json(&s.services),
                 tag_keys_json: json(&s.tag_keys),
+                charges_until: s.charges_until.map(itemize_core::clock::format_timestamp),
             });
         }
         let _ = std::fs::remove_dir_all(&staging);
@@ -1211,6 +1259,7 @@ fn process(
                             totals: BTreeMap::new(),
                             services: Some(BTreeSet::new()),
                             tag_keys: Some(BTreeSet::new()),
+                            charges_until: None,
                         });
                         index.insert(key, out.staged.len() - 1);
                         out.staged.len() - 1
@@ -1247,6 +1296,9 @@ fn process(
             w.push(&rec, &conv).map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         s.rows += 1;
+        if s.charges_until.is_none_or(|t| rec.charge_period_end > t) {
+            s.charges_until = Some(rec.charge_period_end);
+        }
         if let Some(svc) = &rec.service_name {
             list_value(&mut s.services, svc);
         }

@@ -87,10 +87,13 @@ pub struct PartitionRow {
     pub totals_json: String,
     pub services_json: String,
     pub tag_keys_json: String,
+    /// The end of the partition's latest charge (fixed-width RFC 3339 UTC); `None` for partitions imported
+    /// before it was recorded.
+    pub charges_until: Option<String>,
 }
 
 const PARTITION_COLS: &str = "id, import_id, billing_period, provider, billing_account_id, slice, status, \
-     superseded_by, rows_count, lake_path, totals_json, services_json, tag_keys_json";
+     superseded_by, rows_count, lake_path, totals_json, services_json, tag_keys_json, charges_until";
 
 fn partition(r: &dyn RowGet) -> Result<PartitionRow, StoreError> {
     Ok(PartitionRow {
@@ -107,6 +110,7 @@ fn partition(r: &dyn RowGet) -> Result<PartitionRow, StoreError> {
         totals_json: r.text("totals_json")?,
         services_json: r.text("services_json")?,
         tag_keys_json: r.text("tag_keys_json")?,
+        charges_until: r.opt_text("charges_until")?,
     })
 }
 
@@ -301,8 +305,8 @@ impl Session {
             .await?;
             self.execute(
                 "INSERT INTO cost_partitions (import_id, billing_period, provider, billing_account_id, status, \
-                 rows_count, lake_path, totals_json, services_json, tag_keys_json, slice) \
-                 VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10)"
+                 rows_count, lake_path, totals_json, services_json, tag_keys_json, slice, charges_until) \
+                 VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11)"
                     .into(),
                 vec![
                     Value::int(import_id),
@@ -315,6 +319,7 @@ impl Session {
                     Value::text(&p.services_json),
                     Value::text(&p.tag_keys_json),
                     Value::text(&p.slice),
+                    Value::Text(p.charges_until.clone()),
                 ],
             )
             .await?;

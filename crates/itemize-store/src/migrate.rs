@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "partition_slices",
         sql: include_str!("../migrations/0010_partition_slices.sql"),
     },
+    Migration {
+        version: 11,
+        name: "charges_until",
+        sql: include_str!("../migrations/0011_charges_until.sql"),
+    },
 ];
 
 impl Migration {

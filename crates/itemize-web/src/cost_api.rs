@@ -44,7 +44,9 @@ fn param_bool(p: &itemize_app::ListParams, name: &str) -> Result<bool, AppError>
     }
 }
 
-/// `POST /api/v1/cost/imports?name=FILE[&format=F][&lenient=true][&mapping=TOML]` with the file as the body.
+/// `POST /api/v1/cost/imports?name=FILE[&format=F][&lenient=true][&mapping=TOML][&replace_newer=true]` with the
+/// file as the body (`replace_newer`: replace a month whose current import has later charges, which is refused
+/// otherwise as an older export).
 /// The body is streamed to disk (any size), the import is queued, and `202 Accepted` answers at once with the
 /// import to poll at `Location`.
 async fn upload(
@@ -55,10 +57,10 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     s.app.cost_allow(&auth.actor, Action::Write)?;
     for k in p.0.keys() {
-        if !["name", "format", "lenient", "mapping"].contains(&k.as_str()) {
+        if !["name", "format", "lenient", "mapping", "replace_newer"].contains(&k.as_str()) {
             return Err(AppError::bad_param(
                 k,
-                "is not a parameter of an upload (name, format, lenient, mapping)",
+                "is not a parameter of an upload (name, format, lenient, mapping, replace_newer)",
             )
             .into());
         }
@@ -74,6 +76,7 @@ async fn upload(
         })?),
     };
     let lenient = param_bool(&p, "lenient")?;
+    let replace_newer = param_bool(&p, "replace_newer")?;
     let mapping = match p.get("mapping") {
         None => None,
         Some(t) => Some(Mapping::from_toml(t).map_err(|e| AppError::bad_param("mapping", e))?),
@@ -107,7 +110,8 @@ async fn upload(
     }
     let id = queued.id;
     tokio::spawn(async move {
-        let opts = ImportOptions { format, mapping, lenient, file_name: Some(name), owned: true };
+        let opts =
+            ImportOptions { format, mapping, lenient, file_name: Some(name), owned: true, replace_newer };
         if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
             tracing::error!(import = id, error = %e, "cost import failed");
             let _ = app.fail_cost_import(id, &e.to_string()).await;

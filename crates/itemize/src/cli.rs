@@ -92,6 +92,10 @@ pub enum Command {
         /// Cost files: ingest the good rows and quarantine the bad ones instead of rejecting the file.
         #[arg(long)]
         lenient: bool,
+        /// Cost files: replace a month whose current import has charges later than the file's (refused
+        /// otherwise, as an older export of the month).
+        #[arg(long)]
+        replace_newer: bool,
         /// Report format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
@@ -373,7 +377,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = wiring::open_app(&settings, clock).await?;
             token(&app, action).await
         }
-        Command::Import { what, files, dry_run, format, mapping, lenient, output } => {
+        Command::Import { what, files, dry_run, format, mapping, lenient, replace_newer, output } => {
             let app = wiring::open_app(&settings, clock).await?;
             match what {
                 ImportWhat::Cost => {
@@ -383,6 +387,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         format.as_deref(),
                         mapping.as_deref(),
                         lenient,
+                        replace_newer,
                         output,
                     )
                     .await

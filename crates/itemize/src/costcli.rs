@@ -73,6 +73,7 @@ pub async fn import_cost(
     format: Option<&str>,
     mapping: Option<&Path>,
     lenient: bool,
+    replace_newer: bool,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let format = match format {
@@ -97,7 +98,14 @@ pub async fn import_cost(
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let bar = progress_bar(name, total, progress.clone(), done.clone());
-        let opts = ImportOptions { format, mapping: mapping.clone(), lenient, file_name: None, owned: false };
+        let opts = ImportOptions {
+            format,
+            mapping: mapping.clone(),
+            lenient,
+            file_name: None,
+            owned: false,
+            replace_newer,
+        };
         let result = app.import_cost_file(&operator(), file, opts, progress).await;
         done.store(true, Ordering::Relaxed);
         if let Some(b) = bar {

@@ -1276,8 +1276,8 @@ async fn imports(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     super::show(imports_page(&s, &auth, None, &p).await)
 }
 
-/// `POST /imports` (multipart: `csrf`, `file`, optional `format` and `lenient`): the file is streamed to disk,
-/// queued like an API upload, and the browser is sent to the import's page to watch it.
+/// `POST /imports` (multipart: `csrf`, `file`, optional `format`, `lenient` and `replace_newer`): the file is
+/// streamed to disk, queued like an API upload, and the browser is sent to the import's page to watch it.
 async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Request) -> Response {
     let fail = |s: &AppState, auth: &Auth, status: StatusCode, msg: String| {
         let s = s.clone();
@@ -1307,6 +1307,7 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
     let mut csrf_ok = header_csrf.is_some_and(|h| form_csrf_ok(&auth, &h));
     let mut format = None;
     let mut lenient = false;
+    let mut replace_newer = false;
     let mut saved: Option<(i64, std::path::PathBuf, String)> = None;
     loop {
         let field = match form.next_field().await {
@@ -1340,6 +1341,7 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
                 }
             }
             "lenient" => lenient = field.text().await.is_ok_and(|v| v == "on" || v == "true"),
+            "replace_newer" => replace_newer = field.text().await.is_ok_and(|v| v == "on" || v == "true"),
             "file" => {
                 if saved.is_some() {
                     if let Some((id, path, _)) = saved.take() {
@@ -1398,7 +1400,14 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
     let app = s.app.clone();
     let actor = auth.actor.clone();
     tokio::spawn(async move {
-        let opts = ImportOptions { format, mapping: None, lenient, file_name: Some(name), owned: true };
+        let opts = ImportOptions {
+            format,
+            mapping: None,
+            lenient,
+            file_name: Some(name),
+            owned: true,
+            replace_newer,
+        };
         if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
             tracing::error!(import = id, error = %e, "cost import failed");
             let _ = app.fail_cost_import(id, &e.to_string()).await;

@@ -92,7 +92,7 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let err = rt.block_on(crate::contract::try_raw(&url, "SELECT 1 FROM itemize_migrations")).unwrap_err();
     assert!(err.contains("no such table"), "{err}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
-    assert!(ok && out.contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"), "{out}");
+    assert!(ok && out.contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
     assert!(ok && out.contains("nothing to apply"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
@@ -490,6 +490,30 @@ fn cost_files_rates_and_focus_export_from_the_command_line() {
     assert!(!ok && err.contains("not a billing period"), "{err}");
     let (ok, _, err) = run(itemize(dir.path()).args(["import", "cost", "sep.csv", "--format", "nope"]));
     assert!(!ok && err.contains("unknown format") && err.contains("aws-cur"), "{err}");
+    // An older export of a month (its charges end sooner) does not roll the month back unless asked to.
+    let may = |name: &str, days: u32| {
+        let mut s = String::from(
+            "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BilledCost,\
+             EffectiveCost,ListCost,ContractedCost,BillingCurrency,ChargeCategory,ProviderName,ServiceName\n",
+        );
+        for d in 1..=days {
+            s.push_str(&format!(
+                "Z9,2026-05-01T00:00:00Z,2026-06-01T00:00:00Z,2026-05-{d:02}T00:00:00Z,2026-05-{d:02}T01:00:00Z,\
+                 1.00,1.00,1.00,1.00,USD,Usage,Acme Cloud,Compute\n"
+            ));
+        }
+        std::fs::write(dir.path().join(name), s).unwrap();
+    };
+    may("may-later.csv", 9);
+    may("may-earlier.csv", 3);
+    let (ok, out, err) = run(itemize(dir.path()).args(["import", "cost", "may-later.csv"]));
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(itemize(dir.path()).args(["import", "cost", "may-earlier.csv"]));
+    let said = format!("{out}{err}");
+    assert!(!ok && said.contains("looks like an older export") && said.contains("--replace-newer"), "{said}");
+    let (ok, out, err) =
+        run(itemize(dir.path()).args(["import", "cost", "may-earlier.csv", "--replace-newer"]));
+    assert!(ok && out.contains("restates import"), "{out}{err}");
 }
 
 fn json_of(dir: &Path, args: &[&str]) -> serde_json::Value {

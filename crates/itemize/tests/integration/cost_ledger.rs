@@ -303,7 +303,9 @@ both!(the_focus_specifications_examples_land_to_the_last_digit, |t| {
         if !seen.insert(bytes) {
             continue; // the same example twice in the tree: the import would say "duplicate"
         }
-        let s = import(&t, path, ImportOptions::default()).await;
+        // The examples share billing accounts and months, so each restates the one before, whose charges may
+        // run later: replacing them is what is meant here.
+        let s = import(&t, path, ImportOptions { replace_newer: true, ..Default::default() }).await;
         if name.starts_with("commitment_discount") {
             // Scenario sketches of a few columns, not datasets: refused, naming what a FOCUS file lacks.
             let why = s.message.unwrap_or_default();
@@ -415,9 +417,13 @@ both!(a_restatement_replaces_atomically_and_keeps_history, |t| {
     assert!(second.message.as_deref().unwrap().contains(&format!("restates import {}", first.id)));
     assert_eq!(total(&t).await, parse_decimal("18.25").unwrap(), "17.00 for A (not 32.50) + 1.25 for B");
     assert_eq!(t.app.cost_import(&sys(), first.id).await.unwrap().status, "active", "B is still current");
-    // B restated too: the first import is now wholly superseded, and still in the history.
+    // B restated too: the first import is now wholly superseded, and still in the history. (The file's one
+    // line is dated the 1st, before B's line of the 3rd: it looks like an older export and is refused unless
+    // the newer data is to be replaced; see `an_older_export_does_not_roll_a_month_back`.)
     let v3 = focus_file(dir.path(), "may-v3.csv", &[("B", "2.00")]);
-    import(&t, &v3, ImportOptions::default()).await;
+    assert_eq!(import(&t, &v3, ImportOptions::default()).await.status, "rejected");
+    assert_eq!(total(&t).await, parse_decimal("18.25").unwrap(), "a refused file changes nothing");
+    import(&t, &v3, ImportOptions { replace_newer: true, ..Default::default() }).await;
     assert_eq!(t.app.cost_import(&sys(), first.id).await.unwrap().status, "superseded");
     assert_eq!(total(&t).await, parse_decimal("19.00").unwrap());
     let history = t.app.ledger_history(&sys(), &PartitionFilter::default()).await.unwrap();
@@ -435,6 +441,44 @@ both!(a_restatement_replaces_atomically_and_keeps_history, |t| {
     // Importing the old version again is a duplicate, not a silent rollback.
     assert_eq!(import(&t, &v1, ImportOptions::default()).await.status, "duplicate");
     assert_eq!(total(&t).await, parse_decimal("19.00").unwrap());
+});
+
+// Providers restate a month several times, each export running further into it. An export whose charges end
+// before those of the month's current import is an older one imported late: refused, saying which import holds
+// the later charges and how to replace it anyway, instead of quietly rolling the month back.
+both!(an_older_export_does_not_roll_a_month_back, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<(&str, &str)> = (0..9).map(|_| ("A", "1.00")).collect();
+    // Charges on the 1st to the 9th of May; the export of the 4th had the first four days.
+    let through_9th = focus_file(dir.path(), "may-9.csv", &lines);
+    let through_4th = focus_file(dir.path(), "may-4.csv", &lines[..4]);
+    let total = |t: &TestApp| {
+        let app = t.app.clone();
+        async move { app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total.billed_cost }
+    };
+    let newer = import(&t, &through_9th, ImportOptions::default()).await;
+    assert_eq!(newer.status, "active");
+    let older = import(&t, &through_4th, ImportOptions::default()).await;
+    assert_eq!(older.status, "rejected");
+    let why = older.message.unwrap();
+    assert!(
+        why.contains("2026-05 of A (Acme Cloud)")
+            && why.contains("charges end 2026-05-04T01:00:00")
+            && why.contains(&format!("current import {} (2026-05-09T01:00:00", newer.id))
+            && why.contains("--replace-newer"),
+        "{why}"
+    );
+    assert_eq!(total(&t).await, parse_decimal("9.00").unwrap(), "the month is as it was");
+    assert_eq!(t.app.cost_import(&sys(), newer.id).await.unwrap().status, "active");
+    // Asked to, it replaces the newer data like any restatement, which stays in the history.
+    let replaced =
+        import(&t, &through_4th, ImportOptions { replace_newer: true, ..Default::default() }).await;
+    assert_eq!((replaced.status.as_str(), replaced.replaced.clone()), ("active", vec![newer.id]));
+    assert_eq!(total(&t).await, parse_decimal("4.00").unwrap());
+    // And the later export goes back in without asking: its charges run further.
+    let again = focus_file(dir.path(), "may-9-again.csv", &[&lines[..], &[("A", "0.50")]].concat());
+    assert_eq!(import(&t, &again, ImportOptions::default()).await.status, "active");
+    assert_eq!(total(&t).await, parse_decimal("9.50").unwrap());
 });
 
 both!(a_bill_read_without_a_provider_is_restated_by_one_that_names_it, |t| {
@@ -902,11 +946,18 @@ both!(uploads_become_jobs_and_the_ledger_answers_over_http, |t| {
     let (_, list) = s.get_json("/api/v1/cost/imports").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "the refused upload queued nothing");
     // A bad parameter is refused before a byte is stored.
-    let r =
-        s.client.post(s.url("/api/v1/cost/imports?name=x.csv&format=excel")).body("x").send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    let (_, list) = s.get_json("/api/v1/cost/imports").await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    for bad in ["format=excel", "replace_newer=maybe"] {
+        let r = s
+            .client
+            .post(s.url(&format!("/api/v1/cost/imports?name=x.csv&{bad}")))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let (_, list) = s.get_json("/api/v1/cost/imports").await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{bad}");
+    }
     // Rates over the API, all or nothing.
     let r = s
         .client
