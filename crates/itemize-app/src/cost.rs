@@ -803,45 +803,34 @@ impl App {
         }
         // A month's export restated by an older one: providers restate a month several times and each export
         // runs further, so a file whose charges end before those the month holds is an earlier export imported
-        // late, and replacing would quietly roll the month back. Refused unless the user says so. Whole-period
-        // partitions only: an invoice is a fixed document, and a file that only adds replaces nothing.
-        if !opts.replace_newer {
-            // (Owned, not borrowed from the staged partitions: their lake writers may not be held across an
-            // await.)
-            let wholes: Vec<(PartKey, String)> = processed
+        // late, and replacing would quietly roll the month back. Refused unless the user says so. Checked here,
+        // to refuse before anything moves, and again inside the transaction that makes the partitions current
+        // (an import of the same month may have committed in between).
+        // (Owned, not borrowed from the staged partitions: their lake writers may not be held across an await.)
+        // Cloud bills only: a generic source's file run again is the correction itself, and a GL extract run
+        // again may well end sooner (its last line reversed).
+        let wholes: Vec<(PartKey, String)> = if opts.replace_newer || processed_generic {
+            Vec::new()
+        } else {
+            processed
                 .staged
                 .iter()
                 .filter(|p| p.key.slice.is_empty())
                 .filter_map(|p| {
                     Some((p.key.clone(), itemize_core::clock::format_timestamp(p.charges_until?)))
                 })
-                .collect();
+                .collect()
+        };
+        let older = {
             let mut s = self.store().session().await?;
-            for (key, until) in wholes {
-                let newer = s
-                    .active_partitions_of(&key.period, &key.account)
-                    .await?
-                    .into_iter()
-                    .filter(|a| a.slice.is_empty() && (a.provider == key.provider || a.provider.is_empty()))
-                    .find(|a| a.charges_until.as_deref().is_some_and(|theirs| theirs > until.as_str()));
-                if let Some(n) = newer {
-                    let _ = std::fs::remove_dir_all(&staging);
-                    row.status = "rejected".into();
-                    row.message = Some(format!(
-                        "{} of {} ({}): this file's charges end {until}, before those of the month's current import \
-                         {} ({}); it looks like an older export of the month. Nothing was imported; to replace the \
-                         newer data with it anyway, import it again with --replace-newer (API: replace_newer=true; the upload \
-                         form: \"replace newer data\")",
-                        key.period,
-                        key.account,
-                        key.provider,
-                        n.import_id,
-                        n.charges_until.as_deref().unwrap_or_default(),
-                    ));
-                    row.report_json = Some(json(&report));
-                    return Ok(Default::default());
-                }
-            }
+            older_than_current(&mut s, &wholes).await?
+        };
+        if let Some(why) = older {
+            let _ = std::fs::remove_dir_all(&staging);
+            row.status = "rejected".into();
+            row.message = Some(why);
+            row.report_json = Some(json(&report));
+            return Ok(Default::default());
         }
         if report.total > 0 {
             let dir = self.reports_dir().join(format!("import-{}", row.id));
@@ -916,6 +905,9 @@ impl App {
         let t = std::time::Instant::now();
         let outcome = async {
             let mut tx = self.store().transaction().await?;
+            if let Some(why) = older_than_current(&mut tx, &wholes).await? {
+                return Err(AppError::Refused(why));
+            }
             let replaced = tx.activate_partitions(row.id, &parts, processed_generic).await?;
             tx.insert_commitments(row.id, &commitments).await?;
             row.message = Some(summary_message(row, &replaced));
@@ -949,6 +941,38 @@ impl App {
             }
         }
     }
+}
+
+/// Why a cloud bill is refused as an older export of a month, if it is: a partition of it (`wholes`: its key and
+/// latest charge) would restate a current partition whose charges run later — what `activate_partitions`
+/// restates for a cloud bill: the current partitions of its period and account, of its provider or of none
+/// named. Partitions from before charges were recorded are not compared.
+async fn older_than_current(
+    s: &mut itemize_store::Session,
+    wholes: &[(PartKey, String)],
+) -> Result<Option<String>, AppError> {
+    for (key, until) in wholes {
+        let newer = s
+            .active_partitions_of(&key.period, &key.account)
+            .await?
+            .into_iter()
+            .filter(|a| a.provider == key.provider || a.provider.is_empty())
+            .find(|a| a.charges_until.as_deref().is_some_and(|theirs| theirs > until.as_str()));
+        if let Some(n) = newer {
+            return Ok(Some(format!(
+                "{} of {} ({}): this file's charges end {until}, before those of the month's current import {} \
+                 ({}); it looks like an older export of the month. Nothing was imported; to replace the newer data \
+                 with it anyway, import it again with --replace-newer (API: replace_newer=true; the upload form: \
+                 \"replace newer data\")",
+                key.period,
+                key.account,
+                key.provider,
+                n.import_id,
+                n.charges_until.as_deref().unwrap_or_default(),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn summary_message(row: &ImportRow, replaced: &[i64]) -> String {
