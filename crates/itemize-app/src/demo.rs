@@ -224,9 +224,9 @@ impl App {
         use crate::demo_assets::{Step, generate, service_code};
         let demo = generate(seed, as_of, people_csv);
         // The register's history as it would have happened: the file imported the day the register went live,
-        // HISTORY_DAYS before the demo's date, then each step in turn on a day of its own (the loader's clock),
+        // HISTORY_DAYS before the demo's date, then the steps in turn over the days since (the loader's clock),
         // instead of every event at the second the demo was built.
-        let times = history_times(as_of, &demo.steps)?;
+        let times = history_times(as_of, &demo.steps, &purchase_dates(&demo.csv))?;
         let clock = std::sync::Arc::new(itemize_core::clock::FixedClock::new(times.0));
         let loader = App::new(self.store().clone(), clock.clone(), self.config().clone());
         let path = dir.join("assets.csv");
@@ -456,6 +456,7 @@ const HISTORY_DAYS: i64 = 120;
 fn history_times(
     as_of: Date,
     steps: &[crate::demo_assets::Step],
+    bought: &std::collections::HashMap<String, Date>,
 ) -> Result<(jiff::Timestamp, Vec<jiff::Timestamp>), AppError> {
     let at_nine = |d: Date| {
         d.at(9, 0, 0, 0)
@@ -482,6 +483,9 @@ fn history_times(
         if let Some(tag) = step_tag(step) {
             if let Some(before) = last.get(tag) {
                 at = at.max(before.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(*before));
+            } else if let Some(d) = bought.get(tag).filter(|d| **d < as_of) {
+                // Nothing happens to an asset before it was bought.
+                at = at.max(at_nine(*d)?);
             }
             last.insert(tag, at);
         }
@@ -515,16 +519,39 @@ fn step_body(step: &crate::demo_assets::Step) -> Option<&Value> {
     }
 }
 
-/// The latest `YYYY-MM-DD` date in `body` before `as_of`, a loan's expected return left out.
+/// Each asset's purchase date, by tag, from the demo's asset file.
+fn purchase_dates(csv_text: &str) -> std::collections::HashMap<String, Date> {
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = r.headers().map(|h| h.iter().map(str::to_string).collect()).unwrap_or_default();
+    let (Some(tag), Some(bought)) =
+        (header.iter().position(|h| h == "tag"), header.iter().position(|h| h == "purchase_date"))
+    else {
+        return Default::default();
+    };
+    r.records()
+        .flatten()
+        .filter_map(|rec| Some((rec.get(tag)?.to_string(), rec.get(bought)?.parse().ok()?)))
+        .collect()
+}
+
+/// The latest `YYYY-MM-DD` date in `body` before `as_of` — a value, or written inside a text ("returned by a
+/// leaver on …") — a loan's expected return left out.
 fn latest_past_date(body: Option<&Value>, as_of: Date) -> Option<Date> {
     fn walk(v: &Value, as_of: Date, best: &mut Option<Date>) {
         match v {
             Value::String(s) => {
-                if let Ok(d) = s.parse::<Date>()
-                    && d < as_of
-                    && best.is_none_or(|b| d > b)
-                {
-                    *best = Some(d);
+                let b = s.as_bytes();
+                for i in 0..b.len().saturating_sub(9) {
+                    let looks = b[i..i + 10]
+                        .iter()
+                        .enumerate()
+                        .all(|(k, c)| if k == 4 || k == 7 { *c == b'-' } else { c.is_ascii_digit() });
+                    if let Some(d) = looks.then(|| s[i..i + 10].parse::<Date>().ok()).flatten()
+                        && d < as_of
+                        && best.is_none_or(|b| d > b)
+                    {
+                        *best = Some(d);
+                    }
                 }
             }
             Value::Array(a) => a.iter().for_each(|v| walk(v, as_of, best)),
@@ -538,4 +565,44 @@ fn latest_past_date(body: Option<&Value>, as_of: Date) -> Option<Date> {
     let mut best = None;
     walk(body?, as_of, &mut best);
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo_assets::Step;
+    use serde_json::json;
+
+    fn ts(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn history_times_respect_what_the_steps_record() {
+        let as_of: Date = "2026-11-22".parse().unwrap();
+        let step = |tag: &str, body: Value| Step::CheckIn { tag: tag.into(), body };
+        let steps = vec![
+            // First in the list, but the leaver handed it back on 20 October: not before.
+            step("LT-1", json!({"reason": "Returned by leaver E7 on 2026-10-20; awaiting re-image"})),
+            // Bought on 1 November: nothing happens to it before.
+            step("LT-2", json!({})),
+            // A loan that is overdue: its expected return is no lower bound.
+            Step::CheckOut {
+                tag: "LT-3".into(),
+                body: json!({"loan": true, "expected_return": "2026-11-20"}),
+            },
+            step("LT-3", json!({})),
+            step("LT-4", json!({})),
+        ];
+        let bought = [("LT-2".to_string(), "2026-11-01".parse().unwrap())].into_iter().collect();
+        let (start, times) = history_times(as_of, &steps, &bought).unwrap();
+        assert_eq!(start, ts("2026-07-25T09:00:00Z"), "HISTORY_DAYS before the demo's date");
+        assert!(times[0] >= ts("2026-10-20T09:00:00Z"), "{}", times[0]);
+        assert!(times[1] >= ts("2026-11-01T09:00:00Z"), "{}", times[1]);
+        assert!(times[2] < ts("2026-11-20T00:00:00Z"), "checked out before it was due back: {}", times[2]);
+        assert!(times[3] > times[2], "an asset's steps in their order");
+        assert!(times.iter().all(|t| *t > start && *t < ts("2026-11-22T00:00:00Z")), "{times:?}");
+        // Spread over the window, not bunched: the last plain step is weeks after the first.
+        assert!(times[4].duration_since(times[2]).as_hours() > 24 * 7, "{times:?}");
+    }
 }
