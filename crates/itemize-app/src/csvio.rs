@@ -176,8 +176,22 @@ impl App {
         input: impl Read,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
+        if actor.scope.is_some() {
+            return Err(AppError::Forbidden(
+                "imports are for users who are not limited to some cost centres".into(),
+            ));
+        }
+        // The file is read before the write transaction begins, so a slow reader never holds the database's
+        // write lock.
+        let mut bytes = Vec::new();
+        let mut input = input;
+        if let Err(e) = input.read_to_end(&mut bytes) {
+            let mut report = ImportReport::new(kind, dry_run);
+            report.error(RowError::new(0, None, None, format!("the file could not be read: {e}")));
+            return Ok(report);
+        }
         let mut tx = self.store().transaction().await?;
-        let mut report = self.import_csv_in(&mut tx, actor, kind, input, dry_run).await?;
+        let mut report = self.import_csv_in(&mut tx, actor, kind, bytes.as_slice(), dry_run).await?;
         if report.is_ok() && !dry_run {
             tx.commit().await?;
             report.committed = true;
