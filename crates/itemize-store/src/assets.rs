@@ -548,7 +548,14 @@ impl Session {
                 format!("hostname >= ${a} AND hostname < ${b}"),
             ];
             if !q.search_people.is_empty() {
-                matches.push(in_clause("assignee_person_id", &q.search_people, &mut values));
+                if self.backend() == crate::Backend::Postgres {
+                    // One array parameter, so the statement's text (and its plan, made once per connection) is
+                    // the same however many people match.
+                    values.push(Value::Ints(q.search_people.iter().copied().map(Some).collect()));
+                    matches.push(format!("assignee_person_id = ANY(${}::bigint[])", values.len()));
+                } else {
+                    matches.push(in_clause("assignee_person_id", &q.search_people, &mut values));
+                }
             }
         }
         if q.sort != "id" && q.sort != "tag" && q.sort != "name" && q.sort != "state" && q.sort != "class" {
