@@ -675,6 +675,18 @@ impl App {
                 e.id, e.rows_rejected
             ));
         }
+        // Asked to replace newer data, bytes whose import has been restated since (wholly or in part) are read
+        // again and made current: the way back to an export already seen, after a wrong one replaced it.
+        if let Some(e) = earlier.as_ref().filter(|_| opts.replace_newer && !retry) {
+            let parts = self.store().session().await?.import_partitions(e.id).await?;
+            if parts.iter().any(|p| p.status != "active") {
+                retry = true;
+                row.message = Some(format!(
+                    "import {} of the same file has been restated since; reading it again to replace the newer data",
+                    e.id
+                ));
+            }
+        }
         if let Some(earlier) = earlier.filter(|_| !retry) {
             row.status = "duplicate".into();
             row.message = Some(format!(

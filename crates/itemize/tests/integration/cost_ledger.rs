@@ -479,6 +479,15 @@ both!(an_older_export_does_not_roll_a_month_back, |t| {
     let again = focus_file(dir.path(), "may-9-again.csv", &[&lines[..], &[("A", "0.50")]].concat());
     assert_eq!(import(&t, &again, ImportOptions::default()).await.status, "active");
     assert_eq!(total(&t).await, parse_decimal("9.50").unwrap());
+    // The same bytes as an import restated since are a duplicate that changes nothing — unless asked to
+    // replace the newer data: then they are read again and made current (the way back to an export seen).
+    assert_eq!(import(&t, &through_9th, ImportOptions::default()).await.status, "duplicate");
+    let back = import(&t, &through_9th, ImportOptions { replace_newer: true, ..Default::default() }).await;
+    assert_eq!(back.status, "active", "{:?}", back.message);
+    assert_eq!(total(&t).await, parse_decimal("9.00").unwrap());
+    // Once current, the same bytes are a duplicate even so.
+    let current = import(&t, &through_9th, ImportOptions { replace_newer: true, ..Default::default() }).await;
+    assert_eq!(current.status, "duplicate");
 });
 
 both!(a_bill_read_without_a_provider_is_restated_by_one_that_names_it, |t| {
