@@ -833,9 +833,10 @@ impl App {
                 })
                 .collect()
         };
-        let older = {
-            let mut s = self.store().session().await?;
-            older_than_current(&mut s, &wholes).await?
+        let older = if wholes.is_empty() {
+            None
+        } else {
+            older_than_current(&mut self.store().session().await?, &wholes).await?
         };
         if let Some(why) = older {
             let _ = std::fs::remove_dir_all(&staging);

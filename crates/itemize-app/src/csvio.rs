@@ -173,18 +173,13 @@ impl App {
         &self,
         actor: &Actor,
         kind: Kind,
-        input: impl Read,
+        mut input: impl Read,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
-        if actor.scope.is_some() {
-            return Err(AppError::Forbidden(
-                "imports are for users who are not limited to some cost centres".into(),
-            ));
-        }
+        unscoped(actor)?;
         // The file is read before the write transaction begins, so a slow reader never holds the database's
         // write lock.
         let mut bytes = Vec::new();
-        let mut input = input;
         if let Err(e) = input.read_to_end(&mut bytes) {
             let mut report = ImportReport::new(kind, dry_run);
             report.error(RowError::new(0, None, None, format!("the file could not be read: {e}")));
@@ -212,11 +207,7 @@ impl App {
         input: impl Read,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
-        if actor.scope.is_some() {
-            return Err(AppError::Forbidden(
-                "imports are for users who are not limited to some cost centres".into(),
-            ));
-        }
+        unscoped(actor)?;
         match kind {
             Kind::CostCentre => self.import_kind::<CostCentre>(tx, actor, input, dry_run).await,
             Kind::Service => self.import_kind::<Service>(tx, actor, input, dry_run).await,
@@ -562,6 +553,16 @@ fn field_error(row: &itemize_ingest::Row, kind: Kind, p: FieldError) -> RowError
 }
 
 /// A write the database refused (a unique e-mail, say): reported against the row, and nothing is kept.
+/// Imports are for users not limited to some cost centres: a file may touch any of them.
+fn unscoped(actor: &Actor) -> Result<(), AppError> {
+    match actor.scope {
+        Some(_) => {
+            Err(AppError::Forbidden("imports are for users who are not limited to some cost centres".into()))
+        }
+        None => Ok(()),
+    }
+}
+
 fn write_failed<K: RefKind>(
     mut report: ImportReport,
     line: u64,

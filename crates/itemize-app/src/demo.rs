@@ -477,10 +477,10 @@ fn history_times(
         let mut at = start
             .checked_add(jiff::SignedDuration::from_secs(span_secs * (i as i64 + 1) / (n + 1)))
             .map_err(|e| AppError::Internal(format!("demo history: {e}")))?;
-        if let Some(d) = latest_past_date(step_body(step), as_of) {
-            at = at.max(at_nine(d)?);
-        }
-        if let Some(tag) = step_tag(step) {
+        if let Some((tag, body)) = asset_step(step) {
+            if let Some(d) = latest_past_date(body, as_of) {
+                at = at.max(at_nine(d)?);
+            }
             if let Some(before) = last.get(tag) {
                 at = at.max(before.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(*before));
             } else if let Some(d) = bought.get(tag).filter(|d| **d < as_of) {
@@ -494,27 +494,16 @@ fn history_times(
     Ok((start, times))
 }
 
-fn step_tag(step: &crate::demo_assets::Step) -> Option<&str> {
+/// The asset a step acts on and what it says (a contract's and an audit's steps act on no one asset; a
+/// contract's dates are its term: it may be registered before it starts or long after).
+fn asset_step(step: &crate::demo_assets::Step) -> Option<(&str, &Value)> {
     use crate::demo_assets::Step;
     match step {
-        Step::Transition { tag, .. }
-        | Step::CheckOut { tag, .. }
-        | Step::CheckIn { tag, .. }
-        | Step::Cost { tag, .. }
-        | Step::Relation { tag, .. } => Some(tag),
-        Step::Contract { .. } | Step::Audit { .. } => None,
-    }
-}
-
-fn step_body(step: &crate::demo_assets::Step) -> Option<&Value> {
-    use crate::demo_assets::Step;
-    match step {
-        Step::Transition { body, .. }
-        | Step::CheckOut { body, .. }
-        | Step::CheckIn { body, .. }
-        | Step::Cost { body, .. }
-        | Step::Relation { body, .. } => Some(body),
-        // A contract's dates are its term: it may be registered before it starts or long after.
+        Step::Transition { tag, body }
+        | Step::CheckOut { tag, body }
+        | Step::CheckIn { tag, body }
+        | Step::Cost { tag, body }
+        | Step::Relation { tag, body } => Some((tag, body)),
         Step::Contract { .. } | Step::Audit { .. } => None,
     }
 }
@@ -536,7 +525,7 @@ fn purchase_dates(csv_text: &str) -> std::collections::HashMap<String, Date> {
 
 /// The latest `YYYY-MM-DD` date in `body` before `as_of` — a value, or written inside a text ("returned by a
 /// leaver on …") — a loan's expected return left out.
-fn latest_past_date(body: Option<&Value>, as_of: Date) -> Option<Date> {
+fn latest_past_date(body: &Value, as_of: Date) -> Option<Date> {
     fn walk(v: &Value, as_of: Date, best: &mut Option<Date>) {
         match v {
             Value::String(s) => {
@@ -563,7 +552,7 @@ fn latest_past_date(body: Option<&Value>, as_of: Date) -> Option<Date> {
         }
     }
     let mut best = None;
-    walk(body?, as_of, &mut best);
+    walk(body, as_of, &mut best);
     best
 }
 

@@ -2,8 +2,8 @@
 //! (`itemize import snipe-it DIR`), all of the export in one transaction. Locations and users become reference
 //! data: each file is translated into itemize's own CSV columns and goes through the same import as any other,
 //! its problems reported by the Snipe-IT file's own row numbers and column names. Assets go through the asset
-//! import, which reads Snipe-IT's asset columns itself. The rest of a Snipe-IT export (licences, accessories, consumables,
-//! components, models) is not part of the asset register and is named as skipped, with why.
+//! import, which reads Snipe-IT's asset columns itself. The rest of a Snipe-IT export (licences, accessories,
+//! consumables, components, models) is not part of the asset register and is named as skipped, with why.
 
 use crate::asset_import::ImportReport as AssetImportReport;
 use crate::csvio::ImportReport;

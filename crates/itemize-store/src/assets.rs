@@ -1,7 +1,7 @@
 //! Storage of the asset register: assets (typed columns for everything a list filters or sorts on), their
 //! append-only history, relationships, contracts, one-off costs and physical audits.
 
-use crate::refdata::{self, SortValue, in_clause, keyset_tail, parse, sort_key, ts_req};
+use crate::refdata::{self, SortValue, in_clause, keyset_order, keyset_tail, parse, sort_key, ts_req};
 use crate::{RowGet, Session, StoreError, Value};
 use itemize_core::assets::{
     Asset, AssetFields, Convention, Custody, Disposal, Method, StartBasis, State, Substate,
@@ -508,6 +508,7 @@ impl Session {
         q: &AssetQuery,
     ) -> Result<(Vec<(Asset, SortValue)>, bool), StoreError> {
         let mut values: Vec<Value> = Vec::new();
+        let pg = self.backend() == crate::Backend::Postgres;
         // Serials sort case-insensitively, in the order of the one index that also finds them.
         let sort = if q.sort == "serial" { "lower(serial)" } else { q.sort };
         let head = format!("SELECT {}, {sort} AS sort_key FROM assets WHERE 1 = 1", select());
@@ -548,7 +549,7 @@ impl Session {
                 format!("hostname >= ${a} AND hostname < ${b}"),
             ];
             if !q.search_people.is_empty() {
-                if self.backend() == crate::Backend::Postgres {
+                if pg {
                     // One array parameter, so the statement's text (and its plan, made once per connection) is
                     // the same however many people match.
                     values.push(Value::Ints(q.search_people.iter().copied().map(Some).collect()));
@@ -565,7 +566,7 @@ impl Session {
         let mut sql = format!("{head}{cond}");
         let order = if matches.is_empty() {
             keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit)
-        } else if self.backend() == crate::Backend::Postgres {
+        } else if pg {
             // PostgreSQL: the matches of each range, each asset once (a range takes only what the ranges
             // before it did not), read as the rows they are; the page is found among them by the filters and
             // the sort, and only its rows are read again whole. Fetching every match by id after finding it (a
@@ -590,9 +591,7 @@ impl Session {
                 branches.join(" UNION ALL ")
             );
             let order = keyset_tail(&mut page, &mut values, sort, q.descending, q.after.as_ref(), q.limit);
-            let dir = if q.descending { "DESC" } else { "ASC" };
-            let by = if sort == "id" { format!("id {dir}") } else { format!("{sort} {dir}, id {dir}") };
-            sql = format!("{head} AND id IN ({page}) ORDER BY {by}");
+            sql = format!("{head} AND id IN ({page}) ORDER BY {}", keyset_order(sort, q.descending));
             order
         } else {
             let parts: Vec<String> =

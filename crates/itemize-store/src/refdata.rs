@@ -264,6 +264,12 @@ fn in_list(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
     format!(" AND {}", in_clause(col, ids, values))
 }
 
+/// The `ORDER BY` terms of a keyset page over `sort` (then id, which breaks ties).
+pub(crate) fn keyset_order(sort: &str, descending: bool) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    if sort == "id" { format!("id {dir}") } else { format!("{sort} {dir}, id {dir}") }
+}
+
 /// Appends a keyset page's tail to `sql`: continue after `after` in (`sort`, id) order, then `ORDER BY` and
 /// `LIMIT limit + 1` (the extra row says whether more follow). Returns the order over the output columns
 /// (`sort_key`, id) for [`Session::fetch_page`].
@@ -275,7 +281,7 @@ pub(crate) fn keyset_tail(
     after: Option<&(SortValue, i64)>,
     limit: u32,
 ) -> String {
-    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let cmp = if descending { "<" } else { ">" };
     if let Some((v, id)) = after {
         if sort == "id" {
             values.push(Value::int(*id));
@@ -290,15 +296,11 @@ pub(crate) fn keyset_tail(
             sql.push_str(&format!(" AND ({sort}, id) {cmp} (${}, ${n})", n - 1));
         }
     }
-    if sort == "id" {
-        sql.push_str(&format!(" ORDER BY id {dir}"));
-    } else {
-        sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir}"));
-    }
+    sql.push_str(&format!(" ORDER BY {}", keyset_order(sort, descending)));
     // The limit is written into the statement, not bound: a plan made for any values (see
     // `Store::planned_reads`) would otherwise assume a bound limit could ask for a tenth of the rows.
     sql.push_str(&format!(" LIMIT {}", u64::from(limit) + 1));
-    if sort == "id" { format!("id {dir}") } else { format!("sort_key {dir}, id {dir}") }
+    keyset_order(if sort == "id" { "id" } else { "sort_key" }, descending)
 }
 
 /// A row's `sort_key` column as the cursor's sort value.
