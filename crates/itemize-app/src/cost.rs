@@ -722,7 +722,7 @@ impl App {
 
         let mut s = self.store().session().await?;
         let rates = RateTable::from_rows(&s.rates().await?);
-        let vendors = VendorIndex::new(crate::refdata::vendor_names(&mut s).await?);
+        let vendors = Arc::new(VendorIndex::new(crate::refdata::vendor_names(&mut s).await?));
         drop(s);
         let reporting = self.config().reporting_currency;
         let staging = self.lake_dir().join("_staging").join(format!("import-{}", row.id));
@@ -736,8 +736,9 @@ impl App {
         );
         let prog = progress.clone();
         let t = std::time::Instant::now();
+        let index = vendors.clone();
         let processed = tokio::task::spawn_blocking(move || {
-            process(&p, format, mapping.as_ref(), &sha_, lenient, &rates, &vendors, reporting, &st, &prog)
+            process(&p, format, mapping.as_ref(), &sha_, lenient, &rates, &index, reporting, &st, &prog)
         })
         .await
         .map_err(|e| io_err("reading the file", e))?;
@@ -760,6 +761,7 @@ impl App {
         row.format_version = processed.version.clone();
         row.container = Some(processed.container.into());
         let processed_generic = processed.format == Format::Generic;
+        let by_invoice = processed.by_invoice;
         row.rows_read = processed.rows_read as i64;
         row.rows_rejected = processed.report.total as i64;
         let mut report = processed.report;
@@ -793,11 +795,9 @@ impl App {
                 .map(|p| (p.key.period.as_str(), p.key.provider.as_str(), p.key.account.as_str()))
                 .collect();
             for (period, provider, account) in keys {
-                let whole = s
-                    .active_partitions_of(period, account)
-                    .await?
-                    .into_iter()
-                    .find(|p| p.slice.is_empty() && (p.provider == provider || p.provider.is_empty()));
+                let whole = s.active_partitions_of(period, account).await?.into_iter().find(|p| {
+                    p.slice.is_empty() && (p.provider.is_empty() || vendors.same(&p.provider, provider))
+                });
                 if let Some(w) = whole {
                     let _ = std::fs::remove_dir_all(&staging);
                     row.status = "rejected".into();
@@ -921,7 +921,9 @@ impl App {
             if let Some(why) = older_than_current(&mut tx, &wholes).await? {
                 return Err(AppError::Refused(why));
             }
-            let replaced = tx.activate_partitions(row.id, &parts, processed_generic).await?;
+            let same_vendor =
+                if by_invoice { earlier_spellings(&mut tx, &parts, &vendors).await? } else { Vec::new() };
+            let replaced = tx.activate_partitions(row.id, &parts, processed_generic, &same_vendor).await?;
             tx.insert_commitments(row.id, &commitments).await?;
             row.message = Some(summary_message(row, &replaced));
             tx.update_import(row).await?;
@@ -1046,6 +1048,43 @@ impl VendorIndex {
     fn find(&self, spelling: &str) -> Option<usize> {
         self.by_spelling.get(&spelling.trim().to_lowercase()).copied()
     }
+
+    /// Whether two provider names the ledger holds are one vendor: the same name, or two spellings (names or
+    /// aliases) of one vendor of the register.
+    fn same(&self, a: &str, b: &str) -> bool {
+        a == b || self.find(a).is_some_and(|v| self.find(b) == Some(v))
+    }
+}
+
+/// For each of an invoice-by-invoice import's partitions, the other provider names under which the ledger holds
+/// the same invoice of the same vendor: a vendor's earlier spelling that the register has since made one of its
+/// aliases (or its name). The corrected invoice restates those readings too, instead of being counted beside
+/// them.
+async fn earlier_spellings(
+    s: &mut itemize_store::Session,
+    parts: &[PartitionRow],
+    vendors: &VendorIndex,
+) -> Result<Vec<Vec<String>>, AppError> {
+    let mut current: HashMap<(String, String), Vec<PartitionRow>> = HashMap::new();
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        let key = (p.billing_period.clone(), p.billing_account_id.clone());
+        if !current.contains_key(&key) {
+            let held = s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?;
+            current.insert(key.clone(), held);
+        }
+        let mut names: Vec<String> = current[&key]
+            .iter()
+            .filter(|c| c.slice == p.slice && !p.slice.is_empty())
+            .filter(|c| !c.provider.is_empty() && c.provider != p.provider)
+            .filter(|c| vendors.same(&c.provider, &p.provider))
+            .map(|c| c.provider.clone())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        out.push(names);
+    }
+    Ok(out)
 }
 
 /// An import's view of the vendor index: the spellings it met lately and what they resolved to, so a file that

@@ -261,37 +261,50 @@ impl Session {
     /// transaction: readers see the old set or the new one, never a mix.
     /// `every_provider`: a whole-period partition restates the period of the account whatever its provider (a
     /// generic source's file run again: a vendor it no longer names had its lines taken out), not only its own.
+    /// `same_vendor[i]` (when given): other provider names that are `parts[i]`'s vendor under an earlier spelling;
+    /// their current partitions of the same slice are restated too.
     pub async fn activate_partitions(
         &mut self,
         import_id: i64,
         parts: &[PartitionRow],
         every_provider: bool,
+        same_vendor: &[Vec<String>],
     ) -> Result<Vec<i64>, StoreError> {
         let mut replaced = Vec::new();
-        for p in parts {
+        for (i, p) in parts.iter().enumerate() {
             // What the partition restates: a whole period (slice '') every current partition of the period and
             // account, whatever its slice; a slice (an invoice) the current partition of that slice. A provider
             // of '' is an earlier reading of the same bill that did not name it (a FOCUS 1.3 file read before
             // ServiceProviderName stood in for ProviderName): it is restated too.
             // Never the import's own partitions (it may write several slices of one period).
+            // `same_vendor[i]`: other names the ledger holds the partition's provider under (a vendor's earlier
+            // spelling, now one of its aliases), whose partitions of the same slice it restates too.
             // ($2 is bound either way; `$2 = $2` keeps it in the statement when every provider is meant.)
+            let others = same_vendor.get(i).map(Vec::as_slice).unwrap_or_default();
             let provider = if every_provider && p.slice.is_empty() {
-                "$2 = $2"
+                "$2 = $2".to_string()
+            } else if others.is_empty() {
+                "(provider = $2 OR provider = '')".to_string()
             } else {
-                "(provider = $2 OR provider = '')"
+                let list: Vec<String> = (0..others.len()).map(|k| format!("${}", 6 + k)).collect();
+                format!("(provider = $2 OR provider = '' OR provider IN ({}))", list.join(", "))
             };
             let which = format!(
                 "billing_period = $1 AND {provider} AND billing_account_id = $3 AND ($4 = '' OR slice = $4) \
                  AND import_id <> $5 AND status = 'active'"
             );
             let key = || {
-                vec![
+                let mut v = vec![
                     Value::text(&p.billing_period),
                     Value::text(&p.provider),
                     Value::text(&p.billing_account_id),
                     Value::text(&p.slice),
                     Value::int(import_id),
-                ]
+                ];
+                if !(every_provider && p.slice.is_empty()) {
+                    v.extend(others.iter().map(Value::text));
+                }
+                v
             };
             let old =
                 self.fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key()).await?;

@@ -637,6 +637,91 @@ both!(a_generic_source_replaces_by_invoice_by_period_or_not_at_all, |t| {
     assert!(e.contains("`month` is not one of"), "{e}");
 });
 
+both!(an_invoice_restates_its_reading_under_the_vendors_earlier_spelling, |t| {
+    use itemize_core::refdata::Vendor;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, rows: &[(&str, &str, &str)]| {
+        let mut s = String::from("Invoice Date,Invoice No,Supplier,Amount\n");
+        for (inv, supplier, amount) in rows {
+            s.push_str(&format!("2026-05-10,{inv},{supplier},{amount}\n"));
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, s).unwrap();
+        p
+    };
+    let with = |replaces: &str| {
+        ImportOptions {
+        mapping: Some(
+            itemize_ingest::generic::Mapping::from_toml(&format!(
+                "name = \"SaaS\"\nreplaces = \"{replaces}\"\n[columns]\ndate = \"Invoice Date\"\namount = \"Amount\"\n\
+                 vendor = \"Supplier\"\ninvoice = \"Invoice No\"\n[defaults]\ncurrency = \"USD\"\n"
+            ))
+            .unwrap(),
+        ),
+        ..Default::default()
+    }
+    };
+    let billed = |t: &TestApp| {
+        let app = t.app.clone();
+        async move { app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total.billed_cost }
+    };
+    let slack = t.app.create::<Vendor>(&sys(), serde_json::json!({"name": "Slack"})).await.unwrap().id.get();
+    // INV-7 of a supplier the register does not know yet, and another vendor's invoice of the same number.
+    let first =
+        import(&t, &file("a.csv", &[("INV-7", "Slack Technologies", "100.00")]), with("invoice")).await;
+    let zoom = import(&t, &file("z.csv", &[("INV-7", "Zoom", "30.00")]), with("invoice")).await;
+    assert_eq!((first.status.as_str(), zoom.replaced.len()), ("active", 0), "{:?}", zoom.message);
+    assert_eq!(billed(&t).await, parse_decimal("130.00").unwrap(), "two vendors' INV-7 both count");
+    // The register learns that spelling is Slack's; the corrected INV-7 now reads as Slack's and restates the
+    // reading under the old spelling instead of counting beside it. Zoom's INV-7 stays.
+    t.app
+        .update::<Vendor>(&sys(), slack, None, serde_json::json!({"aliases": ["Slack Technologies"]}))
+        .await
+        .unwrap();
+    let fixed = import(&t, &file("b.csv", &[("INV-7", "Slack", "90.00")]), with("invoice")).await;
+    assert_eq!(
+        (fixed.status.as_str(), fixed.replaced.clone()),
+        ("active", vec![first.id]),
+        "{:?}",
+        fixed.message
+    );
+    assert_eq!(
+        billed(&t).await,
+        parse_decimal("120.00").unwrap(),
+        "Slack's INV-7 is 90.00 now, Zoom's 30.00"
+    );
+    let history = t.app.ledger_history(&sys(), &PartitionFilter::default()).await.unwrap();
+    let current: Vec<(&str, &str)> = history
+        .iter()
+        .filter(|p| p.status == "active")
+        .map(|p| (p.provider.as_str(), p.slice.as_str()))
+        .collect();
+    assert_eq!(current.len(), 2, "{current:?}");
+    assert!(current.contains(&("Slack", "INV-7")) && current.contains(&("Zoom", "INV-7")), "{current:?}");
+
+    // A month held whole under a vendor's earlier spelling cannot be restated in part by an invoice of it.
+    let june = |inv: &str, supplier: &str, amount: &str| {
+        format!("Invoice Date,Invoice No,Supplier,Amount\n2026-06-10,{inv},{supplier},{amount}\n")
+    };
+    let whole = dir.path().join("june.csv");
+    std::fs::write(&whole, june("INV-8", "Acme Ltd", "10.00")).unwrap();
+    assert_eq!(import(&t, &whole, with("period")).await.status, "active");
+    t.app
+        .create::<Vendor>(&sys(), serde_json::json!({"name": "Acme", "aliases": ["Acme Ltd"]}))
+        .await
+        .unwrap();
+    let part = dir.path().join("june-inv.csv");
+    std::fs::write(&part, june("INV-8", "Acme", "11.00")).unwrap();
+    let refused = import(&t, &part, with("invoice")).await;
+    assert_eq!(refused.status, "rejected", "{:?}", refused.message);
+    assert!(refused.message.as_deref().unwrap().contains("as a whole month"), "{:?}", refused.message);
+    assert_eq!(
+        billed(&t).await,
+        parse_decimal("130.00").unwrap(),
+        "May 120.00 and June 10.00, nothing added"
+    );
+});
+
 both!(a_file_whose_lenient_import_left_rows_out_can_be_read_again, |t| {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("invoices.csv");
