@@ -15,8 +15,8 @@ use itemize_core::auth::{Action, Resource, authorize};
 use itemize_ingest::generic::{Mapping, Replaces};
 use itemize_ingest::lake::{Conversion, LakeWriter};
 use itemize_ingest::source::{self, Format, OpenError, Stream};
-use itemize_ingest::{ContractCommitment, FocusRecord, RowError};
-use itemize_store::{CommitmentRow, ImportRow, PartitionRow};
+use itemize_ingest::{ChargeCategory, ContractCommitment, FocusRecord, RowError};
+use itemize_store::{CommitmentRow, ImportRow, PartitionRow, Restates};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -316,12 +316,50 @@ struct PartKey {
 /// The slice of a source that replaces invoice by invoice for its lines without an invoice number.
 const NO_INVOICE: &str = "(no invoice)";
 
+/// The slices of an Azure cost details file. Microsoft exports a month twice: actual cost (a reservation's or
+/// savings plan's purchase carries its cost, the usage it covers costs nothing) and amortized cost (the covered
+/// usage and the unused hours carry it, the purchase is absent or zero). The ledger keeps what each does best,
+/// as Microsoft's own conversion to FOCUS does: the amortized file's usage, so EffectiveCost holds the
+/// commitment's share, and the actual file's commitment purchases and refunds, so BilledCost holds the invoice.
+/// Which reading of the usage a file is shows in it: covered usage or unused hours that cost something.
+const AZURE_ACTUAL: &str = "actual";
+const AZURE_AMORTIZED: &str = "amortized";
+const AZURE_COMMITMENTS: &str = "commitment purchases";
+/// An Azure file's usage until the file is read whole and it is known which reading it is.
+const AZURE_USAGE: &str = "usage";
+
+/// What else a slice of an Azure file restates besides the same slice (a month's earlier imports read whole,
+/// slice '', included), and what it is compared with when an older export is told from a newer one.
+fn azure_restates(slice: &str) -> &'static [&'static str] {
+    match slice {
+        AZURE_AMORTIZED => &["", AZURE_ACTUAL],
+        AZURE_ACTUAL | AZURE_COMMITMENTS => &[""],
+        _ => &[],
+    }
+}
+
+/// A commitment's purchase or refund as the Azure reader gives it: invoiced now, amortized elsewhere.
+fn azure_commitment_charge(r: &FocusRecord) -> bool {
+    r.pricing_category.as_deref() == Some("Committed")
+        && matches!(r.charge_category, ChargeCategory::Purchase | ChargeCategory::Credit)
+        && !r.billed_cost.is_zero()
+}
+
+/// Usage a commitment covers, or its unused hours, costing something: the amortized reading of a month.
+fn azure_amortized_usage(r: &FocusRecord) -> bool {
+    r.pricing_category.as_deref() == Some("Committed")
+        && r.charge_category == ChargeCategory::Usage
+        && !r.effective_cost.is_zero()
+}
+
 /// How a source's lines divide into what a newer file replaces.
 #[derive(Debug, Clone)]
 enum SliceBy {
     Period,
     Invoice,
     File(String),
+    /// Azure cost details: the usage, and the commitment purchases and refunds (see [`AZURE_ACTUAL`]).
+    Azure,
 }
 
 impl SliceBy {
@@ -331,6 +369,8 @@ impl SliceBy {
             // Lines without an invoice number are one group of their own, never the whole period.
             SliceBy::Invoice => r.invoice_id.as_deref().filter(|i| !i.is_empty()).unwrap_or(NO_INVOICE),
             SliceBy::File(sha) => sha,
+            SliceBy::Azure if azure_commitment_charge(r) => AZURE_COMMITMENTS,
+            SliceBy::Azure => AZURE_USAGE,
         }
     }
 }
@@ -762,6 +802,7 @@ impl App {
         row.container = Some(processed.container.into());
         let processed_generic = processed.format == Format::Generic;
         let by_invoice = processed.by_invoice;
+        let processed_azure = processed.format == Format::Azure;
         row.rows_read = processed.rows_read as i64;
         row.rows_rejected = processed.report.total as i64;
         let mut report = processed.report;
@@ -827,7 +868,9 @@ impl App {
             processed
                 .staged
                 .iter()
-                .filter(|p| p.key.slice.is_empty())
+                .filter(|p| {
+                    p.key.slice.is_empty() || matches!(p.key.slice.as_str(), AZURE_ACTUAL | AZURE_AMORTIZED)
+                })
                 .filter_map(|p| {
                     Some((p.key.clone(), itemize_core::clock::format_timestamp(p.charges_until?)))
                 })
@@ -921,11 +964,43 @@ impl App {
             if let Some(why) = older_than_current(&mut tx, &wholes).await? {
                 return Err(AppError::Refused(why));
             }
-            let same_vendor =
-                if by_invoice { earlier_spellings(&mut tx, &parts, &vendors).await? } else { Vec::new() };
-            let replaced = tx.activate_partitions(row.id, &parts, processed_generic, &same_vendor).await?;
+            let mut restates = if by_invoice {
+                earlier_spellings(&mut tx, &parts, &vendors).await?
+            } else {
+                vec![Restates::default(); parts.len()]
+            };
+            let mut parts = parts.clone();
+            let mut held = Vec::new();
+            if processed_azure {
+                for (p, r) in parts.iter_mut().zip(restates.iter_mut()) {
+                    r.slices = azure_restates(&p.slice).iter().map(|s| s.to_string()).collect();
+                    // An actual reading of usage the ledger holds amortized: kept in the history, not made current.
+                    if p.slice == AZURE_ACTUAL
+                        && let Some(a) = tx
+                            .active_partitions_of(&p.billing_period, &p.billing_account_id)
+                            .await?
+                            .into_iter()
+                            .find(|a| a.slice == AZURE_AMORTIZED && a.provider == p.provider)
+                    {
+                        p.status = "superseded".into();
+                        p.superseded_by = Some(a.import_id);
+                        held.push((p.billing_period.clone(), a.import_id));
+                    }
+                }
+            }
+            let replaced = tx.activate_partitions(row.id, &parts, processed_generic, &restates).await?;
             tx.insert_commitments(row.id, &commitments).await?;
-            row.message = Some(summary_message(row, &replaced));
+            let mut message = summary_message(row, &replaced);
+            for (period, by) in &held {
+                message.push_str(&format!(
+                    "; {period}'s usage stays as the amortized reading of import {by} has it (this file's usage is \
+                     kept in the history)"
+                ));
+            }
+            row.message = Some(message);
+            if !parts.is_empty() && parts.iter().all(|p| p.status != "active") {
+                row.status = "superseded".into();
+            }
             tx.update_import(row).await?;
             crate::auth::audit(
                 &mut tx,
@@ -972,6 +1047,13 @@ async fn older_than_current(
             .await?
             .into_iter()
             .filter(|a| a.provider == key.provider || a.provider.is_empty())
+            // A whole month is compared with all of the month; a reading of Azure usage with the readings it
+            // restates (not with the commitment purchases, whose charges end when they were bought).
+            .filter(|a| {
+                key.slice.is_empty()
+                    || a.slice == key.slice
+                    || azure_restates(&key.slice).contains(&a.slice.as_str())
+            })
             .find(|a| a.charges_until.as_deref().is_some_and(|theirs| theirs > until.as_str()));
         if let Some(n) = newer {
             return Ok(Some(format!(
@@ -1064,7 +1146,7 @@ async fn earlier_spellings(
     s: &mut itemize_store::Session,
     parts: &[PartitionRow],
     vendors: &VendorIndex,
-) -> Result<Vec<Vec<String>>, AppError> {
+) -> Result<Vec<Restates>, AppError> {
     let mut current: HashMap<(String, String), Vec<PartitionRow>> = HashMap::new();
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
@@ -1082,7 +1164,7 @@ async fn earlier_spellings(
             .collect();
         names.sort_unstable();
         names.dedup();
-        out.push(names);
+        out.push(Restates { providers: names, slices: Vec::new() });
     }
     Ok(out)
 }
@@ -1200,9 +1282,12 @@ fn process(
             Replaces::Invoice => SliceBy::Invoice,
             Replaces::Nothing => SliceBy::File(sha.to_string()),
         },
+        (Format::Azure, _) => SliceBy::Azure,
         _ => SliceBy::Period,
     };
     out.by_invoice = matches!(slice_by, SliceBy::Invoice);
+    // Whether an Azure file is the amortized reading of its month.
+    let mut amortized = false;
     let default_provider = match src.format {
         Format::AwsCur => "AWS",
         Format::Azure => "Microsoft",
@@ -1292,6 +1377,9 @@ fn process(
         }
         let provider = rec.provider_name.as_deref().unwrap_or(default_provider);
         let slice = slice_by.of(&rec);
+        if matches!(slice_by, SliceBy::Azure) && !amortized {
+            amortized = azure_amortized_usage(&rec);
+        }
         let i = match last_part {
             Some((bps, i))
                 if bps == rec.billing_period_start
@@ -1395,6 +1483,9 @@ fn process(
     for s in &mut out.staged {
         if let Some(w) = s.writer.take() {
             w.finish().map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        if s.key.slice == AZURE_USAGE {
+            s.key.slice = if amortized { AZURE_AMORTIZED } else { AZURE_ACTUAL }.to_string();
         }
     }
     Ok(out)

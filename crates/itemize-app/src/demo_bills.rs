@@ -5,7 +5,9 @@
 //! - `aws-cur2-YYYY-MM.csv`: AWS CUR 2.0, USD; one payer and three usage accounts; a Compute Savings Plan from
 //!   the fourth month (covered usage, negations, the recurring fee), tax lines, one promotional credit; the
 //!   third-to-last month is restated (`-restated.csv`, after every original) with corrected usage and a refund.
-//! - `azure-YYYY-MM.csv`: Azure EA cost details, EUR; a reservation bought once and amortized after.
+//! - `azure-actual-YYYY-MM.csv` and `azure-amortized-YYYY-MM.csv`: Azure EA cost details, EUR, the month's two
+//!   exports: a reservation bought once (its price in the actual export) and amortized after (its share of the
+//!   covered usage in the amortized export); the ledger keeps the amortized usage and the actual purchase.
 //! - `gcp-YYYY-MM.jsonl`: the GCP BigQuery billing export as JSON lines, USD; sustained-use and promotional
 //!   credits, monthly tax rows.
 //! - `datadog-focus-YYYY-MM.csv`: a SaaS vendor exporting FOCUS 1.2, USD.
@@ -63,7 +65,7 @@ pub fn generate_bills(seed: u64, as_of: Date) -> Vec<BillFile> {
     let mut files = vec![rates_file(seed, &months)];
     files.extend(months.iter().map(|m| aws_file(seed, *m, false)));
     files.push(aws_file(seed, months[restated], true));
-    files.extend(months.iter().map(|m| azure_file(seed, *m)));
+    files.extend(months.iter().flat_map(|m| [azure_file(seed, *m, false), azure_file(seed, *m, true)]));
     files.extend(months.iter().map(|m| gcp_file(seed, *m)));
     files.extend(months.iter().map(|m| datadog_file(seed, *m)));
     files.push(BillFile { name: SAAS_MAPPING.into(), contents: SAAS_TOML.into(), role: BillRole::Mapping });
@@ -672,7 +674,9 @@ fn azure_prices(payg: Decimal) -> (Decimal, Decimal) {
     (round(payg * Decimal::new(95, 2), 4), round(payg * Decimal::new(62, 2), 4))
 }
 
-fn azure_file(seed: u64, m: Month) -> BillFile {
+/// One month of Azure cost details, as the actual-cost export or the amortized-cost export gives it: the same
+/// usage; the reservation's cost on its purchase in the first, on the usage it covers in the second.
+fn azure_file(seed: u64, m: Month, amortized: bool) -> BillFile {
     let mut rng = Rng::new(seed, "azure", m.index);
     let mut table = Table::new(AZURE_HEADER);
     let reservation_id = guid("azure reservation");
@@ -729,7 +733,11 @@ fn azure_file(seed: u64, m: Month) -> BillFile {
             let qty = m.quantity(&mut rng, dec(daily), day, reserved, flags == "weekday");
             let (unit_price, ri_price) = azure_prices(payg);
             let covered = reserved && m.index >= RI_MONTH;
-            let price = if covered { ri_price } else { unit_price };
+            let price = match (covered, amortized) {
+                (true, true) => ri_price,
+                (true, false) => Decimal::ZERO,
+                (false, _) => unit_price,
+            };
             if covered && day == m.start {
                 reserved_hourly += ri_price * qty / Decimal::from(24);
             }
@@ -777,7 +785,7 @@ fn azure_file(seed: u64, m: Month) -> BillFile {
             table.row(&cells);
         }
     }
-    if m.index == RI_MONTH {
+    if m.index == RI_MONTH && !amortized {
         // One year paid upfront for the D-series fleet the reservation covers.
         let cost = round(reserved_hourly * Decimal::from(24 * 365), 2);
         let mut cells = common(0);
@@ -806,7 +814,8 @@ fn azure_file(seed: u64, m: Month) -> BillFile {
         ]);
         table.row(&cells);
     }
-    cost_file(format!("azure-{}.csv", m.label()), table.finish(), None)
+    let kind = if amortized { "amortized" } else { "actual" };
+    cost_file(format!("azure-{kind}-{}.csv", m.label()), table.finish(), None)
 }
 
 /// Tags as EA cost details write them: `"key": "value"` pairs without braces.
@@ -1742,14 +1751,15 @@ mod tests {
         assert_ne!(a[0].contents, b[0].contents, "another seed, other rates");
 
         let names: Vec<&str> = a.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names.len(), 1 + 14 + 13 * 3 + 2 * 14);
+        assert_eq!(names.len(), 1 + 14 + 13 * 4 + 2 * 14);
         assert_eq!(names[0], "rates-ecb.csv");
         assert_eq!(names[1], "aws-cur2-2024-02.csv");
         assert_eq!(names[13], "aws-cur2-2025-02.csv", "the last month is the one before as_of's");
         assert_eq!(names[14], "aws-cur2-2024-12-restated.csv", "the restatement after every original");
         let pos = |n: &str| names.iter().position(|x| *x == n).unwrap_or_else(|| panic!("{n} missing"));
-        assert!(pos("azure-2024-02.csv") > pos("aws-cur2-2024-12-restated.csv"));
-        assert!(pos("gcp-2024-02.jsonl") > pos("azure-2025-02.csv"));
+        assert!(pos("azure-actual-2024-02.csv") > pos("aws-cur2-2024-12-restated.csv"));
+        assert!(pos("azure-amortized-2024-02.csv") == pos("azure-actual-2024-02.csv") + 1);
+        assert!(pos("gcp-2024-02.jsonl") > pos("azure-amortized-2025-02.csv"));
         assert!(pos("datadog-focus-2024-02.csv") > pos("gcp-2025-02.jsonl"));
         assert!(pos("saas-invoices.toml") < pos("saas-invoices-2024-02.csv"));
         assert!(pos("gl-spend.toml") < pos("gl-spend-2024-02.csv"));
@@ -1884,17 +1894,33 @@ mod tests {
         assert!(restated.iter().all(|r| key(r) == key(&original[0])));
         assert!(restated.iter().any(|r| r.other.get("x_LineItemType").is_some_and(|t| t == "Refund")));
 
-        // Azure: the reservation is bought once and amortized into the covered usage after.
-        let azure = by_month("azure-");
-        for (i, month) in azure.iter().enumerate() {
-            let purchases = month.iter().filter(|r| r.charge_category == ChargeCategory::Purchase).count();
-            assert_eq!(purchases, usize::from(i == RI_MONTH), "azure month {i}");
-            let covered = month
-                .iter()
-                .filter(|r| r.commitment_discount_id.is_some() && r.charge_category == ChargeCategory::Usage);
-            let covered: Vec<_> = covered.collect();
-            assert_eq!(!covered.is_empty(), i >= RI_MONTH, "azure month {i}");
-            assert!(covered.iter().all(|r| r.billed_cost.is_zero() && r.effective_cost > Decimal::ZERO));
+        // Azure: the reservation is bought once (the actual export) and amortized into the covered usage after
+        // (the amortized export); both exports hold the same usage.
+        let actual = by_month("azure-actual-");
+        let amortized = by_month("azure-amortized-");
+        assert_eq!((actual.len(), amortized.len()), (MONTHS, MONTHS));
+        for (i, (act, amo)) in actual.iter().zip(&amortized).enumerate() {
+            let purchases = |m: &[&FocusRecord]| {
+                m.iter()
+                    .filter(|r| {
+                        r.charge_category == ChargeCategory::Purchase && r.billed_cost > Decimal::ZERO
+                    })
+                    .count()
+            };
+            assert_eq!((purchases(act), purchases(amo)), (usize::from(i == RI_MONTH), 0), "azure month {i}");
+            let covered = |m: &[&FocusRecord]| -> Vec<(Decimal, Decimal)> {
+                m.iter()
+                    .filter(|r| {
+                        r.commitment_discount_id.is_some() && r.charge_category == ChargeCategory::Usage
+                    })
+                    .map(|r| (r.billed_cost, r.effective_cost))
+                    .collect()
+            };
+            let (c_act, c_amo) = (covered(act), covered(amo));
+            assert_eq!((!c_act.is_empty(), c_act.len()), (i >= RI_MONTH, c_amo.len()), "azure month {i}");
+            assert!(c_act.iter().all(|(b, e)| b.is_zero() && e.is_zero()), "azure month {i}");
+            assert!(c_amo.iter().all(|(b, e)| b.is_zero() && *e > Decimal::ZERO), "azure month {i}");
+            assert_eq!(act.len(), amo.len() + usize::from(i == RI_MONTH), "azure month {i}: the same usage");
         }
 
         // GCP: credits on some rows (sustained use every month, the promotion in the first ones), tax monthly.

@@ -25,8 +25,9 @@
 //!   These rules give the right answer for either kind of file, so the reader needs no "actual or amortized"
 //!   switch. What one file cannot give is what it does not contain: an actual file alone has no amortized
 //!   commitment cost, an amortized file alone has no commitment purchase. (Microsoft's own conversion joins
-//!   the amortized file with the commitment purchases and refunds of the actual file; feeding both files'
-//!   matching rows through this reader gives the same result.) One deliberate difference from Microsoft's
+//!   the amortized file with the commitment purchases and refunds of the actual file; the ledger does the same
+//!   when both files of a month are imported, keeping each file's usage and its purchases as partitions of their
+//!   own.) One deliberate difference from Microsoft's
 //!   table: Microsoft keeps BilledCost = cost on `Unused*` rows; here it is 0, since that money was invoiced
 //!   as the purchase and counting it twice would overstate the invoice.
 //! - **ListCost**: `PaygCostInBillingCurrency` when the file has it; else `PayGPrice` × `Quantity` (× the

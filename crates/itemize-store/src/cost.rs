@@ -92,6 +92,16 @@ pub struct PartitionRow {
     pub charges_until: Option<String>,
 }
 
+/// What a partition restates besides the current partitions of its own period, account, provider and slice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restates {
+    /// Other names the ledger holds the partition's provider under: a vendor's earlier spelling, now one of its
+    /// aliases. Their partitions of the same slice are restated too.
+    pub providers: Vec<String>,
+    /// Other slices of the period it restates (an Azure amortized reading restates the actual one's usage).
+    pub slices: Vec<String>,
+}
+
 const PARTITION_COLS: &str = "id, import_id, billing_period, provider, billing_account_id, slice, status, \
      superseded_by, rows_count, lake_path, totals_json, services_json, tag_keys_json, charges_until";
 
@@ -261,36 +271,54 @@ impl Session {
     /// transaction: readers see the old set or the new one, never a mix.
     /// `every_provider`: a whole-period partition restates the period of the account whatever its provider (a
     /// generic source's file run again: a vendor it no longer names had its lines taken out), not only its own.
-    /// `same_vendor[i]` (when given): other provider names that are `parts[i]`'s vendor under an earlier spelling;
-    /// their current partitions of the same slice are restated too.
+    /// `restates[i]` (when given): what `parts[i]` restates besides its own slice (see [`Restates`]).
+    /// A partition given with status `superseded` (and who holds its place in `superseded_by`) is kept in the
+    /// history without restating anything: a reading the ledger prefers another one to.
     pub async fn activate_partitions(
         &mut self,
         import_id: i64,
         parts: &[PartitionRow],
         every_provider: bool,
-        same_vendor: &[Vec<String>],
+        restates: &[Restates],
     ) -> Result<Vec<i64>, StoreError> {
         let mut replaced = Vec::new();
+        let none = Restates::default();
         for (i, p) in parts.iter().enumerate() {
+            let also = restates.get(i).unwrap_or(&none);
+            let current = p.status == "active";
             // What the partition restates: a whole period (slice '') every current partition of the period and
-            // account, whatever its slice; a slice (an invoice) the current partition of that slice. A provider
-            // of '' is an earlier reading of the same bill that did not name it (a FOCUS 1.3 file read before
-            // ServiceProviderName stood in for ProviderName): it is restated too.
+            // account, whatever its slice; a slice (an invoice) the current partition of that slice, and the
+            // slices `also` names. A provider of '' is an earlier reading of the same bill that did not name it
+            // (a FOCUS 1.3 file read before ServiceProviderName stood in for ProviderName): it is restated too,
+            // as are the other names `also` gives the provider.
             // Never the import's own partitions (it may write several slices of one period).
-            // `same_vendor[i]`: other names the ledger holds the partition's provider under (a vendor's earlier
-            // spelling, now one of its aliases), whose partitions of the same slice it restates too.
             // ($2 is bound either way; `$2 = $2` keeps it in the statement when every provider is meant.)
-            let others = same_vendor.get(i).map(Vec::as_slice).unwrap_or_default();
-            let provider = if every_provider && p.slice.is_empty() {
+            let every = every_provider && p.slice.is_empty();
+            let providers: &[String] = if every { &[] } else { &also.providers };
+            let mut n = 5;
+            let mut list = |k: usize| -> String {
+                (0..k)
+                    .map(|_| {
+                        n += 1;
+                        format!("${n}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let provider = if every {
                 "$2 = $2".to_string()
-            } else if others.is_empty() {
+            } else if providers.is_empty() {
                 "(provider = $2 OR provider = '')".to_string()
             } else {
-                let list: Vec<String> = (0..others.len()).map(|k| format!("${}", 6 + k)).collect();
-                format!("(provider = $2 OR provider = '' OR provider IN ({}))", list.join(", "))
+                format!("(provider = $2 OR provider = '' OR provider IN ({}))", list(providers.len()))
+            };
+            let slice = if also.slices.is_empty() {
+                "($4 = '' OR slice = $4)".to_string()
+            } else {
+                format!("($4 = '' OR slice = $4 OR slice IN ({}))", list(also.slices.len()))
             };
             let which = format!(
-                "billing_period = $1 AND {provider} AND billing_account_id = $3 AND ($4 = '' OR slice = $4) \
+                "billing_period = $1 AND {provider} AND billing_account_id = $3 AND {slice} \
                  AND import_id <> $5 AND status = 'active'"
             );
             let key = || {
@@ -301,31 +329,37 @@ impl Session {
                     Value::text(&p.slice),
                     Value::int(import_id),
                 ];
-                if !(every_provider && p.slice.is_empty()) {
-                    v.extend(others.iter().map(Value::text));
-                }
+                v.extend(providers.iter().map(Value::text));
+                v.extend(also.slices.iter().map(Value::text));
                 v
             };
-            let old =
-                self.fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key()).await?;
-            for r in old.iter() {
-                replaced.push(r.int("import_id")?);
+            if current {
+                let old = self
+                    .fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key())
+                    .await?;
+                for r in old.iter() {
+                    replaced.push(r.int("import_id")?);
+                }
+                self.execute(
+                    format!(
+                        "UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"
+                    ),
+                    key(),
+                )
+                .await?;
             }
             self.execute(
-                format!("UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"),
-                key(),
-            )
-            .await?;
-            self.execute(
                 "INSERT INTO cost_partitions (import_id, billing_period, provider, billing_account_id, status, \
-                 rows_count, lake_path, totals_json, services_json, tag_keys_json, slice, charges_until) \
-                 VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11)"
+                 superseded_by, rows_count, lake_path, totals_json, services_json, tag_keys_json, slice, \
+                 charges_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                     .into(),
                 vec![
                     Value::int(import_id),
                     Value::text(&p.billing_period),
                     Value::text(&p.provider),
                     Value::text(&p.billing_account_id),
+                    Value::text(if current { "active" } else { "superseded" }),
+                    Value::Int(if current { None } else { p.superseded_by }),
                     Value::int(p.rows),
                     Value::text(&p.lake_path),
                     Value::text(&p.totals_json),

@@ -20,7 +20,7 @@ pub use allocation::{
 pub use assets::{
     ASSET_COLUMNS, AssetCostRow, AssetEvent, AssetQuery, AuditRow, ContractRow, RelationRow, ScanRow,
 };
-pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow};
+pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow, Restates};
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS, Migration, MigrationStatus};

@@ -536,10 +536,16 @@ async fn demo(
                 );
             }
             let lines: i64 = bills.iter().map(|b| b.rows_ingested).sum();
-            let restated = bills.iter().filter(|b| !b.replaced.is_empty()).count();
+            // An Azure month's amortized export takes the place of its actual export's usage: a merge, not a
+            // provider restating the month.
+            let merged = bills
+                .iter()
+                .filter(|b| !b.replaced.is_empty() && b.file_name.starts_with("azure-amortized-"))
+                .count();
+            let restated = bills.iter().filter(|b| !b.replaced.is_empty()).count() - merged;
             println!(
                 "  {:<24} {:>5} files, {lines} cost lines (AWS CUR 2.0, Azure, GCP, FOCUS, SaaS invoices, GL); \
-                 {restated} restatement",
+                 {restated} restatement; Azure: {merged} months' actual and amortized exports merged",
                 "bills/",
                 bills.len()
             );

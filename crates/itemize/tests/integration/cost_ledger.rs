@@ -722,6 +722,162 @@ both!(an_invoice_restates_its_reading_under_the_vendors_earlier_spelling, |t| {
     );
 });
 
+both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
+    const HEADER: &str = "billingAccountId,billingAccountName,billingProfileId,billingProfileName,\
+        billingPeriodStartDate,billingPeriodEndDate,date,subscriptionId,meterCategory,productName,resourceId,\
+        quantity,unitPrice,costInBillingCurrency,billingCurrency,chargeType,pricingModel,frequency,\
+        publisherName,benefitId,benefitName";
+    let ri = "/providers/Microsoft.Capacity/reservationOrders/o1/reservations/r1";
+    let dir = tempfile::tempdir().unwrap();
+    // One month of one billing profile, as the actual-cost or the amortized-cost export gives it.
+    let export = |name: &str, profile: &str, amortized: bool, on_demand: &str| {
+        let line = |day: &str,
+                    product: &str,
+                    qty: &str,
+                    cost: &str,
+                    charge: &str,
+                    model: &str,
+                    freq: &str| {
+            let benefit = if model == "Reservation" { ri } else { "" };
+            format!(
+                "acct:1,Contoso,{profile},Contoso {profile},2026-05-01,2026-05-31,{day},sub-1,Virtual Machines,\
+                 {product},/subscriptions/sub-1/vm-7,{qty},0.08,{cost},USD,{charge},{model},{freq},Microsoft,\
+                 {benefit},ri-one"
+            )
+        };
+        let mut rows = vec![
+            // The reservation bought: its price in the actual export, nothing in the amortized one.
+            line(
+                "05/01/2026",
+                "Reservation D2s",
+                "1",
+                if amortized { "0" } else { "1200.00" },
+                "Purchase",
+                "Reservation",
+                "OneTime",
+            ),
+            // Usage the reservation covers: nothing in the actual export, its share in the amortized one.
+            line(
+                "05/03/2026",
+                "D2s v5",
+                "20",
+                if amortized { "1.25" } else { "0" },
+                "Usage",
+                "Reservation",
+                "UsageBased",
+            ),
+            line("05/03/2026", "D4s v5", "10", on_demand, "Usage", "OnDemand", "UsageBased"),
+            line("05/31/2026", "Tax", "1", "5.00", "Tax", "", "OneTime"),
+        ];
+        if amortized {
+            rows.push(line(
+                "05/03/2026",
+                "D2s v5",
+                "4",
+                "0.25",
+                "UnusedReservation",
+                "Reservation",
+                "UsageBased",
+            ));
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+        p
+    };
+    let ledger = |t: &TestApp, profile: &str| {
+        let (app, account) = (t.app.clone(), profile.to_string());
+        async move {
+            let q = LedgerQuery { account: Some(account), ..Default::default() };
+            let total = app.ledger_totals(&sys(), &q).await.unwrap().total;
+            (total.billed_cost.to_string(), total.effective_cost.to_string())
+        }
+    };
+    let current = |t: &TestApp, profile: &str| {
+        let (app, account) = (t.app.clone(), profile.to_string());
+        async move {
+            let f = PartitionFilter { billing_account_id: Some(account), ..Default::default() };
+            let mut v: Vec<(String, i64)> = app
+                .ledger_history(&sys(), &f)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|p| p.status == "active")
+                .map(|p| (p.slice, p.import_id))
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    // The merged month: BilledCost is the invoice (the purchase, the on-demand usage, the tax), EffectiveCost the
+    // amortized cost (the covered usage's share, the unused hours, the on-demand usage, the tax).
+    let merged = ("1215.00".to_string(), "16.50".to_string());
+
+    // The actual export first: alone it has no amortized cost of the reservation.
+    let actual = import(&t, &export("a1.csv", "BP-1", false, "10.00"), ImportOptions::default()).await;
+    assert_eq!(actual.status, "active", "{:?}", actual.message);
+    assert_eq!(ledger(&t, "BP-1").await, ("1215.00".to_string(), "15.00".to_string()));
+    // The amortized export next: its usage takes the actual one's place; the purchase stays.
+    let amortized = import(&t, &export("m1.csv", "BP-1", true, "10.00"), ImportOptions::default()).await;
+    assert_eq!((amortized.status.as_str(), amortized.replaced.clone()), ("active", vec![actual.id]));
+    assert_eq!(ledger(&t, "BP-1").await, merged);
+    assert_eq!(
+        current(&t, "BP-1").await,
+        vec![("amortized".to_string(), amortized.id), ("commitment purchases".to_string(), actual.id)]
+    );
+    assert_eq!(
+        t.app.cost_import(&sys(), actual.id).await.unwrap().status,
+        "active",
+        "its purchase is current"
+    );
+
+    // The other order gives the same month: the actual export's usage stays in the history only.
+    let amortized = import(&t, &export("m2.csv", "BP-2", true, "10.00"), ImportOptions::default()).await;
+    assert_eq!(ledger(&t, "BP-2").await, ("15.00".to_string(), "16.50".to_string()), "no purchase yet");
+    let actual = import(&t, &export("a2.csv", "BP-2", false, "10.00"), ImportOptions::default()).await;
+    assert_eq!((actual.status.as_str(), actual.replaced.len()), ("active", 0), "{:?}", actual.message);
+    assert!(
+        actual.message.as_deref().unwrap().contains("amortized reading of import"),
+        "{:?}",
+        actual.message
+    );
+    assert_eq!(ledger(&t, "BP-2").await, merged);
+    assert_eq!(
+        current(&t, "BP-2").await,
+        vec![("amortized".to_string(), amortized.id), ("commitment purchases".to_string(), actual.id)]
+    );
+    let history = t.app.ledger_history(&sys(), &PartitionFilter::default()).await.unwrap();
+    let kept = history
+        .iter()
+        .find(|p| p.import_id == actual.id && p.slice == "actual")
+        .expect("kept in the history");
+    assert_eq!((kept.status.as_str(), kept.superseded_by), ("superseded", Some(amortized.id)));
+
+    // A restated amortized export replaces the amortized one; the purchase stays.
+    let restated = import(&t, &export("m3.csv", "BP-2", true, "11.00"), ImportOptions::default()).await;
+    assert_eq!(restated.replaced, vec![amortized.id]);
+    assert_eq!(ledger(&t, "BP-2").await, ("1216.00".to_string(), "17.50".to_string()));
+    assert_eq!(t.app.cost_import(&sys(), amortized.id).await.unwrap().status, "superseded");
+
+    // A month without a commitment reads the same either way: a newer export of it replaces the older whole.
+    let plain = |name: &str, cost: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "{HEADER}\nacct:1,Contoso,BP-3,Contoso BP-3,2026-05-01,2026-05-31,05/03/2026,sub-1,\
+                 Virtual Machines,D4s v5,/subscriptions/sub-1/vm-8,10,0.08,{cost},USD,Usage,OnDemand,UsageBased,\
+                 Microsoft,,\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let first = import(&t, &plain("p1.csv", "3.00"), ImportOptions::default()).await;
+    let second = import(&t, &plain("p2.csv", "4.00"), ImportOptions::default()).await;
+    assert_eq!(second.replaced, vec![first.id]);
+    assert_eq!(ledger(&t, "BP-3").await, ("4.00".to_string(), "4.00".to_string()));
+});
+
 both!(a_file_whose_lenient_import_left_rows_out_can_be_read_again, |t| {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("invoices.csv");
