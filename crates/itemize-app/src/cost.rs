@@ -330,12 +330,22 @@ const AZURE_USAGE: &str = "usage";
 
 /// What else a slice of an Azure file restates besides the same slice (a month's earlier imports read whole,
 /// slice '', included), and what it is compared with when an older export is told from a newer one.
+/// An actual reading restates the commitment purchases too: the actual export is where they come from, so a
+/// newer one without a purchase the older one had means it is gone.
 fn azure_restates(slice: &str) -> &'static [&'static str] {
     match slice {
         AZURE_AMORTIZED => &["", AZURE_ACTUAL],
-        AZURE_ACTUAL | AZURE_COMMITMENTS => &[""],
+        AZURE_ACTUAL => &["", AZURE_COMMITMENTS],
+        AZURE_COMMITMENTS => &[""],
         _ => &[],
     }
+}
+
+/// A partition kept in the history without ever being current: an Azure actual reading of usage the month's
+/// amortized reading holds. It is superseded by an earlier import, where a restated partition is superseded by
+/// a later one.
+fn held(p: &PartitionRow) -> bool {
+    p.status == "superseded" && p.superseded_by.is_some_and(|by| by < p.import_id)
 }
 
 /// A commitment's purchase or refund as the Azure reader gives it: invoiced now, amortized elsewhere.
@@ -703,11 +713,12 @@ impl App {
         // The same bytes again change nothing — unless their import left rows out (a lenient import that met a
         // missing exchange rate, say) and is still current: then they are read again, with the rates and
         // reference data of today, and the new import restates the old one.
-        let mut retry = earlier.as_ref().is_some_and(|e| e.rows_rejected > 0 && e.status == "active");
+        let mut retry = earlier.as_ref().is_some_and(|e| e.rows_rejected > 0 && e.status != "duplicate");
         if let Some(e) = earlier.as_ref().filter(|_| retry) {
-            // Only while all of it is current: a later import that restated part of it is newer than these bytes.
+            // Only while all of it is as current as it was made (a held partition never was current): a later
+            // import that restated part of it is newer than these bytes.
             let parts = self.store().session().await?.import_partitions(e.id).await?;
-            retry = parts.iter().all(|p| p.status == "active");
+            retry = !parts.is_empty() && parts.iter().all(|p| p.status == "active" || held(p));
         }
         if let Some(e) = earlier.as_ref().filter(|_| retry) {
             row.message = Some(format!(
@@ -970,35 +981,50 @@ impl App {
                 vec![Restates::default(); parts.len()]
             };
             let mut parts = parts.clone();
-            let mut held = Vec::new();
+            let mut held = BTreeSet::new();
             if processed_azure {
                 for (p, r) in parts.iter_mut().zip(restates.iter_mut()) {
                     r.slices = azure_restates(&p.slice).iter().map(|s| s.to_string()).collect();
-                    // An actual reading of usage the ledger holds amortized: kept in the history, not made current.
-                    if p.slice == AZURE_ACTUAL
-                        && let Some(a) = tx
-                            .active_partitions_of(&p.billing_period, &p.billing_account_id)
-                            .await?
-                            .into_iter()
-                            .find(|a| a.slice == AZURE_AMORTIZED && a.provider == p.provider)
-                    {
+                    if p.slice != AZURE_ACTUAL {
+                        continue;
+                    }
+                    let amortized = tx
+                        .active_partitions_of(&p.billing_period, &p.billing_account_id)
+                        .await?
+                        .into_iter()
+                        .find(|a| a.slice == AZURE_AMORTIZED && a.provider == p.provider);
+                    let Some(a) = amortized else { continue };
+                    let newer = match (&a.charges_until, &p.charges_until) {
+                        (Some(theirs), Some(mine)) => mine > theirs,
+                        _ => false,
+                    };
+                    if newer || opts.replace_newer {
+                        // Later than the month's amortized reading (or asked to replace it): this reading's usage
+                        // is current until a newer amortized export arrives.
+                        r.slices.push(AZURE_AMORTIZED.into());
+                    } else {
+                        // As recent as the amortized reading, which keeps the usage: this one is kept in the
+                        // history (held: superseded by an earlier import), while it still restates the month's
+                        // commitment purchases (those its file no longer holds are gone).
                         p.status = "superseded".into();
                         p.superseded_by = Some(a.import_id);
-                        held.push((p.billing_period.clone(), a.import_id));
+                        held.insert((p.billing_period.clone(), p.billing_account_id.clone(), a.import_id));
                     }
                 }
             }
             let replaced = tx.activate_partitions(row.id, &parts, processed_generic, &restates).await?;
             tx.insert_commitments(row.id, &commitments).await?;
-            let mut message = summary_message(row, &replaced);
-            for (period, by) in &held {
+            let none_current = !parts.is_empty() && parts.iter().all(|p| p.status != "active");
+            let mut message =
+                if none_current { "nothing made current".to_string() } else { summary_message(row, &replaced) };
+            for (period, account, by) in &held {
                 message.push_str(&format!(
-                    "; {period}'s usage stays as the amortized reading of import {by} has it (this file's usage is \
-                     kept in the history)"
+                    "; {period} of {account}: the usage stays as import {by}, the month's amortized reading, has it \
+                     (this file's usage is kept in the history)"
                 ));
             }
             row.message = Some(message);
-            if !parts.is_empty() && parts.iter().all(|p| p.status != "active") {
+            if none_current {
                 row.status = "superseded".into();
             }
             tx.update_import(row).await?;
@@ -1052,7 +1078,8 @@ async fn older_than_current(
             .filter(|a| {
                 key.slice.is_empty()
                     || a.slice == key.slice
-                    || azure_restates(&key.slice).contains(&a.slice.as_str())
+                    || (a.slice != AZURE_COMMITMENTS
+                        && azure_restates(&key.slice).contains(&a.slice.as_str()))
             })
             .find(|a| a.charges_until.as_deref().is_some_and(|theirs| theirs > until.as_str()));
         if let Some(n) = newer {

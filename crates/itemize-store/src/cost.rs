@@ -273,7 +273,8 @@ impl Session {
     /// generic source's file run again: a vendor it no longer names had its lines taken out), not only its own.
     /// `restates[i]` (when given): what `parts[i]` restates besides its own slice (see [`Restates`]).
     /// A partition given with status `superseded` (and who holds its place in `superseded_by`) is kept in the
-    /// history without restating anything: a reading the ledger prefers another one to.
+    /// history without being made current, a reading the ledger prefers another one to; it still restates what
+    /// it names.
     pub async fn activate_partitions(
         &mut self,
         import_id: i64,
@@ -333,21 +334,16 @@ impl Session {
                 v.extend(also.slices.iter().map(Value::text));
                 v
             };
-            if current {
-                let old = self
-                    .fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key())
-                    .await?;
-                for r in old.iter() {
-                    replaced.push(r.int("import_id")?);
-                }
-                self.execute(
-                    format!(
-                        "UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"
-                    ),
-                    key(),
-                )
-                .await?;
+            let old =
+                self.fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key()).await?;
+            for r in old.iter() {
+                replaced.push(r.int("import_id")?);
             }
+            self.execute(
+                format!("UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"),
+                key(),
+            )
+            .await?;
             self.execute(
                 "INSERT INTO cost_partitions (import_id, billing_period, provider, billing_account_id, status, \
                  superseded_by, rows_count, lake_path, totals_json, services_json, tag_keys_json, slice, \
