@@ -49,7 +49,10 @@ pub enum DemoOutcome {
 /// The demo's asset register as loaded.
 #[derive(Debug, Default)]
 pub struct DemoAssets {
+    /// The import of what the register held the day it went live.
     pub import: crate::asset_import::ImportReport,
+    /// Assets bought after that, each imported on its purchase day.
+    pub received: usize,
     /// Transitions and check-outs replayed after the import.
     pub transitions: usize,
     pub relations: usize,
@@ -233,15 +236,26 @@ impl App {
         std::fs::write(&path, &demo.csv)
             .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", path.display())))?;
         loader.put_asset_settings(system, demo.settings.clone()).await?;
-        let import = loader
-            .import_assets(system, demo.csv.as_bytes(), &crate::asset_import::ImportOptions::default())
-            .await?;
-        if !import.errors.is_empty() || !import.committed {
-            return Err(AppError::Internal(format!(
-                "the demo's assets.csv did not import: {:?}",
-                import.errors.first()
-            )));
-        }
+        // What was bought by the day the register went live is imported then; what was bought since arrives on
+        // its purchase day, at 08:00, before anything happens to it (the steps' times start at 09:00 of that day).
+        let live = times.0.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let (first, mut later) = split_by_arrival(&demo.csv, live, as_of)?;
+        let import_file = |csv: String| {
+            let loader = loader.clone();
+            async move {
+                let report = loader
+                    .import_assets(system, csv.as_bytes(), &crate::asset_import::ImportOptions::default())
+                    .await?;
+                if !report.errors.is_empty() || !report.committed {
+                    return Err(AppError::Internal(format!(
+                        "the demo's assets.csv did not import: {:?}",
+                        report.errors.first()
+                    )));
+                }
+                Ok::<_, AppError>(report)
+            }
+        };
+        let import = import_file(first).await?;
         let mut s = self.store().session().await?;
         let tags = s.asset_ids_by_tag().await.map_err(crate::assets::store_err)?;
         let mut ids: std::collections::HashMap<&str, std::collections::HashMap<String, i64>> =
@@ -267,7 +281,40 @@ impl App {
         let lookup = |what: &str, key: &str| -> Result<i64, AppError> {
             ids.get(what).and_then(|m| m.get(key)).copied().ok_or_else(|| missing(what, key))
         };
-        let tag_id = |tag: &str| tags.get(&tag.to_lowercase()).copied().ok_or_else(|| missing("asset", tag));
+        let tags = std::cell::RefCell::new(tags);
+        let tag_id =
+            |tag: &str| tags.borrow().get(&tag.to_lowercase()).copied().ok_or_else(|| missing("asset", tag));
+        let at_eight = |day: Date| {
+            day.at(8, 0, 0, 0)
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp())
+                .map_err(|e| AppError::Internal(format!("demo history: {e}")))
+        };
+        // Imports the files of what arrived by `until` (all of them without one), each at 08:00 of its day, and
+        // learns their tags; how many assets they held.
+        let receive = async |until: Option<jiff::Timestamp>,
+                             later: &mut std::collections::BTreeMap<Date, String>|
+               -> Result<usize, AppError> {
+            let mut n = 0;
+            while let Some(day) = later.first_key_value().map(|(d, _)| *d) {
+                let arrives = at_eight(day)?;
+                if until.is_some_and(|u| arrives > u) {
+                    break;
+                }
+                let csv = later.remove(&day).unwrap_or_default();
+                clock.set(arrives);
+                n += import_file(csv).await?.created;
+                let all = self
+                    .store()
+                    .session()
+                    .await?
+                    .asset_ids_by_tag()
+                    .await
+                    .map_err(crate::assets::store_err)?;
+                tags.replace(all);
+            }
+            Ok(n)
+        };
         // Natural keys in a step's body → the ids the API takes.
         let resolve = |mut body: Value| -> Result<Value, AppError> {
             let Some(o) = body.as_object_mut() else { return Ok(body) };
@@ -293,6 +340,7 @@ impl App {
         };
         let mut out = DemoAssets { import, ..DemoAssets::default() };
         for (step, at) in demo.steps.into_iter().zip(times.1) {
+            out.received += receive(Some(at), &mut later).await?;
             clock.set(at);
             match step {
                 Step::Transition { tag, body } => {
@@ -345,6 +393,7 @@ impl App {
                 }
             }
         }
+        out.received += receive(None, &mut later).await?;
         Ok(out)
     }
 
@@ -483,10 +532,15 @@ fn history_times(
             }
             if let Some(before) = last.get(tag) {
                 at = at.max(before.checked_add(jiff::SignedDuration::from_secs(60)).unwrap_or(*before));
-            } else if let Some(d) = bought.get(tag).filter(|d| **d < as_of) {
-                // Nothing happens to an asset before it was bought.
+            }
+        }
+        // Nothing happens to an asset, or refers to it, before it was bought (and came into the register).
+        for t in referenced_tags(step) {
+            if let Some(d) = bought.get(t).filter(|d| **d < as_of) {
                 at = at.max(at_nine(*d)?);
             }
+        }
+        if let Some((tag, _)) = asset_step(step) {
             last.insert(tag, at);
         }
         times.push(at);
@@ -506,6 +560,64 @@ fn asset_step(step: &crate::demo_assets::Step) -> Option<(&str, &Value)> {
         | Step::Relation { tag, body } => Some((tag, body)),
         Step::Contract { .. } | Step::Audit { .. } => None,
     }
+}
+
+/// Every asset a step needs in the register: the one it acts on, the one a relationship points to, the ones a
+/// contract covers, the labels an audit scans.
+fn referenced_tags(step: &crate::demo_assets::Step) -> Vec<&str> {
+    use crate::demo_assets::Step;
+    match step {
+        Step::Contract { tags, .. } => tags.iter().map(String::as_str).collect(),
+        Step::Audit { extra, .. } => extra.iter().map(String::as_str).collect(),
+        _ => {
+            let Some((tag, body)) = asset_step(step) else { return Vec::new() };
+            std::iter::once(tag).chain(body.get("to_asset").and_then(Value::as_str)).collect()
+        }
+    }
+}
+
+/// The demo's asset file split by when each asset came into the register: the rows of assets bought by the day
+/// the register went live (imported then), and those bought between then and `as_of` as one file per purchase
+/// day (received that day), each with the header.
+fn split_by_arrival(
+    csv_text: &str,
+    live: Date,
+    as_of: Date,
+) -> Result<(String, std::collections::BTreeMap<Date, String>), AppError> {
+    let bad = |e: csv::Error| AppError::Internal(format!("the demo's assets.csv: {e}"));
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let header = r.headers().map_err(bad)?.clone();
+    let bought = header.iter().position(|h| h == "purchase_date");
+    let mut files: std::collections::BTreeMap<Option<Date>, csv::Writer<Vec<u8>>> =
+        std::collections::BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.map_err(bad)?;
+        let day = bought.and_then(|i| rec.get(i)?.parse::<Date>().ok()).filter(|d| *d > live && *d < as_of);
+        let w = match files.entry(day) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(&header).map_err(bad)?;
+                e.insert(w)
+            }
+        };
+        w.write_record(&rec).map_err(bad)?;
+    }
+    let text = |w: csv::Writer<Vec<u8>>| -> Result<String, AppError> {
+        let bytes = w.into_inner().map_err(|e| AppError::Internal(format!("the demo's assets.csv: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| AppError::Internal(format!("the demo's assets.csv: {e}")))
+    };
+    let first = match files.remove(&None) {
+        Some(w) => text(w)?,
+        None => String::new(),
+    };
+    let mut later = std::collections::BTreeMap::new();
+    for (day, w) in files {
+        if let Some(day) = day {
+            later.insert(day, text(w)?);
+        }
+    }
+    Ok((first, later))
 }
 
 /// Each asset's purchase date, by tag, from the demo's asset file.

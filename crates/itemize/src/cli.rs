@@ -516,10 +516,12 @@ async fn demo(
                 println!("  {name:<24} {:>5} rows: {} created, {} updated", r.rows, r.created, r.updated);
             }
             println!(
-                "  {:<24} {:>5} assets; {} lifecycle steps replayed (repairs, losses, loans, retirements, \
-                 certified disposals), {} relationships, {} contracts, {} audits",
+                "  {:<24} {:>5} assets ({} of them bought since the register went live, each imported on its \
+                 purchase day); {} lifecycle steps replayed (repairs, losses, loans, retirements, certified \
+                 disposals), {} relationships, {} contracts, {} audits",
                 "assets.csv",
-                assets.import.created,
+                assets.import.created + assets.received,
+                assets.received,
                 assets.transitions,
                 assets.relations,
                 assets.contracts,

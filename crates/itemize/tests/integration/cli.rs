@@ -550,6 +550,23 @@ fn demo_asset_register(dir: &Path) {
         e["at"].as_str().unwrap().to_string()
     };
     assert!(at("imported").starts_with("2026-07-25T09:00"), "{history}");
+    // What was bought after the register went live came into it on its purchase day, before anything happened to it.
+    let late: Vec<&serde_json::Value> = assets
+        .iter()
+        .filter(|a| a["purchase_date"].as_str().is_some_and(|d| d > "2026-07-25" && d < "2026-11-22"))
+        .collect();
+    assert!(!late.is_empty(), "the demo buys assets after its register went live");
+    for a in late.iter().step_by(4) {
+        let events = json_of(dir, &["assets", "history", a["tag"].as_str().unwrap()]);
+        let events = events.as_array().unwrap();
+        let imported = events[0]["at"].as_str().unwrap();
+        assert_eq!(
+            (events[0]["kind"].as_str(), &imported[..16]),
+            (Some("imported"), &*format!("{}T08:00", a["purchase_date"].as_str().unwrap())),
+            "{a}"
+        );
+        assert!(events.iter().all(|e| e["at"].as_str().unwrap() >= imported), "{events:?}");
+    }
     let disposed_on = disposed["disposal"]["date"].as_str().unwrap();
     let recorded = at("transition");
     assert!(recorded.as_str() >= disposed_on && recorded.as_str() < "2026-11-22", "{disposed_on}: {history}");
