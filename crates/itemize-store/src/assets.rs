@@ -449,7 +449,9 @@ impl Session {
 
     /// The registered assets among `tags`: each tag as given, with the id of the asset whose tag equals it as the
     /// register compares tags (case-insensitively, by the unique index's own `lower`). One indexed lookup per tag
-    /// instead of reading every tag of the register.
+    /// instead of reading every tag of the register. (On PostgreSQL the lookup sits in a fenced `LATERAL`
+    /// subquery: joined plainly, 50,000 tags made the planner hash every tag of a million-asset register, 335 ms
+    /// a chunk against 50 ms.)
     pub async fn asset_ids_with_tags(
         &mut self,
         tags: &[String],
@@ -459,7 +461,8 @@ impl Session {
                 "SELECT j.value AS k, a.id FROM json_each($1) AS j JOIN assets AS a ON lower(a.tag) = lower(j.value)"
             }
             crate::Backend::Postgres => {
-                "SELECT u.k, a.id FROM unnest($1::text[]) AS u(k) JOIN assets AS a ON lower(a.tag) = lower(u.k)"
+                "SELECT u.k, a.id FROM unnest($1::text[]) AS u(k) \
+                 CROSS JOIN LATERAL (SELECT id FROM assets WHERE lower(tag) = lower(u.k) OFFSET 0) AS a"
             }
         };
         let mut out = std::collections::HashMap::new();
