@@ -6,8 +6,9 @@
 //!   the fourth month (covered usage, negations, the recurring fee), tax lines, one promotional credit; the
 //!   third-to-last month is restated (`-restated.csv`, after every original) with corrected usage and a refund.
 //! - `azure-actual-YYYY-MM.csv` and `azure-amortized-YYYY-MM.csv`: Azure EA cost details, EUR, the month's two
-//!   exports: a reservation bought once (its price in the actual export) and amortized after (its share of the
-//!   covered usage in the amortized export); the ledger keeps the amortized usage and the actual purchase.
+//!   exports (the amortized one from the month the reservation is bought, when it was set up): a reservation
+//!   bought once (its price in the actual export) and amortized after (its share of the covered usage in the
+//!   amortized export); the ledger keeps the amortized usage and the actual purchase.
 //! - `gcp-YYYY-MM.jsonl`: the GCP BigQuery billing export as JSON lines, USD; sustained-use and promotional
 //!   credits, monthly tax rows.
 //! - `datadog-focus-YYYY-MM.csv`: a SaaS vendor exporting FOCUS 1.2, USD.
@@ -65,7 +66,11 @@ pub fn generate_bills(seed: u64, as_of: Date) -> Vec<BillFile> {
     let mut files = vec![rates_file(seed, &months)];
     files.extend(months.iter().map(|m| aws_file(seed, *m, false)));
     files.push(aws_file(seed, months[restated], true));
-    files.extend(months.iter().flat_map(|m| [azure_file(seed, *m, false), azure_file(seed, *m, true)]));
+    // The amortized export was set up when the reservation was bought (before, it would equal the actual one).
+    files.extend(months.iter().flat_map(|m| {
+        std::iter::once(azure_file(seed, *m, false))
+            .chain((m.index >= RI_MONTH).then(|| azure_file(seed, *m, true)))
+    }));
     files.extend(months.iter().map(|m| gcp_file(seed, *m)));
     files.extend(months.iter().map(|m| datadog_file(seed, *m)));
     files.push(BillFile { name: SAAS_MAPPING.into(), contents: SAAS_TOML.into(), role: BillRole::Mapping });
@@ -1751,14 +1756,18 @@ mod tests {
         assert_ne!(a[0].contents, b[0].contents, "another seed, other rates");
 
         let names: Vec<&str> = a.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names.len(), 1 + 14 + 13 * 4 + 2 * 14);
+        assert_eq!(names.len(), 1 + 14 + 13 * 3 + (13 - RI_MONTH) + 2 * 14);
         assert_eq!(names[0], "rates-ecb.csv");
         assert_eq!(names[1], "aws-cur2-2024-02.csv");
         assert_eq!(names[13], "aws-cur2-2025-02.csv", "the last month is the one before as_of's");
         assert_eq!(names[14], "aws-cur2-2024-12-restated.csv", "the restatement after every original");
         let pos = |n: &str| names.iter().position(|x| *x == n).unwrap_or_else(|| panic!("{n} missing"));
         assert!(pos("azure-actual-2024-02.csv") > pos("aws-cur2-2024-12-restated.csv"));
-        assert!(pos("azure-amortized-2024-02.csv") == pos("azure-actual-2024-02.csv") + 1);
+        assert!(
+            !names.contains(&"azure-amortized-2024-02.csv"),
+            "no amortized export before the reservation"
+        );
+        assert!(pos("azure-amortized-2024-07.csv") == pos("azure-actual-2024-07.csv") + 1);
         assert!(pos("gcp-2024-02.jsonl") > pos("azure-amortized-2025-02.csv"));
         assert!(pos("datadog-focus-2024-02.csv") > pos("gcp-2025-02.jsonl"));
         assert!(pos("saas-invoices.toml") < pos("saas-invoices-2024-02.csv"));
@@ -1898,8 +1907,14 @@ mod tests {
         // (the amortized export); both exports hold the same usage.
         let actual = by_month("azure-actual-");
         let amortized = by_month("azure-amortized-");
-        assert_eq!((actual.len(), amortized.len()), (MONTHS, MONTHS));
-        for (i, (act, amo)) in actual.iter().zip(&amortized).enumerate() {
+        assert_eq!((actual.len(), amortized.len()), (MONTHS, MONTHS - RI_MONTH));
+        for (i, act) in actual.iter().take(RI_MONTH).enumerate() {
+            let committed = act.iter().filter(|r| r.commitment_discount_id.is_some()).count();
+            assert_eq!(committed, 0, "azure month {i}: nothing reserved yet");
+        }
+        for (i, (act, amo)) in
+            actual.iter().skip(RI_MONTH).zip(&amortized).enumerate().map(|(k, m)| (k + RI_MONTH, m))
+        {
             let purchases = |m: &[&FocusRecord]| {
                 m.iter()
                     .filter(|r| {
