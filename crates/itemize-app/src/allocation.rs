@@ -705,6 +705,12 @@ impl App {
             duration_ms: finished.duration_since(started).as_millis() as i64,
         };
         let mut tx = self.store().transaction().await?;
+        // Closed while it was being allocated: the closed allocation stays.
+        if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
+            return Err(AppError::Refused(format!(
+                "{period} was closed while it was being allocated: its allocation and journal are final"
+            )));
+        }
         run.id = tx.replace_allocation(&run, &cells, &months).await?;
         tx.commit().await?;
         Ok(run.into())
@@ -752,7 +758,10 @@ impl App {
         check_period("period", period)?;
         let catalog = self.catalog(period).await?;
         let (doc, rules) = Self::compile(text, &catalog)?;
-        let (_, rows, _) = self.run_allocation(period, rules).await?;
+        let (_, mut rows, _) = self.run_allocation(period, rules).await?;
+        // Restatements posted into the period stay in it whatever the rules: in the cube before, and after.
+        let posted = self.store().session().await?.adjustments(None, Some(period)).await?;
+        rows.extend(crate::restate::adjustment_cube_rows(period, &posted));
         let mut by: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
         for m in self.store().session().await?.cube_months(period, period).await? {
             by.entry(m.target).or_default().0 += dec(&m.effective);

@@ -116,12 +116,21 @@ impl App {
         while closed.contains(&posted) {
             posted = next_period(&posted);
         }
-        let (_, rules) = self.rules_for(period).await?;
-        let (_, rows, _) = self.run_allocation(period, rules).await?;
+        // The rules the period was closed with, not a rule set applied since: a restatement posts what changed in
+        // the ledger, and a later rule change does not reach back into a closed month.
+        let rules = match self.period_rules(period).await? {
+            Some((_, rules)) => rules,
+            None => self.rules_for(period).await?.1,
+        };
+        let (_, mut rows, _) = self.run_allocation(period, rules).await?;
+        let mut s = self.store().session().await?;
+        // Restatements of earlier periods posted into this one are part of its cube, as when it was closed:
+        // left out, they would read as a difference and be taken back.
+        let posted_into = s.adjustments(None, Some(period)).await?;
+        rows.extend(adjustment_cube_rows(period, &posted_into));
         // Everything compared as cube cells: the period allocated now, against what was closed and what was
         // already posted for it.
         let (now_cells, _) = cells_of(period, &rows);
-        let mut s = self.store().session().await?;
         let was = s.cube_cells(period, period, None).await?;
         let earlier = s.adjustments(Some(period), None).await?;
         drop(s);

@@ -368,6 +368,9 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     let all = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
     assert_eq!(all.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum::<Decimal>(), total_change);
     assert_eq!(effective(&cells(posted.clone()).await), total_change, "re-allocated with both");
+    // Previewing the rules in force on the period that carries the restatement moves nothing.
+    let p = t.app.preview_rules(&sys(), &rules(""), &posted).await.unwrap();
+    assert!(p.biggest_movers.is_empty(), "{:?}", p.biggest_movers);
     // Restating an unchanged period posts nothing; an open period is not restated.
     let server = t.serve().await;
     let r = server.post_text(&format!("/api/v1/allocation/restate?period={period}"), "").await;
@@ -386,6 +389,25 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     assert_eq!(j.total_debit, j.total_credit);
     assert!(!j.lines.is_empty());
     assert!(j.lines.iter().any(|l| l.description.contains(&format!("restatement of {period}"))), "{j:?}");
+    // Restating that closed period, unchanged, posts nothing: the restatement it carries is part of what it
+    // closed with and of what it allocates to now, not a difference to take back.
+    let r = server.post_text(&format!("/api/v1/allocation/restate?period={posted}"), "").await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["adjustments"], 0, "{v}");
+    let still = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert_eq!(still.len(), all.len());
+    // A rule set applied after the month closed does not reach back into it through a restatement: restated
+    // unchanged, it posts nothing, though the new rules would allocate it otherwise (everything unallocated).
+    let changed = "name = \"changed rules\"\neffective_from = \"2000-01\"\n[journal]\nprovider_cost_centre = \"CC-IT\"\n\
+                   credit_account = \"7990\"\n[journal.gl_accounts]\ndefault = \"7900\"\n";
+    let p = t.app.preview_rules(&sys(), changed, &period).await.unwrap();
+    assert!(!p.biggest_movers.is_empty(), "the new rules would move money in {period}");
+    t.app.apply_rule_set(&sys(), changed).await.unwrap();
+    let r = server.post_text(&format!("/api/v1/allocation/restate?period={period}"), "").await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["adjustments"], 0, "{v}");
 });
 
 both!(cube_query_and_tag_hygiene, |t| {
