@@ -183,14 +183,17 @@ fn read_grid(
             .worksheet_range_at(0)
             .ok_or_else(|| RowError::new(1, None, None, "the XLSX file has no sheet"))?
             .map_err(|e| RowError::new(1, None, None, format!("the first sheet cannot be read: {e}")))?;
+        // Numbered as the spreadsheet numbers its rows (the used range may start below row 1); empty rows
+        // skipped, as a CSV's blank lines are.
+        let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
         let mut rows = range.rows().enumerate().map(|(i, r)| {
             (
-                i as u64 + 1,
+                first_row + i as u64 + 1,
                 r.iter().map(|c| itemize_ingest::generic::cell_text(c, false)).collect::<Vec<String>>(),
             )
         });
         let header = rows.next().map(|r| r.1).unwrap_or_default();
-        return Ok((header, rows.collect()));
+        return Ok((header, rows.filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty())).collect()));
     }
     let text = decode_text(bytes, warnings);
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
@@ -201,7 +204,16 @@ fn read_grid(
             let line = e.position().map_or(0, |p| p.line());
             RowError::new(line, None, None, format!("the CSV cannot be read: {e}"))
         })?;
-        let line = rec.position().map_or(0, |p| p.line());
+        // The reader's position is where it started reading, before any blank lines it skipped to the record.
+        let line = rec.position().map_or(0, |p| {
+            let from = usize::try_from(p.byte()).unwrap_or(usize::MAX).min(text.len());
+            let blank = text.as_bytes()[from..]
+                .iter()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
+                .filter(|b| **b == b'\n')
+                .count();
+            p.line() + blank as u64
+        });
         let cells: Vec<String> = rec.iter().map(str::to_string).collect();
         if header.is_none() {
             header = Some(cells);
@@ -589,7 +601,8 @@ impl App {
                         None => row_errs.push(RowError::new(line, Some(col), Some(v), format!("{f}: is not a date (YYYY-MM-DD or m/d/yy)"))),
                     },
                     "purchase_cost" | "salvage_value" | "depreciation_rate" => {
-                        obj.insert(f.clone(), json!(v.trim_start_matches(['$', '€', '£']).replace(',', "")));
+                        // Thousands separators are the asset's validation's to read (a decimal comma is refused).
+                        obj.insert(f.clone(), json!(v.trim_start_matches(['$', '€', '£'])));
                     }
                     "location_id" | "cost_centre_id" | "vendor_id" | "assignee_person_id" | "service_id" => {
                         match v.parse::<i64>() {

@@ -250,16 +250,14 @@ pub fn check_transition(
                     p.add("disposal.reference", "is required (a reference or certificate number)");
                 }
                 if let Some(v) = &d.proceeds {
-                    match v
-                        .trim()
-                        .trim_start_matches(['$', '€', '£'])
-                        .replace(',', "")
-                        .parse::<rust_decimal::Decimal>()
+                    match super::without_thousands(v.trim().trim_start_matches(['$', '€', '£']))
+                        .and_then(|t| t.parse::<rust_decimal::Decimal>().ok())
                     {
-                        Ok(x) if !x.is_sign_negative() => d.proceeds = Some(x.to_string()),
+                        Some(x) if !x.is_sign_negative() => d.proceeds = Some(x.to_string()),
                         _ => p.add(
                             "disposal.proceeds",
-                            "must be an amount of money (like 150.00), not negative",
+                            "must be an amount of money (like 1,150.00), not negative; a comma only between \
+                             thousands",
                         ),
                     }
                 }

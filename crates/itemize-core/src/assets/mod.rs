@@ -167,6 +167,26 @@ pub struct AssetFields {
     pub custom: Map<String, Value>,
 }
 
+/// `text` with its thousands separators taken out, when it has any: commas only between groups of three digits
+/// before the decimal point (`1,234.56`, `12,345`). `None` for any other comma (`899,00`, `1.234,56`, `1,2`),
+/// which may be a decimal comma: read as a thousands separator it would make 899,00 into 89,900.
+pub fn without_thousands(text: &str) -> Option<String> {
+    if !text.contains(',') {
+        return Some(text.to_string());
+    }
+    let (int, frac) = text.split_once('.').map_or((text, None), |(i, f)| (i, Some(f)));
+    if frac.is_some_and(|f| f.contains(',')) {
+        return None;
+    }
+    let digits = int.trim_start_matches(['-', '+']);
+    let mut groups = digits.split(',');
+    let first = groups.next().unwrap_or_default();
+    let digit_group = |g: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit())
+    };
+    (digit_group(first, 1..=3) && groups.all(|g| digit_group(g, 3..=3))).then(|| text.replace(',', ""))
+}
+
 /// A money amount given as a JSON string or number (strings keep every digit).
 fn amount(p: &mut Problems, field: &str, v: Option<Value>, scale: u32) -> Option<Decimal> {
     let text = match v? {
@@ -179,7 +199,15 @@ fn amount(p: &mut Problems, field: &str, v: Option<Value>, scale: u32) -> Option
             return None;
         }
     };
-    let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
+    let Some(cleaned) = without_thousands(text.trim()) else {
+        p.add(
+            field,
+            format!(
+                "`{text}`: a comma is read only between thousands (1,234.56); write decimals with a point"
+            ),
+        );
+        return None;
+    };
     match Decimal::from_str(&cleaned) {
         Ok(d) if d < Decimal::ZERO => {
             p.add(field, "must not be negative");
@@ -476,6 +504,34 @@ mod tests {
 
     fn eur() -> Currency {
         "EUR".parse().unwrap()
+    }
+
+    #[test]
+    fn commas_only_separate_thousands() {
+        for (given, read) in [
+            ("1,234.56", "1234.56"),
+            ("12,345", "12345.00"),
+            ("899", "899.00"),
+            ("1,234,567.5", "1234567.50"),
+        ] {
+            let a = AssetFields::from_json(
+                json!({"tag": "A1", "name": "A", "class": "laptop", "purchase_cost": given}),
+                eur(),
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{given}: {e:?}"));
+            assert_eq!(a.purchase_cost.unwrap().to_string(), read, "{given}");
+        }
+        // A decimal comma is refused, never read as a thousands separator (899,00 would become 89,900).
+        for given in ["899,00", "1.234,56", "1,2", ",5", "12,34,567"] {
+            let e = AssetFields::from_json(
+                json!({"tag": "A1", "name": "A", "class": "laptop", "purchase_cost": given}),
+                eur(),
+                &[],
+            )
+            .unwrap_err();
+            assert!(e[0].field == "purchase_cost" && e[0].problem.contains("comma"), "{given}: {e:?}");
+        }
     }
 
     #[test]

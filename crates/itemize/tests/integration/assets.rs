@@ -646,6 +646,31 @@ both!(snipe_it_imports_including_broken_files, |t| {
         blanks.errors.is_empty() && blanks.rows == 200 && (blanks.created, blanks.updated) == (0, 0),
         "{blanks:?}"
     );
+    // A decimal comma is refused with its row and column, never read as a thousands separator (899,00 is not
+    // 89,900); a thousands comma is read.
+    let e = t
+        .app
+        .import_assets(
+            &sys(),
+            b"tag,name,class,Cost\nDC-1,A,laptop,\"1,234.50\"\nDC-2,B,laptop,\"899,00\"\n",
+            &ImportOptions { mapping: vec![("Cost".into(), "purchase_cost".into())], ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.errors.len(), 1, "{:?}", e.errors);
+    assert_eq!((e.errors[0].row, e.errors[0].column.as_deref(), e.committed), (3, Some("Cost"), false));
+    assert!(e.errors[0].reason.contains("comma"), "{:?}", e.errors[0]);
+    // A row after a blank line is named by the line it is on.
+    let e = t
+        .app
+        .import_assets(
+            &sys(),
+            b"tag,name,class\nBL-1,A,laptop\n\nBL-2,B,toaster\n",
+            &ImportOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((e.errors.len(), e.errors[0].row), (1, 4), "{:?}", e.errors);
     // Unknown columns in itemize's format are refused by name.
     let e = t
         .app
@@ -731,6 +756,28 @@ both!(xlsx_imports_and_exports_like_csv, |t| {
         [(4, Some("purchase_date"))],
         "{:?}",
         strict.errors
+    );
+    // A table starting on the sheet's second row, with an empty row inside: each row is named as the
+    // spreadsheet numbers it, and the empty row is skipped as a CSV's blank line is.
+    let mut offset = rust_xlsxwriter::Workbook::new();
+    let sheet = offset.add_worksheet();
+    for (r, cells) in
+        [(1, ["tag", "name", "class"]), (2, ["XO-1", "A", "laptop"]), (4, ["XO-2", "B", "toaster"])]
+    {
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_string(r, c as u16, *v).unwrap();
+        }
+    }
+    let e = t
+        .app
+        .import_assets(&sys(), &offset.save_to_buffer().unwrap(), &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        e.errors.iter().map(|e| (e.row, e.column.as_deref())).collect::<Vec<_>>(),
+        [(5, Some("class"))],
+        "{:?}",
+        e.errors
     );
     let r = t
         .app
