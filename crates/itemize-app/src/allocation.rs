@@ -987,8 +987,12 @@ impl App {
         let scope = self.scope_codes(actor).await?;
         let mut s = self.store().session().await?;
         let cells = s.cube_cells(period, period, Some(target)).await?;
+        // A scoped user is told only about targets the cube shows in their cost centres: a target without cells
+        // in the period would otherwise explain lines re-derived from the ledger as it is now, whoever they
+        // belong to.
         if let Some(scope) = scope
-            && cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc)))
+            && (cells.is_empty()
+                || cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc))))
         {
             return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
         }

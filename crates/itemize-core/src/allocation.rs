@@ -850,9 +850,14 @@ impl Rules {
         }
         let pool_order =
             if pools.len() == doc.pool.len() { pool_order(&pools, &mut c.errors) } else { Vec::new() };
-        let journal = doc.journal.clone();
-        if let Some(j) = &journal {
-            c.cost_centre("journal.provider_cost_centre", &j.provider_cost_centre);
+        let mut journal = doc.journal.clone();
+        if let Some(j) = &mut journal {
+            // Named by code or name; the journal writes and compares the code.
+            if let Some(t) = c.cost_centre("journal.provider_cost_centre", &j.provider_cost_centre)
+                && let Some(code) = c.targets.get(t as usize).and_then(|t| t.cost_centre.clone())
+            {
+                j.provider_cost_centre = code;
+            }
             if !j.gl_accounts.contains_key("default") {
                 c.errors.push("journal.gl_accounts: a `default` account is needed".to_string());
             }

@@ -514,3 +514,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_journal_names_the_providers_cost_centre_by_its_code() {
+    // Named by its name (any case) in the rule set, the provider's cost centre is written and compared by code.
+    for given in ["Platform", "platform", "CC-1", "cc-1"] {
+        let r = rules(&format!(
+            "name = \"x\"\neffective_from = \"2026-01\"\n[journal]\nprovider_cost_centre = \"{given}\"\n\
+             credit_account = \"7990\"\n[journal.gl_accounts]\ndefault = \"7900\"\n"
+        ));
+        assert_eq!(r.journal().map(|j| j.provider_cost_centre.as_str()), Some("CC-1"), "{given}");
+    }
+}

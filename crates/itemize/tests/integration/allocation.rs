@@ -218,6 +218,10 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     let r =
         server.get_as(&token, &format!("/api/v1/allocation/explain?period={period}&target=cc:cc-3110")).await;
     assert_eq!(r.status(), 404, "another cost centre's money is not explained to a scoped user");
+    // Nor a target the period's cube does not show: its lines would come from the ledger as it is now.
+    let r =
+        server.get_as(&token, &format!("/api/v1/allocation/explain?period={period}&target=cc:cc-9999")).await;
+    assert_eq!(r.status(), 404, "a target without cells is not explained to a scoped user");
     let (code, v) = server.get_json(&format!("/api/v1/allocation/showback?period={period}&by=service")).await;
     assert_eq!(code, 200);
     assert!(v["rows"].as_array().unwrap().iter().any(|r| r["key"] == "cc:cc-1042"), "{v}");
