@@ -511,6 +511,28 @@ impl App {
             .enumerate()
             .filter_map(|(i, f)| Some((f.clone()?, header[i].trim().to_string())))
             .collect();
+        let index_of: HashMap<&str, usize> =
+            fields.iter().enumerate().filter_map(|(i, f)| Some((f.as_deref()?, i))).collect();
+        // The file column an asset field's problem comes from: the field itself (`custom.colour` mapped from
+        // `Farbe`), its top-level name, or the column that gives it by natural key or in Snipe-IT's words.
+        let source_of = |field: &str| -> Option<usize> {
+            let top = field.split('.').next().unwrap_or_default();
+            let by_key: &[&str] = match top {
+                "assignee_person_id" => &["assignee", "_person_email", "_person_username"],
+                "location_id" => &["location", "_location"],
+                "vendor_id" => &["vendor", "_vendor"],
+                "cost_centre_id" => &["cost_centre"],
+                "service_id" => &["service"],
+                "state" => &["_status"],
+                "warranty_end" => &["_warranty_months"],
+                _ => &[],
+            };
+            let underscored = format!("_{top}");
+            [field, top, underscored.as_str()]
+                .into_iter()
+                .chain(by_key.iter().copied())
+                .find_map(|f| index_of.get(f).copied())
+        };
         // One row checked: its warnings, its errors, or the asset it stages. Reads only what was gathered above, so
         // the rows can be checked on two threads.
         let check = |(line, cells): &(u64, Vec<String>), repeat: Option<u64>| -> RowCheck {
@@ -712,16 +734,13 @@ impl App {
                 before,
             );
             for e in errs {
-                let field = e.field.split('.').next().unwrap_or_default().to_string();
-                let col = column_of
-                    .get(&field)
-                    .or_else(|| column_of.get(&format!("_{field}")))
-                    .or_else(|| if field == "state" { column_of.get("_status") } else { None })
-                    .cloned();
+                let at = source_of(&e.field);
+                let col = at.map(|i| header[i].trim());
+                let value = at.and_then(|i| cells.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty());
                 row_errs.push(RowError::new(
                     line,
-                    col.as_deref().or(Some(e.field.as_str())),
-                    None,
+                    col.or(Some(e.field.as_str())),
+                    value,
                     format!("{}: {}", e.field, e.problem),
                 ));
             }
@@ -813,12 +832,22 @@ impl App {
             None => own_tx.insert(self.store().transaction().await?),
         };
         let mut new_loc_ids: HashMap<String, i64> = HashMap::new();
+        let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (i, name) in new_locations.iter().enumerate() {
-            let code: String = format!(
-                "IMP-{}-{}",
-                name.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase(),
-                i + 1
-            );
+            // A code no location has yet (an earlier import may have made `IMP-BUILDING1-1` of "Building 1"
+            // when this one meets "Building-1").
+            let stem: String =
+                name.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase();
+            let mut n = i + 1;
+            let code = loop {
+                let code = format!("IMP-{stem}-{n}");
+                let lower = code.to_lowercase();
+                if !loc_by.contains_key(&lower) && !taken.contains(&lower) {
+                    taken.insert(lower);
+                    break code;
+                }
+                n += 1;
+            };
             let loc = Location {
                 code,
                 name: name.clone(),
@@ -860,7 +889,10 @@ impl App {
             tokio::task::spawn_blocking(move || {
                 inserts
                     .iter()
-                    .map(|a| json!({"format": format, "fields": a.fields.to_json()}).to_string())
+                    .map(|a| {
+                        json!({"format": format, "fields": a.fields.to_json(), "custody": crate::assets::custody_json(a)})
+                            .to_string()
+                    })
                     .collect::<Vec<String>>()
             })
         };

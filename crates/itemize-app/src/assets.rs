@@ -148,7 +148,7 @@ pub(crate) fn diff(before: &Value, after: &Value) -> serde_json::Map<String, Val
     out
 }
 
-fn custody_json(a: &Asset) -> Value {
+pub(crate) fn custody_json(a: &Asset) -> Value {
     json!({
         "state": a.state, "substate": a.substate,
         "assignee_person_id": a.custody.assignee_person_id, "location_id": a.custody.location_id,

@@ -660,6 +660,16 @@ both!(snipe_it_imports_including_broken_files, |t| {
     assert_eq!(e.errors.len(), 1, "{:?}", e.errors);
     assert_eq!((e.errors[0].row, e.errors[0].column.as_deref(), e.committed), (3, Some("Cost"), false));
     assert!(e.errors[0].reason.contains("comma"), "{:?}", e.errors[0]);
+    assert_eq!(e.errors[0].value.as_deref(), Some("899,00"), "the row's error shows the value as given");
+    // Sites two Snipe-IT imports create whose names spell the same letters get codes of their own.
+    for (tag, site) in [("SC-1", "Building 1"), ("SC-2", "Building-1")] {
+        let csv = format!("Asset Tag,Item Name,Category,Location\n{tag},Laptop,Laptop,{site}\n");
+        let r = t.app.import_assets(&sys(), csv.as_bytes(), &ImportOptions::default()).await.unwrap();
+        assert!(r.committed && r.created_locations == [site], "{site}: {:?}", r.errors);
+    }
+    let sites =
+        [t.app.find_asset(&sys(), "SC-1").await.unwrap(), t.app.find_asset(&sys(), "SC-2").await.unwrap()];
+    assert_ne!(sites[0].fields.location_id, sites[1].fields.location_id);
     // A row after a blank line is named by the line it is on.
     let e = t
         .app
@@ -1268,6 +1278,12 @@ both!(large_import_writes_ids_history_and_indexes, |t| {
         assert_eq!((events[0].kind.as_str(), events[0].actor.as_str()), ("imported", sys().name.as_str()));
         assert_eq!(events[0].detail["fields"]["tag"], json!(tag));
         assert_eq!(events[0].detail["format"], json!("itemize"));
+        // The state and custody it came in with, as a created asset's history has them.
+        assert_eq!(
+            (&events[0].detail["custody"]["state"], &events[0].detail["custody"]["location_id"]),
+            (&json!("in-stock"), &json!(loc)),
+            "{tag}"
+        );
     }
     assert_eq!(s.count_assets().await.unwrap(), rows as i64);
     // The rebuilt unique index still refuses a tag in another case.
