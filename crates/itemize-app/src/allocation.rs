@@ -716,7 +716,8 @@ impl App {
         Ok(run.into())
     }
 
-    /// Allocates every period from `from` to `to` that has ledger data.
+    /// Allocates every open period from `from` to `to` that has ledger data; closed ones are final and left as
+    /// they are (a late change to one is posted by restating it).
     pub async fn allocate_range(
         &self,
         actor: &Actor,
@@ -726,11 +727,13 @@ impl App {
         check_period("from", from)?;
         check_period("to", to)?;
         let mut out = Vec::new();
+        let closed: BTreeSet<String> =
+            self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
         let periods: Vec<String> = self
             .ledger_periods()
             .await?
             .into_iter()
-            .filter(|p| p.as_str() >= from && p.as_str() <= to)
+            .filter(|p| p.as_str() >= from && p.as_str() <= to && !closed.contains(p))
             .collect();
         for p in periods {
             out.push(self.allocate_period(actor, &p).await?);

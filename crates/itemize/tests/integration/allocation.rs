@@ -365,6 +365,10 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     let st = t.app.showback(&sys(), &posted, StatementBy::CostCentre, Measure::Effective).await.unwrap();
     assert_eq!(st.total.amount, first_change);
 
+    // Allocating a range that holds the closed month is no error: the closed month is left as it is.
+    let runs = t.app.allocate_range(&sys(), &period, &posted).await.unwrap();
+    assert!(runs.iter().all(|r| r.period != period), "{runs:?}");
+    assert_eq!(cells(period.clone()).await, closed_cells, "the closed month is untouched");
     // Restating again posts only what changed since, not the whole difference twice.
     let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 2), ImportOptions::default()).await;
     let total_change = ledger_total(period.clone()).await - closed_total;
