@@ -506,13 +506,9 @@ impl App {
             })
             .collect();
         // Field → the file column it comes from, for naming the column in a row's errors.
-        let column_of: HashMap<String, String> = fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| Some((f.clone()?, header[i].trim().to_string())))
-            .collect();
         let index_of: HashMap<&str, usize> =
             fields.iter().enumerate().filter_map(|(i, f)| Some((f.as_deref()?, i))).collect();
+        let column_of = |field: &str| index_of.get(field).map(|&i| header[i].trim());
         // The file column an asset field's problem comes from: the field itself (`custom.colour` mapped from
         // `Farbe`), its top-level name, or the column that gives it by natural key or in Snipe-IT's words.
         let source_of = |field: &str| -> Option<usize> {
@@ -711,7 +707,7 @@ impl App {
             if let (Some(prev), Some(tag)) = (repeat, obj.get("tag").and_then(Value::as_str)) {
                 row_errs.push(RowError::new(
                     line,
-                    column_of.get("tag").map(String::as_str),
+                    column_of("tag"),
                     Some(tag),
                     format!("tag: repeats row {prev}"),
                 ));
@@ -755,11 +751,10 @@ impl App {
                 ];
                 for (field, known, id) in refs {
                     if let Some(id) = id.filter(|i| !known.contains(i)) {
-                        let col = column_of.get(field).cloned().unwrap_or_else(|| field.to_string());
                         let value = id.to_string();
                         row_errs.push(RowError::new(
                             line,
-                            Some(&col),
+                            Some(column_of(field).unwrap_or(field)),
                             Some(&value),
                             format!("{field}: no such record"),
                         ));

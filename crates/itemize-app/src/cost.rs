@@ -1179,8 +1179,8 @@ async fn earlier_spellings(
     for p in parts {
         let key = (p.billing_period.clone(), p.billing_account_id.clone());
         if !current.contains_key(&key) {
-            let held = s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?;
-            current.insert(key.clone(), held);
+            let active = s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?;
+            current.insert(key.clone(), active);
         }
         let mut names: Vec<String> = current[&key]
             .iter()

@@ -284,12 +284,6 @@ impl App {
         let tags = std::cell::RefCell::new(tags);
         let tag_id =
             |tag: &str| tags.borrow().get(&tag.to_lowercase()).copied().ok_or_else(|| missing("asset", tag));
-        let at_eight = |day: Date| {
-            day.at(8, 0, 0, 0)
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .map(|z| z.timestamp())
-                .map_err(|e| AppError::Internal(format!("demo history: {e}")))
-        };
         // Imports the files of what arrived by `until` (all of them without one), each at 08:00 of its day, and
         // learns their tags; how many assets they held.
         let receive = async |until: Option<jiff::Timestamp>,
@@ -297,7 +291,7 @@ impl App {
                -> Result<usize, AppError> {
             let mut n = 0;
             while let Some(day) = later.first_key_value().map(|(d, _)| *d) {
-                let arrives = at_eight(day)?;
+                let arrives = at_hour(day, 8)?;
                 if until.is_some_and(|u| arrives > u) {
                     break;
                 }
@@ -507,12 +501,7 @@ fn history_times(
     steps: &[crate::demo_assets::Step],
     bought: &std::collections::HashMap<String, Date>,
 ) -> Result<(jiff::Timestamp, Vec<jiff::Timestamp>), AppError> {
-    let at_nine = |d: Date| {
-        d.at(9, 0, 0, 0)
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(|e| AppError::Internal(format!("demo history: {e}")))
-    };
+    let at_nine = |d: Date| at_hour(d, 9);
     let start_day = as_of
         .checked_sub(jiff::Span::new().days(HISTORY_DAYS))
         .map_err(|e| AppError::Internal(format!("demo history: {e}")))?;
@@ -560,6 +549,14 @@ fn asset_step(step: &crate::demo_assets::Step) -> Option<(&str, &Value)> {
         | Step::Relation { tag, body } => Some((tag, body)),
         Step::Contract { .. } | Step::Audit { .. } => None,
     }
+}
+
+/// `day` at `hour`:00 UTC, a time of the demo's history.
+fn at_hour(day: Date, hour: i8) -> Result<jiff::Timestamp, AppError> {
+    day.at(hour, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .map_err(|e| AppError::Internal(format!("demo history: {e}")))
 }
 
 /// Every asset a step needs in the register: the one it acts on, the one a relationship points to, the ones a

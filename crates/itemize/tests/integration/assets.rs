@@ -670,34 +670,19 @@ both!(snipe_it_imports_including_broken_files, |t| {
     let sites =
         [t.app.find_asset(&sys(), "SC-1").await.unwrap(), t.app.find_asset(&sys(), "SC-2").await.unwrap()];
     assert_ne!(sites[0].fields.location_id, sites[1].fields.location_id);
+    // A file imported strictly, with nothing mapped.
+    let strict = |csv: &'static [u8]| {
+        let app = t.app.clone();
+        async move { app.import_assets(&sys(), csv, &ImportOptions::default()).await.unwrap() }
+    };
     // A row after a blank line is named by the line it is on.
-    let e = t
-        .app
-        .import_assets(
-            &sys(),
-            b"tag,name,class\nBL-1,A,laptop\n\nBL-2,B,toaster\n",
-            &ImportOptions::default(),
-        )
-        .await
-        .unwrap();
+    let e = strict(b"tag,name,class\nBL-1,A,laptop\n\nBL-2,B,toaster\n").await;
     assert_eq!((e.errors.len(), e.errors[0].row), (1, 4), "{:?}", e.errors);
     // Unknown columns in itemize's format are refused by name.
-    let e = t
-        .app
-        .import_assets(&sys(), b"tag,name,class,colour\nX-1,X,laptop,red\n", &ImportOptions::default())
-        .await
-        .unwrap();
+    let e = strict(b"tag,name,class,colour\nX-1,X,laptop,red\n").await;
     assert_eq!((e.errors[0].column.as_deref(), e.committed), (Some("colour"), false));
     // An id that names nothing is a row error, not a failed transaction.
-    let e = t
-        .app
-        .import_assets(
-            &sys(),
-            b"tag,name,class,location_id\nX-1,X,laptop,987654\n",
-            &ImportOptions::default(),
-        )
-        .await
-        .unwrap();
+    let e = strict(b"tag,name,class,location_id\nX-1,X,laptop,987654\n").await;
     let got: Vec<(u64, Option<&str>, Option<&str>)> =
         e.errors.iter().map(|e| (e.row, e.column.as_deref(), e.value.as_deref())).collect();
     assert_eq!((got, e.committed), (vec![(2, Some("location_id"), Some("987654"))], false));

@@ -722,11 +722,20 @@ both!(an_invoice_restates_its_reading_under_the_vendors_earlier_spelling, |t| {
     );
 });
 
+/// The columns of the Azure MCA cost details the Azure tests write.
+const AZURE_MCA_HEADER: &str = "billingAccountId,billingAccountName,billingProfileId,billingProfileName,\
+    billingPeriodStartDate,billingPeriodEndDate,date,subscriptionId,meterCategory,productName,resourceId,\
+    quantity,unitPrice,costInBillingCurrency,billingCurrency,chargeType,pricingModel,frequency,\
+    publisherName,benefitId,benefitName";
+
+/// The ledger's BilledCost and EffectiveCost of one billing account, as text.
+async fn account_totals(t: &TestApp, account: &str) -> (String, String) {
+    let q = LedgerQuery { account: Some(account.to_string()), ..Default::default() };
+    let total = t.app.ledger_totals(&sys(), &q).await.unwrap().total;
+    (total.billed_cost.to_string(), total.effective_cost.to_string())
+}
+
 both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
-    const HEADER: &str = "billingAccountId,billingAccountName,billingProfileId,billingProfileName,\
-        billingPeriodStartDate,billingPeriodEndDate,date,subscriptionId,meterCategory,productName,resourceId,\
-        quantity,unitPrice,costInBillingCurrency,billingCurrency,chargeType,pricingModel,frequency,\
-        publisherName,benefitId,benefitName";
     let ri = "/providers/Microsoft.Capacity/reservationOrders/o1/reservations/r1";
     let dir = tempfile::tempdir().unwrap();
     // One month of one billing profile, as the actual-cost or the amortized-cost export gives it.
@@ -781,16 +790,8 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
             ));
         }
         let p = dir.path().join(name);
-        std::fs::write(&p, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+        std::fs::write(&p, format!("{AZURE_MCA_HEADER}\n{}\n", rows.join("\n"))).unwrap();
         p
-    };
-    let ledger = |t: &TestApp, profile: &str| {
-        let (app, account) = (t.app.clone(), profile.to_string());
-        async move {
-            let q = LedgerQuery { account: Some(account), ..Default::default() };
-            let total = app.ledger_totals(&sys(), &q).await.unwrap().total;
-            (total.billed_cost.to_string(), total.effective_cost.to_string())
-        }
     };
     let current = |t: &TestApp, profile: &str| {
         let (app, account) = (t.app.clone(), profile.to_string());
@@ -815,11 +816,11 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
     // The actual export first: alone it has no amortized cost of the reservation.
     let actual = import(&t, &export("a1.csv", "BP-1", false, "10.00"), ImportOptions::default()).await;
     assert_eq!(actual.status, "active", "{:?}", actual.message);
-    assert_eq!(ledger(&t, "BP-1").await, ("1215.00".to_string(), "15.00".to_string()));
+    assert_eq!(account_totals(&t, "BP-1").await, ("1215.00".to_string(), "15.00".to_string()));
     // The amortized export next: its usage takes the actual one's place; the purchase stays.
     let amortized = import(&t, &export("m1.csv", "BP-1", true, "10.00"), ImportOptions::default()).await;
     assert_eq!((amortized.status.as_str(), amortized.replaced.clone()), ("active", vec![actual.id]));
-    assert_eq!(ledger(&t, "BP-1").await, merged);
+    assert_eq!(account_totals(&t, "BP-1").await, merged);
     assert_eq!(
         current(&t, "BP-1").await,
         vec![("amortized".to_string(), amortized.id), ("commitment purchases".to_string(), actual.id)]
@@ -832,7 +833,11 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
 
     // The other order gives the same month: the actual export's usage stays in the history only.
     let amortized = import(&t, &export("m2.csv", "BP-2", true, "10.00"), ImportOptions::default()).await;
-    assert_eq!(ledger(&t, "BP-2").await, ("15.00".to_string(), "16.50".to_string()), "no purchase yet");
+    assert_eq!(
+        account_totals(&t, "BP-2").await,
+        ("15.00".to_string(), "16.50".to_string()),
+        "no purchase yet"
+    );
     let actual = import(&t, &export("a2.csv", "BP-2", false, "10.00"), ImportOptions::default()).await;
     assert_eq!((actual.status.as_str(), actual.replaced.len()), ("active", 0), "{:?}", actual.message);
     assert!(
@@ -840,7 +845,7 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
         "{:?}",
         actual.message
     );
-    assert_eq!(ledger(&t, "BP-2").await, merged);
+    assert_eq!(account_totals(&t, "BP-2").await, merged);
     assert_eq!(
         current(&t, "BP-2").await,
         vec![("amortized".to_string(), amortized.id), ("commitment purchases".to_string(), actual.id)]
@@ -855,7 +860,7 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
     // A restated amortized export replaces the amortized one; the purchase stays.
     let restated = import(&t, &export("m3.csv", "BP-2", true, "11.00"), ImportOptions::default()).await;
     assert_eq!(restated.replaced, vec![amortized.id]);
-    assert_eq!(ledger(&t, "BP-2").await, ("1216.00".to_string(), "17.50".to_string()));
+    assert_eq!(account_totals(&t, "BP-2").await, ("1216.00".to_string(), "17.50".to_string()));
     assert_eq!(t.app.cost_import(&sys(), amortized.id).await.unwrap().status, "superseded");
 
     // A month without a commitment reads the same either way: a newer export of it replaces the older whole.
@@ -864,7 +869,7 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
         std::fs::write(
             &p,
             format!(
-                "{HEADER}\nacct:1,Contoso,BP-3,Contoso BP-3,2026-05-01,2026-05-31,05/03/2026,sub-1,\
+                "{AZURE_MCA_HEADER}\nacct:1,Contoso,BP-3,Contoso BP-3,2026-05-01,2026-05-31,05/03/2026,sub-1,\
                  Virtual Machines,D4s v5,/subscriptions/sub-1/vm-8,10,0.08,{cost},USD,Usage,OnDemand,UsageBased,\
                  Microsoft,,\n"
             ),
@@ -875,18 +880,14 @@ both!(azure_actual_and_amortized_exports_of_a_month_merge_in_either_order, |t| {
     let first = import(&t, &plain("p1.csv", "3.00"), ImportOptions::default()).await;
     let second = import(&t, &plain("p2.csv", "4.00"), ImportOptions::default()).await;
     assert_eq!(second.replaced, vec![first.id]);
-    assert_eq!(ledger(&t, "BP-3").await, ("4.00".to_string(), "4.00".to_string()));
+    assert_eq!(account_totals(&t, "BP-3").await, ("4.00".to_string(), "4.00".to_string()));
 });
 
 both!(azure_readings_of_a_month_newer_held_replaced_and_read_again, |t| {
-    const HEADER: &str = "billingAccountId,billingAccountName,billingProfileId,billingProfileName,\
-        billingPeriodStartDate,billingPeriodEndDate,date,subscriptionId,meterCategory,productName,resourceId,\
-        quantity,unitPrice,costInBillingCurrency,billingCurrency,chargeType,pricingModel,frequency,\
-        publisherName,benefitId,benefitName";
     let dir = tempfile::tempdir().unwrap();
     // (day, cost, currency, charge type, pricing model) rows of one month of one billing profile.
     let file = |name: &str, profile: &str, rows: &[(&str, &str, &str, &str, &str)]| {
-        let mut s = format!("{HEADER}\n");
+        let mut s = format!("{AZURE_MCA_HEADER}\n");
         for (day, cost, ccy, charge, model) in rows {
             let benefit = if *model == "Reservation" { "/providers/Microsoft.Capacity/r1" } else { "" };
             s.push_str(&format!(
@@ -898,40 +899,36 @@ both!(azure_readings_of_a_month_newer_held_replaced_and_read_again, |t| {
         std::fs::write(&p, s).unwrap();
         p
     };
-    let ledger = |t: &TestApp, profile: &str| {
-        let (app, account) = (t.app.clone(), profile.to_string());
-        async move {
-            let q = LedgerQuery { account: Some(account), ..Default::default() };
-            let total = app.ledger_totals(&sys(), &q).await.unwrap().total;
-            (total.billed_cost.to_string(), total.effective_cost.to_string())
-        }
-    };
     let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
     // Amortized through the 20th: covered usage 2.00, on-demand 10.00.
     let amortized =
         [("20", "2.00", "USD", "Usage", "Reservation"), ("20", "10.00", "USD", "Usage", "OnDemand")];
     let m = import(&t, &file("m.csv", "BP-1", &amortized), ImportOptions::default()).await;
-    assert_eq!(ledger(&t, "BP-1").await, pair("10.00", "12.00"));
+    assert_eq!(account_totals(&t, "BP-1").await, pair("10.00", "12.00"));
 
     // An actual export through the same day with no purchase or usage it could add: held, nothing made current.
     let same_day = [("20", "0", "USD", "Usage", "Reservation"), ("20", "10.00", "USD", "Usage", "OnDemand")];
     let held = import(&t, &file("a1.csv", "BP-1", &same_day), ImportOptions::default()).await;
     assert_eq!(held.status, "superseded", "{:?}", held.message);
     assert!(held.message.as_deref().unwrap().starts_with("nothing made current"), "{:?}", held.message);
-    assert_eq!(ledger(&t, "BP-1").await, pair("10.00", "12.00"));
+    assert_eq!(account_totals(&t, "BP-1").await, pair("10.00", "12.00"));
 
     // Asked to replace the newer data, the same bytes are read again and their usage made current.
     let opts = ImportOptions { replace_newer: true, ..Default::default() };
     let back = import(&t, &file("a1.csv", "BP-1", &same_day), opts).await;
     assert_eq!((back.status.as_str(), back.replaced.clone()), ("active", vec![m.id]), "{:?}", back.message);
-    assert_eq!(ledger(&t, "BP-1").await, pair("10.00", "10.00"), "the actual reading: no amortized share");
+    assert_eq!(
+        account_totals(&t, "BP-1").await,
+        pair("10.00", "10.00"),
+        "the actual reading: no amortized share"
+    );
 
     // An amortized export again, then an actual one running later (the 25th): the later reading is current.
     let m2 = import(&t, &file("m2.csv", "BP-2", &amortized), ImportOptions::default()).await;
     let later = [("25", "0", "USD", "Usage", "Reservation"), ("25", "11.00", "USD", "Usage", "OnDemand")];
     let a2 = import(&t, &file("a2.csv", "BP-2", &later), ImportOptions::default()).await;
     assert_eq!((a2.status.as_str(), a2.replaced.clone()), ("active", vec![m2.id]), "{:?}", a2.message);
-    assert_eq!(ledger(&t, "BP-2").await, pair("11.00", "11.00"));
+    assert_eq!(account_totals(&t, "BP-2").await, pair("11.00", "11.00"));
 
     // A purchase the newer actual export no longer has is gone, even while its usage is held.
     let m3 = import(&t, &file("m3.csv", "BP-3", &amortized), ImportOptions::default()).await;
@@ -939,11 +936,11 @@ both!(azure_readings_of_a_month_newer_held_replaced_and_read_again, |t| {
         [("01", "500.00", "USD", "Purchase", "Reservation"), ("20", "10.00", "USD", "Usage", "OnDemand")];
     let a3 = import(&t, &file("a3.csv", "BP-3", &with_purchase), ImportOptions::default()).await;
     assert_eq!(a3.status, "active", "its purchase is current: {:?}", a3.message);
-    assert_eq!(ledger(&t, "BP-3").await, pair("510.00", "12.00"));
+    assert_eq!(account_totals(&t, "BP-3").await, pair("510.00", "12.00"));
     let without = [("20", "10.00", "USD", "Usage", "OnDemand"), ("20", "0.00", "USD", "Tax", "")];
     let a4 = import(&t, &file("a4.csv", "BP-3", &without), ImportOptions::default()).await;
     assert_eq!(a4.replaced, vec![a3.id], "{:?}", a4.message);
-    assert_eq!(ledger(&t, "BP-3").await, pair("10.00", "12.00"), "amortized usage, no purchase");
+    assert_eq!(account_totals(&t, "BP-3").await, pair("10.00", "12.00"), "amortized usage, no purchase");
     assert_eq!(t.app.cost_import(&sys(), m3.id).await.unwrap().status, "active");
 
     // A lenient actual import that left a purchase out (no EUR rate yet) is read again once the rate is there,
@@ -957,11 +954,15 @@ both!(azure_readings_of_a_month_newer_held_replaced_and_read_again, |t| {
     let lenient = ImportOptions { lenient: true, ..Default::default() };
     let a5 = import(&t, &file("a5.csv", "BP-5", &eur), lenient.clone()).await;
     assert_eq!((a5.status.as_str(), a5.rows_rejected), ("active", 1), "{:?}", a5.message);
-    assert_eq!(ledger(&t, "BP-5").await, pair("510.00", "12.00"));
+    assert_eq!(account_totals(&t, "BP-5").await, pair("510.00", "12.00"));
     rates(&t, "date,from,to,rate\n2026-05-01,EUR,USD,1.10\n").await;
     let again = import(&t, &file("a5.csv", "BP-5", &eur), lenient).await;
     assert_eq!((again.status.as_str(), again.rows_rejected), ("active", 0), "{:?}", again.message);
-    assert_eq!(ledger(&t, "BP-5").await, pair("620.000", "12.00"), "the euro purchase counted at 1.10");
+    assert_eq!(
+        account_totals(&t, "BP-5").await,
+        pair("620.000", "12.00"),
+        "the euro purchase counted at 1.10"
+    );
     assert_eq!(t.app.cost_import(&sys(), m5.id).await.unwrap().status, "active", "the usage still amortized");
 });
 
