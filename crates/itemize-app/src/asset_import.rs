@@ -6,7 +6,7 @@
 
 use crate::assets::{load_settings, store_err};
 use crate::{App, AppError, ListParams};
-use itemize_core::assets::Asset;
+use itemize_core::assets::{Asset, State};
 use itemize_core::auth::{Action, Actor};
 use itemize_core::refdata::{Location, LocationKind, Person, Vendor};
 use itemize_ingest::RowError;
@@ -446,14 +446,14 @@ impl App {
         let existing = s.asset_ids_with_tags(&tags).await.map_err(store_err)?;
         // Their fields as the register has them: a row updating an asset changes what its cells give and keeps
         // the rest (a file without a column, or a blank cell, leaves the asset's value as it is).
-        let current: HashMap<i64, Map<String, Value>> = {
+        let current: HashMap<i64, (Map<String, Value>, Asset)> = {
             let ids: Vec<i64> = existing.values().copied().collect();
             s.assets_by_ids(&ids)
                 .await
                 .map_err(store_err)?
                 .into_iter()
                 .filter_map(|a| match a.fields.to_json() {
-                    Value::Object(m) => Some((a.id, m)),
+                    Value::Object(m) => Some((a.id, (m, a))),
                     _ => None,
                 })
                 .collect()
@@ -649,7 +649,10 @@ impl App {
                 }
             }
             let existing_id = obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(t).copied());
-            if let Some(mut base) = existing_id.and_then(|id| current.get(&id)).cloned() {
+            let stored = existing_id.and_then(|id| current.get(&id));
+            if let Some(mut base) = stored.map(|(m, _)| m.clone()) {
+                // The tag found the asset regardless of case; the register's spelling stays.
+                obj.remove("tag");
                 for (k, v) in std::mem::take(&mut obj) {
                     match (base.get_mut(&k), v) {
                         (Some(Value::Object(have)), Value::Object(given)) if k == "custom" => {
@@ -716,18 +719,83 @@ impl App {
             if new_loc.is_some() {
                 obj.insert("location_id".into(), json!(i64::MAX));
             }
+            // An update changes fields. The lifecycle state and custody change through transitions and
+            // check-outs, which record why and by whom: a row giving another state, assignee or service than the
+            // register's is refused, naming both; one giving the same (an export read back) passes. The asset is
+            // then checked in the state and custody the register has it in.
+            if let Some((_, was)) = stored {
+                let differs = |field: &str, given: Option<&Value>, have: Value, how: &str| {
+                    let given = given.filter(|g| **g != have)?;
+                    let at = source_of(field);
+                    let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                    let value = at
+                        .and_then(|i| cells.get(i))
+                        .map(|c| c.trim().to_string())
+                        .unwrap_or_else(|| text(given));
+                    let have = if have.is_null() { "none".to_string() } else { text(&have) };
+                    Some(RowError::new(
+                        line,
+                        Some(at.map(|i| header[i].trim()).unwrap_or(field)),
+                        Some(&value),
+                        format!(
+                            "{field}: the register has {have} (asset {}); an import changes fields only — {how}",
+                            was.id
+                        ),
+                    ))
+                };
+                // A state as the row spells it (`In Use`), compared as a state; one that is none is refused as such.
+                let given_state = match first.get("state").and_then(Value::as_str).map(str::parse::<State>) {
+                    Some(Ok(st)) => Some(json!(st)),
+                    Some(Err(e)) => {
+                        let at = source_of("state");
+                        row_errs.push(RowError::new(
+                            line,
+                            Some(at.map(|i| header[i].trim()).unwrap_or("state")),
+                            at.and_then(|i| cells.get(i)).map(|c| c.trim()),
+                            format!("state: {e}"),
+                        ));
+                        None
+                    }
+                    None => None,
+                };
+                row_errs.extend(differs(
+                    "state",
+                    given_state.as_ref(),
+                    json!(was.state),
+                    "transition the asset to change its state",
+                ));
+                row_errs.extend(differs(
+                    "assignee_person_id",
+                    first.get("assignee_person_id"),
+                    json!(was.custody.assignee_person_id),
+                    "check the asset out or in to change who has it",
+                ));
+                row_errs.extend(differs(
+                    "service_id",
+                    first.get("service_id"),
+                    json!(was.custody.service_id),
+                    "check the asset out or in to change the service it serves",
+                ));
+                first = match json!({
+                    "state": was.state,
+                    "substate": was.substate,
+                    "assignee_person_id": was.custody.assignee_person_id,
+                    "service_id": was.custody.service_id,
+                    "expected_return": was.custody.expected_return,
+                }) {
+                    Value::Object(m) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+                    _ => Map::new(),
+                };
+            }
             // An update keeps the custom values the row leaves as they were, as an edit does.
-            let was = existing_id.and_then(|id| current.get(&id));
-            let was_class =
-                was.and_then(|m| m.get("class")).and_then(Value::as_str).and_then(|c| c.parse().ok());
-            let was_custom = was.and_then(|m| m.get("custom")).and_then(Value::as_object);
-            let before = was_class.zip(was_custom);
+            let before = stored.map(|(_, was)| (was.fields.class, &was.fields.custom));
             let (asset, errs) = self.new_asset(
                 Value::Object(obj),
                 Value::Object(first),
                 &settings.custom_fields,
                 true,
                 before,
+                stored.and_then(|(_, was)| was.disposal.as_ref()),
             );
             for e in errs {
                 let at = source_of(&e.field);

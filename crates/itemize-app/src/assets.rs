@@ -7,7 +7,7 @@ use crate::refdata::if_match_ok;
 use crate::{App, AppError, ListParams};
 use itemize_core::FieldError;
 use itemize_core::assets::{
-    Asset, AssetClass, AssetFields, Custody, CustomField, State, TransitionInput, check_state,
+    Asset, AssetClass, AssetFields, Custody, CustomField, Disposal, State, TransitionInput, check_state,
     check_transition,
 };
 use itemize_core::auth::{Action, Actor, Resource, authorize};
@@ -260,8 +260,14 @@ impl App {
         }
         let mut tx = self.store().transaction().await?;
         let settings = load_settings(&mut tx).await?;
-        let (asset, errs) =
-            self.new_asset(Value::Object(obj), Value::Object(first), &settings.custom_fields, false, None);
+        let (asset, errs) = self.new_asset(
+            Value::Object(obj),
+            Value::Object(first),
+            &settings.custom_fields,
+            false,
+            None,
+            None,
+        );
         let mut asset = match (asset, errs.is_empty()) {
             (Some(a), true) => a,
             _ => return Err(AppError::Validation(errs)),
@@ -286,6 +292,7 @@ impl App {
         defs: &[CustomField],
         any_state: bool,
         before: Option<(AssetClass, &serde_json::Map<String, Value>)>,
+        disposal: Option<&Disposal>,
     ) -> (Option<Asset>, Vec<FieldError>) {
         let mut errs = Vec::new();
         let fields = match AssetFields::from_json_over(fields, self.config().reporting_currency, defs, before)
@@ -329,7 +336,7 @@ impl App {
                 state,
                 if state == State::InStock { None } else { substate },
                 &custody,
-                None,
+                disposal,
                 f.class,
             );
         }

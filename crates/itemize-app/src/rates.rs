@@ -100,8 +100,11 @@ pub struct ParsedRates {
 /// `N/A` where a currency had no fixing). All rows or none: the first problems are returned with row, column,
 /// value and why.
 pub fn parse_rates(text: &str) -> Result<ParsedRates, Vec<RowError>> {
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    // Through the readers' line-end filter, so a row is numbered by its line (CRLF, blank lines) as theirs are.
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(itemize_ingest::table::CrlfToLf::new(text.as_bytes()));
     let header = match reader.headers() {
         Ok(h) => Header::new(h.iter()),
         Err(e) => return Err(vec![RowError::new(1, None, None, e.to_string())]),
@@ -292,5 +295,10 @@ mod tests {
             ]
         );
         assert!(parse_rates("a,b\n1,2\n").is_err());
+        // A row after blank lines, in a CRLF file, is named by its own line.
+        let errs =
+            parse_rates("date,from,to,rate\r\n2026-05-01,CAD,USD,0.7\r\n\r\n\r\n2026-05-02,CAD,USD,x\r\n")
+                .unwrap_err();
+        assert_eq!((errs.len(), errs[0].row, errs[0].column.as_deref()), (1, 5, Some("rate")));
     }
 }

@@ -59,14 +59,17 @@ pub fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<CrlfToLf<R>>, Header),
 /// The next record of a CSV reader as a row error when the file itself is broken (bad quoting, ragged row,
 /// invalid UTF-8).
 pub fn next_csv<R: Read>(
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<CrlfToLf<R>>,
     rec: &mut csv::StringRecord,
 ) -> Option<Result<u64, RowError>> {
-    match reader.read_record(rec) {
-        Ok(true) => Some(Ok(rec.position().map(|p| p.line()).unwrap_or(0))),
+    let read = reader.read_record(rec);
+    let mut line = |at: Option<&csv::Position>| at.map(|p| reader.get_mut().line_of(p)).unwrap_or(0);
+    match read {
+        Ok(true) => Some(Ok(line(rec.position()))),
         Ok(false) => None,
         Err(e) => {
-            Some(Err(RowError::new(e.position().map(|p| p.line()).unwrap_or(0), None, None, csv_reason(&e))))
+            let at = line(e.position());
+            Some(Err(RowError::new(at, None, None, csv_reason(&e))))
         }
     }
 }
@@ -281,6 +284,16 @@ pub fn parse_loose_datetime(v: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cost_file_row_after_blank_lines_is_numbered_by_its_line() {
+        let (mut reader, _) = open_csv("Cost,Vendor\r\n\r\n\r\n1.00,A\r\n2.00\r\n".as_bytes()).unwrap();
+        let mut rec = csv::StringRecord::new();
+        assert_eq!(next_csv(&mut reader, &mut rec).unwrap().unwrap(), 4);
+        let e = next_csv(&mut reader, &mut rec).unwrap().unwrap_err();
+        assert_eq!((e.row, e.reason.as_str()), (5, "has 1 fields but the header has 2"));
+        assert!(next_csv(&mut reader, &mut rec).is_none());
+    }
 
     #[test]
     fn money_as_people_write_it() {

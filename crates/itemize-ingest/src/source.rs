@@ -319,10 +319,16 @@ pub fn raw_rows(path: &Path, mapping: Option<&Mapping>) -> std::io::Result<RawRo
                 .collect();
             Ok(RawRows {
                 header,
-                rows: Box::new(r.into_records().map(|rec| {
-                    let rec = rec.map_err(std::io::Error::other)?;
-                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                    Ok((line, rec.iter().map(str::to_string).collect()))
+                rows: Box::new(std::iter::from_fn(move || {
+                    let mut rec = csv::StringRecord::new();
+                    match r.read_record(&mut rec) {
+                        Ok(true) => {
+                            let line = rec.position().map(|p| r.get_mut().line_of(p)).unwrap_or(0);
+                            Some(Ok((line, rec.iter().map(str::to_string).collect())))
+                        }
+                        Ok(false) => None,
+                        Err(e) => Some(Err(std::io::Error::other(e))),
+                    }
                 })),
             })
         }

@@ -90,20 +90,22 @@ impl<R: Read> CsvTable<R> {
     /// The data rows, in file order.
     pub fn rows(&mut self) -> impl Iterator<Item = Result<Row, RowError>> + '_ {
         let columns = self.columns.clone();
-        self.reader.records().map(move |rec| {
-            let rec = rec.map_err(|e| {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                RowError::new(line, None, None, csv_reason(&e))
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let mut rec = csv::StringRecord::new();
+        std::iter::from_fn(move || {
+            let line = match crate::cells::next_csv(&mut self.reader, &mut rec)? {
+                Ok(line) => line,
+                Err(e) => return Some(Err(e)),
+            };
             let cells = columns.iter().cloned().zip(rec.iter().map(str::to_string)).collect();
-            Ok(Row { line, cells })
+            Some(Ok(Row { line, cells }))
         })
     }
 }
 
 /// Turns CRLF line ends into LF as bytes stream through, so that row numbers count lines the way an editor
-/// does (the CSV parser would otherwise report a CRLF file's rows one line early).
+/// does (the CSV parser would otherwise report a CRLF file's rows one line early). It also notes where blank
+/// lines are: the CSV parser skips them, and numbers the record after them by the first blank line it skipped
+/// ([`CrlfToLf::line_of`] puts that right).
 #[derive(Debug)]
 pub struct CrlfToLf<R> {
     inner: R,
@@ -114,6 +116,13 @@ pub struct CrlfToLf<R> {
     end: usize,
     /// A `\r` held back because the chunk ended before we could see whether `\n` follows.
     pending_cr: bool,
+    /// The offset in the converted stream of `ready[0]`.
+    base: u64,
+    /// Whether the byte before `ready[0]` was a line end (true at the start: a file may open with blank lines).
+    after_newline: bool,
+    /// Offsets in the converted stream of the line ends that make blank lines, oldest first; those before the
+    /// record last numbered are dropped as records are numbered.
+    blanks: std::collections::VecDeque<u64>,
 }
 
 /// The size of a chunk read from the source.
@@ -122,11 +131,60 @@ const CHUNK: usize = 64 * 1024;
 impl<R: Read> CrlfToLf<R> {
     pub fn new(inner: R) -> Self {
         // One byte to spare: a held-back `\r` and a whole chunk can come out of one refill.
-        Self { inner, raw: vec![0; CHUNK + 1], ready: vec![0; CHUNK + 1], pos: 0, end: 0, pending_cr: false }
+        Self {
+            inner,
+            raw: vec![0; CHUNK + 1],
+            ready: vec![0; CHUNK + 1],
+            pos: 0,
+            end: 0,
+            pending_cr: false,
+            base: 0,
+            after_newline: true,
+            blanks: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The line a record read through this stream starts on, given the position the CSV parser gives it: past
+    /// the blank lines the parser skipped to reach it.
+    pub fn line_of(&mut self, at: &csv::Position) -> u64 {
+        let mut line = at.line();
+        let mut next = at.byte();
+        while let Some(&b) = self.blanks.front() {
+            if b > next {
+                break;
+            }
+            self.blanks.pop_front();
+            if b == next {
+                line += 1;
+                next += 1;
+            }
+        }
+        line
+    }
+
+    /// Notes the blank lines of the chunk now in `ready[..end]`.
+    fn note_blank_lines(&mut self) {
+        let chunk = &self.ready[..self.end];
+        for i in memchr::memchr_iter(b'\n', chunk) {
+            let before = if i == 0 { self.after_newline } else { chunk[i - 1] == b'\n' };
+            if before {
+                self.blanks.push_back(self.base + i as u64);
+            }
+        }
+        self.after_newline = chunk.last() == Some(&b'\n');
     }
 
     /// Reads one chunk and converts it into `ready`. Returns false at the end of the input.
     fn refill(&mut self) -> std::io::Result<bool> {
+        self.base += self.end as u64;
+        let more = self.convert()?;
+        if more {
+            self.note_blank_lines();
+        }
+        Ok(more)
+    }
+
+    fn convert(&mut self) -> std::io::Result<bool> {
         self.pos = 0;
         self.end = 0;
         while self.end == 0 {
@@ -206,19 +264,38 @@ mod tests {
         assert_eq!(rows[0].get("parent_code"), None);
     }
 
+    /// A source handing out at most `.1` bytes a read.
+    struct Chunked<'a>(&'a [u8], usize);
+    impl Read for Chunked<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn rows_after_blank_lines_are_numbered_by_their_own_line() {
+        // Line 2 blank, 4 and 5 blank (one of them CRLF), B spans lines 6-8 with an empty line inside its quotes.
+        let data = "code,name\n\nA,Alpha\n\n\r\nB,\"Multi\n\nline\"\nC,Gamma\n\n";
+        for chunk in [1, 2, 3, 5, 64 * 1024] {
+            let mut t = CsvTable::open(Chunked(data.as_bytes(), chunk), KNOWN, &["code"]).unwrap();
+            let rows: Vec<Row> = t.rows().collect::<Result<_, _>>().unwrap();
+            assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [3, 6, 9], "chunk size {chunk}");
+        }
+        // A broken row after blank lines, and rows opening the file after the header's blank lines.
+        let mut t = CsvTable::open("code,name\nA,Alpha\n\n\nB\n".as_bytes(), KNOWN, &[]).unwrap();
+        let e = t.rows().nth(1).unwrap().unwrap_err();
+        assert_eq!((e.row, e.reason.as_str()), (5, "has 1 fields but the header has 2"));
+        let mut t = CsvTable::open("\n\ncode\nA\n".as_bytes(), KNOWN, &[]).unwrap();
+        assert_eq!(t.rows().next().unwrap().unwrap().line, 4);
+    }
+
     #[test]
     fn crlf_becomes_lf_across_any_chunking() {
         let input = b"a\r\nb\rc\r\n\r\r\nend\r";
         for chunk in 1..8 {
-            struct Chunked<'a>(&'a [u8], usize);
-            impl Read for Chunked<'_> {
-                fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                    let n = self.0.len().min(self.1).min(out.len());
-                    out[..n].copy_from_slice(&self.0[..n]);
-                    self.0 = &self.0[n..];
-                    Ok(n)
-                }
-            }
             let mut got = Vec::new();
             CrlfToLf::new(Chunked(input, chunk)).read_to_end(&mut got).unwrap();
             assert_eq!(got, b"a\nb\rc\n\r\nend\r", "chunk size {chunk}");

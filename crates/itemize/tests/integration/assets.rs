@@ -879,7 +879,6 @@ both!(a_re_import_changes_what_its_cells_give_and_keeps_the_rest, |t| {
     let after = t.app.get_asset(&sys(), a.id).await.unwrap();
     let (mut want, got) = (before.fields.to_json(), after.fields.to_json());
     want["name"] = json!("Renamed laptop");
-    want["tag"] = json!("lt-r1");
     want["custom"]["colour"] = json!("blue");
     assert_eq!(got, want);
     assert_eq!((after.state, after.custody.clone()), (before.state, before.custody.clone()));
@@ -888,8 +887,103 @@ both!(a_re_import_changes_what_its_cells_give_and_keeps_the_rest, |t| {
     let last = events.last().unwrap();
     assert_eq!(last.kind, "updated");
     let changed: Vec<&String> = last.detail["changes"].as_object().unwrap().keys().collect();
-    assert_eq!(changed, ["custom", "name", "tag"]);
+    // The tag found the asset whatever its case; the register's spelling stays.
+    assert_eq!(changed, ["custom", "name"]);
+    assert_eq!(after.fields.tag, "LT-R1");
     assert_eq!(last.detail["changes"]["custom"][1], got["custom"]);
+});
+
+both!(a_re_import_leaves_state_and_custody_to_transitions_and_check_outs, |t| {
+    let (_, cc, loc, person) = seed_small(&t).await;
+    let itemize = || ImportOptions { format: Some("itemize".into()), ..Default::default() };
+    // One laptop on loan (a person and a return date), one disposed with its certificate.
+    let lent = laptop(&t, "LT-L1", json!({"cost_centre_id": cc})).await;
+    t.app
+        .check_out_asset(
+            &sys(),
+            lent.id,
+            json!({"assignee_person_id": person, "expected_return": "2027-01-15", "loan": true}),
+        )
+        .await
+        .unwrap();
+    let gone = laptop(&t, "LT-D1", json!({"cost_centre_id": cc})).await;
+    t.app.transition_asset(&sys(), gone.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    let disposal = json!({"method": "recycle", "date": "2026-11-20", "reference": "WEEE-78", "sanitization":
+        {"method": "NIST 800-88 purge", "attested_by": "GreenIT Ltd", "date": "2026-11-19", "certificate": "CERT-10"}});
+    t.app
+        .transition_asset(
+            &sys(),
+            gone.id,
+            None,
+            json!({"to": "disposed", "reason": "recycled", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    let before =
+        [t.app.get_asset(&sys(), lent.id).await.unwrap(), t.app.get_asset(&sys(), gone.id).await.unwrap()];
+    assert_eq!((before[0].state, before[1].state), (State::OnLoan, State::Disposed));
+
+    // Their export reads back as it is: checked in the state and custody the register has them in.
+    let csv = t.app.export_assets(&sys(), &params(&[("q", "LT-")]), "csv").await.unwrap();
+    let round = t.app.import_assets(&sys(), &csv, &itemize()).await.unwrap();
+    assert!(round.errors.is_empty(), "{:?}", round.errors);
+    assert_eq!((round.created, round.updated, round.committed), (0, 0, true));
+    // The same with a field changed: the field changes, state and custody stay.
+    let text = String::from_utf8(csv).unwrap().replace("Laptop LT-L1", "Loaner laptop");
+    let r = t.app.import_assets(&sys(), text.as_bytes(), &itemize()).await.unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!((r.created, r.updated), (0, 1));
+    let now = t.app.get_asset(&sys(), lent.id).await.unwrap();
+    assert_eq!(now.fields.name, "Loaner laptop");
+    assert_eq!((now.state, now.custody.clone()), (before[0].state, before[0].custody.clone()));
+
+    // A row giving another state, assignee or service is refused, naming the column, the value and what the
+    // register has; nothing is written.
+    let other = t
+        .app
+        .create::<itemize_core::refdata::Person>(
+            &sys(),
+            json!({"employee_id": "E2", "name": "Grace Hopper", "email": "grace@corp.example", "cost_centre_id": cc}),
+        )
+        .await
+        .unwrap()
+        .id
+        .get();
+    let csv = format!(
+        "tag,name,class,state,assignee_person_id,location_id\nLT-L1,Renamed,laptop,retired,{other},{loc}\nlt-d1,Renamed too,laptop,In Use,,\nLT-L1x,New,laptop,in-use,{person},\n"
+    );
+    let e = t.app.import_assets(&sys(), csv.as_bytes(), &itemize()).await.unwrap();
+    assert!(!e.committed);
+    let got: Vec<(u64, Option<&str>, Option<&str>)> =
+        e.errors.iter().map(|e| (e.row, e.column.as_deref(), e.value.as_deref())).collect();
+    let other_text = other.to_string();
+    assert_eq!(
+        got,
+        [
+            (2, Some("state"), Some("retired")),
+            (2, Some("assignee_person_id"), Some(other_text.as_str())),
+            (3, Some("state"), Some("In Use")),
+        ],
+        "{:?}",
+        e.errors
+    );
+    assert!(e.errors[0].reason.contains("the register has on-loan"), "{:?}", e.errors[0]);
+    assert!(e.errors[0].reason.contains("transition"), "{:?}", e.errors[0]);
+    assert!(e.errors[1].reason.contains(&format!("the register has {person}")), "{:?}", e.errors[1]);
+    assert!(e.errors[2].reason.contains("the register has disposed"), "{:?}", e.errors[2]);
+    let after =
+        [t.app.get_asset(&sys(), lent.id).await.unwrap(), t.app.get_asset(&sys(), gone.id).await.unwrap()];
+    assert_eq!(after[0], now);
+    assert_eq!(after[1], before[1]);
+    assert!(t.app.find_asset(&sys(), "LT-L1x").await.is_err(), "a rejected file creates nothing");
+    // A state that is no state is named as such.
+    let e = t.app.import_assets(&sys(), b"tag,state\nLT-L1,borrowed\n", &itemize()).await.unwrap();
+    assert_eq!(e.errors.len(), 1, "{:?}", e.errors);
+    assert_eq!(
+        (e.errors[0].column.as_deref(), e.errors[0].value.as_deref()),
+        (Some("state"), Some("borrowed"))
+    );
+    assert!(e.errors[0].reason.contains("is not one of"), "{:?}", e.errors[0]);
 });
 
 both!(audits_expect_what_is_held_there_and_bring_back_what_was_missing, |t| {
