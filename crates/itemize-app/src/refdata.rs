@@ -138,6 +138,9 @@ impl App {
             }
             let mut merged = current.fields.to_json();
             merge_patch(&mut merged, &patch);
+            if K::KIND == Kind::Vendor && patch.get("aliases").is_none() {
+                keep_former_name(&current.fields.to_json(), &mut merged);
+            }
             let fields = K::from_json(merged).map_err(AppError::Validation)?;
             if fields == current.fields {
                 return Ok(current);
@@ -412,6 +415,25 @@ async fn sees(s: &mut Session, actor: &Actor, kind: Kind, id: i64) -> Result<boo
         Kind::Location => s.get::<Location>(id.into()).await?.is_some(),
         Kind::Vendor => s.get::<Vendor>(id.into()).await?.is_some(),
     })
+}
+
+/// A vendor renamed keeps its former name as an alias, so the spend, invoices and files that spell it the old way
+/// still resolve to it (and a corrected invoice restates the one read under the old name). Not when the name
+/// changes only in case (spellings match case-insensitively), and not when the patch sets the aliases itself.
+fn keep_former_name(before: &Value, after: &mut Value) {
+    let (Some(old), Some(new)) = (before["name"].as_str(), after["name"].as_str()) else { return };
+    let known = |a: &str| a.trim().eq_ignore_ascii_case(old.trim());
+    if known(new) {
+        return;
+    }
+    match after.get_mut("aliases") {
+        Some(Value::Array(aliases)) => {
+            if !aliases.iter().any(|a| a.as_str().is_some_and(known)) {
+                aliases.push(Value::String(old.to_string()));
+            }
+        }
+        _ => after["aliases"] = Value::Array(vec![Value::String(old.to_string())]),
+    }
 }
 
 /// (id, name, aliases) of every vendor, archived ones included.
