@@ -2,9 +2,11 @@
 //!
 //! A plan is the depreciable amount (cost − salvage) spread over the useful life in months:
 //! - **straight-line**: the remaining depreciable amount over the remaining life, each month;
-//! - **declining balance** at `rate` % (200 = double declining): the book value × rate / life in years each
-//!   year, in months, switching to straight-line as soon as straight-line gives more (the usual switch,
-//!   which also makes the asset reach its salvage value exactly at the end of its life).
+//! - **declining balance** at `rate` % (200 = double declining): each year of the asset's life, the book value
+//!   at the start of that year × rate / life in years, spread evenly over the year's months (rounded so each
+//!   year's months add up to the year's charge), switching to straight-line as soon as straight-line gives
+//!   more (the usual switch, which also makes the asset reach its salvage value exactly at the end of its
+//!   life). A year of life runs twelve months from the start of the life, not the calendar year.
 //!
 //! Conventions say how much of a month or year the first period counts:
 //! - **full-month**: the month the asset starts counts whole;
@@ -160,7 +162,11 @@ impl Plan {
             Convention::MidMonth => (start_month, half),
             Convention::HalfYear => (Date::new(self.start.year(), 7, 1).unwrap_or(start_month), Decimal::ONE),
         };
-        let db_rate = self.rate_percent / Decimal::from(100) / life; // per month of life
+        // The declining-balance charge of a year of life, per unit of its book value at the start of that year.
+        let twelve = Decimal::from(12);
+        let db_annual_rate = self.rate_percent / Decimal::from(100) * twelve / life;
+        // The year of life being charged: its index, its whole charge (unrounded), and what of it is charged.
+        let mut year: Option<(Decimal, Decimal)> = None;
         let mut book = self.cost;
         let mut elapsed = Decimal::ZERO; // months of life used
         let mut out: Vec<Month> = Vec::new();
@@ -183,7 +189,27 @@ impl Plan {
             } else {
                 let sl = self.round(left * fraction / remaining_life);
                 let db = if self.method == Method::DecliningBalance && !switched {
-                    self.round(book * db_rate * fraction)
+                    // The month's share of its year's charge (or of two years', where a half month is the last
+                    // of one year and the first of the next), cumulatively rounded within each year.
+                    let mut db = Decimal::ZERO;
+                    let (mut from, to) = (elapsed, elapsed + fraction);
+                    while from < to {
+                        let index = (from / twelve).floor();
+                        let annual = match year {
+                            Some((i, annual)) if i == index => annual,
+                            _ => {
+                                let annual = (book - db) * db_annual_rate;
+                                year = Some((index, annual));
+                                annual
+                            }
+                        };
+                        let year_start = index * twelve;
+                        let until = to.min(year_start + twelve);
+                        let through = |x: Decimal| self.round(annual * (x - year_start) / twelve);
+                        db += through(until) - through(from);
+                        from = until;
+                    }
+                    db
                 } else {
                     Decimal::ZERO
                 };
@@ -317,17 +343,56 @@ mod tests {
         let mut p = plan(Method::DecliningBalance, Convention::FullMonth, date(2024, 1, 1));
         p.salvage = dec("100.00");
         let s = p.schedule().unwrap();
-        // Double declining: first month 1200 × 2/36 = 66.67, more than straight-line (1100/36 = 30.56).
+        // Double declining over three years: the first year 1200 × 2/3 = 800.00, 66.67 a month (more than
+        // straight-line's 1100/36 = 30.56), its twelve months adding up to 800.00 exactly.
         assert_eq!(s[0].expense, dec("66.67"));
         assert!(!s[0].straight_line);
-        let switch = s.iter().position(|m| m.straight_line).expect("switches to straight-line");
-        assert!(switch > 0 && switch < 35);
-        assert!(s[switch..].windows(2).all(|w| (w[0].expense - w[1].expense).abs() <= Decimal::new(1, 2)));
-        assert_eq!(s.len(), 36);
+        let year = |y: i16| s.iter().filter(|m| m.month.year() == y).map(|m| m.expense).sum::<Decimal>();
+        assert_eq!(year(2024), dec("800.00"));
+        // The second year starts from 400.00: 400 × 2/3 = 266.67 (22.22 a month), more than straight-line's
+        // (400 − 100) / 24 = 12.50. The third starts from 133.33: 88.89 a year is more than straight-line's
+        // 33.33, so it stays declining and stops at the salvage value, in the fifth month.
+        assert_eq!(year(2025), dec("266.67"));
+        assert_eq!(year(2026), dec("33.33"));
+        assert!(s.iter().all(|m| !m.straight_line));
+        assert_eq!((s.len(), s.last().unwrap().month), (29, date(2026, 5, 1)));
         assert_eq!(s.last().unwrap().closing, dec("100.00"));
         assert_eq!(p.book_value_at(date(2023, 12, 31)).unwrap(), dec("1200.00"));
         assert_eq!(p.book_value_at(date(2024, 1, 15)).unwrap(), dec("1133.33"));
+        assert_eq!(p.book_value_at(date(2024, 12, 31)).unwrap(), dec("400.00"));
         assert_eq!(p.book_value_at(date(2030, 1, 1)).unwrap(), dec("100.00"));
+        // Without salvage the third year's straight-line (133.33 over 12 months) beats 88.89: it switches there
+        // and ends at zero with the life.
+        p.salvage = Decimal::ZERO;
+        let s = p.schedule().unwrap();
+        let year = |y: i16| s.iter().filter(|m| m.month.year() == y).map(|m| m.expense).sum::<Decimal>();
+        assert_eq!((year(2024), year(2025), year(2026)), (dec("800.00"), dec("266.67"), dec("133.33")));
+        assert_eq!(s.iter().position(|m| m.straight_line), Some(24));
+        assert!(s[24..].windows(2).all(|w| (w[0].expense - w[1].expense).abs() <= Decimal::new(1, 2)));
+        assert_eq!((s.len(), s.last().unwrap().closing), (36, Decimal::ZERO));
+        // 3000.00 over five years at 200 %: 1200.00 the first year, 720.00 the second (40 % of 1800.00).
+        let p = Plan {
+            cost: dec("3000.00"),
+            life_months: 60,
+            ..plan(Method::DecliningBalance, Convention::FullMonth, date(2024, 4, 9))
+        };
+        let s = p.schedule().unwrap();
+        let first: Decimal = s[..12].iter().map(|m| m.expense).sum();
+        let second: Decimal = s[12..24].iter().map(|m| m.expense).sum();
+        assert_eq!((first, second), (dec("1200.00"), dec("720.00")));
+        // Mid-month: the year of life ends half-way through a month, which takes half of each year's rate.
+        let p = Plan {
+            cost: dec("3000.00"),
+            life_months: 60,
+            ..plan(Method::DecliningBalance, Convention::MidMonth, date(2024, 4, 9))
+        };
+        let s = p.schedule().unwrap();
+        assert_eq!(s[0].expense, dec("50.00"), "half of 100.00");
+        assert_eq!(
+            s[12].expense,
+            dec("50.00") + dec("30.00"),
+            "the last half of year one, the first of year two"
+        );
     }
 
     #[test]
