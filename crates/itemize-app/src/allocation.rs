@@ -498,13 +498,22 @@ impl App {
         Ok(Some(all.into_iter().filter(|r| scope.contains(&r.id.get())).map(|r| r.fields.code).collect()))
     }
 
-    /// Cost centres, services, headcount and the period's metrics, as the rules see them.
-    async fn catalog(&self, period: &str) -> Result<Catalog, AppError> {
+    /// Cost centres, services, headcount and the period's metrics, as the rules see them: the records in force
+    /// now, or, `at` a past moment, those created by then and not archived before it. The second is how a run
+    /// made before runs kept their catalog saw the reference data, as far as the records tell (a code, name or
+    /// owner edited since, a record archived and restored, a person who left, are as they are now).
+    async fn catalog(&self, period: &str, at: Option<jiff::Timestamp>) -> Result<Catalog, AppError> {
+        let in_force = |m: &itemize_core::refdata::Meta| {
+            at.is_none_or(|t| m.created_at <= t && m.archived_at.is_none_or(|a| a >= t))
+        };
         let mut s = self.store().session().await?;
-        let ccs = s.all::<CostCentre>(false).await?;
+        let mut ccs = s.all::<CostCentre>(at.is_some()).await?;
+        ccs.retain(|r| in_force(&r.meta));
         let code_of: HashMap<i64, String> = ccs.iter().map(|r| (r.id.get(), r.fields.code.clone())).collect();
-        let services = s.all::<Service>(false).await?;
-        let people = s.all::<Person>(false).await?;
+        let mut services = s.all::<Service>(at.is_some()).await?;
+        services.retain(|r| in_force(&r.meta));
+        let mut people = s.all::<Person>(at.is_some()).await?;
+        people.retain(|r| in_force(&r.meta));
         let mut headcount: HashMap<String, u64> = HashMap::new();
         for p in &people {
             if p.fields.status == PersonStatus::Active
@@ -546,7 +555,7 @@ impl App {
     /// Checks a rule set against the reference data as it is now; every problem is reported.
     pub async fn validate_rules(&self, actor: &Actor, text: &str) -> Result<String, AppError> {
         self.allocation_read(actor)?;
-        let catalog = self.catalog("0000-00").await?;
+        let catalog = self.catalog("0000-00", None).await?;
         let (doc, rules) = Self::compile(text, &catalog)?;
         Ok(format!(
             "rule set {:?} (effective from {}) is valid: {} ownership, {} tag and {} default rule(s), {} pool(s)",
@@ -575,7 +584,7 @@ impl App {
     /// Saves a new version of the rules (it must compile) without allocating anything.
     pub async fn save_rule_set(&self, actor: &Actor, text: &str) -> Result<RuleSetView, AppError> {
         self.allocation_write(actor)?;
-        let catalog = self.catalog("0000-00").await?;
+        let catalog = self.catalog("0000-00", None).await?;
         let (doc, _) = Self::compile(text, &catalog)?;
         let mut row = RuleSetRow {
             id: 0,
@@ -633,16 +642,17 @@ impl App {
         Ok(parts)
     }
 
-    pub(crate) async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules), AppError> {
+    /// The rule set in force for a period, compiled against the reference data as it is now (and that catalog).
+    pub(crate) async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules, Catalog), AppError> {
         let row = self.store().session().await?.rule_set_for(period).await?.ok_or_else(|| {
             AppError::Refused(format!(
                 "no allocation rule set is in force for {period}; add one (itemize rules apply FILE) whose \
                  effective_from is {period} or earlier"
             ))
         })?;
-        let catalog = self.catalog(period).await?;
+        let catalog = self.catalog(period, None).await?;
         let (_, rules) = Self::compile(&row.body, &catalog)?;
-        Ok((row, rules))
+        Ok((row, rules, catalog))
     }
 
     pub(crate) async fn run_allocation(
@@ -677,7 +687,10 @@ impl App {
             )));
         }
         let started = self.clock().now();
-        let (rule_set, rules) = self.rules_for(period).await?;
+        let (rule_set, rules, catalog) = self.rules_for(period).await?;
+        // Kept with the run, so a restatement or an explanation of the period resolves its rules as it did.
+        let catalog = serde_json::to_string(&catalog)
+            .map_err(|e| AppError::Internal(format!("the catalog cannot be written: {e}")))?;
         let (parts, mut rows, lines) = self.run_allocation(period, rules).await?;
         // Restatements of closed periods posted into this one are part of its cube.
         let posted = self.store().session().await?.adjustments(None, Some(period)).await?;
@@ -711,7 +724,7 @@ impl App {
                 "{period} was closed while it was being allocated: its allocation and journal are final"
             )));
         }
-        run.id = tx.replace_allocation(&run, &cells, &months).await?;
+        run.id = tx.replace_allocation(&run, &catalog, &cells, &months).await?;
         tx.commit().await?;
         Ok(run.into())
     }
@@ -759,7 +772,7 @@ impl App {
     pub async fn preview_rules(&self, actor: &Actor, text: &str, period: &str) -> Result<Preview, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
-        let catalog = self.catalog(period).await?;
+        let catalog = self.catalog(period, None).await?;
         let (doc, rules) = Self::compile(text, &catalog)?;
         let (_, mut rows, _) = self.run_allocation(period, rules).await?;
         // Restatements posted into the period stay in it whatever the rules: in the cube before, and after.
@@ -959,21 +972,36 @@ impl App {
         })
     }
 
-    /// The rule set of a period's current allocation run, compiled against the reference data; `None` while
-    /// the period is not allocated.
+    /// The rule set of a period's current allocation run, compiled as the run compiled it; `None` while the
+    /// period is not allocated.
     pub(crate) async fn period_rules(&self, period: &str) -> Result<Option<(i64, Rules)>, AppError> {
         let mut s = self.store().session().await?;
         let Some(run) = s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.status == "current")
         else {
             return Ok(None);
         };
+        drop(s);
+        Ok(Some((run.rule_set_id, self.run_rules(&run).await?)))
+    }
+
+    /// A run's rule set compiled against the catalog the run kept: its targets resolve as they did when the run
+    /// was made, though cost centres or services were archived, renamed or moved since. A run made before runs
+    /// kept their catalog is given the reference data as it stood at the run's time, as far as it can be told.
+    pub(crate) async fn run_rules(&self, run: &RunRow) -> Result<Rules, AppError> {
+        let mut s = self.store().session().await?;
         let rule_row = s.rule_set(run.rule_set_id).await?.ok_or_else(|| {
             AppError::Refused(format!("the rule set {} of run {} is missing", run.rule_set_id, run.id))
         })?;
+        let kept = s.run_catalog(run.id).await?;
         drop(s);
-        let catalog = self.catalog(period).await?;
+        let catalog = match kept {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                AppError::Internal(format!("the catalog kept with run {} cannot be read: {e}", run.id))
+            })?,
+            None => self.catalog(&run.billing_period, Some(run.created_at)).await?,
+        };
         let (_, rules) = Self::compile(&rule_row.body, &catalog)?;
-        Ok(Some((run.rule_set_id, rules)))
+        Ok(rules)
     }
 
     /// Why a target holds what it holds in a period: its money by rule and method, and the source lines behind

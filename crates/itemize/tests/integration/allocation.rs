@@ -311,12 +311,18 @@ fn effective(cells: &[itemize_store::CubeCell]) -> Decimal {
     cells.iter().map(|c| c.effective.parse::<Decimal>().unwrap()).sum()
 }
 
-both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
-    org(&t, None).await;
-    import(&t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
+/// The organisation, and the AWS fixture's month allocated with `rules("")` and closed.
+async fn closed_month(t: &TestApp) -> (BTreeMap<String, i64>, String) {
+    let ids = org(t, None).await;
+    import(t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
     let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
     t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
     t.app.close_period(&sys(), &period).await.unwrap();
+    (ids, period)
+}
+
+both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
+    let (_, period) = closed_month(&t).await;
     let cells = |p: String| {
         let t = &t;
         async move { t.store().session().await.unwrap().cube_cells(&p, &p, None).await.unwrap() }
@@ -556,4 +562,36 @@ both!(cube_query_and_tag_hygiene, |t| {
     assert_eq!(r.status(), 403);
     let (code, _) = server.get_json("/api/v1/allocation/hygiene?from=2026-1&to=2026-02").await;
     assert_eq!(code, 400);
+});
+
+both!(restatement_resolves_the_closing_rules_against_the_cost_centres_of_the_close, |t| {
+    let (ids, period) = closed_month(&t).await;
+    let closed = t.store().session().await.unwrap().cube_cells(&period, &period, None).await.unwrap();
+    let explained = t.app.explain(&sys(), &period, "cc:cc-1042", 0).await.unwrap();
+    assert!(explained.lines_total > 0);
+    // Later, a cost centre the month charged is archived: a tag naming it now finds no cost centre.
+    t.clock.set("2026-11-23T09:00:00Z".parse().unwrap());
+    t.app.set_archived::<CostCentre>(&sys(), ids["cc-1042"], true, None).await.unwrap();
+    // Restated unchanged, the month posts nothing: its rules still resolve the tag to the archived cost centre,
+    // as they did when it closed (not to Unallocated), and its explanation still finds the lines.
+    let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
+    assert_eq!(r.adjustments, 0, "{r:?}");
+    let again = t.app.explain(&sys(), &period, "cc:cc-1042", 0).await.unwrap();
+    assert_eq!(again.lines_total, explained.lines_total);
+    // A real change to the ledger posts just that change, onto a target the month closed with.
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    assert_eq!(s.restatements.len(), 1, "{s:?}");
+    let adjustments = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert_eq!(adjustments.len(), 1, "one line gone, one key changed: {adjustments:?}");
+    assert!(closed.iter().any(|c| c.target == adjustments[0].target), "{adjustments:?}");
+    // Even the journal's provider cost centre archived: the closing rules still compile.
+    t.app.set_archived::<CostCentre>(&sys(), ids["CC-IT"], true, None).await.unwrap();
+    let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
+    assert_eq!(r.adjustments, 0, "{r:?}");
+    // A month closed on a run made before runs kept their catalog is given the cost centres in force at the
+    // run's time, archived ones included.
+    crate::contract::raw(&t.url, "DELETE FROM allocation_run_catalogs").await;
+    let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
+    assert_eq!(r.adjustments, 0, "{r:?}");
 });
