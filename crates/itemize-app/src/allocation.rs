@@ -601,10 +601,11 @@ impl App {
         Ok(row.into())
     }
 
-    /// Saves the rules and re-allocates every period they now govern (those with ledger data, not closed).
+    /// Saves the rules and re-allocates every period they now govern (those with ledger data or restatements
+    /// posted into them, not closed).
     pub async fn apply_rule_set(&self, actor: &Actor, text: &str) -> Result<Applied, AppError> {
         let saved = self.save_rule_set(actor, text).await?;
-        let periods = self.ledger_periods().await?;
+        let periods = self.allocation_periods().await?;
         let closed: BTreeSet<String> =
             self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
         let mut runs = Vec::new();
@@ -628,6 +629,14 @@ impl App {
     pub async fn ledger_periods(&self) -> Result<Vec<String>, AppError> {
         let parts = self.store().session().await?.current_partitions(&PartitionFilter::default()).await?;
         let set: BTreeSet<String> = parts.into_iter().map(|p| p.billing_period).collect();
+        Ok(set.into_iter().collect())
+    }
+
+    /// The periods there is something to allocate in, in order: those with current ledger data, and those
+    /// carrying restatements of closed periods (a month may hold nothing but a restatement posted into it).
+    pub(crate) async fn allocation_periods(&self) -> Result<Vec<String>, AppError> {
+        let mut set: BTreeSet<String> = self.ledger_periods().await?.into_iter().collect();
+        set.extend(self.store().session().await?.adjustment_periods().await?);
         Ok(set.into_iter().collect())
     }
 
@@ -729,8 +738,8 @@ impl App {
         Ok(run.into())
     }
 
-    /// Allocates every open period from `from` to `to` that has ledger data; closed ones are final and left as
-    /// they are (a late change to one is posted by restating it).
+    /// Allocates every open period from `from` to `to` that has ledger data or restatements posted into it;
+    /// closed ones are final and left as they are (a late change to one is posted by restating it).
     pub async fn allocate_range(
         &self,
         actor: &Actor,
@@ -743,7 +752,7 @@ impl App {
         let closed: BTreeSet<String> =
             self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
         let periods: Vec<String> = self
-            .ledger_periods()
+            .allocation_periods()
             .await?
             .into_iter()
             .filter(|p| p.as_str() >= from && p.as_str() <= to && !closed.contains(p))

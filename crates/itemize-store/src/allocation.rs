@@ -684,6 +684,17 @@ impl Session {
         rows.iter().map(|r| adjustment(&**r)).collect()
     }
 
+    /// The periods restatements were posted into, in order.
+    pub async fn adjustment_periods(&mut self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT DISTINCT posted_period FROM allocation_adjustments ORDER BY posted_period".into(),
+                vec![],
+            )
+            .await?;
+        rows.iter().map(|r| r.text("posted_period")).collect()
+    }
+
     /// Replaces a metric's values for the periods the rows name.
     pub async fn upsert_metrics(&mut self, rows: &[MetricRow]) -> Result<(), StoreError> {
         for m in rows {

@@ -595,3 +595,26 @@ both!(restatement_resolves_the_closing_rules_against_the_cost_centres_of_the_clo
     let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
     assert_eq!(r.adjustments, 0, "{r:?}");
 });
+
+both!(a_month_holding_only_restatements_is_allocated_by_a_range_and_by_new_rules, |t| {
+    let (_, period) = closed_month(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    let posted = s.restatements[0].posted_period.clone();
+    assert!(!t.app.ledger_periods().await.unwrap().contains(&posted), "no ledger of its own");
+    // A range over both months allocates the one carrying the restatement; the closed one is left as it is.
+    let runs = t.app.allocate_range(&sys(), &period, &posted).await.unwrap();
+    assert_eq!(runs.iter().map(|r| r.period.as_str()).collect::<Vec<_>>(), [posted.as_str()]);
+    assert_eq!(runs[0].effective_total, s.restatements[0].effective);
+    // A new rule set re-allocates it too, and its journal follows the new rules' GL accounts.
+    let v2 = rules("").replace("\"7900\"", "\"7901\"").replace("\"7910\"", "\"7911\"");
+    let applied = t.app.apply_rule_set(&sys(), &v2).await.unwrap();
+    assert_eq!(applied.runs.iter().map(|r| r.period.as_str()).collect::<Vec<_>>(), [posted.as_str()]);
+    assert_eq!(applied.runs[0].rule_set_id, applied.rule_set.id);
+    assert_eq!(applied.closed_skipped, [period]);
+    t.app.close_period(&sys(), &posted).await.unwrap();
+    let j = t.app.journal(&sys(), &posted).await.unwrap();
+    let accounts: std::collections::BTreeSet<&str> = j.lines.iter().map(|l| l.gl_account.as_str()).collect();
+    assert!(!j.lines.is_empty());
+    assert!(accounts.iter().all(|a| ["7901", "7911", "7990"].contains(a)), "{accounts:?}");
+});
