@@ -727,7 +727,9 @@ impl App {
             duration_ms: finished.duration_since(started).as_millis() as i64,
         };
         let mut tx = self.store().transaction().await?;
-        // Closed while it was being allocated: the closed allocation stays.
+        // Closed while it was being allocated: the closed allocation stays. The period's lock, taken by a close
+        // too, makes this check final: no close commits between it and this commit.
+        tx.lock_period(period).await?;
         if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
             return Err(AppError::Refused(format!(
                 "{period} was closed while it was being allocated: its allocation and journal are final"
@@ -1269,6 +1271,8 @@ impl App {
         self.allocation_write(actor)?;
         check_period("period", period)?;
         let mut tx = self.store().transaction().await?;
+        // After an allocation of the period under way has committed: the run closed on is its current one.
+        tx.lock_period(period).await?;
         if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
             return Err(AppError::Refused(format!("{period} is already closed")));
         }

@@ -741,6 +741,22 @@ impl Session {
             .collect()
     }
 
+    /// Takes the lock of one billing period's allocation ([`crate::Backend::period_lock`]) until this
+    /// transaction ends: allocating a period and closing it take it first, then check whether the period is
+    /// closed, so the two take turns instead of racing.
+    pub async fn lock_period(&mut self, period: &str) -> Result<(), StoreError> {
+        if !self.in_transaction() {
+            return Err(StoreError::Corrupt("a period is locked only inside a transaction".into()));
+        }
+        let Some(sql) = self.backend().period_lock() else { return Ok(()) };
+        let key: i64 = period
+            .replace('-', "")
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{period:?} is not a billing period")))?;
+        self.execute(sql.into(), vec![Value::int(key)]).await?;
+        Ok(())
+    }
+
     pub async fn close_period(
         &mut self,
         period: &str,

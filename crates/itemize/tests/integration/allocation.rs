@@ -311,12 +311,19 @@ fn effective(cells: &[itemize_store::CubeCell]) -> Decimal {
     cells.iter().map(|c| c.effective.parse::<Decimal>().unwrap()).sum()
 }
 
-/// The organisation, and the AWS fixture's month allocated with `rules("")` and closed.
-async fn closed_month(t: &TestApp) -> (BTreeMap<String, i64>, String) {
+/// The organisation, and the AWS fixture's month allocated with `rules("")`: the cost centres' ids, the month
+/// and its run.
+async fn allocated_month(t: &TestApp) -> (BTreeMap<String, i64>, String, i64) {
     let ids = org(t, None).await;
     import(t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
     let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
-    t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
+    let run = t.app.apply_rule_set(&sys(), &rules("")).await.unwrap().runs.pop().unwrap();
+    (ids, period, run.id)
+}
+
+/// [`allocated_month`], closed.
+async fn closed_month(t: &TestApp) -> (BTreeMap<String, i64>, String) {
+    let (ids, period, _) = allocated_month(t).await;
     t.app.close_period(&sys(), &period).await.unwrap();
     (ids, period)
 }
@@ -617,4 +624,74 @@ both!(a_month_holding_only_restatements_is_allocated_by_a_range_and_by_new_rules
     let accounts: std::collections::BTreeSet<&str> = j.lines.iter().map(|l| l.gl_account.as_str()).collect();
     assert!(!j.lines.is_empty());
     assert!(accounts.iter().all(|a| ["7901", "7911", "7990"].contains(a)), "{accounts:?}");
+});
+
+/// Returns once `task` waits for a period's lock (on PostgreSQL, where pg_locks shows it) or has finished. On
+/// SQLite writers queue on the database's write lock, which shows nowhere: it returns at once.
+async fn waiting_for_period_lock<T>(t: &TestApp, task: &tokio::task::JoinHandle<T>) {
+    use sqlx::Connection;
+    if !t.url.starts_with("postgres") {
+        return;
+    }
+    let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+    let q = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 1634496623 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    for _ in 0..3000 {
+        let waiting: i64 = sqlx::query_scalar(q).fetch_one(&mut c).await.unwrap();
+        if waiting > 0 || task.is_finished() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the task neither waited for the period's lock nor finished");
+}
+
+fn current_runs(runs: &[itemize_app::allocation::RunView]) -> Vec<i64> {
+    runs.iter().filter(|r| r.status == "current").map(|r| r.id).collect()
+}
+
+both!(an_allocation_waits_for_a_close_under_way_and_then_leaves_the_month_alone, |t| {
+    let (_, period, run) = allocated_month(&t).await;
+    // A close of the month is under way, as close_period does it: the month's lock, then the closed row.
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&period).await.unwrap();
+    tx.close_period(&period, run, "test", crate::harness::T0.parse().unwrap()).await.unwrap();
+    let allocating = tokio::spawn({
+        let (app, p) = (t.app.clone(), period.clone());
+        async move { app.allocate_period(&sys(), &p).await }
+    });
+    // On PostgreSQL the allocation has found the month open and waits to write; once the close commits it
+    // finds the month closed and writes nothing.
+    waiting_for_period_lock(&t, &allocating).await;
+    tx.commit().await.unwrap();
+    let e = allocating.await.unwrap().unwrap_err();
+    assert!(matches!(e, AppError::Refused(_)), "{e}");
+    if t.url.starts_with("postgres") {
+        assert!(e.to_string().contains("closed while it was being allocated"), "{e}");
+    }
+    let runs = t.app.allocation_runs(&sys(), Some(&period)).await.unwrap();
+    assert_eq!(current_runs(&runs), [run], "the run the month closed on stays its allocation");
+    assert_eq!(t.app.closed_periods(&sys()).await.unwrap(), [(period.clone(), run)]);
+});
+
+both!(a_close_waits_for_an_allocation_under_way_and_closes_on_its_run, |t| {
+    let (_, period, run) = allocated_month(&t).await;
+    // An allocation of the month is under way, as allocate_period does it: the month's lock, then a new run.
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&period).await.unwrap();
+    let newer = tx.allocation_runs(Some(&period)).await.unwrap().remove(0);
+    let newer = tx.replace_allocation(&newer, "{}", &[], &[]).await.unwrap();
+    let closing = tokio::spawn({
+        let (app, p) = (t.app.clone(), period.clone());
+        async move { app.close_period(&sys(), &p).await }
+    });
+    waiting_for_period_lock(&t, &closing).await;
+    tx.commit().await.unwrap();
+    // The close waited for it and closed the month on the allocation that won, not on the one it replaced.
+    let closed = closing.await.unwrap().unwrap();
+    assert_ne!(newer, run);
+    assert_eq!(closed.id, newer);
+    let runs = t.app.allocation_runs(&sys(), Some(&period)).await.unwrap();
+    assert_eq!(current_runs(&runs), [newer]);
+    assert_eq!(t.app.closed_periods(&sys()).await.unwrap(), [(period.clone(), newer)]);
 });
