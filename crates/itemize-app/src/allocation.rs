@@ -17,7 +17,9 @@ use itemize_core::auth::{Action, Resource, authorize};
 use itemize_core::refdata::{CostCentre, Person, PersonStatus, Service};
 use itemize_core::validate::FieldError;
 use itemize_ingest::lake;
-use itemize_store::{CubeCell, MetricRow, MonthCell, PartitionFilter, PartitionRow, RuleSetRow, RunRow};
+use itemize_store::{
+    AdjustmentRow, CubeCell, MetricRow, MonthCell, PartitionFilter, PartitionRow, RuleSetRow, RunRow,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -687,6 +689,17 @@ impl App {
 
     /// Allocates one billing period with the rule set in force for it and makes the result the period's cube.
     pub async fn allocate_period(&self, actor: &Actor, period: &str) -> Result<RunView, AppError> {
+        self.allocate_with(actor, period, &[]).await
+    }
+
+    /// Allocates a period, first posting `pending` restatements into it in the same transaction: they land
+    /// with the allocation that carries them, or (the period closed meanwhile) not at all.
+    pub(crate) async fn allocate_with(
+        &self,
+        actor: &Actor,
+        period: &str,
+        pending: &[AdjustmentRow],
+    ) -> Result<RunView, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
         let closed = self.store().session().await?.closed_periods().await?;
@@ -701,8 +714,21 @@ impl App {
         let catalog = serde_json::to_string(&catalog)
             .map_err(|e| AppError::Internal(format!("the catalog cannot be written: {e}")))?;
         let (parts, mut rows, lines) = self.run_allocation(period, rules).await?;
-        // Restatements of closed periods posted into this one are part of its cube.
-        let posted = self.store().session().await?.adjustments(None, Some(period)).await?;
+        let mut tx = self.store().transaction().await?;
+        // Closed while it was being allocated: the closed allocation stays. The period's lock, taken by a close
+        // too, makes this check final: no close commits between it and this commit.
+        tx.lock_period(period).await?;
+        if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
+            return Err(AppError::Refused(format!(
+                "{period} was closed while it was being allocated: its allocation and journal are final"
+            )));
+        }
+        if !pending.is_empty() {
+            tx.insert_adjustments(pending).await?;
+        }
+        // Restatements of closed periods posted into this one are part of its cube: every one posted so far,
+        // read under the lock that posting one takes too.
+        let posted = tx.adjustments(None, Some(period)).await?;
         rows.extend(crate::restate::adjustment_cube_rows(period, &posted));
         let (cells, months) = cells_of(period, &rows);
         let billed_total: Decimal = months.iter().map(|m| dec(&m.billed)).sum();
@@ -726,15 +752,6 @@ impl App {
             created_at: started,
             duration_ms: finished.duration_since(started).as_millis() as i64,
         };
-        let mut tx = self.store().transaction().await?;
-        // Closed while it was being allocated: the closed allocation stays. The period's lock, taken by a close
-        // too, makes this check final: no close commits between it and this commit.
-        tx.lock_period(period).await?;
-        if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
-            return Err(AppError::Refused(format!(
-                "{period} was closed while it was being allocated: its allocation and journal are final"
-            )));
-        }
         run.id = tx.replace_allocation(&run, &catalog, &cells, &months).await?;
         tx.commit().await?;
         Ok(run.into())

@@ -181,10 +181,10 @@ impl App {
         let billed = adjustments.iter().map(|a| dec(&a.billed)).sum();
         let effective = adjustments.iter().map(|a| dec(&a.effective)).sum();
         if !adjustments.is_empty() {
-            let mut tx = self.store().transaction().await?;
-            tx.insert_adjustments(&adjustments).await?;
-            tx.commit().await?;
-            self.allocate_period(actor, &posted).await?;
+            // Posted with the allocation of the period that carries them, in one transaction under its lock: a
+            // close of that period meanwhile refuses the restatement (run again, it posts into the next open
+            // period) rather than leaving adjustments in a closed period's books that its cube never showed.
+            self.allocate_with(actor, &posted, &adjustments).await?;
         }
         Ok(Restatement {
             source_period: period.to_string(),

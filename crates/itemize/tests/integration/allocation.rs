@@ -12,6 +12,7 @@ use itemize_core::refdata::{CostCentre, Service};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const FIXTURES: [&str; 3] = [
     "focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv",
@@ -311,6 +312,17 @@ fn effective(cells: &[itemize_store::CubeCell]) -> Decimal {
     cells.iter().map(|c| c.effective.parse::<Decimal>().unwrap()).sum()
 }
 
+/// A month's effective cost in the ledger.
+async fn ledger_total(t: &TestApp, p: String) -> Decimal {
+    let q = LedgerQuery {
+        group_by: vec![Dimension::Period],
+        period_from: Some(p.clone()),
+        period_to: Some(p),
+        ..LedgerQuery::default()
+    };
+    t.app.ledger_totals(&sys(), &q).await.unwrap().rows[0].effective_cost
+}
+
 /// The organisation, and the AWS fixture's month allocated with `rules("")`: the cost centres' ids, the month
 /// and its run.
 async fn allocated_month(t: &TestApp) -> (BTreeMap<String, i64>, String, i64) {
@@ -334,18 +346,7 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
         let t = &t;
         async move { t.store().session().await.unwrap().cube_cells(&p, &p, None).await.unwrap() }
     };
-    let ledger_total = |p: String| {
-        let t = &t;
-        async move {
-            let q = LedgerQuery {
-                group_by: vec![Dimension::Period],
-                period_from: Some(p.clone()),
-                period_to: Some(p.clone()),
-                ..LedgerQuery::default()
-            };
-            t.app.ledger_totals(&sys(), &q).await.unwrap().rows[0].effective_cost
-        }
-    };
+    let ledger_total = |p: String| ledger_total(&t, p);
     let closed_cells = cells(period.clone()).await;
     let closed_journal = t.app.journal(&sys(), &period).await.unwrap();
     let closed_total = ledger_total(period.clone()).await;
@@ -694,4 +695,36 @@ both!(a_close_waits_for_an_allocation_under_way_and_closes_on_its_run, |t| {
     let runs = t.app.allocation_runs(&sys(), Some(&period)).await.unwrap();
     assert_eq!(current_runs(&runs), [newer]);
     assert_eq!(t.app.closed_periods(&sys()).await.unwrap(), [(period.clone(), newer)]);
+});
+
+both!(a_restatement_posts_nothing_into_a_month_closed_under_it, |t| {
+    use itemize_app::cost::Progress;
+    let (_, period) = closed_month(&t).await;
+    let closed_total = ledger_total(&t, period.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    let posted = s.restatements[0].posted_period.clone();
+    let run = current_runs(&t.app.allocation_runs(&sys(), Some(&posted)).await.unwrap())[0];
+    // The month carrying the restatement is being closed when the provider restates the closed month again.
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&posted).await.unwrap();
+    tx.close_period(&posted, run, "test", crate::harness::T0.parse().unwrap()).await.unwrap();
+    let importing = tokio::spawn({
+        let (app, path) = (t.app.clone(), without_dearest(dir.path(), FIXTURES[0], 2));
+        async move {
+            app.import_cost_file(&sys(), &path, ImportOptions::default(), Arc::new(Progress::default())).await
+        }
+    });
+    waiting_for_period_lock(&t, &importing).await;
+    tx.commit().await.unwrap();
+    assert_eq!(importing.await.unwrap().unwrap().status, "active");
+    // The closed month holds just what it closed with; the change goes to the next open month, the second time
+    // if the first found the month closed under it.
+    let into_closed = t.app.adjustments(&sys(), Some(&period), Some(&posted)).await.unwrap();
+    assert_eq!(into_closed.len(), 1, "{into_closed:?}");
+    t.app.restate_period(&sys(), &period, None).await.unwrap();
+    let all = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert!(all.iter().skip(1).all(|a| a.posted_period > posted), "{all:?}");
+    let sum: Decimal = all.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum();
+    assert_eq!(sum, ledger_total(&t, period.clone()).await - closed_total);
 });
