@@ -17,7 +17,9 @@ use itemize_core::auth::{Action, Resource, authorize};
 use itemize_core::refdata::{CostCentre, Person, PersonStatus, Service};
 use itemize_core::validate::FieldError;
 use itemize_ingest::lake;
-use itemize_store::{CubeCell, MetricRow, MonthCell, PartitionFilter, PartitionRow, RuleSetRow, RunRow};
+use itemize_store::{
+    AdjustmentRow, CubeCell, MetricRow, MonthCell, PartitionFilter, PartitionRow, RuleSetRow, RunRow,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -498,13 +500,22 @@ impl App {
         Ok(Some(all.into_iter().filter(|r| scope.contains(&r.id.get())).map(|r| r.fields.code).collect()))
     }
 
-    /// Cost centres, services, headcount and the period's metrics, as the rules see them.
-    async fn catalog(&self, period: &str) -> Result<Catalog, AppError> {
+    /// Cost centres, services, headcount and the period's metrics, as the rules see them: the records in force
+    /// now, or, `at` a past moment, those created by then and not archived before it. The second is how a run
+    /// made before runs kept their catalog saw the reference data, as far as the records tell (a code, name or
+    /// owner edited since, a record archived and restored, a person who left, are as they are now).
+    async fn catalog(&self, period: &str, at: Option<jiff::Timestamp>) -> Result<Catalog, AppError> {
+        let in_force = |m: &itemize_core::refdata::Meta| {
+            at.is_none_or(|t| m.created_at <= t && m.archived_at.is_none_or(|a| a >= t))
+        };
         let mut s = self.store().session().await?;
-        let ccs = s.all::<CostCentre>(false).await?;
+        let mut ccs = s.all::<CostCentre>(at.is_some()).await?;
+        ccs.retain(|r| in_force(&r.meta));
         let code_of: HashMap<i64, String> = ccs.iter().map(|r| (r.id.get(), r.fields.code.clone())).collect();
-        let services = s.all::<Service>(false).await?;
-        let people = s.all::<Person>(false).await?;
+        let mut services = s.all::<Service>(at.is_some()).await?;
+        services.retain(|r| in_force(&r.meta));
+        let mut people = s.all::<Person>(at.is_some()).await?;
+        people.retain(|r| in_force(&r.meta));
         let mut headcount: HashMap<String, u64> = HashMap::new();
         for p in &people {
             if p.fields.status == PersonStatus::Active
@@ -546,7 +557,7 @@ impl App {
     /// Checks a rule set against the reference data as it is now; every problem is reported.
     pub async fn validate_rules(&self, actor: &Actor, text: &str) -> Result<String, AppError> {
         self.allocation_read(actor)?;
-        let catalog = self.catalog("0000-00").await?;
+        let catalog = self.catalog("0000-00", None).await?;
         let (doc, rules) = Self::compile(text, &catalog)?;
         Ok(format!(
             "rule set {:?} (effective from {}) is valid: {} ownership, {} tag and {} default rule(s), {} pool(s)",
@@ -575,7 +586,7 @@ impl App {
     /// Saves a new version of the rules (it must compile) without allocating anything.
     pub async fn save_rule_set(&self, actor: &Actor, text: &str) -> Result<RuleSetView, AppError> {
         self.allocation_write(actor)?;
-        let catalog = self.catalog("0000-00").await?;
+        let catalog = self.catalog("0000-00", None).await?;
         let (doc, _) = Self::compile(text, &catalog)?;
         let mut row = RuleSetRow {
             id: 0,
@@ -592,10 +603,11 @@ impl App {
         Ok(row.into())
     }
 
-    /// Saves the rules and re-allocates every period they now govern (those with ledger data, not closed).
+    /// Saves the rules and re-allocates every period they now govern (those with ledger data or restatements
+    /// posted into them, not closed).
     pub async fn apply_rule_set(&self, actor: &Actor, text: &str) -> Result<Applied, AppError> {
         let saved = self.save_rule_set(actor, text).await?;
-        let periods = self.ledger_periods().await?;
+        let periods = self.allocation_periods().await?;
         let closed: BTreeSet<String> =
             self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
         let mut runs = Vec::new();
@@ -622,6 +634,14 @@ impl App {
         Ok(set.into_iter().collect())
     }
 
+    /// The periods there is something to allocate in, in order: those with current ledger data, and those
+    /// carrying restatements of closed periods (a month may hold nothing but a restatement posted into it).
+    pub(crate) async fn allocation_periods(&self) -> Result<Vec<String>, AppError> {
+        let mut set: BTreeSet<String> = self.ledger_periods().await?.into_iter().collect();
+        set.extend(self.store().session().await?.adjustment_periods().await?);
+        Ok(set.into_iter().collect())
+    }
+
     pub(crate) async fn period_partitions(&self, period: &str) -> Result<Vec<PartitionRow>, AppError> {
         let filter = PartitionFilter {
             period_from: Some(period.to_string()),
@@ -633,16 +653,17 @@ impl App {
         Ok(parts)
     }
 
-    pub(crate) async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules), AppError> {
+    /// The rule set in force for a period, compiled against the reference data as it is now (and that catalog).
+    pub(crate) async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules, Catalog), AppError> {
         let row = self.store().session().await?.rule_set_for(period).await?.ok_or_else(|| {
             AppError::Refused(format!(
                 "no allocation rule set is in force for {period}; add one (itemize rules apply FILE) whose \
                  effective_from is {period} or earlier"
             ))
         })?;
-        let catalog = self.catalog(period).await?;
+        let catalog = self.catalog(period, None).await?;
         let (_, rules) = Self::compile(&row.body, &catalog)?;
-        Ok((row, rules))
+        Ok((row, rules, catalog))
     }
 
     pub(crate) async fn run_allocation(
@@ -668,6 +689,17 @@ impl App {
 
     /// Allocates one billing period with the rule set in force for it and makes the result the period's cube.
     pub async fn allocate_period(&self, actor: &Actor, period: &str) -> Result<RunView, AppError> {
+        self.allocate_with(actor, period, &[]).await
+    }
+
+    /// Allocates a period, first posting `pending` restatements into it in the same transaction: they land
+    /// with the allocation that carries them, or (the period closed meanwhile) not at all.
+    pub(crate) async fn allocate_with(
+        &self,
+        actor: &Actor,
+        period: &str,
+        pending: &[AdjustmentRow],
+    ) -> Result<RunView, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
         let closed = self.store().session().await?.closed_periods().await?;
@@ -677,10 +709,26 @@ impl App {
             )));
         }
         let started = self.clock().now();
-        let (rule_set, rules) = self.rules_for(period).await?;
+        let (rule_set, rules, catalog) = self.rules_for(period).await?;
+        // Kept with the run, so a restatement or an explanation of the period resolves its rules as it did.
+        let catalog = serde_json::to_string(&catalog)
+            .map_err(|e| AppError::Internal(format!("the catalog cannot be written: {e}")))?;
         let (parts, mut rows, lines) = self.run_allocation(period, rules).await?;
-        // Restatements of closed periods posted into this one are part of its cube.
-        let posted = self.store().session().await?.adjustments(None, Some(period)).await?;
+        let mut tx = self.store().transaction().await?;
+        // Closed while it was being allocated: the closed allocation stays. The period's lock, taken by a close
+        // too, makes this check final: no close commits between it and this commit.
+        tx.lock_period(period).await?;
+        if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
+            return Err(AppError::Refused(format!(
+                "{period} was closed while it was being allocated: its allocation and journal are final"
+            )));
+        }
+        if !pending.is_empty() {
+            tx.insert_adjustments(pending).await?;
+        }
+        // Restatements of closed periods posted into this one are part of its cube: every one posted so far,
+        // read under the lock that posting one takes too.
+        let posted = tx.adjustments(None, Some(period)).await?;
         rows.extend(crate::restate::adjustment_cube_rows(period, &posted));
         let (cells, months) = cells_of(period, &rows);
         let billed_total: Decimal = months.iter().map(|m| dec(&m.billed)).sum();
@@ -704,20 +752,13 @@ impl App {
             created_at: started,
             duration_ms: finished.duration_since(started).as_millis() as i64,
         };
-        let mut tx = self.store().transaction().await?;
-        // Closed while it was being allocated: the closed allocation stays.
-        if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
-            return Err(AppError::Refused(format!(
-                "{period} was closed while it was being allocated: its allocation and journal are final"
-            )));
-        }
-        run.id = tx.replace_allocation(&run, &cells, &months).await?;
+        run.id = tx.replace_allocation(&run, &catalog, &cells, &months).await?;
         tx.commit().await?;
         Ok(run.into())
     }
 
-    /// Allocates every open period from `from` to `to` that has ledger data; closed ones are final and left as
-    /// they are (a late change to one is posted by restating it).
+    /// Allocates every open period from `from` to `to` that has ledger data or restatements posted into it;
+    /// closed ones are final and left as they are (a late change to one is posted by restating it).
     pub async fn allocate_range(
         &self,
         actor: &Actor,
@@ -730,7 +771,7 @@ impl App {
         let closed: BTreeSet<String> =
             self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
         let periods: Vec<String> = self
-            .ledger_periods()
+            .allocation_periods()
             .await?
             .into_iter()
             .filter(|p| p.as_str() >= from && p.as_str() <= to && !closed.contains(p))
@@ -759,7 +800,7 @@ impl App {
     pub async fn preview_rules(&self, actor: &Actor, text: &str, period: &str) -> Result<Preview, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
-        let catalog = self.catalog(period).await?;
+        let catalog = self.catalog(period, None).await?;
         let (doc, rules) = Self::compile(text, &catalog)?;
         let (_, mut rows, _) = self.run_allocation(period, rules).await?;
         // Restatements posted into the period stay in it whatever the rules: in the cube before, and after.
@@ -959,21 +1000,36 @@ impl App {
         })
     }
 
-    /// The rule set of a period's current allocation run, compiled against the reference data; `None` while
-    /// the period is not allocated.
+    /// The rule set of a period's current allocation run, compiled as the run compiled it; `None` while the
+    /// period is not allocated.
     pub(crate) async fn period_rules(&self, period: &str) -> Result<Option<(i64, Rules)>, AppError> {
         let mut s = self.store().session().await?;
         let Some(run) = s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.status == "current")
         else {
             return Ok(None);
         };
+        drop(s);
+        Ok(Some((run.rule_set_id, self.run_rules(&run).await?)))
+    }
+
+    /// A run's rule set compiled against the catalog the run kept: its targets resolve as they did when the run
+    /// was made, though cost centres or services were archived, renamed or moved since. A run made before runs
+    /// kept their catalog is given the reference data as it stood at the run's time, as far as it can be told.
+    pub(crate) async fn run_rules(&self, run: &RunRow) -> Result<Rules, AppError> {
+        let mut s = self.store().session().await?;
         let rule_row = s.rule_set(run.rule_set_id).await?.ok_or_else(|| {
             AppError::Refused(format!("the rule set {} of run {} is missing", run.rule_set_id, run.id))
         })?;
+        let kept = s.run_catalog(run.id).await?;
         drop(s);
-        let catalog = self.catalog(period).await?;
+        let catalog = match kept {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                AppError::Internal(format!("the catalog kept with run {} cannot be read: {e}", run.id))
+            })?,
+            None => self.catalog(&run.billing_period, Some(run.created_at)).await?,
+        };
         let (_, rules) = Self::compile(&rule_row.body, &catalog)?;
-        Ok(Some((run.rule_set_id, rules)))
+        Ok(rules)
     }
 
     /// Why a target holds what it holds in a period: its money by rule and method, and the source lines behind
@@ -1232,6 +1288,8 @@ impl App {
         self.allocation_write(actor)?;
         check_period("period", period)?;
         let mut tx = self.store().transaction().await?;
+        // After an allocation of the period under way has committed: the run closed on is its current one.
+        tx.lock_period(period).await?;
         if tx.closed_periods().await?.iter().any(|(p, _)| p == period) {
             return Err(AppError::Refused(format!("{period} is already closed")));
         }

@@ -104,24 +104,28 @@ impl App {
     ) -> Result<Restatement, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
-        let closed: BTreeSet<String> =
-            self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();
-        if !closed.contains(period) {
+        let mut s = self.store().session().await?;
+        let closed: BTreeMap<String, i64> = s.closed_periods().await?.into_iter().collect();
+        let Some(&run_id) = closed.get(period) else {
             return Err(AppError::Refused(format!(
                 "{period} is not closed; an open period is simply allocated again (itemize allocate --period \
                  {period})"
             )));
-        }
+        };
         let mut posted = next_period(period);
-        while closed.contains(&posted) {
+        while closed.contains_key(&posted) {
             posted = next_period(&posted);
         }
-        // The rules the period was closed with, not a rule set applied since: a restatement posts what changed in
-        // the ledger, and a later rule change does not reach back into a closed month.
-        let rules = match self.period_rules(period).await? {
-            Some((_, rules)) => rules,
-            None => self.rules_for(period).await?.1,
-        };
+        let run =
+            s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.id == run_id).ok_or_else(|| {
+                AppError::Refused(format!("the closing run {run_id} of {period} is missing"))
+            })?;
+        drop(s);
+        // The rules the period was closed with, not a rule set applied since, resolved against the cost centres
+        // and services the closing run saw (one archived or renamed since still names its money): a
+        // restatement posts what changed in the ledger, and a later change of rules or reference data does not
+        // reach back into a closed month.
+        let rules = self.run_rules(&run).await?;
         let (_, mut rows, _) = self.run_allocation(period, rules).await?;
         let mut s = self.store().session().await?;
         // Restatements of earlier periods posted into this one are part of its cube, as when it was closed:
@@ -177,10 +181,10 @@ impl App {
         let billed = adjustments.iter().map(|a| dec(&a.billed)).sum();
         let effective = adjustments.iter().map(|a| dec(&a.effective)).sum();
         if !adjustments.is_empty() {
-            let mut tx = self.store().transaction().await?;
-            tx.insert_adjustments(&adjustments).await?;
-            tx.commit().await?;
-            self.allocate_period(actor, &posted).await?;
+            // Posted with the allocation of the period that carries them, in one transaction under its lock: a
+            // close of that period meanwhile refuses the restatement (run again, it posts into the next open
+            // period) rather than leaving adjustments in a closed period's books that its cube never showed.
+            self.allocate_with(actor, &posted, &adjustments).await?;
         }
         Ok(Restatement {
             source_period: period.to_string(),

@@ -261,8 +261,9 @@ impl Target {
     }
 }
 
-/// What the rules can name, for the period being allocated.
-#[derive(Debug, Clone, Default)]
+/// What the rules can name, for the period being allocated. Each allocation run keeps the catalog its rules
+/// were compiled against (as JSON), so a closed period is restated and explained as it was allocated.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     /// (code, name)
     pub cost_centres: Vec<(String, String)>,

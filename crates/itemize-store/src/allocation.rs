@@ -383,10 +383,12 @@ impl Session {
     }
 
     /// Makes `run` the period's current allocation: the previous run becomes `replaced` and the cube's cells for
-    /// the period are exchanged. Call inside a transaction so readers see one cube or the other.
+    /// the period are exchanged; `catalog` (JSON) is what the run's rules were compiled against. Call inside a
+    /// transaction so readers see one cube or the other.
     pub async fn replace_allocation(
         &mut self,
         r: &RunRow,
+        catalog: &str,
         cells: &[CubeCell],
         months: &[MonthCell],
     ) -> Result<i64, StoreError> {
@@ -422,6 +424,11 @@ impl Session {
             .await?;
         let id =
             rows.first().ok_or_else(|| StoreError::Corrupt("INSERT returned no id".into()))?.int("id")?;
+        self.execute(
+            "INSERT INTO allocation_run_catalogs (run_id, catalog) VALUES ($1, $2)".into(),
+            vec![Value::int(id), Value::text(catalog)],
+        )
+        .await?;
         self.insert_many(
             "INSERT INTO cost_cube (run_id, billing_period, day, provider, billing_account_id, service_name, region, \
              charge_category, service_category, dims, target, cost_centre, service, rule, method, billed, effective, \
@@ -472,6 +479,17 @@ impl Session {
         )
         .await?;
         Ok(id)
+    }
+
+    /// The catalog (JSON) a run's rules were compiled against; `None` for runs made before runs kept it.
+    pub async fn run_catalog(&mut self, run_id: i64) -> Result<Option<String>, StoreError> {
+        let row = self
+            .fetch_optional(
+                "SELECT catalog FROM allocation_run_catalogs WHERE run_id = $1".into(),
+                vec![Value::int(run_id)],
+            )
+            .await?;
+        row.map(|r| r.text("catalog")).transpose()
     }
 
     /// Allocation runs, newest first; of one period when given.
@@ -666,6 +684,17 @@ impl Session {
         rows.iter().map(|r| adjustment(&**r)).collect()
     }
 
+    /// The periods restatements were posted into, in order.
+    pub async fn adjustment_periods(&mut self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT DISTINCT posted_period FROM allocation_adjustments ORDER BY posted_period".into(),
+                vec![],
+            )
+            .await?;
+        rows.iter().map(|r| r.text("posted_period")).collect()
+    }
+
     /// Replaces a metric's values for the periods the rows name.
     pub async fn upsert_metrics(&mut self, rows: &[MetricRow]) -> Result<(), StoreError> {
         for m in rows {
@@ -710,6 +739,22 @@ impl Session {
                 })
             })
             .collect()
+    }
+
+    /// Takes the lock of one billing period's allocation ([`crate::Backend::period_lock`]) until this
+    /// transaction ends: allocating a period and closing it take it first, then check whether the period is
+    /// closed, so the two take turns instead of racing.
+    pub async fn lock_period(&mut self, period: &str) -> Result<(), StoreError> {
+        if !self.in_transaction() {
+            return Err(StoreError::Corrupt("a period is locked only inside a transaction".into()));
+        }
+        let Some(sql) = self.backend().period_lock() else { return Ok(()) };
+        let key: i64 = period
+            .replace('-', "")
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{period:?} is not a billing period")))?;
+        self.execute(sql.into(), vec![Value::int(key)]).await?;
+        Ok(())
     }
 
     pub async fn close_period(

@@ -100,6 +100,19 @@ impl Backend {
         }
     }
 
+    /// A lock held until the transaction ends that every writer of one billing period's allocation (allocating
+    /// it, closing it, posting a restatement into it) takes before it checks whether the period is closed; its
+    /// one parameter is the period as `YYYYMM`. Under READ COMMITTED a check made after taking it sees any close
+    /// that went before, and no close can commit between the check and the writer's commit. SQLite needs none:
+    /// a write transaction begins with the database's write lock (`BEGIN IMMEDIATE`).
+    pub fn period_lock(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            // The two-key form ("allo", period), whose keys never meet the migrators' one-key lock.
+            Backend::Postgres => Some("SELECT pg_advisory_xact_lock(1634496623, $1::int)"),
+        }
+    }
+
     /// Serializes concurrent migrators (several servers starting at once against one PostgreSQL).
     pub fn migration_lock(self) -> Option<&'static str> {
         match self {

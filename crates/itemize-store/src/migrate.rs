@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "charges_until",
         sql: include_str!("../migrations/0011_charges_until.sql"),
     },
+    Migration { version: 12, name: "run_catalogs", sql: include_str!("../migrations/0012_run_catalogs.sql") },
 ];
 
 impl Migration {

@@ -12,6 +12,7 @@ use itemize_core::refdata::{CostCentre, Service};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const FIXTURES: [&str; 3] = [
     "focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv",
@@ -311,28 +312,41 @@ fn effective(cells: &[itemize_store::CubeCell]) -> Decimal {
     cells.iter().map(|c| c.effective.parse::<Decimal>().unwrap()).sum()
 }
 
-both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
-    org(&t, None).await;
-    import(&t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
+/// A month's effective cost in the ledger.
+async fn ledger_total(t: &TestApp, p: String) -> Decimal {
+    let q = LedgerQuery {
+        group_by: vec![Dimension::Period],
+        period_from: Some(p.clone()),
+        period_to: Some(p),
+        ..LedgerQuery::default()
+    };
+    t.app.ledger_totals(&sys(), &q).await.unwrap().rows[0].effective_cost
+}
+
+/// The organisation, and the AWS fixture's month allocated with `rules("")`: the cost centres' ids, the month
+/// and its run.
+async fn allocated_month(t: &TestApp) -> (BTreeMap<String, i64>, String, i64) {
+    let ids = org(t, None).await;
+    import(t, &fixture(FIXTURES[0]), ImportOptions::default()).await;
     let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
-    t.app.apply_rule_set(&sys(), &rules("")).await.unwrap();
+    let run = t.app.apply_rule_set(&sys(), &rules("")).await.unwrap().runs.pop().unwrap();
+    (ids, period, run.id)
+}
+
+/// [`allocated_month`], closed.
+async fn closed_month(t: &TestApp) -> (BTreeMap<String, i64>, String) {
+    let (ids, period, _) = allocated_month(t).await;
     t.app.close_period(&sys(), &period).await.unwrap();
+    (ids, period)
+}
+
+both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
+    let (_, period) = closed_month(&t).await;
     let cells = |p: String| {
         let t = &t;
         async move { t.store().session().await.unwrap().cube_cells(&p, &p, None).await.unwrap() }
     };
-    let ledger_total = |p: String| {
-        let t = &t;
-        async move {
-            let q = LedgerQuery {
-                group_by: vec![Dimension::Period],
-                period_from: Some(p.clone()),
-                period_to: Some(p.clone()),
-                ..LedgerQuery::default()
-            };
-            t.app.ledger_totals(&sys(), &q).await.unwrap().rows[0].effective_cost
-        }
-    };
+    let ledger_total = |p: String| ledger_total(&t, p);
     let closed_cells = cells(period.clone()).await;
     let closed_journal = t.app.journal(&sys(), &period).await.unwrap();
     let closed_total = ledger_total(period.clone()).await;
@@ -556,4 +570,161 @@ both!(cube_query_and_tag_hygiene, |t| {
     assert_eq!(r.status(), 403);
     let (code, _) = server.get_json("/api/v1/allocation/hygiene?from=2026-1&to=2026-02").await;
     assert_eq!(code, 400);
+});
+
+both!(restatement_resolves_the_closing_rules_against_the_cost_centres_of_the_close, |t| {
+    let (ids, period) = closed_month(&t).await;
+    let closed = t.store().session().await.unwrap().cube_cells(&period, &period, None).await.unwrap();
+    let explained = t.app.explain(&sys(), &period, "cc:cc-1042", 0).await.unwrap();
+    assert!(explained.lines_total > 0);
+    // Later, a cost centre the month charged is archived: a tag naming it now finds no cost centre.
+    t.clock.set("2026-11-23T09:00:00Z".parse().unwrap());
+    t.app.set_archived::<CostCentre>(&sys(), ids["cc-1042"], true, None).await.unwrap();
+    // Restated unchanged, the month posts nothing: its rules still resolve the tag to the archived cost centre,
+    // as they did when it closed (not to Unallocated), and its explanation still finds the lines.
+    let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
+    assert_eq!(r.adjustments, 0, "{r:?}");
+    let again = t.app.explain(&sys(), &period, "cc:cc-1042", 0).await.unwrap();
+    assert_eq!(again.lines_total, explained.lines_total);
+    // A real change to the ledger posts just that change, onto a target the month closed with.
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    assert_eq!(s.restatements.len(), 1, "{s:?}");
+    let adjustments = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert_eq!(adjustments.len(), 1, "one line gone, one key changed: {adjustments:?}");
+    assert!(closed.iter().any(|c| c.target == adjustments[0].target), "{adjustments:?}");
+    // Even the journal's provider cost centre archived: the closing rules still compile.
+    t.app.set_archived::<CostCentre>(&sys(), ids["CC-IT"], true, None).await.unwrap();
+    let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
+    assert_eq!(r.adjustments, 0, "{r:?}");
+    // A month closed on a run made before runs kept their catalog is given the cost centres in force at the
+    // run's time, archived ones included.
+    crate::contract::raw(&t.url, "DELETE FROM allocation_run_catalogs").await;
+    let r = t.app.restate_period(&sys(), &period, None).await.unwrap();
+    assert_eq!(r.adjustments, 0, "{r:?}");
+});
+
+both!(a_month_holding_only_restatements_is_allocated_by_a_range_and_by_new_rules, |t| {
+    let (_, period) = closed_month(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    let posted = s.restatements[0].posted_period.clone();
+    assert!(!t.app.ledger_periods().await.unwrap().contains(&posted), "no ledger of its own");
+    // A range over both months allocates the one carrying the restatement; the closed one is left as it is.
+    let runs = t.app.allocate_range(&sys(), &period, &posted).await.unwrap();
+    assert_eq!(runs.iter().map(|r| r.period.as_str()).collect::<Vec<_>>(), [posted.as_str()]);
+    assert_eq!(runs[0].effective_total, s.restatements[0].effective);
+    // A new rule set re-allocates it too, and its journal follows the new rules' GL accounts.
+    let v2 = rules("").replace("\"7900\"", "\"7901\"").replace("\"7910\"", "\"7911\"");
+    let applied = t.app.apply_rule_set(&sys(), &v2).await.unwrap();
+    assert_eq!(applied.runs.iter().map(|r| r.period.as_str()).collect::<Vec<_>>(), [posted.as_str()]);
+    assert_eq!(applied.runs[0].rule_set_id, applied.rule_set.id);
+    assert_eq!(applied.closed_skipped, [period]);
+    t.app.close_period(&sys(), &posted).await.unwrap();
+    let j = t.app.journal(&sys(), &posted).await.unwrap();
+    let accounts: std::collections::BTreeSet<&str> = j.lines.iter().map(|l| l.gl_account.as_str()).collect();
+    assert!(!j.lines.is_empty());
+    assert!(accounts.iter().all(|a| ["7901", "7911", "7990"].contains(a)), "{accounts:?}");
+});
+
+/// Returns once `task` waits for a period's lock (on PostgreSQL, where pg_locks shows it) or has finished. On
+/// SQLite writers queue on the database's write lock, which shows nowhere: it returns at once.
+async fn waiting_for_period_lock<T>(t: &TestApp, task: &tokio::task::JoinHandle<T>) {
+    use sqlx::Connection;
+    if !t.url.starts_with("postgres") {
+        return;
+    }
+    let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+    let q = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 1634496623 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    for _ in 0..3000 {
+        let waiting: i64 = sqlx::query_scalar(q).fetch_one(&mut c).await.unwrap();
+        if waiting > 0 || task.is_finished() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the task neither waited for the period's lock nor finished");
+}
+
+fn current_runs(runs: &[itemize_app::allocation::RunView]) -> Vec<i64> {
+    runs.iter().filter(|r| r.status == "current").map(|r| r.id).collect()
+}
+
+both!(an_allocation_waits_for_a_close_under_way_and_then_leaves_the_month_alone, |t| {
+    let (_, period, run) = allocated_month(&t).await;
+    // A close of the month is under way, as close_period does it: the month's lock, then the closed row.
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&period).await.unwrap();
+    tx.close_period(&period, run, "test", crate::harness::T0.parse().unwrap()).await.unwrap();
+    let allocating = tokio::spawn({
+        let (app, p) = (t.app.clone(), period.clone());
+        async move { app.allocate_period(&sys(), &p).await }
+    });
+    // On PostgreSQL the allocation has found the month open and waits to write; once the close commits it
+    // finds the month closed and writes nothing.
+    waiting_for_period_lock(&t, &allocating).await;
+    tx.commit().await.unwrap();
+    let e = allocating.await.unwrap().unwrap_err();
+    assert!(matches!(e, AppError::Refused(_)), "{e}");
+    if t.url.starts_with("postgres") {
+        assert!(e.to_string().contains("closed while it was being allocated"), "{e}");
+    }
+    let runs = t.app.allocation_runs(&sys(), Some(&period)).await.unwrap();
+    assert_eq!(current_runs(&runs), [run], "the run the month closed on stays its allocation");
+    assert_eq!(t.app.closed_periods(&sys()).await.unwrap(), [(period.clone(), run)]);
+});
+
+both!(a_close_waits_for_an_allocation_under_way_and_closes_on_its_run, |t| {
+    let (_, period, run) = allocated_month(&t).await;
+    // An allocation of the month is under way, as allocate_period does it: the month's lock, then a new run.
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&period).await.unwrap();
+    let newer = tx.allocation_runs(Some(&period)).await.unwrap().remove(0);
+    let newer = tx.replace_allocation(&newer, "{}", &[], &[]).await.unwrap();
+    let closing = tokio::spawn({
+        let (app, p) = (t.app.clone(), period.clone());
+        async move { app.close_period(&sys(), &p).await }
+    });
+    waiting_for_period_lock(&t, &closing).await;
+    tx.commit().await.unwrap();
+    // The close waited for it and closed the month on the allocation that won, not on the one it replaced.
+    let closed = closing.await.unwrap().unwrap();
+    assert_ne!(newer, run);
+    assert_eq!(closed.id, newer);
+    let runs = t.app.allocation_runs(&sys(), Some(&period)).await.unwrap();
+    assert_eq!(current_runs(&runs), [newer]);
+    assert_eq!(t.app.closed_periods(&sys()).await.unwrap(), [(period.clone(), newer)]);
+});
+
+both!(a_restatement_posts_nothing_into_a_month_closed_under_it, |t| {
+    use itemize_app::cost::Progress;
+    let (_, period) = closed_month(&t).await;
+    let closed_total = ledger_total(&t, period.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), ImportOptions::default()).await;
+    let posted = s.restatements[0].posted_period.clone();
+    let run = current_runs(&t.app.allocation_runs(&sys(), Some(&posted)).await.unwrap())[0];
+    // The month carrying the restatement is being closed when the provider restates the closed month again.
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&posted).await.unwrap();
+    tx.close_period(&posted, run, "test", crate::harness::T0.parse().unwrap()).await.unwrap();
+    let importing = tokio::spawn({
+        let (app, path) = (t.app.clone(), without_dearest(dir.path(), FIXTURES[0], 2));
+        async move {
+            app.import_cost_file(&sys(), &path, ImportOptions::default(), Arc::new(Progress::default())).await
+        }
+    });
+    waiting_for_period_lock(&t, &importing).await;
+    tx.commit().await.unwrap();
+    assert_eq!(importing.await.unwrap().unwrap().status, "active");
+    // The closed month holds just what it closed with; the change goes to the next open month, the second time
+    // if the first found the month closed under it.
+    let into_closed = t.app.adjustments(&sys(), Some(&period), Some(&posted)).await.unwrap();
+    assert_eq!(into_closed.len(), 1, "{into_closed:?}");
+    t.app.restate_period(&sys(), &period, None).await.unwrap();
+    let all = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert!(all.iter().skip(1).all(|a| a.posted_period > posted), "{all:?}");
+    let sum: Decimal = all.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum();
+    assert_eq!(sum, ledger_total(&t, period.clone()).await - closed_total);
 });
