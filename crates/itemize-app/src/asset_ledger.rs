@@ -44,6 +44,9 @@ charge_frequency = "Recurring"
 service_category = "Other"
 "#;
 
+/// The ledger's billing account of depreciation postings: the mapping's name.
+pub const DEPRECIATION_ACCOUNT: &str = "Asset depreciation";
+
 /// GL accounts of the posted lines.
 pub const DEPRECIATION_GL_ACCOUNT: &str = "6810";
 pub const DISPOSAL_GL_ACCOUNT: &str = "6890";
@@ -90,7 +93,9 @@ struct Line {
 /// since it was last in stock or in use (a later retirement or disposal keeps that day).
 fn written_off_at(events: &[itemize_store::AssetEvent]) -> Option<(Date, &'static str)> {
     let mut left = None;
-    for e in events.iter().filter(|e| e.kind == "transition") {
+    // Every move of state counts, whatever made it: a transition, a check-out or a check-in (a stolen laptop
+    // found and checked back in is back on the books).
+    for e in events {
         match e.detail["to"]["state"].as_str() {
             Some(how @ ("lost" | "stolen")) => {
                 let how = if how == "lost" { "lost" } else { "stolen" };
@@ -218,12 +223,39 @@ impl App {
         let month: Date = format!("{period}-01")
             .parse()
             .map_err(|_| crate::ledger::bad("period", format!("{period:?} is not a month")))?;
-        let (lines, assets, write_offs) = self.depreciation_lines(month).await?;
+        let (mut lines, assets, write_offs) = self.depreciation_lines(month).await?;
         if lines.is_empty() {
-            return Err(AppError::Refused(format!(
-                "no asset depreciates in {period}: nothing to post (assets need a purchase cost, a purchase \
-                 date, a useful life and a depreciation method)"
-            )));
+            // Nothing depreciates in the month now. If an earlier posting of it is in the ledger (a cost since
+            // corrected, a method set to none), one zero line restates it to nothing; otherwise there is nothing
+            // to post.
+            let earlier = self
+                .store()
+                .session()
+                .await?
+                .partition_history(&itemize_store::PartitionFilter {
+                    period_from: Some(period.to_string()),
+                    period_to: Some(period.to_string()),
+                    billing_account_id: Some(DEPRECIATION_ACCOUNT.to_string()),
+                    provider: None,
+                })
+                .await?
+                .iter()
+                .any(|p| p.status == "active");
+            if !earlier {
+                return Err(AppError::Refused(format!(
+                    "no asset depreciates in {period}: nothing to post (assets need a purchase cost, a purchase \
+                     date, a useful life and a depreciation method)"
+                )));
+            }
+            lines.push(Line {
+                cost_centre: String::new(),
+                currency: self.config().reporting_currency.code().to_string(),
+                gl: DEPRECIATION_GL_ACCOUNT,
+                service: "Hardware depreciation".into(),
+                description: format!("Depreciation {period}: no asset depreciates any more"),
+                class: String::new(),
+                amount: Decimal::ZERO,
+            });
         }
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
         let io = |e: csv::Error| AppError::Internal(format!("writing the depreciation file: {e}"));
@@ -264,6 +296,28 @@ impl App {
             .map_err(|e| AppError::Internal(format!("the depreciation mapping: {e}")))?;
         let opts = ImportOptions { mapping: Some(mapping), ..Default::default() };
         let import = self.import_cost_file(actor, &file, opts, Arc::new(Progress::default())).await?;
+        if !matches!(import.status.as_str(), "active" | "duplicate") {
+            // The first row's problem (an asset's currency without an exchange rate, say) says what to fix.
+            let first = import
+                .report
+                .as_ref()
+                .and_then(|r| r.errors.first())
+                .map(|e| {
+                    format!(
+                        "; first: {} {}: {}",
+                        e.column.as_deref().unwrap_or(""),
+                        e.value.as_deref().unwrap_or(""),
+                        e.reason
+                    )
+                })
+                .unwrap_or_default();
+            return Err(AppError::Refused(format!(
+                "the depreciation of {period} was not posted: its import {} is {}: {}{first}",
+                import.id,
+                import.status,
+                import.message.as_deref().unwrap_or("no reason given")
+            )));
+        }
         Ok(DepreciationPosting {
             period: period.to_string(),
             file,

@@ -95,6 +95,9 @@ pub struct Offboarding {
     pub outstanding: Vec<OffboardingItem>,
     /// Assets the person returned (checked in or moved to someone else) since their leave was known.
     pub recovered: Vec<OffboardingItem>,
+    /// Assets that left the person's hands without coming back: missing, lost or stolen now (their state is the
+    /// item's status). Not recovered, not to recover from the person either.
+    pub not_recovered: Vec<OffboardingItem>,
     /// done when nothing is outstanding; overdue when the leave date has passed with something outstanding.
     pub status: &'static str,
 }
@@ -106,7 +109,7 @@ pub struct OffboardingItem {
     pub name: String,
     pub class: AssetClass,
     pub state: State,
-    /// to-recover, overdue or recovered.
+    /// to-recover, overdue or recovered; for an asset not recovered, its state (missing, lost, stolen).
     pub status: &'static str,
 }
 
@@ -745,6 +748,7 @@ impl App {
             // Returned: the person was the assignee before a hand-over and is not any more.
             let since = p.fields.leave_date.map(|d| d.saturating_sub(jiff::Span::new().days(90)));
             let mut recovered: Vec<OffboardingItem> = Vec::new();
+            let mut not_recovered: Vec<OffboardingItem> = Vec::new();
             for e in &handovers {
                 let before = e.detail.pointer("/custody/assignee_person_id/0").and_then(Value::as_i64);
                 let after = e.detail.pointer("/custody/assignee_person_id/1").and_then(Value::as_i64);
@@ -754,12 +758,30 @@ impl App {
                     && since.is_none_or(|s| date >= s)
                     && let Some(a) = by_id.get(&e.asset_id)
                     && a.custody.assignee_person_id != Some(pid)
-                    && !recovered.iter().any(|r| r.asset_id == a.id)
+                    && !recovered.iter().chain(&not_recovered).any(|r| r.asset_id == a.id)
                 {
-                    recovered.push(item(a, "recovered"));
+                    // Reported missing, lost or stolen is a hand-over that recovered nothing (unless it has
+                    // been found since: then the asset's state says so).
+                    if matches!(a.state, State::Missing | State::Lost | State::Stolen) {
+                        not_recovered.push(item(a, a.state.as_str()));
+                    } else {
+                        recovered.push(item(a, "recovered"));
+                    }
                 }
             }
-            if outstanding.is_empty() && recovered.is_empty() && person_id.is_none() {
+            // Lost or stolen while still the person's (the move kept the assignee): not outstanding either.
+            for a in assets.iter().filter(|a| {
+                a.custody.assignee_person_id == Some(pid) && matches!(a.state, State::Lost | State::Stolen)
+            }) {
+                if !not_recovered.iter().any(|r| r.asset_id == a.id) {
+                    not_recovered.push(item(a, a.state.as_str()));
+                }
+            }
+            if outstanding.is_empty()
+                && recovered.is_empty()
+                && not_recovered.is_empty()
+                && person_id.is_none()
+            {
                 continue;
             }
             let status = if outstanding.is_empty() {
@@ -776,6 +798,7 @@ impl App {
                 leave_date: p.fields.leave_date,
                 outstanding,
                 recovered,
+                not_recovered,
                 status,
             });
         }

@@ -523,6 +523,17 @@ both!(relationships_audits_and_governance, |t| {
     t.app.check_in_asset(&sys(), lap, json!({})).await.unwrap();
     let off = t.app.offboarding(&sys(), None).await.unwrap();
     assert_eq!((off[0].status, off[0].recovered.len()), ("done", 1));
+    // A second laptop of the leaver's, reported stolen: not recovered, and said so.
+    let lap2 = t.app.create_asset(&sys(), mk("LT-10", "laptop")).await.unwrap().id;
+    t.app.check_out_asset(&sys(), lap2, json!({"assignee_person_id": person})).await.unwrap();
+    t.app.transition_asset(&sys(), lap2, None, json!({"to": "stolen", "reason": "burglary"})).await.unwrap();
+    let off = t.app.offboarding(&sys(), None).await.unwrap();
+    let tags = |items: &[itemize_app::assets::OffboardingItem]| -> Vec<(String, String)> {
+        items.iter().map(|i| (i.tag.clone(), i.status.to_string())).collect()
+    };
+    assert_eq!(tags(&off[0].recovered), [("LT-9".to_string(), "recovered".to_string())]);
+    assert_eq!(tags(&off[0].not_recovered), [("LT-10".to_string(), "stolen".to_string())]);
+    assert!(off[0].outstanding.is_empty());
 });
 
 // A whole Snipe-IT export in one transaction, on either database: a file that fails leaves nothing of the
@@ -1089,7 +1100,7 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
     assert_eq!((jan.assets, jan.write_offs), (1, 0), "a disposal after the loss writes nothing off again");
     assert_eq!(jan.import.status, "active");
     // A disposal whose proceeds are not an amount is refused, and changes nothing.
-    let other = laptop(&t, "LT-SOLD", json!({"cost_centre_id": cc})).await;
+    let other = laptop(&t, "LT-SOLD", json!({"cost_centre_id": cc, "currency": "USD"})).await;
     t.app.transition_asset(&sys(), other.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
     for bad in ["abc", "-5.00"] {
         let disposal = json!({"method": "resell", "date": "2026-12-03", "reference": "RS-9", "proceeds": bad,
@@ -1120,6 +1131,30 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .await
         .unwrap();
     assert_eq!(sold.disposal.unwrap().proceeds.as_deref(), Some("1150.5"));
+    // Stolen in December, found and checked back in, retired later: back on the books, depreciated after
+    // December and never written off.
+    let found = laptop(
+        &t,
+        "LT-FOUND",
+        json!({"cost_centre_id": cc, "purchase_date": "2025-01-15", "currency": "USD"}),
+    )
+    .await;
+    t.app
+        .transition_asset(&sys(), found.id, None, json!({"to": "stolen", "reason": "car break-in"}))
+        .await
+        .unwrap();
+    t.clock.set("2026-12-10T10:00:00Z".parse().unwrap());
+    t.app.check_in_asset(&sys(), found.id, json!({"reason": "police returned it"})).await.unwrap();
+    // Retired in January: the theft it came back from is not a write-off.
+    t.clock.set("2027-01-05T10:00:00Z".parse().unwrap());
+    t.app
+        .transition_asset(&sys(), found.id, None, json!({"to": "retired", "reason": "spare"}))
+        .await
+        .unwrap();
+    let dec_ = t.app.post_depreciation(&sys(), "2026-12").await.unwrap();
+    assert_eq!((dec_.assets, dec_.write_offs), (3, 1), "LT-KEPT, LT-SOLD written off, LT-FOUND not");
+    let jan = t.app.post_depreciation(&sys(), "2027-01").await.unwrap();
+    assert_eq!((jan.assets, jan.write_offs), (2, 0));
 });
 
 fn dec(s: &str) -> rust_decimal::Decimal {
@@ -1206,6 +1241,17 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
     assert_eq!(totals(&t, "2025-06").await.total.effective_cost, ea + eb * Decimal::from(2) + write_off);
     let july = t.app.post_depreciation(&sys(), "2025-07").await.unwrap();
     assert_eq!((july.lines, july.assets, july.write_offs), (1, 1, 0), "the sold laptop is off the books");
+    // Nothing depreciates in July any more: posting it again restates the earlier posting to nothing.
+    t.app.update_asset(&sys(), b.id, None, json!({"depreciation_method": "none"})).await.unwrap();
+    let zero = t.app.post_depreciation(&sys(), "2025-07").await.unwrap();
+    assert_eq!((zero.assets, zero.import.replaced.clone()), (0, vec![july.import.id]));
+    assert_eq!(totals(&t, "2025-07").await.total.effective_cost, Decimal::ZERO);
+    // A posting the ledger rejects (a currency without an exchange rate) is an error that says why, not a
+    // success; nothing lands.
+    laptop(&t, "LT-CHF", json!({"currency": "CHF", "purchase_date": "2025-01-15"})).await;
+    let e = t.app.post_depreciation(&sys(), "2025-08").await.unwrap_err();
+    assert!(e.to_string().contains("not posted") && e.to_string().contains("CHF"), "{e}");
+    assert_eq!(totals(&t, "2025-08").await.total.lines, 0);
     // Nothing to post is refused clearly; a viewer may not post.
     let e = t.app.post_depreciation(&sys(), "2019-01").await.unwrap_err();
     assert!(e.to_string().contains("nothing to post"), "{e}");
