@@ -192,30 +192,91 @@ pub fn parse_decimal(v: &str) -> Option<Decimal> {
 }
 
 /// Money as people write it: an optional currency symbol or code, thousands separators (`,`), a leading minus
-/// or accounting parentheses for a negative. Exact.
+/// or accounting parentheses for a negative, a trailing `CR` (a credit: negative) or `DR`. Exact. Any other
+/// letters (`12k`, `1.2M`, `DR 80`) make it no amount, rather than a number read without them.
 pub fn parse_money(v: &str) -> Option<Decimal> {
+    money_parts(v).map(|(d, _)| d)
+}
+
+/// The currency an amount names by its code (`USD 10`, `10 eur`) or by a symbol that names one currency (`€`,
+/// `£`), upper-cased; `$` and `¥` name several and are taken as the row's.
+pub type MoneyCurrency = Option<String>;
+
+/// [`parse_money`], with the currency the amount's text names, for checking against the row's currency.
+pub fn money_parts(v: &str) -> Option<(Decimal, MoneyCurrency)> {
     let mut t = v.trim();
     let mut negative = false;
+    let mut named: MoneyCurrency = None;
+    let name = |c: String, named: &mut MoneyCurrency| match named {
+        Some(n) if *n != c => false,
+        _ => {
+            *named = Some(c);
+            true
+        }
+    };
+    // Credit and debit markers of accounting exports, after the amount.
+    for (suffix, credit) in [(" CR", true), (" DR", false), ("CR", true), ("DR", false)] {
+        if let Some(rest) =
+            t.strip_suffix(suffix).filter(|r| r.ends_with(|c: char| c.is_ascii_digit() || c == ' '))
+        {
+            negative = credit;
+            t = rest.trim();
+            break;
+        }
+    }
     if let Some(inner) = t.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
-        negative = true;
+        negative = !negative;
         t = inner.trim();
     }
     if let Some(rest) = t.strip_prefix('-') {
         negative = !negative;
         t = rest.trim();
     }
-    let t = t.trim_start_matches(|c: char| c.is_alphabetic() || "$€£¥".contains(c)).trim();
-    let t = t.trim_end_matches(|c: char| c.is_alphabetic() || "$€£¥".contains(c)).trim();
+    // A currency symbol or a three-letter code, before or after the number.
+    let code = |w: &str| {
+        (w.len() == 3 && w.bytes().all(|b| b.is_ascii_alphabetic())).then(|| w.to_ascii_uppercase())
+    };
+    for _ in 0..2 {
+        if let Some(c) = t.chars().next().filter(|c| "$€£¥".contains(*c)) {
+            if let Some(n) = symbol_currency(c)
+                && !name(n.into(), &mut named)
+            {
+                return None;
+            }
+            t = t[c.len_utf8()..].trim_start();
+        } else if let Some(c) =
+            t.get(..3).and_then(code).filter(|_| t[3..].starts_with([' ', '$', '€', '£', '¥']))
+        {
+            if !name(c, &mut named) {
+                return None;
+            }
+            t = t[3..].trim_start();
+        }
+        if let Some(c) = t.chars().last().filter(|c| "$€£¥".contains(*c)) {
+            if let Some(n) = symbol_currency(c)
+                && !name(n.into(), &mut named)
+            {
+                return None;
+            }
+            t = t[..t.len() - c.len_utf8()].trim_end();
+        } else if let Some(c) = t.len().checked_sub(3).and_then(|i| t.get(i..)).and_then(code) {
+            if !name(c, &mut named) {
+                return None;
+            }
+            t = t[..t.len() - 3].trim_end();
+        }
+    }
     if t.is_empty() || t.starts_with('-') {
         return None;
     }
-    // Thousands separators only where they group three digits.
+    // Thousands separators only where they group three digits (and never after a leading zero: `0,125`).
     let cleaned: String = if t.contains(',') {
         let int_part = t.split('.').next().unwrap_or("");
         let groups: Vec<&str> = int_part.split(',').collect();
         let well_grouped = groups.len() > 1
             && !groups[0].is_empty()
             && groups[0].len() <= 3
+            && !groups[0].starts_with('0')
             && groups[1..].iter().all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
         if !well_grouped {
             return None;
@@ -225,7 +286,16 @@ pub fn parse_money(v: &str) -> Option<Decimal> {
         t.to_string()
     };
     let d = parse_decimal(&cleaned)?;
-    Some(if negative { -d } else { d })
+    Some((if negative { -d } else { d }, named))
+}
+
+/// The one currency a symbol names, if it names one.
+fn symbol_currency(c: char) -> Option<&'static str> {
+    match c {
+        '€' => Some("EUR"),
+        '£' => Some("GBP"),
+        _ => None,
+    }
 }
 
 /// A FOCUS date-time: RFC 3339, or the same without `T` or without a zone (taken as UTC, as FOCUS requires).
@@ -307,6 +377,22 @@ mod tests {
         assert_eq!(d("12,5"), None, "a decimal comma is not silently read as thousands");
         assert_eq!(d("abc"), None);
         assert_eq!(d("--5"), None);
+        // Credit and debit markers; a first group of zero; letters that are no currency.
+        assert_eq!(d("1,250.00 CR").as_deref(), Some("-1250.00"));
+        assert_eq!(d("80.00DR").as_deref(), Some("80.00"));
+        assert_eq!(d("(12.00) CR").as_deref(), Some("12.00"), "a credit in parentheses twice over");
+        assert_eq!(d("0,125"), None, "no thousands group starts with a zero");
+        for v in ["$12k", "1.2M", "DR 80.00", "12 dollars", "USD10x"] {
+            assert_eq!(d(v), None, "{v}");
+        }
+        // The currency the text names, when it names one.
+        let c = |s: &str| money_parts(s).map(|(d, c)| (d.to_string(), c));
+        assert_eq!(c("€99.00"), Some(("99.00".into(), Some("EUR".into()))));
+        assert_eq!(c("GBP 10"), Some(("10".into(), Some("GBP".into()))));
+        assert_eq!(c("10 usd"), Some(("10".into(), Some("USD".into()))));
+        assert_eq!(c("$5"), Some(("5".into(), None)), "$ names several currencies");
+        assert_eq!(c("€5 EUR"), Some(("5".into(), Some("EUR".into()))));
+        assert_eq!(c("€5 GBP"), None, "two currencies in one amount");
     }
 
     #[test]

@@ -49,7 +49,7 @@
 //! by a category column (`Credit`), never guessed from the sign. Rows whose cells are all empty are skipped.
 //! XLSX numbers become exact decimals through their shortest round-trip text, never through arithmetic.
 
-use crate::cells::{Cells, Header, next_csv, parse_datetime, parse_money, present};
+use crate::cells::{Cells, Header, MoneyCurrency, money_parts, next_csv, parse_datetime, present};
 use crate::record::{ChargeCategory, ChargeFrequency, FocusRecord};
 use crate::strmap::StrMap;
 use crate::table::{CrlfToLf, RowError, csv_reason};
@@ -704,7 +704,7 @@ fn number_text(f: f64, decimal_comma: bool) -> String {
 
 /// An amount as written: `parse_money`'s spellings, or with `decimal_comma` the same with `.` and `,`
 /// swapped (`1.234,56`, `(250,00)`, `-12,5`).
-fn parse_amount(v: &str, decimal_comma: bool) -> Option<Decimal> {
+fn parse_amount(v: &str, decimal_comma: bool) -> Option<(Decimal, MoneyCurrency)> {
     if decimal_comma {
         let swapped: String = v
             .chars()
@@ -718,9 +718,9 @@ fn parse_amount(v: &str, decimal_comma: bool) -> Option<Decimal> {
                 }
             })
             .collect();
-        parse_money(&swapped)
+        money_parts(&swapped)
     } else {
-        parse_money(v)
+        money_parts(v)
     }
 }
 
@@ -861,7 +861,7 @@ fn month_bounds(y: i16, m: i8) -> Option<(Timestamp, Timestamp)> {
 /// file's own spelling.
 fn map_row(c: Cells<'_>, m: &Mapping) -> Result<FocusRecord, RowError> {
     let amount_text = c.required(&m.amount)?;
-    let amount = parse_amount(amount_text, m.decimal_comma).ok_or_else(|| {
+    let (amount, named) = parse_amount(amount_text, m.decimal_comma).ok_or_else(|| {
         let example = if m.decimal_comma {
             "such as 1234,56 or 1.234,56: the mapping says decimal_comma = true"
         } else {
@@ -873,6 +873,11 @@ fn map_row(c: Cells<'_>, m: &Mapping) -> Result<FocusRecord, RowError> {
     let billing_currency = match (currency_cell, m.currency) {
         (Some((col, v)), _) => Currency::from_str(v).map_err(|e| c.err(col, Some(v), e.to_string()))?,
         (None, Some(cur)) => cur,
+        // No currency column or default: the currency the amount itself names.
+        (None, None) if named.is_some() => {
+            let code = named.as_deref().unwrap_or_default();
+            Currency::from_str(code).map_err(|e| c.err(&m.amount, Some(amount_text), e.to_string()))?
+        }
         (None, None) => {
             return Err(c.err(
                 m.currency_column.as_deref().unwrap_or("currency"),
@@ -881,6 +886,14 @@ fn map_row(c: Cells<'_>, m: &Mapping) -> Result<FocusRecord, RowError> {
             ));
         }
     };
+    // An amount that names a currency (`€12.00`, `12.00 GBP`) must name the row's: never counted as another.
+    if let Some(code) = named.as_deref().filter(|c| *c != billing_currency.code()) {
+        return Err(c.err(
+            &m.amount,
+            Some(amount_text),
+            format!("names {code} but the row's currency is {}", billing_currency.code()),
+        ));
+    }
     let (billing_period_start, billing_period_end, charge_period_start, charge_period_end) = match &m.when {
         When::Date(col) => {
             let v = c.required(col)?;
@@ -1095,6 +1108,26 @@ service_category = "business applications"
             ("USD".to_string(), dec("984.56")),
         ]);
         assert_eq!(totals(&records), expected);
+    }
+
+    #[test]
+    fn an_amount_naming_another_currency_or_with_stray_letters_is_refused() {
+        let data = format!(
+            "{HEADER}\n\
+             3/15/26,Acme,€99.00,USD,6100,CC-100,Support,INV-1,,\n\
+             3/15/26,Acme,12k,USD,6100,CC-100,Support,INV-2,,\n\
+             3/15/26,Acme,\"1,250.00 CR\",USD,6100,CC-100,Refund,INV-3,,\n\
+             3/15/26,Acme,USD 10.00,usd,6100,CC-100,Support,INV-4,,\n"
+        );
+        let (records, errors) = read_csv(MAPPING, &data);
+        let got: Vec<(u64, Option<&str>, Option<&str>)> =
+            errors.iter().map(|e| (e.row, e.column.as_deref(), e.value.as_deref())).collect();
+        assert_eq!(got, [(2, Some("Amount"), Some("€99.00")), (3, Some("Amount"), Some("12k"))]);
+        assert!(errors[0].reason.contains("names EUR but the row's currency is USD"), "{}", errors[0].reason);
+        assert_eq!(
+            records.iter().map(|r| r.billed_cost).collect::<Vec<_>>(),
+            [dec("-1250.00"), dec("10.00")]
+        );
     }
 
     #[test]
