@@ -47,6 +47,10 @@ pub struct ImportOptions {
     /// Replace a month whose current import has charges later than this file's (an older export, by the look
     /// of it), instead of refusing the file.
     pub replace_newer: bool,
+    /// More files of the same export (a Cost and Usage Report or a partitioned export written in several parts):
+    /// read with the first as one file, so the parts add up to the month instead of each replacing the one
+    /// before. Each is kept raw; the import's SHA-256 is that of the set.
+    pub parts: Vec<PathBuf>,
 }
 
 /// How long the steps of an import took, in milliseconds: told by the run that did them.
@@ -171,6 +175,9 @@ pub struct ReportedError {
     pub column: Option<String>,
     pub value: Option<String>,
     pub reason: String,
+    /// The file of an export read in parts that the row is in (its name); none for a single file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl From<&RowError> for ReportedError {
@@ -180,15 +187,23 @@ impl From<&RowError> for ReportedError {
             column: e.column.clone(),
             value: e.value.clone(),
             reason: e.reason.clone(),
+            file: None,
         }
     }
 }
 
 impl ErrorReport {
     fn push(&mut self, e: &RowError) {
+        self.push_in(e, None);
+    }
+
+    /// An error of a row of `file`, one of the parts of an export.
+    fn push_in(&mut self, e: &RowError, file: Option<&str>) {
         self.total += 1;
         if self.errors.len() < REPORT_ERRORS_IN_FULL {
-            self.errors.push(e.into());
+            let mut r: ReportedError = e.into();
+            r.file = file.map(str::to_string);
+            self.errors.push(r);
         }
         let reason = without_dates(&e.reason);
         let key = match &e.column {
@@ -432,7 +447,8 @@ struct Processed {
     rows_read: u64,
     rows_ok: u64,
     report: ErrorReport,
-    rejected_lines: BTreeSet<u64>,
+    /// The rejected rows: (the part they are in, their row number).
+    rejected_lines: BTreeSet<(usize, u64)>,
     staged: Vec<Staged>,
     totals: ImportTotals,
     commitments: Vec<ContractCommitment>,
@@ -578,7 +594,10 @@ impl App {
         opts: ImportOptions,
         progress: Arc<Progress>,
     ) -> Result<ImportSummary, AppError> {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let size = std::iter::once(path)
+            .chain(opts.parts.iter().map(PathBuf::as_path))
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
         if let Ok(mut r) = self.running.lock() {
             r.insert(id, (progress.clone(), size));
         }
@@ -701,12 +720,19 @@ impl App {
     ) -> Result<(Vec<i64>, BTreeSet<String>), AppError> {
         let ms = |t: std::time::Instant| t.elapsed().as_millis() as u64;
         let t = std::time::Instant::now();
-        let p = path.to_path_buf();
-        let (sha, bytes) = tokio::task::spawn_blocking(move || hash_file(&p))
-            .await
-            .map_err(|e| io_err("hashing the file", e))?
-            .map_err(|e| io_err("reading the file", e))?;
+        // The file, and the further parts of the same export when it comes in several.
+        let files: Vec<PathBuf> =
+            std::iter::once(path.to_path_buf()).chain(opts.parts.iter().cloned()).collect();
+        let fs = files.clone();
+        let hashed: Vec<(String, u64)> = tokio::task::spawn_blocking(move || {
+            fs.iter().map(|p| hash_file(p)).collect::<std::io::Result<Vec<_>>>()
+        })
+        .await
+        .map_err(|e| io_err("hashing the file", e))?
+        .map_err(|e| io_err("reading the file", e))?;
         phases.hash_ms = ms(t);
+        let sha = set_sha(&hashed);
+        let bytes: u64 = hashed.iter().map(|(_, b)| b).sum();
         row.file_sha256 = sha.clone();
         row.file_bytes = bytes as i64;
         let earlier = self.store().session().await?.import_by_hash(&sha).await?;
@@ -748,28 +774,41 @@ impl App {
             ));
             return Ok(Default::default());
         }
-        // Keep the raw bytes, content-addressed; from here on the file is read from there.
+        // Keep the raw bytes, content-addressed (each part by its own hash); from here on the files are read from
+        // there.
         let t = std::time::Instant::now();
-        let raw = self.raw_dir().join(&sha[..2]).join(&sha);
-        let (src, dst, owned) = (path.to_path_buf(), raw.clone(), opts.owned);
+        let raws: Vec<PathBuf> = hashed.iter().map(|(h, _)| self.raw_dir().join(&h[..2]).join(h)).collect();
+        let (srcs, dsts, owned) = (files.clone(), raws.clone(), opts.owned);
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            if !dst.exists() {
-                std::fs::create_dir_all(dst.parent().unwrap_or(Path::new(".")))?;
-                let tmp = dst.with_extension("part");
-                // An owned file moves (no copy) unless it is on another file system.
-                if !owned || std::fs::rename(&src, &tmp).is_err() {
-                    std::fs::copy(&src, &tmp)?;
+            for (src, dst) in srcs.iter().zip(&dsts) {
+                if !dst.exists() {
+                    std::fs::create_dir_all(dst.parent().unwrap_or(Path::new(".")))?;
+                    let tmp = dst.with_extension("part");
+                    // An owned file moves (no copy) unless it is on another file system.
+                    if !owned || std::fs::rename(src, &tmp).is_err() {
+                        std::fs::copy(src, &tmp)?;
+                    }
+                    std::fs::rename(&tmp, dst)?;
                 }
-                std::fs::rename(&tmp, &dst)?;
             }
             Ok(())
         })
         .await
         .map_err(|e| io_err("keeping the raw file", e))?
         .map_err(|e| io_err("keeping the raw file", e))?;
-        row.raw_path = Some(format!("raw/sha256/{}/{}", &sha[..2], sha));
+        row.raw_path = Some(
+            hashed.iter().map(|(h, _)| format!("raw/sha256/{}/{}", &h[..2], h)).collect::<Vec<_>>().join(" "),
+        );
         phases.keep_raw_ms = ms(t);
-        let path = raw.as_path();
+        // The parts' names, for the rows the report names (none for a single file).
+        let part_names: Vec<String> = if files.len() > 1 {
+            files
+                .iter()
+                .map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                .collect()
+        } else {
+            Vec::new()
+        };
 
         let mut s = self.store().session().await?;
         let rates = RateTable::from_rows(&s.rates().await?);
@@ -777,19 +816,32 @@ impl App {
         drop(s);
         let reporting = self.config().reporting_currency;
         let staging = self.lake_dir().join("_staging").join(format!("import-{}", row.id));
-        let (p, st, lenient, format, mapping, sha_) = (
-            path.to_path_buf(),
+        let (p, st, lenient, format, mapping, sha_, names) = (
+            raws.clone(),
             staging.clone(),
             opts.lenient,
             opts.format,
             opts.mapping.clone(),
             sha.clone(),
+            part_names.clone(),
         );
         let prog = progress.clone();
         let t = std::time::Instant::now();
         let index = vendors.clone();
         let processed = tokio::task::spawn_blocking(move || {
-            process(&p, format, mapping.as_ref(), &sha_, lenient, &rates, &index, reporting, &st, &prog)
+            process(
+                &p,
+                &names,
+                format,
+                mapping.as_ref(),
+                &sha_,
+                lenient,
+                &rates,
+                &index,
+                reporting,
+                &st,
+                &prog,
+            )
         })
         .await
         .map_err(|e| io_err("reading the file", e))?;
@@ -902,17 +954,20 @@ impl App {
         if report.total > 0 {
             let dir = self.reports_dir().join(format!("import-{}", row.id));
             let q = dir.join("quarantine.csv");
-            let (src, lines, errs, qq, m) = (
-                path.to_path_buf(),
+            let (srcs, names, lines, errs, qq, m) = (
+                raws.clone(),
+                part_names.clone(),
                 processed.rejected_lines.clone(),
                 report.errors.clone(),
                 q.clone(),
                 opts.mapping.clone().filter(|_| processed.format == Format::Generic),
             );
-            tokio::task::spawn_blocking(move || write_quarantine(&src, m.as_ref(), &lines, &errs, &qq))
-                .await
-                .map_err(|e| io_err("writing the quarantine file", e))?
-                .map_err(|e| io_err("writing the quarantine file", e))?;
+            tokio::task::spawn_blocking(move || {
+                write_quarantine(&srcs, &names, m.as_ref(), &lines, &errs, &qq)
+            })
+            .await
+            .map_err(|e| io_err("writing the quarantine file", e))?
+            .map_err(|e| io_err("writing the quarantine file", e))?;
             report.quarantine = Some(q.display().to_string());
             std::fs::write(dir.join("report.json"), json(&report))
                 .map_err(|e| io_err("writing the report", e))?;
@@ -1277,7 +1332,8 @@ fn check(r: &FocusRecord) -> Result<(), RowError> {
 /// bad row, after which it only counts errors).
 #[allow(clippy::too_many_arguments)]
 fn process(
-    path: &Path,
+    paths: &[PathBuf],
+    part_names: &[String],
     format: Option<Format>,
     mapping: Option<&Mapping>,
     sha: &str,
@@ -1288,7 +1344,8 @@ fn process(
     staging: &Path,
     progress: &Progress,
 ) -> Result<Processed, OpenError> {
-    let src = source::open(path, format, mapping, progress.bytes.clone())?;
+    let first = paths.first().ok_or_else(|| std::io::Error::other("no file to import"))?;
+    let src = source::open(first, format, mapping, progress.bytes.clone())?;
     std::fs::create_dir_all(staging)?;
     let mut out = Processed {
         format: src.format,
@@ -1332,15 +1389,26 @@ fn process(
                         out.commitments.push(c);
                     }
                     Err(e) => {
-                        out.rejected_lines.insert(e.row);
+                        out.rejected_lines.insert((0, e.row));
                         out.report.push(&e);
                     }
                 }
+            }
+            if paths.len() > 1 {
+                return Err(OpenError::Row(RowError::new(
+                    1,
+                    None,
+                    None,
+                    "a contract-commitment dataset is imported one file at a time, not in parts",
+                )));
             }
             return Ok(out);
         }
         Stream::Cost(it) => it,
     };
+    // The part being read (0 for the first file) and its name in the report.
+    let mut part = 0usize;
+    let name_of = |part: usize| part_names.get(part).map(String::as_str);
     let mut index: HashMap<PartKey, usize> = HashMap::new();
     let mut conv_cache: HashMap<(Currency, i64), Result<Conversion, String>> = HashMap::new();
     // What the row before used, for rows that repeat it (most do): its conversion and its partition.
@@ -1354,14 +1422,59 @@ fn process(
     let mut writing = true;
     let mut vendors = VendorLookup::new(vendors);
     let mut rec = FocusRecord::blank(0, reporting);
-    while let Some(r) = stream.next_into(&mut rec) {
+    loop {
+        let Some(r) = stream.next_into(&mut rec) else {
+            // The end of a part: on to the next, which must be the same export (the same format and version).
+            part += 1;
+            let Some(next) = paths.get(part) else { break };
+            // Read as the first part was (its format forced), and named in what goes wrong.
+            let name = name_of(part).unwrap_or_default();
+            let in_part = |mut re: RowError| {
+                re.reason = format!("{name}: {}", re.reason);
+                OpenError::Row(re)
+            };
+            let src_next = source::open(next, format.or(Some(out.format)), mapping, progress.bytes.clone())
+                .map_err(|e| match e {
+                OpenError::Row(re) => in_part(re),
+                OpenError::Io(io) => OpenError::Io(std::io::Error::other(format!("{name}: {io}"))),
+                other => other,
+            })?;
+            if src_next.version != out.version {
+                return Err(in_part(RowError::new(
+                    1,
+                    None,
+                    src_next.version.as_deref(),
+                    format!(
+                        "is {} {}, the first part {} {}: the parts of one export share a format",
+                        src_next.format.name(),
+                        src_next.version.as_deref().unwrap_or(""),
+                        out.format.name(),
+                        out.version.as_deref().unwrap_or("")
+                    ),
+                )));
+            }
+            stream = match src_next.stream {
+                Stream::Cost(it) => it,
+                Stream::Contracts(_) => {
+                    return Err(in_part(RowError::new(
+                        1,
+                        None,
+                        None,
+                        "is a contract-commitment dataset, not cost and usage",
+                    )));
+                }
+            };
+            last_part = None;
+            last_sums = None;
+            continue;
+        };
         out.rows_read += 1;
         if out.rows_read.is_multiple_of(4096) {
             progress.rows.store(out.rows_read, Ordering::Relaxed);
         }
         if let Err(e) = r.and_then(|()| check(&rec)) {
-            out.rejected_lines.insert(e.row);
-            out.report.push(&e);
+            out.rejected_lines.insert((part, e.row));
+            out.report.push_in(&e, name_of(part));
             if !lenient {
                 writing = false;
             }
@@ -1388,8 +1501,8 @@ fn process(
             Err(why) => {
                 let e =
                     RowError::new(rec.line, Some("BillingCurrency"), Some(rec.billing_currency.code()), why);
-                out.rejected_lines.insert(e.row);
-                out.report.push(&e);
+                out.rejected_lines.insert((part, e.row));
+                out.report.push_in(&e, name_of(part));
                 if !lenient {
                     writing = false;
                 }
@@ -1521,9 +1634,10 @@ fn process(
 /// The rejected rows of a text source as they were in the file, each with what was wrong; for other
 /// containers, the errors alone.
 fn write_quarantine(
-    src: &Path,
+    srcs: &[PathBuf],
+    part_names: &[String],
     mapping: Option<&Mapping>,
-    lines: &BTreeSet<u64>,
+    lines: &BTreeSet<(usize, u64)>,
     errors: &[ReportedError],
     out: &Path,
 ) -> std::io::Result<()> {
@@ -1531,33 +1645,71 @@ fn write_quarantine(
         std::fs::create_dir_all(dir)?;
     }
     let mut w = csv::Writer::from_path(out)?;
-    let first_error: HashMap<u64, &ReportedError> = errors.iter().rev().map(|e| (e.row, e)).collect();
-    // Each rejected row as it was in the file (whatever its container), after its row number and what was wrong
-    // with it (the first error the report names for it; the report holds the first 100 in full).
-    let raw = source::raw_rows(src, mapping)?;
-    let mut h: Vec<String> = vec!["_row".into(), "_column".into(), "_reason".into()];
-    h.extend(raw.header);
-    w.write_record(&h)?;
-    let mut left = lines.len();
-    for row in raw.rows {
-        if left == 0 {
-            break;
+    let part_of =
+        |e: &ReportedError| e.file.as_ref().and_then(|f| part_names.iter().position(|n| n == f)).unwrap_or(0);
+    let first_error: HashMap<(usize, u64), &ReportedError> =
+        errors.iter().rev().map(|e| ((part_of(e), e.row), e)).collect();
+    // Each rejected row as it was in its file (whatever its container), after its row number and what was wrong
+    // with it (the first error the report names for it; the report holds the first 100 in full); with the file's
+    // name first when the export came in parts. The header is the first part's (the parts share it).
+    let mut header_written = false;
+    for (part, src) in srcs.iter().enumerate() {
+        let mut left = lines.iter().filter(|(p, _)| *p == part).count();
+        if left == 0 && header_written {
+            continue;
         }
-        // A row the reader could not split either was reported by number; it is written from what is left.
-        let Ok((line, cells)) = row else { continue };
-        if lines.contains(&line) {
-            left -= 1;
-            let e = first_error.get(&line);
-            let mut out: Vec<String> = vec![
-                line.to_string(),
-                e.and_then(|e| e.column.clone()).unwrap_or_default(),
-                e.map(|e| e.reason.clone()).unwrap_or_else(|| "invalid (see the report)".into()),
-            ];
-            out.extend(cells);
-            w.write_record(&out)?;
+        let raw = source::raw_rows(src, mapping)?;
+        if !header_written {
+            let mut h: Vec<String> = Vec::new();
+            if !part_names.is_empty() {
+                h.push("_file".into());
+            }
+            h.extend(["_row".into(), "_column".into(), "_reason".into()]);
+            h.extend(raw.header);
+            w.write_record(&h)?;
+            header_written = true;
+        }
+        for row in raw.rows {
+            if left == 0 {
+                break;
+            }
+            // A row the reader could not split either was reported by number; it is written from what is left.
+            let Ok((line, cells)) = row else { continue };
+            if lines.contains(&(part, line)) {
+                left -= 1;
+                let e = first_error.get(&(part, line));
+                let mut out: Vec<String> = Vec::new();
+                if let Some(name) = part_names.get(part) {
+                    out.push(name.clone());
+                }
+                out.extend([
+                    line.to_string(),
+                    e.and_then(|e| e.column.clone()).unwrap_or_default(),
+                    e.map(|e| e.reason.clone()).unwrap_or_else(|| "invalid (see the report)".into()),
+                ]);
+                out.extend(cells);
+                w.write_record(&out)?;
+            }
         }
     }
     w.flush()
+}
+
+/// The SHA-256 an import records: its file's, or for an export in parts one over the parts' (in any order, so
+/// the same parts given in another order are the same import).
+fn set_sha(parts: &[(String, u64)]) -> String {
+    if let [(one, _)] = parts {
+        return one.clone();
+    }
+    let mut shas: Vec<&str> = parts.iter().map(|(h, _)| h.as_str()).collect();
+    shas.sort_unstable();
+    let mut h = Sha256::new();
+    h.update(b"itemize export in parts\n");
+    for sha in shas {
+        h.update(sha.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -435,12 +435,28 @@ impl App {
         std::fs::create_dir_all(&bills_dir).map_err(|e| refuse(&bills_dir, e))?;
         std::fs::create_dir_all(self.mappings_dir()).map_err(|e| refuse(&self.mappings_dir(), e))?;
         let files = generate_bills(seed, as_of);
+        // The latest month's Cost and Usage Report arrives as AWS writes a large one: in two parts, imported as
+        // one export (`import cost --parts`).
+        let last_cur = files
+            .iter()
+            .filter(|f| f.name.starts_with("aws-cur2-") && !f.name.contains("-restated"))
+            .map(|f| f.name.clone())
+            .max();
         let mut mappings = std::collections::HashMap::new();
         let mut out = Vec::new();
         let mut late = Vec::new();
         for f in &files {
             let path = bills_dir.join(&f.name);
-            std::fs::write(&path, &f.contents).map_err(|e| refuse(&path, e))?;
+            let mut parts = Vec::new();
+            if Some(&f.name) == last_cur.as_ref() {
+                for (i, contents) in split_in_two(&f.contents).into_iter().enumerate() {
+                    let part = bills_dir.join(f.name.replace(".csv", &format!("-{}.csv", i + 1)));
+                    std::fs::write(&part, contents).map_err(|e| refuse(&part, e))?;
+                    parts.push(part);
+                }
+            } else {
+                std::fs::write(&path, &f.contents).map_err(|e| refuse(&path, e))?;
+            }
             if f.name.contains("-restated") {
                 late.push(path);
                 continue;
@@ -460,14 +476,21 @@ impl App {
                     mappings.insert(f.name.clone(), m);
                 }
                 BillRole::Cost { mapping } => {
+                    let (first, more) = match parts.split_first() {
+                        Some((first, more)) => (first.clone(), more.to_vec()),
+                        None => (path.clone(), Vec::new()),
+                    };
                     let opts = crate::cost::ImportOptions {
                         mapping: mapping.as_ref().and_then(|m| mappings.get(m).cloned()),
+                        file_name: (!more.is_empty())
+                            .then(|| format!("{} (in {} parts)", f.name, more.len() + 1)),
+                        parts: more,
                         ..Default::default()
                     };
                     let s = self
                         .import_cost_file(
                             system,
-                            &path,
+                            &first,
                             opts,
                             std::sync::Arc::new(crate::cost::Progress::default()),
                         )
@@ -486,6 +509,24 @@ impl App {
         }
         Ok((out, late))
     }
+}
+
+/// A CSV file as two files of about half its lines each, both with its header.
+fn split_in_two(contents: &[u8]) -> [Vec<u8>; 2] {
+    let text = String::from_utf8_lossy(contents);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let rows: Vec<&str> = lines.collect();
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let file = |rows: &[&str]| {
+        let mut out = format!("{header}\n");
+        for r in rows {
+            out.push_str(r);
+            out.push('\n');
+        }
+        out.into_bytes()
+    };
+    [file(a), file(b)]
 }
 
 /// How long before the demo's date its asset register went live (the asset file imported); its history

@@ -110,8 +110,15 @@ async fn upload(
     }
     let id = queued.id;
     tokio::spawn(async move {
-        let opts =
-            ImportOptions { format, mapping, lenient, file_name: Some(name), owned: true, replace_newer };
+        let opts = ImportOptions {
+            format,
+            mapping,
+            lenient,
+            file_name: Some(name),
+            owned: true,
+            replace_newer,
+            parts: Vec::new(),
+        };
         if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
             tracing::error!(import = id, error = %e, "cost import failed");
             let _ = app.fail_cost_import(id, &e.to_string()).await;

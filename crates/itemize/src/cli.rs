@@ -96,6 +96,11 @@ pub enum Command {
         /// otherwise, as an older export of the month).
         #[arg(long)]
         replace_newer: bool,
+        /// Cost files: the files are the parts of one export (a Cost and Usage Report or a partitioned export
+        /// written in several files), imported as one: together they make up the months they hold, instead of
+        /// each replacing the one before.
+        #[arg(long)]
+        parts: bool,
         /// Report format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
@@ -377,7 +382,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = wiring::open_app(&settings, clock).await?;
             token(&app, action).await
         }
-        Command::Import { what, files, dry_run, format, mapping, lenient, replace_newer, output } => {
+        Command::Import { what, files, dry_run, format, mapping, lenient, replace_newer, parts, output } => {
             let app = wiring::open_app(&settings, clock).await?;
             match what {
                 ImportWhat::Cost => {
@@ -386,8 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         &files,
                         format.as_deref(),
                         mapping.as_deref(),
-                        lenient,
-                        replace_newer,
+                        crate::costcli::Reading { lenient, replace_newer, parts },
                         output,
                     )
                     .await
@@ -545,11 +549,18 @@ async fn demo(
                 .filter(|b| !b.replaced.is_empty() && b.file_name.starts_with("azure-amortized-"))
                 .count();
             let restated = bills.iter().filter(|b| !b.replaced.is_empty()).count() - merged;
+            let in_parts: Vec<&str> = bills
+                .iter()
+                .filter(|b| b.file_name.contains(" parts)"))
+                .map(|b| b.file_name.as_str())
+                .collect();
             println!(
                 "  {:<24} {:>5} files, {lines} cost lines (AWS CUR 2.0, Azure, GCP, FOCUS, SaaS invoices, GL); \
-                 {restated} restatement; Azure: {merged} months' actual and amortized exports merged",
+                 {restated} restatement; Azure: {merged} months' actual and amortized exports merged; \
+                 one export in parts: {}",
                 "bills/",
-                bills.len()
+                bills.len(),
+                in_parts.join(", ")
             );
             let unallocated: itemize_app::allocation::Amount =
                 allocation.runs.iter().map(|r| r.unallocated_effective).sum();

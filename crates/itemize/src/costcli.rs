@@ -67,15 +67,24 @@ fn progress_bar(
     }))
 }
 
+/// How `import cost` reads its files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    pub lenient: bool,
+    pub replace_newer: bool,
+    /// The files are the parts of one export, imported as one.
+    pub parts: bool,
+}
+
 pub async fn import_cost(
     app: &App,
     files: &[PathBuf],
     format: Option<&str>,
     mapping: Option<&Path>,
-    lenient: bool,
-    replace_newer: bool,
+    reading: Reading,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
+    let Reading { lenient, replace_newer, parts } = reading;
     let format = match format {
         None => None,
         Some(f) => Some(
@@ -92,19 +101,29 @@ pub async fn import_cost(
     };
     let mut ok = true;
     let mut summaries = Vec::new();
-    for file in files {
-        let total = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
+    // One import a file, or one import of all of them when they are the parts of one export.
+    let imports: Vec<&[PathBuf]> = if parts { vec![files] } else { files.chunks(1).collect() };
+    for set in imports {
+        let Some((file, more)) = set.split_first() else { continue };
+        let mut total = 0;
+        for f in set {
+            total += std::fs::metadata(f).with_context(|| format!("reading {}", f.display()))?.len();
+        }
         let progress = Arc::new(Progress::default());
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let bar = progress_bar(name, total, progress.clone(), done.clone());
+        let mut name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !more.is_empty() {
+            name = format!("{name} and {} more part{}", more.len(), if more.len() == 1 { "" } else { "s" });
+        }
+        let bar = progress_bar(name.clone(), total, progress.clone(), done.clone());
         let opts = ImportOptions {
             format,
             mapping: mapping.clone(),
             lenient,
-            file_name: None,
+            file_name: (!more.is_empty()).then(|| name.clone()),
             owned: false,
             replace_newer,
+            parts: more.to_vec(),
         };
         let result = app.import_cost_file(&operator(), file, opts, progress).await;
         done.store(true, Ordering::Relaxed);
@@ -114,7 +133,8 @@ pub async fn import_cost(
         let summary = result?;
         ok &= summary.is_ok();
         if output == OutputFormat::Text {
-            print_summary(&file.display().to_string(), &summary);
+            let shown = if more.is_empty() { file.display().to_string() } else { name };
+            print_summary(&shown, &summary);
         }
         summaries.push(summary);
     }
@@ -179,7 +199,8 @@ fn print_summary(file: &str, s: &ImportSummary) {
         for e in &r.errors {
             let _ = writeln!(
                 out,
-                "  row {}{}{}: {}",
+                "  {}row {}{}{}: {}",
+                e.file.as_ref().map(|f| format!("{f}, ")).unwrap_or_default(),
                 e.row,
                 e.column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default(),
                 e.value.as_ref().map(|v| format!(", value {v:?}")).unwrap_or_default(),

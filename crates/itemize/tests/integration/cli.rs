@@ -157,6 +157,8 @@ fn demo_is_deterministic_and_never_loads_twice() {
         assert!(out.contains("people.csv"), "{out}");
         assert!(out.contains("cost lines") && out.contains("1 restatement;"), "{out}");
         assert!(out.contains("Azure: 8 months' actual and amortized exports merged"), "{out}");
+        assert!(out.contains("one export in parts: aws-cur2-"), "{out}");
+        assert!(out.contains(".csv (in 2 parts)"), "{out}");
         assert!(out.contains("13 months allocated") && out.contains("all but the last 2 closed"), "{out}");
         assert!(
             out.contains("closed 2026-08 restated after closing") && out.contains("posted into 2026-09"),

@@ -1639,3 +1639,91 @@ both!(vendor_aliases_resolve_to_the_register, |t| {
     assert_eq!(linked["Unknown Ltd"], None);
     assert_eq!(linked["AWS"], Some(aws.to_string()));
 });
+
+both!(an_export_in_parts_is_one_import, |t| {
+    // The AWS FOCUS sample split in two, as a provider writes a large month: the parts together are the month.
+    let src = fixture("focus-1.3/aws/focus_1_3_cost_and_usage_aws.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = csv::Reader::from_path(&src).unwrap();
+    let header = r.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let half = rows.len() / 2;
+    let write = |name: &str, rows: &[csv::StringRecord]| {
+        let p = dir.path().join(name);
+        let mut w = csv::Writer::from_path(&p).unwrap();
+        w.write_record(&header).unwrap();
+        for r in rows {
+            w.write_record(r).unwrap();
+        }
+        w.flush().unwrap();
+        p
+    };
+    let (a, b) = (write("part-1.csv", &rows[..half]), write("part-2.csv", &rows[half..]));
+    let month: Decimal =
+        independent(&src, "BillingPeriodStart", "BillingCurrency", &["BilledCost"], |v| v[..7].into())
+            .values()
+            .map(|v| v[0])
+            .sum();
+    let billed = |t: &TestApp| {
+        let app = t.app.clone();
+        async move { app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total.billed_cost }
+    };
+    let parts = |p: &[&PathBuf]| ImportOptions {
+        parts: p.iter().map(|p| p.to_path_buf()).collect(),
+        ..Default::default()
+    };
+
+    // Imported one by one, the second part is a newer reading of the month and replaces the first: half the
+    // month. Imported as the parts of one export, they are the month.
+    import(&t, &a, Default::default()).await;
+    let alone = import(&t, &b, Default::default()).await;
+    assert_eq!(alone.status, "active", "{:?}", alone.message);
+    assert!(billed(&t).await < month, "one part alone is not the month");
+    let set = import(&t, &a, parts(&[&b])).await;
+    assert_eq!(
+        (set.status.as_str(), set.rows_ingested as usize),
+        ("active", rows.len()),
+        "{:?}",
+        set.message
+    );
+    assert_eq!(set.replaced, [alone.id]);
+    assert_eq!(billed(&t).await, month);
+    // The same parts in another order are the same import: nothing changes.
+    let again = import(&t, &b, parts(&[&a])).await;
+    assert_eq!(again.status, "duplicate", "{:?}", again.message);
+    assert_eq!(again.file_sha256, set.file_sha256);
+    // The month exported again in one file restates the parts at once.
+    let whole = import(&t, &src, Default::default()).await;
+    assert_eq!(
+        (whole.status.as_str(), whole.replaced.clone()),
+        ("active", vec![set.id]),
+        "{:?}",
+        whole.message
+    );
+    assert_eq!(billed(&t).await, month);
+
+    // A bad row in the second part rejects the set, naming the part, its row and column; nothing changes.
+    let col = header.iter().position(|h| h == "BilledCost").unwrap();
+    let mut broken: Vec<csv::StringRecord> = rows[half..].to_vec();
+    let mut cells: Vec<String> = broken[1].iter().map(str::to_string).collect();
+    cells[col] = "12 apples".into();
+    broken[1] = csv::StringRecord::from(cells);
+    let c = write("part-2-bad.csv", &broken);
+    let e = import(&t, &a, parts(&[&c])).await;
+    assert_eq!(e.status, "rejected", "{:?}", e.message);
+    let first = &e.report.as_ref().unwrap().errors[0];
+    assert_eq!(
+        (first.file.as_deref(), first.row, first.column.as_deref(), first.value.as_deref()),
+        (Some("part-2-bad.csv"), 3, Some("BilledCost"), Some("12 apples"))
+    );
+    assert_eq!(billed(&t).await, month);
+    // Leniently, the good rows of both parts go in and the quarantine says which part each bad row was in.
+    let l = import(&t, &a, ImportOptions { lenient: true, ..parts(&[&c]) }).await;
+    assert_eq!((l.status.as_str(), l.rows_rejected), ("active", 1), "{:?}", l.message);
+    let q = l.report.as_ref().unwrap().quarantine.clone().expect("a quarantine file");
+    let text = std::fs::read_to_string(q).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("_file,_row,_column,_reason,"));
+    assert!(lines.next().unwrap().starts_with("part-2-bad.csv,3,BilledCost,"), "{text}");
+    assert_eq!(lines.next(), None);
+});
