@@ -316,6 +316,11 @@ impl<'a> CurRow<'a> {
         self.c.opt_decimal(self.name(col))
     }
 
+    /// Whether the file has the column at all (a blank cell in it is then none of the amount: zero).
+    fn has(&self, col: Col) -> bool {
+        self.c.header.has(self.name(col))
+    }
+
     fn time(&self, col: Col) -> Result<Timestamp, RowError> {
         self.c.time(self.name(col))
     }
@@ -362,8 +367,9 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
 /// - **EffectiveCost** (amortized): SavingsPlanCoveredUsage → savings-plan effective cost; DiscountedUsage →
 ///   reservation effective cost; SavingsPlanNegation, SavingsPlanUpfrontFee and an RI upfront `Fee` (one
 ///   with a reservation ARN) → 0, as they are amortized into usage; SavingsPlanRecurringFee → total
-///   commitment to date − used commitment (the unused part) when both columns have values; RIFee → unused
-///   amortized upfront fee + unused recurring fee when either has a value; otherwise the unblended cost.
+///   commitment to date − used commitment (the unused part); RIFee → unused amortized upfront fee + unused
+///   recurring fee. An empty cell in those columns is none of the fee (a savings plan with one of its two cells
+///   empty is refused); only a file without the columns takes the fee's unblended cost.
 /// - **ListCost** = public on-demand cost when present, else the unblended cost; **ListUnitPrice** = public
 ///   on-demand rate.
 /// - **BillingAccountId/Name** = payer account; **SubAccountId/Name** = usage account.
@@ -419,14 +425,33 @@ fn map_row(c: Cells<'_>, layout: &Layout) -> Result<FocusRecord, RowError> {
         T::DiscountedUsage => r.decimal(RI_EFFECTIVE_COST)?,
         T::SavingsPlanNegation | T::SavingsPlanUpfrontFee => Decimal::ZERO,
         T::Fee if ri_arn.is_some() => Decimal::ZERO,
+        // The unused part of a commitment's fee; the used part is in the covered usage's effective cost. Only a
+        // file without the amortization columns (where the usage carries no effective cost either) keeps the fee
+        // whole; with them, a blank cell is none of it (before, it fell back to the whole fee: counted twice).
         T::SavingsPlanRecurringFee => {
             match (r.opt_decimal(SP_TOTAL_COMMITMENT)?, r.opt_decimal(SP_USED_COMMITMENT)?) {
                 (Some(total), Some(used)) => r.checked(SP_USED_COMMITMENT, total.checked_sub(used))?,
-                _ => unblended,
+                (None, None) if !r.has(SP_TOTAL_COMMITMENT) && !r.has(SP_USED_COMMITMENT) => unblended,
+                (None, None) => Decimal::ZERO,
+                (total, _) => {
+                    let (col, v) = if total.is_none() {
+                        (SP_TOTAL_COMMITMENT, r.raw(SP_USED_COMMITMENT))
+                    } else {
+                        (SP_USED_COMMITMENT, r.raw(SP_TOTAL_COMMITMENT))
+                    };
+                    return Err(r.err(
+                        col,
+                        None,
+                        format!(
+                            "is empty while the other commitment cell is {}: the fee's unused part cannot be told",
+                            v.unwrap_or_default()
+                        ),
+                    ));
+                }
             }
         }
         T::RiFee => match (r.opt_decimal(RI_UNUSED_UPFRONT)?, r.opt_decimal(RI_UNUSED_RECURRING)?) {
-            (None, None) => unblended,
+            (None, None) if !r.has(RI_UNUSED_UPFRONT) && !r.has(RI_UNUSED_RECURRING) => unblended,
             (upfront, recurring) => r.checked(
                 RI_UNUSED_RECURRING,
                 upfront.unwrap_or_default().checked_add(recurring.unwrap_or_default()),
@@ -1261,7 +1286,8 @@ mod tests {
                 ("product", ""),
                 ("product_region_code", ""),
             ]),
-            // A recurring fee and an RI fee without the commitment columns: the unblended cost.
+            // A recurring fee and an RI fee with the commitment columns' cells empty: none of the fee unused (the
+            // covered usage's effective cost holds it; the fee again would count it twice).
             v2_row(&[
                 ("line_item_line_item_type", "SavingsPlanRecurringFee"),
                 ("line_item_unblended_cost", "9"),
@@ -1286,10 +1312,37 @@ mod tests {
         assert_eq!(fee.service_name.as_deref(), Some("prod-abc123"));
         assert_eq!(fee.service_category.as_deref(), Some("Other"));
         assert_eq!(fee.region_id, None);
-        assert_eq!(records[1].effective_cost.to_string(), "9");
-        assert_eq!(records[2].effective_cost.to_string(), "7");
+        assert_eq!(records[1].effective_cost.to_string(), "0");
+        assert_eq!(records[2].effective_cost.to_string(), "0");
         assert_eq!(records[3].effective_cost.to_string(), "1.25");
         assert_eq!(records[3].charge_category, ChargeCategory::Purchase, "types match case-insensitively");
+
+        // A file without the commitment columns at all (its usage carries no effective cost of a commitment
+        // either): the fees are the unblended cost.
+        let dropped = [
+            "savings_plan_total_commitment_to_date",
+            "savings_plan_used_commitment",
+            "reservation_unused_amortized_upfront_fee_for_billing_period",
+            "reservation_unused_recurring_fee",
+        ];
+        assert!(dropped.iter().all(|c| V2_COLUMNS.contains(c)), "the columns dropped are the reader's");
+        let keep: Vec<usize> = (0..V2_COLUMNS.len()).filter(|&i| !dropped.contains(&V2_COLUMNS[i])).collect();
+        let header: Vec<&str> = keep.iter().map(|&i| V2_COLUMNS[i]).collect();
+        let rows: Vec<Vec<String>> =
+            rows[1..3].iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect();
+        let records: Vec<FocusRecord> =
+            CurReader::open(csv_text(&header, &rows).as_bytes()).unwrap().collect::<Result<_, _>>().unwrap();
+        let effective: Vec<String> = records.iter().map(|r| r.effective_cost.to_string()).collect();
+        assert_eq!(effective, ["9", "7"]);
+        // One of the two commitment cells empty: the unused part cannot be told; refused, naming the cell.
+        let half = v2_row(&[
+            ("line_item_line_item_type", "SavingsPlanRecurringFee"),
+            ("line_item_unblended_cost", "9"),
+            ("savings_plan_total_commitment_to_date", "9"),
+        ]);
+        let e =
+            CurReader::open(csv_text(V2_COLUMNS, &[half]).as_bytes()).unwrap().next().unwrap().unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("savings_plan_used_commitment"), "{e}");
     }
 
     fn errors_of(text: &str) -> Vec<(u64, String, String, String)> {
