@@ -454,6 +454,8 @@ struct Processed {
     commitments: Vec<ContractCommitment>,
     /// Whether the file replaces what is in the ledger invoice by invoice (a generic source's `replaces`).
     by_invoice: bool,
+    /// What the readers said about the files though they read (the import's message repeats it).
+    notes: Vec<String>,
 }
 
 /// The most invoices one file may restate invoice by invoice: each is a lake file of its own, written at once.
@@ -866,6 +868,7 @@ impl App {
         let processed_generic = processed.format == Format::Generic;
         let by_invoice = processed.by_invoice;
         let processed_azure = processed.format == Format::Azure;
+        let notes = processed.notes.clone();
         row.rows_read = processed.rows_read as i64;
         row.rows_rejected = processed.report.total as i64;
         let mut report = processed.report;
@@ -1067,11 +1070,15 @@ impl App {
                     }
                 }
             }
-            let replaced = tx.activate_partitions(row.id, &parts, processed_generic, &restates).await?;
+            let (replaced, other_periods) =
+                tx.activate_partitions(row.id, &parts, processed_generic, &restates).await?;
             tx.insert_commitments(row.id, &commitments).await?;
             let none_current = !parts.is_empty() && parts.iter().all(|p| p.status != "active");
             let mut message =
                 if none_current { "nothing made current".to_string() } else { summary_message(row, &replaced) };
+            for n in &notes {
+                message.push_str(&format!("; {n}"));
+            }
             for (period, account, by) in &held {
                 message.push_str(&format!(
                     "; {period} of {account}: the usage stays as import {by}, the month's amortized reading, has it \
@@ -1098,12 +1105,17 @@ impl App {
             )
             .await?;
             tx.commit().await?;
-            Ok::<_, AppError>(replaced)
+            Ok::<_, AppError>((replaced, other_periods))
         }
         .await;
         phases.commit_ms = ms(t);
         match outcome {
-            Ok(replaced) => Ok((replaced, parts.iter().map(|p| p.billing_period.clone()).collect())),
+            // The periods it wrote, and those whose readings it restated (a corrected invoice dated in another
+            // month restates that month too).
+            Ok((replaced, mut periods)) => {
+                periods.extend(parts.iter().map(|p| p.billing_period.clone()));
+                Ok((replaced, periods))
+            }
             Err(e) => {
                 for m in moved {
                     let _ = std::fs::remove_file(m);
@@ -1229,15 +1241,17 @@ async fn earlier_spellings(
     parts: &[PartitionRow],
     vendors: &VendorIndex,
 ) -> Result<Vec<Restates>, AppError> {
-    let mut current: HashMap<(String, String), Vec<PartitionRow>> = HashMap::new();
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
-        let key = (p.billing_period.clone(), p.billing_account_id.clone());
-        if !current.contains_key(&key) {
-            let active = s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?;
-            current.insert(key.clone(), active);
-        }
-        let mut names: Vec<String> = current[&key]
+        // An invoice's earlier readings in any month (a corrected invoice may be dated in another one); the
+        // lines without an invoice number only in their own month.
+        let any_period = !p.slice.is_empty() && p.slice != NO_INVOICE;
+        let readings = if any_period {
+            s.active_partitions_of_slice(&p.billing_account_id, &p.slice).await?
+        } else {
+            s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?
+        };
+        let mut names: Vec<String> = readings
             .iter()
             .filter(|c| c.slice == p.slice && !p.slice.is_empty())
             .filter(|c| !c.provider.is_empty() && c.provider != p.provider)
@@ -1246,7 +1260,7 @@ async fn earlier_spellings(
             .collect();
         names.sort_unstable();
         names.dedup();
-        out.push(Restates { providers: names, slices: Vec::new() });
+        out.push(Restates { providers: names, slices: Vec::new(), any_period });
     }
     Ok(out)
 }
@@ -1359,6 +1373,7 @@ fn process(
         totals: ImportTotals { reporting_currency: reporting.code().to_string(), ..Default::default() },
         commitments: Vec::new(),
         by_invoice: false,
+        notes: src.notes.clone(),
     };
     let slice_by = match (src.format, mapping) {
         (Format::Generic, Some(m)) => match m.replaces() {
@@ -1464,6 +1479,12 @@ fn process(
                     )));
                 }
             };
+            for n in src_next.notes {
+                let n = format!("{name}: {n}");
+                if !out.notes.contains(&n) {
+                    out.notes.push(n);
+                }
+            }
             last_part = None;
             last_sums = None;
             continue;

@@ -140,6 +140,8 @@ pub struct Source {
     pub version: Option<String>,
     pub container: Container,
     pub stream: Stream,
+    /// What the import's answer should say about the file though it reads (a GCP CSV without credits).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +233,7 @@ pub fn open(
                 version: None,
                 container,
                 stream: Stream::Cost(owned(reader)),
+                notes: Vec::new(),
             })
         }
         Container::Gzip | Container::Plain => {
@@ -357,6 +360,7 @@ fn open_text(
                     version: None,
                     container,
                     stream: Stream::Cost(owned(reader)),
+                    notes: Vec::new(),
                 })
             }
             Err(why) => Err(OpenError::Unrecognised(vec![(Format::GcpJson, why)])),
@@ -417,7 +421,21 @@ fn open_text(
                     }
                     Format::GcpJson => Stream::Cost(owned(gcp::GcpJsonReader::open(reader)?)),
                 };
-                return Ok(Source { format: f, version, container, stream });
+                // BigQuery cannot write a repeated field to CSV: an extract without `credits` is the cost before
+                // credits. Read, and said.
+                let notes = if f == Format::Gcp
+                    && !header.names().iter().any(|n| n.eq_ignore_ascii_case("credits"))
+                {
+                    vec![
+                        "the file has no credits column: its costs are before credits (sustained-use discounts, \
+                         committed-use and promotional credits); export as JSON lines, or add \
+                         TO_JSON_STRING(credits) AS credits to the query"
+                            .to_string(),
+                    ]
+                } else {
+                    Vec::new()
+                };
+                return Ok(Source { format: f, version, container, stream, notes });
             }
         }
     }
@@ -448,6 +466,7 @@ fn open_parquet(path: &Path, forced: Option<Format>) -> Result<Source, OpenError
                     version: Some(v.as_str().into()),
                     container: Container::Parquet,
                     stream: Stream::Cost(owned(stream)),
+                    notes: Vec::new(),
                 });
             }
             Err(why) => tried.push((Format::Focus, why)),

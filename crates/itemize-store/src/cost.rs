@@ -4,6 +4,7 @@
 use crate::{RowGet, Session, StoreError, Value};
 use itemize_core::clock::{format_timestamp, parse_timestamp};
 use jiff::Timestamp;
+use std::collections::BTreeSet;
 
 fn ts(s: Option<String>) -> Result<Option<Timestamp>, StoreError> {
     s.map(|s| parse_timestamp(&s).map_err(|e| StoreError::Corrupt(format!("timestamp: {e}")))).transpose()
@@ -100,6 +101,9 @@ pub struct Restates {
     pub providers: Vec<String>,
     /// Other slices of the period it restates (an Azure amortized reading restates the actual one's usage).
     pub slices: Vec<String>,
+    /// Its slice (an invoice) is restated in every billing period, not only its own: a corrected invoice may be
+    /// dated in another month than the reading it corrects.
+    pub any_period: bool,
 }
 
 const PARTITION_COLS: &str = "id, import_id, billing_period, provider, billing_account_id, slice, status, \
@@ -281,8 +285,10 @@ impl Session {
         parts: &[PartitionRow],
         every_provider: bool,
         restates: &[Restates],
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<(Vec<i64>, BTreeSet<String>), StoreError> {
         let mut replaced = Vec::new();
+        // The billing periods of the partitions restated (an invoice's may be another month's).
+        let mut periods = BTreeSet::new();
         let none = Restates::default();
         for (i, p) in parts.iter().enumerate() {
             let also = restates.get(i).unwrap_or(&none);
@@ -318,8 +324,10 @@ impl Session {
             } else {
                 format!("($4 = '' OR slice = $4 OR slice IN ({}))", list(also.slices.len()))
             };
+            let period =
+                if also.any_period && !p.slice.is_empty() { "$1 = $1" } else { "billing_period = $1" };
             let which = format!(
-                "billing_period = $1 AND {provider} AND billing_account_id = $3 AND {slice} \
+                "{period} AND {provider} AND billing_account_id = $3 AND {slice} \
                  AND import_id <> $5 AND status = 'active'"
             );
             let key = || {
@@ -334,10 +342,15 @@ impl Session {
                 v.extend(also.slices.iter().map(Value::text));
                 v
             };
-            let old =
-                self.fetch_all(format!("SELECT import_id FROM cost_partitions WHERE {which}"), key()).await?;
+            let old = self
+                .fetch_all(
+                    format!("SELECT import_id, billing_period FROM cost_partitions WHERE {which}"),
+                    key(),
+                )
+                .await?;
             for r in old.iter() {
                 replaced.push(r.int("import_id")?);
+                periods.insert(r.text("billing_period")?);
             }
             self.execute(
                 format!("UPDATE cost_partitions SET status = 'superseded', superseded_by = $5 WHERE {which}"),
@@ -379,7 +392,21 @@ impl Session {
             )
             .await?;
         }
-        Ok(replaced)
+        Ok((replaced, periods))
+    }
+
+    /// The current partitions of an account holding `slice` (an invoice), in any billing period.
+    pub async fn active_partitions_of_slice(
+        &mut self,
+        billing_account_id: &str,
+        slice: &str,
+    ) -> Result<Vec<PartitionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {PARTITION_COLS} FROM cost_partitions WHERE billing_account_id = $1 AND slice = $2 \
+             AND status = 'active' ORDER BY billing_period, provider"
+        );
+        let rows = self.fetch_all(sql, vec![Value::text(billing_account_id), Value::text(slice)]).await?;
+        rows.iter().map(|r| partition(&**r)).collect()
     }
 
     /// Current partitions matching the filter, by period, provider and account.

@@ -1727,3 +1727,69 @@ both!(an_export_in_parts_is_one_import, |t| {
     assert!(lines.next().unwrap().starts_with("part-2-bad.csv,3,BilledCost,"), "{text}");
     assert_eq!(lines.next(), None);
 });
+
+both!(a_corrected_invoice_dated_in_another_month_restates_the_first, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, rows: &[(&str, &str, &str)]| {
+        let mut s = String::from("Invoice Date,Invoice No,Supplier,Amount\n");
+        for (date, inv, amount) in rows {
+            s.push_str(&format!("{date},{inv},Acme,{amount}\n"));
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, s).unwrap();
+        p
+    };
+    let opts = || {
+        ImportOptions {
+        mapping: Some(
+            itemize_ingest::generic::Mapping::from_toml(
+                "name = \"SaaS\"\nreplaces = \"invoice\"\n[columns]\ndate = \"Invoice Date\"\namount = \"Amount\"\n\
+                 vendor = \"Supplier\"\ninvoice = \"Invoice No\"\n[defaults]\ncurrency = \"USD\"\n",
+            )
+            .unwrap(),
+        ),
+        ..Default::default()
+    }
+    };
+    let billed = |t: &TestApp, period: Option<&str>| {
+        let q = LedgerQuery {
+            period_from: period.map(str::to_string),
+            period_to: period.map(str::to_string),
+            ..Default::default()
+        };
+        let app = t.app.clone();
+        async move { app.ledger_totals(&sys(), &q).await.unwrap().total.billed_cost.to_string() }
+    };
+    // INV-9 dated 28 May, then reissued on 2 June for 90.00: the reissue replaces it, in May too.
+    let may =
+        import(&t, &file("a.csv", &[("2026-05-28", "INV-9", "100.00"), ("2026-05-10", "", "5.00")]), opts())
+            .await;
+    assert_eq!(may.status, "active", "{:?}", may.message);
+    let june =
+        import(&t, &file("b.csv", &[("2026-06-02", "INV-9", "90.00"), ("2026-06-10", "", "7.00")]), opts())
+            .await;
+    assert_eq!((june.status.as_str(), june.replaced.clone()), ("active", vec![may.id]), "{:?}", june.message);
+    // May keeps its lines without an invoice number (those restate only their own month); INV-9 counts once.
+    assert_eq!(billed(&t, Some("2026-05")).await, "5.00");
+    assert_eq!(billed(&t, Some("2026-06")).await, "97.00");
+    assert_eq!(billed(&t, None).await, "102.00");
+});
+
+both!(a_gcp_csv_without_credits_is_read_and_said_to_be_before_credits, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    let head =
+        "billing_account_id,service.description,usage_start_time,usage_end_time,cost,currency,invoice.month";
+    let row =
+        "01A2B3-C4D5E6-F7A8B9,Compute Engine,2026-05-01 00:00:00 UTC,2026-05-01 01:00:00 UTC,1.50,USD,202605";
+    let without = dir.path().join("gcp.csv");
+    std::fs::write(&without, format!("{head}\n{row}\n")).unwrap();
+    let s = import(&t, &without, Default::default()).await;
+    assert_eq!((s.status.as_str(), s.format.as_deref()), ("active", Some("gcp")), "{:?}", s.message);
+    assert!(s.message.as_deref().unwrap_or_default().contains("no credits column"), "{:?}", s.message);
+    // With the column (empty lists here), nothing is said.
+    let with = dir.path().join("gcp-credits.csv");
+    std::fs::write(&with, format!("{head},credits\n{row},[]\n").replace("1.50", "2.50")).unwrap();
+    let s = import(&t, &with, Default::default()).await;
+    assert_eq!(s.status, "active", "{:?}", s.message);
+    assert!(!s.message.as_deref().unwrap_or_default().contains("credits"), "{:?}", s.message);
+});
