@@ -113,6 +113,64 @@ pub struct OffboardingItem {
     pub status: &'static str,
 }
 
+/// What a disposal says that must fit the asset and the calendar: not dated after today or before the asset was
+/// bought, its data wiped no later than it left, its proceeds in the asset's currency (a `€`, `£` or `$` sign
+/// names it) and to its minor units.
+fn disposal_fits(
+    d: &Disposal,
+    asset: &Asset,
+    proceeds_text: Option<&str>,
+    today: Date,
+) -> Result<(), Vec<FieldError>> {
+    let mut errs = Vec::new();
+    if d.date > today {
+        errs.push(FieldError::new("disposal.date", format!("is {}, after today ({today})", d.date)));
+    }
+    if let Some(bought) = asset.fields.purchase_date.filter(|b| d.date < *b) {
+        errs.push(FieldError::new(
+            "disposal.date",
+            format!("is {}, before the asset was bought ({bought})", d.date),
+        ));
+    }
+    if let Some(s) = d.sanitization.as_ref().filter(|s| s.date > d.date) {
+        errs.push(FieldError::new(
+            "disposal.sanitization.date",
+            format!(
+                "is {}, after the disposal ({}): the data is wiped before the device leaves",
+                s.date, d.date
+            ),
+        ));
+    }
+    let currency = asset.fields.currency;
+    let sign = proceeds_text.and_then(|t| t.chars().next()).and_then(|c| match c {
+        '€' => Some("EUR"),
+        '£' => Some("GBP"),
+        '$' => Some("a dollar"),
+        _ => None,
+    });
+    match sign {
+        Some("a dollar") if !currency.code().ends_with('D') => errs.push(FieldError::new(
+            "disposal.proceeds",
+            format!("is in dollars but the asset's currency is {}", currency.code()),
+        )),
+        Some(code) if code != "a dollar" && code != currency.code() => errs.push(FieldError::new(
+            "disposal.proceeds",
+            format!("is in {code} but the asset's currency is {}", currency.code()),
+        )),
+        _ => {}
+    }
+    if let Some(x) = d.proceeds.as_deref().and_then(|p| p.parse::<rust_decimal::Decimal>().ok())
+        && x.scale() > currency.minor_units()
+        && x.normalize().scale() > currency.minor_units()
+    {
+        errs.push(FieldError::new(
+            "disposal.proceeds",
+            format!("has more decimals than {} has ({})", currency.code(), currency.minor_units()),
+        ));
+    }
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
 pub(crate) fn allow(actor: &Actor, action: Action) -> Result<(), AppError> {
     authorize(actor, Resource::Assets, action).map_err(|e| AppError::Forbidden(e.to_string()))
 }
@@ -503,9 +561,20 @@ impl App {
         {
             return Err(AppError::PreconditionFailed { kind: KIND, current_etag: current.etag() });
         }
+        // The proceeds as written, for their currency sign (the check below strips it).
+        let proceeds_text = input
+            .disposal
+            .as_ref()
+            .and_then(|d| d.get("proceeds"))
+            .and_then(Value::as_str)
+            .map(|v| v.trim().to_string());
         let t =
             check_transition(current.state, current.substate, current.fields.class, &current.custody, input)
                 .map_err(AppError::Validation)?;
+        if let Some(d) = &t.disposal {
+            disposal_fits(d, &current, proceeds_text.as_deref(), self.today())
+                .map_err(AppError::Validation)?;
+        }
         let mut next = current.clone();
         next.state = t.to;
         next.substate = t.substate;

@@ -331,8 +331,16 @@ impl AssetFields {
                 p.add(start_date.0, "is required to depreciate the asset from it");
             }
         }
-        if depreciation_method == Method::DecliningBalance && depreciation_rate.is_some_and(|r| r.is_zero()) {
-            p.add("depreciation_rate", "must be more than 0 %");
+        // A multiple of the straight-line rate: 200 is double declining. At 100 % or less the asset would be
+        // straight-line from the first month (40 meant as "40 % a year" is that); above 400 % most of it goes in
+        // the first months.
+        if depreciation_method == Method::DecliningBalance
+            && depreciation_rate.is_some_and(|r| r <= Decimal::from(100) || r > Decimal::from(400))
+        {
+            p.add(
+                "depreciation_rate",
+                "must be more than 100 % and at most 400 % of the straight-line rate (200 = double declining)",
+            );
         }
         if let (Some(c), Some(s)) = (purchase_cost, salvage_value)
             && s > c

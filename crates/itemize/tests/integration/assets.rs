@@ -104,6 +104,50 @@ both!(lifecycle_custody_and_history, |t| {
     assert_eq!(fields_of(&e), ["disposal.sanitization"]);
     let mut d = disposal.clone();
     d["sanitization"] = json!({"method": "NIST 800-88 purge", "attested_by": "GreenIT Ltd", "date": "2026-11-19", "certificate": "CERT-9"});
+    // A disposal dated after today or before the purchase, data wiped after the device left, proceeds in another
+    // currency or finer than its cents: refused, naming the field; nothing changes.
+    for (change, field) in [
+        (json!({"date": "2026-12-30"}), "disposal.date"),
+        (
+            json!({"date": "2025-01-10", "sanitization": {"method": "purge", "attested_by": "IT", "date": "2025-01-09"}}),
+            "disposal.date",
+        ),
+        (
+            json!({"sanitization": {"method": "purge", "attested_by": "IT", "date": "2026-11-21"}}),
+            "disposal.sanitization.date",
+        ),
+        (json!({"proceeds": "£100.00"}), "disposal.proceeds"),
+        (json!({"proceeds": "$100.00"}), "disposal.proceeds"),
+        (json!({"proceeds": "100.001"}), "disposal.proceeds"),
+    ] {
+        let mut bad = d.clone();
+        for (k, v) in change.as_object().unwrap() {
+            bad[k] = v.clone();
+        }
+        let e = t
+            .app
+            .transition_asset(
+                &sys(),
+                a.id,
+                None,
+                json!({"to": "disposed", "reason": "recycled", "disposal": bad}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(fields_of(&e), [field], "{change}");
+        assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().state, State::Retired);
+    }
+    // A declining-balance rate is a multiple of straight-line's: 40 (meant as 40 % a year) is refused.
+    let e = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "LT-DB", "name": "x", "class": "laptop", "purchase_cost": "900.00", "purchase_date": "2025-01-15",
+                "useful_life_months": 36, "depreciation_method": "declining-balance", "depreciation_rate": "40"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["depreciation_rate"]);
     let gone = t
         .app
         .transition_asset(&sys(), a.id, None, json!({"to": "disposed", "reason": "recycled", "disposal": d}))
@@ -1087,6 +1131,7 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
     let wiped = json!({"method": "remote wipe", "attested_by": "IT", "date": "2026-11-23"});
     let disposal =
         json!({"method": "destroy", "date": "2027-01-10", "reference": "POLICE-7", "sanitization": wiped});
+    t.clock.set("2027-01-11T10:00:00Z".parse().unwrap());
     t.app
         .transition_asset(
             &sys(),
@@ -1143,18 +1188,20 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .transition_asset(&sys(), found.id, None, json!({"to": "stolen", "reason": "car break-in"}))
         .await
         .unwrap();
-    t.clock.set("2026-12-10T10:00:00Z".parse().unwrap());
+    t.clock.set("2027-01-20T10:00:00Z".parse().unwrap());
     t.app.check_in_asset(&sys(), found.id, json!({"reason": "police returned it"})).await.unwrap();
-    // Retired in January: the theft it came back from is not a write-off.
-    t.clock.set("2027-01-05T10:00:00Z".parse().unwrap());
+    // Retired in February: the theft it came back from is not a write-off.
+    t.clock.set("2027-02-05T10:00:00Z".parse().unwrap());
     t.app
         .transition_asset(&sys(), found.id, None, json!({"to": "retired", "reason": "spare"}))
         .await
         .unwrap();
     let dec_ = t.app.post_depreciation(&sys(), "2026-12").await.unwrap();
-    assert_eq!((dec_.assets, dec_.write_offs), (3, 1), "LT-KEPT, LT-SOLD written off, LT-FOUND not");
-    let jan = t.app.post_depreciation(&sys(), "2027-01").await.unwrap();
-    assert_eq!((jan.assets, jan.write_offs), (2, 0));
+    assert_eq!((dec_.assets, dec_.write_offs), (3, 1), "LT-KEPT, LT-SOLD written off, LT-FOUND depreciating");
+    for month in ["2027-01", "2027-02"] {
+        let m = t.app.post_depreciation(&sys(), month).await.unwrap();
+        assert_eq!((m.assets, m.write_offs), (2, 0), "{month}: LT-KEPT and LT-FOUND, nothing written off");
+    }
 });
 
 fn dec(s: &str) -> rust_decimal::Decimal {
