@@ -96,12 +96,14 @@ const FOCUS_12: &[(&str, Ty)] = &[
 ];
 
 /// itemize's own columns after the FOCUS ones.
+/// The rate and the amounts in the reporting currency are exact decimal text, in Parquet too: an inverse or cross
+/// rate (1 / 1.0823) has 28 decimal places, more than a DECIMAL(38, 18) column holds without rounding.
 const ITEMIZE_X: &[(&str, Ty)] = &[
     ("x_ReportingCurrency", Ty::Text),
-    ("x_ExchangeRate", Ty::Decimal),
+    ("x_ExchangeRate", Ty::Text),
     ("x_ExchangeRateDate", Ty::Text),
-    ("x_BilledCostInReportingCurrency", Ty::Decimal),
-    ("x_EffectiveCostInReportingCurrency", Ty::Decimal),
+    ("x_BilledCostInReportingCurrency", Ty::Text),
+    ("x_EffectiveCostInReportingCurrency", Ty::Text),
     ("x_ContractedCostSource", Ty::Text),
 ];
 
@@ -239,10 +241,14 @@ fn write_export(paths: &[std::path::PathBuf], format: ExportFormat, out: &Path) 
     cols.extend(ITEMIZE_X.iter().map(|(n, t)| (n.to_string(), *t)));
     cols.extend(extras.into_iter().filter(|x| !ITEMIZE_X.iter().any(|(n, _)| n == x)).map(|x| (x, Ty::Text)));
     let tmp = out.with_extension("part");
-    let n = match format {
-        ExportFormat::Csv => write_csv(paths, &cols, &tmp)?,
-        ExportFormat::Parquet => write_parquet(paths, &cols, &tmp)?,
+    let written = match format {
+        ExportFormat::Csv => write_csv(paths, &cols, &tmp),
+        ExportFormat::Parquet => write_parquet(paths, &cols, &tmp),
     };
+    // A refused export leaves no partial file behind.
+    let n = written.inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
     std::fs::rename(&tmp, out).map_err(refused)?;
     Ok(n)
 }
@@ -296,8 +302,17 @@ fn decimal_bytes(d: Decimal) -> Result<FixedLenByteArray, AppError> {
         }
         x = r;
     }
-    x.rescale(PARQUET_SCALE);
-    let m: i128 = x.mantissa();
+    // The unscaled value at 18 places, computed (`rescale` would quietly keep fewer places for a large value,
+    // and its mantissa written as if at 18 would divide it by a power of ten).
+    let m = 10i128
+        .checked_pow(PARQUET_SCALE - x.scale())
+        .and_then(|f| x.mantissa().checked_mul(f))
+        .filter(|m| m.unsigned_abs() < 10u128.pow(38))
+        .ok_or_else(|| {
+            AppError::Refused(format!(
+                "export: {d} is too large for a Parquet DECIMAL(38, {PARQUET_SCALE}) column; export CSV instead"
+            ))
+        })?;
     Ok(FixedLenByteArray::from(m.to_be_bytes().to_vec()))
 }
 
@@ -393,4 +408,25 @@ fn write_parquet(paths: &[std::path::PathBuf], cols: &[(String, Ty)], out: &Path
     }
     w.close().map_err(refused)?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unscaled(d: &str) -> i128 {
+        let b = decimal_bytes(d.parse().unwrap()).unwrap();
+        i128::from_be_bytes(b.data().try_into().unwrap())
+    }
+
+    #[test]
+    fn decimals_are_written_at_18_places_whatever_their_size() {
+        assert_eq!(unscaled("1.5"), 15 * 10i128.pow(17));
+        assert_eq!(unscaled("-0.000000000000000001"), -1);
+        // Past what rust_decimal can hold at 18 places (2^96): computed, not quietly scaled down.
+        assert_eq!(unscaled("100000000000"), 10i128.pow(29));
+        assert_eq!(unscaled("80000000000.50"), 8 * 10i128.pow(28) + 5 * 10i128.pow(17));
+        assert!(decimal_bytes("100000000000000000000".parse().unwrap()).is_err(), "21 digits and 18 places");
+        assert!(decimal_bytes("0.0000000000000000001".parse().unwrap()).is_err(), "would round");
+    }
 }

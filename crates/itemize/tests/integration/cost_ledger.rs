@@ -1793,3 +1793,40 @@ both!(a_gcp_csv_without_credits_is_read_and_said_to_be_before_credits, |t| {
     assert_eq!(s.status, "active", "{:?}", s.message);
     assert!(!s.message.as_deref().unwrap_or_default().contains("credits"), "{:?}", s.message);
 });
+
+both!(a_period_converted_at_a_cross_rate_exports_to_parquet, |t| {
+    let dir = tempfile::tempdir().unwrap();
+    // ECB rates are per euro: a GBP bill reported in USD converts at USD/GBP, a rate of 28 decimal places.
+    t.app.import_rates(&sys(), "Date,USD,GBP\n2026-05-04,1.0823,0.8412\n", "ecb.csv").await.unwrap();
+    let bill = dir.path().join("gbp.csv");
+    std::fs::write(&bill, "Invoice Date,Invoice No,Supplier,Amount\n2026-05-04,INV-1,Acme,100.00\n").unwrap();
+    let opts = ImportOptions {
+        mapping: Some(
+            itemize_ingest::generic::Mapping::from_toml(
+                "name = \"SaaS\"\n[columns]\ndate = \"Invoice Date\"\namount = \"Amount\"\nvendor = \"Supplier\"\n\
+                 invoice = \"Invoice No\"\n[defaults]\ncurrency = \"GBP\"\n",
+            )
+            .unwrap(),
+        ),
+        ..Default::default()
+    };
+    assert_eq!(import(&t, &bill, opts).await.status, "active");
+    let rate = Decimal::new(10823, 4) / Decimal::new(8412, 4);
+    assert!(rate.scale() > 18, "the test needs a rate finer than Parquet's decimals: {rate}");
+    let csv = dir.path().join("may.csv");
+    t.app.export_focus_file(&sys(), "2026-05", ExportFormat::Csv, &csv).await.unwrap();
+    let mut r = csv::Reader::from_path(&csv).unwrap();
+    let h = r.headers().unwrap().clone();
+    let row = r.records().next().unwrap().unwrap();
+    let cell = |n: &str| row[h.iter().position(|c| c == n).unwrap()].to_string();
+    assert_eq!(cell("x_ExchangeRate"), rate.to_string());
+    assert_eq!(cell("x_BilledCostInReportingCurrency"), (Decimal::new(10000, 2) * rate).to_string());
+    // Parquet holds the same, exactly (the rate as decimal text); before, the export was refused.
+    let pq = dir.path().join("may.parquet");
+    assert_eq!(t.app.export_focus_file(&sys(), "2026-05", ExportFormat::Parquet, &pq).await.unwrap(), 1);
+    let back = TestApp::sqlite().await;
+    back.app.import_rates(&sys(), "Date,USD,GBP\n2026-05-04,1.0823,0.8412\n", "ecb.csv").await.unwrap();
+    let s = import(&back, &pq, ImportOptions::default()).await;
+    assert_eq!((s.status.as_str(), s.rows_ingested), ("active", 1), "{:?}", s.message);
+    assert!(!dir.path().join("may.part").exists());
+});
