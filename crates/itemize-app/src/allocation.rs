@@ -789,6 +789,13 @@ impl App {
         period: Option<&str>,
     ) -> Result<Vec<RunView>, AppError> {
         self.allocation_read(actor)?;
+        if actor.scope.is_some() {
+            return Err(AppError::Forbidden(
+                "allocation runs carry the whole organisation's totals; a user limited to cost centres sees their \
+                 own in the showback"
+                    .into(),
+            ));
+        }
         if let Some(p) = period {
             check_period("period", p)?;
         }
@@ -1049,7 +1056,7 @@ impl App {
         // A scoped user is told only about targets the cube shows in their cost centres: a target without cells
         // in the period would otherwise explain lines re-derived from the ledger as it is now, whoever they
         // belong to.
-        if let Some(scope) = scope
+        if let Some(scope) = &scope
             && (cells.is_empty()
                 || cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc))))
         {
@@ -1078,6 +1085,9 @@ impl App {
         let parts = self.period_partitions(period).await?;
         let dir = self.lake_dir();
         let want = target.to_string();
+        // A pooled line belongs to no cost centre of its own (its money was split among the pool's targets):
+        // a scoped user sees their share of a pool in `by_rule`, not the pool's lines, which are other teams'.
+        let list_pools = scope.is_none();
         let (lines, lines_total) =
             tokio::task::spawn_blocking(move || -> Result<(Vec<SourceLine>, u64), AppError> {
                 let mut out = Vec::new();
@@ -1088,7 +1098,7 @@ impl App {
                         Decision::Target { target, rule } if rules.target(target).key() == want => {
                             rules.rule_label(rule).to_string()
                         }
-                        Decision::Pool(p) if pools.contains(rules.pool_name(p)) => {
+                        Decision::Pool(p) if list_pools && pools.contains(rules.pool_name(p)) => {
                             format!("pool:{}", rules.pool_name(p))
                         }
                         _ => return,

@@ -894,31 +894,23 @@ impl App {
         // An invoice cannot restate part of a month the ledger holds whole (imported by period, or before
         // sources could replace invoice by invoice): which of its lines were that invoice's is not known, so
         // adding the invoice could count it twice. Refused, saying how to go on.
-        if processed.by_invoice {
-            let mut s = self.store().session().await?;
-            let keys: BTreeSet<(&str, &str, &str)> = processed
+        // (Checked here, to refuse before anything moves, and again inside the transaction that makes the
+        // partitions current: a whole month may have been imported in between.)
+        let invoice_keys: BTreeSet<(String, String, String)> = if processed.by_invoice {
+            processed
                 .staged
                 .iter()
-                .map(|p| (p.key.period.as_str(), p.key.provider.as_str(), p.key.account.as_str()))
-                .collect();
-            for (period, provider, account) in keys {
-                let whole = s.active_partitions_of(period, account).await?.into_iter().find(|p| {
-                    p.slice.is_empty() && (p.provider.is_empty() || vendors.same(&p.provider, provider))
-                });
-                if let Some(w) = whole {
-                    let _ = std::fs::remove_dir_all(&staging);
-                    row.status = "rejected".into();
-                    row.message = Some(format!(
-                        "{period} of {account} ({provider}) is in the ledger as a whole month (import {}); an \
-                         invoice cannot replace part of it. Import that month's complete file again with replaces = \
-                         \"period\" in the mapping, then later files can replace invoice by invoice; nothing was \
-                         imported",
-                        w.import_id
-                    ));
-                    row.report_json = Some(json(&report));
-                    return Ok(Default::default());
-                }
-            }
+                .map(|p| (p.key.period.clone(), p.key.provider.clone(), p.key.account.clone()))
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        if let Some(why) = held_whole(&mut self.store().session().await?, &invoice_keys, &vendors).await? {
+            let _ = std::fs::remove_dir_all(&staging);
+            row.status = "rejected".into();
+            row.message = Some(why);
+            row.report_json = Some(json(&report));
+            return Ok(Default::default());
         }
         // A month's export restated by an older one: providers restate a month several times and each export
         // runs further, so a file whose charges end before those the month holds is an earlier export imported
@@ -1030,7 +1022,13 @@ impl App {
         let t = std::time::Instant::now();
         let outcome = async {
             let mut tx = self.store().transaction().await?;
+            // One import makes partitions current at a time (PostgreSQL; SQLite's write transactions already
+            // are one at a time), so what the checks below see stays true until it commits.
+            tx.lock_ledger().await?;
             if let Some(why) = older_than_current(&mut tx, &wholes).await? {
+                return Err(AppError::Refused(why));
+            }
+            if let Some(why) = held_whole(&mut tx, &invoice_keys, &vendors).await? {
                 return Err(AppError::Refused(why));
             }
             let mut restates = if by_invoice {
@@ -1124,6 +1122,31 @@ impl App {
             }
         }
     }
+}
+
+/// Why a file replacing invoice by invoice is refused, if it is: one of its (period, provider, account) is in the
+/// ledger as a whole month, which an invoice cannot replace part of (which of its lines were the invoice's is not
+/// known, so adding the invoice could count it twice).
+async fn held_whole(
+    s: &mut itemize_store::Session,
+    keys: &BTreeSet<(String, String, String)>,
+    vendors: &VendorIndex,
+) -> Result<Option<String>, AppError> {
+    for (period, provider, account) in keys {
+        let whole =
+            s.active_partitions_of(period, account).await?.into_iter().find(|p| {
+                p.slice.is_empty() && (p.provider.is_empty() || vendors.same(&p.provider, provider))
+            });
+        if let Some(w) = whole {
+            return Ok(Some(format!(
+                "{period} of {account} ({provider}) is in the ledger as a whole month (import {}); an invoice \
+                 cannot replace part of it. Import that month's complete file again with replaces = \"period\" in \
+                 the mapping, then later files can replace invoice by invoice; nothing was imported",
+                w.import_id
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Why a cloud bill is refused as an older export of a month, if it is: a partition of it (`wholes`: its key and

@@ -395,6 +395,16 @@ impl Session {
         Ok((replaced, periods))
     }
 
+    /// Takes the ledger's lock (see [`crate::Backend::ledger_lock`]) until the transaction ends.
+    pub async fn lock_ledger(&mut self) -> Result<(), StoreError> {
+        if !self.in_transaction() {
+            return Err(StoreError::Corrupt("the ledger is locked only inside a transaction".into()));
+        }
+        let Some(sql) = self.backend().ledger_lock() else { return Ok(()) };
+        self.execute(sql.into(), Vec::new()).await?;
+        Ok(())
+    }
+
     /// The current partitions of an account holding `slice` (an invoice), in any billing period.
     pub async fn active_partitions_of_slice(
         &mut self,

@@ -113,6 +113,17 @@ impl Backend {
         }
     }
 
+    /// A lock held until the transaction ends that every cost import takes before it makes its partitions current,
+    /// so that what it checked there (an older export, a month held whole) stays true until it commits and two
+    /// readings of one month never both stay current. SQLite needs none (`BEGIN IMMEDIATE`).
+    pub fn ledger_lock(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            // The two-key form ("ledg", 0).
+            Backend::Postgres => Some("SELECT pg_advisory_xact_lock(1818584167, 0)"),
+        }
+    }
+
     /// Serializes concurrent migrators (several servers starting at once against one PostgreSQL).
     pub fn migration_lock(self) -> Option<&'static str> {
         match self {

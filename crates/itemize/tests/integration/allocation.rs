@@ -237,7 +237,7 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
 });
 
 both!(api_rules_runs_metrics_and_refusals, |t| {
-    org(&t, None).await;
+    let ids = org(&t, None).await;
     import(&t, &fixture(FIXTURES[2]), ImportOptions::default()).await;
     let period = t.app.ledger_periods().await.unwrap().pop().unwrap();
     let server = t.serve().await;
@@ -274,6 +274,30 @@ both!(api_rules_runs_metrics_and_refusals, |t| {
     let (a, s) = (sum("cc:cc-1042"), sum("cc:cc-2087"));
     assert!(a > Decimal::ZERO && s > Decimal::ZERO);
     assert!((a - s * Decimal::from(3)).abs() < Decimal::new(1, 6), "3:1 by CPU-hours: {a} vs {s}");
+    // A user limited to cc-1042 is explained its share of the pool, but not the pool's lines (other teams').
+    let scoped = t.user("ana", "viewer", vec![ids["cc-1042"]]).await;
+    let token = t.token(scoped, true).await;
+    // Their own cost centre is explained with its share of each pool, but not the pools' lines (other teams').
+    let own = format!("/api/v1/allocation/explain?period={period}&target=cc:cc-1042");
+    let pooled = |v: &serde_json::Value| {
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["rule"].as_str().unwrap().starts_with("pool:"))
+            .count()
+    };
+    let (code, all) = server.get_json(&own).await;
+    assert_eq!(code, 200);
+    assert!(pooled(&all) > 0, "the GKE pool's lines are in cc-1042's share: {all}");
+    let r = server.get_as(&token, &own).await;
+    assert_eq!(r.status(), 200);
+    let mine: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(pooled(&mine), 0, "{mine}");
+    assert_eq!(mine["by_rule"], all["by_rule"], "the same shares");
+    // Allocation runs carry the organisation's totals: not for a scoped user.
+    let r = server.get_as(&token, &format!("/api/v1/allocation/runs?period={period}")).await;
+    assert_eq!(r.status(), 403);
     // Refusals change nothing: a bad rule set, a bad period.
     let r = server.post_text("/api/v1/allocation/rules", "name = 1").await;
     assert_eq!(r.status(), 400);
