@@ -206,30 +206,60 @@ fn days(from: Date, to: Date) -> i64 {
     (to - from).get_days() as i64
 }
 
+/// How an auto-renewing contract's terms follow each other: each as many whole months as the term it was entered
+/// with, counted from its original start (never chained from the previous end, so a term starting on the 31st
+/// does not slide to the 28th after February). Term k (from 1) ends the day before `start + k·months` (jiff
+/// clamps 31 January + 1 month to 28/29 February), or, when the entered term ended on such a clamped date
+/// itself (29 February 2024 to 28 February 2025, 31 January to 28 February), on the last day of that month: a
+/// term ending at a month's end keeps ending at one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MonthlyTerms {
+    start: Date,
+    months: i64,
+    month_end: bool,
+}
+
+impl MonthlyTerms {
+    /// The smallest whole number of months the entered term `[start, end]` is, if it is one.
+    fn of(start: Date, end: Date) -> Option<MonthlyTerms> {
+        for months in 1..=months_between(start, end) + 1 {
+            let anniversary = add_months(start, months);
+            if add_days(anniversary, -1) == end {
+                return Some(MonthlyTerms { start, months, month_end: false });
+            }
+            if anniversary == end && anniversary.day() != start.day() {
+                return Some(MonthlyTerms { start, months, month_end: true });
+            }
+            if anniversary > end {
+                break;
+            }
+        }
+        None
+    }
+
+    /// The last day of term `k` (the entered term is 1).
+    fn end(&self, k: i64) -> Date {
+        let anniversary = add_months(self.start, self.months * k);
+        if self.month_end { anniversary.last_of_month() } else { add_days(anniversary, -1) }
+    }
+}
+
 /// The end of an auto-renewing contract's current term, and how many times it renewed to get there: past its
 /// end date it renews term after term of the first term's length (in whole months when the first term was whole
-/// months, so a year stays a year, else in days), until a term ends on or after `today`.
+/// months, see [`MonthlyTerms`], else in days), until a term ends on or after `today`.
 fn current_term(start: Date, end: Date, today: Date) -> (Date, u32) {
     if end >= today || end < start {
         return (end, 0);
     }
-    let next_start = add_days(end, 1);
-    let months = start
-        .until((jiff::Unit::Month, next_start))
-        .ok()
-        .filter(|s| s.get_days() == 0 && s.get_weeks() == 0)
-        .map(|s| i64::from(s.get_years()) * 12 + i64::from(s.get_months()))
-        .filter(|m| *m > 0);
-    match months {
-        Some(m) => {
-            let mut terms = 1i64;
-            loop {
-                let e = add_days(add_months(start, m * (terms + 1)), -1);
-                if e >= today || terms >= 10_000 {
-                    return (e, terms as u32);
-                }
-                terms += 1;
+    match MonthlyTerms::of(start, end) {
+        Some(t) => {
+            // Term k ends in month `start + k·months` or the one before, so every term before
+            // (months from the start to today) / months − 1 ended before today's month: start looking there.
+            let mut k = (months_between(start, today) / t.months - 1).max(2);
+            while t.end(k) < today && k < 100_000 {
+                k += 1;
             }
+            (t.end(k), (k - 1) as u32)
         }
         None => {
             let len = days(start, end) + 1;
@@ -237,6 +267,17 @@ fn current_term(start: Date, end: Date, today: Date) -> (Date, u32) {
             (add_days(end, terms * len), terms as u32)
         }
     }
+}
+
+/// A contract's term in force on `day`: its start date, the end of the term (for an auto-renewing contract past
+/// its entered end date, the current renewal's, as the renewal calendar shows it) and how many renewals that
+/// took. `None` when its dates do not parse.
+fn term_on(c: &ContractRow, day: Date) -> Option<(Date, Date, u32)> {
+    let (Ok(start), Ok(end)) = (c.start_date.parse::<Date>(), c.end_date.parse::<Date>()) else {
+        return None;
+    };
+    let (end, renewed) = if c.renewal == "auto" { current_term(start, end, day) } else { (end, 0) };
+    Some((start, end, renewed))
 }
 
 impl App {
@@ -623,12 +664,8 @@ impl App {
             if c.archived_at.is_some() {
                 continue;
             }
-            let (Ok(end), Ok(start)) = (c.end_date.parse::<Date>(), c.start_date.parse::<Date>()) else {
-                continue;
-            };
             // An auto-renewing contract past its end date has renewed: its current term is what comes up.
-            let (end, terms_renewed) =
-                if c.renewal == "auto" { current_term(start, end, today) } else { (end, 0) };
+            let Some((_, end, terms_renewed)) = term_on(&c, today) else { continue };
             if end < today {
                 continue;
             }
@@ -1311,6 +1348,20 @@ mod tests {
         assert_eq!(current_term(d("2026-01-15"), d("2026-02-14"), d("2026-05-20")), (d("2026-06-14"), 4));
         // Yearly from 1 March 2023 (a leap day between): still the last day of February.
         assert_eq!(current_term(d("2023-03-01"), d("2024-02-29"), d("2026-03-01")), (d("2027-02-28"), 3));
+        // A year from a leap day, entered as ending on 28 February: each later year ends on the last day of
+        // February too (29 February in 2028), not a day later each year.
+        assert_eq!(current_term(d("2024-02-29"), d("2025-02-28"), d("2025-06-01")), (d("2026-02-28"), 1));
+        assert_eq!(current_term(d("2024-02-29"), d("2025-02-28"), d("2028-01-10")), (d("2028-02-29"), 3));
+        assert_eq!(current_term(d("2024-02-29"), d("2025-02-28"), d("2028-03-15")), (d("2029-02-28"), 4));
+        // Monthly from 31 January to 28 February: every month's last day.
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-28"), d("2026-04-15")), (d("2026-04-30"), 2));
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-28"), d("2026-11-22")), (d("2026-11-30"), 9));
+        // Monthly from 31 January to 27 February (the day before the clamped anniversary): the day before the
+        // 31st, or before the last day of a shorter month.
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-27"), d("2026-03-15")), (d("2026-03-30"), 1));
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-27"), d("2026-04-15")), (d("2026-04-29"), 2));
+        // Ten years of monthly terms: found without walking from the start.
+        assert_eq!(current_term(d("2016-01-01"), d("2016-01-31"), d("2026-11-22")), (d("2026-11-30"), 130));
         // A term of 10 days rolls in days; ending today is still the current term.
         assert_eq!(current_term(d("2026-01-01"), d("2026-01-10"), d("2026-01-25")), (d("2026-01-30"), 2));
         assert_eq!(current_term(d("2026-01-01"), d("2026-01-10"), d("2026-01-10")), (d("2026-01-10"), 0));

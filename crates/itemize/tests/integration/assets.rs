@@ -425,6 +425,45 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     assert_eq!(w.len(), 3);
 });
 
+both!(auto_renewals_from_a_month_end_keep_to_month_ends, |t| {
+    // A year from 29 February 2024 entered as ending on 28 February 2025, and a month from 31 January 2026 to
+    // 28 February: every renewal ends on a month's last day, as the entered term did, never a day later each
+    // time.
+    for (number, start, end, notice) in
+        [("LEAP-1", "2024-02-29", "2025-02-28", 90), ("MON-31", "2026-01-31", "2026-02-28", 5)]
+    {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Support", "kind": "subscription", "value": "100.00",
+                "currency": "EUR", "start_date": start, "end_date": end, "renewal": "auto", "notice_days": notice}),
+            )
+            .await
+            .unwrap();
+    }
+    let calendar = || async {
+        t.app
+            .renewal_calendar(&sys(), 365)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.number, r.end_date.to_string(), r.notice_deadline.to_string(), r.terms_renewed))
+            .collect::<Vec<_>>()
+    };
+    let row =
+        |n: &str, end: &str, notice: &str, renewed: u32| (n.to_string(), end.into(), notice.into(), renewed);
+    t.clock.set("2025-06-01T09:00:00Z".parse().unwrap());
+    assert_eq!(
+        calendar().await,
+        [row("LEAP-1", "2026-02-28", "2025-11-30", 1), row("MON-31", "2026-02-28", "2026-02-23", 0)]
+    );
+    t.clock.set(crate::harness::T0.parse().unwrap());
+    assert_eq!(
+        calendar().await,
+        [row("MON-31", "2026-11-30", "2026-11-25", 9), row("LEAP-1", "2027-02-28", "2026-11-30", 2)]
+    );
+});
+
 both!(relationships_audits_and_governance, |t| {
     use itemize_core::refdata::Service;
     let (_, cc, loc, person) = seed_small(&t).await;
