@@ -79,8 +79,9 @@ pub struct Renewal {
     pub notice_deadline: Date,
     pub days_to_notice: i64,
     pub days_to_end: i64,
-    /// 30, 60 or 90: the window the notice deadline (or, with no notice, the end) falls in.
-    pub window: u32,
+    /// 30, 60 or 90: the smallest of those windows (days from today) the date to act falls in (the notice
+    /// deadline, or the end for a contract that does not renew; a deadline passed is in 30); none further out.
+    pub window: Option<u32>,
     pub notice_passed: bool,
     pub assets: usize,
     /// How many times an auto-renewing contract has renewed past the end date it was entered with (`end_date`
@@ -688,13 +689,7 @@ impl App {
                 notice_deadline: deadline,
                 days_to_notice: days(today, deadline),
                 days_to_end: days(today, end),
-                window: if until <= 30 {
-                    30
-                } else if until <= 60 {
-                    60
-                } else {
-                    90
-                },
+                window: [30, 60, 90].into_iter().find(|w| until <= i64::from(*w)),
                 notice_passed: deadline < today,
                 assets: c.asset_ids.len(),
                 terms_renewed,

@@ -464,6 +464,51 @@ both!(auto_renewals_from_a_month_end_keep_to_month_ends, |t| {
     );
 });
 
+both!(the_renewal_window_is_the_smallest_that_holds_the_date_to_act, |t| {
+    // Today is 22 November 2026. Contracts to act on in 30, 31, 61, 90, 91 and 300 days (no notice: by the end
+    // date), and one whose notice passed on 10 November but which runs to December.
+    for (number, end, notice) in [
+        ("D30", "2026-12-22", 0),
+        ("D31", "2026-12-23", 0),
+        ("D61", "2027-01-22", 0),
+        ("D90", "2027-02-20", 0),
+        ("D91", "2027-02-21", 0),
+        ("D300", "2027-09-18", 0),
+        ("LATE", "2026-12-10", 30),
+    ] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Support", "kind": "maintenance", "value": "10.00",
+                "currency": "EUR", "start_date": "2026-01-01", "end_date": end, "notice_days": notice}),
+            )
+            .await
+            .unwrap();
+    }
+    let want = json!([
+        ["LATE", 30],
+        ["D30", 30],
+        ["D31", 60],
+        ["D61", 90],
+        ["D90", 90],
+        ["D91", null],
+        ["D300", null]
+    ]);
+    let cal = t.app.renewal_calendar(&sys(), 365).await.unwrap();
+    let got: Vec<(String, Option<u32>)> = cal.into_iter().map(|r| (r.number, r.window)).collect();
+    assert_eq!(json!(got), want);
+    // The API gives no window (null) past 90 days; the page and the CLI, which do not show it, still list them.
+    let server = t.serve().await;
+    let (code, body) = server.get_json("/api/v1/contracts/renewals?days=365").await;
+    assert_eq!(code, 200, "{body}");
+    let api: Vec<Value> =
+        body["items"].as_array().unwrap().iter().map(|r| json!([r["number"], r["window"]])).collect();
+    assert_eq!(json!(api), want);
+    let page = server.get("/contracts/renewals?days=365").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("D300"));
+});
+
 both!(relationships_audits_and_governance, |t| {
     use itemize_core::refdata::Service;
     let (_, cc, loc, person) = seed_small(&t).await;
