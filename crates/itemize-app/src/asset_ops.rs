@@ -2,6 +2,7 @@
 //! end-of-life lists, the hardware refresh plan, one-off costs and total cost of ownership, depreciation
 //! schedules, physical audits and governance measures.
 
+use crate::asset_ledger::{OnBooks, write_offs};
 use crate::assets::{allow, diff, load_settings, not_found, sees, store_err};
 use crate::{App, AppError};
 use itemize_core::FieldError;
@@ -913,7 +914,9 @@ impl App {
         })
     }
 
-    /// Monthly depreciation expense per cost centre over `[from, to]` (months, inclusive).
+    /// Monthly depreciation expense per cost centre over `[from, to]` (months, inclusive), of the assets on the
+    /// books in each month as the ledger posting counts them ([`OnBooks`]): none requested or on order, none
+    /// after the month it was lost, stolen or disposed of.
     pub async fn depreciation_by_cost_centre(
         &self,
         actor: &Actor,
@@ -924,11 +927,16 @@ impl App {
             return Err(AppError::bad_param("to", "must be after `from` and at most 20 years later"));
         }
         let (from, to) = (from.first_of_month(), to.first_of_month());
+        let assets = self.scoped_assets(actor).await?;
+        let lost = write_offs(&mut self.store().session().await?, &assets).await?;
         let mut by: BTreeMap<(Option<i64>, String), MonthsAndAssets> = BTreeMap::new();
-        for a in self.scoped_assets(actor).await? {
+        for a in assets {
+            let Some(books) = OnBooks::of(&a, lost.get(&a.id).copied()) else { continue };
             let Some(plan) = a.fields.plan() else { continue };
             let Ok(months) = plan.schedule() else { continue };
-            for m in months.into_iter().filter(|m| m.month >= from && m.month <= to) {
+            for m in
+                months.into_iter().filter(|m| m.month >= from && m.month <= to && books.in_month(m.month))
+            {
                 let e =
                     by.entry((a.fields.cost_centre_id, a.fields.currency.code().to_string())).or_default();
                 *e.0.entry(m.month.strftime("%Y-%m").to_string()).or_default() += m.expense;

@@ -1377,6 +1377,71 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
     assert!(e.to_string().contains("no resource_id"), "{e}");
 });
 
+both!(the_depreciation_report_counts_what_the_ledger_posts, |t| {
+    use itemize_app::ledger::LedgerQuery;
+    use rust_decimal::Decimal;
+    let (_, cc, _, _) = seed_small(&t).await;
+    // Four laptops bought in January 2025 over three years: one kept, one disposed of on 10 March 2026, one lost
+    // on 5 May 2026, one still on order.
+    let usd = json!({"cost_centre_id": cc, "purchase_date": "2025-01-15", "currency": "USD"});
+    let kept = laptop(&t, "LT-KEPT", usd.clone()).await;
+    let sold = laptop(&t, "LT-SOLD", usd.clone()).await;
+    let lost = laptop(&t, "LT-LOST", usd.clone()).await;
+    let mut on_order = usd.clone();
+    on_order["state"] = json!("on-order");
+    let ordered = laptop(&t, "LT-ORDER", on_order).await;
+    assert_eq!(ordered.state, State::OnOrder);
+    t.app.transition_asset(&sys(), sold.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    let disposal = json!({"method": "resell", "date": "2026-03-10", "reference": "RS-3", "proceeds": "100.00",
+        "sanitization": {"method": "crypto erase", "attested_by": "IT", "date": "2026-03-09"}});
+    t.app
+        .transition_asset(
+            &sys(),
+            sold.id,
+            None,
+            json!({"to": "disposed", "reason": "sold", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    t.clock.set("2026-05-05T10:00:00Z".parse().unwrap());
+    t.app
+        .transition_asset(&sys(), lost.id, None, json!({"to": "lost", "reason": "left on a train"}))
+        .await
+        .unwrap();
+    t.clock.set(crate::harness::T0.parse().unwrap());
+
+    // The laptops are alike: each depreciates by the same amount in a month.
+    let schedule = t.app.depreciation_schedule(&sys(), kept.id, None).await.unwrap();
+    let each = |m: &str| {
+        let first: jiff::civil::Date = format!("{m}-01").parse().unwrap();
+        schedule.months.iter().find(|s| s.month == first).unwrap().expense
+    };
+    let report = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2026-01-01".parse().unwrap(), "2026-12-01".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(report.len(), 1);
+    let month = |m: &str| report[0].months.get(m).map(|v| v.parse::<Decimal>().unwrap());
+    // The sold laptop depreciates through March, the lost one through May, the one on order never.
+    for (m, laptops) in [("2026-02", 3), ("2026-03", 3), ("2026-04", 2), ("2026-05", 2), ("2026-06", 1)] {
+        assert_eq!(month(m), Some(each(m) * Decimal::from(laptops)), "{m}");
+    }
+    assert_eq!(report[0].assets, 3);
+    // The ledger posting agrees, in months without a write-off.
+    for period in ["2026-04", "2026-06"] {
+        t.app.post_depreciation(&sys(), period).await.unwrap();
+        let q = LedgerQuery {
+            period_from: Some(period.into()),
+            period_to: Some(period.into()),
+            account: Some("Asset depreciation".into()),
+            ..Default::default()
+        };
+        let ledger = t.app.ledger_totals(&sys(), &q).await.unwrap();
+        assert_eq!(Some(ledger.total.effective_cost), month(period), "{period}");
+    }
+});
+
 both!(large_files_are_checked_on_two_threads_into_one_report_in_file_order, |t| {
     // 6,000 rows: past the size where the two halves of the file are checked at once. What each half finds comes
     // back in file order: warnings, errors (a tag repeated across the halves, a ragged row), locations to create.
