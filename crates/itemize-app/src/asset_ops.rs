@@ -731,7 +731,8 @@ impl App {
         Ok(s.all_assets(scope.as_deref()).await?)
     }
 
-    /// Hardware reaching end of life or warranty end in the next `months` months, by model and cost centre,
+    /// Hardware reaching end of life or the end of its support (its warranty, or a maintenance or warranty
+    /// contract covering it today, whichever ends later) in the next `months` months, by model and cost centre,
     /// with a replacement budget from each model's latest purchase price.
     pub async fn refresh_plan(&self, actor: &Actor, months: u32) -> Result<RefreshPlan, AppError> {
         if months == 0 || months > 120 {
@@ -751,28 +752,35 @@ impl App {
                 }
             }
         }
-        // An asset under a maintenance or warranty contract in force is supported past its own warranty: only
-        // its end of life makes it due.
-        let today = self.today().to_string();
+        // An asset under a maintenance or warranty contract in force today (started, and its current term, as
+        // the renewal calendar computes it for an auto-renewing one, not ended) is supported until the cover
+        // ends: the latest such end per asset.
+        let today = self.today();
         let mut s = self.store().session().await?;
-        let supported: HashSet<i64> = s
-            .contracts()
-            .await?
-            .into_iter()
-            .filter(|c| {
-                matches!(c.kind.as_str(), "maintenance" | "warranty")
-                    && c.archived_at.is_none()
-                    && c.end_date >= today
-            })
-            .flat_map(|c| c.asset_ids)
-            .collect();
+        let mut cover: HashMap<i64, Date> = HashMap::new();
+        for c in s.contracts().await? {
+            if !matches!(c.kind.as_str(), "maintenance" | "warranty") || c.archived_at.is_some() {
+                continue;
+            }
+            let Some((start, end, _)) = term_on(&c, today) else { continue };
+            if start > today || end < today {
+                continue;
+            }
+            for a in c.asset_ids {
+                let e = cover.entry(a).or_insert(end);
+                *e = (*e).max(end);
+            }
+        }
         drop(s);
         let mut groups: BTreeMap<(String, Option<i64>), RefreshGroup> = BTreeMap::new();
         for a in assets.iter().filter(|a| {
             a.fields.class.family() == "hardware" && a.state.is_owned() && a.state != State::Retired
         }) {
-            let warranty = a.fields.warranty_end.filter(|_| !supported.contains(&a.id));
-            let due = [eol(a), warranty].into_iter().flatten().min();
+            // Due at its end of life, or when its support ends: the later of its warranty end and its cover's end
+            // (a cover ending inside the window leaves it due then). A cover does not postpone the end of life, and
+            // an asset without a warranty end is due at its end of life only, cover or not.
+            let support = a.fields.warranty_end.map(|w| cover.get(&a.id).map_or(w, |c| w.max(*c)));
+            let due = [eol(a), support].into_iter().flatten().min();
             let Some(due) = due.filter(|d| *d <= until) else { continue };
             let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
             let p = price.get(&model);

@@ -413,14 +413,19 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     assert_eq!(tco.total, "1439.90");
     assert_eq!(tco.contracts[0]["contract_id"], json!(c.id));
 
-    // Refresh plan, priced at the model's latest price (1500): LT-1 reaches end of life within 6 months; LT-3's
-    // warranty ends within 6 months; LT-2's warranty ends too, but the maintenance contract in force supports it.
+    // Refresh plan, priced at the model's latest price (1500). Over two months (to 22 January 2027): LT-3's
+    // warranty ends; LT-1's and LT-2's warranties end too, but the maintenance contract in force supports them
+    // to 31 January. Over six months: LT-1 reaches end of life, and the maintenance's current term ends for
+    // LT-2.
     let c3 = laptop(&t, "LT-3", json!({"cost_centre_id": cc})).await;
-    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
-    let g: Vec<_> = plan.groups.iter().filter(|g| g.model == "ThinkPad T14").collect();
-    assert_eq!(g.len(), 1);
-    assert_eq!((g[0].count, g[0].budget.as_deref()), (2, Some("3000.00")), "{plan:?}");
-    assert_eq!(g[0].asset_ids, [a.id, c3.id]);
+    for (months, ids) in [(2, vec![c3.id]), (6, vec![a.id, b.id, c3.id])] {
+        let plan = t.app.refresh_plan(&sys(), months).await.unwrap();
+        let g: Vec<_> = plan.groups.iter().filter(|g| g.model == "ThinkPad T14").collect();
+        assert_eq!(g.len(), 1);
+        let budget = (dec("1500.00") * rust_decimal::Decimal::from(ids.len())).to_string();
+        assert_eq!((g[0].count, g[0].budget.clone()), (ids.len(), Some(budget)), "{plan:?}");
+        assert_eq!(g[0].asset_ids, ids);
+    }
     let w = t.app.warranty_expiring(&sys(), 60).await.unwrap();
     assert_eq!(w.len(), 3);
 });
@@ -507,6 +512,55 @@ both!(the_renewal_window_is_the_smallest_that_holds_the_date_to_act, |t| {
     let page = server.get("/contracts/renewals?days=365").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("D300"));
+});
+
+both!(the_refresh_plan_counts_contract_cover_by_its_current_term, |t| {
+    // Today is 22 November 2026; six months out is 22 May 2027. Every laptop's warranty ends on 31 December
+    // 2026 (inside the window), its end of life in January 2028 (outside), except LT-LATE's warranty, which runs
+    // to June 2027.
+    let mut ids = std::collections::HashMap::new();
+    for (tag, extra) in [
+        ("LT-AUTO", json!({})),
+        ("LT-SOON", json!({})),
+        ("LT-SHORT", json!({})),
+        ("LT-LONG", json!({})),
+        ("LT-LATE", json!({"warranty_end": "2027-06-30"})),
+    ] {
+        let mut extra = extra;
+        extra["model"] = json!(format!("Model {tag}"));
+        ids.insert(tag, laptop(&t, tag, extra).await.id);
+    }
+    for (number, tag, kind, start, end, renewal) in [
+        // Auto-renewing yearly since July 2024: its current term runs to 30 June 2027.
+        ("C-AUTO", "LT-AUTO", "maintenance", "2024-07-01", "2025-06-30", "auto"),
+        // Signed, but it starts in 2027: it covers nothing today.
+        ("C-SOON", "LT-SOON", "maintenance", "2027-01-01", "2028-12-31", "manual"),
+        // In force, but it ends inside the window: the laptop is due when it ends.
+        ("C-SHORT", "LT-SHORT", "maintenance", "2026-01-01", "2027-03-31", "manual"),
+        // In force past the window.
+        ("C-LONG", "LT-LONG", "warranty", "2026-01-01", "2028-06-30", "manual"),
+        // Ending before the laptop's own warranty: the warranty still decides.
+        ("C-LATE", "LT-LATE", "maintenance", "2026-01-01", "2027-02-28", "manual"),
+    ] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Care", "kind": kind, "value": "50.00", "currency": "EUR",
+                "start_date": start, "end_date": end, "renewal": renewal, "asset_ids": [ids[tag]]}),
+            )
+            .await
+            .unwrap();
+    }
+    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
+    let due: Vec<(String, String, Vec<i64>)> =
+        plan.groups.into_iter().map(|g| (g.model, g.first_due.to_string(), g.asset_ids)).collect();
+    assert_eq!(
+        due,
+        [
+            ("Model LT-SOON".to_string(), "2026-12-31".to_string(), vec![ids["LT-SOON"]]),
+            ("Model LT-SHORT".into(), "2027-03-31".into(), vec![ids["LT-SHORT"]]),
+        ]
+    );
 });
 
 both!(relationships_audits_and_governance, |t| {
