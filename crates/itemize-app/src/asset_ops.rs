@@ -120,7 +120,9 @@ pub struct Tco {
     pub asset_id: i64,
     pub currency: String,
     pub purchase: String,
-    /// Each covering contract's share (its value split evenly over the assets it covers).
+    /// Each covering contract's share: its value for each term counted (`terms`: the entered one and, when it
+    /// renews automatically, each renewal started by today) split evenly over the assets it covers at its
+    /// currency's minor units, the remainder to the lowest asset id.
     pub contracts: Vec<Value>,
     pub one_off: Vec<AssetCostRow>,
     /// Sum in the asset's currency; amounts in other currencies are listed under `other_currencies`.
@@ -982,11 +984,38 @@ impl App {
             }
         };
         let mut shares = Vec::new();
+        let today = self.today();
         for c in contracts.iter().filter(|c| c.asset_ids.contains(&asset_id) && c.kind != "purchase") {
+            // A contract's value is what one term of it is worth (start to end date as entered); the billing
+            // frequency says only how that is invoiced (a 36-month lease billed monthly carries the 36 months'
+            // total), so it does not change the amount. The entered term counts once signed; an auto-renewing
+            // contract costs its value again for each renewal term started by today, counted as the renewal
+            // calendar counts them, or by the day it was archived (archiving ends it).
             let value: Decimal = c.value.parse().unwrap_or_default();
-            let share = (value / Decimal::from(c.asset_ids.len() as u64)).round_dp(2);
+            let archived = c
+                .archived_at
+                .as_deref()
+                .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+                .map(|a| a.to_zoned(jiff::tz::TimeZone::UTC).date());
+            let until = archived.map_or(today, |a| a.min(today));
+            let terms = 1 + term_on(c, until).map_or(0, |(_, _, renewed)| renewed);
+            let whole = value * Decimal::from(terms);
+            // Split evenly at the currency's minor units, rounded down; the remainder goes to the covered asset
+            // with the lowest id, so the shares add up to the whole.
+            let scale = c.currency.parse::<itemize_core::Currency>().map_or(2, |c| c.minor_units());
+            let covers = Decimal::from(c.asset_ids.len() as u64);
+            let even = (whole / covers).round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::ToZero);
+            let mut share = if c.asset_ids.iter().min() == Some(&asset_id) {
+                whole - even * (covers - Decimal::ONE)
+            } else {
+                even
+            };
+            share.rescale(scale);
             add(share, &c.currency, &mut total);
-            shares.push(json!({"contract_id": c.id, "number": c.number, "kind": c.kind, "share": share.to_string(), "currency": c.currency, "covers": c.asset_ids.len()}));
+            shares.push(
+                json!({"contract_id": c.id, "number": c.number, "kind": c.kind, "share": share.to_string(),
+                "currency": c.currency, "covers": c.asset_ids.len(), "terms": terms}),
+            );
         }
         for c in &costs {
             add(c.amount.parse().unwrap_or_default(), &c.currency, &mut total);

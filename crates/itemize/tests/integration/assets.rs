@@ -563,6 +563,72 @@ both!(the_refresh_plan_counts_contract_cover_by_its_current_term, |t| {
     );
 });
 
+both!(tco_counts_each_term_and_splits_to_the_currency_unit, |t| {
+    // Three laptops at 1200.00 EUR; today is 22 November 2026.
+    let (x, y, z) = (
+        laptop(&t, "LT-X", json!({})).await.id,
+        laptop(&t, "LT-Y", json!({})).await.id,
+        laptop(&t, "LT-Z", json!({})).await.id,
+    );
+    for (number, value, currency, start, end, renewal, assets) in [
+        // 100.00 over three: 33.34 to the lowest id, 33.33 to the others.
+        ("THIRDS", "100.00", "EUR", "2026-01-01", "2026-12-31", "manual", vec![x, y, z]),
+        // Yen have no minor unit: 334, 333, 333.
+        ("YEN", "1000", "JPY", "2026-01-01", "2026-12-31", "manual", vec![x, y, z]),
+        // 120.00 a year, auto-renewing since July 2024: three terms started by today.
+        ("AUTO", "120.00", "EUR", "2024-07-01", "2025-06-30", "auto", vec![x, y]),
+        // 90.00 a year from 2023, archived on 1 June 2024: two terms, not four.
+        ("ENDED", "90.00", "EUR", "2023-01-01", "2023-12-31", "auto", vec![x]),
+    ] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Care", "kind": "maintenance", "value": value, "currency": currency,
+                "start_date": start, "end_date": end, "renewal": renewal, "asset_ids": assets}),
+            )
+            .await
+            .unwrap();
+    }
+    let ended = t.app.contracts(&sys()).await.unwrap().into_iter().find(|c| c.number == "ENDED").unwrap();
+    t.clock.set("2024-06-01T12:00:00Z".parse().unwrap());
+    t.app.set_contract_archived(&sys(), ended.id, true).await.unwrap();
+    t.clock.set(crate::harness::T0.parse().unwrap());
+
+    let shares = |tco: &itemize_app::asset_ops::Tco| {
+        let mut v: Vec<(String, String, u64)> = tco
+            .contracts
+            .iter()
+            .map(|c| {
+                (
+                    c["number"].as_str().unwrap().into(),
+                    c["share"].as_str().unwrap().into(),
+                    c["terms"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let row = |n: &str, share: &str, terms: u64| (n.to_string(), share.to_string(), terms);
+    let tx = t.app.tco(&sys(), x).await.unwrap();
+    assert_eq!(
+        shares(&tx),
+        [
+            row("AUTO", "180.00", 3),
+            row("ENDED", "180.00", 2),
+            row("THIRDS", "33.34", 1),
+            row("YEN", "334", 1)
+        ]
+    );
+    assert_eq!((tx.total.as_str(), tx.other_currencies["JPY"].as_str()), ("1593.34", "334"));
+    let ty = t.app.tco(&sys(), y).await.unwrap();
+    assert_eq!(shares(&ty), [row("AUTO", "180.00", 3), row("THIRDS", "33.33", 1), row("YEN", "333", 1)]);
+    assert_eq!((ty.total.as_str(), ty.other_currencies["JPY"].as_str()), ("1413.33", "333"));
+    // The shares add up to the contracts: 33.34 + 33.33 + 33.33 = 100.00 and 334 + 333 + 333 = 1000.
+    let tz = t.app.tco(&sys(), z).await.unwrap();
+    assert_eq!(shares(&tz), [row("THIRDS", "33.33", 1), row("YEN", "333", 1)]);
+});
+
 both!(relationships_audits_and_governance, |t| {
     use itemize_core::refdata::Service;
     let (_, cc, loc, person) = seed_small(&t).await;
