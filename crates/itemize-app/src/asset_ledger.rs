@@ -13,7 +13,7 @@
 use crate::cost::{ImportOptions, ImportSummary, Progress};
 use crate::ledger::{Dimension, LedgerQuery};
 use crate::{App, AppError};
-use itemize_core::assets::State;
+use itemize_core::assets::{Asset, State};
 use itemize_core::auth::Actor;
 use itemize_core::refdata::CostCentre;
 use jiff::civil::Date;
@@ -109,6 +109,55 @@ fn written_off_at(events: &[itemize_store::AssetEvent]) -> Option<(Date, &'stati
     left
 }
 
+/// When each asset now lost, stolen, retired or disposed of was written off as lost or stolen (see
+/// [`written_off_at`]), from its history.
+pub(crate) async fn write_offs(
+    s: &mut itemize_store::Session,
+    assets: &[Asset],
+) -> Result<HashMap<i64, (Date, &'static str)>, AppError> {
+    let mut left_at = HashMap::new();
+    for a in assets {
+        if matches!(a.state, State::Lost | State::Stolen | State::Retired | State::Disposed) {
+            let events = s.asset_events(a.id).await.map_err(crate::assets::store_err)?;
+            if let Some(d) = written_off_at(&events) {
+                left_at.insert(a.id, d);
+            }
+        }
+    }
+    Ok(left_at)
+}
+
+/// An asset's time on the books, as the ledger posting and the depreciation report both count it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OnBooks {
+    /// When it was written off as lost or stolen, and which (from [`write_offs`]).
+    pub(crate) lost: Option<(Date, &'static str)>,
+    /// The first day of the month it left the books in: the earlier of the loss and the disposal.
+    pub(crate) left: Option<Date>,
+}
+
+impl OnBooks {
+    /// `None` for an asset not on the books yet (requested or on order). `lost` is its entry in [`write_offs`].
+    pub(crate) fn of(a: &Asset, lost: Option<(Date, &'static str)>) -> Option<OnBooks> {
+        if matches!(a.state, State::Requested | State::OnOrder) {
+            return None;
+        }
+        let disposed = a.disposal.as_ref().filter(|_| a.state == State::Disposed).map(|d| d.date);
+        let left = match (lost.map(|(d, _)| d), disposed) {
+            (Some(l), Some(d)) => Some(l.min(d)),
+            (l, d) => l.or(d),
+        }
+        .map(|d| d.first_of_month());
+        Some(OnBooks { lost, left })
+    }
+
+    /// Whether it is on the books in `month` (a month's first day): it depreciates in the month it leaves them,
+    /// and not after.
+    pub(crate) fn in_month(&self, month: Date) -> bool {
+        self.left.is_none_or(|l| month <= l)
+    }
+}
+
 impl App {
     /// The month's depreciation (and write-offs) for every owned asset, as lines grouped for the ledger.
     async fn depreciation_lines(&self, month: Date) -> Result<(Vec<Line>, usize, usize), AppError> {
@@ -118,40 +167,21 @@ impl App {
             s.all::<CostCentre>(true).await?.into_iter().map(|c| (c.id.into(), c.fields.code)).collect();
         // When an asset that was lost or stolen left the books: the day it became lost or stolen, kept through a
         // later retirement or disposal, forgotten if it came back (to stock or use) before.
-        let gone: Vec<i64> = assets
-            .iter()
-            .filter(|a| matches!(a.state, State::Lost | State::Stolen | State::Retired | State::Disposed))
-            .map(|a| a.id)
-            .collect();
-        let mut left_at: HashMap<i64, (Date, &'static str)> = HashMap::new();
-        for id in gone {
-            let events = s.asset_events(id).await.map_err(crate::assets::store_err)?;
-            if let Some(d) = written_off_at(&events) {
-                left_at.insert(id, d);
-            }
-        }
+        let left_at = write_offs(&mut s, &assets).await?;
         drop(s);
         let month = month.first_of_month();
         let mut groups: BTreeMap<(String, String, String), (Decimal, usize)> = BTreeMap::new();
         let mut lines = Vec::new();
         let mut counted = 0;
         for a in &assets {
-            if matches!(a.state, State::Requested | State::OnOrder) {
-                continue;
-            }
+            let Some(books) = OnBooks::of(a, left_at.get(&a.id).copied()) else { continue };
             let Some(plan) = a.fields.plan() else { continue };
             let Ok(schedule) = plan.schedule() else { continue };
             // Off the books from the earlier of the loss and the disposal.
-            let disposed = a.disposal.as_ref().filter(|_| a.state == State::Disposed).map(|d| d.date);
-            let lost = left_at.get(&a.id).copied();
-            let left = match (lost.map(|(d, _)| d), disposed) {
-                (Some(l), Some(d)) => Some(l.min(d)),
-                (l, d) => l.or(d),
-            }
-            .map(|d| d.first_of_month());
-            if left.is_some_and(|l| month > l) {
+            if !books.in_month(month) {
                 continue; // off the books before this month
             }
+            let OnBooks { lost, left } = books;
             let expense = schedule.iter().find(|m| m.month == month).map_or(Decimal::ZERO, |m| m.expense);
             let cc = a.fields.cost_centre_id.and_then(|c| ccs.get(&c).cloned()).unwrap_or_default();
             let currency = a.fields.currency.code().to_string();

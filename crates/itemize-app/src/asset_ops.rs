@@ -2,6 +2,7 @@
 //! end-of-life lists, the hardware refresh plan, one-off costs and total cost of ownership, depreciation
 //! schedules, physical audits and governance measures.
 
+use crate::asset_ledger::{OnBooks, write_offs};
 use crate::assets::{allow, diff, load_settings, not_found, sees, store_err};
 use crate::{App, AppError};
 use itemize_core::FieldError;
@@ -79,8 +80,9 @@ pub struct Renewal {
     pub notice_deadline: Date,
     pub days_to_notice: i64,
     pub days_to_end: i64,
-    /// 30, 60 or 90: the window the notice deadline (or, with no notice, the end) falls in.
-    pub window: u32,
+    /// 30, 60 or 90: the smallest of those windows (days from today) the date to act falls in (the notice
+    /// deadline, or the end for a contract that does not renew; a deadline passed is in 30); none further out.
+    pub window: Option<u32>,
     pub notice_passed: bool,
     pub assets: usize,
     /// How many times an auto-renewing contract has renewed past the end date it was entered with (`end_date`
@@ -118,7 +120,9 @@ pub struct Tco {
     pub asset_id: i64,
     pub currency: String,
     pub purchase: String,
-    /// Each covering contract's share (its value split evenly over the assets it covers).
+    /// Each covering contract's share: its value for each term counted (`terms`: the entered one and, when it
+    /// renews automatically, each renewal started by today) split evenly over the assets it covers at its
+    /// currency's minor units, the remainder to the lowest asset id.
     pub contracts: Vec<Value>,
     pub one_off: Vec<AssetCostRow>,
     /// Sum in the asset's currency; amounts in other currencies are listed under `other_currencies`.
@@ -206,30 +210,60 @@ fn days(from: Date, to: Date) -> i64 {
     (to - from).get_days() as i64
 }
 
+/// How an auto-renewing contract's terms follow each other: each as many whole months as the term it was entered
+/// with, counted from its original start (never chained from the previous end, so a term starting on the 31st
+/// does not slide to the 28th after February). Term k (from 1) ends the day before `start + k·months` (jiff
+/// clamps 31 January + 1 month to 28/29 February), or, when the entered term ended on such a clamped date
+/// itself (29 February 2024 to 28 February 2025, 31 January to 28 February), on the last day of that month: a
+/// term ending at a month's end keeps ending at one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MonthlyTerms {
+    start: Date,
+    months: i64,
+    month_end: bool,
+}
+
+impl MonthlyTerms {
+    /// The smallest whole number of months the entered term `[start, end]` is, if it is one.
+    fn of(start: Date, end: Date) -> Option<MonthlyTerms> {
+        for months in 1..=months_between(start, end) + 1 {
+            let anniversary = add_months(start, months);
+            if add_days(anniversary, -1) == end {
+                return Some(MonthlyTerms { start, months, month_end: false });
+            }
+            if anniversary == end && anniversary.day() != start.day() {
+                return Some(MonthlyTerms { start, months, month_end: true });
+            }
+            if anniversary > end {
+                break;
+            }
+        }
+        None
+    }
+
+    /// The last day of term `k` (the entered term is 1).
+    fn end(&self, k: i64) -> Date {
+        let anniversary = add_months(self.start, self.months * k);
+        if self.month_end { anniversary.last_of_month() } else { add_days(anniversary, -1) }
+    }
+}
+
 /// The end of an auto-renewing contract's current term, and how many times it renewed to get there: past its
 /// end date it renews term after term of the first term's length (in whole months when the first term was whole
-/// months, so a year stays a year, else in days), until a term ends on or after `today`.
+/// months, see [`MonthlyTerms`], else in days), until a term ends on or after `today`.
 fn current_term(start: Date, end: Date, today: Date) -> (Date, u32) {
     if end >= today || end < start {
         return (end, 0);
     }
-    let next_start = add_days(end, 1);
-    let months = start
-        .until((jiff::Unit::Month, next_start))
-        .ok()
-        .filter(|s| s.get_days() == 0 && s.get_weeks() == 0)
-        .map(|s| i64::from(s.get_years()) * 12 + i64::from(s.get_months()))
-        .filter(|m| *m > 0);
-    match months {
-        Some(m) => {
-            let mut terms = 1i64;
-            loop {
-                let e = add_days(add_months(start, m * (terms + 1)), -1);
-                if e >= today || terms >= 10_000 {
-                    return (e, terms as u32);
-                }
-                terms += 1;
+    match MonthlyTerms::of(start, end) {
+        Some(t) => {
+            // Term k ends in month `start + k·months` or the one before, so every term before
+            // (months from the start to today) / months − 1 ended before today's month: start looking there.
+            let mut k = (months_between(start, today) / t.months - 1).max(2);
+            while t.end(k) < today && k < 100_000 {
+                k += 1;
             }
+            (t.end(k), (k - 1) as u32)
         }
         None => {
             let len = days(start, end) + 1;
@@ -237,6 +271,17 @@ fn current_term(start: Date, end: Date, today: Date) -> (Date, u32) {
             (add_days(end, terms * len), terms as u32)
         }
     }
+}
+
+/// A contract's term in force on `day`: its start date, the end of the term (for an auto-renewing contract past
+/// its entered end date, the current renewal's, as the renewal calendar shows it) and how many renewals that
+/// took. `None` when its dates do not parse.
+fn term_on(c: &ContractRow, day: Date) -> Option<(Date, Date, u32)> {
+    let (Ok(start), Ok(end)) = (c.start_date.parse::<Date>(), c.end_date.parse::<Date>()) else {
+        return None;
+    };
+    let (end, renewed) = if c.renewal == "auto" { current_term(start, end, day) } else { (end, 0) };
+    Some((start, end, renewed))
 }
 
 impl App {
@@ -623,12 +668,8 @@ impl App {
             if c.archived_at.is_some() {
                 continue;
             }
-            let (Ok(end), Ok(start)) = (c.end_date.parse::<Date>(), c.start_date.parse::<Date>()) else {
-                continue;
-            };
             // An auto-renewing contract past its end date has renewed: its current term is what comes up.
-            let (end, terms_renewed) =
-                if c.renewal == "auto" { current_term(start, end, today) } else { (end, 0) };
+            let Some((_, end, terms_renewed)) = term_on(&c, today) else { continue };
             if end < today {
                 continue;
             }
@@ -651,13 +692,7 @@ impl App {
                 notice_deadline: deadline,
                 days_to_notice: days(today, deadline),
                 days_to_end: days(today, end),
-                window: if until <= 30 {
-                    30
-                } else if until <= 60 {
-                    60
-                } else {
-                    90
-                },
+                window: [30, 60, 90].into_iter().find(|w| until <= i64::from(*w)),
                 notice_passed: deadline < today,
                 assets: c.asset_ids.len(),
                 terms_renewed,
@@ -698,7 +733,8 @@ impl App {
         Ok(s.all_assets(scope.as_deref()).await?)
     }
 
-    /// Hardware reaching end of life or warranty end in the next `months` months, by model and cost centre,
+    /// Hardware reaching end of life or the end of its support (its warranty, or a maintenance or warranty
+    /// contract covering it today, whichever ends later) in the next `months` months, by model and cost centre,
     /// with a replacement budget from each model's latest purchase price.
     pub async fn refresh_plan(&self, actor: &Actor, months: u32) -> Result<RefreshPlan, AppError> {
         if months == 0 || months > 120 {
@@ -718,28 +754,35 @@ impl App {
                 }
             }
         }
-        // An asset under a maintenance or warranty contract in force is supported past its own warranty: only
-        // its end of life makes it due.
-        let today = self.today().to_string();
+        // An asset under a maintenance or warranty contract in force today (started, and its current term, as
+        // the renewal calendar computes it for an auto-renewing one, not ended) is supported until the cover
+        // ends: the latest such end per asset.
+        let today = self.today();
         let mut s = self.store().session().await?;
-        let supported: HashSet<i64> = s
-            .contracts()
-            .await?
-            .into_iter()
-            .filter(|c| {
-                matches!(c.kind.as_str(), "maintenance" | "warranty")
-                    && c.archived_at.is_none()
-                    && c.end_date >= today
-            })
-            .flat_map(|c| c.asset_ids)
-            .collect();
+        let mut cover: HashMap<i64, Date> = HashMap::new();
+        for c in s.contracts().await? {
+            if !matches!(c.kind.as_str(), "maintenance" | "warranty") || c.archived_at.is_some() {
+                continue;
+            }
+            let Some((start, end, _)) = term_on(&c, today) else { continue };
+            if start > today || end < today {
+                continue;
+            }
+            for a in c.asset_ids {
+                let e = cover.entry(a).or_insert(end);
+                *e = (*e).max(end);
+            }
+        }
         drop(s);
         let mut groups: BTreeMap<(String, Option<i64>), RefreshGroup> = BTreeMap::new();
         for a in assets.iter().filter(|a| {
             a.fields.class.family() == "hardware" && a.state.is_owned() && a.state != State::Retired
         }) {
-            let warranty = a.fields.warranty_end.filter(|_| !supported.contains(&a.id));
-            let due = [eol(a), warranty].into_iter().flatten().min();
+            // Due at its end of life, or when its support ends: the later of its warranty end and its cover's end
+            // (a cover ending inside the window leaves it due then). A cover does not postpone the end of life, and
+            // an asset without a warranty end is due at its end of life only, cover or not.
+            let support = a.fields.warranty_end.map(|w| cover.get(&a.id).map_or(w, |c| w.max(*c)));
+            let due = [eol(a), support].into_iter().flatten().min();
             let Some(due) = due.filter(|d| *d <= until) else { continue };
             let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
             let p = price.get(&model);
@@ -881,7 +924,9 @@ impl App {
         })
     }
 
-    /// Monthly depreciation expense per cost centre over `[from, to]` (months, inclusive).
+    /// Monthly depreciation expense per cost centre over `[from, to]` (months, inclusive), of the assets on the
+    /// books in each month as the ledger posting counts them ([`OnBooks`]): none requested or on order, none
+    /// after the month it was lost, stolen or disposed of.
     pub async fn depreciation_by_cost_centre(
         &self,
         actor: &Actor,
@@ -892,11 +937,16 @@ impl App {
             return Err(AppError::bad_param("to", "must be after `from` and at most 20 years later"));
         }
         let (from, to) = (from.first_of_month(), to.first_of_month());
+        let assets = self.scoped_assets(actor).await?;
+        let lost = write_offs(&mut self.store().session().await?, &assets).await?;
         let mut by: BTreeMap<(Option<i64>, String), MonthsAndAssets> = BTreeMap::new();
-        for a in self.scoped_assets(actor).await? {
+        for a in assets {
+            let Some(books) = OnBooks::of(&a, lost.get(&a.id).copied()) else { continue };
             let Some(plan) = a.fields.plan() else { continue };
             let Ok(months) = plan.schedule() else { continue };
-            for m in months.into_iter().filter(|m| m.month >= from && m.month <= to) {
+            for m in
+                months.into_iter().filter(|m| m.month >= from && m.month <= to && books.in_month(m.month))
+            {
                 let e =
                     by.entry((a.fields.cost_centre_id, a.fields.currency.code().to_string())).or_default();
                 *e.0.entry(m.month.strftime("%Y-%m").to_string()).or_default() += m.expense;
@@ -934,11 +984,38 @@ impl App {
             }
         };
         let mut shares = Vec::new();
+        let today = self.today();
         for c in contracts.iter().filter(|c| c.asset_ids.contains(&asset_id) && c.kind != "purchase") {
+            // A contract's value is what one term of it is worth (start to end date as entered); the billing
+            // frequency says only how that is invoiced (a 36-month lease billed monthly carries the 36 months'
+            // total), so it does not change the amount. The entered term counts once signed; an auto-renewing
+            // contract costs its value again for each renewal term started by today, counted as the renewal
+            // calendar counts them, or by the day it was archived (archiving ends it).
             let value: Decimal = c.value.parse().unwrap_or_default();
-            let share = (value / Decimal::from(c.asset_ids.len() as u64)).round_dp(2);
+            let archived = c
+                .archived_at
+                .as_deref()
+                .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+                .map(|a| a.to_zoned(jiff::tz::TimeZone::UTC).date());
+            let until = archived.map_or(today, |a| a.min(today));
+            let terms = 1 + term_on(c, until).map_or(0, |(_, _, renewed)| renewed);
+            let whole = value * Decimal::from(terms);
+            // Split evenly at the currency's minor units, rounded down; the remainder goes to the covered asset
+            // with the lowest id, so the shares add up to the whole.
+            let scale = c.currency.parse::<itemize_core::Currency>().map_or(2, |c| c.minor_units());
+            let covers = Decimal::from(c.asset_ids.len() as u64);
+            let even = (whole / covers).round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::ToZero);
+            let mut share = if c.asset_ids.iter().min() == Some(&asset_id) {
+                whole - even * (covers - Decimal::ONE)
+            } else {
+                even
+            };
+            share.rescale(scale);
             add(share, &c.currency, &mut total);
-            shares.push(json!({"contract_id": c.id, "number": c.number, "kind": c.kind, "share": share.to_string(), "currency": c.currency, "covers": c.asset_ids.len()}));
+            shares.push(
+                json!({"contract_id": c.id, "number": c.number, "kind": c.kind, "share": share.to_string(),
+                "currency": c.currency, "covers": c.asset_ids.len(), "terms": terms}),
+            );
         }
         for c in &costs {
             add(c.amount.parse().unwrap_or_default(), &c.currency, &mut total);
@@ -1311,6 +1388,20 @@ mod tests {
         assert_eq!(current_term(d("2026-01-15"), d("2026-02-14"), d("2026-05-20")), (d("2026-06-14"), 4));
         // Yearly from 1 March 2023 (a leap day between): still the last day of February.
         assert_eq!(current_term(d("2023-03-01"), d("2024-02-29"), d("2026-03-01")), (d("2027-02-28"), 3));
+        // A year from a leap day, entered as ending on 28 February: each later year ends on the last day of
+        // February too (29 February in 2028), not a day later each year.
+        assert_eq!(current_term(d("2024-02-29"), d("2025-02-28"), d("2025-06-01")), (d("2026-02-28"), 1));
+        assert_eq!(current_term(d("2024-02-29"), d("2025-02-28"), d("2028-01-10")), (d("2028-02-29"), 3));
+        assert_eq!(current_term(d("2024-02-29"), d("2025-02-28"), d("2028-03-15")), (d("2029-02-28"), 4));
+        // Monthly from 31 January to 28 February: every month's last day.
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-28"), d("2026-04-15")), (d("2026-04-30"), 2));
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-28"), d("2026-11-22")), (d("2026-11-30"), 9));
+        // Monthly from 31 January to 27 February (the day before the clamped anniversary): the day before the
+        // 31st, or before the last day of a shorter month.
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-27"), d("2026-03-15")), (d("2026-03-30"), 1));
+        assert_eq!(current_term(d("2026-01-31"), d("2026-02-27"), d("2026-04-15")), (d("2026-04-29"), 2));
+        // Ten years of monthly terms: found without walking from the start.
+        assert_eq!(current_term(d("2016-01-01"), d("2016-01-31"), d("2026-11-22")), (d("2026-11-30"), 130));
         // A term of 10 days rolls in days; ending today is still the current term.
         assert_eq!(current_term(d("2026-01-01"), d("2026-01-10"), d("2026-01-25")), (d("2026-01-30"), 2));
         assert_eq!(current_term(d("2026-01-01"), d("2026-01-10"), d("2026-01-10")), (d("2026-01-10"), 0));

@@ -457,16 +457,220 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     assert_eq!(tco.total, "1439.90");
     assert_eq!(tco.contracts[0]["contract_id"], json!(c.id));
 
-    // Refresh plan, priced at the model's latest price (1500): LT-1 reaches end of life within 6 months; LT-3's
-    // warranty ends within 6 months; LT-2's warranty ends too, but the maintenance contract in force supports it.
+    // Refresh plan, priced at the model's latest price (1500). Over two months (to 22 January 2027): LT-3's
+    // warranty ends; LT-1's and LT-2's warranties end too, but the maintenance contract in force supports them
+    // to 31 January. Over six months: LT-1 reaches end of life, and the maintenance's current term ends for
+    // LT-2.
     let c3 = laptop(&t, "LT-3", json!({"cost_centre_id": cc})).await;
-    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
-    let g: Vec<_> = plan.groups.iter().filter(|g| g.model == "ThinkPad T14").collect();
-    assert_eq!(g.len(), 1);
-    assert_eq!((g[0].count, g[0].budget.as_deref()), (2, Some("3000.00")), "{plan:?}");
-    assert_eq!(g[0].asset_ids, [a.id, c3.id]);
+    for (months, ids) in [(2, vec![c3.id]), (6, vec![a.id, b.id, c3.id])] {
+        let plan = t.app.refresh_plan(&sys(), months).await.unwrap();
+        let g: Vec<_> = plan.groups.iter().filter(|g| g.model == "ThinkPad T14").collect();
+        assert_eq!(g.len(), 1);
+        let budget = (dec("1500.00") * rust_decimal::Decimal::from(ids.len())).to_string();
+        assert_eq!((g[0].count, g[0].budget.clone()), (ids.len(), Some(budget)), "{plan:?}");
+        assert_eq!(g[0].asset_ids, ids);
+    }
     let w = t.app.warranty_expiring(&sys(), 60).await.unwrap();
     assert_eq!(w.len(), 3);
+});
+
+both!(auto_renewals_from_a_month_end_keep_to_month_ends, |t| {
+    // A year from 29 February 2024 entered as ending on 28 February 2025, and a month from 31 January 2026 to
+    // 28 February: every renewal ends on a month's last day, as the entered term did, never a day later each
+    // time.
+    for (number, start, end, notice) in
+        [("LEAP-1", "2024-02-29", "2025-02-28", 90), ("MON-31", "2026-01-31", "2026-02-28", 5)]
+    {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Support", "kind": "subscription", "value": "100.00",
+                "currency": "EUR", "start_date": start, "end_date": end, "renewal": "auto", "notice_days": notice}),
+            )
+            .await
+            .unwrap();
+    }
+    let calendar = || async {
+        t.app
+            .renewal_calendar(&sys(), 365)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.number, r.end_date.to_string(), r.notice_deadline.to_string(), r.terms_renewed))
+            .collect::<Vec<_>>()
+    };
+    let row =
+        |n: &str, end: &str, notice: &str, renewed: u32| (n.to_string(), end.into(), notice.into(), renewed);
+    t.clock.set("2025-06-01T09:00:00Z".parse().unwrap());
+    assert_eq!(
+        calendar().await,
+        [row("LEAP-1", "2026-02-28", "2025-11-30", 1), row("MON-31", "2026-02-28", "2026-02-23", 0)]
+    );
+    t.clock.set(crate::harness::T0.parse().unwrap());
+    assert_eq!(
+        calendar().await,
+        [row("MON-31", "2026-11-30", "2026-11-25", 9), row("LEAP-1", "2027-02-28", "2026-11-30", 2)]
+    );
+});
+
+both!(the_renewal_window_is_the_smallest_that_holds_the_date_to_act, |t| {
+    // Today is 22 November 2026. Contracts to act on in 30, 31, 61, 90, 91 and 300 days (no notice: by the end
+    // date), and one whose notice passed on 10 November but which runs to December.
+    for (number, end, notice) in [
+        ("D30", "2026-12-22", 0),
+        ("D31", "2026-12-23", 0),
+        ("D61", "2027-01-22", 0),
+        ("D90", "2027-02-20", 0),
+        ("D91", "2027-02-21", 0),
+        ("D300", "2027-09-18", 0),
+        ("LATE", "2026-12-10", 30),
+    ] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Support", "kind": "maintenance", "value": "10.00",
+                "currency": "EUR", "start_date": "2026-01-01", "end_date": end, "notice_days": notice}),
+            )
+            .await
+            .unwrap();
+    }
+    let want = json!([
+        ["LATE", 30],
+        ["D30", 30],
+        ["D31", 60],
+        ["D61", 90],
+        ["D90", 90],
+        ["D91", null],
+        ["D300", null]
+    ]);
+    let cal = t.app.renewal_calendar(&sys(), 365).await.unwrap();
+    let got: Vec<(String, Option<u32>)> = cal.into_iter().map(|r| (r.number, r.window)).collect();
+    assert_eq!(json!(got), want);
+    // The API gives no window (null) past 90 days; the page and the CLI, which do not show it, still list them.
+    let server = t.serve().await;
+    let (code, body) = server.get_json("/api/v1/contracts/renewals?days=365").await;
+    assert_eq!(code, 200, "{body}");
+    let api: Vec<Value> =
+        body["items"].as_array().unwrap().iter().map(|r| json!([r["number"], r["window"]])).collect();
+    assert_eq!(json!(api), want);
+    let page = server.get("/contracts/renewals?days=365").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("D300"));
+});
+
+both!(the_refresh_plan_counts_contract_cover_by_its_current_term, |t| {
+    // Today is 22 November 2026; six months out is 22 May 2027. Every laptop's warranty ends on 31 December
+    // 2026 (inside the window), its end of life in January 2028 (outside), except LT-LATE's warranty, which runs
+    // to June 2027.
+    let mut ids = std::collections::HashMap::new();
+    for (tag, extra) in [
+        ("LT-AUTO", json!({})),
+        ("LT-SOON", json!({})),
+        ("LT-SHORT", json!({})),
+        ("LT-LONG", json!({})),
+        ("LT-LATE", json!({"warranty_end": "2027-06-30"})),
+    ] {
+        let mut extra = extra;
+        extra["model"] = json!(format!("Model {tag}"));
+        ids.insert(tag, laptop(&t, tag, extra).await.id);
+    }
+    for (number, tag, kind, start, end, renewal) in [
+        // Auto-renewing yearly since July 2024: its current term runs to 30 June 2027.
+        ("C-AUTO", "LT-AUTO", "maintenance", "2024-07-01", "2025-06-30", "auto"),
+        // Signed, but it starts in 2027: it covers nothing today.
+        ("C-SOON", "LT-SOON", "maintenance", "2027-01-01", "2028-12-31", "manual"),
+        // In force, but it ends inside the window: the laptop is due when it ends.
+        ("C-SHORT", "LT-SHORT", "maintenance", "2026-01-01", "2027-03-31", "manual"),
+        // In force past the window.
+        ("C-LONG", "LT-LONG", "warranty", "2026-01-01", "2028-06-30", "manual"),
+        // Ending before the laptop's own warranty: the warranty still decides.
+        ("C-LATE", "LT-LATE", "maintenance", "2026-01-01", "2027-02-28", "manual"),
+    ] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Care", "kind": kind, "value": "50.00", "currency": "EUR",
+                "start_date": start, "end_date": end, "renewal": renewal, "asset_ids": [ids[tag]]}),
+            )
+            .await
+            .unwrap();
+    }
+    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
+    let due: Vec<(String, String, Vec<i64>)> =
+        plan.groups.into_iter().map(|g| (g.model, g.first_due.to_string(), g.asset_ids)).collect();
+    assert_eq!(
+        due,
+        [
+            ("Model LT-SOON".to_string(), "2026-12-31".to_string(), vec![ids["LT-SOON"]]),
+            ("Model LT-SHORT".into(), "2027-03-31".into(), vec![ids["LT-SHORT"]]),
+        ]
+    );
+});
+
+both!(tco_counts_each_term_and_splits_to_the_currency_unit, |t| {
+    // Three laptops at 1200.00 EUR; today is 22 November 2026.
+    let (x, y, z) = (
+        laptop(&t, "LT-X", json!({})).await.id,
+        laptop(&t, "LT-Y", json!({})).await.id,
+        laptop(&t, "LT-Z", json!({})).await.id,
+    );
+    for (number, value, currency, start, end, renewal, assets) in [
+        // 100.00 over three: 33.34 to the lowest id, 33.33 to the others.
+        ("THIRDS", "100.00", "EUR", "2026-01-01", "2026-12-31", "manual", vec![x, y, z]),
+        // Yen have no minor unit: 334, 333, 333.
+        ("YEN", "1000", "JPY", "2026-01-01", "2026-12-31", "manual", vec![x, y, z]),
+        // 120.00 a year, auto-renewing since July 2024: three terms started by today.
+        ("AUTO", "120.00", "EUR", "2024-07-01", "2025-06-30", "auto", vec![x, y]),
+        // 90.00 a year from 2023, archived on 1 June 2024: two terms, not four.
+        ("ENDED", "90.00", "EUR", "2023-01-01", "2023-12-31", "auto", vec![x]),
+    ] {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": "Care", "kind": "maintenance", "value": value, "currency": currency,
+                "start_date": start, "end_date": end, "renewal": renewal, "asset_ids": assets}),
+            )
+            .await
+            .unwrap();
+    }
+    let ended = t.app.contracts(&sys()).await.unwrap().into_iter().find(|c| c.number == "ENDED").unwrap();
+    t.clock.set("2024-06-01T12:00:00Z".parse().unwrap());
+    t.app.set_contract_archived(&sys(), ended.id, true).await.unwrap();
+    t.clock.set(crate::harness::T0.parse().unwrap());
+
+    let shares = |tco: &itemize_app::asset_ops::Tco| {
+        let mut v: Vec<(String, String, u64)> = tco
+            .contracts
+            .iter()
+            .map(|c| {
+                (
+                    c["number"].as_str().unwrap().into(),
+                    c["share"].as_str().unwrap().into(),
+                    c["terms"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let row = |n: &str, share: &str, terms: u64| (n.to_string(), share.to_string(), terms);
+    let tx = t.app.tco(&sys(), x).await.unwrap();
+    assert_eq!(
+        shares(&tx),
+        [
+            row("AUTO", "180.00", 3),
+            row("ENDED", "180.00", 2),
+            row("THIRDS", "33.34", 1),
+            row("YEN", "334", 1)
+        ]
+    );
+    assert_eq!((tx.total.as_str(), tx.other_currencies["JPY"].as_str()), ("1593.34", "334"));
+    let ty = t.app.tco(&sys(), y).await.unwrap();
+    assert_eq!(shares(&ty), [row("AUTO", "180.00", 3), row("THIRDS", "33.33", 1), row("YEN", "333", 1)]);
+    assert_eq!((ty.total.as_str(), ty.other_currencies["JPY"].as_str()), ("1413.33", "333"));
+    // The shares add up to the contracts: 33.34 + 33.33 + 33.33 = 100.00 and 334 + 333 + 333 = 1000.
+    let tz = t.app.tco(&sys(), z).await.unwrap();
+    assert_eq!(shares(&tz), [row("THIRDS", "33.33", 1), row("YEN", "333", 1)]);
 });
 
 both!(relationships_audits_and_governance, |t| {
@@ -1338,6 +1542,71 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
     assert!(!cost.months.is_empty());
     let e = t.app.asset_resource_cost(&sys(), b.id).await.unwrap_err();
     assert!(e.to_string().contains("no resource_id"), "{e}");
+});
+
+both!(the_depreciation_report_counts_what_the_ledger_posts, |t| {
+    use itemize_app::ledger::LedgerQuery;
+    use rust_decimal::Decimal;
+    let (_, cc, _, _) = seed_small(&t).await;
+    // Four laptops bought in January 2025 over three years: one kept, one disposed of on 10 March 2026, one lost
+    // on 5 May 2026, one still on order.
+    let usd = json!({"cost_centre_id": cc, "purchase_date": "2025-01-15", "currency": "USD"});
+    let kept = laptop(&t, "LT-KEPT", usd.clone()).await;
+    let sold = laptop(&t, "LT-SOLD", usd.clone()).await;
+    let lost = laptop(&t, "LT-LOST", usd.clone()).await;
+    let mut on_order = usd.clone();
+    on_order["state"] = json!("on-order");
+    let ordered = laptop(&t, "LT-ORDER", on_order).await;
+    assert_eq!(ordered.state, State::OnOrder);
+    t.app.transition_asset(&sys(), sold.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    let disposal = json!({"method": "resell", "date": "2026-03-10", "reference": "RS-3", "proceeds": "100.00",
+        "sanitization": {"method": "crypto erase", "attested_by": "IT", "date": "2026-03-09"}});
+    t.app
+        .transition_asset(
+            &sys(),
+            sold.id,
+            None,
+            json!({"to": "disposed", "reason": "sold", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    t.clock.set("2026-05-05T10:00:00Z".parse().unwrap());
+    t.app
+        .transition_asset(&sys(), lost.id, None, json!({"to": "lost", "reason": "left on a train"}))
+        .await
+        .unwrap();
+    t.clock.set(crate::harness::T0.parse().unwrap());
+
+    // The laptops are alike: each depreciates by the same amount in a month.
+    let schedule = t.app.depreciation_schedule(&sys(), kept.id, None).await.unwrap();
+    let each = |m: &str| {
+        let first: jiff::civil::Date = format!("{m}-01").parse().unwrap();
+        schedule.months.iter().find(|s| s.month == first).unwrap().expense
+    };
+    let report = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2026-01-01".parse().unwrap(), "2026-12-01".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(report.len(), 1);
+    let month = |m: &str| report[0].months.get(m).map(|v| v.parse::<Decimal>().unwrap());
+    // The sold laptop depreciates through March, the lost one through May, the one on order never.
+    for (m, laptops) in [("2026-02", 3), ("2026-03", 3), ("2026-04", 2), ("2026-05", 2), ("2026-06", 1)] {
+        assert_eq!(month(m), Some(each(m) * Decimal::from(laptops)), "{m}");
+    }
+    assert_eq!(report[0].assets, 3);
+    // The ledger posting agrees, in months without a write-off.
+    for period in ["2026-04", "2026-06"] {
+        t.app.post_depreciation(&sys(), period).await.unwrap();
+        let q = LedgerQuery {
+            period_from: Some(period.into()),
+            period_to: Some(period.into()),
+            account: Some("Asset depreciation".into()),
+            ..Default::default()
+        };
+        let ledger = t.app.ledger_totals(&sys(), &q).await.unwrap();
+        assert_eq!(Some(ledger.total.effective_cost), month(period), "{period}");
+    }
 });
 
 both!(large_files_are_checked_on_two_threads_into_one_report_in_file_order, |t| {
