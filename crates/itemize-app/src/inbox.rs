@@ -1,10 +1,12 @@
 //! The inbox: files dropped into `DATA_DIR/inbox/` are imported into the cost ledger. A file is taken only
-//! once it has stopped changing (the same size and modification time on two scans in a row), so a file still
-//! being copied in is left alone; names starting with `.` or ending in `.part`/`.tmp` are never taken. After
-//! the import the file moves to `inbox/done/` or `inbox/failed/`, with its import's report beside it as
-//! `NAME.report.json`. A file whose import was interrupted (the server stopped) is taken again at the next
-//! start. Generic spend files are read through the first mapping in `DATA_DIR/mappings/*.toml`
-//! that fits their header.
+//! once it has stopped changing (the same size and modification time on two scans in a row, and, for `serve`,
+//! not modified for [`QUIET`]), so a file still being copied in is left alone; names starting with `.` or ending
+//! in `.part`/`.tmp` are never taken. After the import the file moves to `inbox/done/` or `inbox/failed/`, with
+//! its import's report beside it as `NAME.report.json`; a file that changed while it was read goes to `failed/`
+//! saying so. A file whose import was interrupted (the server stopped) is taken again at the next start; one
+//! whose import could not run (the database away) is taken again at a later scan, three times at most. A file
+//! that cannot be taken or moved is left where it is and named in the log; it holds up no other file. Generic
+//! spend files are read through the first mapping in `DATA_DIR/mappings/*.toml` that fits their header.
 
 use crate::cost::{ImportOptions, ImportSummary, Progress};
 use crate::{Actor, App, AppError};
@@ -16,10 +18,31 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::SystemTime;
 
-/// What the previous scan saw: each waiting file's size and modification time.
+/// How long `serve` waits after a file's last modification before it takes it (on top of two scans seeing the
+/// same size and time): a copy that stalls for a few seconds is not taken half-written.
+pub const QUIET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many times a file whose import could not run (an error, not a rejected file) is taken again.
+const ATTEMPTS: u32 = 3;
+
+/// What the previous scans saw: each waiting file's size and modification time, the files that could not be
+/// moved, and how often each file's import could not run.
 #[derive(Debug, Default)]
 pub struct InboxState {
     seen: HashMap<PathBuf, (u64, Option<SystemTime>)>,
+    /// How long a file must have been left unmodified (zero: two scans seeing it unchanged are enough).
+    quiet: std::time::Duration,
+    /// Names in `.processing/` that could not be moved out: left there, not imported again by this process.
+    stuck: std::collections::HashSet<String>,
+    /// Names whose import failed to run, and how often.
+    attempts: HashMap<String, u32>,
+}
+
+impl InboxState {
+    /// A state that takes a file only once it has been left unmodified for `quiet`.
+    pub fn new(quiet: std::time::Duration) -> Self {
+        Self { quiet, ..Self::default() }
+    }
 }
 
 fn ignored(name: &str) -> bool {
@@ -88,14 +111,19 @@ impl App {
         if let Ok(entries) = std::fs::read_dir(&work) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let mut back = inbox.join(&name);
-                let mut n = 1;
-                while back.exists() {
-                    back = inbox.join(format!("{n}-{name}"));
-                    n += 1;
+                if state.stuck.contains(&name) {
+                    continue;
                 }
-                std::fs::rename(entry.path(), &back).map_err(|e| io("taking back an interrupted file", e))?;
-                tracing::warn!(file = %name, "inbox: an import of this file was interrupted; it is taken again");
+                let back = free_name(&inbox, &name);
+                match std::fs::rename(entry.path(), &back) {
+                    Ok(()) => {
+                        tracing::warn!(file = %name, "inbox: an import of this file was interrupted; it is taken again")
+                    }
+                    Err(e) => {
+                        tracing::error!(file = %name, error = %e, "inbox: an interrupted file cannot be taken back");
+                        state.stuck.insert(name);
+                    }
+                }
             }
         }
         let mut now_seen = HashMap::new();
@@ -108,8 +136,9 @@ impl App {
                 continue;
             }
             let sig = (meta.len(), meta.modified().ok());
-            if state.seen.get(&entry.path()) == Some(&sig) {
-                ready.push(entry.path());
+            let quiet = sig.1.and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= state.quiet);
+            if state.seen.get(&entry.path()) == Some(&sig) && quiet {
+                ready.push((entry.path(), sig));
             } else {
                 now_seen.insert(entry.path(), sig);
             }
@@ -118,40 +147,61 @@ impl App {
         ready.sort();
         let actor = Actor::system("inbox");
         let mut out = Vec::new();
-        for path in ready {
+        for (path, sig) in ready {
             let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let work = inbox.join(".processing");
-            std::fs::create_dir_all(&work).map_err(|e| io("preparing", e))?;
             let taken = work.join(&name);
-            std::fs::rename(&path, &taken).map_err(|e| io("taking the file", e))?;
+            // A file that cannot be taken is left where it is (named in the log); the others go on.
+            if let Err(e) = std::fs::create_dir_all(&work).and_then(|()| std::fs::rename(&path, &taken)) {
+                tracing::error!(file = %name, error = %e, "inbox: the file cannot be taken; it is left in the inbox");
+                continue;
+            }
             let opts = ImportOptions {
                 mapping: self.mapping_for(&taken),
                 file_name: Some(name.clone()),
                 ..Default::default()
             };
             let summary = self.import_cost_file(&actor, &taken, opts, Arc::new(Progress::default())).await;
+            // Written to while it was read (a copy that stalled longer than the quiet time): what was read may
+            // be part of it.
+            let changed = std::fs::metadata(&taken).ok().map(|m| (m.len(), m.modified().ok())) != Some(sig);
             let (dir, report) = match &summary {
+                Ok(s) if changed => (
+                    "failed",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "error": format!(
+                            "the file changed while it was being imported (still being written?); import {} holds \
+                             what was read ({} rows). Drop the complete file into the inbox again: it restates that \
+                             import",
+                            s.id, s.rows_ingested
+                        ),
+                        "import": s,
+                    })),
+                ),
                 Ok(s) if s.is_ok() => ("done", serde_json::to_string_pretty(s)),
                 Ok(s) => ("failed", serde_json::to_string_pretty(s)),
                 Err(e) => {
+                    // The import could not run (not a bad file): taken again at a later scan, a few times.
+                    let n = state.attempts.entry(name.clone()).or_default();
+                    *n += 1;
+                    if *n < ATTEMPTS && std::fs::rename(&taken, free_name(&inbox, &name)).is_ok() {
+                        tracing::warn!(file = %name, error = %e, attempt = *n, "inbox: the import could not run; the file is taken again later");
+                        continue;
+                    }
                     ("failed", serde_json::to_string_pretty(&serde_json::json!({"error": e.to_string()})))
                 }
             };
+            state.attempts.remove(&name);
             let dest_dir = inbox.join(dir);
-            std::fs::create_dir_all(&dest_dir).map_err(|e| io("moving the file", e))?;
-            let mut dest = dest_dir.join(&name);
-            let mut n = 1;
-            while dest.exists() {
-                dest = dest_dir.join(format!("{n}-{name}"));
-                n += 1;
+            let dest = free_name(&dest_dir, &name);
+            let moved = std::fs::create_dir_all(&dest_dir).and_then(|()| std::fs::rename(&taken, &dest));
+            if let Err(e) = moved {
+                // Left in `.processing/`, and not taken again by this process (it would import it again and again).
+                tracing::error!(file = %name, error = %e, to = %dest_dir.display(), "inbox: the file cannot be moved out of .processing");
+                state.stuck.insert(name.clone());
+            } else if let Err(e) = std::fs::write(report_of(&dest), report.unwrap_or_default()) {
+                tracing::error!(file = %name, error = %e, "inbox: the report cannot be written");
             }
-            std::fs::rename(&taken, &dest).map_err(|e| io("moving the file", e))?;
-            let report_path = dest.with_file_name(format!(
-                "{}.report.json",
-                dest.file_name().unwrap_or_default().to_string_lossy()
-            ));
-            std::fs::write(&report_path, report.unwrap_or_default())
-                .map_err(|e| io("writing the report", e))?;
             match summary {
                 Ok(s) => {
                     tracing::info!(file = %name, status = %s.status, import = s.id, "inbox file imported");
@@ -162,4 +212,20 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// `dir/name`, or `dir/N-name` for the first N that neither a file nor its report holds yet.
+fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let mut dest = dir.join(name);
+    let mut n = 1;
+    while dest.exists() || report_of(&dest).exists() {
+        dest = dir.join(format!("{n}-{name}"));
+        n += 1;
+    }
+    dest
+}
+
+/// Where a file's report goes: `NAME.report.json` beside it.
+fn report_of(file: &Path) -> PathBuf {
+    file.with_file_name(format!("{}.report.json", file.file_name().unwrap_or_default().to_string_lossy()))
 }

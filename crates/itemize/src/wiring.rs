@@ -120,7 +120,7 @@ const INBOX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Scans `DATA_DIR/inbox/` until the server stops.
 async fn watch_inbox(app: App) {
-    let mut state = itemize_app::inbox::InboxState::default();
+    let mut state = itemize_app::inbox::InboxState::new(itemize_app::inbox::QUIET);
     tracing::info!(dir = %app.inbox_dir().display(), "watching the inbox");
     loop {
         if let Err(e) = app.scan_inbox(&mut state).await {

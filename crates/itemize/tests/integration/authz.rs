@@ -121,7 +121,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/allocation/rules/{id}", "AAAAAAAUA"),
     ("POST", "/api/v1/allocation/rules/validate", "AAFFFFFUA"),
     ("POST", "/api/v1/allocation/rules/preview", "AAFFFFFUA"),
-    ("GET", "/api/v1/allocation/runs", "AAAAAAAUA"),
+    ("GET", "/api/v1/allocation/runs", "AAAAFFAUA"),
     ("POST", "/api/v1/allocation/runs", "AAFFFFFUA"),
     ("POST", "/api/v1/allocation/metrics", "AAFFFFFUA"),
     ("GET", "/api/v1/allocation/showback", "AAAAAAAUA"),

@@ -1402,6 +1402,40 @@ both!(the_inbox_takes_files_once_they_stop_changing, |t| {
     );
     assert!(inbox.join("done/1-sample.csv").exists() && inbox.join("done/new.csv").exists());
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
+
+    // A file that cannot be moved out after its import (here `failed/` is a link to nowhere) stays in
+    // `.processing/`, named in the log, and is not imported again and again; the scan goes on with the others.
+    std::fs::remove_dir_all(inbox.join("failed")).unwrap();
+    std::os::unix::fs::symlink(inbox.join("no-such-folder"), inbox.join("failed")).unwrap();
+    std::fs::write(inbox.join("junk2.csv"), "x,y\n1,2\n").unwrap();
+    std::fs::copy(fixture("focus-1.3/gcp/focus_1_3_cost_and_usage_gcp.csv"), inbox.join("gcp.csv")).unwrap();
+    assert!(t.app.scan_inbox(&mut state).await.unwrap().is_empty());
+    let mut done: Vec<(String, String)> =
+        t.app.scan_inbox(&mut state).await.unwrap().into_iter().map(|s| (s.file_name, s.status)).collect();
+    done.sort();
+    assert_eq!(
+        done,
+        [("gcp.csv".to_string(), "active".to_string()), ("junk2.csv".into(), "rejected".into())]
+    );
+    assert!(work.join("junk2.csv").exists() && inbox.join("done/gcp.csv").exists());
+    let imports = t.app.cost_imports(&sys(), None, None, 1000).await.unwrap().len();
+    for _ in 0..2 {
+        assert!(t.app.scan_inbox(&mut state).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        t.app.cost_imports(&sys(), None, None, 1000).await.unwrap().len(),
+        imports,
+        "not imported again"
+    );
+    assert!(work.join("junk2.csv").exists());
+
+    // For `serve`, a file must also have been left alone for a while: one written just now waits.
+    let mut patient = InboxState::new(std::time::Duration::from_secs(3600));
+    std::fs::write(inbox.join("fresh.csv"), "a,b\n1,2\n").unwrap();
+    for _ in 0..3 {
+        assert!(t.app.scan_inbox(&mut patient).await.unwrap().is_empty());
+    }
+    assert!(inbox.join("fresh.csv").exists());
 });
 
 /// The FinOps Foundation's validator (PyPI `focus-validator` 2.x, which needs Python 3.12) accepts the export.
