@@ -47,6 +47,9 @@ pub struct ImportOptions {
     /// Replace a month whose current import has charges later than this file's (an older export, by the look
     /// of it), instead of refusing the file.
     pub replace_newer: bool,
+    /// Leave restating the closed periods the import touched, and allocating its allocated periods again, to a
+    /// later [`App::finish_pending_imports`] (a bulk load that follows up once at the end).
+    pub defer_follow_up: bool,
     /// More files of the same export (a Cost and Usage Report or a partitioned export written in several parts):
     /// read with the first as one file, so the parts add up to the month instead of each replacing the one
     /// before. Each is kept raw; the import's SHA-256 is that of the set.
@@ -638,6 +641,7 @@ impl App {
         row.started_at = Some(started);
         self.store().session().await?.update_import(&row).await?;
         let mut phases = ImportPhases::default();
+        let opts_defer = opts.defer_follow_up;
         let result = self.run_import_inner(actor, &mut row, path, opts, progress, &mut phases).await;
         tracing::info!(
             import = row.id,
@@ -660,45 +664,16 @@ impl App {
                 Default::default()
             }
         };
-        // A closed period the import restated keeps its books; the difference goes to the next open period.
+        // What the import changed in the allocation's months (closed ones restated, allocated ones allocated
+        // again), unless the caller leaves that to `finish_pending_imports`. The commit left a note of it, so a
+        // process stopped here finishes it at its next start.
         let mut restatements = Vec::new();
-        if !periods.is_empty() {
-            match self.restate_closed_periods(actor, Some(row.id), &periods).await {
-                Ok(r) => restatements = r,
-                Err(e) => {
-                    let msg = row.message.take().unwrap_or_default();
-                    row.message = Some(format!(
-                        "{msg}; restating the closed periods it touched failed ({e}); run the restatement again \
-                         (POST /api/v1/allocation/restate?period=…) once the cause is fixed"
-                    ));
-                }
-            }
-            for r in restatements.iter().filter(|r| r.adjustments > 0) {
+        if !periods.is_empty() && !opts_defer {
+            let (r, notes) = self.follow_up(actor, row.id, &periods, row.status == "active").await;
+            restatements = r;
+            for n in notes {
                 let msg = row.message.take().unwrap_or_default();
-                row.message = Some(format!(
-                    "{msg}; closed period {} restated: {} effective posted into {} as adjustments",
-                    r.source_period, r.effective, r.posted_period
-                ));
-            }
-        }
-        // Open periods that were already allocated are allocated again with the new ledger, so the cube (the
-        // dashboards, statements and explorer) never shows a stale month; a period not yet allocated stays so.
-        if row.status == "active" && !periods.is_empty() {
-            let mut s = self.store().session().await?;
-            let runs = s.allocation_runs(None).await?;
-            let closed = s.closed_periods().await?;
-            drop(s);
-            for p in &periods {
-                let allocated = runs.iter().any(|r| &r.billing_period == p && r.status == "current");
-                if !allocated || closed.iter().any(|(c, _)| c == p) {
-                    continue; // not allocated yet, or closed (restated above)
-                }
-                if let Err(e) = self.allocate_period(actor, p).await {
-                    let msg = row.message.take().unwrap_or_default();
-                    row.message = Some(format!(
-                        "{msg}; allocating {p} again failed ({e}); allocate it again once fixed"
-                    ));
-                }
+                row.message = Some(format!("{msg}; {n}"));
             }
         }
         self.store().session().await?.update_import(&row).await?;
@@ -707,6 +682,95 @@ impl App {
         summary.restatements = restatements;
         summary.phases = Some(phases);
         Ok(summary)
+    }
+
+    /// What an import that committed owes the allocation: its closed periods restated (the difference posted
+    /// into the next open one), its allocated open periods allocated again. Returns the restatements and what to
+    /// add to the import's message; clears the import's pending note once everything went through.
+    async fn follow_up(
+        &self,
+        actor: &Actor,
+        import_id: i64,
+        periods: &BTreeSet<String>,
+        reallocate: bool,
+    ) -> (Vec<crate::restate::Restatement>, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut restatements = Vec::new();
+        let mut ok = true;
+        match self.restate_closed_periods(actor, Some(import_id), periods).await {
+            Ok(r) => restatements = r,
+            Err(e) => {
+                ok = false;
+                notes.push(format!(
+                    "restating the closed periods it touched failed ({e}); run the restatement again \
+                     (POST /api/v1/allocation/restate?period=…) once the cause is fixed"
+                ));
+            }
+        }
+        for r in restatements.iter().filter(|r| r.adjustments > 0) {
+            notes.push(format!(
+                "closed period {} restated: {} effective posted into {} as adjustments",
+                r.source_period, r.effective, r.posted_period
+            ));
+        }
+        // Open periods that were already allocated are allocated again with the new ledger, so the cube (the
+        // dashboards, statements and explorer) never shows a stale month; a period not yet allocated stays so.
+        let state = async {
+            let mut s = self.store().session().await?;
+            Ok::<_, AppError>((s.allocation_runs(None).await?, s.closed_periods().await?))
+        }
+        .await;
+        match state {
+            Ok(_) if !reallocate => {}
+            Ok((runs, closed)) => {
+                for p in periods {
+                    let allocated = runs.iter().any(|r| &r.billing_period == p && r.status == "current");
+                    if !allocated || closed.iter().any(|(c, _)| c == p) {
+                        continue; // not allocated yet, or closed (restated above)
+                    }
+                    if let Err(e) = self.allocate_period(actor, p).await {
+                        ok = false;
+                        notes
+                            .push(format!("allocating {p} again failed ({e}); allocate it again once fixed"));
+                    }
+                }
+            }
+            Err(e) => {
+                ok = false;
+                notes.push(format!("allocating its periods again failed ({e})"));
+            }
+        }
+        if ok && let Ok(mut s) = self.store().session().await {
+            let _ = s.delete_setting(&pending_key(import_id)).await;
+        }
+        (restatements, notes)
+    }
+
+    /// Finishes what imports that committed still owe the allocation (a process stopped after the commit, an
+    /// import told to defer it): their closed periods restated, their allocated periods allocated again.
+    /// Returns the imports finished. `serve` runs it at start.
+    pub async fn finish_pending_imports(&self, actor: &Actor) -> Result<Vec<i64>, AppError> {
+        let pending = self.store().session().await?.settings_with_prefix(PENDING_PREFIX).await?;
+        let mut done = Vec::new();
+        for (key, value) in pending {
+            let Some(id) = key.strip_prefix(PENDING_PREFIX).and_then(|i| i.parse::<i64>().ok()) else {
+                continue;
+            };
+            let periods: BTreeSet<String> = serde_json::from_str(&value).unwrap_or_default();
+            let active =
+                self.store().session().await?.cost_import(id).await?.is_some_and(|r| r.status == "active");
+            let (_, notes) = self.follow_up(actor, id, &periods, active).await;
+            let mut s = self.store().session().await?;
+            if let Some(mut row) = s.cost_import(id).await? {
+                for n in notes {
+                    let msg = row.message.take().unwrap_or_default();
+                    row.message = Some(format!("{msg}; {n}"));
+                }
+                s.update_import(&row).await?;
+            }
+            done.push(id);
+        }
+        Ok(done)
     }
 
     /// The work of an import; sets the row's outcome and returns the imports it restated and the billing
@@ -1088,6 +1152,10 @@ impl App {
                 row.status = "superseded".into();
             }
             tx.update_import(row).await?;
+            // What the allocation is owed, noted with the commit (cleared once done; see `follow_up`).
+            let mut owed: BTreeSet<String> = other_periods.clone();
+            owed.extend(parts.iter().map(|p| p.billing_period.clone()));
+            tx.put_setting(&pending_key(row.id), &json(&owed), self.clock().now()).await?;
             crate::auth::audit(
                 &mut tx,
                 actor,
@@ -1122,6 +1190,13 @@ impl App {
             }
         }
     }
+}
+
+/// The settings key under which a committed import notes the periods whose allocation it still owes.
+const PENDING_PREFIX: &str = "cost-import-pending:";
+
+fn pending_key(import_id: i64) -> String {
+    format!("{PENDING_PREFIX}{import_id}")
 }
 
 /// Why a file replacing invoice by invoice is refused, if it is: one of its (period, provider, account) is in the

@@ -25,4 +25,20 @@ impl Session {
         .await?;
         Ok(())
     }
+
+    /// Every setting whose key starts with `prefix`, by key.
+    pub async fn settings_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT key, value FROM settings WHERE substr(key, 1, length($1)) = $1 ORDER BY key".into(),
+                vec![Value::text(prefix)],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.text("key")?, r.text("value")?))).collect()
+    }
+
+    pub async fn delete_setting(&mut self, key: &str) -> Result<(), StoreError> {
+        self.execute("DELETE FROM settings WHERE key = $1".into(), vec![Value::text(key)]).await?;
+        Ok(())
+    }
 }

@@ -108,6 +108,15 @@ pub async fn serve(
             .fail_unfinished_imports("the server stopped before this import finished; import the file again")
             .await;
     }
+    // Imports that committed but were stopped before restating the closed periods and allocating again the
+    // periods they touched: finished now.
+    match app.finish_pending_imports(&itemize_app::Actor::system("startup")).await {
+        Ok(done) if !done.is_empty() => {
+            tracing::warn!(imports = ?done, "finished what interrupted imports owed the allocation")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "finishing interrupted imports failed"),
+    }
     let inbox = tokio::spawn(watch_inbox(app.clone()));
     let router = itemize_web::router(app, &opts);
     itemize_web::serve(listener, router, shutdown_signal()).await?;

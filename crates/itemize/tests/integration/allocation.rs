@@ -752,3 +752,29 @@ both!(a_restatement_posts_nothing_into_a_month_closed_under_it, |t| {
     let sum: Decimal = all.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum();
     assert_eq!(sum, ledger_total(&t, period.clone()).await - closed_total);
 });
+
+// An import that committed but did not get to restate the closed month it touched (the process stopped; here
+// it is told to defer that) leaves a note, and `finish_pending_imports` (run by `serve` at start) does it then.
+both!(a_committed_import_owes_its_restatement_until_it_is_finished, |t| {
+    let (_, period) = closed_month(&t).await;
+    let closed_total = ledger_total(&t, period.clone()).await;
+    assert!(
+        t.app.finish_pending_imports(&sys()).await.unwrap().is_empty(),
+        "nothing owed after plain imports"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ImportOptions { defer_follow_up: true, ..Default::default() };
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), opts).await;
+    assert_eq!((s.status.as_str(), s.restatements.len()), ("active", 0), "{:?}", s.message);
+    let change = ledger_total(&t, period.clone()).await - closed_total;
+    assert!(change != Decimal::ZERO);
+    assert!(t.app.adjustments(&sys(), Some(&period), None).await.unwrap().is_empty(), "not restated yet");
+    // At the next start the restatement is posted, once.
+    assert_eq!(t.app.finish_pending_imports(&sys()).await.unwrap(), [s.id]);
+    let posted = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    assert_eq!(posted.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum::<Decimal>(), change);
+    assert!(t.app.finish_pending_imports(&sys()).await.unwrap().is_empty());
+    let row =
+        t.app.cost_imports(&sys(), None, None, 10).await.unwrap().into_iter().find(|r| r.id == s.id).unwrap();
+    assert!(row.message.unwrap_or_default().contains(&format!("closed period {period} restated")));
+});
