@@ -304,7 +304,7 @@ fn totals_of(
                 }
                 if let (Some(_), Some((k, v))) = (tag, &q.tag) {
                     let tags = tags_at(row);
-                    match (tags.get(k), v) {
+                    match (tag_of(&tags, k), v) {
                         (None, _) => continue,
                         (Some(have), Some(want)) if have != want => continue,
                         _ => {}
@@ -315,7 +315,7 @@ fn totals_of(
                     keys.push(match d {
                         Dimension::Period => b.columns[i].int(row).and_then(month_of_micros),
                         Dimension::Day => b.columns[i].int(row).and_then(day_of_micros),
-                        Dimension::Tag(k) => tags_at(row).get(k).cloned(),
+                        Dimension::Tag(k) => tag_of(&tags_at(row), k).cloned(),
                         _ => b.columns[i].text(row).map(str::to_string),
                     });
                 }
@@ -359,13 +359,14 @@ impl App {
         drop(s);
         // The partition's recorded services and tag keys spare reading files that cannot match. A partition with
         // too many to list records none (`null`), and is read.
-        let may_hold = |listed: &str, v: &str| {
-            serde_json::from_str::<Option<BTreeSet<String>>>(listed)
-                .map_or(true, |s| s.is_none_or(|s| s.contains(v)))
+        let may_hold = |listed: &str, v: &str, any_case: bool| {
+            serde_json::from_str::<Option<BTreeSet<String>>>(listed).map_or(true, |s| {
+                s.is_none_or(|s| s.contains(v) || (any_case && s.iter().any(|x| x.eq_ignore_ascii_case(v))))
+            })
         };
         parts.retain(|p| {
-            q.service.as_ref().is_none_or(|svc| may_hold(&p.services_json, svc))
-                && q.tag.as_ref().is_none_or(|(k, _)| may_hold(&p.tag_keys_json, k))
+            q.service.as_ref().is_none_or(|svc| may_hold(&p.services_json, svc, false))
+                && q.tag.as_ref().is_none_or(|(k, _)| may_hold(&p.tag_keys_json, k, true))
         });
         let (dir, q2, parts2) = (self.lake_dir(), q.clone(), parts.clone());
         let groups = tokio::task::spawn_blocking(move || totals_of(&dir, &parts2, &q2))
@@ -489,4 +490,10 @@ impl App {
             pairs: pairs.into_iter().collect(),
         })
     }
+}
+
+/// A line's value of tag `key`: providers spell keys in their own case (`Team`, `team`), so a key is matched
+/// whatever its case (the exact spelling first).
+fn tag_of<'a>(tags: &'a BTreeMap<String, String>, key: &str) -> Option<&'a String> {
+    tags.get(key).or_else(|| tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }

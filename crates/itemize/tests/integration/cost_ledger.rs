@@ -1127,6 +1127,27 @@ both!(queries_read_only_the_partitions_they_need, |t| {
         groups,
         vec![(None, parse_decimal("2.00").unwrap()), (Some("web".into()), parse_decimal("5.00").unwrap())]
     );
+    // A tag key in another case is the same key (providers spell them `Team`, `team`): filtered and grouped alike.
+    let q =
+        LedgerQuery::from_params(&[("period".into(), "2026-05".into()), ("tag".into(), "Team=web".into())])
+            .unwrap();
+    let r = t.app.ledger_totals(&sys(), &q).await.unwrap();
+    assert_eq!((r.total.billed_cost, r.partitions_scanned), (parse_decimal("5.00").unwrap(), 1));
+    let q = LedgerQuery::from_params(&[
+        ("period".into(), "2026-05".into()),
+        ("group_by".into(), "tag:TEAM".into()),
+    ])
+    .unwrap();
+    let upper: Vec<(Option<String>, Decimal)> = t
+        .app
+        .ledger_totals(&sys(), &q)
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|x| (x.keys[0].clone(), x.billed_cost))
+        .collect();
+    assert_eq!(upper, groups);
     // A service no partition holds is answered without reading any file.
     let q = LedgerQuery { service: Some("Nothing".into()), ..Default::default() };
     assert_eq!(t.app.ledger_totals(&sys(), &q).await.unwrap().partitions_scanned, 0);
