@@ -537,6 +537,41 @@ impl App {
         self.config().data_dir.join("reports")
     }
 
+    /// Removes what imports and exports cut short by a stopped process left behind: uploads waiting for an import
+    /// that will never run (`uploads/*.upload`), staged lake files (`lake/_staging/`), half-copied raw files and
+    /// exports (`*.part`). Nothing current refers to any of them. `serve` runs it at start, after failing the
+    /// imports left unfinished. Returns how many it removed.
+    pub fn sweep_leftovers(&self) -> usize {
+        let data = &self.config().data_dir;
+        let mut removed = 0;
+        let mut remove = |p: &Path, dir: bool| {
+            let done = if dir { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+            match done {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(path = %p.display(), error = %e, "a leftover could not be removed"),
+            }
+        };
+        let entries = |d: &Path| -> Vec<PathBuf> {
+            std::fs::read_dir(d).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+        };
+        let ends = |p: &Path, ext: &str| p.extension().is_some_and(|e| e == ext);
+        for p in entries(&data.join("uploads")).iter().filter(|p| ends(p, "upload")) {
+            remove(p, false);
+        }
+        for p in entries(&self.lake_dir().join("_staging")) {
+            remove(&p, p.is_dir());
+        }
+        for shard in entries(&self.raw_dir()).iter().filter(|p| p.is_dir()) {
+            for p in entries(shard).iter().filter(|p| ends(p, "part")) {
+                remove(p, false);
+            }
+        }
+        for p in entries(&data.join("exports")).iter().filter(|p| ends(p, "part")) {
+            remove(p, false);
+        }
+        removed
+    }
+
     /// Records that a file is waiting to be imported; the import job is [`App::run_cost_import`].
     pub async fn queue_cost_import(
         &self,

@@ -108,6 +108,10 @@ pub async fn serve(
             .fail_unfinished_imports("the server stopped before this import finished; import the file again")
             .await;
     }
+    let swept = app.sweep_leftovers();
+    if swept > 0 {
+        tracing::info!(removed = swept, "removed what imports and exports cut short had left behind");
+    }
     // Imports that committed but were stopped before restating the closed periods and allocating again the
     // periods they touched: finished now.
     match app.finish_pending_imports(&itemize_app::Actor::system("startup")).await {

@@ -1885,3 +1885,30 @@ both!(a_period_converted_at_a_cross_rate_exports_to_parquet, |t| {
     assert_eq!((s.status.as_str(), s.rows_ingested), ("active", 1), "{:?}", s.message);
     assert!(!dir.path().join("may.part").exists());
 });
+
+both!(leftovers_of_imports_cut_short_are_swept_and_nothing_else, |t| {
+    // A kept raw file and a lake partition, then what a stopped process would leave beside them.
+    let s = import(&t, &fixture("focus-1.0/focus_sample.csv"), ImportOptions::default()).await;
+    assert_eq!(s.status, "active");
+    let data = t.app.config().data_dir.clone();
+    let raw = data.join("raw/sha256").join(&s.file_sha256[..2]).join(&s.file_sha256);
+    assert!(raw.exists());
+    let left = [
+        data.join("uploads/import-9.upload"),
+        data.join("raw/sha256").join(&s.file_sha256[..2]).join("0123abcd.part"),
+        data.join("lake/_staging/import-9/part-0.parquet"),
+        data.join("exports/focus-2026-05.part"),
+    ];
+    for p in &left {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x").unwrap();
+    }
+    assert_eq!(t.app.sweep_leftovers(), 4);
+    for p in &left {
+        assert!(!p.exists(), "{} is swept", p.display());
+    }
+    assert!(raw.exists(), "the raw file an import holds stays");
+    let total = t.app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total;
+    assert_eq!(total.lines as i64, s.rows_ingested, "the lake is untouched");
+    assert_eq!(t.app.sweep_leftovers(), 0);
+});
