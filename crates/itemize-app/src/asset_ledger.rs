@@ -127,6 +127,44 @@ pub(crate) async fn write_offs(
     Ok(left_at)
 }
 
+/// Each asset's cost-centre changes from its history (edits and import updates), oldest first: when, and the
+/// cost centre before and after.
+pub(crate) type CostCentreChanges = HashMap<i64, Vec<(jiff::Timestamp, Option<i64>, Option<i64>)>>;
+
+pub(crate) async fn cost_centre_changes(
+    s: &mut itemize_store::Session,
+) -> Result<CostCentreChanges, AppError> {
+    let mut out: CostCentreChanges = HashMap::new();
+    for e in s.asset_events_of_kind(&["updated"]).await.map_err(crate::assets::store_err)? {
+        if let Some(pair) = e.detail.pointer("/changes/cost_centre_id").and_then(serde_json::Value::as_array)
+        {
+            let id = |i: usize| pair.get(i).and_then(serde_json::Value::as_i64);
+            out.entry(e.asset_id).or_default().push((e.at, id(0), id(1)));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|c| c.0);
+    }
+    Ok(out)
+}
+
+/// The cost centre an asset had at the end of `month` (a month's first day): a month posted again after the asset
+/// moved keeps charging the cost centre that had it then.
+pub(crate) fn cost_centre_in(a: &Asset, changes: &CostCentreChanges, month: Date) -> Option<i64> {
+    let Some(changes) = changes.get(&a.id) else { return a.fields.cost_centre_id };
+    let end = month
+        .last_of_month()
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp());
+    let Some(end) = end else { return a.fields.cost_centre_id };
+    match changes.iter().rev().find(|c| c.0 < end) {
+        Some(&(_, _, after)) => after,
+        None => changes.first().map_or(a.fields.cost_centre_id, |c| c.1),
+    }
+}
+
 /// An asset's time on the books, as the ledger posting and the depreciation report both count it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OnBooks {
@@ -168,6 +206,7 @@ impl App {
         // When an asset that was lost or stolen left the books: the day it became lost or stolen, kept through a
         // later retirement or disposal, forgotten if it came back (to stock or use) before.
         let left_at = write_offs(&mut s, &assets).await?;
+        let moves = cost_centre_changes(&mut s).await?;
         drop(s);
         let month = month.first_of_month();
         let mut groups: BTreeMap<(String, String, String), (Decimal, usize)> = BTreeMap::new();
@@ -183,7 +222,7 @@ impl App {
             }
             let OnBooks { lost, left } = books;
             let expense = schedule.iter().find(|m| m.month == month).map_or(Decimal::ZERO, |m| m.expense);
-            let cc = a.fields.cost_centre_id.and_then(|c| ccs.get(&c).cloned()).unwrap_or_default();
+            let cc = cost_centre_in(a, &moves, month).and_then(|c| ccs.get(&c).cloned()).unwrap_or_default();
             let currency = a.fields.currency.code().to_string();
             if !expense.is_zero() {
                 let g = groups.entry((cc.clone(), currency.clone(), a.fields.class.to_string())).or_default();

@@ -938,7 +938,10 @@ impl App {
         }
         let (from, to) = (from.first_of_month(), to.first_of_month());
         let assets = self.scoped_assets(actor).await?;
-        let lost = write_offs(&mut self.store().session().await?, &assets).await?;
+        let (lost, moves) = {
+            let mut s = self.store().session().await?;
+            (write_offs(&mut s, &assets).await?, crate::asset_ledger::cost_centre_changes(&mut s).await?)
+        };
         let mut by: BTreeMap<(Option<i64>, String), MonthsAndAssets> = BTreeMap::new();
         for a in assets {
             let Some(books) = OnBooks::of(&a, lost.get(&a.id).copied()) else { continue };
@@ -947,8 +950,14 @@ impl App {
             for m in
                 months.into_iter().filter(|m| m.month >= from && m.month <= to && books.in_month(m.month))
             {
-                let e =
-                    by.entry((a.fields.cost_centre_id, a.fields.currency.code().to_string())).or_default();
+                let cc = crate::asset_ledger::cost_centre_in(&a, &moves, m.month);
+                // A scoped user's asset charged, that month, to a cost centre outside their scope: not theirs.
+                if let (Some(scope), Some(c)) = (&actor.scope, cc)
+                    && !scope.contains(&c)
+                {
+                    continue;
+                }
+                let e = by.entry((cc, a.fields.currency.code().to_string())).or_default();
                 *e.0.entry(m.month.strftime("%Y-%m").to_string()).or_default() += m.expense;
                 e.1.insert(a.id);
             }

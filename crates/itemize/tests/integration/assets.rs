@@ -1754,3 +1754,46 @@ both!(large_import_writes_ids_history_and_indexes, |t| {
     assert_eq!(s.count_assets().await.unwrap(), 2 * rows as i64 + 1);
     assert_eq!(t.app.find_asset(&sys(), "MORE-10499").await.unwrap().fields.name, "Renamed");
 });
+
+both!(a_month_posted_again_charges_the_cost_centre_the_asset_had_then, |t| {
+    use itemize_app::ledger::{Dimension, LedgerQuery};
+    let (top, sub, _, _) = seed_small(&t).await;
+    let a = laptop(&t, "LT-MOVE", json!({"cost_centre_id": top, "currency": "USD"})).await;
+    let by_cc = |period: &'static str| {
+        let q = LedgerQuery {
+            period_from: Some(period.into()),
+            period_to: Some(period.into()),
+            account: Some("Asset depreciation".into()),
+            group_by: vec![Dimension::SubAccount],
+            ..Default::default()
+        };
+        let app = t.app.clone();
+        async move {
+            app.ledger_totals(&sys(), &q)
+                .await
+                .unwrap()
+                .rows
+                .iter()
+                .map(|r| r.keys[0].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    t.app.post_depreciation(&sys(), "2025-06").await.unwrap();
+    assert_eq!(by_cc("2025-06").await, [Some("CC-1".to_string())]);
+    // The laptop moves to CC-2 today: June 2025 posted again stays CC-1's, this month is CC-2's.
+    t.app.update_asset(&sys(), a.id, None, json!({"cost_centre_id": sub})).await.unwrap();
+    let again = t.app.post_depreciation(&sys(), "2025-06").await.unwrap();
+    assert_eq!(again.import.status, "duplicate", "nothing changed in June 2025");
+    assert_eq!(by_cc("2025-06").await, [Some("CC-1".to_string())]);
+    t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
+    assert_eq!(by_cc("2026-11").await, [Some("CC-2".to_string())]);
+    // The depreciation report splits the same way.
+    let report = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2025-06-01".parse().unwrap(), "2026-11-01".parse().unwrap())
+        .await
+        .unwrap();
+    let ccs: Vec<Option<i64>> = report.iter().map(|r| r.cost_centre_id).collect();
+    assert_eq!(ccs, [Some(top), Some(sub)]);
+    assert!(report[0].months.keys().all(|m| m.as_str() < "2026-11"), "{:?}", report[0].months.keys());
+});
