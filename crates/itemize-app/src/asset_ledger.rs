@@ -363,7 +363,10 @@ impl App {
             .map_err(|e| AppError::Refused(format!("cannot write {}: {e}", file.display())))?;
         let mapping = itemize_ingest::generic::Mapping::from_toml(DEPRECIATION_MAPPING)
             .map_err(|e| AppError::Internal(format!("the depreciation mapping: {e}")))?;
-        let opts = ImportOptions { mapping: Some(mapping), ..Default::default() };
+        // The month's file has the same bytes whenever the register gives the same figures: posted again after
+        // another posting replaced it (a cost changed, then changed back), it must be read again and made current,
+        // not taken as a duplicate of the replaced one.
+        let opts = ImportOptions { mapping: Some(mapping), replace_newer: true, ..Default::default() };
         let import = self.import_cost_file(actor, &file, opts, Arc::new(Progress::default())).await?;
         if !matches!(import.status.as_str(), "active" | "duplicate") {
             // The first row's problem (an asset's currency without an exchange rate, say) says what to fix.

@@ -768,6 +768,9 @@ impl App {
             if start > today || end < today {
                 continue;
             }
+            // An auto-renewing cover goes on past its current term (until someone gives notice and archives it):
+            // it does not make the asset due at the term's end.
+            let end = if c.renewal == "auto" { Date::MAX } else { end };
             for a in c.asset_ids {
                 let e = cover.entry(a).or_insert(end);
                 *e = (*e).max(end);
@@ -937,7 +940,10 @@ impl App {
             return Err(AppError::bad_param("to", "must be after `from` and at most 20 years later"));
         }
         let (from, to) = (from.first_of_month(), to.first_of_month());
-        let assets = self.scoped_assets(actor).await?;
+        // Every asset, and each month kept for a scoped user when the cost centre that held the asset that month
+        // is theirs (an asset moved out of their cost centre since still counts for the months it was theirs).
+        allow(actor, Action::Read)?;
+        let assets = self.store().session().await?.all_assets(None).await?;
         let (lost, moves) = {
             let mut s = self.store().session().await?;
             (write_offs(&mut s, &assets).await?, crate::asset_ledger::cost_centre_changes(&mut s).await?)
@@ -951,9 +957,8 @@ impl App {
                 months.into_iter().filter(|m| m.month >= from && m.month <= to && books.in_month(m.month))
             {
                 let cc = crate::asset_ledger::cost_centre_in(&a, &moves, m.month);
-                // A scoped user's asset charged, that month, to a cost centre outside their scope: not theirs.
-                if let (Some(scope), Some(c)) = (&actor.scope, cc)
-                    && !scope.contains(&c)
+                if let Some(scope) = &actor.scope
+                    && !cc.is_some_and(|c| scope.contains(&c))
                 {
                     continue;
                 }

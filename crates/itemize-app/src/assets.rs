@@ -142,22 +142,17 @@ fn disposal_fits(
         ));
     }
     let currency = asset.fields.currency;
+    // `€` and `£` name one currency each; `$` names many (dollars, pesos), so it is taken as the asset's.
     let sign = proceeds_text.and_then(|t| t.chars().next()).and_then(|c| match c {
         '€' => Some("EUR"),
         '£' => Some("GBP"),
-        '$' => Some("a dollar"),
         _ => None,
     });
-    match sign {
-        Some("a dollar") if !currency.code().ends_with('D') => errs.push(FieldError::new(
-            "disposal.proceeds",
-            format!("is in dollars but the asset's currency is {}", currency.code()),
-        )),
-        Some(code) if code != "a dollar" && code != currency.code() => errs.push(FieldError::new(
+    if let Some(code) = sign.filter(|code| *code != currency.code()) {
+        errs.push(FieldError::new(
             "disposal.proceeds",
             format!("is in {code} but the asset's currency is {}", currency.code()),
-        )),
-        _ => {}
+        ));
     }
     if let Some(x) = d.proceeds.as_deref().and_then(|p| p.parse::<rust_decimal::Decimal>().ok())
         && x.scale() > currency.minor_units()

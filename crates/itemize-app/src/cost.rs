@@ -832,6 +832,23 @@ impl App {
         .map_err(|e| io_err("hashing the file", e))?
         .map_err(|e| io_err("reading the file", e))?;
         phases.hash_ms = ms(t);
+        // One file given twice as two parts (a re-download under another name) would count its lines twice.
+        for (i, (h, _)) in hashed.iter().enumerate() {
+            if let Some(j) = hashed[..i].iter().position(|(o, _)| o == h) {
+                let name = |k: usize| {
+                    files[k].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                };
+                row.status = "rejected".into();
+                row.message = Some(format!(
+                    "parts {} and {} are the same file (SHA-256 {}…): each part of an export is given once; nothing \
+                     was imported",
+                    name(j),
+                    name(i),
+                    &h[..12]
+                ));
+                return Ok(Default::default());
+            }
+        }
         let sha = set_sha(&hashed);
         let bytes: u64 = hashed.iter().map(|(_, b)| b).sum();
         row.file_sha256 = sha.clone();
@@ -1227,6 +1244,15 @@ impl App {
     }
 }
 
+/// The billing periods before and after `period` (`YYYY-MM`).
+fn neighbour_periods(period: &str) -> Vec<String> {
+    let Ok(first) = format!("{period}-01").parse::<jiff::civil::Date>() else { return Vec::new() };
+    let month = |d: jiff::civil::Date| d.strftime("%Y-%m").to_string();
+    let before = first.yesterday().ok().map(month);
+    let after = first.last_of_month().tomorrow().ok().map(month);
+    before.into_iter().chain(after).collect()
+}
+
 /// The settings key under which a committed import notes the periods whose allocation it still owes.
 const PENDING_PREFIX: &str = "cost-import-pending:";
 
@@ -1376,13 +1402,23 @@ async fn earlier_spellings(
 ) -> Result<Vec<Restates>, AppError> {
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
-        // An invoice's earlier readings in any month (a corrected invoice may be dated in another one); the
-        // lines without an invoice number only in their own month.
-        let any_period = !p.slice.is_empty() && p.slice != NO_INVOICE;
-        let readings = if any_period {
-            s.active_partitions_of_slice(&p.billing_account_id, &p.slice).await?
+        // An invoice's earlier readings in its month and the months either side (a corrected invoice may be
+        // re-dated a few days later, over a month's end; an invoice number seen again months later is another
+        // invoice, as with numbers that restart each year); the lines without an invoice number only in their
+        // own month.
+        let periods: Vec<String> = if !p.slice.is_empty() && p.slice != NO_INVOICE {
+            neighbour_periods(&p.billing_period)
         } else {
+            Vec::new()
+        };
+        let readings = if periods.is_empty() {
             s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?
+        } else {
+            s.active_partitions_of_slice(&p.billing_account_id, &p.slice)
+                .await?
+                .into_iter()
+                .filter(|c| c.billing_period == p.billing_period || periods.contains(&c.billing_period))
+                .collect()
         };
         let mut names: Vec<String> = readings
             .iter()
@@ -1393,7 +1429,7 @@ async fn earlier_spellings(
             .collect();
         names.sort_unstable();
         names.dedup();
-        out.push(Restates { providers: names, slices: Vec::new(), any_period });
+        out.push(Restates { providers: names, slices: Vec::new(), periods });
     }
     Ok(out)
 }

@@ -136,7 +136,9 @@ impl App {
                 continue;
             }
             let sig = (meta.len(), meta.modified().ok());
-            let quiet = sig.1.and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= state.quiet);
+            // A modification time in the future or unknown (a clock or a file system that does not keep one)
+            // does not hold the file back: the two scans alone decide.
+            let quiet = sig.1.and_then(|m| m.elapsed().ok()).is_none_or(|age| age >= state.quiet);
             if state.seen.get(&entry.path()) == Some(&sig) && quiet {
                 ready.push((entry.path(), sig));
             } else {

@@ -90,11 +90,20 @@ fn read(bytes: &[u8]) -> Result<Grid, RowError> {
         .collect();
     let header = spelled.iter().map(|h| h.to_lowercase()).collect();
     let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| {
-            RowError::new(e.position().map(|p| p.line()).unwrap_or(0), None, None, e.to_string())
-        })?;
-        rows.push((rec.position().map(|p| p.line()).unwrap_or(0), rec));
+    // Through the readers' line-end filter, whose note of blank lines numbers a row after them by its own line.
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match r.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map(|p| r.get_mut().line_of(p)).unwrap_or(0);
+                rows.push((line, std::mem::take(&mut rec)));
+            }
+            Err(e) => {
+                let line = e.position().map(|p| r.get_mut().line_of(p)).unwrap_or(0);
+                return Err(RowError::new(line, None, None, e.to_string()));
+            }
+        }
     }
     Ok(Grid { spelled, header, rows })
 }
@@ -433,6 +442,13 @@ fn csv_err(e: impl std::fmt::Display) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_after_blank_lines_keep_their_own_line_numbers() {
+        let g = read(b"Name,Email\r\nAda,ada@example.com\r\n\r\n\r\nBo,bo@example.com\r\n").unwrap();
+        assert_eq!(g.rows.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [2, 5]);
+        assert_eq!(&g.rows[1].1[0], "Bo");
+    }
 
     fn header(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()

@@ -101,9 +101,9 @@ pub struct Restates {
     pub providers: Vec<String>,
     /// Other slices of the period it restates (an Azure amortized reading restates the actual one's usage).
     pub slices: Vec<String>,
-    /// Its slice (an invoice) is restated in every billing period, not only its own: a corrected invoice may be
-    /// dated in another month than the reading it corrects.
-    pub any_period: bool,
+    /// Other billing periods its slice (an invoice) is restated in besides its own: a corrected invoice may be
+    /// dated in the month next to the reading it corrects.
+    pub periods: Vec<String>,
 }
 
 const PARTITION_COLS: &str = "id, import_id, billing_period, provider, billing_account_id, slice, status, \
@@ -324,8 +324,12 @@ impl Session {
             } else {
                 format!("($4 = '' OR slice = $4 OR slice IN ({}))", list(also.slices.len()))
             };
-            let period =
-                if also.any_period && !p.slice.is_empty() { "$1 = $1" } else { "billing_period = $1" };
+            let other_periods: &[String] = if p.slice.is_empty() { &[] } else { &also.periods };
+            let period = if other_periods.is_empty() {
+                "billing_period = $1".to_string()
+            } else {
+                format!("billing_period IN ($1, {})", list(other_periods.len()))
+            };
             let which = format!(
                 "{period} AND {provider} AND billing_account_id = $3 AND {slice} \
                  AND import_id <> $5 AND status = 'active'"
@@ -340,6 +344,7 @@ impl Session {
                 ];
                 v.extend(providers.iter().map(Value::text));
                 v.extend(also.slices.iter().map(Value::text));
+                v.extend(other_periods.iter().map(Value::text));
                 v
             };
             let old = self

@@ -1743,6 +1743,13 @@ both!(an_export_in_parts_is_one_import, |t| {
     );
     assert_eq!(set.replaced, [alone.id]);
     assert_eq!(billed(&t).await, month);
+    // A part given twice (a re-download under another name) is refused: it would count twice.
+    let copy = dir.path().join("part-2 (1).csv");
+    std::fs::copy(&b, &copy).unwrap();
+    let twice = import(&t, &a, parts(&[&b, &copy])).await;
+    assert_eq!(twice.status, "rejected", "{:?}", twice.message);
+    assert!(twice.message.as_deref().unwrap().contains("are the same file"), "{:?}", twice.message);
+    assert_eq!(billed(&t).await, month);
     // The same parts in another order are the same import: nothing changes.
     let again = import(&t, &b, parts(&[&a])).await;
     assert_eq!(again.status, "duplicate", "{:?}", again.message);
@@ -1815,7 +1822,8 @@ both!(a_corrected_invoice_dated_in_another_month_restates_the_first, |t| {
         let app = t.app.clone();
         async move { app.ledger_totals(&sys(), &q).await.unwrap().total.billed_cost.to_string() }
     };
-    // INV-9 dated 28 May, then reissued on 2 June for 90.00: the reissue replaces it, in May too.
+    // INV-9 dated 28 May, then reissued on 2 June for 90.00: the reissue replaces it, in May too (an invoice
+    // restates its readings in its month and the months either side).
     let may =
         import(&t, &file("a.csv", &[("2026-05-28", "INV-9", "100.00"), ("2026-05-10", "", "5.00")]), opts())
             .await;
@@ -1828,6 +1836,10 @@ both!(a_corrected_invoice_dated_in_another_month_restates_the_first, |t| {
     assert_eq!(billed(&t, Some("2026-05")).await, "5.00");
     assert_eq!(billed(&t, Some("2026-06")).await, "97.00");
     assert_eq!(billed(&t, None).await, "102.00");
+    // The same number months later is another invoice (numbers that restart each year): it adds up.
+    let later = import(&t, &file("c.csv", &[("2026-09-15", "INV-9", "40.00")]), opts()).await;
+    assert_eq!((later.status.as_str(), later.replaced.len()), ("active", 0), "{:?}", later.message);
+    assert_eq!(billed(&t, None).await, "142.00");
 });
 
 both!(a_gcp_csv_without_credits_is_read_and_said_to_be_before_credits, |t| {
@@ -1883,7 +1895,28 @@ both!(a_period_converted_at_a_cross_rate_exports_to_parquet, |t| {
     back.app.import_rates(&sys(), "Date,USD,GBP\n2026-05-04,1.0823,0.8412\n", "ecb.csv").await.unwrap();
     let s = import(&back, &pq, ImportOptions::default()).await;
     assert_eq!((s.status.as_str(), s.rows_ingested), ("active", 1), "{:?}", s.message);
-    assert!(!dir.path().join("may.part").exists());
+    // A value Parquet's DECIMAL(38, 18) cannot hold refuses the export, and leaves no partial file behind.
+    let big = dir.path().join("big.csv");
+    std::fs::write(
+        &big,
+        "Invoice Date,Invoice No,Supplier,Amount\n2026-05-05,INV-2,Acme,100000000000000000000.00\n",
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        mapping: Some(
+            itemize_ingest::generic::Mapping::from_toml(
+                "name = \"Big\"\n[columns]\ndate = \"Invoice Date\"\namount = \"Amount\"\nvendor = \"Supplier\"\n\
+                 invoice = \"Invoice No\"\n[defaults]\ncurrency = \"USD\"\n",
+            )
+            .unwrap(),
+        ),
+        ..Default::default()
+    };
+    assert_eq!(import(&t, &big, opts).await.status, "active");
+    let out = dir.path().join("big.parquet");
+    let e = t.app.export_focus_file(&sys(), "2026-05", ExportFormat::Parquet, &out).await.unwrap_err();
+    assert!(e.to_string().contains("too large"), "{e}");
+    assert!(!out.exists() && !dir.path().join("big.part").exists(), "nothing left behind");
 });
 
 both!(leftovers_of_imports_cut_short_are_swept_and_nothing_else, |t| {
