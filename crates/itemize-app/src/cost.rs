@@ -824,6 +824,12 @@ impl App {
         // The file, and the further parts of the same export when it comes in several.
         let files: Vec<PathBuf> =
             std::iter::once(path.to_path_buf()).chain(opts.parts.iter().cloned()).collect();
+        // Each file's size and modification time now, to tell at the commit whether one was still being written
+        // while it was read (an owned file is the import's own, and moves away).
+        let signature = |files: &[PathBuf]| -> Vec<Option<(u64, Option<std::time::SystemTime>)>> {
+            files.iter().map(|f| std::fs::metadata(f).ok().map(|m| (m.len(), m.modified().ok()))).collect()
+        };
+        let signed = (!opts.owned).then(|| signature(&files));
         let fs = files.clone();
         let hashed: Vec<(String, u64)> = tokio::task::spawn_blocking(move || {
             fs.iter().map(|p| hash_file(p)).collect::<std::io::Result<Vec<_>>>()
@@ -1137,6 +1143,15 @@ impl App {
         let commitments: Vec<CommitmentRow> = processed.commitments.iter().map(commitment_row).collect();
         let t = std::time::Instant::now();
         let outcome = async {
+            if let Some(before) = &signed
+                && signature(&files) != *before
+            {
+                return Err(AppError::Refused(
+                    "the file changed while it was being read (still being written?); nothing was imported: \
+                     import it again once it is complete"
+                        .into(),
+                ));
+            }
             let mut tx = self.store().transaction().await?;
             // One import makes partitions current at a time (PostgreSQL; SQLite's write transactions already
             // are one at a time), so what the checks below see stays true until it commits.
