@@ -689,7 +689,7 @@ impl App {
 
     /// Allocates one billing period with the rule set in force for it and makes the result the period's cube.
     pub async fn allocate_period(&self, actor: &Actor, period: &str) -> Result<RunView, AppError> {
-        self.allocate_with(actor, period, &[]).await
+        self.allocate_with(actor, period, &[], 0).await
     }
 
     /// Allocates a period, first posting `pending` restatements into it in the same transaction: they land
@@ -699,6 +699,8 @@ impl App {
         actor: &Actor,
         period: &str,
         pending: &[AdjustmentRow],
+        // How many adjustments restating the pending ones' source period there were when they were worked out.
+        earlier_of_source: usize,
     ) -> Result<RunView, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
@@ -723,7 +725,17 @@ impl App {
                 "{period} was closed while it was being allocated: its allocation and journal are final"
             )));
         }
-        if !pending.is_empty() {
+        if let Some(first) = pending.first() {
+            // Another restatement of the same month posted meanwhile (two imports finishing together): this one
+            // was worked out against what was posted before it, and would post the difference again.
+            let now_posted = tx.adjustments(Some(&first.source_period), None).await?.len();
+            if now_posted != earlier_of_source {
+                return Err(AppError::Refused(format!(
+                    "another restatement of {} was posted while this one was worked out; nothing was posted: run \
+                     the restatement again (POST /api/v1/allocation/restate?period={})",
+                    first.source_period, first.source_period
+                )));
+            }
             tx.insert_adjustments(pending).await?;
         }
         // Restatements of closed periods posted into this one are part of its cube: every one posted so far,

@@ -137,6 +137,7 @@ impl App {
         let (now_cells, _) = cells_of(period, &rows);
         let was = s.cube_cells(period, period, None).await?;
         let earlier = s.adjustments(Some(period), None).await?;
+        let earlier_count = earlier.len();
         drop(s);
         let (earlier, _) = cells_of(period, &adjustment_cube_rows(period, &earlier));
         let mut diff: BTreeMap<Key, Amounts> = BTreeMap::new();
@@ -184,7 +185,7 @@ impl App {
             // Posted with the allocation of the period that carries them, in one transaction under its lock: a
             // close of that period meanwhile refuses the restatement (run again, it posts into the next open
             // period) rather than leaving adjustments in a closed period's books that its cube never showed.
-            self.allocate_with(actor, &posted, &adjustments).await?;
+            self.allocate_with(actor, &posted, &adjustments, earlier_count).await?;
         }
         Ok(Restatement {
             source_period: period.to_string(),

@@ -778,3 +778,51 @@ both!(a_committed_import_owes_its_restatement_until_it_is_finished, |t| {
         t.app.cost_imports(&sys(), None, None, 10).await.unwrap().into_iter().find(|r| r.id == s.id).unwrap();
     assert!(row.message.unwrap_or_default().contains(&format!("closed period {period} restated")));
 });
+
+// Two restatements of one closed month at the same moment (two imports finishing together) post the difference
+// once: the second finds the first's adjustments under the lock and posts nothing.
+both!(two_restatements_of_one_month_at_once_post_the_difference_once, |t| {
+    let (_, period) = closed_month(&t).await;
+    let closed_total = ledger_total(&t, period.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ImportOptions { defer_follow_up: true, ..Default::default() };
+    let s = import(&t, &without_dearest(dir.path(), FIXTURES[0], 1), opts).await;
+    assert_eq!(s.status, "active", "{:?}", s.message);
+    let change = ledger_total(&t, period.clone()).await - closed_total;
+    assert!(change != Decimal::ZERO);
+    // The month the difference goes into is locked (as a close or an allocation of it would), so on PostgreSQL
+    // both restatements work the difference out and wait to post it.
+    let first: jiff::civil::Date = format!("{period}-01").parse().unwrap();
+    let next = first.last_of_month().tomorrow().unwrap().strftime("%Y-%m").to_string();
+    let mut tx = t.store().transaction().await.unwrap();
+    tx.lock_period(&next).await.unwrap();
+    let restate = || {
+        let (app, p) = (t.app.clone(), period.clone());
+        tokio::spawn(async move { app.restate_period(&sys(), &p, None).await })
+    };
+    let (a, b) = (restate(), restate());
+    if t.url.starts_with("postgres") {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+        let q = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 1634496623";
+        let mut waiting = 0i64;
+        for _ in 0..3000 {
+            waiting = sqlx::query_scalar(q).fetch_one(&mut c).await.unwrap();
+            if waiting >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(waiting, 2, "both restatements wait for the month's lock");
+    }
+    tx.rollback().await.unwrap();
+    let results = [a.await.unwrap(), b.await.unwrap()];
+    let refused = results.iter().filter(|r| r.is_err()).count();
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(r.to_string().contains("another restatement"), "{r}");
+    }
+    assert!(refused <= 1, "{results:?}");
+    let posted = t.app.adjustments(&sys(), Some(&period), None).await.unwrap();
+    let sum: Decimal = posted.iter().map(|a| a.effective.parse::<Decimal>().unwrap()).sum();
+    assert_eq!(sum, change, "the difference, once");
+});
