@@ -1415,6 +1415,8 @@ async fn earlier_spellings(
     parts: &[PartitionRow],
     vendors: &VendorIndex,
 ) -> Result<Vec<Restates>, AppError> {
+    // A period's current partitions, read once for all the parts of that period and account.
+    let mut current: HashMap<(String, String), Vec<PartitionRow>> = HashMap::new();
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
         // An invoice's earlier readings in its month and the months either side (a corrected invoice may be
@@ -1427,7 +1429,12 @@ async fn earlier_spellings(
             Vec::new()
         };
         let readings = if periods.is_empty() {
-            s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?
+            let key = (p.billing_period.clone(), p.billing_account_id.clone());
+            if !current.contains_key(&key) {
+                let active = s.active_partitions_of(&p.billing_period, &p.billing_account_id).await?;
+                current.insert(key.clone(), active);
+            }
+            current[&key].clone()
         } else {
             s.active_partitions_of_slice(&p.billing_account_id, &p.slice)
                 .await?

@@ -90,20 +90,10 @@ fn read(bytes: &[u8]) -> Result<Grid, RowError> {
         .collect();
     let header = spelled.iter().map(|h| h.to_lowercase()).collect();
     let mut rows = Vec::new();
-    // Through the readers' line-end filter, whose note of blank lines numbers a row after them by its own line.
+    // As the readers read: a row after blank lines is numbered by its own line.
     let mut rec = csv::StringRecord::new();
-    loop {
-        match r.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map(|p| r.get_mut().line_of(p)).unwrap_or(0);
-                rows.push((line, std::mem::take(&mut rec)));
-            }
-            Err(e) => {
-                let line = e.position().map(|p| r.get_mut().line_of(p)).unwrap_or(0);
-                return Err(RowError::new(line, None, None, e.to_string()));
-            }
-        }
+    while let Some(line) = itemize_ingest::cells::next_csv(&mut r, &mut rec) {
+        rows.push((line?, std::mem::take(&mut rec)));
     }
     Ok(Grid { spelled, header, rows })
 }

@@ -324,14 +324,11 @@ pub fn raw_rows(path: &Path, mapping: Option<&Mapping>) -> std::io::Result<RawRo
                 header,
                 rows: Box::new(std::iter::from_fn(move || {
                     let mut rec = csv::StringRecord::new();
-                    match r.read_record(&mut rec) {
-                        Ok(true) => {
-                            let line = rec.position().map(|p| r.get_mut().line_of(p)).unwrap_or(0);
-                            Some(Ok((line, rec.iter().map(str::to_string).collect())))
-                        }
-                        Ok(false) => None,
-                        Err(e) => Some(Err(std::io::Error::other(e))),
-                    }
+                    let line = crate::cells::next_csv(&mut r, &mut rec)?;
+                    Some(
+                        line.map(|l| (l, rec.iter().map(str::to_string).collect()))
+                            .map_err(std::io::Error::other),
+                    )
                 })),
             })
         }

@@ -117,8 +117,7 @@ async fn upload(
             file_name: Some(name),
             owned: true,
             replace_newer,
-            parts: Vec::new(),
-            defer_follow_up: false,
+            ..Default::default()
         };
         if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
             tracing::error!(import = id, error = %e, "cost import failed");

@@ -124,7 +124,7 @@ pub async fn import_cost(
             owned: false,
             replace_newer,
             parts: more.to_vec(),
-            defer_follow_up: false,
+            ..Default::default()
         };
         let result = app.import_cost_file(&operator(), file, opts, progress).await;
         done.store(true, Ordering::Relaxed);
