@@ -303,6 +303,11 @@ fn without_format(p: &ListParams) -> ListParams {
 
 /// A file download: its content type and the name it is saved under.
 pub(crate) fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+    download_body(content_type, name, axum::body::Body::from(body))
+}
+
+/// A download of `body` (streamed) as the attachment `name`.
+pub(crate) fn download_body(content_type: &'static str, name: &str, body: axum::body::Body) -> Response {
     let mut res = body.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {

@@ -13,10 +13,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
-use itemize_app::AppError;
 use itemize_app::cost::{ImportOptions, Progress};
 use itemize_app::focus_export::ExportFormat;
 use itemize_app::ledger::LedgerQuery;
+use itemize_app::{App, AppError};
 use itemize_core::auth::Action;
 use itemize_ingest::generic::Mapping;
 use itemize_ingest::source::Format;
@@ -83,53 +83,117 @@ async fn upload(
     };
     // Authorize (and record the job) before reading a byte of the body.
     let queued = s.app.queue_cost_import(&auth.actor, &name, lenient).await?;
-    let dir = s.app.config().data_dir.join("uploads");
-    let path = dir.join(format!("import-{}.upload", queued.id));
+    let id = queued.id;
     let written = async {
-        tokio::fs::create_dir_all(&dir).await?;
-        let mut f = tokio::fs::File::create(&path).await?;
+        let (spool, mut f) = Spool::create(&s.app, id).await.map_err(|e| (None, e))?;
         let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            f.write_all(&chunk).await?;
+        let copied = async {
+            while let Some(chunk) = stream.next().await {
+                f.write_all(&chunk.map_err(std::io::Error::other)?).await?;
+            }
+            f.flush().await
         }
-        f.flush().await?;
-        Ok::<_, std::io::Error>(())
+        .await;
+        match copied {
+            Ok(()) => Ok(spool),
+            Err(e) => Err((Some(spool), e)),
+        }
     }
     .await;
-    let app = s.app.clone();
-    let actor = auth.actor.clone();
-    if let Err(e) = written {
-        let _ = tokio::fs::remove_file(&path).await;
-        let _ = app.fail_cost_import(queued.id, &format!("the upload did not complete: {e}")).await;
-        return Err(AppError::BadRequest {
-            message: format!("the upload did not complete: {e}"),
-            details: vec![],
+    let spool = match written {
+        Ok(spool) => spool,
+        Err((spool, e)) => {
+            let message = format!("the upload did not complete: {e}");
+            match spool {
+                Some(spool) => spool.abandon(&message).await,
+                None => {
+                    let _ = s.app.fail_cost_import(id, &message).await;
+                }
+            }
+            return Err(AppError::BadRequest { message, details: vec![] }.into());
         }
-        .into());
-    }
-    let id = queued.id;
-    tokio::spawn(async move {
-        let opts = ImportOptions {
-            format,
-            mapping,
-            lenient,
-            file_name: Some(name),
-            owned: true,
-            replace_newer,
-            ..Default::default()
-        };
-        if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
-            tracing::error!(import = id, error = %e, "cost import failed");
-            let _ = app.fail_cost_import(id, &e.to_string()).await;
-        }
-        let _ = tokio::fs::remove_file(&path).await;
-    });
+    };
+    let opts = ImportOptions {
+        format,
+        mapping,
+        lenient,
+        file_name: Some(name),
+        owned: true,
+        replace_newer,
+        ..Default::default()
+    };
+    spool.start(auth.actor.clone(), opts);
     let mut res = (StatusCode::ACCEPTED, Json(queued)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/cost/imports/{id}")) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     Ok(res)
+}
+
+/// An upload being written to `DATA_DIR/uploads/` for a queued import. Until it is started or abandoned,
+/// dropping it (its request cancelled while the body was still arriving) removes the file and fails the import,
+/// so a cut upload neither waits queued nor leaves its file for the next start's sweep.
+pub(crate) struct Spool {
+    app: App,
+    id: i64,
+    path: std::path::PathBuf,
+    armed: bool,
+}
+
+impl Spool {
+    /// The upload's file for import `id`, created empty.
+    pub(crate) async fn create(app: &App, id: i64) -> std::io::Result<(Spool, tokio::fs::File)> {
+        let dir = app.config().data_dir.join("uploads");
+        tokio::fs::create_dir_all(&dir).await?;
+        let path = dir.join(format!("import-{id}.upload"));
+        let f = tokio::fs::File::create(&path).await?;
+        Ok((Spool { app: app.clone(), id, path, armed: true }, f))
+    }
+
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Removes the file and fails the import with `message`.
+    pub(crate) async fn abandon(mut self, message: &str) {
+        self.armed = false;
+        let _ = tokio::fs::remove_file(&self.path).await;
+        let _ = self.app.fail_cost_import(self.id, message).await;
+    }
+
+    /// Runs the import in the background; the file is removed when it ends, whatever the outcome.
+    pub(crate) fn start(mut self, actor: itemize_core::auth::Actor, opts: ImportOptions) {
+        self.armed = false;
+        let (app, id, path) = (self.app.clone(), self.id, std::mem::take(&mut self.path));
+        tokio::spawn(async move {
+            if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await
+            {
+                tracing::error!(import = id, error = %e, "cost import failed");
+                let _ = app.fail_cost_import(id, &e.to_string()).await;
+            }
+            let _ = tokio::fs::remove_file(&path).await;
+        });
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (app, id, path) = (self.app.clone(), self.id, std::mem::take(&mut self.path));
+        let cleanup = async move {
+            let _ = tokio::fs::remove_file(&path).await;
+            let _ = app.fail_cost_import(id, "the upload did not complete: the request was cancelled").await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(cleanup);
+            }
+            // No runtime (the process is ending): the next start's sweep removes the file and fails the import.
+            Err(_) => tracing::warn!(import = id, "an abandoned upload is left for the next start's sweep"),
+        }
+    }
 }
 
 /// `GET /api/v1/cost/imports[?status=S][&before=ID][&limit=N]`, newest first.
@@ -211,11 +275,99 @@ async fn export(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Res
     let dir = s.app.config().data_dir.join("exports");
     tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Refused(format!("export: {e}")))?;
     let tmp = dir.join(format!("focus-{period}-{}.{ext}", itemize_app::secrets::random_secret()));
-    let result = s.app.export_focus_file(&auth.actor, &period, format, &tmp).await;
-    let bytes = match result {
-        Ok(_) => tokio::fs::read(&tmp).await.map_err(|e| AppError::Refused(format!("export: {e}"))),
-        Err(e) => Err(e),
+    // The file is removed when its download ends, however it ends (see `TempDownload`).
+    let opened = async {
+        s.app.export_focus_file(&auth.actor, &period, format, &tmp).await?;
+        let file =
+            tokio::fs::File::open(&tmp).await.map_err(|e| AppError::Refused(format!("export: {e}")))?;
+        let len = file.metadata().await.map_err(|e| AppError::Refused(format!("export: {e}")))?.len();
+        Ok::<_, AppError>((file, len))
+    }
+    .await;
+    let (file, len) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e.into());
+        }
     };
-    let _ = tokio::fs::remove_file(&tmp).await;
-    Ok(crate::api::download(ctype, &format!("focus-{period}.{ext}"), bytes?))
+    let body = TempDownload { file, path: tmp }.into_body();
+    let mut res = crate::api::download_body(ctype, &format!("focus-{period}.{ext}"), body);
+    res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    Ok(res)
+}
+
+/// A file written for one download: streamed in chunks (an export of any size never sits in memory whole) and
+/// removed when the stream is dropped, whether the client read it to the end or went away halfway.
+struct TempDownload {
+    file: tokio::fs::File,
+    path: std::path::PathBuf,
+}
+
+/// The chunk a download is read in.
+const DOWNLOAD_CHUNK: usize = 64 << 10;
+
+impl TempDownload {
+    fn into_body(self) -> Body {
+        // The state is None after a read error: the stream ends there.
+        Body::from_stream(futures_util::stream::unfold(Some(self), |d| async move {
+            use tokio::io::AsyncReadExt;
+            let mut d = d?;
+            let mut buf = vec![0u8; DOWNLOAD_CHUNK];
+            match d.file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(axum::body::Bytes::from(buf)), Some(d)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        }))
+    }
+}
+
+impl Drop for TempDownload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_download_streams_its_file_in_chunks_and_removes_it_however_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let open = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &content).unwrap();
+            async move { TempDownload { file: tokio::fs::File::open(&path).await.unwrap(), path } }
+        };
+        // Read to the end: in chunks of at most DOWNLOAD_CHUNK, the whole file, then the file is gone.
+        let d = open("whole.csv").await;
+        let path = d.path.clone();
+        let mut stream = d.into_body().into_data_stream();
+        let mut got = Vec::new();
+        let mut chunks = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.unwrap();
+            assert!(chunk.len() <= DOWNLOAD_CHUNK);
+            got.extend_from_slice(&chunk);
+            chunks += 1;
+        }
+        assert_eq!(got, content);
+        assert!(chunks >= 4, "{chunks} chunks");
+        drop(stream);
+        assert!(!path.exists(), "removed after the download");
+        // Given up after one chunk: removed too.
+        let d = open("half.csv").await;
+        let path = d.path.clone();
+        let mut stream = d.into_body().into_data_stream();
+        assert_eq!(stream.next().await.unwrap().unwrap().len(), DOWNLOAD_CHUNK);
+        assert!(path.exists());
+        drop(stream);
+        assert!(!path.exists(), "removed when the client goes away");
+    }
 }

@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::api::download;
 use crate::auth::{Auth, form_csrf_ok};
 use crate::charts::{self, Point, money_text};
+use crate::cost_api::Spool;
 use crate::extract::Params;
 use crate::routes::Reg;
 use askama::Template;
@@ -17,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use itemize_app::allocation::{Measure, StatementBy, table_xlsx};
-use itemize_app::cost::{ImportOptions, ImportSummary, Progress};
+use itemize_app::cost::{ImportOptions, ImportSummary};
 use itemize_app::insight::{CubeDim, CubeQuery, Granularity};
 use itemize_app::lines::LinesQuery;
 use itemize_app::{AppError, ListParams};
@@ -25,7 +26,6 @@ use itemize_core::auth::Action;
 use itemize_ingest::source::Format;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 pub fn routes(r: Reg) -> Reg {
@@ -1308,7 +1308,7 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
     let mut format = None;
     let mut lenient = false;
     let mut replace_newer = false;
-    let mut saved: Option<(i64, std::path::PathBuf, String)> = None;
+    let mut saved: Option<(Spool, String)> = None;
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -1316,9 +1316,8 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
             Err(e) => {
                 let msg = format!("the upload did not complete: {e}");
                 // A file already saved from this form is not left queued.
-                if let Some((id, path, _)) = saved.take() {
-                    let _ = tokio::fs::remove_file(&path).await;
-                    let _ = s.app.fail_cost_import(id, &msg).await;
+                if let Some((spool, _)) = saved.take() {
+                    spool.abandon(&msg).await;
                 }
                 return fail(&s, &auth, StatusCode::BAD_REQUEST, msg).await;
             }
@@ -1344,9 +1343,8 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
             "replace_newer" => replace_newer = field.text().await.is_ok_and(|v| v == "on" || v == "true"),
             "file" => {
                 if saved.is_some() {
-                    if let Some((id, path, _)) = saved.take() {
-                        let _ = tokio::fs::remove_file(&path).await;
-                        let _ = s.app.fail_cost_import(id, "the upload held more than one file").await;
+                    if let Some((spool, _)) = saved.take() {
+                        spool.abandon("the upload held more than one file").await;
                     }
                     let msg = "upload one file at a time".to_string();
                     return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg).await;
@@ -1369,52 +1367,46 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
                     Ok(q) => q,
                     Err(e) => return app_error(e),
                 };
-                let dir = s.app.config().data_dir.join("uploads");
-                let path = dir.join(format!("import-{}.upload", queued.id));
                 let mut field = field;
+                let (spool, mut f) = match Spool::create(&s.app, queued.id).await {
+                    Ok(created) => created,
+                    Err(e) => {
+                        let msg = format!("the upload did not complete: {e}");
+                        let _ = s.app.fail_cost_import(queued.id, &msg).await;
+                        return fail(&s, &auth, StatusCode::BAD_REQUEST, msg).await;
+                    }
+                };
                 let written = async {
-                    tokio::fs::create_dir_all(&dir).await?;
-                    let mut f = tokio::fs::File::create(&path).await?;
                     while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
                         f.write_all(&chunk).await?;
                     }
-                    f.flush().await?;
-                    Ok::<_, std::io::Error>(())
+                    f.flush().await
                 }
                 .await;
                 if let Err(e) = written {
-                    let _ = tokio::fs::remove_file(&path).await;
                     let msg = format!("the upload did not complete: {e}");
-                    let _ = s.app.fail_cost_import(queued.id, &msg).await;
+                    spool.abandon(&msg).await;
                     return fail(&s, &auth, StatusCode::BAD_REQUEST, msg).await;
                 }
-                saved = Some((queued.id, path, name));
+                saved = Some((spool, name));
             }
             _ => {}
         }
     }
-    let Some((id, path, name)) = saved else {
+    let Some((spool, name)) = saved else {
         let msg = if csrf_ok { "choose a file to upload" } else { "the form expired; reload the page" };
         return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg.into()).await;
     };
-    let app = s.app.clone();
-    let actor = auth.actor.clone();
-    tokio::spawn(async move {
-        let opts = ImportOptions {
-            format,
-            mapping: None,
-            lenient,
-            file_name: Some(name),
-            owned: true,
-            replace_newer,
-            ..Default::default()
-        };
-        if let Err(e) = app.run_cost_import(&actor, id, &path, opts, Arc::new(Progress::default())).await {
-            tracing::error!(import = id, error = %e, "cost import failed");
-            let _ = app.fail_cost_import(id, &e.to_string()).await;
-        }
-        let _ = tokio::fs::remove_file(&path).await;
-    });
+    let id = spool.id();
+    let opts = ImportOptions {
+        format,
+        lenient,
+        file_name: Some(name),
+        owned: true,
+        replace_newer,
+        ..Default::default()
+    };
+    spool.start(auth.actor.clone(), opts);
     Redirect::to(&format!("/imports/{id}")).into_response()
 }
 

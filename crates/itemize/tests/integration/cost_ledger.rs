@@ -1259,6 +1259,62 @@ both!(gzip_files_read_like_plain_ones, |t| {
     }
 });
 
+both!(an_upload_cut_off_by_the_client_leaves_a_failed_job_and_no_file, |t| {
+    use tokio::io::AsyncWriteExt;
+    let s = t.serve().await;
+    let uploads = t.app.config().data_dir.join("uploads");
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // The client closes its connection (the body ends early), then resets one (the connection fails).
+    for (n, reset) in [(1, false), (2, true)] {
+        // It announces a megabyte, sends a few kilobytes and goes away.
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/cost/imports?name=cut-{n}.csv HTTP/1.1\r\nHost: {addr}\r\n\
+             Authorization: Bearer {}\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\n",
+            s.token
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(&[b'x'; 4096]).await.unwrap();
+        conn.flush().await.unwrap();
+        // The import is queued, its file being written, before the client leaves.
+        let mut queued = false;
+        for _ in 0..200 {
+            let (_, list) = s.get_json("/api/v1/cost/imports").await;
+            if list["items"].as_array().is_some_and(|i| i.len() == n) {
+                queued = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(queued, "upload {n} was queued");
+        if reset {
+            #[allow(deprecated)]
+            conn.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+        }
+        drop(conn);
+        let mut job = serde_json::Value::Null;
+        for _ in 0..200 {
+            let (_, list) = s.get_json("/api/v1/cost/imports").await;
+            // Newest first.
+            let item = list["items"][0].clone();
+            if item["status"] != "queued" {
+                job = item;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(
+            (job["status"].as_str(), job["file_name"].as_str()),
+            (Some("failed"), Some(&*format!("cut-{n}.csv"))),
+            "{job}"
+        );
+        assert!(job["message"].as_str().is_some_and(|e| e.contains("did not complete")), "{job}");
+        let left: Vec<_> =
+            std::fs::read_dir(&uploads).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        assert!(left.is_empty(), "nothing is left in uploads: {left:?}");
+    }
+});
+
 both!(uploads_become_jobs_and_the_ledger_answers_over_http, |t| {
     let s = t.serve().await;
     let body = std::fs::read(fixture("focus-1.3/azure/focus_1_3_cost_and_usage_azure.csv")).unwrap();
@@ -1311,8 +1367,24 @@ both!(uploads_become_jobs_and_the_ledger_answers_over_http, |t| {
     let period = job["totals"]["by_period"].as_object().unwrap().keys().next().unwrap().clone();
     let r = s.get(&format!("/api/v1/cost/export?period={period}")).await;
     assert_eq!(r.status(), 200);
+    let length: usize = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
     let text = r.text().await.unwrap();
     assert_eq!(text.lines().count(), 1001, "a header and every line");
+    assert_eq!(text.len(), length, "streamed whole, as announced");
+    let exports = t.app.config().data_dir.join("exports");
+    let left = || -> Vec<_> { std::fs::read_dir(&exports).unwrap().flatten().map(|e| e.path()).collect() };
+    assert!(left().is_empty(), "the file written for the download is gone: {:?}", left());
+    // A client that reads the headers and goes away: the file goes too.
+    let r = s.get(&format!("/api/v1/cost/export?period={period}&format=parquet")).await;
+    assert_eq!(r.status(), 200);
+    drop(r);
+    for _ in 0..200 {
+        if left().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(left().is_empty(), "an abandoned download leaves nothing: {:?}", left());
     // A viewer may read but not upload; a refused upload leaves nothing behind.
     let viewer = t.user("viewer1", "viewer", vec![]).await;
     let token = t.token(viewer, false).await;
