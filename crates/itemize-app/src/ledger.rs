@@ -5,6 +5,7 @@
 use crate::cost::ImportSummary;
 use crate::rates::{ParsedRates, parse_rates};
 use crate::{Actor, App, AppError};
+use itemize_core::allocation::{TagKeys, parse_rule_set};
 use itemize_core::auth::Action;
 use itemize_core::validate::FieldError;
 use itemize_ingest::lake::{self, ColumnData};
@@ -250,8 +251,10 @@ pub(crate) fn day_of_micros(us: i64) -> Option<String> {
 fn totals_of(
     lake_dir: &std::path::Path,
     parts: &[PartitionRow],
+    keys: &HashMap<String, TagKeys>,
     q: &LedgerQuery,
 ) -> Result<BTreeMap<Vec<Option<String>>, Acc>, AppError> {
+    let no_aliases = TagKeys::default();
     let mut cols: Vec<&str> = vec![
         "billed_cost_reporting",
         "effective_cost_reporting",
@@ -275,6 +278,7 @@ fn totals_of(
     let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
     for p in parts {
         let path = lake_dir.join(&p.lake_path);
+        let aliases = keys.get(&p.billing_period).unwrap_or(&no_aliases);
         lake::for_each_batch(&path, &cols, |b| {
             let mut tag_cache: HashMap<usize, BTreeMap<String, String>> = HashMap::new();
             let mut tags_at = |row: usize| -> BTreeMap<String, String> {
@@ -304,7 +308,7 @@ fn totals_of(
                 }
                 if let (Some(_), Some((k, v))) = (tag, &q.tag) {
                     let tags = tags_at(row);
-                    match (tag_of(&tags, k), v) {
+                    match (tag_of(&tags, k, aliases), v) {
                         (None, _) => continue,
                         (Some(have), Some(want)) if have != want => continue,
                         _ => {}
@@ -315,7 +319,7 @@ fn totals_of(
                     keys.push(match d {
                         Dimension::Period => b.columns[i].int(row).and_then(month_of_micros),
                         Dimension::Day => b.columns[i].int(row).and_then(day_of_micros),
-                        Dimension::Tag(k) => tag_of(&tags_at(row), k).cloned(),
+                        Dimension::Tag(k) => tag_of(&tags_at(row), k, aliases).cloned(),
                         _ => b.columns[i].text(row).map(str::to_string),
                     });
                 }
@@ -359,17 +363,32 @@ impl App {
         drop(s);
         // The partition's recorded services and tag keys spare reading files that cannot match. A partition with
         // too many to list records none (`null`), and is read.
-        let may_hold = |listed: &str, v: &str, any_case: bool| {
-            serde_json::from_str::<Option<BTreeSet<String>>>(listed).map_or(true, |s| {
-                s.is_none_or(|s| s.contains(v) || (any_case && s.iter().any(|x| x.eq_ignore_ascii_case(v))))
-            })
+        let may_hold_service = |listed: &str, v: &str| {
+            serde_json::from_str::<Option<BTreeSet<String>>>(listed)
+                .map_or(true, |s| s.is_none_or(|s| s.contains(v)))
         };
+        // A tag key is read as the period's allocation rules spell it: `tag:cost_centre` also finds `CostCenter`
+        // where the rules list it as an alias (the same key the showback and the line explorer use).
+        let mut keys: HashMap<String, TagKeys> = HashMap::new();
+        if q.tag.is_some() || q.group_by.iter().any(|d| matches!(d, Dimension::Tag(_))) {
+            let periods: BTreeSet<&str> = parts.iter().map(|p| p.billing_period.as_str()).collect();
+            let mut s = self.store().session().await?;
+            for period in periods {
+                if let Some(r) = s.rule_set_for(period).await? {
+                    let doc = parse_rule_set(&r.body)
+                        .map_err(|e| AppError::Refused(format!("the rules in force for {period}: {e}")))?;
+                    keys.insert(period.to_string(), TagKeys::new(&doc.tag_aliases));
+                }
+            }
+        }
+        let no_aliases = TagKeys::default();
         parts.retain(|p| {
-            q.service.as_ref().is_none_or(|svc| may_hold(&p.services_json, svc, false))
-                && q.tag.as_ref().is_none_or(|(k, _)| may_hold(&p.tag_keys_json, k, true))
+            let aliases = keys.get(&p.billing_period).unwrap_or(&no_aliases);
+            q.service.as_ref().is_none_or(|svc| may_hold_service(&p.services_json, svc))
+                && q.tag.as_ref().is_none_or(|(k, _)| may_hold_key(&p.tag_keys_json, k, aliases))
         });
         let (dir, q2, parts2) = (self.lake_dir(), q.clone(), parts.clone());
-        let groups = tokio::task::spawn_blocking(move || totals_of(&dir, &parts2, &q2))
+        let groups = tokio::task::spawn_blocking(move || totals_of(&dir, &parts2, &keys, &q2))
             .await
             .map_err(|e| AppError::Refused(format!("ledger query: {e}")))??;
         let mut total = Acc::default();
@@ -492,8 +511,18 @@ impl App {
     }
 }
 
-/// A line's value of tag `key`: providers spell keys in their own case (`Team`, `team`), so a key is matched
-/// whatever its case (the exact spelling first).
-fn tag_of<'a>(tags: &'a BTreeMap<String, String>, key: &str) -> Option<&'a String> {
-    tags.get(key).or_else(|| tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+/// A line's value of tag `key`: providers spell keys in their own case (`Team`, `team`) and teams in their own
+/// words (`cost-center`, `CostCentre`), so a key matches every spelling the period's rules give the same
+/// canonical key, compared case-insensitively. When a line carries two spellings, the first (in key order) wins,
+/// as in allocation ([`TagKeys::normalize_into`]).
+fn tag_of<'a>(tags: &'a BTreeMap<String, String>, key: &str, aliases: &TagKeys) -> Option<&'a String> {
+    let want = aliases.normalize(key);
+    tags.iter().find(|(k, _)| aliases.is(k, &want)).map(|(_, v)| v)
+}
+
+/// Whether a partition's recorded tag keys (`null` when too many to list) may hold a spelling of `key`.
+fn may_hold_key(listed: &str, key: &str, aliases: &TagKeys) -> bool {
+    let want = aliases.normalize(key);
+    serde_json::from_str::<Option<BTreeSet<String>>>(listed)
+        .map_or(true, |s| s.is_none_or(|s| s.iter().any(|x| aliases.is(x, &want))))
 }

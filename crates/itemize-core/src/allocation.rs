@@ -206,6 +206,11 @@ impl TagKeys {
         TagKeys { aliases: map }
     }
 
+    /// Whether `key` is spelled as `canonical` (a normalized key): the same ignoring case, or an alias of it.
+    pub fn is(&self, key: &str, canonical: &str) -> bool {
+        key.eq_ignore_ascii_case(canonical) || (!self.aliases.is_empty() && self.normalize(key) == canonical)
+    }
+
     pub fn normalize(&self, key: &str) -> String {
         let lower = key.to_lowercase();
         match self.aliases.get(&lower) {
