@@ -60,6 +60,9 @@ pub struct DepreciationPosting {
     pub lines: usize,
     pub assets: usize,
     pub write_offs: usize,
+    /// Assets lost or stolen in an earlier month and back this month: the write-off reversed, less the
+    /// depreciation of the months away.
+    pub reinstatements: usize,
     /// Total per currency, as posted (before conversion).
     pub totals: BTreeMap<String, String>,
     pub import: ImportSummary,
@@ -89,42 +92,78 @@ struct Line {
     amount: Decimal,
 }
 
-/// The day an asset was written off as lost or stolen, from its history: the first move into lost or stolen
-/// since it was last in stock or in use (a later retirement or disposal keeps that day).
-fn written_off_at(events: &[itemize_store::AssetEvent]) -> Option<(Date, &'static str)> {
-    let mut left = None;
+/// A time an asset was off the books: written off as lost or stolen on `at`, and back in stock or use on
+/// `back` if it came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Loss {
+    pub(crate) at: Date,
+    pub(crate) how: &'static str,
+    pub(crate) back: Option<Date>,
+}
+
+/// An asset's losses from its history, oldest first: each begins with the first move into lost or stolen since
+/// it was last in stock or in use (a later retirement or disposal keeps it going) and ends when it comes back.
+fn losses_of<'e>(events: impl IntoIterator<Item = &'e itemize_store::AssetEvent>) -> Vec<Loss> {
+    let day = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut out = Vec::new();
+    let mut open: Option<(Date, &'static str)> = None;
     // Every move of state counts, whatever made it: a transition, a check-out or a check-in (a stolen laptop
     // found and checked back in is back on the books).
     for e in events {
         match e.detail["to"]["state"].as_str() {
             Some(how @ ("lost" | "stolen")) => {
                 let how = if how == "lost" { "lost" } else { "stolen" };
-                left = left.or(Some((e.at.to_zoned(jiff::tz::TimeZone::UTC).date(), how)));
+                open = open.or(Some((day(e.at), how)));
             }
             Some("retired" | "disposed") => {}
-            Some(_) => left = None,
+            Some(_) => {
+                if let Some((at, how)) = open.take() {
+                    out.push(Loss { at, how, back: Some(day(e.at)) });
+                }
+            }
             None => {}
         }
     }
-    left
+    out.extend(open.map(|(at, how)| Loss { at, how, back: None }));
+    out
 }
 
-/// When each asset now lost, stolen, retired or disposed of was written off as lost or stolen (see
-/// [`written_off_at`]), from its history.
-pub(crate) async fn write_offs(
+/// The events that move an asset's state.
+const STATE_MOVES: [&str; 3] = ["transition", "check-out", "check-in"];
+
+/// What an asset's history says of its time on the books.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BookHistory {
+    /// Its losses (see [`losses_of`]).
+    pub(crate) losses: Vec<Loss>,
+    /// The day it was received: its first move out of requested or on order.
+    pub(crate) received: Option<Date>,
+}
+
+/// Every asset's [`BookHistory`], read from the state moves in one query; assets never lost and never
+/// received (imported or created in stock or in use) are absent.
+pub(crate) async fn book_histories(
     s: &mut itemize_store::Session,
-    assets: &[Asset],
-) -> Result<HashMap<i64, (Date, &'static str)>, AppError> {
-    let mut left_at = HashMap::new();
-    for a in assets {
-        if matches!(a.state, State::Lost | State::Stolen | State::Retired | State::Disposed) {
-            let events = s.asset_events(a.id).await.map_err(crate::assets::store_err)?;
-            if let Some(d) = written_off_at(&events) {
-                left_at.insert(a.id, d);
-            }
-        }
+) -> Result<HashMap<i64, BookHistory>, AppError> {
+    let events = s.asset_events_of_kind(&STATE_MOVES).await.map_err(crate::assets::store_err)?;
+    let mut by_asset: HashMap<i64, Vec<&itemize_store::AssetEvent>> = HashMap::new();
+    for e in &events {
+        by_asset.entry(e.asset_id).or_default().push(e);
     }
-    Ok(left_at)
+    let ordered = |e: &itemize_store::AssetEvent, at: &str| {
+        matches!(e.detail[at]["state"].as_str(), Some("requested" | "on-order"))
+    };
+    Ok(by_asset
+        .into_iter()
+        .map(|(id, evs)| {
+            let received = evs
+                .iter()
+                .find(|e| ordered(e, "from") && !ordered(e, "to"))
+                .map(|e| e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
+            (id, BookHistory { losses: losses_of(evs), received })
+        })
+        .filter(|(_, h)| !h.losses.is_empty() || h.received.is_some())
+        .collect())
 }
 
 /// Each asset's cost-centre changes from its history (edits and import updates), oldest first: when, and the
@@ -166,62 +205,116 @@ pub(crate) fn cost_centre_in(a: &Asset, changes: &CostCentreChanges, month: Date
 }
 
 /// An asset's time on the books, as the ledger posting and the depreciation report both count it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct OnBooks {
-    /// When it was written off as lost or stolen, and which (from [`write_offs`]).
+    /// When it was written off as lost or stolen and has not come back, and which.
     pub(crate) lost: Option<(Date, &'static str)>,
     /// The first day of the month it left the books in: the earlier of the loss and the disposal.
     pub(crate) left: Option<Date>,
+    /// Losses it came back from in a later month: (the month it was lost, the month it came back), first days.
+    /// It is written off in the first and reinstated in the second; it is off the books in the months between.
+    pub(crate) away: Vec<(Date, Date, &'static str)>,
+    /// The first day of the month it was received in, when it was on order first: it depreciates from then on,
+    /// the months of its schedule before then caught up in that month.
+    pub(crate) from: Option<Date>,
 }
 
 impl OnBooks {
-    /// `None` for an asset not on the books yet (requested or on order). `lost` is its entry in [`write_offs`].
-    pub(crate) fn of(a: &Asset, lost: Option<(Date, &'static str)>) -> Option<OnBooks> {
+    /// `None` for an asset not on the books yet (requested or on order). `history` is its entry in
+    /// [`book_histories`].
+    pub(crate) fn of(a: &Asset, history: Option<&BookHistory>) -> Option<OnBooks> {
         if matches!(a.state, State::Requested | State::OnOrder) {
             return None;
         }
+        let losses = history.map_or(&[][..], |h| h.losses.as_slice());
+        let from = history.and_then(|h| h.received).map(|d| d.first_of_month());
+        let lost = losses.iter().find(|l| l.back.is_none()).map(|l| (l.at, l.how));
         let disposed = a.disposal.as_ref().filter(|_| a.state == State::Disposed).map(|d| d.date);
         let left = match (lost.map(|(d, _)| d), disposed) {
             (Some(l), Some(d)) => Some(l.min(d)),
             (l, d) => l.or(d),
         }
         .map(|d| d.first_of_month());
-        Some(OnBooks { lost, left })
+        // A loss it came back from within the same month changes nothing.
+        let away = losses
+            .iter()
+            .filter_map(|l| Some((l.at.first_of_month(), l.back?.first_of_month(), l.how)))
+            .filter(|(from, back, _)| back > from)
+            .collect();
+        Some(OnBooks { lost, left, away, from })
     }
 
     /// Whether it is on the books in `month` (a month's first day): it depreciates in the month it leaves them,
-    /// and not after.
+    /// not after, and again from the month it comes back in.
     pub(crate) fn in_month(&self, month: Date) -> bool {
-        self.left.is_none_or(|l| month <= l)
+        self.from.is_none_or(|f| month >= f)
+            && self.left.is_none_or(|l| month <= l)
+            && !self.away.iter().any(|&(from, back, _)| month > from && month < back)
+    }
+
+    /// Its depreciation expense in `month` (a month's first day, on the books): the schedule's, and in the month
+    /// it was received also that of the months of its schedule before, while it was on order (a schedule that
+    /// starts at the purchase date is never posted short).
+    pub(crate) fn expense(
+        &self,
+        schedule: &[itemize_core::assets::depreciation::Month],
+        month: Date,
+    ) -> Decimal {
+        let caught_up = self.from == Some(month);
+        schedule
+            .iter()
+            .filter(|m| m.month == month || (caught_up && m.month < month))
+            .map(|m| m.expense)
+            .sum()
+    }
+
+    /// The months of `schedule` within `[from, to]` it is charged in, with its expense in each (see
+    /// [`OnBooks::expense`]).
+    pub(crate) fn charged(
+        &self,
+        schedule: &[itemize_core::assets::depreciation::Month],
+        from: Date,
+        to: Date,
+    ) -> Vec<(Date, Decimal)> {
+        let mut months: Vec<Date> = schedule.iter().map(|m| m.month).collect();
+        // Received after its schedule ended: all of it is caught up in the month it was received.
+        months.extend(self.from.filter(|f| schedule.last().is_some_and(|m| m.month < *f)));
+        months
+            .into_iter()
+            .filter(|m| *m >= from && *m <= to && self.in_month(*m))
+            .map(|m| (m, self.expense(schedule, m)))
+            .collect()
     }
 }
 
 impl App {
     /// The month's depreciation (and write-offs) for every owned asset, as lines grouped for the ledger.
-    async fn depreciation_lines(&self, month: Date) -> Result<(Vec<Line>, usize, usize), AppError> {
+    /// Also says how many assets depreciate, and how many lines write one off or reinstate one.
+    async fn depreciation_lines(&self, month: Date) -> Result<(Vec<Line>, usize, usize, usize), AppError> {
         let mut s = self.store().session().await?;
         let assets = s.all_assets(None).await.map_err(crate::assets::store_err)?;
         let ccs: HashMap<i64, String> =
             s.all::<CostCentre>(true).await?.into_iter().map(|c| (c.id.into(), c.fields.code)).collect();
         // When an asset that was lost or stolen left the books: the day it became lost or stolen, kept through a
         // later retirement or disposal, forgotten if it came back (to stock or use) before.
-        let left_at = write_offs(&mut s, &assets).await?;
+        let histories = book_histories(&mut s).await?;
         let moves = cost_centre_changes(&mut s).await?;
         drop(s);
         let month = month.first_of_month();
         let mut groups: BTreeMap<(String, String, String), (Decimal, usize)> = BTreeMap::new();
         let mut lines = Vec::new();
         let mut counted = 0;
+        let mut reinstatements = 0;
         for a in &assets {
-            let Some(books) = OnBooks::of(a, left_at.get(&a.id).copied()) else { continue };
+            let Some(books) = OnBooks::of(a, histories.get(&a.id)) else { continue };
             let Some(plan) = a.fields.plan() else { continue };
             let Ok(schedule) = plan.schedule() else { continue };
             // Off the books from the earlier of the loss and the disposal.
             if !books.in_month(month) {
                 continue; // off the books before this month
             }
-            let OnBooks { lost, left } = books;
-            let expense = schedule.iter().find(|m| m.month == month).map_or(Decimal::ZERO, |m| m.expense);
+            let expense = books.expense(&schedule, month);
+            let OnBooks { lost, left, away, .. } = books;
             let cc = cost_centre_in(a, &moves, month).and_then(|c| ccs.get(&c).cloned()).unwrap_or_default();
             let currency = a.fields.currency.code().to_string();
             if !expense.is_zero() {
@@ -230,11 +323,45 @@ impl App {
                 g.1 += 1;
                 counted += 1;
             }
+            // The book value after `through`'s depreciation.
+            let book_after = |through: Date| -> Decimal {
+                plan.cost - schedule.iter().filter(|m| m.month <= through).map(|m| m.expense).sum::<Decimal>()
+            };
+            for &(from, back, how) in &away {
+                // Written off in the month it was lost, as if it would not come back (that month stays as posted
+                // when it does); reinstated in the month it came back at the value it would carry then had it never
+                // left, so the months away are depreciated once, in the reinstatement.
+                let tag = &a.fields.tag;
+                let (amount, description, reinstated) = if from == month {
+                    let book = book_after(month);
+                    (book, format!("Write-off of {tag}: {how}; book value {book} less proceeds 0"), false)
+                } else if back == month {
+                    let book = book_after(month.saturating_sub(jiff::ToSpan::months(1)));
+                    let since = from.strftime("%Y-%m");
+                    (
+                        -book,
+                        format!("Reinstatement of {tag}: {how} in {since}, back; book value {book}"),
+                        true,
+                    )
+                } else {
+                    continue;
+                };
+                if !amount.is_zero() {
+                    reinstatements += usize::from(reinstated);
+                    lines.push(Line {
+                        cost_centre: cc.clone(),
+                        currency: currency.clone(),
+                        gl: DISPOSAL_GL_ACCOUNT,
+                        service: "Asset disposals".into(),
+                        description,
+                        class: a.fields.class.to_string(),
+                        amount,
+                    });
+                }
+            }
             if left == Some(month) {
                 // The book value left after this month's depreciation goes, less any sale proceeds.
-                let accumulated: Decimal =
-                    schedule.iter().filter(|m| m.month <= month).map(|m| m.expense).sum();
-                let book = plan.cost - accumulated;
+                let book = book_after(month);
                 // Written off by the loss when it came first (a later disposal of a lost asset sells nothing).
                 let disposal = a.disposal.as_ref().filter(|_| lost.is_none());
                 let proceeds: Decimal = disposal
@@ -276,8 +403,8 @@ impl App {
                 amount,
             })
             .collect();
-        let write_offs = lines.len();
-        Ok((groups.into_iter().chain(lines).collect(), counted, write_offs))
+        let write_offs = lines.len() - reinstatements;
+        Ok((groups.into_iter().chain(lines).collect(), counted, write_offs, reinstatements))
     }
 
     /// Posts a month's depreciation into the cost ledger (see the module documentation).
@@ -292,7 +419,7 @@ impl App {
         let month: Date = format!("{period}-01")
             .parse()
             .map_err(|_| crate::ledger::bad("period", format!("{period:?} is not a month")))?;
-        let (mut lines, assets, write_offs) = self.depreciation_lines(month).await?;
+        let (mut lines, assets, write_offs, reinstatements) = self.depreciation_lines(month).await?;
         if lines.is_empty() {
             // Nothing depreciates in the month now. If an earlier posting of it is in the ledger (a cost since
             // corrected, a method set to none), one zero line restates it to nothing; otherwise there is nothing
@@ -396,6 +523,7 @@ impl App {
             lines: lines.len(),
             assets,
             write_offs,
+            reinstatements,
             totals: totals.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
             import,
         })

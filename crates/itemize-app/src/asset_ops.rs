@@ -2,7 +2,7 @@
 //! end-of-life lists, the hardware refresh plan, one-off costs and total cost of ownership, depreciation
 //! schedules, physical audits and governance measures.
 
-use crate::asset_ledger::{OnBooks, write_offs};
+use crate::asset_ledger::{OnBooks, book_histories};
 use crate::assets::{allow, diff, load_settings, not_found, sees, store_err};
 use crate::{App, AppError};
 use itemize_core::FieldError;
@@ -946,24 +946,22 @@ impl App {
         let assets = self.store().session().await?.all_assets(None).await?;
         let (lost, moves) = {
             let mut s = self.store().session().await?;
-            (write_offs(&mut s, &assets).await?, crate::asset_ledger::cost_centre_changes(&mut s).await?)
+            (book_histories(&mut s).await?, crate::asset_ledger::cost_centre_changes(&mut s).await?)
         };
         let mut by: BTreeMap<(Option<i64>, String), MonthsAndAssets> = BTreeMap::new();
         for a in assets {
-            let Some(books) = OnBooks::of(&a, lost.get(&a.id).copied()) else { continue };
+            let Some(books) = OnBooks::of(&a, lost.get(&a.id)) else { continue };
             let Some(plan) = a.fields.plan() else { continue };
             let Ok(months) = plan.schedule() else { continue };
-            for m in
-                months.into_iter().filter(|m| m.month >= from && m.month <= to && books.in_month(m.month))
-            {
-                let cc = crate::asset_ledger::cost_centre_in(&a, &moves, m.month);
+            for (month, expense) in books.charged(&months, from, to) {
+                let cc = crate::asset_ledger::cost_centre_in(&a, &moves, month);
                 if let Some(scope) = &actor.scope
                     && !cc.is_some_and(|c| scope.contains(&c))
                 {
                     continue;
                 }
                 let e = by.entry((cc, a.fields.currency.code().to_string())).or_default();
-                *e.0.entry(m.month.strftime("%Y-%m").to_string()).or_default() += m.expense;
+                *e.0.entry(month.strftime("%Y-%m").to_string()).or_default() += expense;
                 e.1.insert(a.id);
             }
         }

@@ -456,6 +456,8 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
     let lease_start = add_days(add_months(lease_end, -36), 1);
     let mut leased = Vec::new();
     let mut unreturned = 0;
+    // The first laptop lost is found again months later (see the end).
+    let mut found_later: Option<(String, String)> = None;
 
     // Laptops: one per person, bought over the last three years (the refresh cycle).
     for (i, s) in staff.iter().enumerate() {
@@ -523,6 +525,9 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
         } else if in_use && g.rng.chance(3) {
             let (to, why) = if g.rng.chance(500) {
                 ("stolen", "Stolen from a car; police report filed")
+            } else if found_later.is_none() {
+                found_later = Some((tag.clone(), country.clone()));
+                ("lost", "Left on a train")
             } else {
                 ("lost", "Left on a train; not recovered")
             };
@@ -951,6 +956,20 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
             "cloud-resource": ["resource_id", "cost_centre_id"]
         }
     });
+    // Found and handed in weeks after it was lost (two thirds of the way through the history, the steps being
+    // spread over it in order; the loss is among the laptops' steps, the first): written off in the month it was
+    // lost, reinstated in the month it came back, both among the months posted.
+    if let Some((tag, country)) = found_later {
+        let at = g.steps.len() * 2 / 3;
+        g.steps.insert(
+            at,
+            Step::CheckIn {
+                tag,
+                body: json!({"location": stock_room(&country),
+                    "reason": "Found: handed in at the railway's lost-property office"}),
+            },
+        );
+    }
     AssetDemo { csv: csv.finish(), settings, steps: g.steps }
 }
 

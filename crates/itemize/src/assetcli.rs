@@ -984,11 +984,12 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                 if output == OutputFormat::Text {
                     let totals: Vec<String> = d.totals.iter().map(|(c, t)| format!("{t} {c}")).collect();
                     println!(
-                        "{}: {} lines ({} assets, {} write-offs), {}; ledger import {} ({})",
+                        "{}: {} lines ({} assets, {} write-offs, {} reinstatements), {}; ledger import {} ({})",
                         d.period,
                         d.lines,
                         d.assets,
                         d.write_offs,
+                        d.reinstatements,
                         totals.join(" + "),
                         d.import.id,
                         d.import.message.clone().unwrap_or_else(|| d.import.status.clone())

@@ -533,8 +533,11 @@ async fn demo(
             );
             if let (Some(first), Some(last)) = (assets.depreciation.first(), assets.depreciation.last()) {
                 let lines: usize = assets.depreciation.iter().map(|d| d.lines).sum();
+                let write_offs: usize = assets.depreciation.iter().map(|d| d.write_offs).sum();
+                let reinstated: usize = assets.depreciation.iter().map(|d| d.reinstatements).sum();
                 println!(
-                    "  {:<24} {:>5} months ({}..{}) of depreciation posted into the ledger as {lines} spend lines",
+                    "  {:<24} {:>5} months ({}..{}) of depreciation posted into the ledger as {lines} spend lines \
+                     ({write_offs} write-offs, {reinstated} reinstated: found after being lost)",
                     "depreciation/",
                     assets.depreciation.len(),
                     first.period,

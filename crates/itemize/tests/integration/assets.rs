@@ -1379,8 +1379,9 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .await
         .unwrap();
     assert_eq!(sold.disposal.unwrap().proceeds.as_deref(), Some("1150.5"));
-    // Stolen in December, found and checked back in, retired later: back on the books, depreciated after
-    // December and never written off.
+    // Stolen in December, found and checked back in in January, retired later: written off in December as
+    // stolen, reinstated in January, depreciated throughout (the clock goes back to December for it).
+    t.clock.set("2026-12-20T10:00:00Z".parse().unwrap());
     let found = laptop(
         &t,
         "LT-FOUND",
@@ -1393,18 +1394,92 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .unwrap();
     t.clock.set("2027-01-20T10:00:00Z".parse().unwrap());
     t.app.check_in_asset(&sys(), found.id, json!({"reason": "police returned it"})).await.unwrap();
-    // Retired in February: the theft it came back from is not a write-off.
+    // Retired in February: the theft it came back from is not written off again.
     t.clock.set("2027-02-05T10:00:00Z".parse().unwrap());
     t.app
         .transition_asset(&sys(), found.id, None, json!({"to": "retired", "reason": "spare"}))
         .await
         .unwrap();
     let dec_ = t.app.post_depreciation(&sys(), "2026-12").await.unwrap();
-    assert_eq!((dec_.assets, dec_.write_offs), (3, 1), "LT-KEPT, LT-SOLD written off, LT-FOUND depreciating");
-    for month in ["2027-01", "2027-02"] {
-        let m = t.app.post_depreciation(&sys(), month).await.unwrap();
-        assert_eq!((m.assets, m.write_offs), (2, 0), "{month}: LT-KEPT and LT-FOUND, nothing written off");
+    assert_eq!(
+        (dec_.assets, dec_.write_offs, dec_.reinstatements),
+        (3, 2, 0),
+        "LT-KEPT, LT-SOLD and LT-FOUND depreciating; LT-SOLD sold (at a gain) and LT-FOUND stolen"
+    );
+    let jan = t.app.post_depreciation(&sys(), "2027-01").await.unwrap();
+    assert_eq!((jan.assets, jan.write_offs, jan.reinstatements), (2, 0, 1), "LT-FOUND back");
+    let feb = t.app.post_depreciation(&sys(), "2027-02").await.unwrap();
+    assert_eq!((feb.assets, feb.write_offs, feb.reinstatements), (2, 0, 0), "LT-KEPT and LT-FOUND");
+});
+
+both!(a_lost_asset_found_again_is_reinstated_in_the_month_it_comes_back, |t| {
+    use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+    let (_, cc, _, _) = seed_small(&t).await;
+    let usd = json!({"cost_centre_id": cc, "currency": "USD"});
+    let away = laptop(&t, "LT-AWAY", usd.clone()).await;
+    let kept = laptop(&t, "LT-KEPT", usd).await;
+    let mut expense: BTreeMap<(i64, String), Decimal> = BTreeMap::new();
+    for id in [away.id, kept.id] {
+        for m in t.app.depreciation_schedule(&sys(), id, None).await.unwrap().months {
+            expense.insert((id, m.month.strftime("%Y-%m").to_string()), m.expense);
+        }
     }
+    let of = |id: i64, month: &str| expense.get(&(id, month.to_string())).copied().unwrap_or_default();
+    let book_after = |id: i64, month: &str| {
+        dec("1200.00")
+            - expense
+                .iter()
+                .filter(|((i, m), _)| *i == id && m.as_str() <= month)
+                .map(|(_, e)| *e)
+                .sum::<Decimal>()
+    };
+    // Lost on 22 November 2026 (the test clock): November writes it off at its book value after November.
+    t.app
+        .transition_asset(&sys(), away.id, None, json!({"to": "lost", "reason": "left on a train"}))
+        .await
+        .unwrap();
+    let nov = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
+    assert_eq!((nov.assets, nov.write_offs, nov.reinstatements), (2, 1, 0));
+    let text = std::fs::read_to_string(&nov.file).unwrap();
+    let written_off = book_after(away.id, "2026-11");
+    assert!(written_off > Decimal::ZERO);
+    assert!(text.contains(&format!("2026-11,{written_off},USD")), "{text}");
+    // Found in February and checked back in.
+    t.clock.set("2027-02-10T10:00:00Z".parse().unwrap());
+    t.app.check_in_asset(&sys(), away.id, json!({"reason": "found in a drawer"})).await.unwrap();
+    // November stays as posted: finding it later does not rewrite the month it was lost in.
+    let nov_again = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
+    assert_eq!(nov_again.import.status, "duplicate", "{:?}", nov_again.import.message);
+    // Off the books while away: neither posted nor in the depreciation report.
+    let mut posted = Decimal::from_str_exact(&nov.totals["USD"]).unwrap();
+    for month in ["2026-12", "2027-01"] {
+        let m = t.app.post_depreciation(&sys(), month).await.unwrap();
+        assert_eq!((m.assets, m.write_offs, m.reinstatements), (1, 0, 0), "{month}");
+        assert_eq!(m.totals["USD"], of(kept.id, month).to_string(), "{month}");
+        posted += Decimal::from_str_exact(&m.totals["USD"]).unwrap();
+    }
+    let report = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2026-11-01".parse().unwrap(), "2027-02-01".parse().unwrap())
+        .await
+        .unwrap();
+    let months = &report.iter().find(|r| r.cost_centre_id == Some(cc)).unwrap().months;
+    assert_eq!(months["2026-12"], of(kept.id, "2026-12").to_string());
+    assert_eq!(months["2027-02"], (of(kept.id, "2027-02") + of(away.id, "2027-02")).to_string());
+    // February reinstates it at the value it would carry after January had it never left, and depreciates it.
+    let feb = t.app.post_depreciation(&sys(), "2027-02").await.unwrap();
+    assert_eq!((feb.assets, feb.write_offs, feb.reinstatements), (2, 0, 1));
+    let text = std::fs::read_to_string(&feb.file).unwrap();
+    let reinstated = book_after(away.id, "2027-01");
+    assert!(text.contains(&format!("2027-02,-{reinstated},USD")), "{text}");
+    assert!(text.contains("Reinstatement of LT-AWAY: lost in 2026-11, back"), "{text}");
+    posted += Decimal::from_str_exact(&feb.totals["USD"]).unwrap();
+    // November to February together cost exactly the two laptops' depreciation: the write-off less the
+    // reinstatement is the depreciation of the months it was away.
+    let months = ["2026-11", "2026-12", "2027-01", "2027-02"];
+    let want: Decimal = months.iter().map(|m| of(kept.id, m) + of(away.id, m)).sum();
+    assert_eq!(posted, want);
 });
 
 fn dec(s: &str) -> rust_decimal::Decimal {
@@ -1614,6 +1689,39 @@ both!(the_depreciation_report_counts_what_the_ledger_posts, |t| {
         let ledger = t.app.ledger_totals(&sys(), &q).await.unwrap();
         assert_eq!(Some(ledger.total.effective_cost), month(period), "{period}");
     }
+    // July is posted while the fourth laptop is still on order; it arrives on 12 August. July stays as posted,
+    // and August catches up the months of its schedule it spent on order (its schedule starts at the purchase
+    // date, January 2025), so nothing of it goes unposted.
+    let july = t.app.post_depreciation(&sys(), "2026-07").await.unwrap();
+    assert_eq!((july.assets, july.import.status.as_str()), (1, "active"));
+    t.clock.set("2026-08-12T10:00:00Z".parse().unwrap());
+    t.app
+        .transition_asset(&sys(), ordered.id, None, json!({"to": "in-stock", "reason": "received"}))
+        .await
+        .unwrap();
+    let again = t.app.post_depreciation(&sys(), "2026-07").await.unwrap();
+    assert_eq!(again.import.status, "duplicate", "receiving it does not rewrite July");
+    let upto = |m: &str| -> Decimal {
+        let last: jiff::civil::Date = format!("{m}-01").parse().unwrap();
+        schedule.months.iter().filter(|s| s.month <= last).map(|s| s.expense).sum()
+    };
+    let report = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2026-07-01".parse().unwrap(), "2026-09-01".parse().unwrap())
+        .await
+        .unwrap();
+    let month = |m: &str| report[0].months.get(m).map(|v| v.parse::<Decimal>().unwrap());
+    assert_eq!(month("2026-07"), Some(each("2026-07")), "only the kept laptop in July");
+    assert_eq!(month("2026-08"), Some(each("2026-08") + upto("2026-08")), "the arrival catches up");
+    assert_eq!(month("2026-09"), Some(each("2026-09") * Decimal::from(2)));
+    assert_eq!(report[0].assets, 2);
+    let aug = t.app.post_depreciation(&sys(), "2026-08").await.unwrap();
+    assert_eq!(aug.assets, 2);
+    assert_eq!(
+        aug.totals["USD"],
+        month("2026-08").unwrap().to_string(),
+        "the posting agrees with the report"
+    );
 });
 
 both!(large_files_are_checked_on_two_threads_into_one_report_in_file_order, |t| {

@@ -159,6 +159,7 @@ fn demo_is_deterministic_and_never_loads_twice() {
         assert!(out.contains("Azure: 8 months' actual and amortized exports merged"), "{out}");
         assert!(out.contains("one export in parts: aws-cur2-"), "{out}");
         assert!(out.contains(".csv (in 2 parts)"), "{out}");
+        assert!(out.contains(", 1 reinstated: found after being lost)"), "{out}");
         assert!(out.contains("13 months allocated") && out.contains("all but the last 2 closed"), "{out}");
         assert!(
             out.contains("closed 2026-08 restated after closing") && out.contains("posted into 2026-09"),
@@ -632,6 +633,26 @@ fn demo_asset_register(dir: &Path) {
     assert!(audits.iter().any(|a| a["status"] == "closed" && a["missing"].as_array().unwrap().len() == 4));
     assert!(audits.iter().any(|a| a["status"] == "open"));
     assert_eq!(count("missing"), 4, "the closed audit marked what it did not find");
+    // The laptop lost and found again: written off in the month it was lost, reinstated in the month it came
+    // back, and the months between are depreciated once, in the reinstatement.
+    let posted = dir.join("itemize-data/depreciation");
+    let files: Vec<(String, String)> = std::fs::read_dir(&posted)
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()))
+        .collect();
+    let with = |what: &str| -> Vec<&str> {
+        files.iter().filter(|(_, text)| text.contains(what)).map(|(name, _)| name.as_str()).collect()
+    };
+    let back = with("Reinstatement of LT-");
+    assert_eq!(back.len(), 1, "{back:?}");
+    let text = &files.iter().find(|(n, _)| n == back[0]).unwrap().1;
+    let line = text.lines().find(|l| l.contains("Reinstatement of LT-")).unwrap();
+    let tag = line.split("Reinstatement of ").nth(1).unwrap().split(':').next().unwrap();
+    let lost = with(&format!("Write-off of {tag}: lost;"));
+    assert!(lost.len() == 1 && lost[0] < back[0], "written off in an earlier month: {lost:?} {back:?}");
+    let history = json_of(dir, &["assets", "history", tag]);
+    assert!(history.to_string().contains("lost-property office"), "{history}");
     // Depreciation was posted for every month of bills: posting a month again changes nothing.
     let (ok, out, err) = run(itemize(dir).args(["assets", "depreciation", "--period", "2026-10"]));
     assert!(ok && out.contains("nothing changed"), "{out}{err}");

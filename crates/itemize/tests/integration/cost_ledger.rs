@@ -1259,6 +1259,52 @@ both!(gzip_files_read_like_plain_ones, |t| {
     }
 });
 
+both!(a_file_still_being_written_while_it_is_imported_is_refused_whole, |t| {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    // 60,000 lines: the import reads them for a long while (seconds in a test build) after its first row, so a
+    // writer that adds a line once the first rows are read does so well before the import could commit.
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<(&str, &str)> = (0..60_000).map(|_| ("A", "1.00")).collect();
+    let path = focus_file(dir.path(), "growing.csv", &lines);
+    let progress = Arc::new(Progress::default());
+    let writer = {
+        let (path, progress) = (path.clone(), progress.clone());
+        std::thread::spawn(move || {
+            while progress.rows.load(Ordering::Relaxed) < 100 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+            f.write_all(
+                b"A,2026-05-01T00:00:00Z,2026-06-01T00:00:00Z,2026-05-03T00:00:00Z,2026-05-03T01:00:00Z,\
+                  9.00,9.00,9.00,9.00,USD,Usage,Acme Cloud,Compute,INV-1,\n",
+            )
+            .unwrap();
+            progress.rows.load(Ordering::Relaxed)
+        })
+    };
+    let result = t.app.import_cost_file(&sys(), &path, ImportOptions::default(), progress).await;
+    let rows_when_written = writer.join().unwrap();
+    assert!(
+        rows_when_written < 60_000,
+        "the line was added while the file was read ({rows_when_written} rows in)"
+    );
+    let message = match result {
+        Ok(s) => s.message.unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("the file changed while it was being read"), "{message}");
+    // Nothing of it is in the ledger, and the import says it failed.
+    let all = t.app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap();
+    assert_eq!((all.total.lines, all.partitions_current), (0, 0));
+    let imports = t.app.cost_imports(&sys(), None, None, 10).await.unwrap();
+    assert_eq!(imports.len(), 1);
+    assert!(matches!(imports[0].status.as_str(), "failed" | "rejected"), "{:?}", imports[0]);
+    // Complete, it imports: every line, the added one too.
+    let done = import(&t, &path, ImportOptions::default()).await;
+    assert_eq!((done.status.as_str(), done.rows_ingested), ("active", 60_001));
+});
+
 both!(an_upload_cut_off_by_the_client_leaves_a_failed_job_and_no_file, |t| {
     use tokio::io::AsyncWriteExt;
     let s = t.serve().await;
