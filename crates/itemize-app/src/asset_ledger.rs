@@ -138,6 +138,9 @@ pub(crate) struct BookHistory {
     pub(crate) losses: Vec<Loss>,
     /// The day it was received: its first move out of requested or on order.
     pub(crate) received: Option<Date>,
+    /// It left requested or on order straight for retired, disposed, lost or stolen: an order cancelled or
+    /// never delivered, never on the books.
+    pub(crate) never_received: bool,
 }
 
 /// Every asset's [`BookHistory`], read from the state moves in one query; assets never lost and never
@@ -156,11 +159,12 @@ pub(crate) async fn book_histories(
     Ok(by_asset
         .into_iter()
         .map(|(id, evs)| {
-            let received = evs
-                .iter()
-                .find(|e| ordered(e, "from") && !ordered(e, "to"))
-                .map(|e| e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
-            (id, BookHistory { losses: losses_of(evs), received })
+            let left_order = evs.iter().find(|e| ordered(e, "from") && !ordered(e, "to"));
+            let never_received = left_order.is_some_and(|e| {
+                matches!(e.detail["to"]["state"].as_str(), Some("retired" | "disposed" | "lost" | "stolen"))
+            });
+            let received = left_order.map(|e| e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
+            (id, BookHistory { losses: losses_of(evs), received, never_received })
         })
         .filter(|(_, h)| !h.losses.is_empty() || h.received.is_some())
         .collect())
@@ -223,18 +227,24 @@ impl OnBooks {
     /// `None` for an asset not on the books yet (requested or on order). `history` is its entry in
     /// [`book_histories`].
     pub(crate) fn of(a: &Asset, history: Option<&BookHistory>) -> Option<OnBooks> {
-        if matches!(a.state, State::Requested | State::OnOrder) {
+        if matches!(a.state, State::Requested | State::OnOrder) || history.is_some_and(|h| h.never_received) {
             return None;
         }
         let losses = history.map_or(&[][..], |h| h.losses.as_slice());
         let from = history.and_then(|h| h.received).map(|d| d.first_of_month());
         let lost = losses.iter().find(|l| l.back.is_none()).map(|l| (l.at, l.how));
-        let disposed = a.disposal.as_ref().filter(|_| a.state == State::Disposed).map(|d| d.date);
-        let left = match (lost.map(|(d, _)| d), disposed) {
+        // A disposal dated before the asset was received or came back from a loss (entered late, or wrongly)
+        // takes effect in that month: it cannot leave the books before it is on them again.
+        let on_again = losses.iter().filter_map(|l| l.back).map(|d| d.first_of_month()).chain(from).max();
+        let disposed = a
+            .disposal
+            .as_ref()
+            .filter(|_| a.state == State::Disposed)
+            .map(|d| d.date.first_of_month().max(on_again.unwrap_or(d.date.first_of_month())));
+        let left = match (lost.map(|(d, _)| d.first_of_month()), disposed) {
             (Some(l), Some(d)) => Some(l.min(d)),
             (l, d) => l.or(d),
-        }
-        .map(|d| d.first_of_month());
+        };
         // A loss it came back from within the same month changes nothing.
         let away = losses
             .iter()

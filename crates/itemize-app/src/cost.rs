@@ -538,8 +538,9 @@ impl App {
     }
 
     /// Removes what imports and exports cut short by a stopped process left behind: uploads waiting for an import
-    /// that will never run (`uploads/*.upload`), staged lake files (`lake/_staging/`), half-copied raw files and
-    /// exports (`*.part`). Nothing current refers to any of them. `serve` runs it at start, after failing the
+    /// that will never run (`uploads/*.upload`), staged lake files (`lake/_staging/`), half-copied raw files
+    /// (`*.part`), and the files of downloads (`exports/`: written for one download each and removed when it
+    /// ends, so whatever is there at start was cut short). Nothing current refers to any of them. `serve` runs it at start, after failing the
     /// imports left unfinished. Returns how many it removed.
     pub fn sweep_leftovers(&self) -> usize {
         let data = &self.config().data_dir;
@@ -566,7 +567,7 @@ impl App {
                 remove(p, false);
             }
         }
-        for p in entries(&data.join("exports")).iter().filter(|p| ends(p, "part")) {
+        for p in entries(&data.join("exports")).iter().filter(|p| p.is_file()) {
             remove(p, false);
         }
         removed

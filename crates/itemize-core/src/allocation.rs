@@ -206,9 +206,14 @@ impl TagKeys {
         TagKeys { aliases: map }
     }
 
-    /// Whether `key` is spelled as `canonical` (a normalized key): the same ignoring case, or an alias of it.
+    /// Whether `key` normalizes to `canonical` (a normalized key), exactly as [`TagKeys::normalize`] says;
+    /// without aliases, an ASCII key is compared without allocating.
     pub fn is(&self, key: &str, canonical: &str) -> bool {
-        key.eq_ignore_ascii_case(canonical) || (!self.aliases.is_empty() && self.normalize(key) == canonical)
+        if self.aliases.is_empty() {
+            if key.is_ascii() { key.eq_ignore_ascii_case(canonical) } else { key.to_lowercase() == canonical }
+        } else {
+            self.normalize(key) == canonical
+        }
     }
 
     pub fn normalize(&self, key: &str) -> String {

@@ -154,11 +154,12 @@ impl Spool {
         self.id
     }
 
-    /// Removes the file and fails the import with `message`.
+    /// Removes the file and fails the import with `message`. Armed until both are done: dropped halfway (its
+    /// request cancelled meanwhile), the guard finishes the job.
     pub(crate) async fn abandon(mut self, message: &str) {
-        self.armed = false;
         let _ = tokio::fs::remove_file(&self.path).await;
         let _ = self.app.fail_cost_import(self.id, message).await;
+        self.armed = false;
     }
 
     /// Runs the import in the background; the file is removed when it ends, whatever the outcome.
@@ -275,23 +276,37 @@ async fn export(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Res
     let dir = s.app.config().data_dir.join("exports");
     tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::Refused(format!("export: {e}")))?;
     let tmp = dir.join(format!("focus-{period}-{}.{ext}", itemize_app::secrets::random_secret()));
-    // The file is removed when its download ends, however it ends (see `TempDownload`).
-    let opened = async {
-        s.app.export_focus_file(&auth.actor, &period, format, &tmp).await?;
-        let file =
-            tokio::fs::File::open(&tmp).await.map_err(|e| AppError::Refused(format!("export: {e}")))?;
-        let len = file.metadata().await.map_err(|e| AppError::Refused(format!("export: {e}")))?.len();
-        Ok::<_, AppError>((file, len))
-    }
-    .await;
-    let (file, len) = match opened {
-        Ok(opened) => opened,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e.into());
-        }
-    };
-    let body = TempDownload { file, path: tmp }.into_body();
+    // The file is removed when its download ends, however it ends (see `TempDownload`). It is written in a task
+    // of its own: a client that goes away while it is being written drops the answer, and with it the file.
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<(TempDownload, u64), AppError>>();
+    let (app, actor, month) = (s.app.clone(), auth.actor.clone(), period.clone());
+    tokio::spawn(async move {
+        let written = app.export_focus_file(&actor, &month, format, &tmp).await;
+        let opened = match written {
+            Ok(_) => match tokio::fs::File::open(&tmp).await {
+                Ok(file) => {
+                    let d = TempDownload { file, path: tmp };
+                    match d.file.metadata().await {
+                        Ok(m) => Ok((d, m.len())),
+                        Err(e) => Err(AppError::Refused(format!("export: {e}"))),
+                    }
+                }
+                Err(e) => {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    Err(AppError::Refused(format!("export: {e}")))
+                }
+            },
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        };
+        // Nobody waiting: the download is dropped here, and its file removed.
+        let _ = tx.send(opened);
+    });
+    let (download, len) =
+        rx.await.map_err(|_| AppError::Internal("the export stopped before it finished".into()))??;
+    let body = download.into_body();
     let mut res = crate::api::download_body(ctype, &format!("focus-{period}.{ext}"), body);
     res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     Ok(res)

@@ -118,6 +118,23 @@ fn tag_keys_are_normalized_case_insensitively_with_aliases() {
 }
 
 #[test]
+fn a_key_is_its_canonical_spelling_exactly_as_normalized() {
+    let none = TagKeys::new(&BTreeMap::new());
+    // Without aliases: any case, non-ASCII letters too.
+    assert!(none.is("Équipe", &none.normalize("Équipe")));
+    assert!(none.is("TEAM", "team") && !none.is("team-x", "team"));
+    // Aliases are not chained: `a` is `b`, `b` is `c`, so `B` is `c` and not `b`, as allocation reads it.
+    let aliases: BTreeMap<String, Vec<String>> =
+        [("b".to_string(), vec!["a".to_string()]), ("c".to_string(), vec!["b".to_string()])].into();
+    let k = TagKeys::new(&aliases);
+    let want = k.normalize("a");
+    assert_eq!(want, "b");
+    assert!(k.is("A", &want));
+    assert!(!k.is("B", &want));
+    assert!(k.is("B", "c"));
+}
+
+#[test]
 fn first_match_wins_within_a_level_whether_indexed_or_scanned() {
     let r = rules(
         r#"

@@ -1334,6 +1334,9 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
                         Some(f) => format = Some(f),
                         None => {
                             let msg = format!("`{v}` is not one of {}", Format::names());
+                            if let Some((spool, _)) = saved.take() {
+                                spool.abandon(&msg).await;
+                            }
                             return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg).await;
                         }
                     }

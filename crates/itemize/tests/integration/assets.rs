@@ -1412,6 +1412,84 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
     assert_eq!((feb.assets, feb.write_offs, feb.reinstatements), (2, 0, 0), "LT-KEPT and LT-FOUND");
 });
 
+both!(a_cancelled_order_and_a_disposal_dated_before_the_return_are_posted_once, |t| {
+    use rust_decimal::Decimal;
+    let (_, cc, _, _) = seed_small(&t).await;
+    let usd = json!({"cost_centre_id": cc, "currency": "USD"});
+    let kept = laptop(&t, "LT-KEPT", usd.clone()).await;
+    let away = laptop(&t, "LT-AWAY", usd.clone()).await;
+    // An order placed in January 2025 and cancelled: never on the books, whatever its purchase date says.
+    let mut on_order = usd.clone();
+    on_order["state"] = json!("on-order");
+    let cancelled = laptop(&t, "LT-CANCELLED", on_order).await;
+    t.app
+        .transition_asset(&sys(), cancelled.id, None, json!({"to": "retired", "reason": "order cancelled"}))
+        .await
+        .unwrap();
+    let schedule = t.app.depreciation_schedule(&sys(), kept.id, None).await.unwrap();
+    let each = |m: &str| -> Decimal {
+        let first: jiff::civil::Date = format!("{m}-01").parse().unwrap();
+        schedule.months.iter().find(|s| s.month == first).map_or(Decimal::ZERO, |s| s.expense)
+    };
+    let book_after = |m: &str| -> Decimal {
+        let last: jiff::civil::Date = format!("{m}-01").parse().unwrap();
+        dec("1200.00")
+            - schedule.months.iter().filter(|s| s.month <= last).map(|s| s.expense).sum::<Decimal>()
+    };
+    let oct = t.app.post_depreciation(&sys(), "2026-10").await.unwrap();
+    assert_eq!(
+        (oct.assets, oct.totals["USD"].clone()),
+        (2, (each("2026-10") * Decimal::from(2)).to_string())
+    );
+    // LT-AWAY lost in November, found in February, then disposed of with a date in December (entered late):
+    // the disposal takes effect in February, when it was back on the books.
+    t.app
+        .transition_asset(&sys(), away.id, None, json!({"to": "lost", "reason": "left on a train"}))
+        .await
+        .unwrap();
+    t.clock.set("2027-02-10T10:00:00Z".parse().unwrap());
+    t.app.check_in_asset(&sys(), away.id, json!({"reason": "found"})).await.unwrap();
+    t.app
+        .transition_asset(&sys(), away.id, None, json!({"to": "retired", "reason": "damaged"}))
+        .await
+        .unwrap();
+    let disposal = json!({"method": "resell", "date": "2026-12-15", "reference": "RS-4", "proceeds": "100.00",
+        "sanitization": {"method": "crypto erase", "attested_by": "IT", "date": "2026-12-14"}});
+    t.app
+        .transition_asset(
+            &sys(),
+            away.id,
+            None,
+            json!({"to": "disposed", "reason": "sold", "disposal": disposal}),
+        )
+        .await
+        .unwrap();
+    let mut posted = Decimal::ZERO;
+    let mut counts = Vec::new();
+    for m in ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03"] {
+        let p = t.app.post_depreciation(&sys(), m).await.unwrap();
+        counts.push((p.assets, p.write_offs, p.reinstatements));
+        posted += Decimal::from_str_exact(&p.totals["USD"]).unwrap();
+    }
+    assert_eq!(counts, [(2, 1, 0), (1, 0, 0), (1, 0, 0), (2, 1, 1), (1, 0, 0)]);
+    // November to March: the kept laptop's depreciation, and LT-AWAY's book value at the start less what it sold
+    // for: nothing counted twice, nothing left out.
+    let months = ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03"];
+    let kept_total: Decimal = months.iter().map(|m| each(m)).sum();
+    assert_eq!(posted, kept_total + book_after("2026-10") - dec("100.00"));
+    // The report agrees: the cancelled order never, LT-AWAY in November and February only.
+    let report = t
+        .app
+        .depreciation_by_cost_centre(&sys(), "2025-01-01".parse().unwrap(), "2027-03-01".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(report[0].assets, 2);
+    let month = |m: &str| report[0].months.get(m).map(|v| v.parse::<Decimal>().unwrap());
+    assert_eq!(month("2026-12"), Some(each("2026-12")));
+    assert_eq!(month("2027-02"), Some(each("2027-02") * Decimal::from(2)));
+    assert_eq!(month("2027-03"), Some(each("2027-03")));
+});
+
 both!(a_lost_asset_found_again_is_reinstated_in_the_month_it_comes_back, |t| {
     use rust_decimal::Decimal;
     use std::collections::BTreeMap;

@@ -2049,12 +2049,13 @@ both!(leftovers_of_imports_cut_short_are_swept_and_nothing_else, |t| {
         data.join("raw/sha256").join(&s.file_sha256[..2]).join("0123abcd.part"),
         data.join("lake/_staging/import-9/part-0.parquet"),
         data.join("exports/focus-2026-05.part"),
+        data.join("exports/focus-2026-05-0a1b2c.parquet"),
     ];
     for p in &left {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, "x").unwrap();
     }
-    assert_eq!(t.app.sweep_leftovers(), 4);
+    assert_eq!(t.app.sweep_leftovers(), 5);
     for p in &left {
         assert!(!p.exists(), "{} is swept", p.display());
     }
