@@ -113,16 +113,11 @@ async fn upload(
             return Err(AppError::BadRequest { message, details: vec![] }.into());
         }
     };
-    let opts = ImportOptions {
-        format,
-        mapping,
-        lenient,
-        file_name: Some(name),
-        owned: true,
-        replace_newer,
-        ..Default::default()
-    };
-    spool.start(auth.actor.clone(), opts);
+    spool.start(
+        auth.actor.clone(),
+        name,
+        ImportOptions { format, mapping, lenient, replace_newer, ..Default::default() },
+    );
     let mut res = (StatusCode::ACCEPTED, Json(queued)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/cost/imports/{id}")) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -162,8 +157,10 @@ impl Spool {
         self.armed = false;
     }
 
-    /// Runs the import in the background; the file is removed when it ends, whatever the outcome.
-    pub(crate) fn start(mut self, actor: itemize_core::auth::Actor, opts: ImportOptions) {
+    /// Runs the import of the file the client called `name` in the background; the file, the import's own, is
+    /// removed when it ends, whatever the outcome.
+    pub(crate) fn start(mut self, actor: itemize_core::auth::Actor, name: String, opts: ImportOptions) {
+        let opts = ImportOptions { file_name: Some(name), owned: true, ..opts };
         self.armed = false;
         let (app, id, path) = (self.app.clone(), self.id, std::mem::take(&mut self.path));
         tokio::spawn(async move {

@@ -1401,15 +1401,11 @@ async fn upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Reque
         return fail(&s, &auth, StatusCode::UNPROCESSABLE_ENTITY, msg.into()).await;
     };
     let id = spool.id();
-    let opts = ImportOptions {
-        format,
-        lenient,
-        file_name: Some(name),
-        owned: true,
-        replace_newer,
-        ..Default::default()
-    };
-    spool.start(auth.actor.clone(), opts);
+    spool.start(
+        auth.actor.clone(),
+        name,
+        ImportOptions { format, lenient, replace_newer, ..Default::default() },
+    );
     Redirect::to(&format!("/imports/{id}")).into_response()
 }
 
