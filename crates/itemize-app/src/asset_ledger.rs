@@ -308,6 +308,18 @@ impl App {
         // When an asset that was lost or stolen left the books: the day it became lost or stolen, kept through a
         // later retirement or disposal, forgotten if it came back (to stock or use) before.
         let histories = book_histories(&mut s).await?;
+        // The months whose depreciation is in the ledger: a reinstatement reverses a write-off only where the
+        // month of the loss was posted (posting may have begun after the loss, and then there is nothing to
+        // reverse).
+        let posted: std::collections::BTreeSet<String> = s
+            .current_partitions(&itemize_store::PartitionFilter {
+                billing_account_id: Some(DEPRECIATION_ACCOUNT.to_string()),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|p| p.billing_period)
+            .collect();
         let moves = cost_centre_changes(&mut s).await?;
         drop(s);
         let month = month.first_of_month();
@@ -345,7 +357,7 @@ impl App {
                 let (amount, description, reinstated) = if from == month {
                     let book = book_after(month);
                     (book, format!("Write-off of {tag}: {how}; book value {book} less proceeds 0"), false)
-                } else if back == month {
+                } else if back == month && posted.contains(&from.strftime("%Y-%m").to_string()) {
                     let book = book_after(month.saturating_sub(jiff::ToSpan::months(1)));
                     let since = from.strftime("%Y-%m");
                     (

@@ -1412,6 +1412,27 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
     assert_eq!((feb.assets, feb.write_offs, feb.reinstatements), (2, 0, 0), "LT-KEPT and LT-FOUND");
 });
 
+both!(a_reinstatement_reverses_only_a_write_off_the_ledger_holds, |t| {
+    let (_, cc, _, _) = seed_small(&t).await;
+    let usd = json!({"cost_centre_id": cc, "currency": "USD"});
+    let away = laptop(&t, "LT-AWAY", usd.clone()).await;
+    laptop(&t, "LT-KEPT", usd).await;
+    t.app
+        .transition_asset(&sys(), away.id, None, json!({"to": "lost", "reason": "left on a train"}))
+        .await
+        .unwrap();
+    t.clock.set("2027-02-10T10:00:00Z".parse().unwrap());
+    t.app.check_in_asset(&sys(), away.id, json!({"reason": "found"})).await.unwrap();
+    // Posting begins in February: November, the month of the loss, holds no write-off to reverse.
+    let feb = t.app.post_depreciation(&sys(), "2027-02").await.unwrap();
+    assert_eq!((feb.assets, feb.write_offs, feb.reinstatements), (2, 0, 0));
+    // Once November is posted, with its write-off, February posted again reverses it.
+    let nov = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
+    assert_eq!((nov.write_offs, nov.reinstatements), (1, 0));
+    let again = t.app.post_depreciation(&sys(), "2027-02").await.unwrap();
+    assert_eq!((again.write_offs, again.reinstatements, again.import.status.as_str()), (0, 1, "active"));
+});
+
 both!(a_cancelled_order_and_a_disposal_dated_before_the_return_are_posted_once, |t| {
     use rust_decimal::Decimal;
     let (_, cc, _, _) = seed_small(&t).await;
