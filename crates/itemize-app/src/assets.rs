@@ -30,6 +30,7 @@ pub const SORTS: &[&str] = &[
     "state",
     "serial",
     "hostname",
+    "model",
     "purchase_date",
     "warranty_end",
     "end_of_life",

@@ -523,6 +523,14 @@ fn map_row(c: Cells<'_>, layout: &Layout) -> Result<FocusRecord, RowError> {
         T::DiscountedUsage | T::RiFee | T::Fee => ri_arn,
         _ => None,
     };
+    // FOCUS requires a commitment's category with its id, and its status on usage; AWS's own FOCUS export names
+    // them so: a savings plan is a Spend commitment, a reservation a Usage one; the usage it covers is Used.
+    let commitment = rec.commitment_discount_id.as_ref().map(|_| match kind {
+        T::DiscountedUsage | T::RiFee | T::Fee => ("Reserved Instance", "Usage"),
+        _ => ("Savings Plan", "Spend"),
+    });
+    let commitment_status =
+        (commitment.is_some() && rec.charge_category == ChargeCategory::Usage).then_some("Used");
 
     // Quantities and pricing.
     rec.pricing_quantity = r.opt_decimal(USAGE_AMOUNT)?;
@@ -585,6 +593,9 @@ fn map_row(c: Cells<'_>, layout: &Layout) -> Result<FocusRecord, RowError> {
     keep("x_TaxType", r.text(TAX_TYPE));
     keep("x_BlendedCost", r.text(BLENDED_COST));
     keep("x_LineItemId", r.text(LINE_ITEM_ID));
+    keep("CommitmentDiscountType", commitment.map(|(t, _)| t.to_string()));
+    keep("CommitmentDiscountCategory", commitment.map(|(_, c)| c.to_string()));
+    keep("CommitmentDiscountStatus", commitment_status.map(str::to_string));
     Ok(rec)
 }
 
@@ -1266,6 +1277,20 @@ mod tests {
         assert_eq!(covered.commitment_discount_id.as_deref(), Some(SP));
         assert_eq!(covered.pricing_category.as_deref(), Some("Committed"));
         assert_eq!(records[7].commitment_discount_id.as_deref(), Some(SP), "recurring fee");
+        // The commitment's type and category with its id, and its status on the usage it covers, as AWS's own
+        // FOCUS export names them.
+        fn commitment(r: &FocusRecord) -> [Option<&str>; 3] {
+            ["CommitmentDiscountType", "CommitmentDiscountCategory", "CommitmentDiscountStatus"]
+                .map(|k| r.other.get(k).map(String::as_str))
+        }
+        assert_eq!(commitment(discounted), [Some("Reserved Instance"), Some("Usage"), Some("Used")]);
+        assert_eq!(commitment(covered), [Some("Savings Plan"), Some("Spend"), Some("Used")]);
+        assert_eq!(
+            commitment(&records[7]),
+            [Some("Savings Plan"), Some("Spend"), None],
+            "a purchase has no status"
+        );
+        assert_eq!(commitment(usage), [None, None, None]);
         assert_eq!(records[5].pricing_category.as_deref(), Some("Standard"), "purchases are Standard");
         assert_eq!(records[8].pricing_category, None, "tax");
         assert_eq!(records[9].pricing_category, None, "credit");

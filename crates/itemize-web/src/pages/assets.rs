@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 pub fn routes(r: Reg) -> Reg {
     r.add("/assets", &["GET"], get(list))
         .add("/assets/governance", &["GET"], get(governance))
+        .add("/assets/labels", &["GET"], get(labels_page))
         .add("/assets/{id}", &["GET"], get(detail))
         .add("/assets/{id}/transition", &["POST"], axum::routing::post(transition))
         .add("/assets/{id}/check-out", &["POST"], axum::routing::post(check_out))
@@ -169,8 +170,55 @@ async fn list(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Respo
         next: page.next.map(|c| link("/assets", &p.clone().with("cursor", c))),
         first: p.get("cursor").map(|_| link("/assets", &plain)),
         export: link("/api/v1/assets/export", &plain.clone().with("format", "csv".to_string())),
-        labels: link("/api/v1/assets/labels", &plain.with("format", "pdf".to_string())),
+        labels: link("/assets/labels", &plain),
     })
+}
+
+// ------------------------------------------------------------------------------------------------ labels
+
+/// Labels one download holds at most.
+const LABELS_AT_ONCE: usize = 2400;
+
+#[derive(Template)]
+#[template(path = "labels.html")]
+struct LabelsPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    /// The sheets to download, when the filtered list fits in one: (PDF, SVG).
+    sheets: Option<(String, String)>,
+    message: String,
+    back: String,
+}
+
+/// `GET /assets/labels?<the list's filters>`: how many labels the filtered list makes and its sheets to print, or,
+/// past what one download holds, how to print it in parts.
+async fn labels_page(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    let mut plain = p.clone();
+    plain.0.remove("cursor");
+    plain.0.remove("limit");
+    let cap = Some((LABELS_AT_ONCE, "too many labels for one download"));
+    let (sheets, message) = match s.app.all_matching(&auth.actor, plain.clone(), cap).await {
+        Ok(all) if all.is_empty() => {
+            (None, "No asset matches these filters: there is nothing to print.".to_string())
+        }
+        Ok(all) => (
+            Some((
+                link("/api/v1/assets/labels", &plain.clone().with("format", "pdf".to_string())),
+                link("/api/v1/assets/labels", &plain.clone().with("format", "svg".to_string())),
+            )),
+            format!("{} label(s), each with its tag, name, serial and a QR code of its tag.", all.len()),
+        ),
+        Err(AppError::BadRequest { details, .. }) if details.iter().any(|d| d.field == "limit") => (
+            None,
+            format!(
+                "More than {LABELS_AT_ONCE} assets match these filters, and one download holds at most {LABELS_AT_ONCE} \
+                 labels: narrow the list (by location, state or class) and print it in parts."
+            ),
+        ),
+        Err(e) => return app_error(e),
+    };
+    let (me, nav) = shell(&auth, "/assets");
+    render(LabelsPage { me, nav, sheets, message, back: link("/assets", &plain) })
 }
 
 // ------------------------------------------------------------------------------------------------ detail
@@ -686,7 +734,13 @@ async fn governance(State(s): State<AppState>, auth: Auth) -> Response {
             .violations
             .iter()
             .take(200)
-            .map(|v| (plain(&v["id"]), plain(&v["tag"]), plain(&v["missing"])))
+            .map(|v| {
+                let missing = v["missing"].as_array().map_or_else(
+                    || plain(&v["missing"]),
+                    |m| m.iter().map(plain).collect::<Vec<_>>().join(", "),
+                );
+                (plain(&v["asset_id"]), plain(&v["tag"]), missing)
+            })
             .collect(),
         accuracy: g.inventory_accuracy.unwrap_or_else(|| "—".into()),
     })

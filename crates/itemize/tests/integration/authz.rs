@@ -73,6 +73,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/imports/{id}", "AAAAFFARA"),
     ("GET", "/assets", "AAAAAAARA"),
     ("GET", "/assets/governance", "AAAAAAARA"),
+    ("GET", "/assets/labels", "AAAAAAARA"),
     ("GET", "/assets/{id}", "AAAAANARA"),
     ("POST", "/assets/{id}/transition", "FFFFFFFRA"),
     ("POST", "/assets/{id}/check-out", "FFFFFFFRA"),

@@ -72,3 +72,78 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("There is nothing at this address"));
 }
+
+/// Every link a page of the demo organisation offers answers: followed from the overview and the navigation,
+/// page by page (at most 12 pages of each shape, `/assets/N` say, and 600 in all), downloads included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_link_on_the_demo_pages_answers() {
+    let t = TestApp::sqlite().await;
+    t.app.load_demo(t._dir.path(), 1, jiff::civil::date(2026, 11, 22)).await.expect("the demo loads");
+    let s = t.serve().await;
+    let shape = |path: &str| -> String {
+        let (p, q) = path.split_once('?').unwrap_or((path, ""));
+        let p: String = p.chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect();
+        let keys: Vec<&str> = q.split('&').filter_map(|kv| kv.split('=').next()).collect();
+        format!("{p}?{}", keys.join("&"))
+    };
+    let mut queue: std::collections::VecDeque<String> = ["/".to_string()].into();
+    let mut seen: std::collections::HashSet<String> = queue.iter().cloned().collect();
+    let mut per_shape: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let (mut visited, mut failed) = (0, Vec::new());
+    while let Some(path) = queue.pop_front() {
+        if visited >= 600 {
+            break;
+        }
+        let n = per_shape.entry(shape(&path)).or_default();
+        if *n >= 12 {
+            continue;
+        }
+        *n += 1;
+        visited += 1;
+        let r = s.get(&path).await;
+        let status = r.status();
+        let html = r
+            .headers()
+            .get("content-type")
+            .is_some_and(|c| c.to_str().unwrap_or("").starts_with("text/html"));
+        let body = r.text().await.unwrap_or_default();
+        if !status.is_success() {
+            failed.push(format!("{status} {path}: {}", body.chars().take(120).collect::<String>()));
+            continue;
+        }
+        if !html {
+            continue;
+        }
+        for link in body.split("href=\"").skip(1).filter_map(|p| p.split('"').next()) {
+            let link = link.replace("&amp;", "&").replace("&#38;", "&").replace("&#39;", "'");
+            if !link.starts_with('/')
+                || link.starts_with("//")
+                || link.starts_with("/static/")
+                || link == "/logout"
+            {
+                continue;
+            }
+            let link = link.split('#').next().unwrap_or_default().to_string();
+            if seen.insert(link.clone()) {
+                queue.push_back(link);
+            }
+        }
+    }
+    assert!(visited > 150, "the crawl reached the demo's pages: {visited}");
+    assert!(failed.is_empty(), "{} of {visited} links failed:\n{}", failed.len(), failed.join("\n"));
+    // Labels: the whole register is more than one download holds, and the page says how to print it; a narrower
+    // list gets its sheets.
+    let all = s.get("/assets/labels").await.text().await.unwrap();
+    assert!(all.contains("More than 2400 assets match") && !all.contains("Download the sheets"), "{all}");
+    let retired = s.get("/assets/labels?state=retired").await.text().await.unwrap();
+    assert!(retired.contains("Download the sheets (PDF)"), "{retired}");
+    let pdf = retired.split("href=\"").find(|h| h.starts_with("/api/v1/assets/labels?")).unwrap_or_default();
+    let pdf = pdf.split('"').next().unwrap().replace("&#38;", "&");
+    assert!(pdf.contains("format=pdf"), "{pdf}");
+    let r = s.get(&pdf).await;
+    assert_eq!(r.status(), 200, "{pdf}");
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    // The data-quality page names what each asset misses, as words, and links to the asset.
+    let gov = s.get("/assets/governance").await.text().await.unwrap();
+    assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
+}
