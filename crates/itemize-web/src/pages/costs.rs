@@ -67,6 +67,35 @@ fn dim_label(d: &str) -> String {
     DIMENSIONS.iter().find(|(k, _)| *k == d).map(|(_, l)| l.to_string()).unwrap_or_else(|| d.to_string())
 }
 
+/// `d` rounded to cents, halves away from zero (as `money_text` shows it).
+fn cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// `parts` in cents that add up to `total` in cents: each rounded, then the cents the rounding gained or lost
+/// given back one at a time to the parts whose rounding moved them most (largest remainder).
+fn cents_adding_up(parts: &[Decimal], total: Decimal) -> Vec<Decimal> {
+    let mut out: Vec<Decimal> = parts.iter().map(|&d| cents(d)).collect();
+    let cent = Decimal::new(1, 2);
+    let mut off = cents(total) - out.iter().copied().sum::<Decimal>();
+    // Residuals: how far rounding moved each part (positive: rounded down).
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| (parts[b] - out[b]).cmp(&(parts[a] - out[a])).then(a.cmp(&b)));
+    let mut up = order.iter();
+    let mut down = order.iter().rev();
+    while off >= cent {
+        let Some(&i) = up.next() else { break };
+        out[i] += cent;
+        off -= cent;
+    }
+    while off <= -cent {
+        let Some(&i) = down.next() else { break };
+        out[i] -= cent;
+        off += cent;
+    }
+    out
+}
+
 fn qs(pairs: &[(String, String)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
@@ -757,10 +786,16 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     };
     let param = if by == StatementBy::Service { "service" } else { "cost_centre" };
     let money = |d: Decimal| money_text(&d.to_string());
+    // Shown in cents that add up: each row rounded so the rows sum to the rounded total, in both months; the
+    // change is the difference of what is shown. (The CSV and the API keep the exact amounts.)
+    let amounts = cents_adding_up(&st.rows.iter().map(|r| r.amount).collect::<Vec<_>>(), st.total.amount);
+    let previous =
+        cents_adding_up(&st.rows.iter().map(|r| r.previous).collect::<Vec<_>>(), st.total.previous);
     let rows = st
         .rows
         .iter()
-        .map(|r| {
+        .zip(amounts.iter().zip(&previous))
+        .map(|(r, (&amount, &previous))| {
             let code = r.code.clone().unwrap_or_default();
             let (fparam, fvalue) = statement_filter(&r.key, param, &code);
             let lines_href = format!(
@@ -772,9 +807,9 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                 cells.push(r.cost_centre.clone().unwrap_or_default());
             }
             cells.extend([
-                money(r.amount),
-                money(r.previous),
-                money(r.change),
+                money(amount),
+                money(previous),
+                money(amount - previous),
                 r.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
                 r.lines.to_string(),
             ]);
@@ -813,10 +848,11 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     if by == StatementBy::Service {
         total.push(String::new());
     }
+    let (amount, previous) = (cents(st.total.amount), cents(st.total.previous));
     total.extend([
-        money(st.total.amount),
-        money(st.total.previous),
-        money(st.total.change),
+        money(amount),
+        money(previous),
+        money(amount - previous),
         st.total.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
         st.total.lines.to_string(),
     ]);
@@ -1481,4 +1517,35 @@ async fn import_page(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>)
         },
         i,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cents_add_up_to_the_rounded_total() {
+        let thirds = [d("0.333"), d("0.333"), d("0.334")];
+        assert_eq!(cents_adding_up(&thirds, d("1.000")), [d("0.33"), d("0.33"), d("0.34")]);
+        // Rounded alone the rows make 1.02 against a total of 1.01 (1.005): the extra cent goes from a row rounded
+        // up (all three were, by as much; the last gives it).
+        let parts = [d("0.205"), d("0.395"), d("0.405")];
+        let total: Decimal = parts.iter().sum();
+        let shown = cents_adding_up(&parts, total);
+        assert_eq!(shown.iter().sum::<Decimal>(), cents(total));
+        assert_eq!(shown, [d("0.21"), d("0.40"), d("0.40")]);
+        // Negative parts (credits) and a total of zero.
+        let parts = [d("-0.335"), d("0.335"), d("-0.004"), d("0.004")];
+        assert_eq!(cents_adding_up(&parts, Decimal::ZERO).iter().sum::<Decimal>(), Decimal::ZERO);
+        // Every part within a cent of its exact amount, on many small parts.
+        let parts: Vec<Decimal> = (1..200).map(|i| Decimal::new(i * 37 % 1000, 3)).collect();
+        let total: Decimal = parts.iter().sum();
+        let shown = cents_adding_up(&parts, total);
+        assert_eq!(shown.iter().sum::<Decimal>(), cents(total));
+        assert!(shown.iter().zip(&parts).all(|(s, p)| (*s - *p).abs() < d("0.01")));
+    }
 }

@@ -143,6 +143,22 @@ async fn every_link_on_the_demo_pages_answers() {
     let r = s.get(&pdf).await;
     assert_eq!(r.status(), 200, "{pdf}");
     assert_eq!(r.headers()["content-type"], "application/pdf");
+    // Each month's statement, as shown in cents, adds up: its rows to its total, in both months' columns.
+    let cell = |html: &str| -> rust_decimal::Decimal {
+        let text = html.split('>').nth(1).unwrap().split('<').next().unwrap().replace(',', "");
+        text.parse().unwrap_or_else(|_| panic!("{html}"))
+    };
+    for period in t.app.ledger_periods().await.unwrap() {
+        let html = s.get(&format!("/showback?period={period}")).await.text().await.unwrap();
+        let body = html.split("<tbody>").nth(1).unwrap().split("</tbody>").next().unwrap();
+        let foot = html.split("<tfoot>").nth(1).unwrap().split("</tfoot>").next().unwrap();
+        for col in [3, 4] {
+            let sum: rust_decimal::Decimal =
+                body.split("<tr>").skip(1).map(|row| cell(row.split("<td").nth(col).unwrap())).sum();
+            let total = cell(foot.split("<th").nth(col).unwrap());
+            assert_eq!(sum, total, "{period}, column {col}");
+        }
+    }
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
