@@ -350,7 +350,11 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
                 href: format!("/contracts/{}", r.contract_id),
                 cells: vec![
                     format!("{} {}", r.number, r.name),
-                    r.notice_deadline.to_string(),
+                    if r.notice_passed {
+                        format!("{} (passed {} days ago)", r.notice_deadline, -r.days_to_notice)
+                    } else {
+                        r.notice_deadline.to_string()
+                    },
                     r.end_date.to_string(),
                     format!("{} {}", charts::money_text(&r.value), r.currency),
                 ],

@@ -159,6 +159,21 @@ async fn every_link_on_the_demo_pages_answers() {
             assert_eq!(sum, total, "{period}, column {col}");
         }
     }
+    // The overview's renewals say which notice dates have passed (the demo's date is 2026-11-22).
+    let overview = s.get("/").await.text().await.unwrap();
+    let renewals = overview.split("id=\"renewals\"").nth(1).unwrap().split("</table>").next().unwrap();
+    let notices: Vec<&str> = renewals
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| row.split("<td>").nth(1).unwrap().split("</td>").next().unwrap())
+        .collect();
+    assert!(
+        notices.iter().any(|n| n[..10] < *"2026-11-22"),
+        "the demo has a notice date passed: {notices:?}"
+    );
+    for n in &notices {
+        assert_eq!(n[..10] < *"2026-11-22", n.contains("(passed "), "{n}");
+    }
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
