@@ -745,8 +745,11 @@ impl App {
         }
         for r in restatements.iter().filter(|r| r.adjustments > 0) {
             notes.push(format!(
-                "closed period {} restated: {} effective posted into {} as adjustments",
-                r.source_period, r.effective, r.posted_period
+                "closed period {} restated: {} {} effective posted into {} as adjustments",
+                r.source_period,
+                r.effective.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+                self.config().reporting_currency.code(),
+                r.posted_period
             ));
         }
         // Open periods that were already allocated are allocated again with the new ledger, so the cube (the

@@ -242,7 +242,12 @@ pub async fn hygiene(
             let _ = writeln!(
                 t,
                 "tag hygiene {}..{} ({}): {} effective, {} untagged ({}%)",
-                h.from, h.to, h.currency, h.effective, h.untagged_effective, h.untagged_share
+                h.from,
+                h.to,
+                h.currency,
+                h.effective.round_dp(2),
+                h.untagged_effective.round_dp(2),
+                h.untagged_share
             );
             let _ = writeln!(t, "\n{:<32} {:>18} {:>8}", "tag key", "covered", "share %");
             for k in h.keys.iter().take(20) {

@@ -452,8 +452,12 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     let posted = r.posted_period.clone();
     assert!(posted > period);
     assert_eq!(r.effective, first_change, "the difference, exactly");
+    // The note gives the difference in cents and its currency; the summary's restatement has it exactly.
+    let cents = first_change.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     assert!(
-        s.message.as_deref().unwrap_or("").contains(&format!("closed period {period} restated")),
+        s.message.as_deref().unwrap_or("").contains(&format!(
+            "closed period {period} restated: {cents} USD effective posted into {posted}"
+        )),
         "{s:?}"
     );
     // The closed period keeps its books: the same cells and the same journal.

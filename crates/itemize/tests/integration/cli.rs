@@ -199,6 +199,12 @@ fn demo_is_deterministic_and_never_loads_twice() {
         ok && out.contains("tag hygiene 2026-10..2026-10") && out.contains("dearest untagged"),
         "{out}{err}"
     );
+    // Amounts in cents: "… (USD): 123.45 effective, 6.78 untagged (…%)".
+    let head = out.lines().next().unwrap();
+    for amount in head.split("): ").nth(1).unwrap().split(", ").map(|p| p.split(' ').next().unwrap()).take(2)
+    {
+        assert!(amount.split('.').nth(1).is_none_or(|cents| cents.len() <= 2), "{head}");
+    }
     let (ok, out, err) = run(itemize(a.path()).args(["export", "journal", "--period", "2026-07"]));
     assert!(ok, "{err}");
     let (mut debit, mut credit) = (rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO);
