@@ -284,7 +284,24 @@ fn term_on(c: &ContractRow, day: Date) -> Option<(Date, Date, u32)> {
     Some((start, end, renewed))
 }
 
+/// The day a contract's current term is read at: today, or the day it was archived (archiving ends it).
+fn term_day(c: &ContractRow, today: Date) -> Date {
+    let archived = c
+        .archived_at
+        .as_deref()
+        .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+        .map(|a| a.to_zoned(jiff::tz::TimeZone::UTC).date());
+    archived.map_or(today, |a| a.min(today))
+}
+
 impl App {
+    /// A contract's current term, as the renewal calendar and the TCO count it: (start, end of the current term,
+    /// how many times it renewed itself past the end date entered). An auto-renewing contract moves on a term
+    /// each time its end passes, until it is archived.
+    pub fn contract_term(&self, c: &ContractRow) -> Option<(Date, Date, u32)> {
+        term_on(c, term_day(c, self.today()))
+    }
+
     // ---- relationships -------------------------------------------------------------------------------
 
     /// Links an asset to a service (`runs`) or another asset (`depends-on`, `installed-in`).
@@ -1004,13 +1021,7 @@ impl App {
             // contract costs its value again for each renewal term started by today, counted as the renewal
             // calendar counts them, or by the day it was archived (archiving ends it).
             let value: Decimal = c.value.parse().unwrap_or_default();
-            let archived = c
-                .archived_at
-                .as_deref()
-                .and_then(|a| a.parse::<jiff::Timestamp>().ok())
-                .map(|a| a.to_zoned(jiff::tz::TimeZone::UTC).date());
-            let until = archived.map_or(today, |a| a.min(today));
-            let terms = 1 + term_on(c, until).map_or(0, |(_, _, renewed)| renewed);
+            let terms = 1 + term_on(c, term_day(c, today)).map_or(0, |(_, _, renewed)| renewed);
             let whole = value * Decimal::from(terms);
             // Split evenly at the currency's minor units, rounded down; the remainder goes to the covered asset
             // with the lowest id, so the shares add up to the whole.

@@ -846,7 +846,13 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
                         format!("{} {}", money_text(&c.value), c.currency),
                         c.billing_frequency.clone(),
                         c.start_date.clone(),
-                        c.end_date.clone(),
+                        s.app.contract_term(c).map_or_else(
+                            || c.end_date.clone(),
+                            |(_, end, renewed)| match renewed {
+                                0 => end.to_string(),
+                                n => format!("{end} (renewed {n}×)"),
+                            },
+                        ),
                         c.renewal.clone(),
                         c.notice_days.to_string(),
                         c.asset_ids.len().to_string(),
@@ -934,6 +940,8 @@ struct ContractPage {
     name: String,
     facts: Vec<(String, String)>,
     assets: Vec<(i64, String)>,
+    /// How many assets it covers (the list shows the first `LISTED_ASSETS`).
+    covered: usize,
 }
 
 async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
@@ -954,13 +962,14 @@ async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
             ("Vendor".into(), c.vendor_id.and_then(|v| vendor.get(&v).cloned()).unwrap_or_default()),
             ("Value".into(), format!("{} {}", money_text(&c.value), c.currency)),
             ("Billing".into(), c.billing_frequency.clone()),
-            ("Term".into(), format!("{} to {}", c.start_date, c.end_date)),
+            ("Term".into(), term_text(&s, &c)),
             ("Renewal".into(), c.renewal.clone()),
             ("Notice".into(), format!("{} days", c.notice_days)),
             ("Notes".into(), c.notes.clone().unwrap_or_default()),
             ("Archived".into(), c.archived_at.clone().unwrap_or_else(|| "no".into())),
         ],
         assets,
+        covered: c.asset_ids.len(),
     })
 }
 
@@ -1220,9 +1229,25 @@ struct AuditPage {
 }
 
 /// Each asset's id and "TAG name", for lists of links (the first 500).
+/// A contract's term as the page shows it: the current one, and the term entered when it has renewed since.
+fn term_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
+    match s.app.contract_term(c) {
+        Some((_, end, renewed)) if renewed > 0 => format!(
+            "current term ends {end} (renewed {renewed} time{}; entered as {} to {})",
+            if renewed == 1 { "" } else { "s" },
+            c.start_date,
+            c.end_date
+        ),
+        _ => format!("{} to {}", c.start_date, c.end_date),
+    }
+}
+
+/// Assets listed on a page at most (a contract or an audit may hold thousands); the page says how many more.
+const LISTED_ASSETS: usize = 500;
+
 async fn asset_tags(s: &AppState, auth: &Auth, ids: &[i64]) -> Vec<(i64, String)> {
     let mut out = Vec::new();
-    for i in ids.iter().take(500) {
+    for i in ids.iter().take(LISTED_ASSETS) {
         if let Ok(a) = s.app.get_asset(&auth.actor, *i).await {
             out.push((a.id, format!("{} {}", a.fields.tag, a.fields.name)));
         }

@@ -174,6 +174,20 @@ async fn every_link_on_the_demo_pages_answers() {
     for n in &notices {
         assert_eq!(n[..10] < *"2026-11-22", n.contains("(passed "), "{n}");
     }
+    // A contract that renewed itself shows its current term; one covering more assets than listed says so.
+    let contracts = t.app.contracts(&crate::harness::sys()).await.unwrap();
+    let vault = contracts.iter().find(|c| c.number == "HCP-VAULT-2023").unwrap();
+    let html = s.get(&format!("/contracts/{}", vault.id)).await.text().await.unwrap();
+    assert!(html.contains("current term ends") && html.contains("(renewed 2 times;"), "{html}");
+    let list = s.get("/contracts").await.text().await.unwrap();
+    assert!(list.contains("(renewed 2×)"), "the list shows the current end too");
+    let big = contracts.iter().max_by_key(|c| c.asset_ids.len()).unwrap();
+    assert!(big.asset_ids.len() > 500, "the demo has a contract covering many assets");
+    let html = s.get(&format!("/contracts/{}", big.id)).await.text().await.unwrap();
+    let n = big.asset_ids.len();
+    assert!(
+        html.contains(&format!("Assets covered ({n})")) && html.contains(&format!("The first 500 of {n}"))
+    );
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
