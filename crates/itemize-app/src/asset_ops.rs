@@ -125,6 +125,10 @@ pub struct Tco {
     /// currency's minor units, the remainder to the lowest asset id.
     pub contracts: Vec<Value>,
     pub one_off: Vec<AssetCostRow>,
+    /// A cloud resource's cost in the ledger (effective, in the reporting currency), for whoever may read the
+    /// ledger: what it has cost, month after month, is most of its cost of ownership.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Value>,
     /// Sum in the asset's currency; amounts in other currencies are listed under `other_currencies`.
     pub total: String,
     pub other_currencies: BTreeMap<String, String>,
@@ -1043,6 +1047,15 @@ impl App {
         for c in &costs {
             add(c.amount.parse().unwrap_or_default(), &c.currency, &mut total);
         }
+        let mut cloud = None;
+        if a.fields.resource_id.is_some() && self.cost_allow(actor, Action::Read).is_ok() {
+            let r = self.asset_resource_cost(actor, asset_id).await?;
+            add(r.effective_total.parse().unwrap_or_default(), &r.currency, &mut total);
+            cloud = Some(
+                json!({"resource_id": r.resource_id, "effective": r.effective_total, "currency": r.currency,
+                "months": r.months.len()}),
+            );
+        }
         let book = a.fields.plan().and_then(|p| p.book_value_at(self.today()).ok());
         total.rescale(a.fields.currency.minor_units());
         Ok(Tco {
@@ -1051,6 +1064,7 @@ impl App {
             purchase: purchase.to_string(),
             contracts: shares,
             one_off: costs,
+            cloud,
             total: total.to_string(),
             other_currencies: other.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
             book_value_today: book.map(|b| b.to_string()),

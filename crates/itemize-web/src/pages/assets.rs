@@ -422,7 +422,20 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
                         c["amount"].as_str().map(money_text).unwrap_or_default(),
                     ));
                 }
+                if let Some(c) = &t.cloud {
+                    v.push((
+                        format!(
+                            "Cloud cost in the ledger, {} month(s) ({})",
+                            c["months"],
+                            c["currency"].as_str().unwrap_or("")
+                        ),
+                        c["effective"].as_str().map(money_text).unwrap_or_default(),
+                    ));
+                }
                 v.push((format!("Total ({})", t.currency), money_text(&t.total)));
+                for (cur, amount) in &t.other_currencies {
+                    v.push((format!("Also in {cur}"), money_text(amount)));
+                }
                 v
             })
             .unwrap_or_default(),

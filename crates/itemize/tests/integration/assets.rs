@@ -1721,6 +1721,15 @@ both!(depreciation_enters_the_ledger_and_cloud_assets_show_their_cost, |t| {
     let cost = t.app.asset_resource_cost(&sys(), vm.id).await.unwrap();
     assert_eq!((cost.lines, cost.effective_total.clone()), (rows as u64, want.round_dp(2).to_string()));
     assert!(!cost.months.is_empty());
+    // Its cost of ownership is its cost in the ledger (no purchase, no contract).
+    let tco = t.app.tco(&sys(), vm.id).await.unwrap();
+    let cloud = tco.cloud.as_ref().expect("a cloud resource's TCO holds its ledger cost");
+    assert_eq!(cloud["effective"], json!(cost.effective_total));
+    let total =
+        if tco.currency == cost.currency { &tco.total } else { &tco.other_currencies[&cost.currency] };
+    assert_eq!(total.parse::<Decimal>().unwrap(), cost.effective_total.parse::<Decimal>().unwrap());
+    // An asset without a resource has none.
+    assert!(t.app.tco(&sys(), b.id).await.unwrap().cloud.is_none(), "no resource, no cloud cost");
     let e = t.app.asset_resource_cost(&sys(), b.id).await.unwrap_err();
     assert!(e.to_string().contains("no resource_id"), "{e}");
 });
