@@ -1266,6 +1266,10 @@ pub struct Journal {
     pub total_credit: Decimal,
     /// Amortized cost no one has been charged for (Unallocated), left with the IT provider.
     pub not_charged: Decimal,
+    /// The IT provider's cost centre's own use: allocated to it, so not charged to anyone either (the journal
+    /// does not charge a cost centre to itself). With the debits and `not_charged`, the period's whole cost.
+    pub provider_cost_centre: String,
+    pub kept_by_provider: Decimal,
 }
 
 /// A journal as CSV for an ERP import.
@@ -1370,6 +1374,7 @@ impl App {
         // earlier closed period posted into it).
         let mut debits: BTreeMap<(String, String, String), Decimal> = BTreeMap::new();
         let mut not_charged = Decimal::ZERO;
+        let mut kept_by_provider = Decimal::ZERO;
         for c in &cells {
             let amount = dec(&c.effective);
             let Some(cc) = &c.cost_centre else {
@@ -1377,7 +1382,8 @@ impl App {
                 continue;
             };
             if cc.eq_ignore_ascii_case(&provider) {
-                continue; // the provider's own consumption is not charged to itself
+                kept_by_provider += amount; // the provider's own consumption is not charged to itself
+                continue;
             }
             let gl = j.gl_accounts.get(&c.service_category).or_else(|| j.gl_accounts.get("default"));
             let gl = gl.cloned().unwrap_or_default();
@@ -1430,6 +1436,8 @@ impl App {
             total_debit,
             total_credit,
             not_charged,
+            provider_cost_centre: provider,
+            kept_by_provider,
         })
     }
 }

@@ -319,14 +319,17 @@ pub async fn export_journal(app: &App, period: Option<&str>, out: Option<&Path>)
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
             eprintln!(
-                "wrote {} journal lines for {} to {} (debits {} = credits {} {}; {} not charged)",
+                "wrote {} journal lines for {} to {} (debits {} = credits {} {}; not charged: {} unallocated, {} \
+                 the provider {}'s own use)",
                 j.lines.len(),
                 j.period,
                 path.display(),
                 j.total_debit,
                 j.total_credit,
                 j.currency,
-                j.not_charged.round_dp(2)
+                j.not_charged.round_dp(2),
+                j.kept_by_provider.round_dp(2),
+                j.provider_cost_centre
             );
         }
         None => print!("{text}"),

@@ -936,6 +936,8 @@ struct ChargebackPage {
     total_credit: String,
     balanced: bool,
     not_charged: String,
+    /// The provider's cost centre and its own use, not charged to anyone: (code, amount).
+    kept: (String, String),
     csv: String,
 }
 
@@ -960,6 +962,7 @@ async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) ->
         total_credit: String::new(),
         balanced: true,
         not_charged: String::new(),
+        kept: (String::new(), String::new()),
         csv: String::new(),
     };
     if let Some(period) = &period {
@@ -988,6 +991,7 @@ async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) ->
         page.total_credit = money_text(&j.total_credit.to_string());
         page.balanced = j.total_debit == j.total_credit;
         page.not_charged = money_text(&j.not_charged.to_string());
+        page.kept = (j.provider_cost_centre.clone(), money_text(&j.kept_by_provider.to_string()));
         page.csv = format!(
             "/api/v1/allocation/journal?{}",
             qs(&[("period".into(), period.clone()), ("format".into(), "csv".into())])

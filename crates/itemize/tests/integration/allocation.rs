@@ -267,6 +267,20 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
         j.lines.iter().filter(|l| l.debit > Decimal::ZERO).map(|l| l.cost_centre.as_str()).collect();
     assert!(charged.contains("cc-1042") && charged.contains("cc-3110"), "{charged:?}");
     assert!(!charged.contains("CC-IT"), "the provider is not charged for itself");
+    // What the journal charges, what no one is charged for and the provider's own use make the period's whole
+    // cost (to the cent the journal's lines are rounded to).
+    let st = t.app.showback(&sys(), &period, StatementBy::CostCentre, Measure::Effective).await.unwrap();
+    let provider_own = st.rows.iter().find(|r| r.key == "cc:CC-IT").map_or(Decimal::ZERO, |r| r.amount);
+    assert!(provider_own > Decimal::ZERO, "the provider has a use of its own here");
+    assert_eq!((j.provider_cost_centre.as_str(), j.kept_by_provider), ("CC-IT", provider_own));
+    let charged_net: Decimal =
+        j.lines.iter().filter(|l| l.cost_centre != "CC-IT").map(|l| l.debit - l.credit).sum();
+    let whole = charged_net + j.not_charged + j.kept_by_provider;
+    assert!(
+        (whole - st.total.amount).abs() <= Decimal::new(j.lines.len() as i64, 2),
+        "{whole} {}",
+        st.total.amount
+    );
     let csv_text = itemize_app::allocation::journal_csv(&j);
     assert!(csv_text.starts_with("journal_id,posting_date,line,gl_account,cost_centre,debit,credit"));
     assert_eq!(csv_text.lines().count(), j.lines.len() + 1);

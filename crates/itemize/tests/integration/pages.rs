@@ -188,6 +188,12 @@ async fn every_link_on_the_demo_pages_answers() {
     assert!(
         html.contains(&format!("Assets covered ({n})")) && html.contains(&format!("The first 500 of {n}"))
     );
+    // The chargeback journal says what it leaves uncharged: Unallocated and the IT provider's own use.
+    let cb = s.get("/chargeback").await.text().await.unwrap();
+    assert!(
+        cb.contains("Not charged to anyone: Unallocated") && cb.contains("own use, the IT provider"),
+        "{cb}"
+    );
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
