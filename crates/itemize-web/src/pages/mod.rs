@@ -417,6 +417,8 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// On a data directory holding the demo organisation: how to sign in to it.
+    demo: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -432,10 +434,13 @@ fn login_page(
     error: Option<String>,
     secure: bool,
 ) -> Response {
-    let page = LoginPage { me: None, nav: Vec::new(), csrf: csrf.clone(), next, username, error };
+    let page = LoginPage { me: None, nav: Vec::new(), csrf: csrf.clone(), next, username, error, demo: None };
+    login_response(status, page, &csrf, secure)
+}
+
+fn login_response(status: StatusCode, page: LoginPage, csrf: &str, secure: bool) -> Response {
     let mut res = (status, render(page)).into_response();
-    res.headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, secure, "Strict"));
+    res.headers_mut().insert(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, csrf, 3600, secure, "Strict"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
@@ -454,14 +459,26 @@ async fn login_form(
     headers: HeaderMap,
     q: axum::extract::Query<LoginQuery>,
 ) -> Response {
-    login_page(
-        StatusCode::OK,
-        login_csrf(&headers),
-        safe_next(q.next.as_deref()),
-        String::new(),
-        None,
-        s.web.secure_cookies,
-    )
+    let demo = s.app.demo_marker().await.ok().flatten().filter(|m| m.complete).map(|_| {
+        let users: Vec<&str> = itemize_app::demo::DEMO_USERS.iter().map(|u| u.0).collect();
+        format!(
+            "This is the demo organisation: sign in as admin, or as {} to see another role, with the password {} \
+             (unless it has been changed).",
+            users[1..].join(", "),
+            itemize_app::demo::DEMO_PASSWORD
+        )
+    });
+    let csrf = login_csrf(&headers);
+    let page = LoginPage {
+        me: None,
+        nav: Vec::new(),
+        csrf: csrf.clone(),
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+        error: None,
+        demo,
+    };
+    login_response(StatusCode::OK, page, &csrf, s.web.secure_cookies)
 }
 
 #[derive(serde::Deserialize)]

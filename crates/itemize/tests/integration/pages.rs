@@ -33,6 +33,9 @@ async fn pages_list_reference_data_and_escape_what_users_typed() {
     assert!(html.contains("aria-current=\"page\""));
     assert_eq!(html.matches("<script").count(), 1, "one script, and it is the site's own file");
     assert!(html.contains(r#"<script src="/static/itemize.js" defer></script>"#), "never inline");
+    // Anywhere but the demo, the sign-in page gives no password away.
+    let login = s.anonymous.get(s.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains("Sign in") && !login.contains("demo organisation"), "{login}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,6 +197,9 @@ async fn every_link_on_the_demo_pages_answers() {
         cb.contains("Not charged to anyone: Unallocated") && cb.contains("own use, the IT provider"),
         "{cb}"
     );
+    // The sign-in page of the demo says how to sign in to it.
+    let login = s.anonymous.get(s.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains("This is the demo organisation") && login.contains("itemize-demo"), "{login}");
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
