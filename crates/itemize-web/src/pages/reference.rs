@@ -126,7 +126,19 @@ struct RecordPage {
     form_error: Option<String>,
     message: Option<String>,
     can_write: bool,
+    /// The register's assets of this record (a person's, a location's, …), for whoever may read them: the list's
+    /// link, and for a person the assets themselves (tag, name, state), the first `HELD_SHOWN`.
+    assets: Option<RelatedAssets>,
 }
+
+pub struct RelatedAssets {
+    href: String,
+    rows: Vec<(i64, String, String, String)>,
+    more: bool,
+}
+
+/// A person's assets shown on their page at most.
+const HELD_SHOWN: usize = 50;
 
 fn blank<K: StoredKind>(auth: &Auth) -> RecordPage {
     let kind = K::KIND;
@@ -155,6 +167,7 @@ fn blank<K: StoredKind>(auth: &Auth) -> RecordPage {
         form_error: None,
         message: None,
         can_write: authorize(&auth.actor, Resource::RefData(kind), Action::Write).is_ok(),
+        assets: None,
     }
 }
 
@@ -190,6 +203,37 @@ async fn filled<K: StoredKind>(s: &AppState, auth: &Auth, id: i64) -> Result<Rec
             (Value::Null, _) => String::new(),
             (other, _) => other.to_string(),
         };
+    }
+    let filter = match K::KIND {
+        Kind::Person => "assignee_person_id",
+        Kind::Location => "location_id",
+        Kind::Service => "service_id",
+        Kind::CostCentre => "cost_centre_id",
+        Kind::Vendor => "vendor_id",
+    };
+    {
+        let params = itemize_app::ListParams::from_pairs([(filter.to_string(), id.to_string())]);
+        // Only a person's assets are listed here (a cost centre or a site holds thousands); the link leads to
+        // the register filtered either way.
+        let held = if K::KIND == Kind::Person {
+            s.app.list_assets(&auth.actor, &params.clone().with("limit", HELD_SHOWN.to_string())).await.ok()
+        } else {
+            None
+        };
+        if authorize(&auth.actor, Resource::Assets, Action::Read).is_ok() {
+            page.assets = Some(RelatedAssets {
+                href: super::link("/assets", &params),
+                more: held.as_ref().is_some_and(|p| p.next.is_some()),
+                rows: held
+                    .map(|p| {
+                        p.items
+                            .iter()
+                            .map(|a| (a.id, a.fields.tag.clone(), a.fields.name.clone(), a.state.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
     }
     Ok(page)
 }

@@ -200,6 +200,19 @@ async fn every_link_on_the_demo_pages_answers() {
     // The sign-in page of the demo says how to sign in to it.
     let login = s.anonymous.get(s.url("/login")).send().await.unwrap().text().await.unwrap();
     assert!(login.contains("This is the demo organisation") && login.contains("itemize-demo"), "{login}");
+    // A person's page lists the assets they hold; a location's links to its assets.
+    let params = itemize_app::ListParams::from_pairs([("state".to_string(), "in-use".to_string())]);
+    let held = t.app.list_assets(&crate::harness::sys(), &params).await.unwrap().items;
+    let laptop = held.iter().find(|a| a.custody.assignee_person_id.is_some()).unwrap();
+    let person = laptop.custody.assignee_person_id.unwrap();
+    let html = s.get(&format!("/people/{person}")).await.text().await.unwrap();
+    assert!(html.contains(&format!("<a href=\"/assets/{}\">{}</a>", laptop.id, laptop.fields.tag)), "{html}");
+    assert!(html.contains(&format!("/assets?assignee_person_id={person}")), "{html}");
+    let site = laptop.custody.location_id.or(laptop.fields.location_id);
+    if let Some(site) = site {
+        let html = s.get(&format!("/locations/{site}")).await.text().await.unwrap();
+        assert!(html.contains(&format!("/assets?location_id={site}")), "{html}");
+    }
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
