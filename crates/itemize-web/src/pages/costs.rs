@@ -1009,12 +1009,34 @@ struct ExplainPage {
     nav: Vec<NavItem>,
     period: String,
     target: String,
+    /// The target by name: "Network (cost centre CC-1200)".
+    label: String,
     currency: String,
     by_rule: Vec<Vec<String>>,
     total_billed: String,
     total_effective: String,
     lines: Vec<Vec<String>>,
     lines_total: u64,
+}
+
+/// An allocation target (`cc:CODE`, `svc:CODE`, `unallocated`) by name, as a reader knows it.
+async fn target_label(s: &AppState, auth: &Auth, target: &str) -> String {
+    use itemize_core::refdata::{CostCentre, Kind, Service};
+    let found = match target.split_once(':') {
+        Some(("cc", code)) => match s.app.id_by_key(&auth.actor, Kind::CostCentre, code).await {
+            Ok(Some(id)) => s.app.get::<CostCentre>(&auth.actor, id).await.ok().map(|r| r.fields.name),
+            _ => None,
+        }
+        .map(|n| format!("{n} (cost centre {code})")),
+        Some(("svc", code)) => match s.app.id_by_key(&auth.actor, Kind::Service, code).await {
+            Ok(Some(id)) => s.app.get::<Service>(&auth.actor, id).await.ok().map(|r| r.fields.name),
+            _ => None,
+        }
+        .map(|n| format!("{n} (service {code})")),
+        _ if target == "unallocated" => Some("Unallocated".to_string()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| target.to_string())
 }
 
 async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
@@ -1026,11 +1048,13 @@ async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
         Err(e) => return app_error(e),
     };
     let (me, nav) = shell(&auth, "/showback");
+    let label = target_label(&s, &auth, &x.target).await;
     render(ExplainPage {
         me,
         nav,
         period: x.period.clone(),
         target: x.target.clone(),
+        label,
         currency: s.app.config().reporting_currency.code().to_string(),
         by_rule: x
             .by_rule

@@ -213,6 +213,24 @@ async fn every_link_on_the_demo_pages_answers() {
         let html = s.get(&format!("/locations/{site}")).await.text().await.unwrap();
         assert!(html.contains(&format!("/assets?location_id={site}")), "{html}");
     }
+    // "Why" a cost centre holds its money names it, not only by its key.
+    let last = t.app.ledger_periods().await.unwrap().last().unwrap().clone();
+    let st = t
+        .app
+        .showback(
+            &crate::harness::sys(),
+            &last,
+            itemize_app::allocation::StatementBy::CostCentre,
+            itemize_app::allocation::Measure::Effective,
+        )
+        .await
+        .unwrap();
+    let row = st.rows.iter().find(|r| r.key.starts_with("cc:")).unwrap();
+    let html =
+        s.get(&format!("/allocation/explain?period={last}&target={}", row.key)).await.text().await.unwrap();
+    let code = row.code.clone().unwrap();
+    let heading = format!("Why {} (cost centre {code}) holds", row.name.replace('&', "&#38;"));
+    assert!(html.contains(&heading), "{heading}: {html}");
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
