@@ -1064,7 +1064,18 @@ impl App {
         check_period("period", period)?;
         let scope = self.scope_codes(actor).await?;
         let mut s = self.store().session().await?;
-        let cells = s.cube_cells(period, period, Some(target)).await?;
+        // A cost centre holds what is allocated to it directly and to the services it owns, as its statement
+        // row counts it: its explanation covers both.
+        let cost_centre = target.strip_prefix("cc:").map(str::to_string);
+        let cells = match &cost_centre {
+            Some(code) => s
+                .cube_cells(period, period, None)
+                .await?
+                .into_iter()
+                .filter(|c| c.cost_centre.as_deref() == Some(code.as_str()))
+                .collect(),
+            None => s.cube_cells(period, period, Some(target)).await?,
+        };
         // A scoped user is told only about targets the cube shows in their cost centres: a target without cells
         // in the period would otherwise explain lines re-derived from the ledger as it is now, whoever they
         // belong to.
@@ -1107,7 +1118,14 @@ impl App {
                 let mut memo = itemize_core::allocation::Memo::new(&rules);
                 scan(&dir, &parts, rules.tag_keys(), |l, c, m| {
                     let rule = match rules.classify_with(&mut memo, l) {
-                        Decision::Target { target, rule } if rules.target(target).key() == want => {
+                        Decision::Target { target, rule }
+                            if match &cost_centre {
+                                Some(code) => {
+                                    rules.target(target).cost_centre.as_deref() == Some(code.as_str())
+                                }
+                                None => rules.target(target).key() == want,
+                            } =>
+                        {
                             rules.rule_label(rule).to_string()
                         }
                         Decision::Pool(p) if list_pools && pools.contains(rules.pool_name(p)) => {

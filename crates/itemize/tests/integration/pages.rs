@@ -231,6 +231,12 @@ async fn every_link_on_the_demo_pages_answers() {
     let code = row.code.clone().unwrap();
     let heading = format!("Why {} (cost centre {code}) holds", row.name.replace('&', "&#38;"));
     assert!(html.contains(&heading), "{heading}: {html}");
+    // And it explains the whole of the statement's row: what went to the cost centre and to its services, for
+    // every cost centre of the month.
+    for row in st.rows.iter().filter(|r| r.key.starts_with("cc:")) {
+        let x = t.app.explain(&crate::harness::sys(), &last, &row.key, 10).await.unwrap();
+        assert_eq!(x.total_effective, row.amount, "{}", row.key);
+    }
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
