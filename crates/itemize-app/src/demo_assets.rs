@@ -457,7 +457,7 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
     let mut leased = Vec::new();
     let mut unreturned = 0;
     // The first laptop lost is found again months later (see the end).
-    let mut found_later: Option<(String, String)> = None;
+    let mut found_later: Option<(String, String, usize)> = None;
 
     // Laptops: one per person, bought over the last three years (the refresh cycle).
     for (i, s) in staff.iter().enumerate() {
@@ -525,8 +525,10 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
         } else if in_use && g.rng.chance(3) {
             let (to, why) = if g.rng.chance(500) {
                 ("stolen", "Stolen from a car; police report filed")
-            } else if found_later.is_none() {
-                found_later = Some((tag.clone(), country.clone()));
+            } else if found_later.is_none() && purchase < add_days(as_of, -150) {
+                // Bought before the register went live (120 days before the demo's date), so nothing of its own
+                // holds its loss back: it happens early in the history.
+                found_later = Some((tag.clone(), country.clone(), g.steps.len()));
                 ("lost", "Left on a train")
             } else {
                 ("lost", "Left on a train; not recovered")
@@ -959,8 +961,8 @@ pub(crate) fn generate(seed: u64, as_of: Date, people_csv: &str) -> AssetDemo {
     // Found and handed in weeks after it was lost (two thirds of the way through the history, the steps being
     // spread over it in order; the loss is among the laptops' steps, the first): written off in the month it was
     // lost, reinstated in the month it came back, both among the months posted.
-    if let Some((tag, country)) = found_later {
-        let at = g.steps.len() * 2 / 3;
+    if let Some((tag, country, lost_at)) = found_later {
+        let at = (g.steps.len() * 2 / 3).max(lost_at + 1);
         g.steps.insert(
             at,
             Step::CheckIn {
