@@ -272,6 +272,16 @@ impl DetailPage {
 async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, AppError> {
     let a = s.app.get_asset(&auth.actor, id).await?;
     let history = s.app.asset_history(&auth.actor, id).await?;
+    // The people, places, services, cost centres and vendors the history names by id, by name instead.
+    let mut ids: HashMap<&'static str, Vec<i64>> = HashMap::new();
+    for e in &history {
+        collect_ids(&e.detail, &mut ids);
+    }
+    let mut known = Names::new();
+    for (field, kind) in HISTORY_IDS {
+        let found = names(s, auth, *kind, ids.remove(field).unwrap_or_default()).await;
+        known.insert(field, found);
+    }
     let relations = s.app.asset_relations(&auth.actor, id).await.unwrap_or_default();
     let mut related: Vec<i64> =
         relations.iter().flat_map(|r| std::iter::once(r.asset_id).chain(r.to_asset_id)).collect();
@@ -357,7 +367,7 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
                     e.at.strftime("%Y-%m-%d %H:%M").to_string(),
                     e.actor.clone(),
                     e.kind.clone(),
-                    summarise(&e.detail),
+                    summarise(&e.detail, &known),
                 ]
             })
             .collect(),
@@ -484,8 +494,56 @@ async fn resolve(s: &AppState, auth: &Auth, field: &str, v: &str) -> Option<i64>
     }
 }
 
+/// Fields of an event's detail that hold a record's id, and the kind of record.
+const HISTORY_IDS: &[(&str, Kind)] = &[
+    ("assignee_person_id", Kind::Person),
+    ("location_id", Kind::Location),
+    ("service_id", Kind::Service),
+    ("cost_centre_id", Kind::CostCentre),
+    ("vendor_id", Kind::Vendor),
+];
+
+/// Names by id, per id field.
+type Names = HashMap<&'static str, HashMap<i64, String>>;
+
+/// The ids `detail` holds in the fields of `HISTORY_IDS`, anywhere in it.
+fn collect_ids(detail: &Value, out: &mut HashMap<&'static str, Vec<i64>>) {
+    match detail {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if let Some((field, _)) = HISTORY_IDS.iter().find(|(f, _)| f == k) {
+                    let ids = match v {
+                        Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+                        other => other.as_i64().into_iter().collect::<Vec<_>>(),
+                    };
+                    out.entry(field).or_default().extend(ids);
+                } else {
+                    collect_ids(v, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_ids(v, out)),
+        _ => {}
+    }
+}
+
+/// A detail field and its value as people read them: `assignee Jane Doe` rather than `assignee_person_id 1427`.
+fn named(k: &str, v: &Value, known: &Names) -> (String, String) {
+    let Some(names) = known.get(k) else { return (k.to_string(), plain(v)) };
+    let label = k.trim_end_matches("_id").trim_end_matches("_person").replace('_', " ");
+    let one = |v: &Value| match v.as_i64() {
+        Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+        None => plain(v),
+    };
+    let text = match v {
+        Value::Array(p) if p.len() == 2 => format!("{} → {}", one(&p[0]), one(&p[1])),
+        other => one(other),
+    };
+    (label, text)
+}
+
 /// One line of an event's detail, for people.
-fn summarise(detail: &Value) -> String {
+fn summarise(detail: &Value, known: &Names) -> String {
     match detail {
         Value::Object(m) if m.get("to").is_some_and(Value::is_object) => {
             let state = |v: &Value| {
@@ -504,6 +562,10 @@ fn summarise(detail: &Value) -> String {
                     .iter()
                     .filter(|(k, _)| !matches!(k.as_str(), "state" | "substate"))
                     .map(|(k, v)| match v {
+                        _ if known.contains_key(k.as_str()) => {
+                            let (k, v) = named(k, v, known);
+                            format!("{k} {v}")
+                        }
                         Value::Array(p) if p.len() == 2 => format!("{k} {} → {}", plain(&p[0]), plain(&p[1])),
                         other => format!("{k} {}", plain(other)),
                     })
@@ -513,7 +575,7 @@ fn summarise(detail: &Value) -> String {
                 }
             }
             if let Some(d) = m.get("disposal").filter(|d| d.is_object()) {
-                out.push_str(&format!("; disposal {}", summarise(d)));
+                out.push_str(&format!("; disposal {}", summarise(d, known)));
             }
             out
         }
@@ -522,6 +584,10 @@ fn summarise(detail: &Value) -> String {
                 return changes
                     .iter()
                     .map(|(k, v)| match v {
+                        _ if known.contains_key(k.as_str()) => {
+                            let (k, v) = named(k, v, known);
+                            format!("{k}: {v}")
+                        }
                         // `[before, after]`
                         Value::Array(pair) if pair.len() == 2 => {
                             format!("{k}: {} → {}", plain(&pair[0]), plain(&pair[1]))
@@ -533,7 +599,24 @@ fn summarise(detail: &Value) -> String {
             }
             m.iter()
                 .filter(|(k, _)| *k != "fields")
-                .map(|(k, v)| format!("{k}: {}", plain(v)))
+                .map(|(k, v)| match v {
+                    // `custody: assignee Jane Doe, location London`
+                    Value::Object(inner) => {
+                        let parts: Vec<String> = inner
+                            .iter()
+                            .filter(|(_, v)| !v.is_null())
+                            .map(|(k, v)| {
+                                let (k, v) = named(k, v, known);
+                                format!("{k} {v}")
+                            })
+                            .collect();
+                        format!("{k}: {}", parts.join(", "))
+                    }
+                    _ => {
+                        let (k, v) = named(k, v, known);
+                        format!("{k}: {v}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         }

@@ -208,6 +208,12 @@ async fn every_link_on_the_demo_pages_answers() {
     let html = s.get(&format!("/people/{person}")).await.text().await.unwrap();
     assert!(html.contains(&format!("<a href=\"/assets/{}\">{}</a>", laptop.id, laptop.fields.tag)), "{html}");
     assert!(html.contains(&format!("/assets?assignee_person_id={person}")), "{html}");
+    // Its history names the people and places it moved between, not their ids.
+    let who = t.app.get::<Person>(&crate::harness::sys(), person).await.unwrap().fields.name;
+    let html = s.get(&format!("/assets/{}", laptop.id)).await.text().await.unwrap();
+    let history = html.split("History").last().unwrap();
+    assert!(!history.contains("assignee_person_id"), "{history}");
+    assert!(history.contains(&format!("assignee {}", who.replace('\'', "&#39;"))), "{who}: {history}");
     let site = laptop.custody.location_id.or(laptop.fields.location_id);
     if let Some(site) = site {
         let html = s.get(&format!("/locations/{site}")).await.text().await.unwrap();
