@@ -5,7 +5,7 @@
 use crate::allocation::{dec, scan};
 use crate::ledger::{bad, check_period};
 use crate::{Actor, App, AppError};
-use itemize_core::allocation::{Field, TagKeys, parse_rule_set};
+use itemize_core::allocation::Field;
 use itemize_core::auth::Action;
 use itemize_store::{CUBE_COLUMNS, CubeCell, CubeFilter};
 use rust_decimal::Decimal;
@@ -457,13 +457,7 @@ impl App {
         let mut trend = Vec::new();
         let months = self.store().session().await?.cube_months(from, to).await?;
         for p in &periods {
-            let keys = match self.store().session().await?.rule_set_for(p).await? {
-                Some(r) => {
-                    let doc = parse_rule_set(&r.body).map_err(|e| bad("rules", e))?;
-                    TagKeys::new(&doc.tag_aliases)
-                }
-                None => TagKeys::default(),
-            };
+            let keys = self.tag_keys_in_force(p).await?;
             let parts = self.period_partitions(p).await?;
             let dir = self.lake_dir();
             // The totals go into the scan and come back with the period added; the period's own figures are

@@ -348,6 +348,17 @@ pub struct RatesImported {
 }
 
 impl App {
+    /// Tag keys as the rule set in force for `period` spells them (its `[tag_aliases]`); without one, keys match
+    /// whatever their case only.
+    pub(crate) async fn tag_keys_in_force(&self, period: &str) -> Result<TagKeys, AppError> {
+        let Some(r) = self.store().session().await?.rule_set_for(period).await? else {
+            return Ok(TagKeys::default());
+        };
+        let doc = parse_rule_set(&r.body)
+            .map_err(|e| AppError::Refused(format!("the rules in force for {period}: {e}")))?;
+        Ok(TagKeys::new(&doc.tag_aliases))
+    }
+
     /// Ledger totals by the query's dimensions, in the reporting currency.
     pub async fn ledger_totals(&self, actor: &Actor, q: &LedgerQuery) -> Result<LedgerTotals, AppError> {
         self.cost_allow(actor, Action::Read)?;
@@ -372,13 +383,8 @@ impl App {
         let mut keys: HashMap<String, TagKeys> = HashMap::new();
         if q.tag.is_some() || q.group_by.iter().any(|d| matches!(d, Dimension::Tag(_))) {
             let periods: BTreeSet<&str> = parts.iter().map(|p| p.billing_period.as_str()).collect();
-            let mut s = self.store().session().await?;
             for period in periods {
-                if let Some(r) = s.rule_set_for(period).await? {
-                    let doc = parse_rule_set(&r.body)
-                        .map_err(|e| AppError::Refused(format!("the rules in force for {period}: {e}")))?;
-                    keys.insert(period.to_string(), TagKeys::new(&doc.tag_aliases));
-                }
+                keys.insert(period.to_string(), self.tag_keys_in_force(period).await?);
             }
         }
         let no_aliases = TagKeys::default();

@@ -527,13 +527,17 @@ fn collect_ids(detail: &Value, out: &mut HashMap<&'static str, Vec<i64>>) {
     }
 }
 
-/// A detail field and its value as people read them: `assignee Jane Doe` rather than `assignee_person_id 1427`.
+/// A detail field and its value as people read them: `assignee Jane Doe` rather than `assignee_person_id 1427`;
+/// a `[before, after]` pair as `before → after`.
 fn named(k: &str, v: &Value, known: &Names) -> (String, String) {
-    let Some(names) = known.get(k) else { return (k.to_string(), plain(v)) };
-    let label = k.trim_end_matches("_id").trim_end_matches("_person").replace('_', " ");
-    let one = |v: &Value| match v.as_i64() {
-        Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
-        None => plain(v),
+    let names = known.get(k);
+    let label = match names {
+        Some(_) => k.trim_end_matches("_id").trim_end_matches("_person").replace('_', " "),
+        None => k.to_string(),
+    };
+    let one = |v: &Value| match (names, v.as_i64()) {
+        (Some(names), Some(id)) => names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+        _ => plain(v),
     };
     let text = match v {
         Value::Array(p) if p.len() == 2 => format!("{} → {}", one(&p[0]), one(&p[1])),
@@ -561,13 +565,9 @@ fn summarise(detail: &Value, known: &Names) -> String {
                 let moved: Vec<String> = c
                     .iter()
                     .filter(|(k, _)| !matches!(k.as_str(), "state" | "substate"))
-                    .map(|(k, v)| match v {
-                        _ if known.contains_key(k.as_str()) => {
-                            let (k, v) = named(k, v, known);
-                            format!("{k} {v}")
-                        }
-                        Value::Array(p) if p.len() == 2 => format!("{k} {} → {}", plain(&p[0]), plain(&p[1])),
-                        other => format!("{k} {}", plain(other)),
+                    .map(|(k, v)| {
+                        let (k, v) = named(k, v, known);
+                        format!("{k} {v}")
                     })
                     .collect();
                 if !moved.is_empty() {
@@ -583,16 +583,9 @@ fn summarise(detail: &Value, known: &Names) -> String {
             if let Some(Value::Object(changes)) = m.get("changes") {
                 return changes
                     .iter()
-                    .map(|(k, v)| match v {
-                        _ if known.contains_key(k.as_str()) => {
-                            let (k, v) = named(k, v, known);
-                            format!("{k}: {v}")
-                        }
-                        // `[before, after]`
-                        Value::Array(pair) if pair.len() == 2 => {
-                            format!("{k}: {} → {}", plain(&pair[0]), plain(&pair[1]))
-                        }
-                        other => format!("{k}: {}", plain(other)),
+                    .map(|(k, v)| {
+                        let (k, v) = named(k, v, known);
+                        format!("{k}: {v}")
                     })
                     .collect::<Vec<_>>()
                     .join("; ");

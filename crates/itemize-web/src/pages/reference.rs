@@ -211,7 +211,7 @@ async fn filled<K: StoredKind>(s: &AppState, auth: &Auth, id: i64) -> Result<Rec
         Kind::CostCentre => "cost_centre_id",
         Kind::Vendor => "vendor_id",
     };
-    {
+    if authorize(&auth.actor, Resource::Assets, Action::Read).is_ok() {
         let params = itemize_app::ListParams::from_pairs([(filter.to_string(), id.to_string())]);
         // Only a person's assets are listed here (a cost centre or a site holds thousands); the link leads to
         // the register filtered either way.
@@ -220,20 +220,18 @@ async fn filled<K: StoredKind>(s: &AppState, auth: &Auth, id: i64) -> Result<Rec
         } else {
             None
         };
-        if authorize(&auth.actor, Resource::Assets, Action::Read).is_ok() {
-            page.assets = Some(RelatedAssets {
-                href: super::link("/assets", &params),
-                more: held.as_ref().is_some_and(|p| p.next.is_some()),
-                rows: held
-                    .map(|p| {
-                        p.items
-                            .iter()
-                            .map(|a| (a.id, a.fields.tag.clone(), a.fields.name.clone(), a.state.to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            });
-        }
+        page.assets = Some(RelatedAssets {
+            href: super::link("/assets", &params),
+            more: held.as_ref().is_some_and(|p| p.next.is_some()),
+            rows: held
+                .map(|p| {
+                    p.items
+                        .iter()
+                        .map(|a| (a.id, a.fields.tag.clone(), a.fields.name.clone(), a.state.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
     }
     Ok(page)
 }
