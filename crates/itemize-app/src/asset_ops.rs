@@ -1336,8 +1336,8 @@ type MonthsAndAssets = (BTreeMap<String, Decimal>, HashSet<i64>);
 /// A data-quality test of one asset.
 type Check = fn(&Asset) -> bool;
 
-/// An asset's end of life: given, or purchase date + useful life.
-pub(crate) fn eol(a: &Asset) -> Option<Date> {
+/// An asset's end of life: the date given, or its in-service (else purchase) date plus its useful life.
+pub fn eol(a: &Asset) -> Option<Date> {
     a.fields.end_of_life.or_else(|| {
         let start = a.fields.in_service_date.or(a.fields.purchase_date)?;
         Some(add_months(start, i64::from(a.fields.useful_life_months?)))

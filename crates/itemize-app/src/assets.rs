@@ -870,7 +870,8 @@ impl App {
         Ok(out)
     }
 
-    pub(crate) fn today(&self) -> Date {
+    /// Today in UTC by the app's clock (a demo or a test may set the clock).
+    pub fn today(&self) -> Date {
         self.clock().now().to_zoned(jiff::tz::TimeZone::UTC).date()
     }
 }

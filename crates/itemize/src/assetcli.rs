@@ -6,7 +6,7 @@ use crate::cli::{OutputFormat, operator};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use itemize_app::{App, ListParams};
-use itemize_core::refdata::{Location, Person, Service};
+use itemize_core::refdata::{CostCentre, Location, Person, Service};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -797,9 +797,10 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                 match output {
                     OutputFormat::Json => print_json(&list)?,
                     OutputFormat::Text => {
+                        let codes =
+                            cost_centre_codes(app, &op, list.iter().filter_map(|c| c.cost_centre_id)).await;
                         for c in &list {
-                            let cc =
-                                c.cost_centre_id.map(|i| i.to_string()).unwrap_or_else(|| "(none)".into());
+                            let cc = c.cost_centre_id.map_or_else(|| "(none)".into(), |i| code_of(&codes, i));
                             println!(
                                 "cost centre {cc}: {} {} over {} asset(s)",
                                 c.total, c.currency, c.assets
@@ -934,13 +935,16 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             match output {
                 OutputFormat::Json => print_json(&plan)?,
                 OutputFormat::Text => {
+                    let codes =
+                        cost_centre_codes(app, &op, plan.groups.iter().filter_map(|g| g.cost_centre_id))
+                            .await;
                     println!("refresh plan until {}:", plan.until);
                     println!(
                         "  {:<36} {:>11} {:>6} {:<10} {:>14}",
                         "MODEL", "COST CENTRE", "COUNT", "FIRST DUE", "BUDGET"
                     );
                     for g in &plan.groups {
-                        let cc = g.cost_centre_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+                        let cc = g.cost_centre_id.map_or_else(|| "-".into(), |c| code_of(&codes, c));
                         let budget = g.budget.as_ref().map(|b| format!("{b} {}", g.currency));
                         println!(
                             "  {:<36} {cc:>11} {:>6} {:<10} {:>14}",
@@ -1160,4 +1164,26 @@ pub async fn import_snipe_it(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The codes of the cost centres a report names (those the operator may read).
+async fn cost_centre_codes(
+    app: &App,
+    op: &itemize_app::Actor,
+    ids: impl Iterator<Item = i64>,
+) -> std::collections::HashMap<i64, String> {
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id)
+            && let Ok(cc) = app.get::<CostCentre>(op, id).await
+        {
+            e.insert(cc.fields.code);
+        }
+    }
+    out
+}
+
+/// A cost centre's code, or its id when it cannot be read.
+fn code_of(codes: &std::collections::HashMap<i64, String>, id: i64) -> String {
+    codes.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
 }

@@ -6,6 +6,7 @@ mod assets;
 mod costs;
 mod overview;
 mod reference;
+mod reports;
 
 use crate::AppState;
 use crate::auth::{
@@ -27,7 +28,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 pub fn routes(r: Reg) -> Reg {
-    let r = overview::routes(costs::routes(assets::routes(admin::routes(reference::routes(r)))));
+    let r =
+        overview::routes(costs::routes(reports::routes(assets::routes(admin::routes(reference::routes(r))))));
     r.add("/login", &["GET", "POST"], get(login_form).post(login))
         .add("/logout", &["POST"], post(logout))
         .add("/static/itemize.css", &["GET"], get(css))

@@ -662,6 +662,14 @@ fn demo_asset_register(dir: &Path) {
     // Depreciation was posted for every month of bills: posting a month again changes nothing.
     let (ok, out, err) = run(itemize(dir).args(["assets", "depreciation", "--period", "2026-10"]));
     assert!(ok && out.contains("nothing changed"), "{out}{err}");
+    // The refresh plan and depreciation by cost centre name cost centres by their codes, as people know them.
+    let (ok, out, err) = run(itemize(dir).args(["assets", "refresh", "--months", "24"]));
+    let rows: Vec<&str> = out.lines().skip(2).filter(|l| l.starts_with("  ")).collect();
+    assert!(ok && !rows.is_empty(), "{out}{err}");
+    assert!(rows.iter().any(|l| l.contains(" CC-")) && !rows.iter().any(|l| l.contains(" #")), "{out}");
+    let (ok, out, err) =
+        run(itemize(dir).args(["assets", "schedule", "--from", "2026-01-01", "--to", "2026-03-31"]));
+    assert!(ok && out.contains("cost centre CC-") && !out.contains("cost centre 1"), "{out}{err}");
     // An asset's book value at any date: its cost before it was bought, less once it has depreciated.
     let bought = assets.iter().find(|a| a["class"] == "laptop" && a["purchase_cost"].is_string()).unwrap();
     let tag = bought["tag"].as_str().unwrap();

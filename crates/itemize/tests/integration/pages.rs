@@ -246,4 +246,123 @@ async fn every_link_on_the_demo_pages_answers() {
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
+    register_reports_show_what_the_use_cases_answer(&t, &s).await;
+}
+
+/// The register's report pages on the demo: each lists what its use case answers, names what it refers to, and
+/// adds up exactly.
+async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate::harness::Server) {
+    let sys = crate::harness::sys();
+    let body = |html: &str, n: usize| -> String {
+        html.split("<tbody>").nth(n).unwrap().split("</tbody>").next().unwrap().to_string()
+    };
+    let rows = |html: &str, n: usize| body(html, n).matches("<tr>").count();
+    let money = |d: rust_decimal::Decimal| -> String {
+        let text =
+            d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_string();
+        let (int, frac) = text.split_once('.').map_or((text.as_str(), "00"), |(i, f)| (i, f));
+        let digits: Vec<char> = int.trim_start_matches('-').chars().collect();
+        let mut grouped = String::new();
+        for (i, c) in digits.iter().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(*c);
+        }
+        format!("{}{grouped}.{frac:0<2}", if d.is_sign_negative() { "-" } else { "" })
+    };
+    // Leavers: every leaver the use case lists, each asset to recover linked, and the demo's unreturned laptops.
+    let leavers = t.app.offboarding(&sys, None).await.unwrap();
+    let html = s.get("/assets/offboarding").await.text().await.unwrap();
+    assert_eq!(rows(&html, 1), leavers.len(), "{html}");
+    let outstanding: Vec<_> = leavers.iter().flat_map(|o| o.outstanding.iter()).collect();
+    assert!(!outstanding.is_empty(), "the demo has leavers with laptops to recover");
+    assert_eq!(rows(&html, 2), outstanding.len());
+    for i in &outstanding {
+        assert!(
+            body(&html, 2).contains(&format!("<a href=\"/assets/{}\">{}</a>", i.asset_id, i.tag)),
+            "{}",
+            i.tag
+        );
+    }
+    let first = &leavers[0];
+    assert!(body(&html, 1).contains(&format!("<a href=\"/people/{}\">", first.person_id)), "{html}");
+    // Warranties and end of life over a year: the use case's assets, the soonest first, holders by name.
+    for (path, expected) in [
+        ("/assets/warranty-expiring?days=365", t.app.warranty_expiring(&sys, 365).await.unwrap()),
+        ("/assets/end-of-life?days=365", t.app.end_of_life(&sys, 365).await.unwrap()),
+    ] {
+        let html = s.get(path).await.text().await.unwrap();
+        assert!(!expected.is_empty(), "{path}: the demo has some");
+        assert_eq!(rows(&html, 1), expected.len(), "{path}");
+        let dates: Vec<String> = body(&html, 1)
+            .split("<tr>")
+            .skip(1)
+            .map(|r| r.split("<td>").nth(5).unwrap().split('<').next().unwrap().to_string())
+            .collect();
+        let mut sorted = dates.clone();
+        sorted.sort();
+        assert_eq!(dates, sorted, "{path}: the soonest first");
+        assert!(
+            !body(&html, 1).contains(">person ") && !body(&html, 1).contains(">cost centre "),
+            "names, not ids"
+        );
+        assert!(html.contains("aria-current=\"page\">365</a>") || path.contains("end-of-life"), "{path}");
+    }
+    // A window out of range is refused with the parameter named, and changes nothing.
+    let bad = s.get("/assets/warranty-expiring?days=lots").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("`lots` is not a number of days"));
+    // The refresh plan: a row per group, cost centres by name, each currency's budget as the use case totals it.
+    let plan = t.app.refresh_plan(&sys, 24).await.unwrap();
+    let html = s.get("/assets/refresh-plan?months=24").await.text().await.unwrap();
+    assert!(!plan.groups.is_empty(), "the demo has hardware to refresh within two years");
+    assert_eq!(rows(&html, 1), plan.groups.len());
+    let foot = html.split("<tfoot>").nth(1).unwrap().split("</tfoot>").next().unwrap();
+    for (cur, total) in &plan.total {
+        let sum: rust_decimal::Decimal = plan
+            .groups
+            .iter()
+            .filter(|g| &g.currency == cur)
+            .filter_map(|g| g.budget.as_deref())
+            .map(|b| b.parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        assert_eq!(sum, total.parse::<rust_decimal::Decimal>().unwrap(), "{cur}");
+        assert!(foot.contains(&format!("{} {cur}", money(sum))), "{cur} {sum}: {foot}");
+    }
+    let count: usize = plan.groups.iter().map(|g| g.count).sum();
+    assert!(html.contains(&format!("{count} hardware asset(s)")), "{html}");
+    assert!(!body(&html, 1).contains(">cost centre "), "cost centres by name");
+    // Depreciation by cost centre over the demo's year: each month's total row is the sum of the use case's rows.
+    let (from, to) = (jiff::civil::date(2025, 12, 1), jiff::civil::date(2026, 11, 1));
+    let dep = t.app.depreciation_by_cost_centre(&sys, from, to).await.unwrap();
+    let html = s.get("/assets/depreciation?from=2025-12&to=2026-11").await.text().await.unwrap();
+    assert!(!dep.is_empty());
+    assert_eq!(rows(&html, 1), dep.len());
+    let foot = html.split("<tfoot>").nth(1).unwrap().split("</tfoot>").next().unwrap();
+    let mut positive = false;
+    for cur in dep.iter().map(|r| r.currency.clone()).collect::<std::collections::BTreeSet<_>>() {
+        let line = foot.split("<tr>").find(|r| r.contains(&format!("<td>{cur}</td>"))).unwrap();
+        for m in ["2025-12", "2026-06", "2026-11"] {
+            let sum: rust_decimal::Decimal = dep
+                .iter()
+                .filter(|r| r.currency == cur)
+                .filter_map(|r| r.months.get(m))
+                .map(|v| v.parse::<rust_decimal::Decimal>().unwrap())
+                .sum();
+            positive |= sum > rust_decimal::Decimal::ZERO;
+            assert!(line.contains(&format!(">{}</td>", money(sum))), "{cur} {m} {sum}: {line}");
+        }
+    }
+    assert!(positive, "the demo's hardware depreciates");
+    assert!(html.contains("Depreciation by cost centre, 2025-12 to 2026-11"));
+    let bad = s.get("/assets/depreciation?from=2026-13").await;
+    assert_eq!(bad.status(), 400);
+    // Overdue returns: what the use case lists, the longest overdue first.
+    let overdue = t.app.overdue_assets(&sys).await.unwrap();
+    let html = s.get("/assets/overdue").await.text().await.unwrap();
+    assert_eq!(rows(&html, 1), overdue.len().max(1), "{html}");
+    if overdue.is_empty() {
+        assert!(html.contains("Nothing is overdue."));
+    }
 }
