@@ -770,7 +770,8 @@ impl App {
         Ok(all)
     }
 
-    /// Leavers (and people with a leave date) with the assets to recover from them.
+    /// Leavers (and people with a leave date) with the assets to recover from them; for a scoped user, the
+    /// leavers of their cost centres.
     pub async fn offboarding(
         &self,
         actor: &Actor,
@@ -788,7 +789,9 @@ impl App {
         let mut out = Vec::new();
         for p in people {
             let pid: i64 = p.id.into();
-            if person_id.is_some_and(|x| x != pid) {
+            // A scoped user sees the leavers of their cost centres, as the people list shows them, and no one
+            // else's name or email.
+            if person_id.is_some_and(|x| x != pid) || !crate::refdata::visible(actor, Some(pid), &p.fields) {
                 continue;
             }
             let leaving = p.fields.status == itemize_core::refdata::PersonStatus::Leaver

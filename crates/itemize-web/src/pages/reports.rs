@@ -121,9 +121,11 @@ fn bounded(
     }
 }
 
-/// Names of the people, locations and cost centres a set of assets refers to.
+/// Names of the people, services, locations and cost centres a set of assets refers to (those the user may
+/// read: anyone else's is not named).
 struct Names {
     people: HashMap<i64, String>,
+    services: HashMap<i64, String>,
     places: HashMap<i64, String>,
     centres: HashMap<i64, String>,
 }
@@ -137,38 +139,42 @@ impl Names {
             v
         };
         let people = ids(&|a| a.custody.assignee_person_id);
+        let services = ids(&|a| a.custody.service_id);
         let places = ids(&|a| a.custody.location_id.or(a.fields.location_id));
         let centres = ids(&|a| a.fields.cost_centre_id);
         Self {
             people: labels(s, auth, Kind::Person, people).await,
+            services: labels(s, auth, Kind::Service, services).await,
             places: labels(s, auth, Kind::Location, places).await,
             centres: labels(s, auth, Kind::CostCentre, centres).await,
         }
     }
 
-    /// Who holds the asset, else where it is: linked to that record's page.
+    /// Who or what holds the asset (a person, else a business service), else where it is ("at …"): linked to
+    /// that record's page when the user may read it.
     fn holder(&self, a: &Asset) -> Cell {
+        let named = |names: &HashMap<i64, String>, id: i64, path: &str, prefix: &str| match names.get(&id) {
+            Some(n) => linked(format!("{prefix}{n}"), format!("{path}/{id}")),
+            None => text("outside your cost centres"),
+        };
         if let Some(p) = a.custody.assignee_person_id {
-            return linked(
-                self.people.get(&p).cloned().unwrap_or_else(|| format!("person {p}")),
-                format!("/people/{p}"),
-            );
+            return named(&self.people, p, "/people", "");
+        }
+        if let Some(v) = a.custody.service_id {
+            return named(&self.services, v, "/services", "");
         }
         match a.custody.location_id.or(a.fields.location_id) {
-            Some(l) => linked(
-                self.places.get(&l).cloned().unwrap_or_else(|| format!("location {l}")),
-                format!("/locations/{l}"),
-            ),
+            Some(l) => named(&self.places, l, "/locations", "at "),
             None => text("—"),
         }
     }
 
     fn centre(&self, id: Option<i64>) -> Cell {
         match id {
-            Some(c) => linked(
-                self.centres.get(&c).cloned().unwrap_or_else(|| format!("cost centre {c}")),
-                format!("/cost-centres/{c}"),
-            ),
+            Some(c) => match self.centres.get(&c) {
+                Some(n) => linked(n.clone(), format!("/cost-centres/{c}")),
+                None => text("outside your cost centres"),
+            },
             None => text("none"),
         }
     }
@@ -237,7 +243,7 @@ async fn overdue(State(s): State<AppState>, auth: Auth) -> Response {
     ));
     page.sections.push(Section {
         heading: None,
-        head: ["Asset", "Name", "State", "Held by", "Expected back", "Days overdue"]
+        head: ["Asset", "Name", "State", "Held by / at", "Expected back", "Days overdue"]
             .map(String::from)
             .to_vec(),
         rows: rows.into_iter().map(|(_, r)| r).collect(),
@@ -327,7 +333,7 @@ async fn offboarding(State(s): State<AppState>, auth: Auth) -> Response {
 const DAY_WINDOWS: &[u32] = &[30, 60, 90, 180, 365];
 
 async fn warranty(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    let days = match bounded(&p, "days", 90, 0, 3650, "days") {
+    let days = match bounded(&p, "days", 90, 1, 3650, "days") {
         Ok(d) => d,
         Err(e) => return app_error(e),
     };
@@ -340,7 +346,7 @@ async fn warranty(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
 }
 
 async fn end_of_life(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    let days = match bounded(&p, "days", 90, 0, 3650, "days") {
+    let days = match bounded(&p, "days", 90, 1, 3650, "days") {
         Ok(d) => d,
         Err(e) => return app_error(e),
     };
@@ -365,26 +371,26 @@ async fn dated(
     list.sort_by_key(|a| (date(a), a.id));
     let refs: Vec<&Asset> = list.iter().collect();
     let names = Names::of(s, auth, &refs).await;
-    let what =
-        if path == "/assets/end-of-life" { "at or near their end of life" } else { "whose warranty ends" };
-    let mut page = ReportPage::new(
-        auth,
-        path,
-        format!(
-            "{} in the next {days} days ({})",
-            REPORTS.iter().find(|r| r.0 == path).map_or("", |r| r.1),
-            list.len()
-        ),
-        format!("/api/v1{path}?days={days}"),
-    );
+    let until = today.checked_add(jiff::Span::new().days(i64::from(days))).unwrap_or(today);
+    let eol_page = path == "/assets/end-of-life";
+    let title = if eol_page {
+        format!("At or past their end of life by {until} ({})", list.len())
+    } else {
+        format!("Warranties ending in the next {days} days ({})", list.len())
+    };
+    let mut page = ReportPage::new(auth, path, title, format!("/api/v1{path}?days={days}"));
     (page.windows, page.window_unit) = (windows(path, "days", DAY_WINDOWS, days), "days");
-    page.notes.push(format!(
-        "Owned assets (not retired) {what} by {}, the soonest first; a date before today ({today}) has passed.",
-        today.checked_add(jiff::Span::new().days(i64::from(days))).unwrap_or(today)
-    ));
+    page.notes.push(if eol_page {
+        format!(
+            "Owned assets (not retired) whose end of life (given, or the in-service or purchase date plus the \
+             useful life) falls by {until}, those already past it included (negative days), the soonest first."
+        )
+    } else {
+        format!("Owned assets (not retired) whose warranty ends from today ({today}) to {until}, the soonest first.")
+    });
     page.sections.push(Section {
         heading: None,
-        head: ["Asset", "Name", "Model", "State", label, "Days left", "Held by", "Cost centre"]
+        head: ["Asset", "Name", "Model", "State", label, "Days left", "Held by / at", "Cost centre"]
             .map(String::from)
             .to_vec(),
         rows: list
@@ -426,7 +432,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     ids.sort_unstable();
     ids.dedup();
     let centres = labels(&s, &auth, Kind::CostCentre, ids).await;
-    let names = Names { people: HashMap::new(), places: HashMap::new(), centres };
+    let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
     let mut page = ReportPage::new(
         &auth,
@@ -448,16 +454,16 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
             plan.unpriced_assets
         ));
     }
-    let model_link = |g: &itemize_app::asset_ops::RefreshGroup| {
-        let mut q = vec![("model", g.model.clone())];
-        if let Some(c) = g.cost_centre_id {
-            q.push(("cost_centre_id", c.to_string()));
-        }
-        format!("/assets?{}", serde_urlencoded::to_string(q).unwrap_or_default())
+    // The group's assets in the register: those of its model in its cost centre (a group without a model or a
+    // cost centre has no such list).
+    let model_link = |g: &itemize_app::asset_ops::RefreshGroup| -> Option<String> {
+        let (Some(c), false) = (g.cost_centre_id, g.model.starts_with("(no model")) else { return None };
+        let q = [("model", g.model.clone()), ("cost_centre_id", c.to_string())];
+        Some(format!("/assets?{}", serde_urlencoded::to_string(q).unwrap_or_default()))
     };
     page.sections.push(Section {
         heading: None,
-        head: ["Model", "Cost centre", "Assets", "First due", "Unit price", "Budget"]
+        head: ["Model", "Cost centre", "Assets", "First due", "Currency", "Unit price", "Budget"]
             .map(String::from)
             .to_vec(),
         rows: plan
@@ -465,18 +471,16 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
             .iter()
             .map(|g| {
                 vec![
-                    linked(g.model.clone(), model_link(g)),
+                    match model_link(g) {
+                        Some(href) => linked(g.model.clone(), href),
+                        None => text(g.model.clone()),
+                    },
                     names.centre(g.cost_centre_id),
                     num(g.count.to_string()),
                     text(g.first_due.to_string()),
-                    num(g
-                        .unit_price
-                        .as_deref()
-                        .map_or_else(|| "—".into(), |p| format!("{} {}", money_text(p), g.currency))),
-                    num(g
-                        .budget
-                        .as_deref()
-                        .map_or_else(|| "—".into(), |b| format!("{} {}", money_text(b), g.currency))),
+                    text(g.currency.clone()),
+                    num(g.unit_price.as_deref().map_or_else(|| "unpriced".into(), money_text)),
+                    num(g.budget.as_deref().map_or_else(|| "—".into(), money_text)),
                 ]
             })
             .collect(),
@@ -486,12 +490,13 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
             .iter()
             .map(|(cur, amount)| {
                 vec![
-                    text(format!("Total ({cur})")),
+                    text("Total"),
                     text(""),
                     text(""),
                     text(""),
+                    text(cur.clone()),
                     text(""),
-                    num(format!("{} {cur}", money_text(amount))),
+                    num(money_text(amount)),
                 ]
             })
             .collect(),
@@ -534,7 +539,7 @@ async fn depreciation(State(s): State<AppState>, auth: Auth, Params(p): Params) 
     ids.sort_unstable();
     ids.dedup();
     let centres = labels(&s, &auth, Kind::CostCentre, ids).await;
-    let names = Names { people: HashMap::new(), places: HashMap::new(), centres };
+    let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
     let mut page = ReportPage::new(
         &auth,
         "/assets/depreciation",
@@ -579,23 +584,23 @@ fn totals_by_currency(
 ) -> Vec<Vec<Cell>> {
     use rust_decimal::Decimal;
     use std::str::FromStr;
-    let mut by: std::collections::BTreeMap<&str, (Vec<Decimal>, Decimal, usize)> = Default::default();
+    let mut by: std::collections::BTreeMap<&str, (Vec<Decimal>, Decimal)> = Default::default();
     for r in rows {
         let e = by
             .entry(r.currency.as_str())
-            .or_insert_with(|| (vec![Decimal::ZERO; months.len()], Decimal::ZERO, 0));
+            .or_insert_with(|| (vec![Decimal::ZERO; months.len()], Decimal::ZERO));
         for (i, m) in months.iter().enumerate() {
             e.0[i] += r.months.get(m).and_then(|v| Decimal::from_str(v).ok()).unwrap_or_default();
         }
         e.1 += Decimal::from_str(&r.total).unwrap_or_default();
-        e.2 += r.assets;
     }
     by.into_iter()
-        .map(|(cur, (per_month, total, assets))| {
+        .map(|(cur, (per_month, total))| {
             let mut cells = vec![text("Total"), text(cur)];
             cells.extend(per_month.iter().map(|v| num(money_text(&v.to_string()))));
             cells.push(num(money_text(&total.to_string())));
-            cells.push(num(assets.to_string()));
+            // An asset that moved between cost centres counts in each row: the rows' counts do not add up.
+            cells.push(text(""));
             cells
         })
         .collect()

@@ -257,6 +257,17 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
         html.split("<tbody>").nth(n).unwrap().split("</tbody>").next().unwrap().to_string()
     };
     let rows = |html: &str, n: usize| body(html, n).matches("<tr>").count();
+    // The text of column `col` (from 0) of each row of a table part (a body or a foot).
+    let column = |part: &str, col: usize| -> Vec<String> {
+        part.split("<tr>")
+            .skip(1)
+            .map(|r| {
+                let cell = r.split("<td").nth(col + 1).unwrap();
+                let inner = cell.split_once('>').unwrap().1.split("</td>").next().unwrap();
+                inner.rsplit_once("\">").map_or(inner, |(_, t)| t).trim_end_matches("</a>").to_string()
+            })
+            .collect()
+    };
     let money = |d: rust_decimal::Decimal| -> String {
         let text =
             d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_string();
@@ -295,19 +306,18 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
         let html = s.get(path).await.text().await.unwrap();
         assert!(!expected.is_empty(), "{path}: the demo has some");
         assert_eq!(rows(&html, 1), expected.len(), "{path}");
-        let dates: Vec<String> = body(&html, 1)
-            .split("<tr>")
-            .skip(1)
-            .map(|r| r.split("<td>").nth(5).unwrap().split('<').next().unwrap().to_string())
-            .collect();
+        let dates = column(&body(&html, 1), 4);
         let mut sorted = dates.clone();
         sorted.sort();
         assert_eq!(dates, sorted, "{path}: the soonest first");
-        assert!(
-            !body(&html, 1).contains(">person ") && !body(&html, 1).contains(">cost centre "),
-            "names, not ids"
-        );
-        assert!(html.contains("aria-current=\"page\">365</a>") || path.contains("end-of-life"), "{path}");
+        assert!(!body(&html, 1).contains("outside your cost centres"), "the admin sees every name");
+        // Held by a person or a service, else placed: "at" a location.
+        let held = column(&body(&html, 1), 6);
+        for (a, h) in expected.iter().zip(&held) {
+            let placed = a.custody.assignee_person_id.is_none() && a.custody.service_id.is_none();
+            assert_eq!(placed, h.starts_with("at "), "{}: {h}", a.fields.tag);
+        }
+        assert!(html.contains("aria-current=\"page\">365</a>"), "{path}");
     }
     // A window out of range is refused with the parameter named, and changes nothing.
     let bad = s.get("/assets/warranty-expiring?days=lots").await;
@@ -319,6 +329,7 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
     assert!(!plan.groups.is_empty(), "the demo has hardware to refresh within two years");
     assert_eq!(rows(&html, 1), plan.groups.len());
     let foot = html.split("<tfoot>").nth(1).unwrap().split("</tfoot>").next().unwrap();
+    assert!(!plan.total.is_empty(), "the demo's models have prices");
     for (cur, total) in &plan.total {
         let sum: rust_decimal::Decimal = plan
             .groups
@@ -328,7 +339,8 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
             .map(|b| b.parse::<rust_decimal::Decimal>().unwrap())
             .sum();
         assert_eq!(sum, total.parse::<rust_decimal::Decimal>().unwrap(), "{cur}");
-        assert!(foot.contains(&format!("{} {cur}", money(sum))), "{cur} {sum}: {foot}");
+        let line = foot.split("<tr>").find(|r| r.contains(&format!("<td>{cur}</td>"))).unwrap();
+        assert_eq!(column(&format!("<tr>{line}"), 6), [money(sum)], "{cur}: {line}");
     }
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
     assert!(html.contains(&format!("{count} hardware asset(s)")), "{html}");
@@ -343,7 +355,7 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
     let mut positive = false;
     for cur in dep.iter().map(|r| r.currency.clone()).collect::<std::collections::BTreeSet<_>>() {
         let line = foot.split("<tr>").find(|r| r.contains(&format!("<td>{cur}</td>"))).unwrap();
-        for m in ["2025-12", "2026-06", "2026-11"] {
+        for (i, m) in [(2, "2025-12"), (8, "2026-06"), (13, "2026-11")] {
             let sum: rust_decimal::Decimal = dep
                 .iter()
                 .filter(|r| r.currency == cur)
@@ -351,7 +363,7 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
                 .map(|v| v.parse::<rust_decimal::Decimal>().unwrap())
                 .sum();
             positive |= sum > rust_decimal::Decimal::ZERO;
-            assert!(line.contains(&format!(">{}</td>", money(sum))), "{cur} {m} {sum}: {line}");
+            assert_eq!(column(&format!("<tr>{line}"), i), [money(sum)], "{cur} {m}: {line}");
         }
     }
     assert!(positive, "the demo's hardware depreciates");
@@ -361,8 +373,23 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
     // Overdue returns: what the use case lists, the longest overdue first.
     let overdue = t.app.overdue_assets(&sys).await.unwrap();
     let html = s.get("/assets/overdue").await.text().await.unwrap();
-    assert_eq!(rows(&html, 1), overdue.len().max(1), "{html}");
-    if overdue.is_empty() {
-        assert!(html.contains("Nothing is overdue."));
+    assert!(!overdue.is_empty(), "the demo has loans past their return date");
+    assert_eq!(rows(&html, 1), overdue.len(), "{html}");
+    let late: Vec<i64> = column(&body(&html, 1), 5).iter().map(|d| d.parse().unwrap()).collect();
+    assert!(late.windows(2).all(|w| w[0] >= w[1]) && late.iter().all(|d| *d > 0), "{late:?}");
+    // A scoped user's leavers are those of their cost centres: no one else's name or email.
+    let leaver = t.app.get::<Person>(&sys, leavers[0].person_id).await.unwrap();
+    let cc = leaver.fields.cost_centre_id.expect("the demo's people have cost centres");
+    let scoped = itemize_app::Actor { scope: Some([i64::from(cc)].into_iter().collect()), ..sys.clone() };
+    let theirs = t.app.offboarding(&scoped, None).await.unwrap();
+    assert!(theirs.iter().any(|o| o.person_id == leavers[0].person_id));
+    for o in &theirs {
+        let p = t.app.get::<Person>(&sys, o.person_id).await.unwrap();
+        assert_eq!(p.fields.cost_centre_id.map(i64::from), Some(i64::from(cc)), "{}", o.name);
     }
+    assert!(theirs.len() < leavers.len(), "the demo's leavers are in more than one cost centre");
+    // Asked for by id, a leaver of another cost centre is not theirs to see either.
+    let other = leavers.iter().find(|o| !theirs.iter().any(|x| x.person_id == o.person_id)).unwrap();
+    let asked = t.app.offboarding(&scoped, Some(other.person_id)).await.unwrap();
+    assert!(asked.is_empty(), "{asked:?}");
 }
