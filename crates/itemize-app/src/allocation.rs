@@ -1411,10 +1411,20 @@ impl App {
             );
             *debits.entry((cc.clone(), gl, what)).or_default() += amount;
         }
+        // Each cost centre's lines, in cents, add up to its own total in cents, as its statement row rounds it:
+        // the cents rounding each line alone would gain or lose go to the lines it moved most (largest
+        // remainder), so a cost centre is charged its statement amount rounded to the cent, never a cent off.
+        // (`debits` is in cost-centre order, so each cost centre's lines are one run.)
+        let debits: Vec<((String, String, String), Decimal)> = debits.into_iter().collect();
+        let mut rounded = Vec::with_capacity(debits.len());
+        for lines_of_one in debits.chunk_by(|a, b| a.0.0 == b.0.0) {
+            let exact: Vec<Decimal> = lines_of_one.iter().map(|(_, a)| *a).collect();
+            let cents = itemize_core::money::cents_adding_up(&exact, exact.iter().sum());
+            rounded.extend(lines_of_one.iter().map(|(k, _)| k.clone()).zip(cents));
+        }
         let mut lines = Vec::new();
         let mut credits: BTreeMap<String, Decimal> = BTreeMap::new();
-        for ((cc, gl, description), amount) in debits {
-            let amount = amount.round_dp(2);
+        for ((cc, gl, description), amount) in rounded {
             if amount.is_zero() {
                 continue;
             }

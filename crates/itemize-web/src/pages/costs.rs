@@ -23,6 +23,7 @@ use itemize_app::insight::{CubeDim, CubeQuery, Granularity};
 use itemize_app::lines::LinesQuery;
 use itemize_app::{AppError, ListParams};
 use itemize_core::auth::Action;
+use itemize_core::money::{cents, cents_adding_up};
 use itemize_ingest::source::Format;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
@@ -65,35 +66,6 @@ pub const NONE: &str = itemize_app::lines::NO_VALUE;
 
 fn dim_label(d: &str) -> String {
     DIMENSIONS.iter().find(|(k, _)| *k == d).map(|(_, l)| l.to_string()).unwrap_or_else(|| d.to_string())
-}
-
-/// `d` rounded to cents, halves away from zero (as `money_text` shows it).
-fn cents(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-}
-
-/// `parts` in cents that add up to `total` in cents: each rounded, then the cents the rounding gained or lost
-/// given back one at a time to the parts whose rounding moved them most (largest remainder).
-fn cents_adding_up(parts: &[Decimal], total: Decimal) -> Vec<Decimal> {
-    let mut out: Vec<Decimal> = parts.iter().map(|&d| cents(d)).collect();
-    let cent = Decimal::new(1, 2);
-    let mut off = cents(total) - out.iter().copied().sum::<Decimal>();
-    // Residuals: how far rounding moved each part (positive: rounded down).
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|&a, &b| (parts[b] - out[b]).cmp(&(parts[a] - out[a])).then(a.cmp(&b)));
-    let mut up = order.iter();
-    let mut down = order.iter().rev();
-    while off >= cent {
-        let Some(&i) = up.next() else { break };
-        out[i] += cent;
-        off -= cent;
-    }
-    while off <= -cent {
-        let Some(&i) = down.next() else { break };
-        out[i] -= cent;
-        off += cent;
-    }
-    out
 }
 
 fn qs(pairs: &[(String, String)]) -> String {
@@ -1545,35 +1517,4 @@ async fn import_page(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>)
         },
         i,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn cents_add_up_to_the_rounded_total() {
-        let thirds = [d("0.333"), d("0.333"), d("0.334")];
-        assert_eq!(cents_adding_up(&thirds, d("1.000")), [d("0.33"), d("0.33"), d("0.34")]);
-        // Rounded alone the rows make 1.02 against a total of 1.01 (1.005): the extra cent goes from a row rounded
-        // up (all three were, by as much; the last gives it).
-        let parts = [d("0.205"), d("0.395"), d("0.405")];
-        let total: Decimal = parts.iter().sum();
-        let shown = cents_adding_up(&parts, total);
-        assert_eq!(shown.iter().sum::<Decimal>(), cents(total));
-        assert_eq!(shown, [d("0.21"), d("0.40"), d("0.40")]);
-        // Negative parts (credits) and a total of zero.
-        let parts = [d("-0.335"), d("0.335"), d("-0.004"), d("0.004")];
-        assert_eq!(cents_adding_up(&parts, Decimal::ZERO).iter().sum::<Decimal>(), Decimal::ZERO);
-        // Every part within a cent of its exact amount, on many small parts.
-        let parts: Vec<Decimal> = (1..200).map(|i| Decimal::new(i * 37 % 1000, 3)).collect();
-        let total: Decimal = parts.iter().sum();
-        let shown = cents_adding_up(&parts, total);
-        assert_eq!(shown.iter().sum::<Decimal>(), cents(total));
-        assert!(shown.iter().zip(&parts).all(|(s, p)| (*s - *p).abs() < d("0.01")));
-    }
 }

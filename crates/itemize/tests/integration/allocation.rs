@@ -273,6 +273,12 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     let provider_own = st.rows.iter().find(|r| r.key == "cc:CC-IT").map_or(Decimal::ZERO, |r| r.amount);
     assert!(provider_own > Decimal::ZERO, "the provider has a use of its own here");
     assert_eq!((j.provider_cost_centre.as_str(), j.kept_by_provider), ("CC-IT", provider_own));
+    // Each cost centre is charged its statement row to the cent, whatever the GL accounts it is split over.
+    for row in st.rows.iter().filter(|r| r.key.starts_with("cc:") && r.key != "cc:CC-IT") {
+        let cc = &row.key[3..];
+        let net: Decimal = j.lines.iter().filter(|l| l.cost_centre == cc).map(|l| l.debit - l.credit).sum();
+        assert_eq!(net, itemize_core::money::cents(row.amount), "{cc}");
+    }
     let charged_net: Decimal =
         j.lines.iter().filter(|l| l.cost_centre != "CC-IT").map(|l| l.debit - l.credit).sum();
     let whole = charged_net + j.not_charged + j.kept_by_provider;
