@@ -82,7 +82,7 @@ fn opts(values: &[&str], current: &str, any: &str) -> Vec<Opt> {
 }
 
 /// Names of referenced records, looked up once per page.
-async fn names(s: &AppState, auth: &Auth, kind: Kind, ids: Vec<i64>) -> HashMap<i64, String> {
+pub(super) async fn names(s: &AppState, auth: &Auth, kind: Kind, ids: Vec<i64>) -> HashMap<i64, String> {
     if ids.is_empty() {
         return HashMap::new();
     }

@@ -2,6 +2,7 @@
 //! their end of life, the hardware refresh plan with its budget, and depreciation by cost centre. Each reads
 //! the same use case as its API route and names the people, places and cost centres it lists.
 
+use super::assets::names;
 use super::{Me, NavItem, app_error, render, shell};
 use crate::AppState;
 use crate::auth::Auth;
@@ -143,10 +144,10 @@ impl Names {
         let places = ids(&|a| a.custody.location_id.or(a.fields.location_id));
         let centres = ids(&|a| a.fields.cost_centre_id);
         Self {
-            people: labels(s, auth, Kind::Person, people).await,
-            services: labels(s, auth, Kind::Service, services).await,
-            places: labels(s, auth, Kind::Location, places).await,
-            centres: labels(s, auth, Kind::CostCentre, centres).await,
+            people: names(s, auth, Kind::Person, people).await,
+            services: names(s, auth, Kind::Service, services).await,
+            places: names(s, auth, Kind::Location, places).await,
+            centres: names(s, auth, Kind::CostCentre, centres).await,
         }
     }
 
@@ -178,13 +179,6 @@ impl Names {
             None => text("none"),
         }
     }
-}
-
-async fn labels(s: &AppState, auth: &Auth, kind: Kind, ids: Vec<i64>) -> HashMap<i64, String> {
-    if ids.is_empty() {
-        return HashMap::new();
-    }
-    s.app.labels(&auth.actor, kind, &ids).await.unwrap_or_default()
 }
 
 fn asset_cell(a: &Asset) -> Cell {
@@ -431,7 +425,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     let mut ids: Vec<i64> = plan.groups.iter().filter_map(|g| g.cost_centre_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let centres = labels(&s, &auth, Kind::CostCentre, ids).await;
+    let centres = names(&s, &auth, Kind::CostCentre, ids).await;
     let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
     let mut page = ReportPage::new(
@@ -538,7 +532,7 @@ async fn depreciation(State(s): State<AppState>, auth: Auth, Params(p): Params) 
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.cost_centre_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let centres = labels(&s, &auth, Kind::CostCentre, ids).await;
+    let centres = names(&s, &auth, Kind::CostCentre, ids).await;
     let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
     let mut page = ReportPage::new(
         &auth,
