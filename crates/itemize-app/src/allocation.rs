@@ -1282,7 +1282,9 @@ pub struct Journal {
     pub lines: Vec<JournalLine>,
     pub total_debit: Decimal,
     pub total_credit: Decimal,
-    /// Amortized cost no one has been charged for (Unallocated), left with the IT provider.
+    /// Amortized cost no one has been charged for (Unallocated), left with the IT provider. Like every amount of
+    /// the journal, in cents as the period's statement shows it (its rows adding up to its total), so the
+    /// debits, this and `kept_by_provider` make the statement's total to the cent.
     pub not_charged: Decimal,
     /// The IT provider's cost centre's own use: allocated to it, so not charged to anyone either (the journal
     /// does not charge a cost centre to itself). With the debits and `not_charged`, the period's whole cost.
@@ -1388,6 +1390,21 @@ impl App {
             ))
         })?;
         let provider = j.provider_cost_centre.clone();
+        // The period's statement by cost centre as it is shown, in cents adding up to its total in cents: what
+        // each cost centre is charged, what no one is and the provider's own use, so the journal and the
+        // statement agree to the cent, row by row and in total. (Read whole: the journal is the organisation's.)
+        let st = self
+            .showback(&Actor::system("journal"), period, StatementBy::CostCentre, Measure::Effective)
+            .await?;
+        let shown_cents = itemize_core::money::cents_adding_up(
+            &st.rows.iter().map(|r| r.amount).collect::<Vec<_>>(),
+            st.total.amount,
+        );
+        let shown: HashMap<String, Decimal> =
+            st.rows.iter().zip(shown_cents).map(|(r, c)| (r.key.to_ascii_lowercase(), c)).collect();
+        let shown_as = |key: &str, exact: Decimal| {
+            shown.get(&key.to_ascii_lowercase()).copied().unwrap_or_else(|| itemize_core::money::cents(exact))
+        };
         // Per cost centre, GL account and what the amount is (the period's own use, or a restatement of an
         // earlier closed period posted into it).
         let mut debits: BTreeMap<(String, String, String), Decimal> = BTreeMap::new();
@@ -1411,15 +1428,15 @@ impl App {
             );
             *debits.entry((cc.clone(), gl, what)).or_default() += amount;
         }
-        // Each cost centre's lines, in cents, add up to its own total in cents, as its statement row rounds it:
-        // the cents rounding each line alone would gain or lose go to the lines it moved most (largest
-        // remainder), so a cost centre is charged its statement amount rounded to the cent, never a cent off.
+        // Each cost centre's lines, in cents, add up to its statement row as shown: the cents rounding each line
+        // alone would gain or lose go to the lines it moved most (largest remainder).
         // (`debits` is in cost-centre order, so each cost centre's lines are one run.)
         let debits: Vec<((String, String, String), Decimal)> = debits.into_iter().collect();
         let mut rounded = Vec::with_capacity(debits.len());
         for lines_of_one in debits.chunk_by(|a, b| a.0.0 == b.0.0) {
             let exact: Vec<Decimal> = lines_of_one.iter().map(|(_, a)| *a).collect();
-            let cents = itemize_core::money::cents_adding_up(&exact, exact.iter().sum());
+            let row = shown_as(&format!("cc:{}", lines_of_one[0].0.0), exact.iter().sum());
+            let cents = itemize_core::money::cents_adding_up(&exact, row);
             rounded.extend(lines_of_one.iter().map(|(k, _)| k.clone()).zip(cents));
         }
         let mut lines = Vec::new();
@@ -1463,9 +1480,9 @@ impl App {
             lines,
             total_debit,
             total_credit,
-            not_charged,
+            not_charged: shown_as("unallocated", not_charged),
+            kept_by_provider: shown_as(&format!("cc:{provider}"), kept_by_provider),
             provider_cost_centre: provider,
-            kept_by_provider,
         })
     }
 }

@@ -113,6 +113,20 @@ pub struct RefreshPlan {
     pub total: BTreeMap<String, String>,
     /// Assets whose model has no known price.
     pub unpriced_assets: usize,
+    /// The whole budget in the reporting currency at the latest rates imported on or before today (each
+    /// currency's total converted exactly, the sum rounded to the cent; each rate's date is given); none when a
+    /// rate is missing, and `reporting_missing` says which.
+    pub reporting_total: Option<ReportingTotal>,
+    pub reporting_missing: Option<String>,
+}
+
+/// A sum over currencies in the reporting currency, with the rates it used.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportingTotal {
+    pub currency: String,
+    pub amount: String,
+    /// (currency, units of the reporting currency per unit, the rate's date), for each other currency.
+    pub rates: Vec<(String, String, Date)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -843,13 +857,52 @@ impl App {
                 .then(a.model.cmp(&b.model))
                 .then(a.cost_centre_id.cmp(&b.cost_centre_id))
         });
+        let (reporting_total, reporting_missing) = match self.in_reporting_currency(&total, today).await? {
+            Ok(t) => (Some(t), None),
+            Err(missing) => (None, Some(missing)),
+        };
         Ok(RefreshPlan {
             months,
             until,
             groups: out,
             total: total.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
             unpriced_assets: unpriced,
+            reporting_total,
+            reporting_missing,
         })
+    }
+
+    /// Amounts per currency (code → amount) as one sum in the reporting currency at the latest rates imported
+    /// on or before `date`; the inner error names a missing rate.
+    async fn in_reporting_currency(
+        &self,
+        amounts: &BTreeMap<String, Decimal>,
+        date: Date,
+    ) -> Result<Result<ReportingTotal, String>, AppError> {
+        let to = self.config().reporting_currency;
+        let table = crate::rates::RateTable::from_rows(&self.store().session().await?.rates().await?);
+        // At the latest rates imported on or before `date` (an estimate need not wait for today's fixing).
+        let date = table.latest_day(date).unwrap_or(date);
+        let mut sum = Decimal::ZERO;
+        let mut used = Vec::new();
+        for (code, amount) in amounts {
+            let Ok(from) = code.parse::<itemize_core::Currency>() else {
+                return Ok(Err(format!("`{code}` is not a currency")));
+            };
+            let (rate, on) = match table.rate(from, to, date) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            if from != to {
+                used.push((code.clone(), rate.normalize().to_string(), on));
+            }
+            sum += amount * rate;
+        }
+        Ok(Ok(ReportingTotal {
+            currency: to.code().to_string(),
+            amount: itemize_core::money::cents(sum).to_string(),
+            rates: used,
+        }))
     }
 
     // ---- costs, depreciation, TCO ---------------------------------------------------------------------

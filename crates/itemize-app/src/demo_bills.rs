@@ -63,7 +63,7 @@ const GCP_PROMO_MONTHS: usize = 3;
 pub fn generate_bills(seed: u64, as_of: Date) -> Vec<BillFile> {
     let months = months(as_of);
     let restated = MONTHS - 3;
-    let mut files = vec![rates_file(seed, &months)];
+    let mut files = vec![rates_file(seed, &months, as_of)];
     files.extend(months.iter().map(|m| aws_file(seed, *m, false)));
     files.push(aws_file(seed, months[restated], true));
     // The amortized export was set up when the reservation was bought (before, it would equal the actual one).
@@ -124,10 +124,12 @@ fn tag(service: &str) -> Option<&'static Tag> {
 // ---------------------------------------------------------------------------------------------------------
 // Exchange rates.
 
-fn rates_file(seed: u64, months: &[Month]) -> BillFile {
+fn rates_file(seed: u64, months: &[Month], as_of: Date) -> BillFile {
     let mut rng = Rng::new(seed, "rates", 0);
     let from = months[0].start.checked_sub(Span::new().days(10)).unwrap_or(months[0].start);
-    let to = months[MONTHS - 1].end();
+    // Up to the demo's today, as an organisation imports each day's fixing: estimates "at today's rates" (the
+    // refresh plan's budget) find one.
+    let to = months[MONTHS - 1].end().max(as_of);
     // Ten-thousandths of a unit per euro, each pulled gently back towards its anchor.
     let (mut usd, mut gbp) = (10_850_i64, 8_550_i64);
     let mut rows = Vec::new();
@@ -2000,20 +2002,20 @@ mod tests {
     }
 
     #[test]
-    fn rates_cover_every_bill_day() {
+    fn rates_cover_every_bill_day_and_the_days_since() {
         let files = generate_bills(7, as_of());
         let parsed = crate::rates::parse_rates(std::str::from_utf8(&files[0].contents).unwrap()).unwrap();
         let mut dates: Vec<Date> = parsed.rows.iter().map(|r| r.date.parse().unwrap()).collect();
         dates.sort();
         dates.dedup();
         assert_eq!(dates[0], jiff::civil::date(2024, 1, 22), "ten days before the first month, a weekday");
-        assert_eq!(*dates.last().unwrap(), jiff::civil::date(2025, 2, 28));
+        assert_eq!(*dates.last().unwrap(), jiff::civil::date(2025, 3, 31), "up to the demo's today");
         assert!(dates.iter().all(|d| !is_weekend(*d)));
         assert!(dates.windows(2).all(|w| w[0].until(w[1]).unwrap().get_days() <= 3));
         let currencies: HashSet<&str> = parsed.rows.iter().map(|r| r.to.as_str()).collect();
         assert_eq!(currencies, HashSet::from(["USD", "GBP"]));
         let text = std::str::from_utf8(&files[0].contents).unwrap();
-        assert!(text.starts_with("Date,USD,GBP\n2025-02-28,"), "newest first, as the ECB writes it");
+        assert!(text.starts_with("Date,USD,GBP\n2025-03-31,"), "newest first, as the ECB writes it");
         for line in text.lines().skip(1) {
             let [_, usd, gbp] = line.split(',').collect::<Vec<_>>()[..] else { panic!("{line}") };
             for (v, lo, hi) in [(usd, "0.95", "1.25"), (gbp, "0.75", "0.95")] {

@@ -43,6 +43,12 @@ impl RateTable {
         self.pairs.is_empty()
     }
 
+    /// The newest day on or before `date` that has any rate: where an estimate "at today's rates" looks when
+    /// the rates have not been imported up to today (it says which day it used).
+    pub fn latest_day(&self, date: Date) -> Option<Date> {
+        self.pairs.values().filter_map(|series| series.range(..=date).next_back().map(|(d, _)| *d)).max()
+    }
+
     /// The newest rate of one stored pair on or before `date`, within the look-back window.
     fn direct(&self, from: Currency, to: Currency, date: Date) -> Option<(Decimal, Date)> {
         let series = self.pairs.get(&(from, to))?;

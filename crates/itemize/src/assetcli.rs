@@ -957,6 +957,23 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                     for (cur, total) in &plan.total {
                         println!("budget {total} {cur}");
                     }
+                    match (&plan.reporting_total, &plan.reporting_missing) {
+                        (Some(r), _) if !r.rates.is_empty() => {
+                            let rates: Vec<String> = r
+                                .rates
+                                .iter()
+                                .map(|(c, rate, on)| format!("1 {c} = {rate} {} on {on}", r.currency))
+                                .collect();
+                            println!(
+                                "budget all together {} {} ({})",
+                                r.amount,
+                                r.currency,
+                                rates.join(", ")
+                            );
+                        }
+                        (None, Some(missing)) => println!("no budget in the reporting currency: {missing}"),
+                        _ => {}
+                    }
                 }
             }
         }

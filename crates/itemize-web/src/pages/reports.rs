@@ -442,6 +442,22 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
          purchase price.",
         plan.until
     ));
+    match (&plan.reporting_total, &plan.reporting_missing) {
+        (Some(r), _) if !r.rates.is_empty() => page.notes.push(format!(
+            "All together {} {} at the latest rates imported: {}.",
+            money_text(&r.amount),
+            r.currency,
+            r.rates
+                .iter()
+                .map(|(c, rate, on)| format!("1 {c} = {rate} {} ({on})", r.currency))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        (None, Some(missing)) => {
+            page.notes.push(format!("No total in the reporting currency: {missing}."));
+        }
+        _ => {}
+    }
     if plan.unpriced_assets > 0 {
         page.notes.push(format!(
             "{} asset(s) have a model with no known purchase price and are not in the budget.",
@@ -493,6 +509,17 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
                     num(money_text(amount)),
                 ]
             })
+            .chain(plan.reporting_total.iter().filter(|r| !r.rates.is_empty()).map(|r| {
+                vec![
+                    text("All together, at the latest rates"),
+                    text(""),
+                    text(""),
+                    text(""),
+                    text(r.currency.clone()),
+                    text(""),
+                    num(money_text(&r.amount)),
+                ]
+            }))
             .collect(),
     });
     render(page)

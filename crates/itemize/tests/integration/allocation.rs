@@ -268,25 +268,28 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     assert!(charged.contains("cc-1042") && charged.contains("cc-3110"), "{charged:?}");
     assert!(!charged.contains("CC-IT"), "the provider is not charged for itself");
     // What the journal charges, what no one is charged for and the provider's own use make the period's whole
-    // cost (to the cent the journal's lines are rounded to).
+    // cost, in cents as the statement shows it: each cost centre's charge is its row as shown, to the cent,
+    // whatever the GL accounts it is split over, and the three parts add up to the statement's total.
     let st = t.app.showback(&sys(), &period, StatementBy::CostCentre, Measure::Effective).await.unwrap();
-    let provider_own = st.rows.iter().find(|r| r.key == "cc:CC-IT").map_or(Decimal::ZERO, |r| r.amount);
+    let shown = itemize_core::money::cents_adding_up(
+        &st.rows.iter().map(|r| r.amount).collect::<Vec<_>>(),
+        st.total.amount,
+    );
+    let shown_of = |key: &str| st.rows.iter().zip(&shown).find(|(r, _)| r.key == key).map(|(_, c)| *c);
+    let provider_own = shown_of("cc:CC-IT").unwrap_or(Decimal::ZERO);
     assert!(provider_own > Decimal::ZERO, "the provider has a use of its own here");
     assert_eq!((j.provider_cost_centre.as_str(), j.kept_by_provider), ("CC-IT", provider_own));
-    // Each cost centre is charged its statement row to the cent, whatever the GL accounts it is split over.
+    assert_eq!(j.not_charged, shown_of("unallocated").unwrap_or(Decimal::ZERO));
     for row in st.rows.iter().filter(|r| r.key.starts_with("cc:") && r.key != "cc:CC-IT") {
         let cc = &row.key[3..];
         let net: Decimal = j.lines.iter().filter(|l| l.cost_centre == cc).map(|l| l.debit - l.credit).sum();
-        assert_eq!(net, itemize_core::money::cents(row.amount), "{cc}");
+        assert_eq!(Some(net), shown_of(&row.key), "{cc}");
+        assert!((net - row.amount).abs() <= Decimal::new(1, 2), "{cc}: {net} against {}", row.amount);
     }
     let charged_net: Decimal =
         j.lines.iter().filter(|l| l.cost_centre != "CC-IT").map(|l| l.debit - l.credit).sum();
     let whole = charged_net + j.not_charged + j.kept_by_provider;
-    assert!(
-        (whole - st.total.amount).abs() <= Decimal::new(j.lines.len() as i64, 2),
-        "{whole} {}",
-        st.total.amount
-    );
+    assert_eq!(whole, itemize_core::money::cents(st.total.amount), "{whole} {}", st.total.amount);
     let csv_text = itemize_app::allocation::journal_csv(&j);
     assert!(csv_text.starts_with("journal_id,posting_date,line,gl_account,cost_centre,debit,credit"));
     assert_eq!(csv_text.lines().count(), j.lines.len() + 1);

@@ -469,6 +469,17 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
         assert_eq!((g[0].count, g[0].budget.clone()), (ids.len(), Some(budget)), "{plan:?}");
         assert_eq!(g[0].asset_ids, ids);
     }
+    // The budget all together in the reporting currency needs a rate: without one the plan says which is
+    // missing; with one, each currency's total is converted at the latest rate on or before today.
+    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
+    assert_eq!(plan.total.iter().collect::<Vec<_>>(), [(&"EUR".to_string(), &"3000.00".to_string())]);
+    let missing = plan.reporting_missing.clone().unwrap();
+    assert!(plan.reporting_total.is_none() && missing.contains("from EUR to USD"), "{missing}");
+    t.app.import_rates(&sys(), "Date,USD\n2026-11-20,1.0823\n2026-11-02,1.2\n", "ecb.csv").await.unwrap();
+    let plan = t.app.refresh_plan(&sys(), 6).await.unwrap();
+    let r = plan.reporting_total.unwrap();
+    assert_eq!((r.currency.as_str(), r.amount.as_str()), ("USD", "3246.90"), "3000 EUR at 1.0823");
+    assert_eq!(r.rates, [("EUR".to_string(), "1.0823".to_string(), "2026-11-20".parse().unwrap())]);
     let w = t.app.warranty_expiring(&sys(), 60).await.unwrap();
     assert_eq!(w.len(), 3);
 });

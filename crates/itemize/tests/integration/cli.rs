@@ -667,6 +667,7 @@ fn demo_asset_register(dir: &Path) {
     let rows: Vec<&str> = out.lines().skip(2).filter(|l| l.starts_with("  ")).collect();
     assert!(ok && !rows.is_empty(), "{out}{err}");
     assert!(rows.iter().any(|l| l.contains(" CC-")) && !rows.iter().any(|l| l.contains(" #")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("budget all together ") && l.contains(" EUR = ")), "{out}");
     let (ok, out, err) =
         run(itemize(dir).args(["assets", "schedule", "--from", "2026-01-01", "--to", "2026-03-31"]));
     assert!(ok && out.contains("cost centre CC-") && !out.contains("cost centre #"), "{out}{err}");

@@ -342,6 +342,30 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
         let line = foot.split("<tr>").find(|r| r.contains(&format!("<td>{cur}</td>"))).unwrap();
         assert_eq!(column(&format!("<tr>{line}"), 6), [money(sum)], "{cur}: {line}");
     }
+    // And the whole budget in the reporting currency, each currency's total at its rate: the demo imports the
+    // ECB's rates up to its today (2026-11-22, a Sunday: Friday's fixing).
+    let r = plan.reporting_total.clone().expect("the demo has rates for its currencies");
+    assert!(!r.rates.is_empty(), "the demo buys hardware in more than one currency");
+    let converted: rust_decimal::Decimal = plan
+        .total
+        .iter()
+        .map(|(cur, total)| {
+            let rate = r
+                .rates
+                .iter()
+                .find(|x| &x.0 == cur)
+                .map_or(rust_decimal::Decimal::ONE, |x| x.1.parse().unwrap());
+            total.parse::<rust_decimal::Decimal>().unwrap() * rate
+        })
+        .sum();
+    assert_eq!(r.amount, money(converted).replace(',', ""), "{r:?}");
+    assert!(
+        r.rates
+            .iter()
+            .all(|x| x.2 <= jiff::civil::date(2026, 11, 22) && x.2 >= jiff::civil::date(2026, 11, 15))
+    );
+    let line = foot.split("<tr>").find(|l| l.contains("at the latest rates")).expect("a total row");
+    assert_eq!(column(&format!("<tr>{line}"), 6), [money(converted)], "{line}");
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
     assert!(html.contains(&format!("{count} hardware asset(s)")), "{html}");
     assert!(!body(&html, 1).contains(">cost centre "), "cost centres by name");
