@@ -95,11 +95,15 @@ pub struct RefreshGroup {
     pub model: String,
     pub cost_centre_id: Option<i64>,
     pub count: usize,
+    /// How many of them are due already (out of support or past their end of life today): backlog, not plan.
+    pub already_due: usize,
     /// The latest purchase price of the model, if any asset of it has one.
     pub unit_price: Option<String>,
     pub currency: String,
     pub budget: Option<String>,
     pub asset_ids: Vec<i64>,
+    /// When each of them is due (beside `asset_ids`): its end of life or the end of its support.
+    pub asset_due: Vec<Date>,
     /// The earliest date in the group that triggers replacement.
     pub first_due: Date,
 }
@@ -769,23 +773,37 @@ impl App {
     }
 
     /// Hardware reaching end of life or the end of its support (its warranty, or a maintenance or warranty
-    /// contract covering it today, whichever ends later) in the next `months` months, by model and cost centre,
-    /// with a replacement budget from each model's latest purchase price.
+    /// contract covering it today, whichever ends later) in the next `months` months, those already past it
+    /// included and counted apart, by model, cost centre and currency, with a replacement budget from each
+    /// model's latest purchase price in that currency (or in any, when it was never bought in that one).
     pub async fn refresh_plan(&self, actor: &Actor, months: u32) -> Result<RefreshPlan, AppError> {
         if months == 0 || months > 120 {
             return Err(AppError::bad_param("months", "must be from 1 to 120"));
         }
         let until = add_months(self.today(), i64::from(months));
         let assets = self.scoped_assets(actor).await?;
-        // The current price of a model: the cost of its most recently bought asset.
-        let mut price: HashMap<String, (Date, Decimal, String)> = HashMap::new();
-        for a in &assets {
+        // A model's current price in a currency: the cost of its most recently bought asset in that currency
+        // (the later id on the same day), read over the whole register, so the plan prices alike whoever asks;
+        // and its latest price in any currency, for a model never bought in an asset's own.
+        let whole = match actor.scope {
+            None => None,
+            Some(_) => Some(self.store().session().await?.all_assets(None).await?),
+        };
+        type Latest = (Date, i64, Decimal, itemize_core::Currency);
+        let mut price: HashMap<(String, itemize_core::Currency), Latest> = HashMap::new();
+        let mut any_currency: HashMap<String, Latest> = HashMap::new();
+        for a in whole.as_ref().unwrap_or(&assets) {
             if let (Some(m), Some(d), Some(c)) =
                 (&a.fields.model, a.fields.purchase_date, a.fields.purchase_cost)
             {
-                let e = price.entry(m.clone()).or_insert((d, c, a.fields.currency.code().to_string()));
-                if d > e.0 {
-                    *e = (d, c, a.fields.currency.code().to_string());
+                let this = (d, a.id, c, a.fields.currency);
+                for e in [
+                    price.entry((m.clone(), a.fields.currency)).or_insert(this),
+                    any_currency.entry(m.clone()).or_insert(this),
+                ] {
+                    if (d, a.id) > (e.0, e.1) {
+                        *e = this;
+                    }
                 }
             }
         }
@@ -812,7 +830,7 @@ impl App {
             }
         }
         drop(s);
-        let mut groups: BTreeMap<(String, Option<i64>), RefreshGroup> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, Option<i64>, String), RefreshGroup> = BTreeMap::new();
         for a in assets.iter().filter(|a| {
             a.fields.class.family() == "hardware" && a.state.is_owned() && a.state != State::Retired
         }) {
@@ -823,19 +841,24 @@ impl App {
             let due = [eol(a), support].into_iter().flatten().min();
             let Some(due) = due.filter(|d| *d <= until) else { continue };
             let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
-            let p = price.get(&model);
-            let g = groups.entry((model.clone(), a.fields.cost_centre_id)).or_insert_with(|| RefreshGroup {
+            let p = price.get(&(model.clone(), a.fields.currency)).or_else(|| any_currency.get(&model));
+            let key = (model.clone(), a.fields.cost_centre_id, a.fields.currency.code().to_string());
+            let g = groups.entry(key).or_insert_with(|| RefreshGroup {
                 model: model.clone(),
                 cost_centre_id: a.fields.cost_centre_id,
                 count: 0,
-                unit_price: p.map(|p| p.1.to_string()),
-                currency: p.map_or_else(|| a.fields.currency.code().to_string(), |p| p.2.clone()),
+                already_due: 0,
+                unit_price: p.map(|p| p.2.to_string()),
+                currency: p.map_or(a.fields.currency, |p| p.3).code().to_string(),
                 budget: None,
                 asset_ids: Vec::new(),
+                asset_due: Vec::new(),
                 first_due: due,
             });
             g.count += 1;
+            g.already_due += usize::from(due < today);
             g.asset_ids.push(a.id);
+            g.asset_due.push(due);
             g.first_due = g.first_due.min(due);
         }
         let mut total: BTreeMap<String, Decimal> = BTreeMap::new();

@@ -176,8 +176,8 @@ pub enum AssetsAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Hardware refresh plan: what reaches end of life or warranty end in the next N months, by model and
-    /// cost centre, with a replacement budget.
+    /// Hardware refresh plan: what reaches end of life or the end of its support by N months from today (what
+    /// is past it already counted as due now), by model, cost centre and currency, with a replacement budget.
     Refresh {
         #[arg(long, default_value_t = 12)]
         months: u32,
@@ -940,20 +940,23 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                             .await;
                     println!("refresh plan until {}:", plan.until);
                     println!(
-                        "  {:<36} {:>11} {:>6} {:<10} {:>14}",
-                        "MODEL", "COST CENTRE", "COUNT", "FIRST DUE", "BUDGET"
+                        "  {:<36} {:>11} {:>6} {:>7} {:<10} {:>14}",
+                        "MODEL", "COST CENTRE", "COUNT", "DUE NOW", "FIRST DUE", "BUDGET"
                     );
                     for g in &plan.groups {
                         let cc = g.cost_centre_id.map_or_else(|| "-".into(), |c| code_of(&codes, c));
                         let budget = g.budget.as_ref().map(|b| format!("{b} {}", g.currency));
                         println!(
-                            "  {:<36} {cc:>11} {:>6} {:<10} {:>14}",
+                            "  {:<36} {cc:>11} {:>6} {:>7} {:<10} {:>14}",
                             g.model.chars().take(36).collect::<String>(),
                             g.count,
+                            g.already_due,
                             g.first_due.to_string(),
                             budget.unwrap_or_else(|| "unpriced".into())
                         );
                     }
+                    let due: usize = plan.groups.iter().map(|g| g.already_due).sum();
+                    println!("{due} of them are due already (out of support or past their end of life)");
                     for (cur, total) in &plan.total {
                         println!("budget {total} {cur}");
                     }

@@ -428,6 +428,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     let centres = names(&s, &auth, Kind::CostCentre, ids).await;
     let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
+    let due: usize = plan.groups.iter().map(|g| g.already_due).sum();
     let mut page = ReportPage::new(
         &auth,
         "/assets/refresh-plan",
@@ -438,8 +439,8 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
         (windows("/assets/refresh-plan", "months", MONTH_WINDOWS, months), "months");
     page.notes.push(format!(
         "{count} hardware asset(s) reach their end of life or the end of their support (warranty, or a maintenance \
-         or warranty contract in force, whichever ends later) by {}. The budget prices each at its model's latest \
-         purchase price.",
+         or warranty contract in force, whichever ends later) by {}; {due} of them are past it already (the \
+         backlog: \"Already due\"). The budget prices each at its model's latest purchase price in its currency.",
         plan.until
     ));
     match (&plan.reporting_total, &plan.reporting_missing) {
@@ -464,29 +465,50 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
             plan.unpriced_assets
         ));
     }
-    // The group's assets in the register: those of its model in its cost centre (a group without a model or a
-    // cost centre has no such list).
-    let model_link = |g: &itemize_app::asset_ops::RefreshGroup| -> Option<String> {
-        let (Some(c), false) = (g.cost_centre_id, g.model.starts_with("(no model")) else { return None };
-        let q = [("model", g.model.clone()), ("cost_centre_id", c.to_string())];
-        Some(format!("/assets?{}", serde_urlencoded::to_string(q).unwrap_or_default()))
+    // Each group opens on this page with its assets listed (exactly the plan's, which the register's filters
+    // cannot name: due dates come from warranties, covers and useful lives).
+    let group_link = |g: &itemize_app::asset_ops::RefreshGroup| -> String {
+        let mut q = vec![
+            ("months", months.to_string()),
+            ("model", g.model.clone()),
+            ("currency", g.currency.clone()),
+        ];
+        if let Some(c) = g.cost_centre_id {
+            q.push(("cost_centre_id", c.to_string()));
+        }
+        format!("/assets/refresh-plan?{}#group", serde_urlencoded::to_string(q).unwrap_or_default())
     };
+    let chosen = p.get("model").map(|m| {
+        plan.groups.iter().find(|g| {
+            g.model == m
+                && p.get("currency").is_none_or(|c| c == g.currency)
+                && g.cost_centre_id.map(|c| c.to_string()).as_deref()
+                    == p.get("cost_centre_id").filter(|c| !c.is_empty())
+        })
+    });
     page.sections.push(Section {
         heading: None,
-        head: ["Model", "Cost centre", "Assets", "First due", "Currency", "Unit price", "Budget"]
-            .map(String::from)
-            .to_vec(),
+        head: [
+            "Model",
+            "Cost centre",
+            "Assets",
+            "Already due",
+            "First due",
+            "Currency",
+            "Unit price",
+            "Budget",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: plan
             .groups
             .iter()
             .map(|g| {
                 vec![
-                    match model_link(g) {
-                        Some(href) => linked(g.model.clone(), href),
-                        None => text(g.model.clone()),
-                    },
+                    linked(g.model.clone(), group_link(g)),
                     names.centre(g.cost_centre_id),
                     num(g.count.to_string()),
+                    num(g.already_due.to_string()),
                     text(g.first_due.to_string()),
                     text(g.currency.clone()),
                     num(g.unit_price.as_deref().map_or_else(|| "unpriced".into(), money_text)),
@@ -504,6 +526,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
                     text(""),
                     text(""),
                     text(""),
+                    text(""),
                     text(cur.clone()),
                     text(""),
                     num(money_text(amount)),
@@ -515,6 +538,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
                     text(""),
                     text(""),
                     text(""),
+                    text(""),
                     text(r.currency.clone()),
                     text(""),
                     num(money_text(&r.amount)),
@@ -522,8 +546,64 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
             }))
             .collect(),
     });
+    match chosen {
+        Some(Some(g)) => {
+            let mut assets = Vec::new();
+            for (id, due) in g.asset_ids.iter().zip(&g.asset_due).take(LISTED) {
+                if let Ok(a) = s.app.get_asset(&auth.actor, *id).await {
+                    assets.push((a, *due));
+                }
+            }
+            let refs: Vec<&Asset> = assets.iter().map(|(a, _)| a).collect();
+            let held = Names::of(&s, &auth, &refs).await;
+            let today = s.app.today();
+            page.sections.push(Section {
+                heading: Some(format!(
+                    "{} in {}: {} asset(s){}",
+                    g.model,
+                    names.centre(g.cost_centre_id).text,
+                    g.count,
+                    if g.count > LISTED { format!(", the first {LISTED} listed") } else { String::new() }
+                )),
+                head: [
+                    "Asset",
+                    "Name",
+                    "State",
+                    "Warranty ends",
+                    "End of life",
+                    "Due",
+                    "Days left",
+                    "Held by / at",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: assets
+                    .iter()
+                    .map(|(a, due)| {
+                        vec![
+                            asset_cell(a),
+                            text(a.fields.name.clone()),
+                            text(a.state.to_string()),
+                            text(a.fields.warranty_end.map_or_else(|| "—".into(), |d| d.to_string())),
+                            text(eol(a).map_or_else(|| "—".into(), |d| d.to_string())),
+                            text(due.to_string()),
+                            num(days_between(today, *due).to_string()),
+                            held.holder(a),
+                        ]
+                    })
+                    .collect(),
+                empty: "None of its assets is yours to see.",
+                foot: Vec::new(),
+            });
+        }
+        Some(None) => page.notes.push("No group of the plan matches the one asked for.".into()),
+        None => {}
+    }
     render(page)
 }
+
+/// The most assets a group's list shows.
+const LISTED: usize = 500;
 
 // ------------------------------------------------------------------------------------------------ depreciation
 

@@ -340,7 +340,7 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
             .sum();
         assert_eq!(sum, total.parse::<rust_decimal::Decimal>().unwrap(), "{cur}");
         let line = foot.split("<tr>").find(|r| r.contains(&format!("<td>{cur}</td>"))).unwrap();
-        assert_eq!(column(&format!("<tr>{line}"), 6), [money(sum)], "{cur}: {line}");
+        assert_eq!(column(&format!("<tr>{line}"), 7), [money(sum)], "{cur}: {line}");
     }
     // And the whole budget in the reporting currency, each currency's total at its rate: the demo imports the
     // ECB's rates up to its today (2026-11-22, a Sunday: Friday's fixing).
@@ -365,10 +365,59 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
             .all(|x| x.2 <= jiff::civil::date(2026, 11, 22) && x.2 >= jiff::civil::date(2026, 11, 15))
     );
     let line = foot.split("<tr>").find(|l| l.contains("at the latest rates")).expect("a total row");
-    assert_eq!(column(&format!("<tr>{line}"), 6), [money(converted)], "{line}");
+    assert_eq!(column(&format!("<tr>{line}"), 7), [money(converted)], "{line}");
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
     assert!(html.contains(&format!("{count} hardware asset(s)")), "{html}");
     assert!(!body(&html, 1).contains(">cost centre "), "cost centres by name");
+    // What is due already is counted apart; every group is priced in its assets' currency, at the price it has
+    // whoever asks (a user limited to one cost centre sees the same price for the same group).
+    let today = jiff::civil::date(2026, 11, 22);
+    let mut backlog = 0;
+    for g in &plan.groups {
+        assert_eq!(g.asset_due.len(), g.asset_ids.len());
+        assert_eq!(g.already_due, g.asset_due.iter().filter(|d| **d < today).count(), "{}", g.model);
+        backlog += g.already_due;
+        for id in &g.asset_ids {
+            let a = t.app.get_asset(&sys, *id).await.unwrap();
+            assert_eq!(a.fields.currency.code(), g.currency, "{} {}", g.model, a.fields.tag);
+        }
+    }
+    assert!(backlog > 0 && backlog < count, "the demo has a backlog and a plan: {backlog} of {count}");
+    assert!(html.contains(&format!("{backlog} of them are past it already")), "{html}");
+    let g = plan.groups.iter().find(|g| g.cost_centre_id.is_some() && g.count > 1).unwrap();
+    let scoped =
+        itemize_app::Actor { scope: Some([g.cost_centre_id.unwrap()].into_iter().collect()), ..sys.clone() };
+    let theirs = t.app.refresh_plan(&scoped, 24).await.unwrap();
+    for mine in &theirs.groups {
+        let same = plan
+            .groups
+            .iter()
+            .find(|x| {
+                (&x.model, x.cost_centre_id, &x.currency)
+                    == (&mine.model, mine.cost_centre_id, &mine.currency)
+            })
+            .unwrap();
+        assert_eq!((&mine.unit_price, mine.count), (&same.unit_price, same.count), "{}", mine.model);
+    }
+    assert!(!theirs.groups.is_empty());
+    // A group opens with exactly its assets listed.
+    let href = body(&html, 1)
+        .split("href=\"")
+        .skip(1)
+        .map(|h| h.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&"))
+        .find(|h| {
+            h.starts_with("/assets/refresh-plan?")
+                && h.contains(&format!("cost_centre_id={}", g.cost_centre_id.unwrap()))
+                && h.contains(&format!("model={}", g.model.replace(' ', "+")))
+                && h.contains(&format!("currency={}", g.currency))
+        })
+        .unwrap_or_else(|| panic!("a link to the group {}", g.model));
+    let opened = s.get(&href).await.text().await.unwrap();
+    let listed = body(&opened, 2);
+    assert_eq!(rows(&opened, 2), g.count.min(500), "{href}");
+    for id in g.asset_ids.iter().take(500) {
+        assert!(listed.contains(&format!("href=\"/assets/{id}\"")), "{id} in {href}");
+    }
     // Depreciation by cost centre over the demo's year: each month's total row is the sum of the use case's rows.
     let (from, to) = (jiff::civil::date(2025, 12, 1), jiff::civil::date(2026, 11, 1));
     let dep = t.app.depreciation_by_cost_centre(&sys, from, to).await.unwrap();
