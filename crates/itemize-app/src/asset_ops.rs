@@ -1033,8 +1033,11 @@ impl App {
         from: Date,
         to: Date,
     ) -> Result<Vec<CostCentreSchedule>, AppError> {
-        if to < from || months_between(from, to) > 240 {
-            return Err(AppError::bad_param("to", "must be after `from` and at most 20 years later"));
+        if to < from {
+            return Err(AppError::bad_param("to", format!("is {to}, before `from` ({from})")));
+        }
+        if months_between(from, to) > 240 {
+            return Err(AppError::bad_param("to", "is more than 20 years after `from`"));
         }
         let (from, to) = (from.first_of_month(), to.first_of_month());
         // Every asset, and each month kept for a scoped user when the cost centre that held the asset that month

@@ -99,7 +99,8 @@ pub struct Offboarding {
     /// Assets that left the person's hands without coming back: missing, lost or stolen now (their state is the
     /// item's status). Not recovered, not to recover from the person either.
     pub not_recovered: Vec<OffboardingItem>,
-    /// done when nothing is outstanding; overdue when the leave date has passed with something outstanding.
+    /// done when nothing is outstanding; overdue when the leave date has passed with something outstanding;
+    /// not-leaving for someone asked for by id who is neither a leaver nor has a leave date.
     pub status: &'static str,
 }
 
@@ -852,7 +853,9 @@ impl App {
             {
                 continue;
             }
-            let status = if outstanding.is_empty() {
+            let status = if !leaving {
+                "not-leaving"
+            } else if outstanding.is_empty() {
                 "done"
             } else if overdue {
                 "overdue"
@@ -870,6 +873,14 @@ impl App {
                 status,
             });
         }
+        // What needs chasing first: overdue, then open, then done; the earliest leave date first in each.
+        let rank = |s: &str| match s {
+            "overdue" => 0,
+            "open" => 1,
+            "done" => 2,
+            _ => 3,
+        };
+        out.sort_by_key(|o| (rank(o.status), o.leave_date.is_none(), o.leave_date, o.person_id));
         Ok(out)
     }
 

@@ -157,14 +157,14 @@ pub enum AssetsAction {
     },
     /// Assets whose warranty ends in the next N days.
     Warranty {
-        #[arg(long, default_value_t = 90)]
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
     /// Assets reaching end of life in the next N days.
     EndOfLife {
-        #[arg(long, default_value_t = 90)]
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
@@ -470,6 +470,40 @@ fn show_assets(
     }
 }
 
+/// A list of assets by a date, the soonest first: JSON in that order, or a table with the date and the days
+/// from today to it (negative once passed), and a closing line (`{n}` stands for the count).
+fn show_dated(
+    items: &[itemize_core::assets::Asset],
+    today: jiff::civil::Date,
+    date: fn(&itemize_core::assets::Asset) -> Option<jiff::civil::Date>,
+    label: &str,
+    output: OutputFormat,
+    closing: &str,
+) -> anyhow::Result<()> {
+    let mut items: Vec<&itemize_core::assets::Asset> = items.iter().collect();
+    items.sort_by_key(|a| (date(a), a.id));
+    match output {
+        OutputFormat::Json => print_json(&items),
+        OutputFormat::Text => {
+            println!("{:<12} {:<10} {:<32} {:<11} {:>6}", "TAG", "STATE", "NAME", label, "DAYS");
+            for a in &items {
+                let d = date(a);
+                let days = d.and_then(|d| today.until(d).ok()).map(|s| s.get_days().to_string());
+                println!(
+                    "{:<12} {:<10} {:<32} {:<11} {:>6}",
+                    a.fields.tag,
+                    a.state.to_string(),
+                    a.fields.name.chars().take(32).collect::<String>(),
+                    d.map_or_else(|| "-".into(), |d| d.to_string()),
+                    days.unwrap_or_else(|| "-".into())
+                );
+            }
+            println!("{}", closing.replace("{n}", &items.len().to_string()));
+            Ok(())
+        }
+    }
+}
+
 fn write_file(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))
 }
@@ -673,7 +707,8 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             }
         }
         AssetsAction::Overdue { output } => {
-            show_assets(&app.overdue_assets(&op).await?, output, "{n} overdue")?;
+            let list = app.overdue_assets(&op).await?;
+            show_dated(&list, app.today(), |a| a.custody.expected_return, "EXPECTED", output, "{n} overdue")?;
         }
         AssetsAction::Add { fields, output } => {
             let a = app.create_asset(&op, json_arg("the asset", &fields)?).await?;
@@ -878,10 +913,31 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
             match output {
                 OutputFormat::Json => print_json(&list)?,
                 OutputFormat::Text => {
-                    for o in list.iter().filter(|o| !o.outstanding.is_empty()) {
-                        let when = o.leave_date.map(|d| d.to_string()).unwrap_or_default();
-                        let tags: Vec<&str> = o.outstanding.iter().map(|i| i.tag.as_str()).collect();
-                        println!("{:<8} {:<28} leaves {when}: recover {}", o.status, o.name, tags.join(", "));
+                    let today = app.today();
+                    let tags = |items: &[itemize_app::assets::OffboardingItem]| {
+                        items.iter().map(|i| i.tag.as_str()).collect::<Vec<_>>().join(", ")
+                    };
+                    // One person asked for: the whole checklist; everyone: those with something to return.
+                    for o in list.iter().filter(|o| who.is_some() || !o.outstanding.is_empty()) {
+                        let when = match o.leave_date {
+                            Some(d) if d < today => format!("left {d}"),
+                            Some(d) => format!("leaves {d}"),
+                            None => "no leave date".into(),
+                        };
+                        let mut what = Vec::new();
+                        if !o.outstanding.is_empty() {
+                            what.push(format!("recover {}", tags(&o.outstanding)));
+                        }
+                        if !o.recovered.is_empty() {
+                            what.push(format!("recovered {}", tags(&o.recovered)));
+                        }
+                        if !o.not_recovered.is_empty() {
+                            what.push(format!("not recovered {}", tags(&o.not_recovered)));
+                        }
+                        if what.is_empty() {
+                            what.push("holds nothing".into());
+                        }
+                        println!("{:<8} {:<28} {when}: {}", o.status, o.name, what.join("; "));
                     }
                     let open = list.iter().filter(|o| !o.outstanding.is_empty()).count();
                     println!("{open} of {} leaver(s) still have assets to return", list.len());
@@ -890,11 +946,13 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
         }
         AssetsAction::Warranty { days, output } => {
             let closing = format!("{{n}} warranty(ies) end in the next {days} days");
-            show_assets(&app.warranty_expiring(&op, days).await?, output, &closing)?;
+            let list = app.warranty_expiring(&op, days).await?;
+            show_dated(&list, app.today(), |a| a.fields.warranty_end, "WARRANTY", output, &closing)?;
         }
         AssetsAction::EndOfLife { days, output } => {
-            let closing = format!("{{n}} asset(s) reach end of life in the next {days} days");
-            show_assets(&app.end_of_life(&op, days).await?, output, &closing)?;
+            let closing = format!("{{n}} asset(s) at or past their end of life within the next {days} days");
+            let list = app.end_of_life(&op, days).await?;
+            show_dated(&list, app.today(), itemize_app::asset_ops::eol, "END OF LIFE", output, &closing)?;
         }
         AssetsAction::Renewals { days, output } => {
             let list = app.renewal_calendar(&op, days).await?;

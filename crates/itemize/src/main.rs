@@ -1,6 +1,18 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Output piped into a reader that stops early (`| head`): end quietly, as a command-line tool killed by
+    // SIGPIPE does, instead of a panic about the broken pipe.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let text =
+            p.downcast_ref::<String>().map(String::as_str).or_else(|| p.downcast_ref::<&str>().copied());
+        if text.is_some_and(|t| t.starts_with("failed printing to stdout") && t.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
     let cli = itemize::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

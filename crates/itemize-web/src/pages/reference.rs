@@ -72,7 +72,7 @@ fn fields(kind: Kind) -> &'static [(&'static str, &'static str, Input, &'static 
             ("cost_centre_id", "Cost centre", Ref(Kind::CostCentre), "its code"),
             ("location_id", "Location", Ref(Kind::Location), "its code"),
             ("manager_id", "Manager", Ref(Kind::Person), "employee id"),
-            ("status", "Status", Text, "active or left"),
+            ("status", "Status", Text, "active or leaver"),
             ("leave_date", "Leave date", Date, ""),
         ],
         Kind::Location => &[

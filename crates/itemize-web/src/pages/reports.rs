@@ -617,10 +617,21 @@ async fn depreciation(State(s): State<AppState>, auth: Auth, Params(p): Params) 
                 .map_err(|_| AppError::bad_param(name, format!("`{v}` is not a month (YYYY-MM)"))),
         }
     };
-    let year_before = this_month.checked_sub(jiff::Span::new().months(11)).unwrap_or(this_month);
-    let (from, to) = match (month("from", year_before), month("to", this_month)) {
-        (Ok(f), Ok(t)) => (f, t),
+    // A year to this month by default; given one end only, the year from it or to it.
+    let year = |d: Date, back: bool| {
+        let span = jiff::Span::new().months(if back { -11 } else { 11 });
+        d.checked_add(span).unwrap_or(d)
+    };
+    let (from, to) = match (month("from", this_month), month("to", this_month)) {
         (Err(e), _) | (_, Err(e)) => return app_error(e),
+        (Ok(f), Ok(t)) => {
+            match (p.get("from").filter(|v| !v.is_empty()), p.get("to").filter(|v| !v.is_empty())) {
+                (Some(_), Some(_)) => (f, t),
+                (Some(_), None) => (f, year(f, false)),
+                (None, Some(_)) => (year(t, true), t),
+                (None, None) => (year(t, true), t),
+            }
+        }
     };
     let rows = match s.app.depreciation_by_cost_centre(&auth.actor, from, to).await {
         Ok(r) => r,
@@ -648,6 +659,12 @@ async fn depreciation(State(s): State<AppState>, auth: Auth, Params(p): Params) 
         format!("/api/v1/assets/depreciation?from={}&to={}", ym(from), ym(to)),
     );
     page.months = vec![("from", "From", ym(from)), ("to", "To", ym(to))];
+    if to > this_month {
+        page.notes.push(format!(
+            "Months after {} are projected: the register as it is today, depreciated on.",
+            ym(this_month)
+        ));
+    }
     page.notes.push(
         "Each month's depreciation expense of the assets on the books that month (none on order, none after the \
          month it was lost, stolen or disposed of), under the cost centre that held each asset that month; the \

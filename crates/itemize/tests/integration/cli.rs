@@ -612,6 +612,20 @@ fn demo_asset_register(dir: &Path) {
     // One leaver's checklist on its own, by e-mail.
     let one = json_of(dir, &["assets", "offboarding", "--person", overdue[0]["email"].as_str().unwrap()]);
     assert_eq!(one.as_array().unwrap(), &[overdue[0].clone()]);
+    // Asked for someone who is not leaving, it says so rather than calling their laptop one to recover.
+    let (ok, people, err) = run(itemize(dir).args(["export", "people"]));
+    assert!(ok, "{err}");
+    let mut rows = csv::Reader::from_reader(people.as_bytes());
+    let head = rows.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let staying = rows
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| r[col("status")] == *"active" && r[col("leave_date")].is_empty())
+        .unwrap();
+    let (ok, out, err) =
+        run(itemize(dir).args(["assets", "offboarding", "--person", &staying[col("employee_id")]]));
+    assert!(ok && out.starts_with("not-leaving") && out.contains("no leave date: "), "{out}{err}");
     // Leases and maintenance in the renewal calendar, with notice deadlines before the end dates.
     let renewals = json_of(dir, &["assets", "renewals", "--days", "90"]);
     let kinds: std::collections::HashSet<&str> =
@@ -662,6 +676,33 @@ fn demo_asset_register(dir: &Path) {
     // Depreciation was posted for every month of bills: posting a month again changes nothing.
     let (ok, out, err) = run(itemize(dir).args(["assets", "depreciation", "--period", "2026-10"]));
     assert!(ok && out.contains("nothing changed"), "{out}{err}");
+    // Warranties, ends of life and overdue returns say their date and the days to it, the soonest first; a window
+    // of no days is refused.
+    let (ok, out, err) = run(itemize(dir).args(["assets", "warranty", "--days", "365"]));
+    assert!(ok && out.starts_with("TAG") && out.lines().next().unwrap().contains("WARRANTY"), "{out}{err}");
+    let dates: Vec<jiff::civil::Date> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().find_map(|w| w.parse::<jiff::civil::Date>().ok()))
+        .collect();
+    assert!(dates.len() > 10 && dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+    let (ok, _, err) = run(itemize(dir).args(["assets", "warranty", "--days", "0"]));
+    assert!(!ok && err.contains("0 is not in 1..=3650"), "{err}");
+    let (ok, out, err) = run(itemize(dir).args(["assets", "overdue"]));
+    assert!(ok && out.lines().next().unwrap().contains("EXPECTED") && out.contains(" overdue"), "{out}{err}");
+    // Output cut short by its reader (`| head`) ends the command quietly, without a panic.
+    let mut child = itemize(dir)
+        .args(["assets", "list", "--limit", "1000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(!err.contains("panicked") && done.status.code() == Some(141), "{:?} {err}", done.status);
     // The refresh plan and depreciation by cost centre name cost centres by their codes, as people know them.
     let (ok, out, err) = run(itemize(dir).args(["assets", "refresh", "--months", "24"]));
     let rows: Vec<&str> = out.lines().skip(2).filter(|l| l.starts_with("  ")).collect();

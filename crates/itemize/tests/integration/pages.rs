@@ -296,6 +296,10 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
             i.tag
         );
     }
+    // Overdue first, then open, then done: what needs chasing at the top.
+    let rank = |s: &str| ["overdue", "open", "done"].iter().position(|x| *x == s).unwrap();
+    assert!(leavers.windows(2).all(|w| rank(w[0].status) <= rank(w[1].status)), "{leavers:?}");
+    assert_eq!(leavers[0].status, "overdue");
     let first = &leavers[0];
     assert!(body(&html, 1).contains(&format!("<a href=\"/people/{}\">", first.person_id)), "{html}");
     // Warranties and end of life over a year: the use case's assets, the soonest first, holders by name.
@@ -443,6 +447,18 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
     assert!(html.contains("Depreciation by cost centre, 2025-12 to 2026-11"));
     let bad = s.get("/assets/depreciation?from=2026-13").await;
     assert_eq!(bad.status(), 400);
+    // Given one end only, the year from it or to it; the wrong way round, the refusal says so.
+    let html = s.get("/assets/depreciation?from=2027-03").await.text().await.unwrap();
+    assert!(
+        html.contains("Depreciation by cost centre, 2027-03 to 2028-02") && html.contains("are projected")
+    );
+    let html = s.get("/assets/depreciation?to=2025-03").await.text().await.unwrap();
+    assert!(
+        html.contains("Depreciation by cost centre, 2024-04 to 2025-03") && !html.contains("are projected")
+    );
+    let bad = s.get("/assets/depreciation?from=2026-05&to=2026-02").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("is 2026-02-01, before `from` (2026-05-01)"));
     // Overdue returns: what the use case lists, the longest overdue first.
     let overdue = t.app.overdue_assets(&sys).await.unwrap();
     let html = s.get("/assets/overdue").await.text().await.unwrap();
