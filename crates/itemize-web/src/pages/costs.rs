@@ -828,15 +828,17 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         st.total.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
         st.total.lines.to_string(),
     ]);
+    // The chart draws what the table shows (the rows in cents), the 15 largest.
     let bars: Vec<(String, Point)> = st
         .rows
         .iter()
+        .zip(&amounts)
         .take(15)
-        .map(|r| {
+        .map(|(r, shown)| {
             (
                 r.name.clone(),
                 Point {
-                    amount: r.amount.to_string(),
+                    amount: shown.to_string(),
                     href: Some(format!(
                         "/costs/lines?{}",
                         qs(&[
@@ -872,9 +874,14 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         rows,
         total,
         allocated: st.allocated,
-        chart: st
-            .allocated
-            .then(|| charts::horizontal_bars(&format!("Showback {period}"), &st.reporting_currency, &bars)),
+        chart: st.allocated.then(|| {
+            let title = if st.rows.len() > bars.len() {
+                format!("Showback {period}, the {} largest of {} rows", bars.len(), st.rows.len())
+            } else {
+                format!("Showback {period}")
+            };
+            charts::horizontal_bars(&title, &st.reporting_currency, &bars)
+        }),
         csv: api("csv"),
         xlsx: api("xlsx"),
         period,

@@ -161,6 +161,19 @@ async fn every_link_on_the_demo_pages_answers() {
             let total = cell(foot.split("<th").nth(col).unwrap());
             assert_eq!(sum, total, "{period}, column {col}");
         }
+        // The chart draws the amounts the table shows.
+        let bars: Vec<rust_decimal::Decimal> = html
+            .split("class=\"amount\">")
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap().replace(',', "").parse().unwrap())
+            .collect();
+        let shown: Vec<rust_decimal::Decimal> = body
+            .split("<tr>")
+            .skip(1)
+            .take(bars.len())
+            .map(|row| cell(row.split("<td").nth(3).unwrap()))
+            .collect();
+        assert!(!bars.is_empty() && bars == shown, "{period}: {bars:?} {shown:?}");
     }
     // The overview's renewals say which notice dates have passed (the demo's date is 2026-11-22).
     let overview = s.get("/").await.text().await.unwrap();
