@@ -82,15 +82,30 @@ const NAV: &[(&str, &str)] = &[
 const ADMIN_NAV: &[(&str, &str)] =
     &[("/admin/users", "Users"), ("/admin/tokens", "Tokens"), ("/admin/audit", "Audit log")];
 
-/// The navigation with `current` (a path of [`NAV`]) marked.
-pub fn nav(current: &str, admin: bool) -> Vec<NavItem> {
+/// The navigation with `current` (a path of [`NAV`]) marked, for `actor` (none: someone not signed in). Pages
+/// the actor could only be refused are left out: the chargeback journal is for finance and administrators with
+/// the whole ledger, imports for users not limited to cost centres.
+pub fn nav(current: &str, actor: Option<&itemize_app::Actor>) -> Vec<NavItem> {
+    use itemize_core::auth::{Action, Resource, Role, role_allows};
+    let admin = actor.is_some_and(|a| a.role == Role::Admin);
     let extra: &[(&str, &str)] = if admin { ADMIN_NAV } else { &[] };
-    NAV.iter().chain(extra).map(|(href, label)| NavItem { href, label, current: *href == current }).collect()
+    let shown = |href: &str| match (href, actor) {
+        ("/chargeback", Some(a)) => {
+            a.scope.is_none() && role_allows(a.role, Resource::CostLedger, Action::Write)
+        }
+        ("/imports", Some(a)) => a.scope.is_none(),
+        _ => true,
+    };
+    NAV.iter()
+        .chain(extra)
+        .filter(|(href, _)| shown(href))
+        .map(|(href, label)| NavItem { href, label, current: *href == current })
+        .collect()
 }
 
 /// What every page's frame needs: who is signed in and the navigation.
 pub fn shell(auth: &Auth, current: &str) -> (Option<Me>, Vec<NavItem>) {
-    (me(auth), nav(current, auth.actor.role == itemize_core::auth::Role::Admin))
+    (me(auth), nav(current, Some(&auth.actor)))
 }
 
 fn path_of(k: Kind) -> &'static str {
@@ -201,7 +216,7 @@ pub fn not_found() -> Response {
 }
 
 pub fn page_error(status: StatusCode, title: String, message: String) -> Response {
-    let page = ErrorPage { me: None, nav: nav("", false), title, message };
+    let page = ErrorPage { me: None, nav: nav("", None), title, message };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, "error").into_response(),
@@ -389,7 +404,7 @@ async fn list_page<K: StoredKind>(State(s): State<AppState>, auth: Auth, Params(
     });
     render(ListPage {
         me: me(&auth),
-        nav: nav(path_of(kind), auth.actor.role == itemize_core::auth::Role::Admin),
+        nav: nav(path_of(kind), Some(&auth.actor)),
         title: kind.title(),
         api_path: format!("/api/v1/{}", kind.plural()),
         path,

@@ -7,7 +7,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_list_reference_data_and_escape_what_users_typed() {
     let t = TestApp::sqlite().await;
-    seed_small(&t).await;
+    let (_, cc, _, _) = seed_small(&t).await;
     t.app
         .create::<Person>(
             &crate::harness::sys(),
@@ -33,6 +33,19 @@ async fn pages_list_reference_data_and_escape_what_users_typed() {
     assert!(html.contains("aria-current=\"page\""));
     assert_eq!(html.matches("<script").count(), 1, "one script, and it is the site's own file");
     assert!(html.contains(r#"<script src="/static/itemize.js" defer></script>"#), "never inline");
+    // The navigation leaves out what a user could only be refused: the chargeback journal (finance and
+    // administrators, the whole ledger) and imports (not for a user limited to cost centres).
+    let has = |html: &str, path: &str| html.contains(&format!("href=\"{path}\""));
+    let admin = s.get("/").await.text().await.unwrap();
+    assert!(has(&admin, "/chargeback") && has(&admin, "/imports") && has(&admin, "/admin/users"));
+    let viewer = t.token(t.user("vera", "viewer", vec![]).await, true).await;
+    let html = s.get_as(&viewer, "/").await.text().await.unwrap();
+    assert!(!has(&html, "/chargeback") && has(&html, "/imports") && !has(&html, "/admin/users"), "{html}");
+    let scoped = t.token(t.user("sam", "finance", vec![cc]).await, true).await;
+    let html = s.get_as(&scoped, "/").await.text().await.unwrap();
+    assert!(!has(&html, "/chargeback") && !has(&html, "/imports") && has(&html, "/showback"), "{html}");
+    let finance = t.token(t.user("fin", "finance", vec![]).await, true).await;
+    assert!(has(&s.get_as(&finance, "/").await.text().await.unwrap(), "/chargeback"));
     // Anywhere but the demo, the sign-in page gives no password away.
     let login = s.anonymous.get(s.url("/login")).send().await.unwrap().text().await.unwrap();
     assert!(login.contains("Sign in") && !login.contains("demo organisation"), "{login}");
