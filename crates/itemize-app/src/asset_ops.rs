@@ -118,8 +118,8 @@ pub struct RefreshPlan {
     /// Assets whose model has no known price.
     pub unpriced_assets: usize,
     /// The whole budget in the reporting currency at the latest rates imported on or before today (each
-    /// currency's total converted exactly, the sum rounded to the cent; each rate's date is given); none when a
-    /// rate is missing, and `reporting_missing` says which.
+    /// currency's total converted at its rate — an inverse or cross rate to 28 digits — and the sum rounded to
+    /// the cent; each rate's date is given); none when a rate is missing, and `reporting_missing` says which.
     pub reporting_total: Option<ReportingTotal>,
     pub reporting_missing: Option<String>,
 }
@@ -775,7 +775,8 @@ impl App {
     /// Hardware reaching end of life or the end of its support (its warranty, or a maintenance or warranty
     /// contract covering it today, whichever ends later) in the next `months` months, those already past it
     /// included and counted apart, by model, cost centre and currency, with a replacement budget from each
-    /// model's latest purchase price in that currency (or in any, when it was never bought in that one).
+    /// model's latest purchase price in that currency (or in any, when it was never bought in that one), among
+    /// the assets the user may read.
     pub async fn refresh_plan(&self, actor: &Actor, months: u32) -> Result<RefreshPlan, AppError> {
         if months == 0 || months > 120 {
             return Err(AppError::bad_param("months", "must be from 1 to 120"));
@@ -783,16 +784,13 @@ impl App {
         let until = add_months(self.today(), i64::from(months));
         let assets = self.scoped_assets(actor).await?;
         // A model's current price in a currency: the cost of its most recently bought asset in that currency
-        // (the later id on the same day), read over the whole register, so the plan prices alike whoever asks;
-        // and its latest price in any currency, for a model never bought in an asset's own.
-        let whole = match actor.scope {
-            None => None,
-            Some(_) => Some(self.store().session().await?.all_assets(None).await?),
-        };
+        // (the later id on the same day), among the assets the user may read (a user limited to cost centres
+        // is not told what others paid); and its latest price in any currency, for a model never bought in an
+        // asset's own.
         type Latest = (Date, i64, Decimal, itemize_core::Currency);
         let mut price: HashMap<(String, itemize_core::Currency), Latest> = HashMap::new();
         let mut any_currency: HashMap<String, Latest> = HashMap::new();
-        for a in whole.as_ref().unwrap_or(&assets) {
+        for a in &assets {
             if let (Some(m), Some(d), Some(c)) =
                 (&a.fields.model, a.fields.purchase_date, a.fields.purchase_cost)
             {
@@ -842,14 +840,17 @@ impl App {
             let Some(due) = due.filter(|d| *d <= until) else { continue };
             let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
             let p = price.get(&(model.clone(), a.fields.currency)).or_else(|| any_currency.get(&model));
-            let key = (model.clone(), a.fields.cost_centre_id, a.fields.currency.code().to_string());
+            // One group per model, cost centre and the currency it is priced in (the assets' own, unless the
+            // model was never bought in it).
+            let priced_in = p.map_or(a.fields.currency, |p| p.3);
+            let key = (model.clone(), a.fields.cost_centre_id, priced_in.code().to_string());
             let g = groups.entry(key).or_insert_with(|| RefreshGroup {
                 model: model.clone(),
                 cost_centre_id: a.fields.cost_centre_id,
                 count: 0,
                 already_due: 0,
                 unit_price: p.map(|p| p.2.to_string()),
-                currency: p.map_or(a.fields.currency, |p| p.3).code().to_string(),
+                currency: priced_in.code().to_string(),
                 budget: None,
                 asset_ids: Vec::new(),
                 asset_due: Vec::new(),

@@ -98,6 +98,11 @@ pub fn cents_adding_up(parts: &[Decimal], total: Decimal) -> Vec<Decimal> {
         out[i] -= cent;
         off += cent;
     }
+    // Only a total further from the parts than a cent for each of them is left short: no caller gives one.
+    debug_assert!(
+        parts.is_empty() || out.iter().copied().sum::<Decimal>() == cents(total),
+        "{parts:?} {total}"
+    );
     out
 }
 

@@ -456,8 +456,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .await?
                 }
                 None => {
-                    app.export_csv(&operator(), kind.into(), std::io::stdout().lock(), include_archived)
-                        .await?
+                    let mut out = Piped { inner: std::io::stdout().lock(), closed: false };
+                    match app.export_csv(&operator(), kind.into(), &mut out, include_archived).await {
+                        Ok(n) => n,
+                        // The reader stopped reading (`| head`): the broken pipe, for `main` to end quietly.
+                        Err(_) if out.closed => {
+                            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             };
             if let Some(path) = out {
@@ -655,6 +662,27 @@ pub(crate) fn print_report(file: &str, r: &ImportReport, format: OutputFormat) -
         writeln!(out, "  … and {} more notes (--output json lists them all)", r.notes.len() - 20)?;
     }
     Ok(())
+}
+
+/// Standard output that remembers whether its reader went away (a broken pipe), whatever the writer on top of it
+/// makes of the error.
+struct Piped<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> Write for Piped<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.closed |= r.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        r
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.closed |= r.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        r
+    }
 }
 
 /// Prints a line for whoever started the server. A closed standard output (`itemize demo | head`) must not

@@ -23,6 +23,15 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(itemize::cli::run(cli)) {
         Ok(code) => code,
+        // Written straight to standard output (an export) and cut short by its reader: the same quiet end.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::from(141)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             if let Some(app) = e.downcast_ref::<itemize_app::AppError>() {

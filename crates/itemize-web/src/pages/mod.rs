@@ -84,14 +84,14 @@ const ADMIN_NAV: &[(&str, &str)] =
 
 /// The navigation with `current` (a path of [`NAV`]) marked, for `actor` (none: someone not signed in). Pages
 /// the actor could only be refused are left out: the chargeback journal is for finance and administrators with
-/// the whole ledger, imports for users not limited to cost centres.
+/// the whole ledger signed in or with a token that may write, imports for users not limited to cost centres.
 pub fn nav(current: &str, actor: Option<&itemize_app::Actor>) -> Vec<NavItem> {
-    use itemize_core::auth::{Action, Resource, Role, role_allows};
+    use itemize_core::auth::{Action, Resource, Role, authorize};
     let admin = actor.is_some_and(|a| a.role == Role::Admin);
     let extra: &[(&str, &str)] = if admin { ADMIN_NAV } else { &[] };
     let shown = |href: &str| match (href, actor) {
         ("/chargeback", Some(a)) => {
-            a.scope.is_none() && role_allows(a.role, Resource::CostLedger, Action::Write)
+            a.scope.is_none() && authorize(a, Resource::CostLedger, Action::Write).is_ok()
         }
         ("/imports", Some(a)) => a.scope.is_none(),
         _ => true,

@@ -548,12 +548,13 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     });
     match chosen {
         Some(Some(g)) => {
-            let mut assets = Vec::new();
-            for (id, due) in g.asset_ids.iter().zip(&g.asset_due).take(LISTED) {
-                if let Ok(a) = s.app.get_asset(&auth.actor, *id).await {
-                    assets.push((a, *due));
-                }
-            }
+            let due: HashMap<i64, Date> =
+                g.asset_ids.iter().copied().zip(g.asset_due.iter().copied()).collect();
+            let listed: Vec<i64> = g.asset_ids.iter().copied().take(LISTED).collect();
+            let assets: Vec<(Asset, Date)> = match s.app.assets_by_ids(&auth.actor, &listed).await {
+                Ok(list) => list.into_iter().filter_map(|a| due.get(&a.id).map(|d| (a, *d))).collect(),
+                Err(e) => return app_error(e),
+            };
             let refs: Vec<&Asset> = assets.iter().map(|(a, _)| a).collect();
             let held = Names::of(&s, &auth, &refs).await;
             let today = s.app.today();
