@@ -1365,11 +1365,21 @@ impl App {
         self.allocation_write(actor)?;
         check_period("period", period)?;
         let mut s = self.store().session().await?;
-        let Some((_, run_id)) = s.closed_periods().await?.into_iter().find(|(p, _)| p == period) else {
-            return Err(AppError::Refused(format!(
-                "{period} is not closed; a journal is exported for closed periods only (itemize close --period \
-                 {period})"
-            )));
+        let closed = s.closed_periods().await?;
+        let Some((_, run_id)) = closed.iter().find(|(p, _)| p == period).cloned() else {
+            drop(s);
+            let which = match closed.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>() {
+                c if c.is_empty() => "no period is closed yet".to_string(),
+                c => format!("closed: {}", c.join(", ")),
+            };
+            return Err(AppError::Refused(if self.ledger_periods().await?.iter().any(|p| p == period) {
+                format!(
+                    "{period} is not closed; a journal is exported for closed periods only (itemize close \
+                     --period {period}); {which}"
+                )
+            } else {
+                format!("{period} has no costs in the ledger, so no journal; {which}")
+            }));
         };
         let run =
             s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.id == run_id).ok_or_else(|| {

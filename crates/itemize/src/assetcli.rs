@@ -259,12 +259,12 @@ pub enum AssetsAction {
         output: OutputFormat,
     },
     /// Depreciation schedules: one asset's, month by month; or, without an asset, every cost centre's expense
-    /// by month from --from to --to (YYYY-MM-DD).
+    /// by month from --from to --to (months, YYYY-MM; a full date stands for its month).
     Schedule {
         key: Option<String>,
-        #[arg(long, requires = "to")]
+        #[arg(long, requires = "to", conflicts_with = "key", value_parser = month_arg)]
         from: Option<jiff::civil::Date>,
-        #[arg(long, requires = "from")]
+        #[arg(long, requires = "from", conflicts_with = "key", value_parser = month_arg)]
         to: Option<jiff::civil::Date>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
@@ -468,6 +468,15 @@ fn show_assets(
             Ok(())
         }
     }
+}
+
+/// A month given as YYYY-MM (or a date, YYYY-MM-DD, standing for its month): its first day.
+fn month_arg(text: &str) -> Result<jiff::civil::Date, String> {
+    let t = text.trim();
+    let date = if t.len() == 7 { format!("{t}-01") } else { t.to_string() };
+    date.parse::<jiff::civil::Date>()
+        .map(|d| d.first_of_month())
+        .map_err(|_| format!("`{text}` is not a month (YYYY-MM)"))
 }
 
 /// A list of assets by a date, the soonest first: JSON in that order, or a table with the date and the days

@@ -262,6 +262,12 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     assert!(again.runs.iter().all(|r| r.period != period) && again.closed_skipped.contains(&period));
     let j = t.app.journal(&sys(), &period).await.unwrap();
     assert_eq!(j.total_debit, j.total_credit, "balanced");
+    // A month without costs has no journal, and the refusal names the months that have one.
+    let e = t.app.journal(&sys(), "2030-01").await.unwrap_err().to_string();
+    assert!(
+        e.contains("2030-01 has no costs in the ledger") && e.contains(&format!("closed: {period}")),
+        "{e}"
+    );
     assert!(j.total_debit > Decimal::ZERO);
     let charged: std::collections::BTreeSet<&str> =
         j.lines.iter().filter(|l| l.debit > Decimal::ZERO).map(|l| l.cost_centre.as_str()).collect();

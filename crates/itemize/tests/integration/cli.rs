@@ -711,6 +711,16 @@ fn demo_asset_register(dir: &Path) {
     let (ok, out, err) =
         run(itemize(dir).args(["assets", "schedule", "--from", "2026-01-01", "--to", "2026-03-31"]));
     assert!(ok && out.contains("cost centre CC-") && !out.contains("cost centre #"), "{out}{err}");
+    // Months as months: YYYY-MM as the other depreciation commands take them, a date standing for its month; a
+    // range beside one asset is refused rather than ignored.
+    let (ok, by_month, err) =
+        run(itemize(dir).args(["assets", "schedule", "--from", "2026-01", "--to", "2026-03"]));
+    assert!(ok && by_month == out, "{err}");
+    let (ok, _, err) =
+        run(itemize(dir).args(["assets", "schedule", "LT-00001", "--from", "2026-01", "--to", "2026-03"]));
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    let (ok, _, err) = run(itemize(dir).args(["assets", "schedule", "--from", "2026-13", "--to", "2026-03"]));
+    assert!(!ok && err.contains("`2026-13` is not a month (YYYY-MM)"), "{err}");
     // An asset's book value at any date: its cost before it was bought, less once it has depreciated.
     let bought = assets.iter().find(|a| a["class"] == "laptop" && a["purchase_cost"].is_string()).unwrap();
     let tag = bought["tag"].as_str().unwrap();
