@@ -1032,7 +1032,10 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                             let rates: Vec<String> = r
                                 .rates
                                 .iter()
-                                .map(|(c, rate, on)| format!("1 {c} = {rate} {} on {on}", r.currency))
+                                .map(|(c, rate, on)| {
+                                    let shown = itemize_app::asset_ops::rate_text(rate);
+                                    format!("1 {c} = {shown} {} on {on}", r.currency)
+                                })
                                 .collect();
                             println!(
                                 "budget all together {} {} ({})",

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use itemize_app::AppError;
-use itemize_app::asset_ops::eol;
+use itemize_app::asset_ops::{eol, rate_text};
 use itemize_core::assets::Asset;
 use itemize_core::refdata::Kind;
 use jiff::civil::Date;
@@ -450,7 +450,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
             r.currency,
             r.rates
                 .iter()
-                .map(|(c, rate, on)| format!("1 {c} = {rate} {} ({on})", r.currency))
+                .map(|(c, rate, on)| format!("1 {c} = {} {} ({on})", rate_text(rate), r.currency))
                 .collect::<Vec<_>>()
                 .join(", ")
         )),

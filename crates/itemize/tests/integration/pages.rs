@@ -397,6 +397,12 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
             .iter()
             .all(|x| x.2 <= jiff::civil::date(2026, 11, 22) && x.2 >= jiff::civil::date(2026, 11, 15))
     );
+    // Each rate is named to six places at most (a cross rate has 28; the sum uses it whole).
+    for (c, rate, on) in &r.rates {
+        let shown = itemize_app::asset_ops::rate_text(rate);
+        assert!(shown.split('.').nth(1).is_none_or(|d| d.len() <= 6), "{shown}");
+        assert!(html.contains(&format!("1 {c} = {shown} {} ({on})", r.currency)), "{c} {shown}");
+    }
     let line = foot.split("<tr>").find(|l| l.contains("at the latest rates")).expect("a total row");
     assert_eq!(column(&format!("<tr>{line}"), 7), [money(converted)], "{line}");
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
