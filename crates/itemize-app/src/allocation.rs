@@ -186,6 +186,18 @@ pub struct Statement {
     pub allocated: bool,
 }
 
+impl Statement {
+    /// The rows' amounts (`previous`: the month before's) as the statement is shown: in cents, adding up to its
+    /// total in cents (largest remainder). The showback page and the chargeback journal both use these.
+    pub fn shown(&self, previous: bool) -> Vec<Decimal> {
+        let pick = |r: &StatementRow| if previous { r.previous } else { r.amount };
+        itemize_core::money::cents_adding_up(
+            &self.rows.iter().map(pick).collect::<Vec<_>>(),
+            pick(&self.total),
+        )
+    }
+}
+
 /// What a new rule set would change in a period, before it is applied.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
@@ -1406,12 +1418,8 @@ impl App {
         let st = self
             .showback(&Actor::system("journal"), period, StatementBy::CostCentre, Measure::Effective)
             .await?;
-        let shown_cents = itemize_core::money::cents_adding_up(
-            &st.rows.iter().map(|r| r.amount).collect::<Vec<_>>(),
-            st.total.amount,
-        );
         let shown: HashMap<String, Decimal> =
-            st.rows.iter().zip(shown_cents).map(|(r, c)| (r.key.to_ascii_lowercase(), c)).collect();
+            st.rows.iter().zip(st.shown(false)).map(|(r, c)| (r.key.to_ascii_lowercase(), c)).collect();
         let shown_as = |key: &str, exact: Decimal| {
             shown.get(&key.to_ascii_lowercase()).copied().unwrap_or_else(|| itemize_core::money::cents(exact))
         };

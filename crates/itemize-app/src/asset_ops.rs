@@ -124,11 +124,6 @@ pub struct RefreshPlan {
     pub reporting_missing: Option<String>,
 }
 
-/// A rate as shown to people: to six places (a cross rate has 28); sums use it whole.
-pub fn rate_text(rate: &str) -> String {
-    rate.parse::<Decimal>().map_or_else(|_| rate.to_string(), |r| r.round_dp(6).normalize().to_string())
-}
-
 /// A sum over currencies in the reporting currency, with the rates it used.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportingTotal {

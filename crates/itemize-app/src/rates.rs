@@ -93,6 +93,11 @@ impl RateTable {
     }
 }
 
+/// A rate as shown to people: to six places (a cross rate has 28); sums use it whole.
+pub fn rate_text(rate: &str) -> String {
+    rate.parse::<Decimal>().map_or_else(|_| rate.to_string(), |r| r.round_dp(6).normalize().to_string())
+}
+
 /// Rates read from a file.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedRates {

@@ -1033,7 +1033,7 @@ pub async fn run(app: &App, action: AssetsAction) -> anyhow::Result<ExitCode> {
                                 .rates
                                 .iter()
                                 .map(|(c, rate, on)| {
-                                    let shown = itemize_app::asset_ops::rate_text(rate);
+                                    let shown = itemize_app::rates::rate_text(rate);
                                     format!("1 {c} = {shown} {} on {on}", r.currency)
                                 })
                                 .collect();

@@ -23,7 +23,7 @@ use itemize_app::insight::{CubeDim, CubeQuery, Granularity};
 use itemize_app::lines::LinesQuery;
 use itemize_app::{AppError, ListParams};
 use itemize_core::auth::Action;
-use itemize_core::money::{cents, cents_adding_up};
+use itemize_core::money::cents;
 use itemize_ingest::source::Format;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
@@ -760,9 +760,7 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     let money = |d: Decimal| money_text(&d.to_string());
     // Shown in cents that add up: each row rounded so the rows sum to the rounded total, in both months; the
     // change is the difference of what is shown. (The CSV and the API keep the exact amounts.)
-    let amounts = cents_adding_up(&st.rows.iter().map(|r| r.amount).collect::<Vec<_>>(), st.total.amount);
-    let previous =
-        cents_adding_up(&st.rows.iter().map(|r| r.previous).collect::<Vec<_>>(), st.total.previous);
+    let (amounts, previous) = (st.shown(false), st.shown(true));
     let rows = st
         .rows
         .iter()

@@ -14,7 +14,8 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use itemize_app::AppError;
-use itemize_app::asset_ops::{eol, rate_text};
+use itemize_app::asset_ops::eol;
+use itemize_app::rates::rate_text;
 use itemize_core::assets::Asset;
 use itemize_core::refdata::Kind;
 use jiff::civil::Date;
@@ -149,6 +150,15 @@ impl Names {
             places: names(s, auth, Kind::Location, places).await,
             centres: names(s, auth, Kind::CostCentre, centres).await,
         }
+    }
+
+    /// Only the names of these cost centres (a report that names no one else).
+    async fn of_cost_centres(s: &AppState, auth: &Auth, ids: impl Iterator<Item = i64>) -> Self {
+        let mut ids: Vec<i64> = ids.collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let centres = names(s, auth, Kind::CostCentre, ids).await;
+        Self { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres }
     }
 
     /// Who or what holds the asset (a person, else a business service), else where it is ("at …"): linked to
@@ -326,61 +336,77 @@ async fn offboarding(State(s): State<AppState>, auth: Auth) -> Response {
 
 const DAY_WINDOWS: &[u32] = &[30, 60, 90, 180, 365];
 
+/// The two lists of assets by a date within a number of days from today.
+#[derive(Clone, Copy)]
+enum Dated {
+    /// Warranties ending from today.
+    Warranty,
+    /// At or past their end of life by then.
+    EndOfLife,
+}
+
+impl Dated {
+    fn path(self) -> &'static str {
+        match self {
+            Dated::Warranty => "/assets/warranty-expiring",
+            Dated::EndOfLife => "/assets/end-of-life",
+        }
+    }
+
+    fn date(self) -> fn(&Asset) -> Option<Date> {
+        match self {
+            Dated::Warranty => |a| a.fields.warranty_end,
+            Dated::EndOfLife => eol,
+        }
+    }
+}
+
 async fn warranty(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    let days = match bounded(&p, "days", 90, 1, 3650, "days") {
-        Ok(d) => d,
-        Err(e) => return app_error(e),
-    };
-    let list = match s.app.warranty_expiring(&auth.actor, days).await {
-        Ok(l) => l,
-        Err(e) => return app_error(e),
-    };
-    dated(&s, &auth, "/assets/warranty-expiring", days, list, |a| a.fields.warranty_end, "Warranty ends")
-        .await
+    dated(&s, &auth, &p, Dated::Warranty).await
 }
 
 async fn end_of_life(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    let days = match bounded(&p, "days", 90, 1, 3650, "days") {
-        Ok(d) => d,
-        Err(e) => return app_error(e),
-    };
-    let list = match s.app.end_of_life(&auth.actor, days).await {
-        Ok(l) => l,
-        Err(e) => return app_error(e),
-    };
-    dated(&s, &auth, "/assets/end-of-life", days, list, eol, "End of life").await
+    dated(&s, &auth, &p, Dated::EndOfLife).await
 }
 
 /// A list of assets by a date (the soonest first) within `days` from today.
-async fn dated(
-    s: &AppState,
-    auth: &Auth,
-    path: &'static str,
-    days: u32,
-    mut list: Vec<Asset>,
-    date: fn(&Asset) -> Option<Date>,
-    label: &'static str,
-) -> Response {
+async fn dated(s: &AppState, auth: &Auth, p: &itemize_app::ListParams, which: Dated) -> Response {
+    let days = match bounded(p, "days", 90, 1, 3650, "days") {
+        Ok(d) => d,
+        Err(e) => return app_error(e),
+    };
+    let listed = match which {
+        Dated::Warranty => s.app.warranty_expiring(&auth.actor, days).await,
+        Dated::EndOfLife => s.app.end_of_life(&auth.actor, days).await,
+    };
+    let mut list = match listed {
+        Ok(l) => l,
+        Err(e) => return app_error(e),
+    };
+    let (path, date) = (which.path(), which.date());
     let today = s.app.today();
     list.sort_by_key(|a| (date(a), a.id));
     let refs: Vec<&Asset> = list.iter().collect();
     let names = Names::of(s, auth, &refs).await;
     let until = today.checked_add(jiff::Span::new().days(i64::from(days))).unwrap_or(today);
-    let eol_page = path == "/assets/end-of-life";
-    let title = if eol_page {
-        format!("At or past their end of life by {until} ({})", list.len())
-    } else {
-        format!("Warranties ending in the next {days} days ({})", list.len())
+    let (title, label) = match which {
+        Dated::Warranty => {
+            (format!("Warranties ending in the next {days} days ({})", list.len()), "Warranty ends")
+        }
+        Dated::EndOfLife => {
+            (format!("At or past their end of life by {until} ({})", list.len()), "End of life")
+        }
     };
     let mut page = ReportPage::new(auth, path, title, format!("/api/v1{path}?days={days}"));
     (page.windows, page.window_unit) = (windows(path, "days", DAY_WINDOWS, days), "days");
-    page.notes.push(if eol_page {
-        format!(
+    page.notes.push(match which {
+        Dated::EndOfLife => format!(
             "Owned assets (not retired) whose end of life (given, or the in-service or purchase date plus the \
              useful life) falls by {until}, those already past it included (negative days), the soonest first."
-        )
-    } else {
-        format!("Owned assets (not retired) whose warranty ends from today ({today}) to {until}, the soonest first.")
+        ),
+        Dated::Warranty => {
+            format!("Owned assets (not retired) whose warranty ends from today ({today}) to {until}, the soonest first.")
+        }
     });
     page.sections.push(Section {
         heading: None,
@@ -422,11 +448,7 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
         Ok(p) => p,
         Err(e) => return app_error(e),
     };
-    let mut ids: Vec<i64> = plan.groups.iter().filter_map(|g| g.cost_centre_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let centres = names(&s, &auth, Kind::CostCentre, ids).await;
-    let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
+    let names = Names::of_cost_centres(&s, &auth, plan.groups.iter().filter_map(|g| g.cost_centre_id)).await;
     let count: usize = plan.groups.iter().map(|g| g.count).sum();
     let due: usize = plan.groups.iter().map(|g| g.already_due).sum();
     let mut page = ReportPage::new(
@@ -648,11 +670,7 @@ async fn depreciation(State(s): State<AppState>, auth: Auth, Params(p): Params) 
             Err(_) => break,
         }
     }
-    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.cost_centre_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let centres = names(&s, &auth, Kind::CostCentre, ids).await;
-    let names = Names { people: HashMap::new(), services: HashMap::new(), places: HashMap::new(), centres };
+    let names = Names::of_cost_centres(&s, &auth, rows.iter().filter_map(|r| r.cost_centre_id)).await;
     let mut page = ReportPage::new(
         &auth,
         "/assets/depreciation",

@@ -399,7 +399,7 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
     );
     // Each rate is named to six places at most (a cross rate has 28; the sum uses it whole).
     for (c, rate, on) in &r.rates {
-        let shown = itemize_app::asset_ops::rate_text(rate);
+        let shown = itemize_app::rates::rate_text(rate);
         assert!(shown.split('.').nth(1).is_none_or(|d| d.len() <= 6), "{shown}");
         assert!(html.contains(&format!("1 {c} = {shown} {} ({on})", r.currency)), "{c} {shown}");
     }
