@@ -44,14 +44,7 @@ impl ImportOptions {
                 mapping.push((from.trim().to_string(), to.trim().to_string()));
             }
         }
-        for key in p.0.keys() {
-            if !["format", "dry_run", "lenient", "map"].contains(&key.as_str()) {
-                return Err(AppError::bad_param(
-                    key,
-                    "is not known here; known parameters: format, dry_run, lenient, map",
-                ));
-            }
-        }
+        p.only(&["format", "dry_run", "lenient", "map"])?;
         Ok(Self {
             format: p.get("format").map(str::to_string),
             dry_run: flag("dry_run")?,

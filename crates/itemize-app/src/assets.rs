@@ -680,22 +680,11 @@ impl App {
         params: &ListParams,
     ) -> Result<AssetQuery, AppError> {
         const RESERVED: [&str; 5] = ["limit", "cursor", "sort", "q", "state"];
-        for key in params.0.keys() {
-            let known = RESERVED.contains(&key.as_str())
-                || FILTERS.iter().any(|(p, _, _)| p == key)
-                || RANGES.iter().any(|(p, _, _)| p == key)
-                || key == "overdue";
-            if !known {
-                let mut all: Vec<&str> = RESERVED.to_vec();
-                all.extend(FILTERS.iter().map(|f| f.0));
-                all.extend(RANGES.iter().map(|f| f.0));
-                all.push("overdue");
-                return Err(AppError::bad_param(
-                    key,
-                    format!("is not known here; known parameters: {}", all.join(", ")),
-                ));
-            }
-        }
+        let mut known: Vec<&str> = RESERVED.to_vec();
+        known.extend(FILTERS.iter().map(|f| f.0));
+        known.extend(RANGES.iter().map(|f| f.0));
+        known.push("overdue");
+        params.only(&known)?;
         let limit = parse_limit(params)?;
         let (sort, descending) = parse_sort(params, SORTS)?;
         let after = parse_after(params, sort, descending)?;

@@ -835,13 +835,7 @@ fn refuse_token_minting(actor: &Actor) -> Result<(), AppError> {
 }
 
 fn audit_query(p: &ListParams) -> Result<AuditQuery, AppError> {
-    const KNOWN: [&str; 8] = ["actor_id", "kind", "record_id", "action", "from", "to", "limit", "cursor"];
-    if let Some(k) = p.0.keys().find(|k| !KNOWN.contains(&k.as_str()) && k.as_str() != "format") {
-        return Err(AppError::bad_param(
-            k,
-            format!("is not known here; known parameters: {}", KNOWN.join(", ")),
-        ));
-    }
+    p.only(&["actor_id", "kind", "record_id", "action", "from", "to", "limit", "cursor", "format"])?;
     let int = |k: &str| -> Result<Option<i64>, AppError> {
         p.get(k)
             .map(|v| v.parse::<i64>().map_err(|_| AppError::bad_param(k, format!("`{v}` is not a number"))))

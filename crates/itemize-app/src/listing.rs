@@ -29,6 +29,21 @@ impl ListParams {
         self.0.insert(key.to_string(), value.into());
         self
     }
+
+    /// Refuses a parameter outside `known`, naming the known ones: a misspelt `dayz=30` is an error, not a
+    /// silent default.
+    pub fn only(&self, known: &[&str]) -> Result<(), AppError> {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) if known.is_empty() => {
+                Err(AppError::bad_param(k, "is not known here; this takes no parameters"))
+            }
+            Some(k) => Err(AppError::bad_param(
+                k,
+                format!("is not known here; known parameters: {}", known.join(", ")),
+            )),
+        }
+    }
 }
 
 /// One page of records and the cursor of the next page, if there is one.

@@ -65,7 +65,8 @@ pub(crate) fn count(
 }
 
 /// `GET /api/v1/allocation/rules`: every version, newest first.
-async fn list_rules(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn list_rules(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&[])?;
     Ok(Json(json!({ "items": s.app.rule_sets(&auth.actor).await? })).into_response())
 }
 
@@ -117,11 +118,13 @@ async fn preview_rules(
 
 /// `GET /api/v1/allocation/runs[?period=YYYY-MM]`.
 async fn list_runs(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period"])?;
     Ok(Json(json!({ "items": s.app.allocation_runs(&auth.actor, p.get("period")).await? })).into_response())
 }
 
 /// `POST /api/v1/allocation/runs?period=YYYY-MM` (or `from` and `to`): allocates and answers with the runs.
 async fn allocate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period", "from", "to"])?;
     s.app.allocation_write(&auth.actor)?;
     let runs = match (p.get("period"), p.get("from"), p.get("to")) {
         (Some(period), None, None) => vec![s.app.allocate_period(&auth.actor, period).await?],
@@ -141,6 +144,7 @@ async fn import_metrics(State(s): State<AppState>, auth: Auth, body: Body) -> Re
 /// `GET /api/v1/allocation/showback?period=YYYY-MM[&by=cost-centre|service][&measure=effective|billed]
 /// [&format=json|csv|xlsx]`.
 async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period", "by", "measure", "format"])?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let by = p.get("by").unwrap_or("cost-centre");
     let by = StatementBy::parse(by)
@@ -167,6 +171,7 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
 
 /// `GET /api/v1/allocation/explain?period=YYYY-MM&target=svc:CODE|cc:CODE|unallocated[&limit=100]`.
 async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period", "target", "limit"])?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let target = required(&p, "target", "svc:CODE, cc:CODE or unallocated")?.to_string();
     let limit = count(&p, "limit", 100, 10_000)?;
@@ -175,6 +180,7 @@ async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
 
 /// `POST /api/v1/allocation/close?period=YYYY-MM`.
 async fn close(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period"])?;
     s.app.allocation_write(&auth.actor)?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     Ok(Json(s.app.close_period(&auth.actor, &period).await?).into_response())
@@ -182,6 +188,7 @@ async fn close(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resu
 
 /// `GET /api/v1/allocation/journal?period=YYYY-MM[&format=csv|json]`: a closed period's journal.
 async fn journal(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period", "format"])?;
     s.app.allocation_write(&auth.actor)?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let j = s.app.journal(&auth.actor, &period).await?;
@@ -207,6 +214,7 @@ async fn cube(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resul
 /// `GET /api/v1/allocation/hygiene?from=YYYY-MM&to=YYYY-MM[&top=20]`: tag coverage per key and account, the
 /// untagged and unallocated shares per period, the top untagged resources.
 async fn hygiene(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period", "from", "to", "top"])?;
     s.app.cost_allow(&auth.actor, itemize_core::auth::Action::Read)?;
     let (from, to) = match (p.get("period"), p.get("from"), p.get("to")) {
         (Some(period), None, None) => (period.to_string(), period.to_string()),
@@ -220,6 +228,7 @@ async fn hygiene(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
 /// `POST /api/v1/allocation/restate?period=YYYY-MM`: allocates a closed period again and posts the difference
 /// into the next open period (imports do this by themselves; this runs it again, say after a failure).
 async fn restate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["period"])?;
     s.app.allocation_write(&auth.actor)?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     Ok(Json(s.app.restate_period(&auth.actor, &period, None).await?).into_response())
@@ -227,6 +236,7 @@ async fn restate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
 
 /// `GET /api/v1/allocation/adjustments[?source=YYYY-MM][&posted=YYYY-MM]`: restatement adjustments.
 async fn adjustments(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["source", "posted"])?;
     s.app.allocation_write(&auth.actor)?;
     let rows = s.app.adjustments(&auth.actor, p.get("source"), p.get("posted")).await?;
     let items: Vec<_> = rows

@@ -85,6 +85,7 @@ async fn read(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) ->
 }
 
 async fn lookup(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["key"])?;
     let key =
         p.get("key").ok_or_else(|| AppError::bad_param("key", "is required (a tag or serial number)"))?;
     Ok(asset_response(StatusCode::OK, s.app.find_asset(&auth.actor, key).await?))
@@ -180,6 +181,7 @@ async fn depreciation(
     Path(raw): Path<String>,
     Params(p): Params,
 ) -> Result<Response, ApiError> {
+    p.only(&["at"])?;
     let at = match p.get("at") {
         None => None,
         Some(v) => Some(
@@ -207,6 +209,7 @@ async fn post_depreciation(
     auth: Auth,
     Params(p): Params,
 ) -> Result<Response, ApiError> {
+    p.only(&["period"])?;
     // An absent period is refused by the use case, after the actor's rights.
     Ok(Json(s.app.post_depreciation(&auth.actor, p.get("period").unwrap_or_default()).await?).into_response())
 }
@@ -220,11 +223,13 @@ async fn add_cost(
     Ok((StatusCode::CREATED, Json(s.app.add_asset_cost(&auth.actor, id(&raw)?, body).await?)).into_response())
 }
 
-async fn overdue(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn overdue(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&[])?;
     Ok(Json(json!({"items": s.app.overdue_assets(&auth.actor).await?})).into_response())
 }
 
 async fn offboarding(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["person_id"])?;
     let person = match p.get("person_id") {
         None => None,
         Some(v) => Some(v.parse::<i64>().map_err(|_| AppError::bad_param("person_id", "is not an id"))?),
@@ -233,17 +238,20 @@ async fn offboarding(State(s): State<AppState>, auth: Auth, Params(p): Params) -
 }
 
 async fn warranty(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["days"])?;
     let days = count(&p, "days", 90, 3650)? as u32;
     Ok(Json(json!({"days": days, "items": s.app.warranty_expiring(&auth.actor, days).await?}))
         .into_response())
 }
 
 async fn end_of_life(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["days"])?;
     let days = count(&p, "days", 90, 3650)? as u32;
     Ok(Json(json!({"days": days, "items": s.app.end_of_life(&auth.actor, days).await?})).into_response())
 }
 
 async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["months"])?;
     let months = count(&p, "months", 12, 120)? as u32;
     Ok(Json(s.app.refresh_plan(&auth.actor, months).await?).into_response())
 }
@@ -253,6 +261,7 @@ async fn depreciation_by_cc(
     auth: Auth,
     Params(p): Params,
 ) -> Result<Response, ApiError> {
+    p.only(&["from", "to"])?;
     let date = |name: &str| -> Result<Date, AppError> {
         let v = p.get(name).ok_or_else(|| AppError::bad_param(name, "is required (YYYY-MM)"))?;
         format!("{v}-01")
@@ -264,7 +273,8 @@ async fn depreciation_by_cc(
         .into_response())
 }
 
-async fn governance(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn governance(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&[])?;
     Ok(Json(s.app.asset_governance(&auth.actor).await?).into_response())
 }
 
@@ -324,7 +334,8 @@ async fn import(
     Ok((status, Json(report)).into_response())
 }
 
-async fn contracts(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&[])?;
     Ok(Json(json!({"items": s.app.contracts(&auth.actor).await?})).into_response())
 }
 
@@ -372,11 +383,13 @@ async fn restore_contract(
 }
 
 async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&["days"])?;
     let days = count(&p, "days", 90, 3650)? as u32;
     Ok(Json(json!({"days": days, "items": s.app.renewal_calendar(&auth.actor, days).await?})).into_response())
 }
 
-async fn audits(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn audits(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
+    p.only(&[])?;
     Ok(Json(json!({"items": s.app.audits(&auth.actor).await?})).into_response())
 }
 
@@ -411,6 +424,7 @@ async fn close_audit(
     Path(raw): Path<String>,
     Params(p): Params,
 ) -> Result<Response, ApiError> {
+    p.only(&["mark_missing"])?;
     let mark = p.get("mark_missing").is_some_and(|v| v == "true");
     Ok(Json(s.app.close_audit(&auth.actor, parse_id("audit", &raw)?, mark).await?).into_response())
 }

@@ -56,15 +56,7 @@ async fn upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     s.app.cost_allow(&auth.actor, Action::Write)?;
-    for k in p.0.keys() {
-        if !["name", "format", "lenient", "mapping", "replace_newer"].contains(&k.as_str()) {
-            return Err(AppError::bad_param(
-                k,
-                "is not a parameter of an upload (name, format, lenient, mapping, replace_newer)",
-            )
-            .into());
-        }
-    }
+    p.only(&["name", "format", "lenient", "mapping", "replace_newer"])?;
     let name = p.get("name").unwrap_or("upload").to_string();
     if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
         return Err(AppError::bad_param("name", "must be a plain file name").into());
@@ -201,11 +193,7 @@ async fn list_imports(
     Params(p): Params,
 ) -> Result<Response, ApiError> {
     s.app.cost_allow(&auth.actor, Action::Read)?;
-    for k in p.0.keys() {
-        if !["status", "before", "limit"].contains(&k.as_str()) {
-            return Err(AppError::bad_param(k, "is not a parameter here (status, before, limit)").into());
-        }
-    }
+    p.only(&["status", "before", "limit"])?;
     let num = |k: &str| -> Result<Option<i64>, AppError> {
         p.get(k)
             .map(|v| v.parse::<i64>().map_err(|_| AppError::bad_param(k, "is not a whole number")))
@@ -256,6 +244,7 @@ async fn import_rates(
     Params(p): Params,
     body: String,
 ) -> Result<Response, ApiError> {
+    p.only(&["name"])?;
     let name = p.get("name").unwrap_or("api upload").to_string();
     Ok(Json(s.app.import_rates(&auth.actor, &body, &name).await?).into_response())
 }
@@ -263,6 +252,7 @@ async fn import_rates(
 /// `GET /api/v1/cost/export?period=YYYY-MM[&format=csv|parquet]`: the period as FOCUS 1.2.
 async fn export(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
     s.app.cost_allow(&auth.actor, Action::Read)?;
+    p.only(&["period", "format"])?;
     let period =
         p.get("period").ok_or_else(|| AppError::bad_param("period", "is required (YYYY-MM)"))?.to_string();
     let (format, ext, ctype) = match p.get("format").unwrap_or("csv") {

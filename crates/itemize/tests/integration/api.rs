@@ -269,3 +269,47 @@ both!(vendor_spellings_identify_one_vendor, |t| {
         s.patch(&format!("/api/v1/vendors/{}", aws["id"]), json!({"aliases": ["AWS", "Amazon"]}), None).await;
     assert_eq!(status, 200, "a vendor's own spellings are no conflict");
 });
+
+/// Reports and actions refuse a parameter they do not know, naming it and the ones they know, as the lists do:
+/// `dayz=30` must not answer the default window as though it were understood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_refuse_unknown_parameters() {
+    let t = crate::harness::TestApp::sqlite().await;
+    let s = t.serve().await;
+    // (path without the stray parameter, the stray parameter, a parameter the endpoint knows)
+    let cases = [
+        ("/api/v1/assets/overdue", "days", None),
+        ("/api/v1/assets/offboarding", "person", Some("person_id")),
+        ("/api/v1/assets/warranty-expiring", "dayz", Some("days")),
+        ("/api/v1/assets/end-of-life?days=30", "window", Some("days")),
+        ("/api/v1/assets/refresh-plan", "month", Some("months")),
+        ("/api/v1/assets/depreciation?from=2026-01&to=2026-03", "cost_centre", Some("from")),
+        ("/api/v1/assets/governance", "class", None),
+        ("/api/v1/contracts/renewals", "day", Some("days")),
+        ("/api/v1/contracts", "state", None),
+        ("/api/v1/audits", "location_id", None),
+        ("/api/v1/allocation/rules", "version", None),
+        ("/api/v1/allocation/runs", "month", Some("period")),
+        ("/api/v1/allocation/adjustments", "period", Some("posted")),
+        ("/api/v1/allocation/showback?period=2026-01", "measures", Some("measure")),
+        ("/api/v1/allocation/explain?period=2026-01&target=unallocated", "top", Some("limit")),
+        ("/api/v1/allocation/hygiene?period=2026-01", "limit", Some("top")),
+        ("/api/v1/allocation/journal?period=2026-01", "as", Some("format")),
+        ("/api/v1/cost/imports", "state", Some("status")),
+        ("/api/v1/cost/export?period=2026-01", "fmt", Some("format")),
+    ];
+    for (path, stray, known) in cases {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (status, body) = s.get_json(&format!("{path}{sep}{stray}=1")).await;
+        assert_eq!((status, error_code(&body)), (400, "bad_request"), "{path} with {stray}: {body}");
+        assert_eq!(detail_fields(&body), [stray], "{path}: the stray parameter is named");
+        let problem = body["error"]["details"][0]["problem"].as_str().unwrap();
+        match known {
+            Some(k) => assert!(problem.contains(k), "{path}: the known ones are listed: {problem}"),
+            None => assert!(problem.contains("takes no parameters"), "{path}: {problem}"),
+        }
+        // Without it the request is not refused for a parameter (some answer that the month has no costs).
+        let (status, body) = s.get_json(path).await;
+        assert!(status != 400 || detail_fields(&body).is_empty(), "{path} alone: {status} {body}");
+    }
+}
