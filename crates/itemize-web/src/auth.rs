@@ -141,8 +141,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     } else {
         return to_login(&req);
     };
+    // A page's error is framed for the person who asked (the handlers that make it need not know them).
+    let framed = (!api).then(|| auth.clone());
     req.extensions_mut().insert(auth);
-    next.run(req).await
+    let res = next.run(req).await;
+    match framed {
+        Some(auth) => crate::pages::with_shell(res, &auth),
+        None => res,
+    }
 }
 
 fn to_login(req: &Request) -> Response {

@@ -215,11 +215,36 @@ pub fn not_found() -> Response {
     page_error(StatusCode::NOT_FOUND, "Not found".into(), "There is nothing at this address.".into())
 }
 
+/// An error page's words, kept on its response so that [`with_shell`] can frame it for whoever is signed in.
+#[derive(Debug, Clone)]
+struct ErrorWords {
+    title: String,
+    message: String,
+}
+
+/// An error page. Handlers make it without knowing who asked; the authenticating middleware gives it the signed-in
+/// person's frame ([`with_shell`]), so an error does not look like being signed out.
 pub fn page_error(status: StatusCode, title: String, message: String) -> Response {
-    let page = ErrorPage { me: None, nav: nav("", None), title, message };
-    match page.render() {
+    let words = ErrorWords { title: title.clone(), message: message.clone() };
+    let mut res = match (ErrorPage { me: None, nav: nav("", None), title, message }).render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, "error").into_response(),
+    };
+    res.extensions_mut().insert(words);
+    res
+}
+
+/// An error page made by [`page_error`], rendered again with `auth`'s name, sign-out and navigation; any other
+/// response as it is.
+pub fn with_shell(res: Response, auth: &Auth) -> Response {
+    let Some(words) = res.extensions().get::<ErrorWords>().cloned() else { return res };
+    let (me, nav) = shell(auth, "");
+    match (ErrorPage { me, nav, title: words.title, message: words.message }).render() {
+        Ok(html) => {
+            let (parts, _) = res.into_parts();
+            Response::from_parts(parts, axum::body::Body::from(html))
+        }
+        Err(_) => res,
     }
 }
 

@@ -86,10 +86,24 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     assert_eq!(searched.matches("<tr><td>").count(), 1);
     let bad = s.get("/people?limit=5000").await;
     assert_eq!(bad.status(), 400);
-    assert!(bad.text().await.unwrap().contains("must be a whole number from 1 to 1000"));
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("must be a whole number from 1 to 1000"));
     let missing = s.get("/no-such-page").await;
     assert_eq!(missing.status(), 404);
-    assert!(missing.text().await.unwrap().contains("There is nothing at this address"));
+    let missing = missing.text().await.unwrap();
+    assert!(missing.contains("There is nothing at this address"));
+    // An error page keeps the signed-in frame: who is signed in, sign-out, the navigation (an administrator's).
+    for html in [&bad, &missing] {
+        assert!(html.contains(">Sign out</button>") && html.contains(crate::harness::ADMIN), "{html}");
+        assert!(
+            html.contains(r#"<a href="/assets">"#) && html.contains(r#"<a href="/admin/users">"#),
+            "{html}"
+        );
+    }
+    // Signed out, the same address sends to the sign-in page rather than framing an error for nobody.
+    let anonymous = s.anonymous.get(s.url("/no-such-page")).send().await.unwrap();
+    assert!(anonymous.status().is_redirection(), "{}", anonymous.status());
+    assert!(anonymous.headers()["location"].to_str().unwrap().starts_with("/login?"));
 }
 
 /// Every link a page of the demo organisation offers answers: followed from the overview and the navigation,
