@@ -4,7 +4,9 @@
 //!
 //! Lines that went into a shared-cost pool belong to no cost centre or service of their own (their money was
 //! split among the pool's targets); they answer to `target=pool:<name>` and are not shown under a cost-centre
-//! or service filter, and a user limited to cost centres sees only the lines allocated directly to them.
+//! or service filter, and a user limited to cost centres sees only the lines allocated directly to them. Under
+//! such a filter the answer gives the targets' shares of each pool beside the lines, so that lines and shares
+//! together are what the cube and the statements give for the same question.
 
 use crate::allocation::scan;
 use crate::insight::{CubeDim, CubeQuery};
@@ -92,6 +94,19 @@ pub struct LinesPage {
     pub limit: usize,
     /// Periods that matched nothing because they are not allocated yet (their lines have no target).
     pub unallocated_periods: Vec<String>,
+    /// Asked about cost centres, services or targets: their shares of shared-cost pools, by pool. The pools'
+    /// lines belong to no one target and are not among `lines`; the lines' totals plus these are what the cube,
+    /// the statements and the explorer give for the same question.
+    pub pooled_shares: Vec<PooledShare>,
+}
+
+/// The part of a pool's cost that the asked-about cost centres, services or targets received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledShare {
+    /// `pool:NAME`.
+    pub pool: String,
+    pub billed: Decimal,
+    pub effective: Decimal,
 }
 
 impl App {
@@ -114,7 +129,9 @@ impl App {
             offset: q.offset,
             limit: q.limit,
             unallocated_periods: Vec::new(),
+            pooled_shares: Vec::new(),
         };
+        page.pooled_shares = self.pooled_shares(actor, &q.cube).await?;
         for period in periods {
             let Some(rules) = self.period_rules(&period).await? else {
                 page.unallocated_periods.push(period);
@@ -222,5 +239,36 @@ impl App {
             .map_err(|e| AppError::Refused(format!("reading line items stopped: {e}")))??;
         }
         Ok(page)
+    }
+
+    /// The shares of shared-cost pools within `q`, by pool, when `q` asks about cost centres, services or
+    /// targets (a pool's own lines are then left out of the line items; without such a filter they are among
+    /// them, and their shares would count them twice).
+    async fn pooled_shares(&self, actor: &Actor, q: &CubeQuery) -> Result<Vec<PooledShare>, AppError> {
+        let about_targets = q.filters.iter().any(|(d, values)| {
+            matches!(d, CubeDim::Column("cost_centre" | "service" | "target"))
+                && !values.is_empty()
+                && values.iter().all(|v| v != NO_VALUE && !v.starts_with("pool:"))
+        });
+        // A "(none)" value has no cell of the cube to match (see `NO_VALUE`): nothing to add for it.
+        if !about_targets || q.filters.iter().any(|(_, values)| values.iter().any(|v| v == NO_VALUE)) {
+            return Ok(Vec::new());
+        }
+        let by_rule = CubeQuery {
+            granularity: crate::insight::Granularity::None,
+            group_by: vec![CubeDim::Column("rule")],
+            ..q.clone()
+        };
+        let cube = self.cube_query(actor, &by_rule).await?;
+        let mut shares: Vec<PooledShare> = cube
+            .rows
+            .into_iter()
+            .filter_map(|r| {
+                let pool = r.keys.into_iter().next().flatten().filter(|k| k.starts_with("pool:"))?;
+                Some(PooledShare { pool, billed: r.billed, effective: r.effective })
+            })
+            .collect();
+        shares.sort_by(|a, b| a.pool.cmp(&b.pool));
+        Ok(shares)
     }
 }

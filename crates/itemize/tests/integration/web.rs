@@ -629,6 +629,19 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     assert_eq!(by_id(&lines, "line-count"), "0");
     let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&target=pool:shared").await;
     assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("1", "1.25"));
+    assert!(!lines.contains("id=\"pooled-shares\""), "the pool's own lines are listed, not shares of them");
+    // A cost centre's lines are its own; its share of the pool is given beside them, and the two together are
+    // what the statement and the explorer give it (CC-2 is the only cost centre with cost: all of the pool).
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2").await;
+    assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("2", "15.50"));
+    assert!(lines.contains("<th scope=\"row\">pool:shared</th>"), "{lines}");
+    assert_eq!(by_id(&lines, "with-shares-effective"), "16.75");
+    let (_, cube) = s.get_json("/api/v1/allocation/cube?from=2026-05&to=2026-05&group_by=cost_centre").await;
+    let row = cube["rows"].as_array().unwrap().iter().find(|r| r["keys"][0] == "CC-2").unwrap().clone();
+    assert_eq!(row["effective"], "16.75", "{cube}");
+    let (_, api) =
+        s.get_json("/api/v1/allocation/cube?from=2026-05&to=2026-05&group_by=rule&cost_centre=CC-2").await;
+    assert!(api["rows"].as_array().unwrap().iter().any(|r| r["keys"][0] == "pool:shared"), "{api}");
 
     // A view filtered by what it groups by: its links name the group once, and they answer.
     let (status, html) =
