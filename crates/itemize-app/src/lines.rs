@@ -4,9 +4,10 @@
 //!
 //! Lines that went into a shared-cost pool belong to no cost centre or service of their own (their money was
 //! split among the pool's targets); they answer to `target=pool:<name>` and are not shown under a cost-centre
-//! or service filter, and a user limited to cost centres sees only the lines allocated directly to them. Under
-//! such a filter the answer gives the targets' shares of each pool beside the lines, so that lines and shares
-//! together are what the cube and the statements give for the same question.
+//! or service filter, and a user limited to cost centres sees only the lines allocated directly to them. The
+//! answer then gives the shares of each pool beside the lines, and always the restatement adjustments posted
+//! into its months (no line carries them), so that lines and these together are what the cube and the
+//! statements give for the same question.
 
 use crate::allocation::scan;
 use crate::insight::{CubeDim, CubeQuery};
@@ -94,17 +95,18 @@ pub struct LinesPage {
     pub limit: usize,
     /// Periods that matched nothing because they are not allocated yet (their lines have no target).
     pub unallocated_periods: Vec<String>,
-    /// Asked about cost centres, services or targets: their shares of shared-cost pools, by pool. The pools'
-    /// lines belong to no one target and are not among `lines`; the lines' totals plus these are what the cube,
-    /// the statements and the explorer give for the same question.
-    pub pooled_shares: Vec<PooledShare>,
+    /// What the cube, the statements and the explorer count for the same question that is not among the lines,
+    /// by rule: shares of shared-cost pools (whose own lines belong to no one target, so are not listed under a
+    /// cost centre, a service or a target) and restatement adjustments. The lines' totals plus these are what
+    /// they give.
+    pub beside_lines: Vec<BesideLines>,
 }
 
-/// The part of a pool's cost that the asked-about cost centres, services or targets received.
+/// A rule's amount counted for the question but carried by none of its lines.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PooledShare {
-    /// `pool:NAME`.
-    pub pool: String,
+pub struct BesideLines {
+    /// `pool:NAME` (a share of a pool) or `restatement of YYYY-MM` (an adjustment posted into the month).
+    pub rule: String,
     pub billed: Decimal,
     pub effective: Decimal,
 }
@@ -129,9 +131,9 @@ impl App {
             offset: q.offset,
             limit: q.limit,
             unallocated_periods: Vec::new(),
-            pooled_shares: Vec::new(),
+            beside_lines: Vec::new(),
         };
-        page.pooled_shares = self.pooled_shares(actor, &q.cube).await?;
+        page.beside_lines = self.beside_lines(actor, &q.cube, scope.is_some()).await?;
         for period in periods {
             let Some(rules) = self.period_rules(&period).await? else {
                 page.unallocated_periods.push(period);
@@ -241,34 +243,51 @@ impl App {
         Ok(page)
     }
 
-    /// The shares of shared-cost pools within `q`, by pool, when `q` asks about cost centres, services or
-    /// targets (a pool's own lines are then left out of the line items; without such a filter they are among
-    /// them, and their shares would count them twice).
-    async fn pooled_shares(&self, actor: &Actor, q: &CubeQuery) -> Result<Vec<PooledShare>, AppError> {
-        let about_targets = q.filters.iter().any(|(d, values)| {
+    /// What the cube holds for `q` that no line of the answer carries, by rule: restatement adjustments (posted
+    /// into an open month, they are part of its cube but no line of its ledger) always; and shares of shared-cost
+    /// pools when the pools' own lines are left out of the answer — asked about cost centres, services or targets,
+    /// or by a user limited to cost centres. (Otherwise the pools' lines are among the lines, and their shares
+    /// would count them twice.)
+    async fn beside_lines(
+        &self,
+        actor: &Actor,
+        q: &CubeQuery,
+        scoped: bool,
+    ) -> Result<Vec<BesideLines>, AppError> {
+        // The cube has no "(none)" to match (see `NO_VALUE`): a filter's other values are asked about alone, and a
+        // filter of only "(none)" matches nothing there.
+        let mut filters = Vec::with_capacity(q.filters.len());
+        for (d, values) in &q.filters {
+            let named: Vec<String> = values.iter().filter(|v| *v != NO_VALUE).cloned().collect();
+            if named.is_empty() && !values.is_empty() {
+                return Ok(Vec::new());
+            }
+            filters.push((d.clone(), named));
+        }
+        let about_targets = filters.iter().any(|(d, values)| {
             matches!(d, CubeDim::Column("cost_centre" | "service" | "target"))
                 && !values.is_empty()
-                && values.iter().all(|v| v != NO_VALUE && !v.starts_with("pool:"))
+                && values.iter().all(|v| !v.starts_with("pool:"))
         });
-        // A "(none)" value has no cell of the cube to match (see `NO_VALUE`): nothing to add for it.
-        if !about_targets || q.filters.iter().any(|(_, values)| values.iter().any(|v| v == NO_VALUE)) {
-            return Ok(Vec::new());
-        }
+        let shares = about_targets || scoped;
         let by_rule = CubeQuery {
             granularity: crate::insight::Granularity::None,
             group_by: vec![CubeDim::Column("rule")],
+            filters,
             ..q.clone()
         };
         let cube = self.cube_query(actor, &by_rule).await?;
-        let mut shares: Vec<PooledShare> = cube
+        let mut out: Vec<BesideLines> = cube
             .rows
             .into_iter()
             .filter_map(|r| {
-                let pool = r.keys.into_iter().next().flatten().filter(|k| k.starts_with("pool:"))?;
-                Some(PooledShare { pool, billed: r.billed, effective: r.effective })
+                let rule = r.keys.into_iter().next().flatten().filter(|k| {
+                    k.starts_with(crate::restate::RESTATEMENT_RULE) || (shares && k.starts_with("pool:"))
+                })?;
+                Some(BesideLines { rule, billed: r.billed, effective: r.effective })
             })
             .collect();
-        shares.sort_by(|a, b| a.pool.cmp(&b.pool));
-        Ok(shares)
+        out.sort_by(|a, b| a.rule.cmp(&b.rule));
+        Ok(out)
     }
 }

@@ -124,8 +124,8 @@ async fn list_runs(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
 
 /// `POST /api/v1/allocation/runs?period=YYYY-MM` (or `from` and `to`): allocates and answers with the runs.
 async fn allocate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["period", "from", "to"])?;
     s.app.allocation_write(&auth.actor)?;
+    p.only(&["period", "from", "to"])?;
     let runs = match (p.get("period"), p.get("from"), p.get("to")) {
         (Some(period), None, None) => vec![s.app.allocate_period(&auth.actor, period).await?],
         (None, Some(from), Some(to)) => s.app.allocate_range(&auth.actor, from, to).await?,
@@ -180,16 +180,16 @@ async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
 
 /// `POST /api/v1/allocation/close?period=YYYY-MM`.
 async fn close(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["period"])?;
     s.app.allocation_write(&auth.actor)?;
+    p.only(&["period"])?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     Ok(Json(s.app.close_period(&auth.actor, &period).await?).into_response())
 }
 
 /// `GET /api/v1/allocation/journal?period=YYYY-MM[&format=csv|json]`: a closed period's journal.
 async fn journal(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["period", "format"])?;
     s.app.allocation_write(&auth.actor)?;
+    p.only(&["period", "format"])?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let j = s.app.journal(&auth.actor, &period).await?;
     Ok(match p.get("format").unwrap_or("csv") {
@@ -214,8 +214,8 @@ async fn cube(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resul
 /// `GET /api/v1/allocation/hygiene?from=YYYY-MM&to=YYYY-MM[&top=20]`: tag coverage per key and account, the
 /// untagged and unallocated shares per period, the top untagged resources.
 async fn hygiene(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["period", "from", "to", "top"])?;
     s.app.cost_allow(&auth.actor, itemize_core::auth::Action::Read)?;
+    p.only(&["period", "from", "to", "top"])?;
     let (from, to) = match (p.get("period"), p.get("from"), p.get("to")) {
         (Some(period), None, None) => (period.to_string(), period.to_string()),
         (None, Some(from), Some(to)) => (from.to_string(), to.to_string()),
@@ -228,16 +228,16 @@ async fn hygiene(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
 /// `POST /api/v1/allocation/restate?period=YYYY-MM`: allocates a closed period again and posts the difference
 /// into the next open period (imports do this by themselves; this runs it again, say after a failure).
 async fn restate(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["period"])?;
     s.app.allocation_write(&auth.actor)?;
+    p.only(&["period"])?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     Ok(Json(s.app.restate_period(&auth.actor, &period, None).await?).into_response())
 }
 
 /// `GET /api/v1/allocation/adjustments[?source=YYYY-MM][&posted=YYYY-MM]`: restatement adjustments.
 async fn adjustments(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["source", "posted"])?;
     s.app.allocation_write(&auth.actor)?;
+    p.only(&["source", "posted"])?;
     let rows = s.app.adjustments(&auth.actor, p.get("source"), p.get("posted")).await?;
     let items: Vec<_> = rows
         .into_iter()

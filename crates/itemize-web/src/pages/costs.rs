@@ -613,9 +613,9 @@ struct LinesPage {
     csv: String,
     explorer: String,
     unallocated: Vec<String>,
-    /// (pool, billed, effective) shares received, as shown.
-    pooled: Vec<(String, String, String)>,
-    /// Lines and shares together (billed, effective), when there are shares.
+    /// (rule, billed, effective) counted beside the lines: pool shares, restatement adjustments; as shown.
+    beside: Vec<(String, String, String)>,
+    /// Lines and those together (billed, effective), when there are any.
     together: Option<(String, String)>,
 }
 
@@ -714,17 +714,17 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
         csv: format!("/costs/lines?{}", qs(&csv_pairs)),
         explorer: format!("/costs?{}", qs(&explorer_pairs)),
         unallocated: page.unallocated_periods,
-        pooled: page
-            .pooled_shares
+        beside: page
+            .beside_lines
             .iter()
             .map(|p| {
-                (p.pool.clone(), money_text(&p.billed.to_string()), money_text(&p.effective.to_string()))
+                (p.rule.clone(), money_text(&p.billed.to_string()), money_text(&p.effective.to_string()))
             })
             .collect(),
-        together: (!page.pooled_shares.is_empty()).then(|| {
-            let billed = page.total_billed + page.pooled_shares.iter().map(|p| p.billed).sum::<Decimal>();
+        together: (!page.beside_lines.is_empty()).then(|| {
+            let billed = page.total_billed + page.beside_lines.iter().map(|p| p.billed).sum::<Decimal>();
             let effective =
-                page.total_effective + page.pooled_shares.iter().map(|p| p.effective).sum::<Decimal>();
+                page.total_effective + page.beside_lines.iter().map(|p| p.effective).sum::<Decimal>();
             (money_text(&billed.to_string()), money_text(&effective.to_string()))
         }),
     })

@@ -499,6 +499,14 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     assert_eq!(effective(&carried), first_change);
     let st = t.app.showback(&sys(), &posted, StatementBy::CostCentre, Measure::Effective).await.unwrap();
     assert_eq!(st.total.amount, first_change);
+    // The month's line items carry none of it (no line of its ledger is a restatement): it is given beside them,
+    // and lines and adjustments together are the statement's total.
+    let q = itemize_app::lines::LinesQuery::from_params(&[("period".into(), posted.clone())]).unwrap();
+    let page = t.app.cost_lines(&sys(), &q).await.unwrap();
+    let beside: Vec<(&str, Decimal)> =
+        page.beside_lines.iter().map(|b| (b.rule.as_str(), b.effective)).collect();
+    assert_eq!(beside, [(format!("restatement of {period}").as_str(), first_change)]);
+    assert_eq!(page.total_effective + first_change, st.total.amount);
 
     // Allocating a range that holds the closed month is no error: the closed month is left as it is.
     let runs = t.app.allocate_range(&sys(), &period, &posted).await.unwrap();

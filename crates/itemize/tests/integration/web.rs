@@ -608,7 +608,7 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
 });
 
 both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
-    seed_small(&t).await;
+    let (_, cc2, _, _) = seed_small(&t).await;
     let dir = tempfile::tempdir().unwrap();
     let bill = dir.path().join("may.csv");
     std::fs::write(&bill, focus(&[("10.00", "CC-2"), ("5.50", "CC-2"), ("1.25", "")])).unwrap();
@@ -629,13 +629,23 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     assert_eq!(by_id(&lines, "line-count"), "0");
     let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&target=pool:shared").await;
     assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("1", "1.25"));
-    assert!(!lines.contains("id=\"pooled-shares\""), "the pool's own lines are listed, not shares of them");
+    assert!(!lines.contains("id=\"beside-lines\""), "the pool's own lines are listed, not shares of them");
     // A cost centre's lines are its own; its share of the pool is given beside them, and the two together are
     // what the statement and the explorer give it (CC-2 is the only cost centre with cost: all of the pool).
     let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2").await;
     assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("2", "15.50"));
     assert!(lines.contains("<th scope=\"row\">pool:shared</th>"), "{lines}");
     assert_eq!(by_id(&lines, "with-shares-effective"), "16.75");
+    // With "(none)" beside it, the cost centre's share is still counted (the pool has no "none" part).
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2,(none)").await;
+    assert_eq!(by_id(&lines, "with-shares-effective"), "16.75", "{lines}");
+    // A user limited to CC-2 never sees the pool's lines (other teams' too), whatever the filter: the share is
+    // counted beside their lines, so a provider's lines come to what the explorer shows them for it.
+    t.user("cc2-viewer", "viewer", vec![cc2]).await;
+    let viewer = Browser::sign_in(&s, "cc2-viewer", PASSWORD).await;
+    let (_, lines) = viewer.get("/costs/lines?from=2026-05&to=2026-05&provider=Acme+Cloud").await;
+    assert_eq!(by_id(&lines, "lines-effective"), "15.50", "{lines}");
+    assert_eq!(by_id(&lines, "with-shares-effective"), "16.75", "{lines}");
     let (_, cube) = s.get_json("/api/v1/allocation/cube?from=2026-05&to=2026-05&group_by=cost_centre").await;
     let row = cube["rows"].as_array().unwrap().iter().find(|r| r["keys"][0] == "CC-2").unwrap().clone();
     assert_eq!(row["effective"], "16.75", "{cube}");
