@@ -169,6 +169,22 @@ pub struct StatementRow {
     /// Percent change from the previous period, one decimal; absent when the previous amount was zero.
     pub change_pct: Option<Decimal>,
     pub lines: i64,
+    /// A cost centre's row in the currency it budgets in, when that is not the reporting currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalAmount>,
+}
+
+/// A statement row's amount in a cost centre's own currency: translated at the rate of the month's last day (or
+/// the latest rate imported before it, within the look-back window), to the cent. Without a rate there is no
+/// amount, and `missing` says which rate is missing — never a rate of 1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocalAmount {
+    pub currency: String,
+    pub amount: Option<Decimal>,
+    /// Units of `currency` per unit of the reporting currency.
+    pub rate: Option<Decimal>,
+    pub rate_date: Option<String>,
+    pub missing: Option<String>,
 }
 
 /// A monthly showback statement.
@@ -921,6 +937,54 @@ impl App {
         Ok(rows.len())
     }
 
+    /// Gives each cost-centre row whose cost centre budgets in another currency than the reporting one its amount
+    /// in that currency (see [`LocalAmount`]).
+    async fn translate_to_own_currencies(
+        &self,
+        period: &str,
+        rows: &mut [StatementRow],
+        ccs: &[itemize_core::refdata::Record<CostCentre>],
+    ) -> Result<(), AppError> {
+        let reporting = self.config().reporting_currency;
+        let own: HashMap<&str, itemize_core::Currency> =
+            ccs.iter().map(|r| (r.fields.code.as_str(), r.fields.currency)).collect();
+        let wanted = |r: &StatementRow| {
+            r.key
+                .starts_with("cc:")
+                .then(|| r.code.as_deref().and_then(|c| own.get(c).copied()))
+                .flatten()
+                .filter(|c| *c != reporting)
+        };
+        if !rows.iter().any(|r| wanted(r).is_some()) {
+            return Ok(());
+        }
+        let table = crate::rates::RateTable::from_rows(&self.store().session().await?.rates().await?);
+        let last_day = format!("{period}-01")
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| bad("period", format!("`{period}` is not a month")))?
+            .last_of_month();
+        for r in rows.iter_mut() {
+            let Some(currency) = wanted(r) else { continue };
+            r.local = Some(match table.rate(reporting, currency, last_day) {
+                Ok((rate, on)) => LocalAmount {
+                    currency: currency.code().to_string(),
+                    amount: Some(itemize_core::money::cents(r.amount * rate)),
+                    rate: Some(rate.normalize()),
+                    rate_date: Some(on.to_string()),
+                    missing: None,
+                },
+                Err(e) => LocalAmount {
+                    currency: currency.code().to_string(),
+                    amount: None,
+                    rate: None,
+                    rate_date: None,
+                    missing: Some(e),
+                },
+            });
+        }
+        Ok(())
+    }
+
     /// The monthly statement per cost centre or per service, with the change from the previous month.
     pub async fn showback(
         &self,
@@ -984,6 +1048,7 @@ impl App {
                 change: Decimal::ZERO,
                 change_pct: None,
                 lines: 0,
+                local: None,
             });
             if m.billing_period == period {
                 e.amount += amount;
@@ -1016,9 +1081,13 @@ impl App {
             change: Decimal::ZERO,
             change_pct: None,
             lines: list.iter().map(|r| r.lines).sum(),
+            local: None,
         };
         finish(&mut total);
         list.iter_mut().for_each(finish);
+        if by == StatementBy::CostCentre {
+            self.translate_to_own_currencies(period, &mut list, &ccs).await?;
+        }
         Ok(Statement {
             period: period.to_string(),
             previous_period: prev,
@@ -1198,6 +1267,10 @@ pub fn statement_csv(st: &Statement) -> String {
         "lines",
         "currency",
         "measure",
+        "own_currency",
+        "own_amount",
+        "own_rate",
+        "own_rate_date",
     ];
     let _ = w.write_record(head);
     let measure = if st.measure == Measure::Billed { "billed" } else { "effective" };
@@ -1215,6 +1288,10 @@ pub fn statement_csv(st: &Statement) -> String {
             &r.lines.to_string(),
             &st.reporting_currency,
             measure,
+            r.local.as_ref().map_or("", |l| l.currency.as_str()),
+            &r.local.as_ref().and_then(|l| l.amount).map(|a| a.to_string()).unwrap_or_default(),
+            &r.local.as_ref().and_then(|l| l.rate).map(|a| a.to_string()).unwrap_or_default(),
+            r.local.as_ref().and_then(|l| l.rate_date.as_deref()).unwrap_or(""),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
@@ -1241,7 +1318,18 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
         st.previous_period
     );
     sheet.write_string_with_format(0, 0, title, &bold).map_err(fail)?;
-    let head = ["Code", "Name", "Cost centre", "Amount", "Previous", "Change", "Change %", "Lines"];
+    let head = [
+        "Code",
+        "Name",
+        "Cost centre",
+        "Amount",
+        "Previous",
+        "Change",
+        "Change %",
+        "Lines",
+        "Own currency",
+        "Own amount",
+    ];
     for (c, h) in head.iter().enumerate() {
         sheet.write_string_with_format(2, c as u16, *h, &bold).map_err(fail)?;
     }
@@ -1263,6 +1351,12 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
             sheet.write_number(row, 6, p.to_string().parse::<f64>().unwrap_or(0.0)).map_err(fail)?;
         }
         sheet.write_number(row, 7, r.lines as f64).map_err(fail)?;
+        if let Some(l) = &r.local {
+            sheet.write_string(row, 8, &l.currency).map_err(fail)?;
+            if let Some(a) = l.amount {
+                sheet.write_number_with_format(row, 9, cents(a), f).map_err(fail)?;
+            }
+        }
     }
     sheet.set_column_width(1, 36).map_err(fail)?;
     sheet.set_column_width(2, 12).map_err(fail)?;

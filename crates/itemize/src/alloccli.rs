@@ -179,14 +179,38 @@ fn table(st: &Statement) -> String {
     for r in st.rows.iter().chain(std::iter::once(&st.total)) {
         let pct = r.change_pct.map(|p| format!("{p:+}%")).unwrap_or_else(|| "new".into());
         let name: String = r.name.chars().take(38).collect();
+        let own = match &r.local {
+            Some(l) => match l.amount {
+                Some(a) => format!("  = {a} {}", l.currency),
+                None => format!("  (no {} rate)", l.currency),
+            },
+            None => String::new(),
+        };
         s.push_str(&format!(
-            "{:<12} {:<38} {:>16} {:>16} {:>9}\n",
+            "{:<12} {:<38} {:>16} {:>16} {:>9}{own}\n",
             r.code.as_deref().unwrap_or(""),
             name,
             r.amount.round_dp(2),
             r.previous.round_dp(2),
             pct
         ));
+    }
+    // The rates behind "= … EUR": one line each (or the rate missing).
+    let mut rates: Vec<String> = st
+        .rows
+        .iter()
+        .filter_map(|r| r.local.as_ref())
+        .map(|l| match (l.rate, &l.rate_date) {
+            (Some(rate), Some(on)) => {
+                format!("1 {} = {} {} ({on})", st.reporting_currency, rate.round_dp(6), l.currency)
+            }
+            _ => format!("{}: {}", l.currency, l.missing.as_deref().unwrap_or("no rate")),
+        })
+        .collect();
+    rates.sort();
+    rates.dedup();
+    for r in rates {
+        s.push_str(&format!("own currency at the month's last day: {r}\n"));
     }
     s
 }

@@ -744,6 +744,10 @@ struct ShowbackPage {
     measure: Vec<Opt>,
     by_service: bool,
     currency: String,
+    /// Whether some cost centre budgets in another currency: a column gives its row in that currency.
+    own: bool,
+    /// The rates used for it (or the one missing), one sentence each.
+    own_rates: Vec<String>,
     rows: Vec<TableRow>,
     total: Vec<String>,
     allocated: bool,
@@ -778,6 +782,23 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     // Shown in cents that add up: each row rounded so the rows sum to the rounded total, in both months; the
     // change is the difference of what is shown. (The CSV and the API keep the exact amounts.)
     let (amounts, previous) = (st.shown(false), st.shown(true));
+    let own = st.rows.iter().any(|r| r.local.is_some());
+    let mut own_rates: Vec<String> = st
+        .rows
+        .iter()
+        .filter_map(|r| r.local.as_ref())
+        .map(|l| match (&l.rate, &l.rate_date, &l.missing) {
+            (Some(rate), Some(on), _) => format!(
+                "1 {} = {} {} ({on})",
+                st.reporting_currency,
+                itemize_app::rates::rate_text(&rate.to_string()),
+                l.currency
+            ),
+            (_, _, missing) => format!("{}: {}", l.currency, missing.as_deref().unwrap_or("no rate")),
+        })
+        .collect();
+    own_rates.sort();
+    own_rates.dedup();
     let rows = st
         .rows
         .iter()
@@ -800,6 +821,15 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                 r.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
                 r.lines.to_string(),
             ]);
+            if own {
+                cells.push(match &r.local {
+                    Some(l) => match l.amount {
+                        Some(a) => format!("{} {}", money(a), l.currency),
+                        None => format!("no {} rate", l.currency),
+                    },
+                    None => String::new(),
+                });
+            }
             TableRow {
                 cells,
                 links: vec![
@@ -843,6 +873,9 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         st.total.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
         st.total.lines.to_string(),
     ]);
+    if own {
+        total.push(String::new());
+    }
     // The chart draws what the table shows (the rows in cents), the 15 largest.
     let bars: Vec<(String, Point)> = st
         .rows
@@ -886,6 +919,8 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         measure: options(&[("effective", "Effective (amortized)"), ("billed", "Billed")], &measure_text),
         by_service: by == StatementBy::Service,
         currency: st.reporting_currency.clone(),
+        own,
+        own_rates,
         rows,
         total,
         allocated: st.allocated,

@@ -180,6 +180,16 @@ fn demo_is_deterministic_and_never_loads_twice() {
     let sum: rust_decimal::Decimal =
         parts.iter().map(|r| r[5].parse::<rust_decimal::Decimal>().unwrap()).sum();
     assert_eq!(sum.to_string(), total[5], "the statement's rows add up to its total");
+    // Sales DACH budgets in EUR: its row also in euros, at the month's last rate, named below the table.
+    let (ok, out, err) = run(itemize(a.path()).args(["report", "showback", "--period", "2026-10"]));
+    assert!(ok, "{err}");
+    let dach = out.lines().find(|l| l.starts_with("CC-3300")).unwrap_or_else(|| panic!("{out}"));
+    assert!(dach.contains(" = ") && dach.ends_with(" EUR"), "{dach}");
+    assert!(out.contains("own currency at the month's last day: 1 USD = "), "{out}");
+    assert!(
+        out.lines().filter(|l| l.starts_with("own currency")).any(|l| l.contains("GBP (2026-10-")),
+        "{out}"
+    );
     // Tag hygiene over the open months: per-month untagged shares that add up, and the unallocated share.
     let (ok, out, err) = run(itemize(a.path())
         .args(["report", "hygiene", "--from", "2026-09", "--period", "2026-10", "--format", "json"]));

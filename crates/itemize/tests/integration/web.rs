@@ -679,3 +679,53 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     assert_eq!(status, 400);
     assert!(html.contains("is not one of the explorer"), "{html}");
 });
+
+both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
+    seed_small(&t).await; // CC-2 budgets in EUR, CC-1 in the reporting currency
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("may.csv");
+    std::fs::write(&bill, focus(&[("100.00", "CC-2"), ("20.05", "CC-2"), ("7.00", "CC-1")])).unwrap();
+    t.app
+        .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
+        .await
+        .unwrap();
+    t.app.apply_rule_set(&sys(), RULES).await.unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+
+    // No rate yet: the row says so, and the API names the missing rate; nothing is translated at 1.
+    let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
+    let row = |st: &serde_json::Value, code: &str| {
+        st["rows"].as_array().unwrap().iter().find(|r| r["code"] == code).unwrap().clone()
+    };
+    let local = row(&st, "CC-2")["local"].clone();
+    assert_eq!((local["currency"].as_str(), local["amount"].is_null()), (Some("EUR"), true), "{st}");
+    let missing = local["missing"].as_str().unwrap();
+    assert!(missing.contains("USD to EUR") && missing.contains("2026-05-31"), "{missing}");
+    assert!(row(&st, "CC-1").get("local").is_none(), "CC-1 budgets in the reporting currency: {st}");
+    let (_, html) = b.get("/showback?period=2026-05").await;
+    assert!(html.contains("In its own currency") && html.contains("no EUR rate"), "{html}");
+
+    // With the month's rates (ECB style, against EUR), the row is translated at the last day's rate.
+    t.app
+        .import_rates(&sys(), "date,from,to,rate\n2026-05-29,EUR,USD,1.25\n2026-05-31,EUR,USD,1.28\n", "test")
+        .await
+        .unwrap();
+    let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
+    let local = row(&st, "CC-2")["local"].clone();
+    // 120.05 USD at 1/1.28 EUR a dollar: 93.7890625 EUR, to the cent.
+    assert_eq!(row(&st, "CC-2")["amount"], "120.05");
+    assert_eq!((local["amount"].as_str(), local["rate_date"].as_str()), (Some("93.79"), Some("2026-05-31")));
+    assert_eq!(local["rate"], "0.78125", "{local}");
+    let (_, html) = b.get("/showback?period=2026-05").await;
+    assert!(html.contains("<td class=\"num\">93.79 EUR</td>"), "{html}");
+    assert!(by_id(&html, "own-rates").contains("1 USD = 0.78125 EUR (2026-05-31)"), "{html}");
+    let csv = s.get("/api/v1/allocation/showback?period=2026-05&format=csv").await.text().await.unwrap();
+    assert!(
+        csv.lines().any(|l| l.contains(",CC-2,") && l.ends_with(",EUR,93.79,0.78125,2026-05-31")),
+        "{csv}"
+    );
+    // By service there is no cost centre's own currency to give.
+    let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05&by=service").await;
+    assert!(st["rows"].as_array().unwrap().iter().all(|r| r.get("local").is_none()), "{st}");
+});
