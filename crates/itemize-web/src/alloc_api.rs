@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::api::download;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::Params;
+use crate::extract::{NoParams, Params};
 use crate::routes::Reg;
 use axum::Json;
 use axum::body::Body;
@@ -74,6 +74,7 @@ async fn read_rules(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.app.rule_set(&auth.actor, id).await?).into_response())
 }

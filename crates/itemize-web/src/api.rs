@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::{Auth, PeerAddr, SESSION_COOKIE, set_cookie};
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Params};
+use crate::extract::{JsonBody, NoParams, Params};
 use crate::routes::Reg;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -84,6 +84,7 @@ async fn read<K: StoredKind>(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     let id = parse_id(K::KIND.singular(), &id)?;
     Ok(record(StatusCode::OK, s.app.get::<K>(&auth.actor, id).await?))
@@ -198,7 +199,7 @@ async fn sign_out(State(s): State<AppState>, auth: Auth) -> Result<Response, Api
     Ok(res)
 }
 
-async fn me(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn me(State(s): State<AppState>, auth: Auth, _: NoParams) -> Result<Response, ApiError> {
     let user = s.app.me(&auth.actor).await?;
     Ok(Json(json!({
         "user": user,
@@ -211,7 +212,7 @@ async fn me(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError>
 
 // ---------------------------------------------------------------------------------------------- users
 
-async fn list_users(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn list_users(State(s): State<AppState>, auth: Auth, _: NoParams) -> Result<Response, ApiError> {
     Ok(Json(json!({ "items": s.app.list_users(&auth.actor).await? })).into_response())
 }
 
@@ -228,6 +229,7 @@ async fn read_user(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     let id = parse_id("user", &id)?;
     let user = s.app.get_user(&auth.actor, id).await?;
@@ -248,7 +250,7 @@ async fn update_user(
 
 // --------------------------------------------------------------------------------------------- tokens
 
-async fn list_tokens(State(s): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+async fn list_tokens(State(s): State<AppState>, auth: Auth, _: NoParams) -> Result<Response, ApiError> {
     Ok(Json(json!({ "items": s.app.list_tokens(&auth.actor).await? })).into_response())
 }
 

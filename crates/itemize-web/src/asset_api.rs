@@ -7,7 +7,7 @@ use crate::alloc_api::count;
 use crate::api::{created, download, if_match, parse_id, with_etag};
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Params};
+use crate::extract::{JsonBody, NoParams, Params};
 use crate::routes::Reg;
 use axum::Json;
 use axum::body::Body;
@@ -80,7 +80,12 @@ async fn create(
     Ok(created(asset_response(StatusCode::CREATED, a), &location))
 }
 
-async fn read(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> Result<Response, ApiError> {
+async fn read(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    _: NoParams,
+) -> Result<Response, ApiError> {
     Ok(asset_response(StatusCode::OK, s.app.get_asset(&auth.actor, id(&raw)?).await?))
 }
 
@@ -135,6 +140,7 @@ async fn history(
     State(s): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     Ok(Json(json!({"items": s.app.asset_history(&auth.actor, id(&raw)?).await?})).into_response())
 }
@@ -143,6 +149,7 @@ async fn relations(
     State(s): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     Ok(Json(json!({"items": s.app.asset_relations(&auth.actor, id(&raw)?).await?})).into_response())
 }
@@ -170,6 +177,7 @@ async fn impact(
     State(s): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.app.impact(&auth.actor, id(&raw)?).await?).into_response())
 }
@@ -191,7 +199,12 @@ async fn depreciation(
     Ok(Json(s.app.depreciation_schedule(&auth.actor, id(&raw)?, at).await?).into_response())
 }
 
-async fn tco(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> Result<Response, ApiError> {
+async fn tco(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    _: NoParams,
+) -> Result<Response, ApiError> {
     Ok(Json(s.app.tco(&auth.actor, id(&raw)?).await?).into_response())
 }
 
@@ -199,6 +212,7 @@ async fn resource_cost(
     State(s): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.app.asset_resource_cost(&auth.actor, id(&raw)?).await?).into_response())
 }
@@ -343,6 +357,7 @@ async fn contract(
     State(s): State<AppState>,
     auth: Auth,
     Path(raw): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.app.contract(&auth.actor, parse_id("contract", &raw)?).await?).into_response())
 }
@@ -393,7 +408,12 @@ async fn audits(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Res
     Ok(Json(json!({"items": s.app.audits(&auth.actor).await?})).into_response())
 }
 
-async fn audit(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> Result<Response, ApiError> {
+async fn audit(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(raw): Path<String>,
+    _: NoParams,
+) -> Result<Response, ApiError> {
     Ok(Json(s.app.audit_view(&auth.actor, parse_id("audit", &raw)?).await?).into_response())
 }
 

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::Params;
+use crate::extract::{NoParams, Params};
 use crate::routes::Reg;
 use axum::Json;
 use axum::body::Body;
@@ -209,6 +209,7 @@ async fn read_import(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    _: NoParams,
 ) -> Result<Response, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let import = s.app.cost_import(&auth.actor, id).await?;

@@ -90,3 +90,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         Ok(Params(params))
     }
 }
+
+/// A request that takes no query parameters (a record read by id, a list without filters): any parameter is
+/// refused by name, as everywhere else, rather than ignored.
+#[derive(Debug)]
+pub struct NoParams;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Params(p) = Params::from_request_parts(parts, state).await?;
+        p.only(&[])?;
+        Ok(NoParams)
+    }
+}

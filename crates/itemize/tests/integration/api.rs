@@ -297,6 +297,22 @@ async fn reports_refuse_unknown_parameters() {
         ("/api/v1/allocation/journal?period=2026-01", "as", Some("format")),
         ("/api/v1/cost/imports", "state", Some("status")),
         ("/api/v1/cost/export?period=2026-01", "fmt", Some("format")),
+        // Reads of one record, and lists without filters, take none.
+        ("/api/v1/me", "verbose", None),
+        ("/api/v1/users", "role", None),
+        ("/api/v1/users/1", "fields", None),
+        ("/api/v1/tokens", "user_id", None),
+        ("/api/v1/people/1", "fields", None),
+        ("/api/v1/assets/1", "fields", None),
+        ("/api/v1/assets/1/history", "limit", None),
+        ("/api/v1/assets/1/relations", "kind", None),
+        ("/api/v1/assets/1/impact", "depth", None),
+        ("/api/v1/assets/1/tco", "at", None),
+        ("/api/v1/assets/1/resource-cost", "period", None),
+        ("/api/v1/contracts/1", "fields", None),
+        ("/api/v1/audits/1", "fields", None),
+        ("/api/v1/cost/imports/1", "fields", None),
+        ("/api/v1/allocation/rules/1", "format", None),
     ];
     for (path, stray, known) in cases {
         let sep = if path.contains('?') { '&' } else { '?' };
