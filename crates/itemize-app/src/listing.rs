@@ -33,16 +33,23 @@ impl ListParams {
     /// Refuses a parameter outside `known`, naming the known ones: a misspelt `dayz=30` is an error, not a
     /// silent default.
     pub fn only(&self, known: &[&str]) -> Result<(), AppError> {
-        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
-            None => Ok(()),
-            Some(k) if known.is_empty() => {
-                Err(AppError::bad_param(k, "is not known here; this takes no parameters"))
-            }
-            Some(k) => Err(AppError::bad_param(
-                k,
-                format!("is not known here; known parameters: {}", known.join(", ")),
-            )),
+        let problem = if known.is_empty() {
+            "is not known here; this takes no parameters".to_string()
+        } else {
+            format!("is not known here; known parameters: {}", known.join(", "))
+        };
+        let unknown: Vec<&str> = self.0.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
+        if unknown.is_empty() {
+            return Ok(());
         }
+        let names: Vec<String> = unknown.iter().map(|k| format!("`{k}`")).collect();
+        Err(AppError::BadRequest {
+            message: format!("query parameter {} {problem}", names.join(", ")),
+            details: unknown
+                .iter()
+                .map(|k| itemize_core::validate::FieldError::new(*k, problem.clone()))
+                .collect(),
+        })
     }
 }
 

@@ -73,9 +73,10 @@ async fn list_rules(State(s): State<AppState>, auth: Auth, Params(p): Params) ->
 async fn read_rules(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     _: NoParams,
 ) -> Result<Response, ApiError> {
+    let id = crate::api::parse_id("rule set", &id)?;
     Ok(Json(s.app.rule_set(&auth.actor, id).await?).into_response())
 }
 

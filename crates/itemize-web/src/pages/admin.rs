@@ -1,13 +1,13 @@
 //! Administration pages: users, API tokens and the audit log (read here; changed through the API and CLI).
 
-use super::{Me, NavItem, app_error, link, render, shell};
+use super::{Me, NavItem, PageId, app_error, link, render, shell};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::extract::Params;
 use crate::routes::Reg;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -172,7 +172,7 @@ async fn user_page(s: &AppState, auth: &Auth, id: i64) -> Result<UserPage, AppEr
     })
 }
 
-async fn user(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Params(p): Params) -> Response {
+async fn user(State(s): State<AppState>, auth: Auth, PageId(id): PageId, Params(p): Params) -> Response {
     match user_page(&s, &auth, id).await {
         Ok(mut page) => {
             page.message = p.get("done").map(|d| format!("The user was {d}."));
@@ -185,7 +185,7 @@ async fn user(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Params
 async fn save_user(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -309,7 +309,7 @@ async fn create_token(State(s): State<AppState>, auth: Auth, headers: HeaderMap,
 async fn revoke_token(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -2,7 +2,7 @@
 //! relationships, depreciation schedule and TCO; lifecycle transitions and check-out/in as forms that keep
 //! what was typed and show each error beside its field; contracts and the renewal calendar; audits.
 
-use super::{Me, NavItem, app_error, link, render, shell};
+use super::{Me, NavItem, PageId, app_error, link, render, shell};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::charts::money_text;
@@ -10,7 +10,7 @@ use crate::extract::Params;
 use crate::routes::Reg;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -632,7 +632,7 @@ fn plain(v: &Value) -> String {
     }
 }
 
-async fn detail(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Params(p): Params) -> Response {
+async fn detail(State(s): State<AppState>, auth: Auth, PageId(id): PageId, Params(p): Params) -> Response {
     match detail_page(&s, &auth, id).await {
         Ok(mut page) => {
             page.message = p.get("done").map(|d| match d {
@@ -689,7 +689,7 @@ fn form_json(form: &BTreeMap<String, String>) -> Result<Value, (String, String)>
 async fn transition(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -699,7 +699,7 @@ async fn transition(
 async fn check_out(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -709,7 +709,7 @@ async fn check_out(
 async fn check_in(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -1033,7 +1033,7 @@ struct ContractPage {
     covered: usize,
 }
 
-async fn contract(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+async fn contract(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
     let c = match s.app.contract(&auth.actor, id).await {
         Ok(c) => c,
         Err(e) => return app_error(e),
@@ -1131,7 +1131,7 @@ async fn edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppEr
     })
 }
 
-async fn edit_form(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+async fn edit_form(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
     super::show(edit_page(&s, &auth, id).await)
 }
 
@@ -1140,7 +1140,7 @@ async fn edit_form(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -
 async fn edit(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -1367,7 +1367,7 @@ async fn audit_page(s: &AppState, auth: &Auth, id: i64) -> Result<AuditPage, App
     })
 }
 
-async fn audit(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Params(p): Params) -> Response {
+async fn audit(State(s): State<AppState>, auth: Auth, PageId(id): PageId, Params(p): Params) -> Response {
     match audit_page(&s, &auth, id).await {
         Ok(mut page) => {
             page.last = p.get("scanned").map(str::to_string);
@@ -1382,7 +1382,7 @@ async fn audit(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>, Param
 async fn scan(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -1407,7 +1407,7 @@ async fn scan(
 async fn close_audit(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -3,7 +3,7 @@
 //! allocation rules (view, edit, preview, apply) and cost imports (upload, progress, errors, totals).
 
 use super::overview::{monthly_series, percent, recent_periods};
-use super::{Me, NavItem, app_error, page_error, render, shell};
+use super::{Me, NavItem, PageId, app_error, page_error, render, shell};
 use crate::AppState;
 use crate::api::download;
 use crate::auth::{Auth, form_csrf_ok};
@@ -13,7 +13,7 @@ use crate::extract::Params;
 use crate::routes::Reg;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -767,10 +767,13 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     let period = p.get("period").map(str::to_string).unwrap_or(last);
     let by_text = p.get("by").unwrap_or("cost-centre").to_string();
     let measure_text = p.get("measure").unwrap_or("effective").to_string();
-    let (Some(by), Some(measure)) = (StatementBy::parse(&by_text), Measure::parse(&measure_text)) else {
+    let Some(by) = StatementBy::parse(&by_text) else {
+        return app_error(AppError::bad_param("by", format!("`{by_text}` is not cost-centre or service")));
+    };
+    let Some(measure) = Measure::parse(&measure_text) else {
         return app_error(AppError::bad_param(
-            "by",
-            "by is cost-centre or service; measure is effective or billed",
+            "measure",
+            format!("`{measure_text}` is not effective or billed"),
         ));
     };
     let st = match s.app.showback(&auth.actor, &period, by, measure).await {
@@ -1187,7 +1190,7 @@ async fn rules(State(s): State<AppState>, auth: Auth) -> Response {
     super::show(rules_page(&s, &auth, None, None, None).await)
 }
 
-async fn rule_set(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+async fn rule_set(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
     super::show(rules_page(&s, &auth, Some(id), None, None).await)
 }
 
@@ -1516,7 +1519,7 @@ struct ImportPage {
     share: String,
 }
 
-async fn import_page(State(s): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Response {
+async fn import_page(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
     let i = match s.app.cost_import(&auth.actor, id).await {
         Ok(i) => i,
         Err(e) => return app_error(e),

@@ -211,6 +211,22 @@ struct ErrorPage {
     message: String,
 }
 
+/// The id in a page's path; anything else (`/assets/abc`) is a page that is not there, framed as any error page
+/// (axum's own refusal is a line of plain text).
+#[derive(Debug, Clone, Copy)]
+pub struct PageId(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(PageId(id)),
+            Err(_) => Err(not_found()),
+        }
+    }
+}
+
 pub fn not_found() -> Response {
     page_error(StatusCode::NOT_FOUND, "Not found".into(), "There is nothing at this address.".into())
 }

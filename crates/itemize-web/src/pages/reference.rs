@@ -3,13 +3,13 @@
 //! vendor's name); every problem is shown beside its field with what was typed kept; a record changed by someone
 //! else since the form was read is not overwritten.
 
-use super::{Me, NavItem, app_error, page_form, path_of, render, shell};
+use super::{Me, NavItem, PageId, app_error, page_form, path_of, render, shell};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::routes::Reg;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -329,7 +329,7 @@ async fn create<K: StoredKind>(
 async fn edit_form<K: StoredKind>(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     crate::extract::Params(p): crate::extract::Params,
 ) -> Response {
     match filled::<K>(&s, &auth, id).await {
@@ -349,7 +349,7 @@ fn capitalise(s: &str) -> String {
 async fn save<K: StoredKind>(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -379,7 +379,7 @@ async fn save<K: StoredKind>(
 async fn archive<K: StoredKind>(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -389,7 +389,7 @@ async fn archive<K: StoredKind>(
 async fn restore<K: StoredKind>(
     State(s): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -314,6 +314,12 @@ async fn reports_refuse_unknown_parameters() {
         ("/api/v1/cost/imports/1", "fields", None),
         ("/api/v1/allocation/rules/1", "format", None),
     ];
+    // Every stray parameter is named, not only the first.
+    let (status, body) = s.get_json("/api/v1/assets/overdue?foo=1&bar=2").await;
+    assert_eq!((status, detail_fields(&body)), (400, vec!["bar".to_string(), "foo".to_string()]), "{body}");
+    // An id that is not a number is a record that is not there, in the API's own shape.
+    let (status, body) = s.get_json("/api/v1/allocation/rules/abc").await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"), "{body}");
     for (path, stray, known) in cases {
         let sep = if path.contains('?') { '&' } else { '?' };
         let (status, body) = s.get_json(&format!("{path}{sep}{stray}=1")).await;

@@ -92,8 +92,13 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     assert_eq!(missing.status(), 404);
     let missing = missing.text().await.unwrap();
     assert!(missing.contains("There is nothing at this address"));
+    // A path whose id is not a number is a page that is not there, framed like any other (not a line of text).
+    let not_an_id = s.get("/assets/abc").await;
+    assert_eq!(not_an_id.status(), 404);
+    let not_an_id = not_an_id.text().await.unwrap();
+    assert!(not_an_id.contains("There is nothing at this address"), "{not_an_id}");
     // An error page keeps the signed-in frame: who is signed in, sign-out, the navigation (an administrator's).
-    for html in [&bad, &missing] {
+    for html in [&bad, &missing, &not_an_id] {
         assert!(html.contains(">Sign out</button>") && html.contains(crate::harness::ADMIN), "{html}");
         assert!(
             html.contains(r#"<a href="/assets">"#) && html.contains(r#"<a href="/admin/users">"#),

@@ -725,6 +725,10 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
         csv.lines().any(|l| l.contains(",CC-2,") && l.ends_with(",EUR,93.79,0.78125,2026-05-31")),
         "{csv}"
     );
+    // A wrong choice is named as itself.
+    let (status, html) = b.get("/showback?period=2026-05&measure=x").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("query parameter `measure` `x` is not effective or billed"), "{html}");
     // By service there is no cost centre's own currency to give.
     let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05&by=service").await;
     assert!(st["rows"].as_array().unwrap().iter().all(|r| r.get("local").is_none()), "{st}");
