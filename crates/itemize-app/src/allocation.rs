@@ -1297,8 +1297,9 @@ pub fn statement_csv(st: &Statement) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// A statement as an XLSX workbook. Spreadsheet numbers are binary floating point, so amounts are written
-/// rounded to the cent (the CSV and JSON keep every digit).
+/// A statement as an XLSX workbook. Spreadsheet numbers are binary floating point, so amounts are written in
+/// cents as the page shows them: each row rounded so that the rows add up to the total (the CSV and JSON keep
+/// every digit).
 pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
     use rust_xlsxwriter::{Format, Workbook};
     let fail =
@@ -1329,12 +1330,21 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
         "Lines",
         "Own currency",
         "Own amount",
+        "Rate",
+        "Rate date",
     ];
     for (c, h) in head.iter().enumerate() {
         sheet.write_string_with_format(2, c as u16, *h, &bold).map_err(fail)?;
     }
     let cents = |d: Decimal| d.round_dp(2).to_string().parse::<f64>().unwrap_or(0.0);
-    for (row, r) in (3u32..).zip(st.rows.iter().chain(std::iter::once(&st.total))) {
+    let (amounts, previous) = (st.shown(false), st.shown(true));
+    let shown = amounts.into_iter().zip(previous).chain(std::iter::once((
+        itemize_core::money::cents(st.total.amount),
+        itemize_core::money::cents(st.total.previous),
+    )));
+    for ((row, r), (amount, previous)) in
+        (3u32..).zip(st.rows.iter().chain(std::iter::once(&st.total))).zip(shown)
+    {
         let total = r.key == "total";
         let f = if total { &money_bold } else { &money };
         sheet.write_string(row, 0, r.code.as_deref().unwrap_or("")).map_err(fail)?;
@@ -1344,9 +1354,9 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
             sheet.write_string(row, 1, &r.name).map_err(fail)?;
         }
         sheet.write_string(row, 2, r.cost_centre.as_deref().unwrap_or("")).map_err(fail)?;
-        sheet.write_number_with_format(row, 3, cents(r.amount), f).map_err(fail)?;
-        sheet.write_number_with_format(row, 4, cents(r.previous), f).map_err(fail)?;
-        sheet.write_number_with_format(row, 5, cents(r.change), f).map_err(fail)?;
+        sheet.write_number_with_format(row, 3, cents(amount), f).map_err(fail)?;
+        sheet.write_number_with_format(row, 4, cents(previous), f).map_err(fail)?;
+        sheet.write_number_with_format(row, 5, cents(amount - previous), f).map_err(fail)?;
         if let Some(p) = r.change_pct {
             sheet.write_number(row, 6, p.to_string().parse::<f64>().unwrap_or(0.0)).map_err(fail)?;
         }
@@ -1355,6 +1365,10 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
             sheet.write_string(row, 8, &l.currency).map_err(fail)?;
             if let Some(a) = l.amount {
                 sheet.write_number_with_format(row, 9, cents(a), f).map_err(fail)?;
+            }
+            if let (Some(rate), Some(on)) = (l.rate, &l.rate_date) {
+                sheet.write_string(row, 10, rate.to_string()).map_err(fail)?;
+                sheet.write_string(row, 11, on).map_err(fail)?;
             }
         }
     }

@@ -684,7 +684,7 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     seed_small(&t).await; // CC-2 budgets in EUR, CC-1 in the reporting currency
     let dir = tempfile::tempdir().unwrap();
     let bill = dir.path().join("may.csv");
-    std::fs::write(&bill, focus(&[("100.00", "CC-2"), ("20.05", "CC-2"), ("7.00", "CC-1")])).unwrap();
+    std::fs::write(&bill, focus(&[("100.00", "CC-2"), ("20.045", "CC-2"), ("7.005", "CC-1")])).unwrap();
     t.app
         .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
         .await
@@ -713,8 +713,8 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
         .unwrap();
     let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
     let local = row(&st, "CC-2")["local"].clone();
-    // 120.05 USD at 1/1.28 EUR a dollar: 93.7890625 EUR, to the cent.
-    assert_eq!(row(&st, "CC-2")["amount"], "120.05");
+    // 120.045 USD at 1/1.28 EUR a dollar: 93.78515625 EUR, to the cent.
+    assert_eq!(row(&st, "CC-2")["amount"], "120.045");
     assert_eq!((local["amount"].as_str(), local["rate_date"].as_str()), (Some("93.79"), Some("2026-05-31")));
     assert_eq!(local["rate"], "0.78125", "{local}");
     let (_, html) = b.get("/showback?period=2026-05").await;
@@ -724,6 +724,22 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     assert!(
         csv.lines().any(|l| l.contains(",CC-2,") && l.ends_with(",EUR,93.79,0.78125,2026-05-31")),
         "{csv}"
+    );
+    // The workbook: the rows in cents as the page shows them, adding up to the total (120.045 and 7.005 each
+    // rounded half up would come to a cent more than 127.05), and the rate beside the euro amount.
+    let xlsx = s.get("/api/v1/allocation/showback?period=2026-05&format=xlsx").await.bytes().await.unwrap();
+    use calamine::Reader;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> =
+        sheet.rows().skip(3).map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let (total, parts) = rows.split_last().unwrap();
+    let cents = |v: &str| (v.parse::<f64>().unwrap() * 100.0).round() as i64;
+    assert_eq!(parts.iter().map(|r| cents(&r[3])).sum::<i64>(), cents(&total[3]), "{rows:?}");
+    let cc2 = parts.iter().find(|r| r[0] == "CC-2").unwrap();
+    assert_eq!(
+        (&cc2[8], cents(&cc2[9]), &cc2[10], &cc2[11]),
+        (&"EUR".to_string(), 9379, &"0.78125".to_string(), &"2026-05-31".to_string())
     );
     // A wrong choice is named as itself.
     let (status, html) = b.get("/showback?period=2026-05&measure=x").await;
