@@ -152,9 +152,7 @@ impl CubeQuery {
                             ),
                         )
                     })?;
-                    let values: Vec<String> =
-                        v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-                    q.filters.push((dim, values));
+                    q.filters.push((dim, filter_values(v)));
                 }
             }
         }
@@ -573,5 +571,52 @@ impl App {
             periods: trend,
             top_untagged: untagged,
         })
+    }
+}
+
+/// A filter's values: separated by commas, a comma or backslash inside a value written `\,` or `\\` (a vendor
+/// named "Okta, Inc." is `Okta\, Inc.`); each trimmed, empty ones dropped.
+pub fn filter_values(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n @ (',' | '\\')) => cur.push(n),
+                Some(n) => {
+                    cur.push('\\');
+                    cur.push(n);
+                }
+                None => cur.push('\\'),
+            },
+            ',' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+}
+
+/// One value as a filter names it (see [`filter_values`]).
+pub fn filter_value(value: &str) -> String {
+    value.replace('\\', "\\\\").replace(',', "\\,")
+}
+
+#[cfg(test)]
+mod filter_value_tests {
+    use super::*;
+
+    #[test]
+    fn values_with_commas_and_backslashes_round_trip() {
+        for v in ["Okta, Inc.", "a\\b", "trailing\\", "plain", "x,,y"] {
+            assert_eq!(filter_values(&filter_value(v)), [v.to_string()], "{v}");
+        }
+        assert_eq!(filter_values("AWS, GCP,,"), ["AWS", "GCP"]);
+        assert_eq!(
+            filter_values(&format!("{},{}", filter_value("Okta, Inc."), "Zoom")),
+            ["Okta, Inc.", "Zoom"]
+        );
+        assert_eq!(filter_values("a\\x"), ["a\\x"], "another escape is kept as written");
     }
 }

@@ -249,7 +249,9 @@ impl View {
         // The group's own value replaces a filter on the same dimension (a view filtered by what it groups by).
         p.extend(self.filters.iter().filter(|(d, _)| key.is_none() || *d != self.group_by).cloned());
         if let Some(k) = key {
-            p.push((self.group_by.clone(), k.to_string()));
+            // "(none)" is the lines page's own word for no value, not a value to escape.
+            let v = if k == NONE { k.to_string() } else { itemize_app::insight::filter_value(k) };
+            p.push((self.group_by.clone(), v));
         }
         format!("/costs/lines?{}", qs(&p))
     }
@@ -444,7 +446,7 @@ fn pivot(
         let href = match k {
             Some(k) if !filtered_by_group => {
                 let mut pairs = view.pairs();
-                pairs.push((view.group_by.clone(), k.clone()));
+                pairs.push((view.group_by.clone(), itemize_app::insight::filter_value(k)));
                 Some(format!("/costs?{}", qs(&pairs)))
             }
             _ => None,
@@ -947,7 +949,7 @@ pub fn statement_filter(key: &str, param: &str, code: &str) -> (String, String) 
     if key == "unallocated" || (param == "service" && key.starts_with("cc:")) {
         ("target".into(), key.into())
     } else {
-        (param.into(), code.into())
+        (param.into(), itemize_app::insight::filter_value(code))
     }
 }
 

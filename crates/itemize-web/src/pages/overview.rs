@@ -234,7 +234,10 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
             let series = monthly_series(
                 &r,
                 &periods,
-                |k, p| format!("/costs/lines?{}", query(&[("period", p), ("provider", k)])),
+                |k, p| {
+                    let k = itemize_app::insight::filter_value(k);
+                    format!("/costs/lines?{}", query(&[("period", p), ("provider", &k)]))
+                },
                 |p| format!("/costs?{}", query(&[("from", p), ("to", p), ("group_by", "provider")])),
             );
             page.by_provider =
@@ -269,7 +272,10 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
             let series = monthly_series(
                 &r,
                 &periods,
-                |k, p| format!("/costs/lines?{}", query(&[("period", p), ("charge_category", k)])),
+                |k, p| {
+                    let k = itemize_app::insight::filter_value(k);
+                    format!("/costs/lines?{}", query(&[("period", p), ("charge_category", &k)]))
+                },
                 |p| format!("/costs?{}", query(&[("from", p), ("to", p), ("group_by", "charge_category")])),
             );
             page.by_category = Some(charts::stacked_bars(

@@ -749,3 +749,40 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05&by=service").await;
     assert!(st["rows"].as_array().unwrap().iter().all(|r| r.get("local").is_none()), "{st}");
 });
+
+both!(a_name_with_a_comma_is_one_filter_value, |t| {
+    seed_small(&t).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("may.csv");
+    // Two lines of a vendor whose name holds a comma, one of another whose name begins the same.
+    let text = focus(&[("10.00", "CC-2"), ("2.50", "CC-2"), ("4.00", "CC-2")])
+        .replacen(",Compute,", ",\"Okta, Inc.\",", 2)
+        .replacen(",Compute,", ",Okta,", 1);
+    std::fs::write(&bill, text).unwrap();
+    t.app
+        .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
+        .await
+        .unwrap();
+    t.app.apply_rule_set(&sys(), RULES).await.unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (_, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=service_name&granularity=none").await;
+    let links: Vec<String> = html
+        .split("href=\"")
+        .skip(1)
+        .map(|p| p.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&"))
+        .filter(|h| h.starts_with("/costs/lines?") && h.contains("Okta%5C%2C"))
+        .collect();
+    assert!(!links.is_empty(), "the comma is escaped in the link: {html}");
+    let (_, lines) = b.get(&links[0]).await;
+    assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("2", "12.50"), "{lines}");
+    // Typed by hand, escaped, and beside another value.
+    let (_, lines) = b.get("/costs/lines?period=2026-05&service_name=Okta%5C%2C+Inc.,Okta").await;
+    assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("3", "16.50"), "{lines}");
+    let (_, cube) = s
+        .get_json(
+            "/api/v1/allocation/cube?from=2026-05&to=2026-05&granularity=none&service_name=Okta%5C%2C+Inc.",
+        )
+        .await;
+    assert_eq!(cube["total_effective"], "12.50", "{cube}");
+});
