@@ -187,6 +187,14 @@ pub struct LocalAmount {
     pub missing: Option<String>,
 }
 
+/// A period's current allocation run, as read back for its cube: the rule set, compiled against the run's
+/// catalog, and the ledger partitions the run read.
+pub(crate) struct PeriodRun {
+    pub rule_set_id: i64,
+    pub rules: Rules,
+    pub partitions: Vec<PartitionRow>,
+}
+
 /// A monthly showback statement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
@@ -1102,14 +1110,35 @@ impl App {
 
     /// The rule set of a period's current allocation run, compiled as the run compiled it; `None` while the
     /// period is not allocated.
-    pub(crate) async fn period_rules(&self, period: &str) -> Result<Option<(i64, Rules)>, AppError> {
+    pub(crate) async fn period_rules(&self, period: &str) -> Result<Option<PeriodRun>, AppError> {
         let mut s = self.store().session().await?;
         let Some(run) = s.allocation_runs(Some(period)).await?.into_iter().find(|r| r.status == "current")
         else {
             return Ok(None);
         };
+        // The ledger partitions the run read: its cube was made of them. A newer version of the period imported
+        // since is not in that cube until the period is allocated again (an open one, by the import's
+        // follow-up), or ever once it is closed (the difference is posted into an open period as a
+        // restatement), so lines read back for the cube come from the run's partitions, superseded or not.
+        let ids: Vec<i64> = serde_json::from_str(&run.partitions_json).unwrap_or_default();
+        let filter = PartitionFilter {
+            period_from: Some(period.to_string()),
+            period_to: Some(period.to_string()),
+            ..PartitionFilter::default()
+        };
+        let mut parts: Vec<PartitionRow> =
+            s.partition_history(&filter).await?.into_iter().filter(|p| ids.contains(&p.id)).collect();
         drop(s);
-        Ok(Some((run.rule_set_id, self.run_rules(&run).await?)))
+        if parts.len() != ids.len() {
+            // A run that did not record its partitions, or whose records are gone: the ledger as it is.
+            parts = self.period_partitions(period).await?;
+        }
+        parts.sort_by_key(|p| p.id);
+        Ok(Some(PeriodRun {
+            rule_set_id: run.rule_set_id,
+            rules: self.run_rules(&run).await?,
+            partitions: parts,
+        }))
     }
 
     /// A run's rule set compiled against the catalog the run kept: its targets resolve as they did when the run
@@ -1182,11 +1211,10 @@ impl App {
         }
         let pools: BTreeSet<String> =
             cells.iter().filter_map(|c| c.rule.strip_prefix("pool:").map(str::to_string)).collect();
-        let (rule_set_id, rules) = self
+        let PeriodRun { rule_set_id, rules, partitions: parts } = self
             .period_rules(period)
             .await?
             .ok_or_else(|| AppError::NotFound { kind: "allocation of period", id: period.to_string() })?;
-        let parts = self.period_partitions(period).await?;
         let dir = self.lake_dir();
         let want = target.to_string();
         // A pooled line belongs to no cost centre of its own (its money was split among the pool's targets):

@@ -135,11 +135,11 @@ impl App {
         };
         page.beside_lines = self.beside_lines(actor, &q.cube, scope.is_some()).await?;
         for period in periods {
-            let Some(rules) = self.period_rules(&period).await? else {
+            let Some(run) = self.period_rules(&period).await? else {
                 page.unallocated_periods.push(period);
                 continue;
             };
-            let parts = self.period_partitions(&period).await?;
+            let (rules, parts) = ((run.rule_set_id, run.rules), run.partitions);
             let dir = self.lake_dir();
             let filters = q.cube.filters.clone();
             let (day_from, day_to) = (q.cube.day_from.clone(), q.cube.day_to.clone());

@@ -507,6 +507,18 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
         page.beside_lines.iter().map(|b| (b.rule.as_str(), b.effective)).collect();
     assert_eq!(beside, [(format!("restatement of {period}").as_str(), first_change)]);
     assert_eq!(page.total_effective + first_change, st.total.amount);
+    // The closed month's line items are the lines its cube, statement and journal were made of, not the
+    // restated ledger's; over both months, lines and the restatement come to the two statements, counted once.
+    let q = itemize_app::lines::LinesQuery::from_params(&[("period".into(), period.clone())]).unwrap();
+    assert_eq!(t.app.cost_lines(&sys(), &q).await.unwrap().total_effective, closed_total);
+    let q = itemize_app::lines::LinesQuery::from_params(&[
+        ("from".into(), period.clone()),
+        ("to".into(), posted.clone()),
+    ])
+    .unwrap();
+    let both = t.app.cost_lines(&sys(), &q).await.unwrap();
+    let beside: Decimal = both.beside_lines.iter().map(|b| b.effective).sum();
+    assert_eq!(both.total_effective + beside, closed_total + st.total.amount);
 
     // Allocating a range that holds the closed month is no error: the closed month is left as it is.
     let runs = t.app.allocate_range(&sys(), &period, &posted).await.unwrap();
