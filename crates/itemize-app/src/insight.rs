@@ -4,6 +4,7 @@
 
 use crate::allocation::{dec, scan};
 use crate::ledger::{bad, check_period};
+use crate::lines::NO_VALUE;
 use crate::{Actor, App, AppError};
 use itemize_core::allocation::Field;
 use itemize_core::auth::Action;
@@ -298,10 +299,14 @@ impl App {
             equals: Vec::new(),
         };
         let mut free: Vec<(String, Vec<String>)> = Vec::new();
+        // "(none)" asks for cells without a value: the store's and the grouping's empty value.
+        let none_as_empty = |vs: &Vec<String>| {
+            vs.iter().map(|v| if v == NO_VALUE { String::new() } else { v.clone() }).collect()
+        };
         for (dim, values) in &q.filters {
             match dim {
-                CubeDim::Column(c) => filter.equals.push(((*c).to_string(), values.clone())),
-                CubeDim::Free(k) => free.push((k.clone(), values.clone())),
+                CubeDim::Column(c) => filter.equals.push(((*c).to_string(), none_as_empty(values))),
+                CubeDim::Free(k) => free.push((k.clone(), none_as_empty(values))),
             }
         }
         let scope = self.scope_codes(actor).await?;
@@ -392,8 +397,8 @@ impl App {
                 })
                 .filter(|c| {
                     filter.equals.iter().all(|(col, vs)| {
-                        let v = CubeDim::parse(col).and_then(|d| d.value(c));
-                        vs.is_empty() || v.is_some_and(|v| vs.contains(&v))
+                        let v = CubeDim::parse(col).and_then(|d| d.value(c)).filter(|v| !v.is_empty());
+                        vs.is_empty() || vs.contains(&v.unwrap_or_default())
                     })
                 })
                 .collect()
@@ -403,7 +408,9 @@ impl App {
         type Group = (Option<String>, Vec<Option<String>>);
         let mut groups: HashMap<Group, (Decimal, Decimal, i64)> = HashMap::new();
         for c in &cells {
-            if !free.iter().all(|(k, vs)| free_dim(&c.dims, k).is_some_and(|v| vs.iter().any(|w| w == v))) {
+            if !free.iter().all(|(k, vs)| {
+                vs.is_empty() || vs.iter().any(|w| w == free_dim(&c.dims, k).unwrap_or_default())
+            }) {
                 continue;
             }
             let time = match q.granularity {

@@ -109,6 +109,9 @@ pub struct BesideLines {
     pub rule: String,
     pub billed: Decimal,
     pub effective: Decimal,
+    /// The lines the cube counts for it here: a pool's lines are each counted once, under one of the targets
+    /// sharing it, so that the statements' counts add up to the ledger's.
+    pub lines: i64,
 }
 
 impl App {
@@ -254,16 +257,7 @@ impl App {
         q: &CubeQuery,
         scoped: bool,
     ) -> Result<Vec<BesideLines>, AppError> {
-        // The cube has no "(none)" to match (see `NO_VALUE`): a filter's other values are asked about alone, and a
-        // filter of only "(none)" matches nothing there.
-        let mut filters = Vec::with_capacity(q.filters.len());
-        for (d, values) in &q.filters {
-            let named: Vec<String> = values.iter().filter(|v| *v != NO_VALUE).cloned().collect();
-            if named.is_empty() && !values.is_empty() {
-                return Ok(Vec::new());
-            }
-            filters.push((d.clone(), named));
-        }
+        let filters = q.filters.clone();
         let about_targets = filters.iter().any(|(d, values)| {
             matches!(d, CubeDim::Column("cost_centre" | "service" | "target"))
                 && !values.is_empty()
@@ -284,7 +278,7 @@ impl App {
                 let rule = r.keys.into_iter().next().flatten().filter(|k| {
                     k.starts_with(crate::restate::RESTATEMENT_RULE) || (shares && k.starts_with("pool:"))
                 })?;
-                Some(BesideLines { rule, billed: r.billed, effective: r.effective })
+                Some(BesideLines { rule, billed: r.billed, effective: r.effective, lines: r.lines })
             })
             .collect();
         out.sort_by(|a, b| a.rule.cmp(&b.rule));

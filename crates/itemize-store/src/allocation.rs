@@ -122,8 +122,8 @@ pub struct CubeFilter {
     pub period_to: String,
     pub day_from: Option<String>,
     pub day_to: Option<String>,
-    /// `(column, values)`: the cell's column must be one of the values. Columns are checked against
-    /// [`CUBE_COLUMNS`]; anything else is refused.
+    /// `(column, values)`: the cell's column must be one of the values; an empty value stands for a cell without
+    /// one (null or empty). Columns are checked against [`CUBE_COLUMNS`]; anything else is refused.
     pub equals: Vec<(String, Vec<String>)>,
 }
 
@@ -174,12 +174,24 @@ fn cube_where(sql: &mut String, values: &mut Vec<Value>, f: &CubeFilter) -> Resu
         if wanted.is_empty() {
             continue;
         }
-        sql.push_str(&format!(" AND {c} IN ("));
-        for (i, w) in wanted.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
+        let named: Vec<&String> = wanted.iter().filter(|w| !w.is_empty()).collect();
+        let none = named.len() < wanted.len();
+        sql.push_str(" AND (");
+        if !named.is_empty() {
+            sql.push_str(&format!("{c} IN ("));
+            for (i, w) in named.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                arg(sql, values, w);
             }
-            arg(sql, values, w);
+            sql.push(')');
+        }
+        if none {
+            if !named.is_empty() {
+                sql.push_str(" OR ");
+            }
+            sql.push_str(&format!("{c} IS NULL OR {c} = ''"));
         }
         sql.push(')');
     }

@@ -617,8 +617,8 @@ struct LinesPage {
     unallocated: Vec<String>,
     /// (rule, billed, effective) counted beside the lines: pool shares, restatement adjustments; as shown.
     beside: Vec<(String, String, String)>,
-    /// Lines and those together (billed, effective), when there are any.
-    together: Option<(String, String)>,
+    /// Lines and those together (billed, effective, lines as the statements count them), when there are any.
+    together: Option<(String, String, i64)>,
 }
 
 const LINE_HEAD: &[&str] = &[
@@ -727,7 +727,8 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
             let billed = page.total_billed + page.beside_lines.iter().map(|p| p.billed).sum::<Decimal>();
             let effective =
                 page.total_effective + page.beside_lines.iter().map(|p| p.effective).sum::<Decimal>();
-            (money_text(&billed.to_string()), money_text(&effective.to_string()))
+            let lines = page.total_lines as i64 + page.beside_lines.iter().map(|p| p.lines).sum::<i64>();
+            (money_text(&billed.to_string()), money_text(&effective.to_string()), lines)
         }),
     })
 }

@@ -636,6 +636,9 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("2", "15.50"));
     assert!(lines.contains("<th scope=\"row\">pool:shared</th>"), "{lines}");
     assert_eq!(by_id(&lines, "with-shares-effective"), "16.75");
+    let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
+    let row = st["rows"].as_array().unwrap().iter().find(|r| r["code"] == "CC-2").unwrap().clone();
+    assert_eq!(by_id(&lines, "with-shares-lines"), row["lines"].to_string(), "the statement's count: {st}");
     // With "(none)" beside it, the cost centre's share is still counted (the pool has no "none" part).
     let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2,(none)").await;
     assert_eq!(by_id(&lines, "with-shares-effective"), "16.75", "{lines}");
@@ -646,6 +649,15 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     let (_, lines) = viewer.get("/costs/lines?from=2026-05&to=2026-05&provider=Acme+Cloud").await;
     assert_eq!(by_id(&lines, "lines-effective"), "15.50", "{lines}");
     assert_eq!(by_id(&lines, "with-shares-effective"), "16.75", "{lines}");
+    // Asked for lines without a region ("(none)": none of these lines has one), the same: the cube answers
+    // "(none)" too.
+    let (_, lines) = viewer.get("/costs/lines?from=2026-05&to=2026-05&region=(none)").await;
+    assert_eq!(by_id(&lines, "lines-effective"), "15.50", "{lines}");
+    assert_eq!(by_id(&lines, "with-shares-effective"), "16.75", "{lines}");
+    let (_, cube) = s
+        .get_json("/api/v1/allocation/cube?from=2026-05&to=2026-05&granularity=none&region=(none),nowhere")
+        .await;
+    assert_eq!(cube["total_effective"], "16.75", "the cube's cells without a region: {cube}");
     let (_, cube) = s.get_json("/api/v1/allocation/cube?from=2026-05&to=2026-05&group_by=cost_centre").await;
     let row = cube["rows"].as_array().unwrap().iter().find(|r| r["keys"][0] == "CC-2").unwrap().clone();
     assert_eq!(row["effective"], "16.75", "{cube}");
