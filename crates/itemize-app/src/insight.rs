@@ -160,8 +160,10 @@ impl CubeQuery {
         if q.from.is_empty() || q.to.is_empty() {
             return Err(bad("from", "give period, or from and to (YYYY-MM)"));
         }
-        check_period("from", &q.from)?;
-        check_period("to", &q.to)?;
+        // A month given as `period` is named as such when it is not one.
+        let by_period = params.iter().any(|(k, _)| k == "period");
+        check_period(if by_period { "period" } else { "from" }, &q.from)?;
+        check_period(if by_period { "period" } else { "to" }, &q.to)?;
         if q.from > q.to {
             return Err(bad("to", format!("{} is before from ({})", q.to, q.from)));
         }

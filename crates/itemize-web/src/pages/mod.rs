@@ -266,7 +266,9 @@ pub fn with_shell(res: Response, auth: &Auth) -> Response {
 
 pub fn app_error(e: AppError) -> Response {
     let status = status_of(&e);
-    let title = status.canonical_reason().unwrap_or("Error").to_string();
+    // "Not found", as the pages' own not-found page says it (the status's reason is title case: "Not Found").
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let title = reason.chars().take(1).chain(reason.chars().skip(1).flat_map(char::to_lowercase)).collect();
     page_error(status, title, public_message(&e))
 }
 

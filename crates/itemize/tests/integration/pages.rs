@@ -97,6 +97,13 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     assert_eq!(not_an_id.status(), 404);
     let not_an_id = not_an_id.text().await.unwrap();
     assert!(not_an_id.contains("There is nothing at this address"), "{not_an_id}");
+    // A record that is not there reads the same way.
+    let gone = s.get("/assets/999999999").await;
+    assert_eq!(gone.status(), 404);
+    assert!(gone.text().await.unwrap().contains("<h1>Not found</h1>"), "one wording for 404");
+    // A month given as `period` that is not one is named as `period`.
+    let bad_month = s.get("/costs/lines?period=2026-13").await.text().await.unwrap();
+    assert!(bad_month.contains("period: ") && !bad_month.contains("from: "), "{bad_month}");
     // An error page keeps the signed-in frame: who is signed in, sign-out, the navigation (an administrator's).
     for html in [&bad, &missing, &not_an_id] {
         assert!(html.contains(">Sign out</button>") && html.contains(crate::harness::ADMIN), "{html}");
