@@ -237,6 +237,17 @@ when = { "tag:cost_centre" = { present = true } }
 cost_centre_from = "tag:cost_centre"
 "#;
 
+/// Imports `text` as a cost file and allocates it with `rules`.
+async fn import_and_allocate(t: &crate::harness::TestApp, text: &str, rules: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("bill.csv");
+    std::fs::write(&bill, text).unwrap();
+    let s =
+        t.app.import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default())).await;
+    assert_eq!(s.unwrap().status, "active");
+    t.app.apply_rule_set(&sys(), rules).await.unwrap();
+}
+
 fn focus(lines: &[(&str, &str)]) -> String {
     let mut s = String::from(
         "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BilledCost,\
@@ -609,18 +620,11 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
 
 both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     let (_, cc2, _, _) = seed_small(&t).await;
-    let dir = tempfile::tempdir().unwrap();
-    let bill = dir.path().join("may.csv");
-    std::fs::write(&bill, focus(&[("10.00", "CC-2"), ("5.50", "CC-2"), ("1.25", "")])).unwrap();
-    t.app
-        .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap();
     // The untagged line (account A-2) goes into a shared pool, split over the cost centres that have cost.
     let pooled = format!(
         "{RULES}\n[[pool]]\nname = \"shared\"\nwhen = {{ account = \"A-2\" }}\nsplit = \"proportional\"\n"
     );
-    t.app.apply_rule_set(&sys(), &pooled).await.unwrap();
+    import_and_allocate(&t, &focus(&[("10.00", "CC-2"), ("5.50", "CC-2"), ("1.25", "")]), &pooled).await;
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
 
@@ -694,14 +698,8 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
 
 both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     seed_small(&t).await; // CC-2 budgets in EUR, CC-1 in the reporting currency
-    let dir = tempfile::tempdir().unwrap();
-    let bill = dir.path().join("may.csv");
-    std::fs::write(&bill, focus(&[("100.00", "CC-2"), ("20.045", "CC-2"), ("7.005", "CC-1")])).unwrap();
-    t.app
-        .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap();
-    t.app.apply_rule_set(&sys(), RULES).await.unwrap();
+    import_and_allocate(&t, &focus(&[("100.00", "CC-2"), ("20.045", "CC-2"), ("7.005", "CC-1")]), RULES)
+        .await;
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
 
@@ -764,18 +762,11 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
 
 both!(a_name_with_a_comma_is_one_filter_value, |t| {
     seed_small(&t).await;
-    let dir = tempfile::tempdir().unwrap();
-    let bill = dir.path().join("may.csv");
     // Two lines of a vendor whose name holds a comma, one of another whose name begins the same.
     let text = focus(&[("10.00", "CC-2"), ("2.50", "CC-2"), ("4.00", "CC-2")])
         .replacen(",Compute,", ",\"Okta, Inc.\",", 2)
         .replacen(",Compute,", ",Okta,", 1);
-    std::fs::write(&bill, text).unwrap();
-    t.app
-        .import_cost_file(&sys(), &bill, ImportOptions::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap();
-    t.app.apply_rule_set(&sys(), RULES).await.unwrap();
+    import_and_allocate(&t, &text, RULES).await;
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
     let (_, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=service_name&granularity=none").await;
