@@ -211,6 +211,28 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// The rates its own-currency amounts were translated at ("1 USD = 0.92 EUR (2026-10-31)"), or the one
+    /// missing, each once, in order.
+    pub fn own_rates(&self) -> Vec<String> {
+        let mut rates: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.local.as_ref())
+            .map(|l| match (l.rate, &l.rate_date) {
+                (Some(rate), Some(on)) => format!(
+                    "1 {} = {} {} ({on})",
+                    self.reporting_currency,
+                    crate::rates::rate_text(&rate.to_string()),
+                    l.currency
+                ),
+                _ => format!("{}: {}", l.currency, l.missing.as_deref().unwrap_or("no rate")),
+            })
+            .collect();
+        rates.sort();
+        rates.dedup();
+        rates
+    }
+
     /// The rows' amounts (`previous`: the month before's) as the statement is shown: in cents, adding up to its
     /// total in cents (largest remainder). The showback page and the chargeback journal both use these.
     pub fn shown(&self, previous: bool) -> Vec<Decimal> {
@@ -966,7 +988,7 @@ impl App {
         if !rows.iter().any(|r| wanted(r).is_some()) {
             return Ok(());
         }
-        let table = crate::rates::RateTable::from_rows(&self.store().session().await?.rates().await?);
+        let table = self.rate_table().await?;
         let last_day = format!("{period}-01")
             .parse::<jiff::civil::Date>()
             .map_err(|_| bad("period", format!("`{period}` is not a month")))?
@@ -993,7 +1015,8 @@ impl App {
         Ok(())
     }
 
-    /// The monthly statement per cost centre or per service, with the change from the previous month.
+    /// The monthly statement per cost centre or per service, with the change from the previous month; by cost
+    /// centre, each cost centre that budgets in another currency also has its row in that one.
     pub async fn showback(
         &self,
         actor: &Actor,
@@ -1001,6 +1024,22 @@ impl App {
         by: StatementBy,
         measure: Measure,
     ) -> Result<Statement, AppError> {
+        let (mut st, ccs) = self.statement(actor, period, by, measure).await?;
+        if by == StatementBy::CostCentre {
+            self.translate_to_own_currencies(period, &mut st.rows, &ccs).await?;
+        }
+        Ok(st)
+    }
+
+    /// The statement in the reporting currency alone, as the cube gives it (what the chargeback journal is made
+    /// of), and the cost centres it named them from.
+    async fn statement(
+        &self,
+        actor: &Actor,
+        period: &str,
+        by: StatementBy,
+        measure: Measure,
+    ) -> Result<(Statement, Vec<itemize_core::refdata::Record<CostCentre>>), AppError> {
         self.allocation_read(actor)?;
         check_period("period", period)?;
         let scope = self.scope_codes(actor).await?;
@@ -1093,10 +1132,7 @@ impl App {
         };
         finish(&mut total);
         list.iter_mut().for_each(finish);
-        if by == StatementBy::CostCentre {
-            self.translate_to_own_currencies(period, &mut list, &ccs).await?;
-        }
-        Ok(Statement {
+        let st = Statement {
             period: period.to_string(),
             previous_period: prev,
             by,
@@ -1105,7 +1141,8 @@ impl App {
             rows: list,
             total,
             allocated,
-        })
+        };
+        Ok((st, ccs))
     }
 
     /// The rule set of a period's current allocation run, compiled as the run compiled it; `None` while the
@@ -1551,8 +1588,8 @@ impl App {
         // The period's statement by cost centre as it is shown, in cents adding up to its total in cents: what
         // each cost centre is charged, what no one is and the provider's own use, so the journal and the
         // statement agree to the cent, row by row and in total. (Read whole: the journal is the organisation's.)
-        let st = self
-            .showback(&Actor::system("journal"), period, StatementBy::CostCentre, Measure::Effective)
+        let (st, _) = self
+            .statement(&Actor::system("journal"), period, StatementBy::CostCentre, Measure::Effective)
             .await?;
         let shown: HashMap<String, Decimal> =
             st.rows.iter().zip(st.shown(false)).map(|(r, c)| (r.key.to_ascii_lowercase(), c)).collect();

@@ -904,7 +904,7 @@ impl App {
         date: Date,
     ) -> Result<Result<ReportingTotal, String>, AppError> {
         let to = self.config().reporting_currency;
-        let table = crate::rates::RateTable::from_rows(&self.store().session().await?.rates().await?);
+        let table = self.rate_table().await?;
         // At the latest rates imported on or before `date` (an estimate need not wait for today's fixing).
         let date = table.latest_day(date).unwrap_or(date);
         let mut sum = Decimal::ZERO;

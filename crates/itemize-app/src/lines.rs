@@ -142,7 +142,7 @@ impl App {
                 page.unallocated_periods.push(period);
                 continue;
             };
-            let (rules, parts) = ((run.rule_set_id, run.rules), run.partitions);
+            let (rules, parts) = (run.rules, run.partitions);
             let dir = self.lake_dir();
             let filters = q.cube.filters.clone();
             let (day_from, day_to) = (q.cube.day_from.clone(), q.cube.day_to.clone());
@@ -150,7 +150,6 @@ impl App {
             let (skip, want) = (q.offset, q.limit);
             let mut acc = page;
             page = tokio::task::spawn_blocking(move || -> Result<LinesPage, AppError> {
-                let (_, rules) = rules;
                 let mut memo = itemize_core::allocation::Memo::new(&rules);
                 scan(&dir, &parts, rules.tag_keys(), |l, c, m| {
                     if day_from.as_deref().is_some_and(|d| c.day < d)
@@ -257,8 +256,7 @@ impl App {
         q: &CubeQuery,
         scoped: bool,
     ) -> Result<Vec<BesideLines>, AppError> {
-        let filters = q.filters.clone();
-        let about_targets = filters.iter().any(|(d, values)| {
+        let about_targets = q.filters.iter().any(|(d, values)| {
             matches!(d, CubeDim::Column("cost_centre" | "service" | "target"))
                 && !values.is_empty()
                 && values.iter().all(|v| !v.starts_with("pool:"))
@@ -267,7 +265,6 @@ impl App {
         let by_rule = CubeQuery {
             granularity: crate::insight::Granularity::None,
             group_by: vec![CubeDim::Column("rule")],
-            filters,
             ..q.clone()
         };
         let cube = self.cube_query(actor, &by_rule).await?;

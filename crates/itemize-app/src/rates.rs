@@ -93,6 +93,13 @@ impl RateTable {
     }
 }
 
+impl crate::App {
+    /// Every rate imported.
+    pub(crate) async fn rate_table(&self) -> Result<RateTable, crate::AppError> {
+        Ok(RateTable::from_rows(&self.store().session().await?.rates().await?))
+    }
+}
+
 /// A rate as shown to people: to six places (a cross rate has 28); sums use it whole.
 pub fn rate_text(rate: &str) -> String {
     rate.parse::<Decimal>().map_or_else(|_| rate.to_string(), |r| r.round_dp(6).normalize().to_string())

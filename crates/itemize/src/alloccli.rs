@@ -196,20 +196,7 @@ fn table(st: &Statement) -> String {
         ));
     }
     // The rates behind "= … EUR": one line each (or the rate missing).
-    let mut rates: Vec<String> = st
-        .rows
-        .iter()
-        .filter_map(|r| r.local.as_ref())
-        .map(|l| match (l.rate, &l.rate_date) {
-            (Some(rate), Some(on)) => {
-                format!("1 {} = {} {} ({on})", st.reporting_currency, rate.round_dp(6), l.currency)
-            }
-            _ => format!("{}: {}", l.currency, l.missing.as_deref().unwrap_or("no rate")),
-        })
-        .collect();
-    rates.sort();
-    rates.dedup();
-    for r in rates {
+    for r in st.own_rates() {
         s.push_str(&format!("own currency at the month's last day: {r}\n"));
     }
     s

@@ -789,22 +789,6 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     // change is the difference of what is shown. (The CSV and the API keep the exact amounts.)
     let (amounts, previous) = (st.shown(false), st.shown(true));
     let own = st.rows.iter().any(|r| r.local.is_some());
-    let mut own_rates: Vec<String> = st
-        .rows
-        .iter()
-        .filter_map(|r| r.local.as_ref())
-        .map(|l| match (&l.rate, &l.rate_date, &l.missing) {
-            (Some(rate), Some(on), _) => format!(
-                "1 {} = {} {} ({on})",
-                st.reporting_currency,
-                itemize_app::rates::rate_text(&rate.to_string()),
-                l.currency
-            ),
-            (_, _, missing) => format!("{}: {}", l.currency, missing.as_deref().unwrap_or("no rate")),
-        })
-        .collect();
-    own_rates.sort();
-    own_rates.dedup();
     let rows = st
         .rows
         .iter()
@@ -926,7 +910,7 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         by_service: by == StatementBy::Service,
         currency: st.reporting_currency.clone(),
         own,
-        own_rates,
+        own_rates: st.own_rates(),
         rows,
         total,
         allocated: st.allocated,
