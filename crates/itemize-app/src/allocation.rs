@@ -1384,6 +1384,8 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
         st.previous_period
     );
     sheet.write_string_with_format(0, 0, title, &bold).map_err(fail)?;
+    // A statement by service names each service's cost centre; one by cost centre has only its own code.
+    let with_cc = st.by == StatementBy::Service;
     let head = [
         "Code",
         "Name",
@@ -1398,9 +1400,12 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
         "Rate",
         "Rate date",
     ];
+    let head: Vec<&str> = head.into_iter().filter(|h| with_cc || *h != "Cost centre").collect();
     for (c, h) in head.iter().enumerate() {
         sheet.write_string_with_format(2, c as u16, *h, &bold).map_err(fail)?;
     }
+    // The columns after the name, one to the left when there is no cost centre column.
+    let at = |c: u16| if with_cc { c } else { c - 1 };
     let cents = |d: Decimal| d.round_dp(2).to_string().parse::<f64>().unwrap_or(0.0);
     let (amounts, previous) = (st.shown(false), st.shown(true));
     let shown = amounts.into_iter().zip(previous).chain(std::iter::once((
@@ -1418,29 +1423,33 @@ pub fn statement_xlsx(st: &Statement) -> Result<Vec<u8>, AppError> {
         } else {
             sheet.write_string(row, 1, &r.name).map_err(fail)?;
         }
-        sheet.write_string(row, 2, r.cost_centre.as_deref().unwrap_or("")).map_err(fail)?;
-        sheet.write_number_with_format(row, 3, cents(amount), f).map_err(fail)?;
-        sheet.write_number_with_format(row, 4, cents(previous), f).map_err(fail)?;
-        sheet.write_number_with_format(row, 5, cents(amount - previous), f).map_err(fail)?;
-        if let Some(p) = r.change_pct {
-            sheet.write_number(row, 6, p.to_string().parse::<f64>().unwrap_or(0.0)).map_err(fail)?;
+        if with_cc {
+            sheet.write_string(row, 2, r.cost_centre.as_deref().unwrap_or("")).map_err(fail)?;
         }
-        sheet.write_number(row, 7, r.lines as f64).map_err(fail)?;
+        sheet.write_number_with_format(row, at(3), cents(amount), f).map_err(fail)?;
+        sheet.write_number_with_format(row, at(4), cents(previous), f).map_err(fail)?;
+        sheet.write_number_with_format(row, at(5), cents(amount - previous), f).map_err(fail)?;
+        if let Some(p) = r.change_pct {
+            sheet.write_number(row, at(6), p.to_string().parse::<f64>().unwrap_or(0.0)).map_err(fail)?;
+        }
+        sheet.write_number(row, at(7), r.lines as f64).map_err(fail)?;
         if let Some(l) = &r.local {
-            sheet.write_string(row, 8, &l.currency).map_err(fail)?;
+            sheet.write_string(row, at(8), &l.currency).map_err(fail)?;
             if let Some(a) = l.amount {
-                sheet.write_number_with_format(row, 9, cents(a), f).map_err(fail)?;
+                sheet.write_number_with_format(row, at(9), cents(a), f).map_err(fail)?;
             }
             if let (Some(rate), Some(on)) = (l.rate, &l.rate_date) {
-                sheet.write_string(row, 10, rate.to_string()).map_err(fail)?;
-                sheet.write_string(row, 11, on).map_err(fail)?;
+                sheet.write_string(row, at(10), rate.to_string()).map_err(fail)?;
+                sheet.write_string(row, at(11), on).map_err(fail)?;
             }
         }
     }
     sheet.set_column_width(1, 36).map_err(fail)?;
-    sheet.set_column_width(2, 12).map_err(fail)?;
+    if with_cc {
+        sheet.set_column_width(2, 12).map_err(fail)?;
+    }
     for c in 3..=5 {
-        sheet.set_column_width(c, 16).map_err(fail)?;
+        sheet.set_column_width(at(c), 16).map_err(fail)?;
     }
     wb.save_to_buffer().map_err(fail)
 }

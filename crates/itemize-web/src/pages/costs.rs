@@ -615,8 +615,9 @@ struct LinesPage {
     csv: String,
     explorer: String,
     unallocated: Vec<String>,
-    /// (rule, billed, effective) counted beside the lines: pool shares, restatement adjustments; as shown.
-    beside: Vec<(String, String, String)>,
+    /// (rule, what it is, billed, effective) counted beside the lines: pool shares, restatement adjustments; as
+    /// shown.
+    beside: Vec<(String, String, String, String)>,
     /// Lines and those together (billed, effective, lines as the statements count them), when there are any.
     together: Option<(String, String, i64)>,
 }
@@ -694,6 +695,12 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
     if !explorer_pairs.iter().any(|(k, _)| k == "group_by") {
         explorer_pairs.push(("group_by".into(), "service_name".into()));
     }
+    // Asked only about what no team was given: a pool's amount there is what it could not split.
+    let left_over = pairs.iter().any(|(k, _)| k == "target")
+        && pairs
+            .iter()
+            .filter(|(k, _)| k == "target")
+            .all(|(_, v)| v.split(',').all(|t| t.trim() == "unallocated"));
     let (me, nav) = shell(&auth, "/costs");
     render(LinesPage {
         me,
@@ -720,7 +727,12 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
             .beside_lines
             .iter()
             .map(|p| {
-                (p.rule.clone(), money_text(&p.billed.to_string()), money_text(&p.effective.to_string()))
+                (
+                    p.rule.clone(),
+                    beside_what(&p.rule, left_over),
+                    money_text(&p.billed.to_string()),
+                    money_text(&p.effective.to_string()),
+                )
             })
             .collect(),
         together: (!page.beside_lines.is_empty()).then(|| {
@@ -731,6 +743,24 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
             (money_text(&billed.to_string()), money_text(&effective.to_string()), lines)
         }),
     })
+}
+
+/// What an amount counted beside the lines is, in words: a pool's share of the selection (or, asked about what
+/// was left unallocated, what the pool gave no team) or a closed month's restatement posted into an open one.
+fn beside_what(rule: &str, left_over: bool) -> String {
+    if let Some(pool) = rule.strip_prefix("pool:") {
+        if left_over {
+            format!(
+                "What pool {pool} gave no team: it had no basis to split by, or its basis named no target"
+            )
+        } else {
+            format!("Share of pool {pool} in this selection (its own lines belong to no one team)")
+        }
+    } else if let Some(month) = rule.strip_prefix(itemize_app::restate::RESTATEMENT_RULE) {
+        format!("A correction of the closed month {month}, posted into this one")
+    } else {
+        String::new()
+    }
 }
 
 // ------------------------------------------------------------------------------------------------ showback

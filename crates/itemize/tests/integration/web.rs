@@ -696,6 +696,25 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     assert!(html.contains("is not one of the explorer"), "{html}");
 });
 
+both!(lines_left_unallocated_say_which_pool_could_not_split, |t| {
+    seed_small(&t).await;
+    // A pool split by a metric nobody imported has no basis: all of it (the untagged
+    // line of account A-1) is left unallocated.
+    let pooled = format!(
+        "{RULES}\n[[pool]]\nname = \"shared\"\nwhen = {{ account = \"A-1\" }}\nsplit = \"driver\"\ndriver = \"metric:cpu-hours\"\n"
+    );
+    import_and_allocate(&t, &focus(&[("10.00", "CC-2"), ("1.25", "")]), &pooled).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&target=unallocated").await;
+    assert!(lines.contains("<th scope=\"row\">pool:shared</th><td>What pool shared gave no team"), "{lines}");
+    assert_eq!(by_id(&lines, "with-shares-effective"), "1.25", "{lines}");
+    // Asked about a team beside it, a pool's amount is the selection's share of it.
+    let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&target=unallocated,cc:CC-2").await;
+    assert!(!lines.contains("What pool shared gave no team"), "{lines}");
+    assert!(lines.contains("<td>Share of pool shared in this selection"), "{lines}");
+});
+
 both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     seed_small(&t).await; // CC-2 budgets in EUR, CC-1 in the reporting currency
     import_and_allocate(&t, &focus(&[("100.00", "CC-2"), ("20.045", "CC-2"), ("7.005", "CC-1")]), RULES)
@@ -745,10 +764,13 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
         sheet.rows().skip(3).map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
     let (total, parts) = rows.split_last().unwrap();
     let cents = |v: &str| (v.parse::<f64>().unwrap() * 100.0).round() as i64;
-    assert_eq!(parts.iter().map(|r| cents(&r[3])).sum::<i64>(), cents(&total[3]), "{rows:?}");
+    // By cost centre there is no column naming each row's cost centre: the code is it.
+    let head: Vec<String> = sheet.rows().nth(2).unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(&head[..4], ["Code", "Name", "Amount", "Previous"], "{head:?}");
+    assert_eq!(parts.iter().map(|r| cents(&r[2])).sum::<i64>(), cents(&total[2]), "{rows:?}");
     let cc2 = parts.iter().find(|r| r[0] == "CC-2").unwrap();
     assert_eq!(
-        (&cc2[8], cents(&cc2[9]), &cc2[10], &cc2[11]),
+        (&cc2[7], cents(&cc2[8]), &cc2[9], &cc2[10]),
         (&"EUR".to_string(), 9379, &"0.78125".to_string(), &"2026-05-31".to_string())
     );
     // A wrong choice is named as itself.
@@ -758,6 +780,19 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     // By service there is no cost centre's own currency to give.
     let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05&by=service").await;
     assert!(st["rows"].as_array().unwrap().iter().all(|r| r.get("local").is_none()), "{st}");
+    // and its workbook names each service's cost centre beside it.
+    let xlsx = s
+        .get("/api/v1/allocation/showback?period=2026-05&by=service&format=xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+    let head: Vec<String> = sheet.rows().nth(2).unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(&head[..4], ["Code", "Name", "Cost centre", "Amount"], "{head:?}");
+    let codes: Vec<String> = sheet.rows().skip(3).map(|r| r[2].to_string()).collect();
+    assert!(codes.iter().any(|c| c == "CC-2"), "{codes:?}");
 });
 
 both!(a_name_with_a_comma_is_one_filter_value, |t| {
