@@ -100,7 +100,7 @@ fn changes_state(m: &Method) -> bool {
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if is_public(req.method(), &path) {
-        return next.run(req).await;
+        return crate::pages::with_shell(next.run(req).await, None);
     }
     let api = path.starts_with("/api/");
     let address = peer_address(req.extensions());
@@ -141,14 +141,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     } else {
         return to_login(&req);
     };
-    // A page's error is framed for the person who asked (the handlers that make it need not know them).
+    // A page's error is rendered here, framed for the person who asked (the handlers that make it need not know
+    // them).
     let framed = (!api).then(|| auth.clone());
     req.extensions_mut().insert(auth);
-    let res = next.run(req).await;
-    match framed {
-        Some(auth) => crate::pages::with_shell(res, &auth),
-        None => res,
-    }
+    crate::pages::with_shell(next.run(req).await, framed.as_ref())
 }
 
 fn to_login(req: &Request) -> Response {

@@ -238,30 +238,28 @@ struct ErrorWords {
     message: String,
 }
 
-/// An error page. Handlers make it without knowing who asked; the authenticating middleware gives it the signed-in
-/// person's frame ([`with_shell`]), so an error does not look like being signed out.
+/// An error page. Handlers make it without knowing who asked: it leaves with its status and words only, and the
+/// authenticating middleware, which knows, renders it once ([`with_shell`]) — in the signed-in person's frame, so
+/// an error does not look like being signed out.
 pub fn page_error(status: StatusCode, title: String, message: String) -> Response {
-    let words = ErrorWords { title: title.clone(), message: message.clone() };
-    let mut res = match (ErrorPage { me: None, nav: nav("", None), title, message }).render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, "error").into_response(),
-    };
-    res.extensions_mut().insert(words);
+    let mut res = (status, Html("")).into_response();
+    res.extensions_mut().insert(ErrorWords { title, message });
     res
 }
 
-/// An error page made by [`page_error`], rendered again with `auth`'s name, sign-out and navigation; any other
-/// response as it is.
-pub fn with_shell(res: Response, auth: &Auth) -> Response {
+/// An error page made by [`page_error`], rendered with `auth`'s name, sign-out and navigation (or signed out,
+/// without); any other response as it is.
+pub fn with_shell(res: Response, auth: Option<&Auth>) -> Response {
     let Some(words) = res.extensions().get::<ErrorWords>().cloned() else { return res };
-    let (me, nav) = shell(auth, "");
-    match (ErrorPage { me, nav, title: words.title, message: words.message }).render() {
-        Ok(html) => {
-            let (parts, _) = res.into_parts();
-            Response::from_parts(parts, axum::body::Body::from(html))
-        }
-        Err(_) => res,
-    }
+    let (me, nav) = match auth {
+        Some(auth) => shell(auth, ""),
+        None => (None, nav("", None)),
+    };
+    let (parts, _) = res.into_parts();
+    let html = (ErrorPage { me, nav, title: words.title, message: words.message })
+        .render()
+        .unwrap_or_else(|_| "error".into());
+    Response::from_parts(parts, axum::body::Body::from(html))
 }
 
 pub fn app_error(e: AppError) -> Response {

@@ -116,6 +116,15 @@ async fn page_lists_paginate_and_sort_without_javascript() {
     let anonymous = s.anonymous.get(s.url("/no-such-page")).send().await.unwrap();
     assert!(anonymous.status().is_redirection(), "{}", anonymous.status());
     assert!(anonymous.headers()["location"].to_str().unwrap().starts_with("/login?"));
+    // Where no one needs to sign in, an error page is framed for nobody: the words, no name, no sign-out.
+    let public = s.anonymous.get(s.url("/static/no-such-file.css")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let public = public.text().await.unwrap();
+    assert!(
+        public.contains("<h1>Not found</h1>") && public.contains("There is nothing at this address"),
+        "{public}"
+    );
+    assert!(!public.contains(">Sign out</button>"), "{public}");
 }
 
 /// Every link a page of the demo organisation offers answers: followed from the overview and the navigation,
