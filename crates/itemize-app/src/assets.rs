@@ -687,7 +687,7 @@ impl App {
         params.only(&known)?;
         let limit = parse_limit(params)?;
         let (sort, descending) = parse_sort(params, SORTS)?;
-        let after = parse_after(params, sort, descending)?;
+        let after = parse_after(params, sort, descending, itemize_store::asset_sort_nullable(sort))?;
         let mut q = AssetQuery { sort, descending, after, limit, ..AssetQuery::default() };
         for (param, col, is_id) in FILTERS {
             if let Some(v) = params.get(param) {

@@ -111,7 +111,7 @@ pub fn query_for<K: RefKind>(params: &ListParams) -> Result<ListQuery, AppError>
             filters.push((*field, value));
         }
     }
-    let after = parse_after(params, sort_name, descending)?;
+    let after = parse_after(params, sort_name, descending, false)?;
     Ok(ListQuery {
         filters,
         search: params.get("q").map(str::to_string),
@@ -166,11 +166,13 @@ pub(crate) fn parse_sort(
     })
 }
 
-/// The `cursor` parameter, checked against the sort it must belong to.
+/// The `cursor` parameter, checked against the sort it must belong to. `nullable`: the sort column may be empty,
+/// so a cursor may continue after a record without a value.
 pub(crate) fn parse_after(
     params: &ListParams,
     sort_name: &str,
     descending: bool,
+    nullable: bool,
 ) -> Result<Option<(SortValue, i64)>, AppError> {
     Ok(match params.get("cursor") {
         None => None,
@@ -185,6 +187,7 @@ pub(crate) fn parse_after(
             let v = match (cur.v, sort_name) {
                 (None, "id") => SortValue::Int(cur.i),
                 (Some(t), s) if s != "id" => SortValue::Text(t),
+                (None, _) if nullable => SortValue::Null,
                 _ => return Err(AppError::bad_param("cursor", "is not a cursor this server issued")),
             };
             Some((v, cur.i))
@@ -209,7 +212,7 @@ pub fn encode_cursor(q: &ListQuery, last_id: i64, last_value: &SortValue) -> Str
 pub(crate) fn keyset_cursor(sort: &str, descending: bool, last_id: i64, last_value: &SortValue) -> String {
     let v = match last_value {
         SortValue::Text(t) => Some(t.clone()),
-        SortValue::Int(_) => None,
+        SortValue::Int(_) | SortValue::Null => None,
     };
     let c = Cursor { s: sort.to_string(), d: descending, v, i: last_id };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())

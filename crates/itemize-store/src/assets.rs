@@ -233,6 +233,19 @@ pub struct AssetQuery {
     pub limit: u32,
 }
 
+/// Whether assets may have no value in the sort column: such a list gives those without one last.
+pub fn asset_sort_nullable(sort: &str) -> bool {
+    !matches!(sort, "id" | "tag" | "name" | "state" | "class")
+}
+
+/// Which assets a page reads, by whether they have a value in the sort column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    Valued,
+    Empty,
+}
+
 /// The first string after every string starting with `prefix` (for an index range scan).
 fn prefix_end(prefix: &str) -> String {
     let mut s = prefix.to_string();
@@ -505,10 +518,42 @@ impl Session {
         Ok(self.execute(sql, values).await? == 1)
     }
 
-    /// One page of assets and whether more follow.
+    /// One page of assets and whether more follow. Sorted by a column that may be empty, the assets that have a
+    /// value come first, in the sort's order; then those without one, by id (in the sort's direction), so that
+    /// walking the pages lists every asset once whatever the sort.
     pub async fn list_assets(
         &mut self,
         q: &AssetQuery,
+    ) -> Result<(Vec<(Asset, SortValue)>, bool), StoreError> {
+        if !asset_sort_nullable(q.sort) {
+            return self.asset_page(q, Part::All, q.after.as_ref(), q.limit).await;
+        }
+        match &q.after {
+            Some((SortValue::Null, id)) => {
+                self.asset_page(q, Part::Empty, Some(&(SortValue::Null, *id)), q.limit).await
+            }
+            after => {
+                let (mut rows, more) = self.asset_page(q, Part::Valued, after.as_ref(), q.limit).await?;
+                if more {
+                    return Ok((rows, true));
+                }
+                // The assets with a value are all listed: the page goes on with those without one.
+                let room = q.limit - rows.len() as u32;
+                let (empty, more) = self.asset_page(q, Part::Empty, None, room.max(1)).await?;
+                let more = more || (room == 0 && !empty.is_empty());
+                rows.extend(empty.into_iter().take(room as usize));
+                Ok((rows, more))
+            }
+        }
+    }
+
+    /// One page of the assets of `part`, continuing after `after`.
+    async fn asset_page(
+        &mut self,
+        q: &AssetQuery,
+        part: Part,
+        after: Option<&(SortValue, i64)>,
+        limit: u32,
     ) -> Result<(Vec<(Asset, SortValue)>, bool), StoreError> {
         let mut values: Vec<Value> = Vec::new();
         let pg = self.backend() == crate::Backend::Postgres;
@@ -562,13 +607,16 @@ impl Session {
                 }
             }
         }
-        if q.sort != "id" && q.sort != "tag" && q.sort != "name" && q.sort != "state" && q.sort != "class" {
-            // Nullable sort columns list the assets that have a value.
-            cond.push_str(&format!(" AND {sort} IS NOT NULL"));
+        match part {
+            Part::All => {}
+            Part::Valued => cond.push_str(&format!(" AND {sort} IS NOT NULL")),
+            Part::Empty => cond.push_str(&format!(" AND {sort} IS NULL")),
         }
+        // Among assets without a value, the order is the id's.
+        let sort = if part == Part::Empty { "id" } else { sort };
         let mut sql = format!("{head}{cond}");
         let order = if matches.is_empty() {
-            keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit)
+            keyset_tail(&mut sql, &mut values, sort, q.descending, after, limit)
         } else if pg {
             // PostgreSQL: the matches of each range, each asset once (a range takes only what the ranges
             // before it did not), read as the rows they are; the page is found among them by the filters and
@@ -593,22 +641,22 @@ impl Session {
                 "SELECT id FROM (SELECT * FROM ({}) AS matched OFFSET 0) AS assets WHERE 1 = 1{cond}",
                 branches.join(" UNION ALL ")
             );
-            let order = keyset_tail(&mut page, &mut values, sort, q.descending, q.after.as_ref(), q.limit);
+            let order = keyset_tail(&mut page, &mut values, sort, q.descending, after, limit);
             sql = format!("{head} AND id IN ({page}) ORDER BY {}", keyset_order(sort, q.descending));
             order
         } else {
             let parts: Vec<String> =
                 matches.iter().map(|m| format!("SELECT id FROM assets WHERE {m}")).collect();
             sql.push_str(&format!(" AND id IN ({})", parts.join(" UNION ")));
-            keyset_tail(&mut sql, &mut values, sort, q.descending, q.after.as_ref(), q.limit)
+            keyset_tail(&mut sql, &mut values, sort, q.descending, after, limit)
         };
         let mut cols: Vec<&str> = ASSET_COLUMNS.to_vec();
         cols.push("sort_key");
         let rows = self.fetch_page(sql, values, &cols, &order).await?;
-        let more = rows.len() > q.limit as usize;
+        let more = rows.len() > limit as usize;
         let mut out = Vec::with_capacity(rows.len());
-        for r in rows.iter().take(q.limit as usize) {
-            let key = sort_key(&**r, q.sort)?;
+        for r in rows.iter().take(limit as usize) {
+            let key = if part == Part::Empty { SortValue::Null } else { sort_key(&**r, q.sort)? };
             out.push((asset_from_row(&**r)?, key));
         }
         Ok((out, more))

@@ -19,6 +19,7 @@ pub use allocation::{
 };
 pub use assets::{
     ASSET_COLUMNS, AssetCostRow, AssetEvent, AssetQuery, AuditRow, ContractRow, RelationRow, ScanRow,
+    asset_sort_nullable,
 };
 pub use cost::{CommitmentRow, ImportRow, PartitionFilter, PartitionRow, RateRow, Restates};
 pub use dialect::Backend;

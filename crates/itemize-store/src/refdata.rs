@@ -219,6 +219,8 @@ pub enum Archived {
 pub enum SortValue {
     Int(i64),
     Text(String),
+    /// A record without a value in a sort column that may be empty (listed after those with one, by id).
+    Null,
 }
 
 /// One page of a keyset-paginated list. Column names come from the kind's `ListSpec`, never from a caller.
@@ -283,17 +285,24 @@ pub(crate) fn keyset_tail(
 ) -> String {
     let cmp = if descending { "<" } else { ">" };
     if let Some((v, id)) = after {
-        if sort == "id" {
-            values.push(Value::int(*id));
-            sql.push_str(&format!(" AND id {cmp} ${}", values.len()));
-        } else {
-            values.push(match v {
-                SortValue::Int(i) => Value::int(*i),
-                SortValue::Text(t) => Value::text(t),
-            });
-            values.push(Value::int(*id));
-            let n = values.len();
-            sql.push_str(&format!(" AND ({sort}, id) {cmp} (${}, ${n})", n - 1));
+        // After a record without a value (listed by id, after those with one), the page goes on by id.
+        let value = match v {
+            _ if sort == "id" => None,
+            SortValue::Null => None,
+            SortValue::Int(i) => Some(Value::int(*i)),
+            SortValue::Text(t) => Some(Value::text(t)),
+        };
+        match value {
+            None => {
+                values.push(Value::int(*id));
+                sql.push_str(&format!(" AND id {cmp} ${}", values.len()));
+            }
+            Some(value) => {
+                values.push(value);
+                values.push(Value::int(*id));
+                let n = values.len();
+                sql.push_str(&format!(" AND ({sort}, id) {cmp} (${}, ${n})", n - 1));
+            }
         }
     }
     sql.push_str(&format!(" ORDER BY {}", keyset_order(sort, descending)));

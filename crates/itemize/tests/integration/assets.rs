@@ -234,18 +234,27 @@ both!(lists_filter_sort_search_and_scope, |t| {
 
 both!(serials_sort_case_insensitively_through_cursor_pages, |t| {
     // One index on lower(serial) serves the sort, the lookups and the prefix search: serials in any case sort
-    // as one alphabet, both ways, across keyset pages; an asset without a serial is not in the serial sort.
+    // as one alphabet, both ways, across keyset pages; the assets without a serial come after those with one, by
+    // id in the sort's direction, and are never left out.
     for (tag, serial) in [("S-1", "b2"), ("S-2", "A1"), ("S-3", "a3"), ("S-4", "C0"), ("S-5", "B1")] {
         laptop(&t, tag, json!({"serial": serial})).await;
     }
-    t.app.create_asset(&sys(), json!({"tag": "S-6", "name": "No serial", "class": "laptop"})).await.unwrap();
+    for tag in ["S-6", "S-7", "S-8"] {
+        t.app
+            .create_asset(&sys(), json!({"tag": tag, "name": "No serial", "class": "laptop"}))
+            .await
+            .unwrap();
+    }
     let t = &t;
-    let walk = |sort: &'static str| async move {
-        let all = every_page(t, params(&[("limit", "2"), ("sort", sort)])).await;
-        all.into_iter().map(|a| a.fields.serial.unwrap_or_default()).collect::<Vec<_>>()
+    let walk = |sort: &'static str, limit: &'static str| async move {
+        let all = every_page(t, params(&[("limit", limit), ("sort", sort)])).await;
+        all.into_iter().map(|a| a.fields.serial.unwrap_or_else(|| a.fields.tag.clone())).collect::<Vec<_>>()
     };
-    assert_eq!(walk("serial").await, ["A1", "a3", "B1", "b2", "C0"]);
-    assert_eq!(walk("-serial").await, ["C0", "b2", "B1", "a3", "A1"]);
+    // Pages of 2 end the valued ones inside a page; of 5, on a page's last row.
+    for limit in ["2", "5"] {
+        assert_eq!(walk("serial", limit).await, ["A1", "a3", "B1", "b2", "C0", "S-6", "S-7", "S-8"]);
+        assert_eq!(walk("-serial", limit).await, ["C0", "b2", "B1", "a3", "A1", "S-8", "S-7", "S-6"]);
+    }
     assert_eq!(t.app.find_asset(&sys(), "c0").await.unwrap().fields.tag, "S-4");
     let found = t.app.list_assets(&sys(), &params(&[("q", "b")])).await.unwrap().items;
     let mut tags: Vec<String> = found.into_iter().map(|a| a.fields.tag).collect();
@@ -289,6 +298,8 @@ both!(search_lists_each_match_once_across_pages_filters_and_sorts, |t| {
         ["ZZ-1", "AD-1", "AD-2", "ZZ-2", "ZZ-3", "ZZ-4", "AD-3"]
     );
     assert_eq!(walk(&[("sort", "serial")]).await, ["ZZ-3", "ZZ-1", "AD-1", "AD-2", "AD-3", "ZZ-2", "ZZ-4"]);
+    // Sorted by a column most of them leave empty: those with a hostname, then the rest by id.
+    assert_eq!(walk(&[("sort", "hostname")]).await, ["ZZ-3", "AD-1", "ZZ-2", "AD-2", "ZZ-1", "ZZ-4", "AD-3"]);
     assert_eq!(walk(&[("state", "in-use")]).await, ["AD-3", "ZZ-4"]);
     assert_eq!(
         walk(&[("state", "in-stock"), ("sort", "-tag")]).await,
