@@ -164,6 +164,8 @@ pub struct Transition {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Custody {
     pub assignee_person_id: Option<i64>,
+    /// The asset's location, which its fields also carry (and an asset's JSON gives once, from them).
+    #[serde(skip_serializing)]
     pub location_id: Option<i64>,
     pub service_id: Option<i64>,
     pub expected_return: Option<Date>,

@@ -346,8 +346,10 @@ both!(planned_reads_leave_the_connection_as_they_found_it, |t| {
 });
 
 both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
-    let (_, cc, _loc, _p) = seed_small(&t).await;
-    let a = laptop(&t, "LT-1", json!({"cost_centre_id": cc, "end_of_life": "2027-03-01"})).await;
+    let (_, cc, loc, _p) = seed_small(&t).await;
+    let a =
+        laptop(&t, "LT-1", json!({"cost_centre_id": cc, "end_of_life": "2027-03-01", "location_id": loc}))
+            .await;
     let b = laptop(
         &t,
         "LT-2",
@@ -425,6 +427,10 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
     // The book value at any date, over the API: the cost before the first month, each month's closing value
     // through the schedule, nothing left after it; a date that is not one is named.
     let server = t.serve().await;
+    // An asset's JSON names each field once (its location is kept beside its custody too).
+    let raw = server.get(&format!("/api/v1/assets/{}", a.id)).await.text().await.unwrap();
+    assert_eq!(raw.matches("\"location_id\":").count(), 1, "{raw}");
+    assert!(raw.contains(&format!("\"location_id\":{loc}")), "{raw}");
     for (at, want) in [
         ("2024-12-31", "1200.00".to_string()),
         ("2025-03-15", s.months[2].closing.to_string()),
