@@ -153,21 +153,33 @@ pub(crate) async fn book_histories(
     for e in &events {
         by_asset.entry(e.asset_id).or_default().push(e);
     }
+    Ok(by_asset
+        .into_iter()
+        .map(|(id, evs)| (id, book_history(evs)))
+        .filter(|(_, h)| !h.losses.is_empty() || h.received.is_some())
+        .collect())
+}
+
+/// One asset's [`BookHistory`], from its own events (for one asset's schedule, without reading everyone's).
+pub(crate) async fn book_history_of(
+    s: &mut itemize_store::Session,
+    asset_id: i64,
+) -> Result<BookHistory, AppError> {
+    let events = s.asset_events(asset_id).await.map_err(crate::assets::store_err)?;
+    Ok(book_history(events.iter().filter(|e| STATE_MOVES.contains(&e.kind.as_str())).collect()))
+}
+
+/// What an asset's state moves, oldest first, say of its time on the books.
+fn book_history(evs: Vec<&itemize_store::AssetEvent>) -> BookHistory {
     let ordered = |e: &itemize_store::AssetEvent, at: &str| {
         matches!(e.detail[at]["state"].as_str(), Some("requested" | "on-order"))
     };
-    Ok(by_asset
-        .into_iter()
-        .map(|(id, evs)| {
-            let left_order = evs.iter().find(|e| ordered(e, "from") && !ordered(e, "to"));
-            let never_received = left_order.is_some_and(|e| {
-                matches!(e.detail["to"]["state"].as_str(), Some("retired" | "disposed" | "lost" | "stolen"))
-            });
-            let received = left_order.map(|e| e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
-            (id, BookHistory { losses: losses_of(evs), received, never_received })
-        })
-        .filter(|(_, h)| !h.losses.is_empty() || h.received.is_some())
-        .collect())
+    let left_order = evs.iter().find(|e| ordered(e, "from") && !ordered(e, "to"));
+    let never_received = left_order.is_some_and(|e| {
+        matches!(e.detail["to"]["state"].as_str(), Some("retired" | "disposed" | "lost" | "stolen"))
+    });
+    let received = left_order.map(|e| e.at.to_zoned(jiff::tz::TimeZone::UTC).date());
+    BookHistory { losses: losses_of(evs), received, never_received }
 }
 
 /// Each asset's cost-centre changes from its history (edits and import updates), oldest first: when, and the

@@ -163,6 +163,20 @@ pub struct Schedule {
     /// The date asked for (today when none was), and the book value at its month's end.
     pub as_of: String,
     pub book_value: String,
+    /// Lost, stolen or disposed of (and not back): written off at the end of the month it left the books, its
+    /// schedule ending there and its book value nothing from then on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_off: Option<WriteOff>,
+}
+
+/// An asset taken off the books: how, in which month, and the book value written off then.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WriteOff {
+    /// `lost`, `stolen` or `disposed`.
+    pub how: String,
+    /// YYYY-MM.
+    pub month: String,
+    pub book_value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1003,7 +1017,7 @@ impl App {
         let a = self.get_asset(actor, asset_id).await?;
         let today = self.today();
         let at = at.unwrap_or(today);
-        let (months, book_today, book_at) = match a.fields.plan() {
+        let (mut months, mut book_today, mut book_at) = match a.fields.plan() {
             Some(p) => {
                 let refused = |e: itemize_core::assets::PlanError| AppError::Refused(e.to_string());
                 let m = p.schedule().map_err(refused)?;
@@ -1014,6 +1028,44 @@ impl App {
                 (Vec::new(), cost, cost)
             }
         };
+        // Off the books as the ledger posting counts it: depreciated through the month it left them, then
+        // written off (the ledger's write-off line), so nothing is left to depreciate or to be worth.
+        let mut s = self.store().session().await?;
+        let history = crate::asset_ledger::book_history_of(&mut s, asset_id).await?;
+        drop(s);
+        let left = OnBooks::of(&a, Some(&history)).and_then(|o| {
+            let how = match (o.lost, &a.disposal) {
+                (Some((d, how)), _) if o.left == Some(d.first_of_month()) => how,
+                _ => "disposed",
+            };
+            o.left.map(|l| (l, how))
+        });
+        let mut written_off = None;
+        if let Some((left, how)) = left {
+            let mut zero = Decimal::ZERO;
+            zero.rescale(a.fields.currency.minor_units());
+            // The value written off: what the schedule leaves at the end of that month (the cost when it had
+            // not begun).
+            let value = months
+                .iter()
+                .rev()
+                .find(|m| m.month <= left)
+                .map(|m| m.closing)
+                .or(months.first().filter(|m| m.month > left).map(|m| m.opening))
+                .unwrap_or(book_today);
+            months.retain(|m| m.month <= left);
+            if today.first_of_month() >= left {
+                book_today = zero;
+            }
+            if at.first_of_month() >= left {
+                book_at = zero;
+            }
+            written_off = Some(WriteOff {
+                how: how.to_string(),
+                month: format!("{:04}-{:02}", left.year(), left.month()),
+                book_value: value.to_string(),
+            });
+        }
         Ok(Schedule {
             asset_id,
             currency: a.fields.currency.code().to_string(),
@@ -1022,6 +1074,7 @@ impl App {
             book_value_today: book_today.to_string(),
             as_of: at.to_string(),
             book_value: book_at.to_string(),
+            written_off,
         })
     }
 
@@ -1136,7 +1189,13 @@ impl App {
                 "months": r.months.len()}),
             );
         }
-        let book = a.fields.plan().and_then(|p| p.book_value_at(self.today()).ok());
+        // As the asset's schedule gives it: nothing once written off.
+        let book = match a.fields.plan() {
+            Some(_) => {
+                self.depreciation_schedule(actor, asset_id, None).await.ok().map(|s| s.book_value_today)
+            }
+            None => None,
+        };
         total.rescale(a.fields.currency.minor_units());
         Ok(Tco {
             asset_id,
@@ -1147,7 +1206,7 @@ impl App {
             cloud,
             total: total.to_string(),
             other_currencies: other.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
-            book_value_today: book.map(|b| b.to_string()),
+            book_value_today: book,
         })
     }
 

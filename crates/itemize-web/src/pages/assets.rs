@@ -411,7 +411,18 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
             .unwrap_or_default(),
         book_value: schedule
             .as_ref()
-            .map(|sc| format!("{} {}", money_text(&sc.book_value_today), sc.currency))
+            .map(|sc| match &sc.written_off {
+                Some(w) => format!(
+                    "{} {} (written off as {} in {}: {} {})",
+                    money_text(&sc.book_value_today),
+                    sc.currency,
+                    w.how,
+                    w.month,
+                    money_text(&w.book_value),
+                    sc.currency
+                ),
+                None => format!("{} {}", money_text(&sc.book_value_today), sc.currency),
+            })
             .unwrap_or_default(),
         tco: tco
             .map(|t| {

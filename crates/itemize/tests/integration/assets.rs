@@ -1346,6 +1346,23 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .unwrap();
     let nov = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
     assert_eq!((nov.assets, nov.write_offs, nov.import.status.as_str()), (2, 1, "active"));
+    // Its own schedule says the same: depreciated through November, then written off at what was left, worth
+    // nothing from then on (before, it still had its value).
+    let sc = t.app.depreciation_schedule(&sys(), lost.id, None).await.unwrap();
+    let last = sc.months.last().unwrap();
+    assert_eq!(last.month.to_string(), "2026-11-01", "the schedule ends with the month it left the books");
+    let w = sc.written_off.clone().unwrap();
+    assert_eq!((w.how.as_str(), w.month.as_str()), ("lost", "2026-11"));
+    assert_eq!(w.book_value, last.closing.to_string());
+    assert!(last.closing > dec("0"), "a three-year laptop had value left after 23 months");
+    assert_eq!(sc.book_value_today, "0.00");
+    let before =
+        t.app.depreciation_schedule(&sys(), lost.id, Some(jiff::civil::date(2026, 10, 15))).await.unwrap();
+    assert_eq!(before.book_value, sc.months[sc.months.len() - 2].closing.to_string());
+    assert_eq!(t.app.tco(&sys(), lost.id).await.unwrap().book_value_today.as_deref(), Some("0.00"));
+    let kept = t.app.find_asset(&sys(), "LT-KEPT").await.unwrap();
+    let kept = t.app.depreciation_schedule(&sys(), kept.id, None).await.unwrap();
+    assert!(kept.written_off.is_none() && kept.months.len() == 36 && kept.book_value_today != "0.00");
     // Retired in December, then disposed of with a date in January: still written off in November only, and
     // never depreciated after it.
     t.clock.set("2026-12-03T10:00:00Z".parse().unwrap());
@@ -1374,6 +1391,8 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .unwrap();
     let jan = t.app.post_depreciation(&sys(), "2027-01").await.unwrap();
     assert_eq!((jan.assets, jan.write_offs), (1, 0), "a disposal after the loss writes nothing off again");
+    let w = t.app.depreciation_schedule(&sys(), lost.id, None).await.unwrap().written_off.unwrap();
+    assert_eq!((w.how.as_str(), w.month.as_str()), ("lost", "2026-11"), "written off when lost, not again");
     assert_eq!(jan.import.status, "active");
     // A disposal whose proceeds are not an amount is refused, and changes nothing.
     let other = laptop(&t, "LT-SOLD", json!({"cost_centre_id": cc, "currency": "USD"})).await;
