@@ -111,6 +111,7 @@ text_enum!(DisposalMethod, Recycle => "recycle", Resell => "resell", Donate => "
 
 /// An attestation that a device's data was destroyed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sanitization {
     /// The standard or method (e.g. "NIST 800-88 purge", "degauss + shred").
     pub method: String,
@@ -120,12 +121,16 @@ pub struct Sanitization {
     pub certificate: Option<String>,
 }
 
-/// How, when and with what evidence an asset was disposed of.
+/// How, when and with what evidence an asset was disposed of. A field it does not know is refused, not dropped
+/// (a `certificate` given here would otherwise be lost: it is the reference, or the sanitization's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Disposal {
     pub method: DisposalMethod,
     pub date: Date,
-    /// A reference or certificate number from the recycler, buyer or lessor.
+    /// A reference or certificate number from the recycler, buyer or lessor (left out, it is refused as
+    /// required beside any other problem of the disposal).
+    #[serde(default)]
     pub reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proceeds: Option<String>,

@@ -139,6 +139,12 @@ pub fn json_field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Fi
         let field = if path == "." { name.to_string() } else { path };
         return FieldError::new(field, "is not a known field");
     }
+    // A required field left out is named as itself (`disposal.reference: is required`), not as its object.
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." { name.to_string() } else { format!("{path}.{name}") };
+        return FieldError::new(field, "is required");
+    }
     let field = if path == "." { "(body)".to_string() } else { path };
     FieldError::new(field, msg)
 }

@@ -660,24 +660,29 @@ async fn detail(State(s): State<AppState>, auth: Auth, PageId(id): PageId, Param
 }
 
 const ID_FIELDS: &[&str] = &["assignee_person_id", "location_id", "service_id"];
-const DISPOSAL_FIELDS: &[&str] = &["method", "date", "reference", "certificate", "sanitization"];
+const DISPOSAL_FIELDS: &[&str] = &["method", "date", "reference", "proceeds"];
+const SANITIZATION_FIELDS: &[&str] = &["method", "attested_by", "date", "certificate"];
 
 /// A form's fields as the JSON a use case takes: empty fields left out, ids as numbers, `disposal_*` fields
-/// gathered into `disposal`.
+/// gathered into `disposal` and `disposal_sanitization_*` into its `sanitization`.
 fn form_json(form: &BTreeMap<String, String>) -> Result<Value, (String, String)> {
     let mut m = Map::new();
     let mut disposal = Map::new();
+    let mut sanitization = Map::new();
     for (k, v) in form {
         let v = v.trim();
         if v.is_empty() || k == "csrf" || k == "etag" {
             continue;
         }
+        if let Some(d) = k.strip_prefix("disposal_sanitization_") {
+            if SANITIZATION_FIELDS.contains(&d) {
+                sanitization.insert(d.to_string(), json!(v));
+            }
+            continue;
+        }
         if let Some(d) = k.strip_prefix("disposal_") {
             if DISPOSAL_FIELDS.contains(&d) {
-                disposal.insert(
-                    d.to_string(),
-                    if d == "sanitization" { json!(v == "on" || v == "true") } else { json!(v) },
-                );
+                disposal.insert(d.to_string(), json!(v));
             }
             continue;
         }
@@ -690,6 +695,9 @@ fn form_json(form: &BTreeMap<String, String>) -> Result<Value, (String, String)>
         } else {
             m.insert(k.clone(), json!(v));
         }
+    }
+    if !sanitization.is_empty() {
+        disposal.insert("sanitization".into(), Value::Object(sanitization));
     }
     if !disposal.is_empty() {
         m.insert("disposal".into(), Value::Object(disposal));
@@ -788,16 +796,18 @@ async fn asset_form(
             if details.is_empty() {
                 page.form_error = Some(super::public(&e));
             } else {
-                for d in details {
-                    let field = d.field.trim_start_matches("disposal.").to_string();
-                    let key = if d.field.starts_with("disposal") {
-                        format!("{what}.disposal_{field}")
-                    } else {
-                        format!("{what}.{field}")
-                    };
+                for d in &details {
+                    // `disposal.sanitization.date` is the form's `disposal_sanitization_date`.
+                    let key = format!("{what}.{}", d.field.replace('.', "_"));
                     page.errors.insert(key, d.problem.clone());
                 }
-                page.form_error = Some(format!("The {what} was refused: see the fields marked below."));
+                // Every problem is also named here, with its field: none is lost for want of a place beside one.
+                let all: Vec<String> =
+                    details.iter().map(|d| format!("{}: {}", d.field, d.problem)).collect();
+                page.form_error = Some(format!(
+                    "The {what} was refused ({}); see the fields marked below.",
+                    all.join("; ")
+                ));
             }
             (status, render(page)).into_response()
         }

@@ -5,6 +5,7 @@
 
 use crate::harness::{ADMIN, PASSWORD, Server, seed_small, sys};
 use itemize_app::cost::{ImportOptions, Progress};
+use itemize_core::assets::State;
 use itemize_core::refdata::CostCentre;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -95,6 +96,81 @@ fn by_id<'a>(html: &'a str, id: &str) -> &'a str {
     let close = rest[open..].find('<').unwrap();
     rest[open..open + close].trim()
 }
+
+// The page's disposal form asks for what a disposal needs (the sanitization attestation of a device that stores
+// data, the proceeds of a sale), and a refusal names every problem beside its field.
+both!(the_disposal_form_disposes_of_a_laptop_with_its_attestation, |t| {
+    let (_, cc, loc, _) = seed_small(&t).await;
+    let a = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "LT-9", "name": "Old laptop", "class": "laptop", "cost_centre_id": cc,
+            "location_id": loc, "currency": "USD", "purchase_cost": "900.00", "purchase_date": "2022-01-10"}),
+        )
+        .await
+        .unwrap();
+    t.app.transition_asset(&sys(), a.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let path = format!("/assets/{}/transition", a.id);
+    let sale = [
+        ("to", "disposed"),
+        ("reason", "sold"),
+        ("disposal_method", "resell"),
+        ("disposal_date", "2026-11-20"),
+    ];
+    // Without a reference or the attestation: both named, beside their fields and in the summary.
+    let (status, _, html) = b.post(&path, &sale, true).await;
+    assert_eq!(status, 422, "{html}");
+    let summary = by_id(&html, "form-error");
+    assert!(summary.contains("disposal.reference: is required"), "{summary}");
+    assert!(summary.contains("disposal.sanitization: a laptop stores data"), "{summary}");
+    assert!(html.contains("<span class=\"field-error\" role=\"alert\">a laptop stores data"), "{html}");
+    assert!(html.contains("value=\"2026-11-20\""), "what was typed is kept");
+    assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().state, State::Retired, "nothing changed");
+    // With them, and the proceeds of the sale: disposed, the attestation and proceeds on record.
+    let mut full = sale.to_vec();
+    full.extend([
+        ("disposal_reference", "RESALE-7"),
+        ("disposal_proceeds", "$150.00"),
+        ("disposal_sanitization_method", "NIST 800-88 purge"),
+        ("disposal_sanitization_attested_by", "GreenIT Ltd"),
+        ("disposal_sanitization_date", "2026-11-18"),
+        ("disposal_sanitization_certificate", "CERT-77"),
+    ]);
+    let (status, _, html) = b.post(&path, &full, true).await;
+    assert_eq!(status, 303, "{html}");
+    let now = t.app.get_asset(&sys(), a.id).await.unwrap();
+    assert_eq!(now.state, State::Disposed);
+    let d = now.disposal.unwrap();
+    assert_eq!((d.reference.as_str(), d.proceeds.as_deref()), ("RESALE-7", Some("150.00")));
+    let san = d.sanitization.unwrap();
+    assert_eq!((san.attested_by.as_str(), san.certificate.as_deref()), ("GreenIT Ltd", Some("CERT-77")));
+    // The API refuses a disposal field it does not know instead of dropping it.
+    let b2 = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "LT-10", "name": "Another", "class": "peripheral", "cost_centre_id": cc}),
+        )
+        .await
+        .unwrap();
+    t.app.transition_asset(&sys(), b2.id, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    let e = t
+        .app
+        .transition_asset(
+            &sys(),
+            b2.id,
+            None,
+            json!({"to": "disposed", "disposal": {"method": "recycle",
+            "date": "2026-11-20", "reference": "R-1", "certificate": "C-1"}}),
+        )
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("certificate"), "{e:?}");
+    assert_eq!(t.app.get_asset(&sys(), b2.id).await.unwrap().state, State::Retired);
+});
 
 both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
     let (_, cc, loc, person) = seed_small(&t).await;
