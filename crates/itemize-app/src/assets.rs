@@ -579,6 +579,34 @@ impl App {
             disposal_fits(d, &current, proceeds_text.as_deref(), self.today())
                 .map_err(AppError::Validation)?;
         }
+        // Custody given now: a return date already past would put the asset on the overdue list the moment it
+        // is handed out, and a leaver is someone assets are recovered from, not handed to.
+        let today = self.today();
+        let mut errs = Vec::new();
+        if let Some(d) =
+            t.expected_return.filter(|d| *d < today && current.custody.expected_return != Some(*d))
+        {
+            errs.push(FieldError::new(
+                "expected_return",
+                format!("is {d}, before today ({today}): give the date the asset is due back"),
+            ));
+        }
+        if let Some(p) = t.assignee_person_id.filter(|p| current.custody.assignee_person_id != Some(*p))
+            && let Some(person) = tx.get::<Person>(p.into()).await?
+            && person.fields.status == itemize_core::refdata::PersonStatus::Leaver
+        {
+            let left = person.fields.leave_date.map(|d| format!(" (left {d})")).unwrap_or_default();
+            errs.push(FieldError::new(
+                "assignee_person_id",
+                format!(
+                    "{} is a leaver{left}: assets are recovered from leavers, not handed to them",
+                    person.fields.name
+                ),
+            ));
+        }
+        if !errs.is_empty() {
+            return Err(AppError::Validation(errs));
+        }
         let mut next = current.clone();
         next.state = t.to;
         next.substate = t.substate;

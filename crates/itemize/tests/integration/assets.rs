@@ -781,9 +781,11 @@ both!(relationships_audits_and_governance, |t| {
         t.app.import_assets(&sys(), b"tag,hostname\nSRV-1,db-08\n", &ImportOptions::default()).await.unwrap();
     assert_eq!((r.updated, r.rejected), (1, 0), "{:?}", r.errors);
     assert_eq!(t.app.get_asset(&sys(), srv).await.unwrap().fields.hostname.as_deref(), Some("db-08"));
-    // Offboarding: a leaver with a laptop.
+    // Offboarding: a leaver with two laptops.
     let lap = t.app.create_asset(&sys(), mk("LT-9", "laptop")).await.unwrap().id;
     t.app.check_out_asset(&sys(), lap, json!({"assignee_person_id": person})).await.unwrap();
+    let lap2 = t.app.create_asset(&sys(), mk("LT-10", "laptop")).await.unwrap().id;
+    t.app.check_out_asset(&sys(), lap2, json!({"assignee_person_id": person})).await.unwrap();
     t.app
         .update::<itemize_core::refdata::Person>(
             &sys(),
@@ -793,14 +795,28 @@ both!(relationships_audits_and_governance, |t| {
         )
         .await
         .unwrap();
+    // A leaver is someone assets are recovered from: one is not handed to them, nor due back in the past.
+    let spare = t.app.create_asset(&sys(), mk("LT-11", "laptop")).await.unwrap().id;
+    let e = t.app.check_out_asset(&sys(), spare, json!({"assignee_person_id": person})).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["assignee_person_id"]);
+    assert!(format!("{e:?}").contains("is a leaver (left 2026-11-15)"), "{e:?}");
+    let e = t
+        .app
+        .check_out_asset(
+            &sys(),
+            spare,
+            json!({"location_id": loc, "expected_return": "2026-11-01", "loan": false}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["expected_return"]);
+    assert_eq!(t.app.get_asset(&sys(), spare).await.unwrap().state, State::InStock, "refused, unchanged");
     let off = t.app.offboarding(&sys(), None).await.unwrap();
-    assert_eq!((off.len(), off[0].status, off[0].outstanding.len()), (1, "overdue", 1));
+    assert_eq!((off.len(), off[0].status, off[0].outstanding.len()), (1, "overdue", 2));
     t.app.check_in_asset(&sys(), lap, json!({})).await.unwrap();
     let off = t.app.offboarding(&sys(), None).await.unwrap();
-    assert_eq!((off[0].status, off[0].recovered.len()), ("done", 1));
-    // A second laptop of the leaver's, reported stolen: not recovered, and said so.
-    let lap2 = t.app.create_asset(&sys(), mk("LT-10", "laptop")).await.unwrap().id;
-    t.app.check_out_asset(&sys(), lap2, json!({"assignee_person_id": person})).await.unwrap();
+    assert_eq!((off[0].recovered.len(), off[0].outstanding.len()), (1, 1));
+    // The second laptop, reported stolen: not recovered, and said so.
     t.app.transition_asset(&sys(), lap2, None, json!({"to": "stolen", "reason": "burglary"})).await.unwrap();
     let off = t.app.offboarding(&sys(), None).await.unwrap();
     let tags = |items: &[itemize_app::assets::OffboardingItem]| -> Vec<(String, String)> {
@@ -809,6 +825,7 @@ both!(relationships_audits_and_governance, |t| {
     assert_eq!(tags(&off[0].recovered), [("LT-9".to_string(), "recovered".to_string())]);
     assert_eq!(tags(&off[0].not_recovered), [("LT-10".to_string(), "stolen".to_string())]);
     assert!(off[0].outstanding.is_empty());
+    assert_eq!(off[0].status, "done", "nothing left to recover");
 });
 
 // A whole Snipe-IT export in one transaction, on either database: a file that fails leaves nothing of the
