@@ -488,11 +488,14 @@ impl App {
             level = next;
         }
         let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
-        let tags: HashMap<i64, String> =
-            s.assets_by_ids(&ids).await?.into_iter().map(|a| (a.id, a.fields.tag)).collect();
         let everyone: Vec<i64> = std::iter::once(asset_id).chain(ids.iter().copied()).collect();
+        let held = s.assets_by_ids(&everyone).await?;
+        let tags: HashMap<i64, String> = held.iter().map(|a| (a.id, a.fields.tag.clone())).collect();
+        // The services affected: those the asset or a dependent runs, and those holding one of them (checked
+        // out to a business service).
         let mut services: Vec<i64> =
             s.relations_of(&everyone, true).await?.iter().filter_map(|r| r.to_service_id).collect();
+        services.extend(held.iter().filter_map(|a| a.custody.service_id));
         services.sort_unstable();
         services.dedup();
         Ok(Impact {

@@ -727,6 +727,34 @@ both!(relationships_audits_and_governance, |t| {
     let deps: Vec<(i64, u32)> = impact.dependents.iter().map(|d| (d.asset_id, d.depth)).collect();
     assert_eq!(deps, [(srv, 1), (vm, 2)]);
     assert_eq!(impact.services, [svc]);
+    // A dependent held by a business service (checked out to it) puts that service among the affected too.
+    let db = t
+        .app
+        .create::<Service>(
+            &sys(),
+            json!({"code": "DB", "name": "Databases", "owner_cost_centre_id": cc, "criticality": "medium"}),
+        )
+        .await
+        .unwrap()
+        .id
+        .get();
+    let app = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "APP-1", "name": "App box", "class": "other", "cost_centre_id": cc}),
+        )
+        .await
+        .unwrap()
+        .id;
+    t.app.add_relation(&sys(), app, json!({"kind": "depends-on", "to_asset_id": vm})).await.unwrap();
+    t.app.check_out_asset(&sys(), app, json!({"service_id": db})).await.unwrap();
+    let impact = t.app.impact(&sys(), rack).await.unwrap();
+    let deps: Vec<(i64, u32)> = impact.dependents.iter().map(|d| (d.asset_id, d.depth)).collect();
+    assert_eq!(deps, [(srv, 1), (vm, 2), (app, 3)]);
+    let mut want = vec![svc, db];
+    want.sort_unstable();
+    assert_eq!(impact.services, want);
 
     // Audit the location: two found (one typed in lower case), one unknown scan, one missing.
     let audit = t.app.start_audit(&sys(), loc).await.unwrap();
@@ -750,7 +778,7 @@ both!(relationships_audits_and_governance, |t| {
     let g = t.app.asset_governance(&sys()).await.unwrap();
     assert_eq!(g.violations.len(), 1);
     assert_eq!(g.violations[0]["missing"], json!(["serial", "owner"]));
-    assert_eq!(g.coverage["location"], "100.0");
+    assert_eq!(g.coverage["location"], "75.0", "APP-1, held by a service, has no location");
     assert_eq!(g.inventory_accuracy.as_deref(), Some("66.7"));
     // Custom fields are typed.
     let e =
