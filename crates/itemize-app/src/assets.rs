@@ -764,9 +764,12 @@ impl App {
     }
 
     /// Assets out on loan or checked out past their expected return date.
+    /// Assets whose expected return has passed, the longest overdue first (then by id).
     pub async fn overdue_assets(&self, actor: &Actor) -> Result<Vec<Asset>, AppError> {
         let params = ListParams::default().with("overdue", "1").with("sort", "id");
-        self.all_matching(actor, params, None).await
+        let mut all = self.all_matching(actor, params, None).await?;
+        all.sort_by_key(|a| (a.custody.expected_return, a.id));
+        Ok(all)
     }
 
     /// Every asset a list's filters match, page after page. With `cap` (a count and the refusal's message),

@@ -239,7 +239,21 @@ async fn add_cost(
 
 async fn overdue(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
     p.only(&[])?;
-    Ok(Json(json!({"items": s.app.overdue_assets(&auth.actor).await?})).into_response())
+    // Each with how many days it is overdue, as the page gives it; the longest overdue first.
+    let today = s.app.today();
+    let items: Vec<serde_json::Value> = s
+        .app
+        .overdue_assets(&auth.actor)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let days = a.custody.expected_return.and_then(|d| d.until(today).ok()).map(|s| s.get_days());
+            let mut v = serde_json::to_value(&a).unwrap_or_default();
+            v["days_overdue"] = json!(days);
+            v
+        })
+        .collect();
+    Ok(Json(json!({"items": items})).into_response())
 }
 
 async fn offboarding(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {

@@ -58,15 +58,34 @@ both!(lifecycle_custody_and_history, |t| {
     let e = t.app.transition_asset(&sys(), a.id, None, json!({"to": "in-use"})).await.unwrap_err();
     assert_eq!(fields_of(&e), ["assignee_person_id"]);
 
-    // Check out to a person until a date; the overdue list sees it once the date passes.
+    // Check out to a person until a date (in October); the overdue list sees it once the date passes.
+    t.clock.set("2026-10-20T09:00:00Z".parse().unwrap());
     let out = t
         .app
         .check_out_asset(&sys(), a.id, json!({"assignee_person_id": person, "expected_return": "2026-11-01"}))
         .await
         .unwrap();
     assert_eq!((out.state, out.custody.assignee_person_id), (State::InUse, Some(person)));
+    assert!(t.app.overdue_assets(&sys()).await.unwrap().is_empty(), "not due yet");
+    // A second one, due back later: the longest overdue comes first, with its days overdue.
+    let b = laptop(&t, "LT-0", json!({"cost_centre_id": cc})).await;
+    t.app
+        .check_out_asset(&sys(), b.id, json!({"assignee_person_id": person, "expected_return": "2026-11-10"}))
+        .await
+        .unwrap();
+    t.clock.set("2026-11-22T09:00:00Z".parse().unwrap());
     let overdue = t.app.overdue_assets(&sys()).await.unwrap();
-    assert_eq!(overdue.iter().map(|a| a.id).collect::<Vec<_>>(), [a.id]);
+    assert_eq!(overdue.iter().map(|a| a.id).collect::<Vec<_>>(), [a.id, b.id]);
+    let server = t.serve().await;
+    let (_, body) = server.get_json("/api/v1/assets/overdue").await;
+    let days: Vec<(String, i64)> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["tag"].as_str().unwrap().to_string(), i["days_overdue"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(days, [("LT-1".to_string(), 21), ("LT-0".to_string(), 12)]);
+    t.app.check_in_asset(&sys(), b.id, json!({})).await.unwrap();
     // A stale If-Match is refused.
     let e =
         t.app.transition_asset(&sys(), a.id, Some("\"1-1\""), json!({"to": "in-repair"})).await.unwrap_err();
