@@ -1111,7 +1111,7 @@ fn datadog_file(seed: u64, m: Month) -> BillFile {
                 ("ContractedUnitPrice", text(contracted)),
                 ("EffectiveCost", fixed(billed, 2)),
                 ("InvoiceId", format!("DD-{}-104823", m.label())),
-                ("InvoiceIssuerName", "Datadog, Inc.".into()),
+                ("InvoiceIssuerName", "Datadog".into()),
                 ("ListCost", fixed(listed, 2)),
                 ("ListUnitPrice", text(list)),
                 ("PricingCategory", "Standard".into()),

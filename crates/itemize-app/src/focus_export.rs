@@ -2,7 +2,12 @@
 //! holds, the provider's extras as `x_` columns, and the reporting-currency equivalents as `x_` columns.
 //!
 //! Where the ledger does not know a mandatory value, the export says what it put there instead of hiding it:
-//! a line whose source left ContractedCost out gets its BilledCost and `x_ContractedCostSource = BilledCost`.
+//! a line whose source left ContractedCost out gets its BilledCost and `x_ContractedCostSource = BilledCost`;
+//! one without a ChargeFrequency gets the category's (Usage-Based for usage, One-Time otherwise, as AWS's own
+//! FOCUS conversion marks tax), one without a ServiceSubcategory gets `Other (<its ServiceCategory>)`, FOCUS's
+//! value for a subcategory not told, and a provider's unit that is not in FOCUS's unit format (`GB-Mo`,
+//! `10K Test Runs`) is written in it (`GB-Months`, `10000 Test Runs`) with the provider's spelling kept in
+//! `x_PricingUnitAsBilled`. `x_FilledByExport` names the columns so filled on each line.
 
 use crate::{Actor, App, AppError};
 use itemize_core::auth::Action;
@@ -105,7 +110,82 @@ const ITEMIZE_X: &[(&str, Ty)] = &[
     ("x_BilledCostInReportingCurrency", Ty::Text),
     ("x_EffectiveCostInReportingCurrency", Ty::Text),
     ("x_ContractedCostSource", Ty::Text),
+    ("x_FilledByExport", Ty::Text),
+    ("x_PricingUnitAsBilled", Ty::Text),
 ];
+
+/// A provider's unit in FOCUS's unit format: unchanged when it is in it, else rewritten where the meaning is
+/// plain (`GB-Mo` → `GB-Months`, `Lambda-GB-Second` → `GB-Seconds`, `1 GB/Month` → `GB-Months`, `1/Month` →
+/// `Units/Month`, `10K Test Runs` → `10000 Test Runs`).
+fn focus_unit(u: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    const TIMES: [(&str, &str); 8] = [
+        ("Mo", "Months"),
+        ("Hrs", "Hours"),
+        ("Second", "Seconds"),
+        ("Minute", "Minutes"),
+        ("Hour", "Hours"),
+        ("Day", "Days"),
+        ("Month", "Months"),
+        ("Year", "Years"),
+    ];
+    let plural = |t: &str| TIMES.iter().find(|(a, _)| *a == t).map(|(_, p)| *p);
+    // `<n>K <unit>`, `<n>M <unit>`: a count in thousands or millions.
+    if let Some((n, rest)) = u.split_once(' ')
+        && let Some((digits, mult)) =
+            n.strip_suffix('K').map(|d| (d, 1_000u64)).or_else(|| n.strip_suffix('M').map(|d| (d, 1_000_000)))
+        && let Ok(k) = digits.parse::<u64>()
+        && !rest.is_empty()
+    {
+        return Cow::Owned(format!("{} {rest}", k * mult));
+    }
+    // `1 <unit>/<time>` priced per unit and time: `<unit>-<times>`; `1/<time>`: so many per time.
+    if let Some((left, time)) = u.rsplit_once('/')
+        && let Some(times) = plural(time)
+    {
+        match left.strip_prefix("1 ") {
+            Some(unit) if !unit.is_empty() => return Cow::Owned(format!("{unit}-{times}")),
+            _ if left == "1" => return Cow::Owned(format!("Units/{time}")),
+            _ => {}
+        }
+    }
+    // `<unit>-<time abbreviation or singular>` (`GB-Mo`, `Lambda-GB-Second`): the last size or count with the
+    // plural time.
+    let parts: Vec<&str> = u.split('-').collect();
+    if parts.len() >= 2
+        && let Some(times) = plural(parts[parts.len() - 1])
+        && times != parts[parts.len() - 1]
+    {
+        return Cow::Owned(format!("{}-{times}", parts[parts.len() - 2]));
+    }
+    Cow::Borrowed(u)
+}
+
+/// The ChargeFrequency of a line whose source gave none: usage is usage-based; a purchase, tax, credit or
+/// adjustment without one is taken as one-time (AWS's own FOCUS conversion marks tax One-Time).
+fn default_frequency(r: &FocusRecord) -> &'static str {
+    if r.charge_category.as_str() == "Usage" { "Usage-Based" } else { "One-Time" }
+}
+
+/// The ServiceSubcategory a source gave, if any.
+fn subcategory(r: &FocusRecord) -> Option<&str> {
+    r.other.get("ServiceSubcategory").map(String::as_str).filter(|s| !s.trim().is_empty())
+}
+
+/// The columns the export filled or rewrote on a line (see the module's documentation).
+fn filled(r: &FocusRecord) -> Option<String> {
+    let mut out = Vec::new();
+    if r.charge_frequency.is_none() {
+        out.push("ChargeFrequency");
+    }
+    if subcategory(r).is_none() {
+        out.push("ServiceSubcategory");
+    }
+    if r.pricing_unit.as_deref().is_some_and(|u| focus_unit(u) != u) {
+        out.push("PricingUnit");
+    }
+    (!out.is_empty()).then(|| out.join(","))
+}
 
 /// Decimal places of Parquet DECIMAL columns: every amount the readers produce fits; more would be rounded,
 /// and the export refuses rather than round.
@@ -138,7 +218,9 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
             .filter(|c| c.eq_ignore_ascii_case("correction"))
             .map(|_| "Correction".into()),
         "ChargeDescription" => t(&r.charge_description),
-        "ChargeFrequency" => r.charge_frequency.map(|f| f.as_str().to_string()),
+        "ChargeFrequency" => {
+            Some(r.charge_frequency.map_or_else(|| default_frequency(r), |f| f.as_str()).to_string())
+        }
         "ChargePeriodEnd" => Some(time(r.charge_period_end)),
         "ChargePeriodStart" => Some(time(r.charge_period_start)),
         "CommitmentDiscountId" => t(&r.commitment_discount_id),
@@ -153,7 +235,7 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
         "ListUnitPrice" => dec(r.list_unit_price),
         "PricingCategory" => t(&r.pricing_category),
         "PricingQuantity" => dec(r.pricing_quantity),
-        "PricingUnit" => t(&r.pricing_unit),
+        "PricingUnit" => r.pricing_unit.as_deref().map(|u| focus_unit(u).into_owned()),
         "ProviderName" => t(&r.provider_name),
         "PublisherName" => t(&r.publisher_name).or_else(|| t(&r.provider_name)),
         "RegionId" => t(&r.region_id),
@@ -161,6 +243,11 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
         "ResourceName" => t(&r.resource_name),
         "ServiceCategory" => Some(r.service_category.clone().unwrap_or_else(|| "Other".into())),
         "ServiceName" => t(&r.service_name).or_else(|| t(&r.provider_name)),
+        "ServiceSubcategory" => Some(
+            subcategory(r)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("Other ({})", r.service_category.as_deref().unwrap_or("Other"))),
+        ),
         "SkuId" => t(&r.sku_id),
         "SubAccountId" => t(&r.sub_account_id),
         "SubAccountName" => t(&r.sub_account_name),
@@ -177,6 +264,8 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
         "x_BilledCostInReportingCurrency" => dec(Some(c.convert(r.billed_cost))),
         "x_EffectiveCostInReportingCurrency" => dec(Some(c.convert(r.effective_cost))),
         "x_ContractedCostSource" => r.contracted_cost.is_none().then(|| "BilledCost".to_string()),
+        "x_FilledByExport" => filled(r),
+        "x_PricingUnitAsBilled" => r.pricing_unit.clone().filter(|u| focus_unit(u) != u.as_str()),
         other => r.other.get(other).cloned(),
     }
 }
@@ -417,6 +506,29 @@ mod tests {
     fn unscaled(d: &str) -> i128 {
         let b = decimal_bytes(d.parse().unwrap()).unwrap();
         i128::from_be_bytes(b.data().try_into().unwrap())
+    }
+
+    #[test]
+    fn provider_units_are_written_in_focus_unit_format() {
+        for (given, focus) in [
+            ("GB-Mo", "GB-Months"),
+            ("Lambda-GB-Second", "GB-Seconds"),
+            ("1 GB/Month", "GB-Months"),
+            ("1/Month", "Units/Month"),
+            ("10K Test Runs", "10000 Test Runs"),
+            ("1K Sessions", "1000 Sessions"),
+            ("2M Requests", "2000000 Requests"),
+            // Already in the format: as they are.
+            ("Hrs", "Hrs"),
+            ("1 Hour", "1 Hour"),
+            ("GB-Hours", "GB-Hours"),
+            ("GB/Hour", "GB/Hour"),
+            ("gibibyte month", "gibibyte month"),
+            ("Million Events", "Million Events"),
+            ("vCPU-Hours", "vCPU-Hours"),
+        ] {
+            assert_eq!(focus_unit(given), focus, "{given}");
+        }
     }
 
     #[test]
