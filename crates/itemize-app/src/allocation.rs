@@ -255,6 +255,12 @@ pub struct Preview {
     pub biggest_movers: Vec<PreviewRow>,
     pub unallocated_before: Decimal,
     pub unallocated_after: Decimal,
+    /// The period is closed: applying rules does not change its statements. Its "before" is then the rules it
+    /// was closed with on its ledger as it is now (a restatement since included), so the changes are the rules'
+    /// alone; `note` says so.
+    pub closed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -884,8 +890,29 @@ impl App {
         let posted = self.store().session().await?.adjustments(None, Some(period)).await?;
         rows.extend(crate::restate::adjustment_cube_rows(period, &posted));
         let mut by: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
-        for m in self.store().session().await?.cube_months(period, period).await? {
-            by.entry(m.target).or_default().0 += dec(&m.effective);
+        // A closed period's cube is frozen, made of the ledger it was closed on; a restatement since changed its
+        // ledger, not its cube. Compared with the cube, the restatement would show as the rules' doing: compare
+        // with the rules it was closed with, run on the same ledger as the new ones.
+        let closed = self.store().session().await?.closed_periods().await?.iter().any(|(p, _)| p == period);
+        let rerun = match (closed, self.period_rules(period).await?) {
+            (true, Some(run)) => {
+                let (_, mut was, _) = self.run_allocation(period, run.rules).await?;
+                was.extend(crate::restate::adjustment_cube_rows(period, &posted));
+                Some(was)
+            }
+            _ => None,
+        };
+        match rerun {
+            Some(was) => {
+                for r in &was {
+                    by.entry(r.target.key()).or_default().0 += r.sums.effective;
+                }
+            }
+            None => {
+                for m in self.store().session().await?.cube_months(period, period).await? {
+                    by.entry(m.target).or_default().0 += dec(&m.effective);
+                }
+            }
         }
         for r in &rows {
             by.entry(r.target.key()).or_default().1 += r.sums.effective;
@@ -907,6 +934,14 @@ impl App {
             unallocated_after: un(|r| r.after),
             targets,
             biggest_movers: movers,
+            closed,
+            note: closed.then(|| {
+                format!(
+                    "{period} is closed: applying rules does not change its statements (a restatement of it is \
+                     posted into an open month). Before is the rules it was closed with, run on its ledger as it \
+                     is now, so every change here is the rules' alone."
+                )
+            }),
         })
     }
 

@@ -133,6 +133,9 @@ pub async fn rules(
                     p.unallocated_before.round_dp(2),
                     p.unallocated_after.round_dp(2)
                 );
+                if let Some(n) = &p.note {
+                    println!("{n}");
+                }
                 println!("biggest movers (effective cost):");
                 for m in &p.biggest_movers {
                     println!(

@@ -1281,9 +1281,10 @@ async fn rules_action(s: AppState, auth: Auth, f: RulesForm, apply: bool) -> Res
                     .collect();
                 page.unallocated = Some((money(p.unallocated_before), money(p.unallocated_after)));
                 page.message = Some(format!(
-                    "Preview of {}: {} target(s) would change. Nothing is saved until you apply.",
+                    "Preview of {}: {} target(s) would change. Nothing is saved until you apply.{}",
                     p.period,
-                    page.preview.len()
+                    page.preview.len(),
+                    p.note.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
                 ));
                 StatusCode::OK
             }

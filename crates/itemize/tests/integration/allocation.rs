@@ -534,6 +534,13 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     // Previewing the rules in force on the period that carries the restatement moves nothing.
     let p = t.app.preview_rules(&sys(), &rules(""), &posted).await.unwrap();
     assert!(p.biggest_movers.is_empty(), "{:?}", p.biggest_movers);
+    // Nor on the closed, restated month: its frozen cube is not what the rules would change, so the rules it was
+    // closed with are run on its ledger as it is now beside the new ones; the restatement is neither's doing.
+    let p = t.app.preview_rules(&sys(), &rules(""), &period).await.unwrap();
+    assert!(p.closed && p.note.as_deref().unwrap_or("").contains("is closed"), "{p:?}");
+    assert!(p.biggest_movers.is_empty(), "{:?}", p.biggest_movers);
+    let before: Decimal = p.targets.iter().map(|r| r.before).sum();
+    assert_eq!(before, ledger_total(period.clone()).await, "the restated ledger on both sides");
     // Restating an unchanged period posts nothing; an open period is not restated.
     let server = t.serve().await;
     let r = server.post_text(&format!("/api/v1/allocation/restate?period={period}"), "").await;
