@@ -1244,6 +1244,16 @@ impl App {
     ) -> Result<Explanation, AppError> {
         self.allocation_read(actor)?;
         check_period("period", period)?;
+        let well_formed = target == "unallocated"
+            || ["cc:", "svc:", "pool:"]
+                .iter()
+                .any(|p| target.strip_prefix(p).is_some_and(|c| !c.trim().is_empty()));
+        if !well_formed {
+            return Err(AppError::bad_param(
+                "target",
+                format!("`{target}` is not a target: give cc:CODE, svc:CODE, pool:NAME or unallocated"),
+            ));
+        }
         let scope = self.scope_codes(actor).await?;
         let mut s = self.store().session().await?;
         // A cost centre holds what is allocated to it directly and to the services it owns, as its statement

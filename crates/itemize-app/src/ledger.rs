@@ -207,9 +207,18 @@ impl LedgerQuery {
         if let Some(p) = &q.period_to {
             check_period("to", p)?;
         }
+        if let (Some(from), Some(to)) = (&q.period_from, &q.period_to)
+            && to < from
+        {
+            return Err(bad("to", format!("is {to}, before `from` ({from})")));
+        }
         Ok(q)
     }
 }
+
+/// The statuses an import can have, as lists filter by them.
+pub const IMPORT_STATUSES: &[&str] =
+    &["active", "superseded", "duplicate", "rejected", "failed", "queued", "running"];
 
 #[derive(Debug, Default, Clone)]
 struct Acc {
@@ -423,12 +432,30 @@ impl App {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ImportSummary>, AppError> {
+        Ok(self.cost_imports_page(actor, status, before, limit).await?.0)
+    }
+
+    /// A page of imports, newest first, and whether older ones follow. `status` is one of
+    /// [`IMPORT_STATUSES`].
+    pub async fn cost_imports_page(
+        &self,
+        actor: &Actor,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<(Vec<ImportSummary>, bool), AppError> {
         self.cost_allow(actor, Action::Read)?;
         if !(1..=1000).contains(&limit) {
             return Err(bad("limit", "must be between 1 and 1000"));
         }
-        let rows = self.store().session().await?.cost_imports(status, before, limit).await?;
-        Ok(rows.into_iter().map(ImportSummary::from_row).collect())
+        if let Some(st) = status
+            && !IMPORT_STATUSES.contains(&st)
+        {
+            return Err(bad("status", format!("`{st}` is not a status: {}", IMPORT_STATUSES.join(", "))));
+        }
+        let rows = self.store().session().await?.cost_imports(status, before, limit + 1).await?;
+        let more = rows.len() as i64 > limit;
+        Ok((rows.into_iter().take(limit as usize).map(ImportSummary::from_row).collect(), more))
     }
 
     pub async fn cost_import(&self, actor: &Actor, id: i64) -> Result<ImportSummary, AppError> {

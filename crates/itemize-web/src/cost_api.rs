@@ -200,8 +200,9 @@ async fn list_imports(
             .transpose()
     };
     let limit = num("limit")?.unwrap_or(50);
-    let items = s.app.cost_imports(&auth.actor, p.get("status"), num("before")?, limit).await?;
-    let next = if items.len() as i64 == limit { items.last().map(|i| i.id) } else { None };
+    let (items, more) = s.app.cost_imports_page(&auth.actor, p.get("status"), num("before")?, limit).await?;
+    // Only when older imports follow: the last page ends without a link to an empty one.
+    let next = if more { items.last().map(|i| i.id) } else { None };
     Ok(Json(json!({ "items": items, "next_before": next })).into_response())
 }
 

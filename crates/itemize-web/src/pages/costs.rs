@@ -1355,12 +1355,13 @@ async fn imports_page(
     p: &ListParams,
 ) -> Result<ImportsPage, AppError> {
     const PAGE: i64 = 50;
+    p.only(&["status", "before"])?;
     let status = p.get("status").filter(|v| !v.is_empty());
     let before = match p.get("before") {
         Some(b) => Some(b.parse::<i64>().map_err(|_| AppError::bad_param("before", "is an import id"))?),
         None => None,
     };
-    let list = s.app.cost_imports(&auth.actor, status, before, PAGE).await?;
+    let (list, more) = s.app.cost_imports_page(&auth.actor, status, before, PAGE).await?;
     let with = |before: Option<i64>| {
         let mut q: Vec<(String, String)> = Vec::new();
         if let Some(st) = status {
@@ -1381,7 +1382,7 @@ async fn imports_page(
         error,
         can_write: s.app.cost_allow(&auth.actor, Action::Write).is_ok(),
         statuses: options(IMPORT_STATUSES, status.unwrap_or("")),
-        older: (list.len() as i64 == PAGE).then(|| with(list.last().map(|i| i.id))),
+        older: more.then(|| with(list.last().map(|i| i.id))),
         newest: before.map(|_| with(None)),
     })
 }

@@ -316,6 +316,12 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     let r =
         server.get_as(&token, &format!("/api/v1/allocation/explain?period={period}&target=cc:cc-9999")).await;
     assert_eq!(r.status(), 404, "a target without cells is not explained to a scoped user");
+    // Something that is no target at all is refused as such, to anyone, on the API and the page.
+    for path in ["/api/v1/allocation/explain", "/allocation/explain"] {
+        let r = server.get(&format!("{path}?period={period}&target=garbage")).await;
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(r.text().await.unwrap().contains("is not a target: give cc:CODE"), "{path}");
+    }
     let (code, v) = server.get_json(&format!("/api/v1/allocation/showback?period={period}&by=service")).await;
     assert_eq!(code, 200);
     assert!(v["rows"].as_array().unwrap().iter().any(|r| r["key"] == "cc:cc-1042"), "{v}");

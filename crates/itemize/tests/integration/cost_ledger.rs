@@ -1446,6 +1446,16 @@ both!(uploads_become_jobs_and_the_ledger_answers_over_http, |t| {
     assert_eq!(s.get_as(&token, "/api/v1/cost/totals").await.status(), 200);
     let (_, list) = s.get_json("/api/v1/cost/imports").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "the refused upload queued nothing");
+    // A page holding the last import says nothing older follows (no link to an empty page); a status that is
+    // none is refused, naming those there are; a range that ends before it starts too.
+    let (_, list) = s.get_json("/api/v1/cost/imports?limit=1").await;
+    assert_eq!(list["next_before"], serde_json::Value::Null, "{list}");
+    let (code, body) = s.get_json("/api/v1/cost/imports?status=bogus").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.to_string().contains("active, superseded"), "{body}");
+    let (code, body) = s.get_json("/api/v1/cost/totals?from=2026-11&to=2026-01").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.to_string().contains("before `from`"), "{body}");
     // A bad parameter is refused before a byte is stored.
     for bad in ["format=excel", "replace_newer=maybe"] {
         let r = s

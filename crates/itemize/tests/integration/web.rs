@@ -685,6 +685,12 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
     assert_eq!(b.get("/contracts?archived=maybe").await.0, 400);
     let (_, html) = b.get("/imports?status=superseded").await;
     assert_eq!(html.matches("superseded</td>").count(), 2, "two bills restated by the third: {html}");
+    // Three imports fit on a page: no link to older ones; a parameter the page does not know is named.
+    let (_, html) = b.get("/imports").await;
+    assert!(!html.contains("Older imports"), "{html}");
+    let (status, html) = b.get("/imports?period=2026-05").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("period"), "{html}");
     let (_, html) = b.get("/imports?status=active").await;
     assert_eq!(html.matches(">active</td>").count(), 1);
     // The explorer draws trend lines on request, and keeps that choice in its links.
