@@ -1025,16 +1025,22 @@ fn compile_pool(c: &mut Compiler, n: usize, p: &PoolDoc, pools: &HashMap<String,
             let mut outputs = Vec::new();
             let mut w = Vec::new();
             let mut sum = Decimal::ZERO;
+            let mut all_numbers = true;
             for (r, pct) in &p.percentages {
                 let here = format!("{at}.percentages.{r}");
                 let (o, d) = (c.output(&here, r, pools), decimal(&here, pct, &mut c.errors));
+                // Summed whether or not the target is known: a wrong sum is reported beside an unknown target,
+                // not only once that is put right.
+                match d {
+                    Some(d) => sum += d,
+                    None => all_numbers = false,
+                }
                 if let (Some(o), Some(d)) = (o, d) {
                     outputs.push(o);
                     w.push(d);
-                    sum += d;
                 }
             }
-            if !p.percentages.is_empty() && c.errors.len() == errors_before && sum != Decimal::ONE_HUNDRED {
+            if !p.percentages.is_empty() && all_numbers && sum != Decimal::ONE_HUNDRED {
                 c.errors.push(format!("{at}.percentages: they sum to {sum}%, not 100%"));
             }
             ("fixed".to_string(), outputs, Weighting::Fixed(w))

@@ -204,6 +204,20 @@ percentages = { "cc:CC-1" = "60", "cc:CC-2" = "30" }
     ] {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
+    // A wrong sum beside an unknown target: both, at once.
+    let e = errors(
+        r#"
+name = "t"
+effective_from = "2026-01"
+[[pool]]
+name = "p"
+when = { provider = "AWS" }
+split = "fixed"
+percentages = { "cc:CC-1" = "60", "cc:CC-9999" = "30" }
+"#,
+    );
+    let all = e.join("\n");
+    assert!(all.contains("CC-9999") && all.contains("they sum to 90%, not 100%"), "{all}");
 }
 
 #[test]
