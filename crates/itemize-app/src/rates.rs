@@ -242,6 +242,15 @@ fn check_rate(
             .map_err(|e| RowError::new(line, name(i).or(Some("currency")), Some(v), e.to_string()))
     };
     let (f, t) = (cur(from)?, cur(to)?);
+    if f == t {
+        // A currency against itself is 1 by definition; a row saying so (or saying otherwise) is a mistake.
+        return Err(RowError::new(
+            line,
+            name(to.0).or(Some("to")),
+            Some(to.1),
+            format!("is the same currency as from ({}): a rate converts one currency into another", f.code()),
+        ));
+    }
     let r = parse_decimal(rate)
         .filter(|r| r.is_sign_positive() && !r.is_zero())
         .ok_or_else(|| RowError::new(line, name(rate_col), Some(rate), "is not a positive decimal rate"))?;
@@ -313,6 +322,13 @@ mod tests {
             ]
         );
         assert!(parse_rates("a,b\n1,2\n").is_err());
+        // A currency against itself is no rate.
+        let errs = parse_rates("date,from,to,rate\n2026-05-01,EUR,eur,1\n").unwrap_err();
+        assert_eq!(
+            (errs[0].row, errs[0].column.as_deref(), errs[0].value.as_deref()),
+            (2, Some("to"), Some("eur"))
+        );
+        assert!(errs[0].reason.contains("same currency"), "{:?}", errs[0]);
         // A row after blank lines, in a CRLF file, is named by its own line.
         let errs =
             parse_rates("date,from,to,rate\r\n2026-05-01,CAD,USD,0.7\r\n\r\n\r\n2026-05-02,CAD,USD,x\r\n")

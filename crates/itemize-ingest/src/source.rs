@@ -245,6 +245,15 @@ pub fn open(
             };
             let mut head = Vec::with_capacity(64 * 1024);
             (&mut input).take(PEEK as u64).read_to_end(&mut head)?;
+            // Nothing to detect a format in: said as it is, not as a header every format found wanting.
+            if head.iter().all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF) {
+                return Err(OpenError::Row(RowError::new(
+                    1,
+                    None,
+                    None,
+                    "the file is empty: it has no header and no rows",
+                )));
+            }
             let input: Input = Box::new(Cursor::new(head.clone()).chain(input));
             open_text(&head, input, container, format, mapping)
         }
@@ -583,6 +592,22 @@ fn decimal_text(d: &parquet::data_type::Decimal) -> String {
 mod tests {
     use super::*;
     use arrow_array::builder::{MapBuilder, StringBuilder};
+
+    /// An empty file (or one holding only blank lines or a byte-order mark) is said to be empty, not
+    /// unrecognised by every format.
+    #[test]
+    fn an_empty_file_is_named_empty() {
+        let dir = std::env::temp_dir().join(format!("itemize-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in [("empty.csv", &b""[..]), ("blank.csv", b"\r\n\n"), ("bom.csv", b"\xEF\xBB\xBF")]
+        {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let e = open(&path, None, None, Arc::new(AtomicU64::new(0))).err().unwrap();
+            assert!(e.to_string().contains("the file is empty"), "{name}: {e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use arrow_array::{ArrayRef, RecordBatch, StringArray};
     use parquet::arrow::ArrowWriter;
 
