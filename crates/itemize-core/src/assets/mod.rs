@@ -306,6 +306,14 @@ impl AssetFields {
         };
         let warranty_end = date(&mut p, "warranty_end", input.warranty_end);
         let end_of_life = date(&mut p, "end_of_life", input.end_of_life);
+        // A life in the organisation that ends before the asset was bought is a typing mistake (a year off, day
+        // and month swapped) that would put it on the refresh plan for ever. (A warranty may well have ended
+        // before a second-hand asset was bought, and a leased one may be in service before it is bought out.)
+        if let (Some(bought), Some(end)) = (purchase_date, end_of_life)
+            && end < bought
+        {
+            p.add("end_of_life", format!("is {end}, before the purchase date ({bought})"));
+        }
         let notes = input.notes.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if notes.as_ref().is_some_and(|n| n.chars().count() > 10_000) {
             p.add("notes", "must be at most 10000 characters");
@@ -557,6 +565,20 @@ mod tests {
         }
         let unknown = AssetFields::from_json(json!({"tag": "A1", "colour": "red"}), eur(), &[]).unwrap_err();
         assert_eq!(unknown[0].field, "colour");
+        // An end of life before the purchase is refused; a warranty that ended before (a second-hand asset) is not.
+        let base = json!({"tag": "A1", "name": "A", "class": "laptop", "purchase_date": "2026-03-01"});
+        let with = |k: &str, v: &str| {
+            let mut b = base.clone();
+            b[k] = json!(v);
+            AssetFields::from_json(b, eur(), &[])
+        };
+        let e = with("end_of_life", "2025-03-01").unwrap_err();
+        assert_eq!(
+            (e[0].field.as_str(), e[0].problem.as_str()),
+            ("end_of_life", "is 2025-03-01, before the purchase date (2026-03-01)")
+        );
+        assert!(with("end_of_life", "2030-03-01").is_ok());
+        assert!(with("warranty_end", "2025-03-01").is_ok());
     }
 
     #[test]
