@@ -1231,6 +1231,15 @@ impl App {
                 format!("location {location_id} does not exist"),
             )]));
         }
+        // One open audit per location: two at once would each mark as missing what the other found.
+        if let Some(open) =
+            tx.audits(None).await?.into_iter().find(|a| a.location_id == location_id && a.closed_at.is_none())
+        {
+            return Err(AppError::Refused(format!(
+                "audit {} of this location is still open: finish and close it before starting another",
+                open.id
+            )));
+        }
         let expected = tx.asset_ids_at(location_id).await?;
         let id = tx.start_audit(location_id, &actor.name, &expected, self.clock().now()).await?;
         tx.commit().await?;

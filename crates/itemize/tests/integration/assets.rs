@@ -778,6 +778,12 @@ both!(relationships_audits_and_governance, |t| {
     // Audit the location: two found (one typed in lower case), one unknown scan, one missing.
     let audit = t.app.start_audit(&sys(), loc).await.unwrap();
     assert_eq!(audit.expected, 3);
+    // One open audit per location: a second would mark missing what the first found.
+    let e = t.app.start_audit(&sys(), loc).await.unwrap_err();
+    assert!(
+        format!("{e:?}").contains(&format!("audit {} of this location is still open", audit.id)),
+        "{e:?}"
+    );
     assert_eq!(t.app.scan(&sys(), audit.id, "rack-1").await.unwrap().result, "found");
     assert_eq!(t.app.scan(&sys(), audit.id, "SRV-1\n").await.unwrap().result, "found");
     assert_eq!(t.app.scan(&sys(), audit.id, "SRV-1").await.unwrap().result, "repeat");
