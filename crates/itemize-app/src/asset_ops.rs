@@ -1253,6 +1253,15 @@ impl App {
         if input.is_empty() {
             return Err(AppError::Validation(vec![FieldError::new("input", "scan a tag or serial number")]));
         }
+        // A scanner sends one code and a line end; several lines at once are several scans pasted together, which
+        // would be kept as one unknown scan.
+        let lines = input.lines().filter(|l| !l.trim().is_empty()).count();
+        if lines > 1 {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "input",
+                format!("one tag or serial per scan: this holds {lines} lines; scan them one at a time"),
+            )]));
+        }
         let mut tx = self.store().transaction().await?;
         let audit = tx
             .audits(Some(audit_id))

@@ -788,6 +788,8 @@ both!(relationships_audits_and_governance, |t| {
     assert_eq!(t.app.scan(&sys(), audit.id, "SRV-1\n").await.unwrap().result, "found");
     assert_eq!(t.app.scan(&sys(), audit.id, "SRV-1").await.unwrap().result, "repeat");
     assert_eq!(t.app.scan(&sys(), audit.id, "NOPE-9").await.unwrap().result, "unknown");
+    let e = t.app.scan(&sys(), audit.id, "RACK-1\nVM-1").await.unwrap_err();
+    assert_eq!(fields_of(&e), ["input"], "two codes pasted at once are not one unknown scan");
     let closed = t.app.close_audit(&sys(), audit.id, true).await.unwrap();
     assert_eq!((closed.accuracy.as_str(), closed.missing.clone()), ("66.7", vec![vm]));
     assert_eq!(t.app.get_asset(&sys(), vm).await.unwrap().state, State::Missing);
