@@ -97,6 +97,21 @@ impl ImportReport {
 const SNIPE: &[(&str, &str)] = &[
     ("asset tag", "tag"),
     ("name", "name"),
+    // Snipe-IT's own export of the asset list (its "Export" button) words some columns otherwise.
+    ("asset name", "name"),
+    ("model no.", "_model_number"),
+    ("checked out to", "_person_name"),
+    ("warranty expires", "warranty_end"),
+    ("id", "_ignore"),
+    ("created at", "_ignore"),
+    ("updated at", "_ignore"),
+    ("last audit", "_ignore"),
+    ("next audit date", "_ignore"),
+    ("checked out", "_ignore"),
+    ("expected checkin", "_ignore"),
+    ("current value", "_ignore"),
+    ("depreciation", "_ignore"),
+    ("default location", "_ignore"),
     ("item name", "name"),
     ("serial", "serial"),
     ("serial number", "serial"),
@@ -132,6 +147,18 @@ const SNIPE: &[(&str, &str)] = &[
 
 /// itemize's own columns besides the asset fields: references by natural key and the first state.
 const OWN_EXTRA: &[&str] = &["location", "cost_centre", "vendor", "assignee", "state", "service"];
+
+/// The one vendor whose name or an alias begins with `given` and a space (case aside), with its name.
+fn vendor_by_prefix(vendors: &[itemize_core::refdata::Record<Vendor>], given: &str) -> Option<(i64, String)> {
+    let stem = format!("{} ", given.trim().to_lowercase());
+    let mut found = vendors.iter().filter(|v| {
+        std::iter::once(&v.fields.name).chain(&v.fields.aliases).any(|n| n.to_lowercase().starts_with(&stem))
+    });
+    match (found.next(), found.next()) {
+        (Some(v), None) => Some((v.id.into(), v.fields.name.clone())),
+        _ => None,
+    }
+}
 
 /// Decodes a file's text: UTF-8 (a byte-order mark dropped), or else Mac Roman, the encoding of the classic-Mac
 /// exports whose CR line endings come with it. Line endings become `\n`.
@@ -465,9 +492,12 @@ impl App {
             }
         }
         let mut person_by: HashMap<String, i64> = HashMap::new();
+        // Snipe-IT's export names whom an asset is checked out to by full name: the people of that name.
+        let mut people_named: HashMap<String, Vec<i64>> = HashMap::new();
         for p in &people {
             person_by.insert(p.fields.email.to_lowercase(), p.id.into());
             person_by.insert(p.fields.employee_id.to_lowercase(), p.id.into());
+            people_named.entry(p.fields.name.trim().to_lowercase()).or_default().push(p.id.into());
         }
         let cc_by: HashMap<String, i64> =
             cost_centres.iter().map(|c| (c.fields.code.to_lowercase(), c.id.into())).collect();
@@ -507,7 +537,7 @@ impl App {
         let source_of = |field: &str| -> Option<usize> {
             let top = field.split('.').next().unwrap_or_default();
             let by_key: &[&str] = match top {
-                "assignee_person_id" => &["assignee", "_person_email", "_person_username"],
+                "assignee_person_id" => &["assignee", "_person_email", "_person_username", "_person_name"],
                 "location_id" => &["location", "_location"],
                 "vendor_id" => &["vendor", "_vendor"],
                 "cost_centre_id" => &["cost_centre"],
@@ -580,7 +610,15 @@ impl App {
                         Some(id) => {
                             obj.insert("vendor_id".into(), json!(id));
                         }
-                        None if snipe => new_vendor = Some(v.to_string()),
+                        // A supplier Snipe-IT calls by the first words of a vendor's name ("Dell" for Dell
+                        // Technologies) is that vendor when only one's name begins so; else a new vendor.
+                        None if snipe => match vendor_by_prefix(&vendors, v) {
+                            Some((id, name)) => {
+                                obj.insert("vendor_id".into(), json!(id));
+                                warnings.push(format!("row {line}: {col} `{v}` read as the vendor {name}"));
+                            }
+                            None => new_vendor = Some(v.to_string()),
+                        },
                         None => row_errs.push(RowError::new(line, Some(col), Some(v), "vendor: no vendor has this name or alias")),
                     },
                     "_person_email" | "_person_username" | "assignee" => match person_by.get(&v.to_lowercase()) {
@@ -589,6 +627,13 @@ impl App {
                         }
                         None if snipe => warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people; the asset is imported unassigned")),
                         None => row_errs.push(RowError::new(line, Some(col), Some(v), "assignee: no person has this e-mail or employee id")),
+                    },
+                    "_person_name" => match people_named.get(&v.to_lowercase()).map(Vec::as_slice) {
+                        Some([id]) => {
+                            first.insert("assignee_person_id".into(), json!(id));
+                        }
+                        Some(more) => warnings.push(format!("row {line}: {col} `{v}` names {} people; the asset is imported unassigned (give an e-mail or username to tell them apart)", more.len())),
+                        None => warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people (or not a person: Snipe-IT also checks out to locations and assets); the asset is imported unassigned")),
                     },
                     "cost_centre" => match cc_by.get(&v.to_lowercase()) {
                         Some(id) => {

@@ -936,6 +936,45 @@ both!(a_snipe_it_export_lands_whole_or_not_at_all, |t| {
     assert!(a.custody.assignee_person_id.is_some() && a.fields.location_id.is_some(), "{a:?}");
 });
 
+// The CSV of Snipe-IT's own asset list export ("Export" on its assets page) imports in its own words: the asset
+// name, the model number, whom it is checked out to by full name, the warranty's end; its bookkeeping columns
+// (ID, created, updated, audits) are left out, and a supplier named by the first word of a vendor is that vendor.
+both!(snipe_its_asset_list_export_imports_in_its_own_words, |t| {
+    use itemize_core::refdata::Vendor;
+    seed_small(&t).await;
+    let dell = t
+        .app
+        .create::<Vendor>(&sys(), json!({"name": "Dell Technologies", "aliases": ["Dell Inc."]}))
+        .await
+        .unwrap();
+    let csv = "ID,Asset Name,Asset Tag,Serial,Model,Model No.,Category,Manufacturer,Status,Checked Out To,Location,\
+               Purchase Date,Purchase Cost,Supplier,Warranty Expires,Created At,Updated At,Last Audit\n\
+               17,Ada's laptop,SN-17,5CG001,Latitude 7440,L7440,Laptops,Dell,Deployed,Ada Lovelace,London,\
+               2025-03-01,1450.00,Dell,2028-03-01,2025-03-02 10:00:00,2025-03-02 10:00:00,\n\
+               18,Spare,SN-18,5CG002,Latitude 7440,L7440,Laptops,Dell,Ready to Deploy,,London,\
+               2025-03-01,1450.00,Dell,2028-03-01,2025-03-02 10:00:00,2025-03-02 10:00:00,\n";
+    let r = t.app.import_assets(&sys(), csv.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert_eq!(
+        (r.format.as_str(), r.created, r.rejected),
+        ("snipe-it", 2, 0),
+        "{:?} {:?}",
+        r.errors,
+        r.warnings
+    );
+    assert!(r.created_vendors.is_empty(), "Dell is Dell Technologies: {:?}", r.created_vendors);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("read as the vendor Dell Technologies")),
+        "{:?}",
+        r.warnings
+    );
+    let a = t.app.find_asset(&sys(), "SN-17").await.unwrap();
+    assert_eq!(a.fields.name, "Ada's laptop");
+    assert_eq!((a.state, a.custody.assignee_person_id.is_some()), (State::InUse, true));
+    assert_eq!(a.fields.vendor_id, Some(dell.id.get()));
+    assert_eq!(a.fields.warranty_end.map(|d| d.to_string()).as_deref(), Some("2028-03-01"));
+    assert!(a.fields.notes.as_deref().unwrap_or("").contains("Model number: L7440"));
+});
+
 both!(snipe_it_imports_including_broken_files, |t| {
     let read = |name: &str| std::fs::read(fixture(&format!("snipe-it/{name}"))).unwrap();
     // The clean sample: every row in, its locations and suppliers created.
