@@ -1067,11 +1067,11 @@ impl App {
             "manufacturer",
             "serial",
             "hostname",
-            "location_id",
-            "cost_centre_id",
-            "assignee_person_id",
-            "service_id",
-            "vendor_id",
+            "location",
+            "cost_centre",
+            "assignee",
+            "service",
+            "vendor",
             "purchase_date",
             "purchase_cost",
             "currency",
@@ -1100,13 +1100,43 @@ impl App {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        // Records by their natural keys, as people know them and as an import reads them back (a location's and
+        // a cost centre's code, a person's employee id, a service's code, a vendor's name), not database ids.
+        let mut s = self.store().session().await?;
+        let keys = |pairs: Vec<(i64, String)>| pairs.into_iter().collect::<HashMap<i64, String>>();
+        let locations =
+            keys(s.all::<Location>(true).await?.into_iter().map(|r| (r.id.into(), r.fields.code)).collect());
+        let centres = keys(
+            s.all::<itemize_core::refdata::CostCentre>(true)
+                .await?
+                .into_iter()
+                .map(|r| (r.id.into(), r.fields.code))
+                .collect(),
+        );
+        let people = keys(
+            s.all::<Person>(true).await?.into_iter().map(|r| (r.id.into(), r.fields.employee_id)).collect(),
+        );
+        let services = keys(
+            s.all::<itemize_core::refdata::Service>(true)
+                .await?
+                .into_iter()
+                .map(|r| (r.id.into(), r.fields.code))
+                .collect(),
+        );
+        let vendors =
+            keys(s.all::<Vendor>(true).await?.into_iter().map(|r| (r.id.into(), r.fields.name)).collect());
+        drop(s);
+        let key = |map: &HashMap<i64, String>, id: Option<i64>| json!(id.and_then(|i| map.get(&i)));
         let table: Vec<Vec<String>> = rows
             .iter()
             .map(|a| {
                 let mut j = a.fields.to_json();
                 j["state"] = json!(a.state);
-                j["assignee_person_id"] = json!(a.custody.assignee_person_id);
-                j["service_id"] = json!(a.custody.service_id);
+                j["location"] = key(&locations, a.fields.location_id);
+                j["cost_centre"] = key(&centres, a.fields.cost_centre_id);
+                j["assignee"] = key(&people, a.custody.assignee_person_id);
+                j["service"] = key(&services, a.custody.service_id);
+                j["vendor"] = key(&vendors, a.fields.vendor_id);
                 own.iter()
                     .map(|c| text(&j[*c]))
                     .chain(custom.iter().map(|k| a.fields.custom.get(k).map(text).unwrap_or_default()))

@@ -249,6 +249,19 @@ both!(lists_filter_sort_search_and_scope, |t| {
             .unwrap();
     assert_eq!(csv.lines().count(), 11);
     assert!(csv.starts_with("tag,name,class,state"));
+    // By the keys people know (the cost centre's code, the assignee's employee id), not database ids; and read
+    // back as it was written, it changes nothing.
+    let all = String::from_utf8(t.app.export_assets(&sys(), &params(&[]), "csv").await.unwrap()).unwrap();
+    let head: Vec<&str> = all.lines().next().unwrap().split(',').collect();
+    for col in ["location", "cost_centre", "assignee", "service", "vendor"] {
+        assert!(head.contains(&col), "{col} in {head:?}");
+    }
+    assert!(!head.iter().any(|h| h.ends_with("_id") && *h != "resource_id"), "{head:?}");
+    let row0 = all.lines().find(|l| l.starts_with("LT-000,")).unwrap();
+    assert!(row0.contains(",E1,"), "the assignee's employee id: {row0}");
+    let back = t.app.import_assets(&sys(), all.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert_eq!((back.rows, back.created, back.updated, back.rejected), (30, 0, 0, 0), "{:?}", back.errors);
+    assert_eq!(t.app.get_asset(&sys(), 1).await.unwrap().custody.assignee_person_id, Some(person));
 });
 
 both!(serials_sort_case_insensitively_through_cursor_pages, |t| {
