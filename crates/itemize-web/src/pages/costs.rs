@@ -765,6 +765,57 @@ fn beside_what(rule: &str, left_over: bool) -> String {
 
 // ------------------------------------------------------------------------------------------------ showback
 
+/// Where a month's statement stands, in sentences: closed (the books as closed), restated since it closed (and
+/// where the difference went), and restatements of closed months posted into it. Amounts only for those who
+/// manage allocation (the restatements are the whole organisation's); others are told it is closed.
+async fn period_status(s: &AppState, auth: &Auth, period: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let closed = s.app.closed_periods(&auth.actor).await.unwrap_or_default().iter().any(|(p, _)| p == period);
+    if closed {
+        out.push(format!(
+            "{period} is closed: this is its statement as it was closed, and it no longer changes."
+        ));
+    }
+    // Only those who manage allocation read the restatements (the whole organisation's); others are told the
+    // closed state.
+    let Ok(from_here) = s.app.adjustments(&auth.actor, Some(period), None).await else { return out };
+    let sum_by = |rows: &[itemize_store::AdjustmentRow], key: fn(&itemize_store::AdjustmentRow) -> &str| {
+        let mut by: BTreeMap<String, Decimal> = BTreeMap::new();
+        for r in rows {
+            *by.entry(key(r).to_string()).or_default() += r.effective.parse::<Decimal>().unwrap_or_default();
+        }
+        by
+    };
+    let currency = s.app.config().reporting_currency.code();
+    let words = |by: BTreeMap<String, Decimal>| {
+        by.into_iter()
+            .map(|(p, d)| format!("{} {currency} in {p}", money_text(&d.to_string())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !from_here.is_empty() {
+        out.push(format!(
+            "Restated since it closed: the differences were posted into open months as restatements ({}, \
+             effective), so this statement keeps its closed books.",
+            words(sum_by(&from_here, |r| r.posted_period.as_str()))
+        ));
+    }
+    if let Ok(into_here) = s.app.adjustments(&auth.actor, None, Some(period)).await
+        && !into_here.is_empty()
+    {
+        let by = sum_by(&into_here, |r| r.source_period.as_str());
+        out.push(format!(
+            "Includes restatements of closed months posted into it ({}, effective): each is a row's \
+             \"restatement of\" line, not a cost of this month.",
+            by.into_iter()
+                .map(|(p, d)| format!("{p}: {} {currency}", money_text(&d.to_string())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out
+}
+
 #[derive(Template)]
 #[template(path = "showback.html")]
 struct ShowbackPage {
@@ -781,6 +832,10 @@ struct ShowbackPage {
     own: bool,
     /// The rates used for it (or the one missing), one sentence each.
     own_rates: Vec<String>,
+    /// "billed" or "amortized": named in the title, so a printed statement says which it is.
+    measure_name: &'static str,
+    /// Where the month stands: closed (its books as closed), restated since, restatements posted into it.
+    status: Vec<String>,
     rows: Vec<TableRow>,
     total: Vec<String>,
     allocated: bool,
@@ -929,10 +984,13 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             ])
         )
     };
+    let status = period_status(&s, &auth, &period).await;
     let (me, nav) = shell(&auth, "/showback");
     render(ShowbackPage {
         me,
         nav,
+        measure_name: if measure == Measure::Billed { "billed" } else { "amortized" },
+        status,
         previous: st.previous_period.clone(),
         periods: period_options(&periods, &period),
         by: options(&[("cost-centre", "Cost centre"), ("service", "Business service")], &by_text),

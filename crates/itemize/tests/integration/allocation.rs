@@ -549,6 +549,21 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
     assert_eq!(before, ledger_total(period.clone()).await, "the restated ledger on both sides");
     // Restating an unchanged period posts nothing; an open period is not restated.
     let server = t.serve().await;
+    // The statements say where each month stands: the closed one is its closed books, restated since (and where
+    // the difference went); the open one holds a restatement of it. The title names the measure.
+    let html = server.get(&format!("/showback?period={period}")).await.text().await.unwrap();
+    assert!(html.contains(&format!("{period} is closed: this is its statement as it was closed")), "{html}");
+    assert!(
+        html.contains("Restated since it closed") && html.contains(&format!(" USD in {posted}")),
+        "{html}"
+    );
+    assert!(html.contains("amortized cost, USD, compared with"), "{html}");
+    let html = server.get(&format!("/showback?period={posted}")).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!("Includes restatements of closed months posted into it ({period}: ")),
+        "{html}"
+    );
+    assert!(!html.contains(&format!("{posted} is closed")), "{html}");
     let r = server.post_text(&format!("/api/v1/allocation/restate?period={period}"), "").await;
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
