@@ -517,7 +517,8 @@ impl App {
         authorize(actor, Resource::CostLedger, action).map_err(|e| AppError::Forbidden(e.to_string()))?;
         if actor.scope.is_some() {
             return Err(AppError::Forbidden(
-                "the cost ledger is not yet split by cost centre; a user limited to cost centres cannot see it"
+                "the cost ledger as imported, its imports and the chargeback journal are the whole organisation's; \
+                 a user limited to cost centres sees their costs in the statements, the explorer and the line items"
                     .into(),
             ));
         }

@@ -316,6 +316,15 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     let r =
         server.get_as(&token, &format!("/api/v1/allocation/explain?period={period}&target=cc:cc-9999")).await;
     assert_eq!(r.status(), 404, "a target without cells is not explained to a scoped user");
+    // The ledger as imported is refused to them with where their costs are instead.
+    let r = server.get_as(&token, "/api/v1/cost/imports").await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("sees their costs in the statements, the explorer and the line items")
+    );
     // Something that is no target at all is refused as such, to anyone, on the API and the page.
     for path in ["/api/v1/allocation/explain", "/allocation/explain"] {
         let r = server.get(&format!("{path}?period={period}&target=garbage")).await;

@@ -114,7 +114,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/tokens", "FFFFFFFUA"),
     ("DELETE", "/api/v1/tokens/{id}", "ANNNNNFUA"),
     ("GET", "/api/v1/audit", "AFFFFFAUA"),
-    // The cost ledger is not split by cost centre yet: scoped users see none of it.
+    // The cost ledger as imported is the whole organisation's: scoped users see their costs through allocation.
     ("GET", "/api/v1/cost/imports", "AAAAFFAUA"),
     ("POST", "/api/v1/cost/imports", "AAFFFFFUA"),
     ("GET", "/api/v1/cost/imports/{id}", "AAAAFFAUA"),
