@@ -457,16 +457,27 @@ fn pivot(
     g.head.push(dim_label(&view.group_by));
     let grand = amount(r.total_billed, r.total_effective);
     g.total = money_text(&grand.to_string());
+    // Shown in cents that add up to the total shown, as the statements round theirs (each row alone would
+    // leave the rows a cent or two from the total, and from the statement's row for the same group).
+    let shown = |exact: Decimal, cents: Decimal| Cell {
+        text: money_text(&cents.to_string()),
+        raw: exact.to_string(),
+        href: None,
+    };
     if r.granularity == Granularity::None {
         g.head.extend(["Billed".into(), "Effective".into(), "Lines".into()]);
-        for row in &r.rows {
+        let billed: Vec<Decimal> = r.rows.iter().map(|x| x.billed).collect();
+        let effective: Vec<Decimal> = r.rows.iter().map(|x| x.effective).collect();
+        let billed_cents = itemize_core::money::cents_adding_up(&billed, r.total_billed);
+        let effective_cents = itemize_core::money::cents_adding_up(&effective, r.total_effective);
+        for (i, row) in r.rows.iter().enumerate() {
             let k = key_of(row);
-            let mut eff = money(row.effective);
+            let mut eff = shown(row.effective, effective_cents[i]);
             eff.href = Some(view.lines_link(Some(k.as_deref().unwrap_or(NONE)), None));
             g.rows.push(GridRow {
                 cells: vec![
                     key_cell(&k),
-                    money(row.billed),
+                    shown(row.billed, billed_cents[i]),
                     eff,
                     Cell { text: row.lines.to_string(), raw: row.lines.to_string(), href: None },
                 ],
@@ -474,8 +485,8 @@ fn pivot(
         }
         g.foot = vec![
             "Total".into(),
-            money_text(&r.total_billed.to_string()),
-            money_text(&r.total_effective.to_string()),
+            money_text(&cents(r.total_billed).to_string()),
+            money_text(&cents(r.total_effective).to_string()),
             r.rows.iter().map(|x| x.lines).sum::<i64>().to_string(),
         ];
         return g;
@@ -495,7 +506,10 @@ fn pivot(
     g.head.extend(times.iter().cloned());
     g.head.push("Total".into());
     let mut col_totals = vec![Decimal::ZERO; times.len()];
-    for (k, sum) in &keys {
+    // The rows' totals in cents adding up to the grand total shown.
+    let sums: Vec<Decimal> = keys.iter().map(|(_, s)| *s).collect();
+    let sums_cents = itemize_core::money::cents_adding_up(&sums, grand);
+    for ((k, sum), sum_cents) in keys.iter().zip(&sums_cents) {
         let mut cells = vec![key_cell(k)];
         for (i, t) in times.iter().enumerate() {
             let v = by_key[k].get(t).copied().unwrap_or_default();
@@ -506,14 +520,14 @@ fn pivot(
             }
             cells.push(c);
         }
-        let mut c = money(*sum);
+        let mut c = shown(*sum, *sum_cents);
         c.href = Some(view.lines_link(Some(k.as_deref().unwrap_or(NONE)), None));
         cells.push(c);
         g.rows.push(GridRow { cells });
     }
     g.foot = std::iter::once("Total".to_string())
         .chain(col_totals.iter().map(|d| money_text(&d.to_string())))
-        .chain(std::iter::once(money_text(&grand.to_string())))
+        .chain(std::iter::once(money_text(&cents(grand).to_string())))
         .collect();
     g
 }

@@ -778,6 +778,30 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     assert!(html.contains("is not one of the explorer"), "{html}");
 });
 
+// The explorer's rows are in cents that add up to its total, as a statement's are: three accounts of half a cent
+// each show 0.01, 0.01 and 0.00 under a total of 0.02 (each rounded alone, 0.03 under 0.02).
+both!(explorer_rows_add_up_to_its_total_in_cents, |t| {
+    seed_small(&t).await;
+    import_and_allocate(&t, &focus(&[("0.005", "CC-2"), ("0.005", "CC-2"), ("0.005", "CC-2")]), RULES).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    for granularity in ["none", "month"] {
+        let (_, html) = b
+            .get(&format!(
+                "/costs?from=2026-05&to=2026-05&group_by=billing_account_id&granularity={granularity}"
+            ))
+            .await;
+        let body = &html[html.find("<tbody").unwrap()..html.find("</tbody>").unwrap()];
+        // By the whole range, billed and effective each 0.01, 0.01 and 0.00; by month, the rows' Total column so
+        // (the month's own cells are each rounded).
+        let (zeros, cents) = (body.matches(">0.00<").count(), body.matches(">0.01<").count());
+        let want = if granularity == "none" { (2, 4) } else { (1, 5) };
+        assert_eq!((zeros, cents), want, "{granularity}: {body}");
+        let foot = &html[html.find("<tfoot>").unwrap()..];
+        assert!(foot.contains(">0.02</th>"), "{granularity}: {foot}");
+    }
+});
+
 both!(lines_left_unallocated_say_which_pool_could_not_split, |t| {
     seed_small(&t).await;
     // A pool split by a metric nobody imported has no basis: all of it (the untagged
