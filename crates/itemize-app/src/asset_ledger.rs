@@ -453,6 +453,18 @@ impl App {
         let month: Date = format!("{period}-01")
             .parse()
             .map_err(|_| crate::ledger::bad("period", format!("{period:?} is not a month")))?;
+        // A month that has not begun has no depreciation to post yet (its rates, its disposals and losses are
+        // not known): refused before anything is written, not as a rejected import left behind.
+        let this_month = self.today().first_of_month();
+        if month > this_month {
+            return Err(crate::ledger::bad(
+                "period",
+                format!(
+                    "{period} has not begun (today is {}): depreciation is posted for this month or earlier ones",
+                    self.today()
+                ),
+            ));
+        }
         let (mut lines, assets, write_offs, reinstatements) = self.depreciation_lines(month).await?;
         if lines.is_empty() {
             // Nothing depreciates in the month now. If an earlier posting of it is in the ledger (a cost since

@@ -1470,6 +1470,11 @@ both!(a_lost_asset_retired_or_disposed_later_is_written_off_once, |t| {
         .unwrap();
     let nov = t.app.post_depreciation(&sys(), "2026-11").await.unwrap();
     assert_eq!((nov.assets, nov.write_offs, nov.import.status.as_str()), (2, 1, "active"));
+    // A month that has not begun is refused before anything is recorded (no rejected import left behind).
+    let imports = t.app.cost_imports(&sys(), None, None, 100).await.unwrap().len();
+    let e = t.app.post_depreciation(&sys(), "2027-06").await.unwrap_err();
+    assert!(format!("{e:?}").contains("2027-06 has not begun"), "{e:?}");
+    assert_eq!(t.app.cost_imports(&sys(), None, None, 100).await.unwrap().len(), imports);
     // Its own schedule says the same: depreciated through November, then written off at what was left, worth
     // nothing from then on (before, it still had its value).
     let sc = t.app.depreciation_schedule(&sys(), lost.id, None).await.unwrap();
