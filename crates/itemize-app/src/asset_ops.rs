@@ -673,8 +673,8 @@ impl App {
         if value.is_none() && !p.has("value") {
             p.add("value", "is required");
         }
-        let start = p.parsed::<Date>("start_date", i.start_date, true);
-        let end = p.parsed::<Date>("end_date", i.end_date, true);
+        let start = p.date("start_date", i.start_date, true);
+        let end = p.date("end_date", i.end_date, true);
         if let (Some(s), Some(e)) = (start, end)
             && e < s
         {
@@ -971,7 +971,7 @@ impl App {
                 }
             }
         }
-        let date = p.parsed::<Date>("date", get("date"), true);
+        let date = p.date("date", get("date"), true);
         let kind = get("kind").map(|k| k.to_lowercase()).unwrap_or_else(|| "repair".into());
         if !COST_KINDS.contains(&kind.as_str()) {
             p.add("kind", format!("must be one of {}", COST_KINDS.join(", ")));

@@ -648,6 +648,17 @@ impl App {
                 "check out to a person, a location or a business service",
             )]));
         }
+        // Already out: said as such, not as a lifecycle move from in use to in use.
+        let current = self.get_asset(actor, id).await?;
+        if matches!(current.state, State::InUse | State::OnLoan) {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "assignee_person_id",
+                format!(
+                    "{} is already checked out ({}): check it in first",
+                    current.fields.tag, current.state
+                ),
+            )]));
+        }
         let to = if req.loan.unwrap_or(false) { "on-loan" } else { "in-use" };
         let t = TransitionInput {
             to: Some(to.into()),

@@ -81,6 +81,27 @@ impl Problems {
     }
 
     /// Parses with `FromStr`, reporting the parser's message against the field.
+    /// A calendar date as `YYYY-MM-DD`; anything else is named with the form expected (the parser's own words,
+    /// "failed to parse two digit integer as month", tell a user nothing).
+    pub fn date(&mut self, field: &str, value: Option<String>, required: bool) -> Option<jiff::civil::Date> {
+        let v = match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            Some(v) => v,
+            None => {
+                if required {
+                    self.add(field, "is required");
+                }
+                return None;
+            }
+        };
+        match v.parse::<jiff::civil::Date>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.add(field, format!("`{v}` is not a date: give it as YYYY-MM-DD (2026-03-31)"));
+                None
+            }
+        }
+    }
+
     pub fn parsed<T: std::str::FromStr>(
         &mut self,
         field: &str,
@@ -147,6 +168,20 @@ pub fn email(p: &mut Problems, field: &str, value: Option<String>) -> Option<Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_date_that_is_not_one_is_named_with_the_form_expected() {
+        let mut p = Problems::default();
+        assert_eq!(p.date("warranty_end", Some("2026-13-01".into()), false), None);
+        assert_eq!(
+            p.date("warranty_end", Some(" 2026-12-31 ".into()), false),
+            Some(jiff::civil::date(2026, 12, 31))
+        );
+        assert_eq!(p.date("start_date", None, true), None);
+        let e = p.finish(|| ()).unwrap_err();
+        assert_eq!(e[0].problem, "`2026-13-01` is not a date: give it as YYYY-MM-DD (2026-03-31)");
+        assert_eq!((e[1].field.as_str(), e[1].problem.as_str()), ("start_date", "is required"));
+    }
+
     use super::*;
 
     #[test]

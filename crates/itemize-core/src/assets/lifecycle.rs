@@ -244,7 +244,7 @@ pub fn check_transition(
     };
     let substate = p.parsed::<Substate>("substate", input.substate, false);
     let reason = p.optional_text("reason", input.reason, 1000);
-    let expected_return = p.parsed::<Date>("expected_return", input.expected_return, false);
+    let expected_return = p.date("expected_return", input.expected_return, false);
     let assignee = p.id("assignee_person_id", input.assignee_person_id);
     let location = p.id("location_id", input.location_id);
     let service = p.id("service_id", input.service_id);

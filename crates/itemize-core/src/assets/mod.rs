@@ -237,7 +237,7 @@ pub fn money_amount(p: &mut Problems, field: &str, v: Option<Value>, currency: C
 }
 
 fn date(p: &mut Problems, field: &str, v: Option<String>) -> Option<Date> {
-    p.parsed::<Date>(field, v, false)
+    p.date(field, v, false)
 }
 
 fn text_enum_field<T: FromStr<Err = String>>(p: &mut Problems, field: &str, v: Option<String>) -> Option<T> {

@@ -255,7 +255,7 @@ impl RefKind for Person {
         let manager_id = p.id("manager_id", i.manager_id);
         let status = i.status.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "active".into());
         let status = p.parsed::<PersonStatus>("status", Some(status), true);
-        let leave_date = p.parsed::<Date>("leave_date", i.leave_date, false);
+        let leave_date = p.date("leave_date", i.leave_date, false);
         if status == Some(PersonStatus::Leaver) && leave_date.is_none() && !p.has("leave_date") {
             p.add("leave_date", "is required when status is leaver");
         }

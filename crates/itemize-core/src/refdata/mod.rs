@@ -139,6 +139,36 @@ pub fn json_field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Fi
         let field = if path == "." { name.to_string() } else { path };
         return FieldError::new(field, "is not a known field");
     }
+    // serde's words for a value of the wrong kind or not among the choices, in a user's: "invalid type: string
+    // \"E00123\", expected i64" → "`E00123` is text where a whole number is expected"; "unknown variant `burn`,
+    // expected one of `recycle`, …" → "`burn` is not one of recycle, …".
+    if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        let given = rest.split('`').next().unwrap_or_default();
+        let choices: Vec<&str> = rest
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_default()
+            .split('`')
+            .filter(|c| !c.trim().is_empty() && c.trim() != ",")
+            .collect();
+        let field = if path == "." { "(body)".to_string() } else { path };
+        return FieldError::new(field, format!("`{given}` is not one of {}", choices.join(", ")));
+    }
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another kind of value"));
+        let found = match found.strip_prefix("string ") {
+            Some(s) => format!("`{}` is text", s.trim_matches('"')),
+            None => found.to_string(),
+        };
+        let expected = match expected {
+            "i64" | "u64" | "i32" | "u32" | "u8" | "usize" => "a whole number (an id or a count)",
+            "a string" => "text",
+            "a boolean" => "true or false",
+            other => other,
+        };
+        let field = if path == "." { "(body)".to_string() } else { path };
+        return FieldError::new(field, format!("{found} where {expected} is expected"));
+    }
     // A required field left out is named as itself (`disposal.reference: is required`), not as its object.
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
@@ -202,6 +232,33 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn serde_refusals_are_said_in_a_users_words() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            assignee_person_id: Option<i64>,
+            method: Option<crate::assets::DisposalMethod>,
+            reference: String,
+        }
+        let err = |v: Value| {
+            let e = serde_path_to_error::deserialize::<_, Body>(v).unwrap_err();
+            let f = json_field_error(&e);
+            (f.field, f.problem)
+        };
+        assert_eq!(
+            err(json!({"assignee_person_id": "E00123", "reference": "x"})),
+            (
+                "assignee_person_id".into(),
+                "`E00123` is text where a whole number (an id or a count) is expected".into()
+            )
+        );
+        let (field, problem) = err(json!({"method": "burn", "reference": "x"}));
+        assert_eq!(field, "method");
+        assert!(problem.starts_with("`burn` is not one of recycle, resell, donate, destroy"), "{problem}");
+        assert_eq!(err(json!({})), ("reference".into(), "is required".into()));
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7386() {

@@ -854,6 +854,12 @@ both!(relationships_audits_and_governance, |t| {
     t.app.check_out_asset(&sys(), lap, json!({"assignee_person_id": person})).await.unwrap();
     let lap2 = t.app.create_asset(&sys(), mk("LT-10", "laptop")).await.unwrap().id;
     t.app.check_out_asset(&sys(), lap2, json!({"assignee_person_id": person})).await.unwrap();
+    // Out already: said so, not as a lifecycle move from in use to in use.
+    let e = t.app.check_out_asset(&sys(), lap2, json!({"assignee_person_id": person})).await.unwrap_err();
+    assert!(format!("{e:?}").contains("LT-10 is already checked out (in-use): check it in first"), "{e:?}");
+    // A person given by employee id where the API takes an id is said plainly.
+    let e = t.app.check_out_asset(&sys(), lap, json!({"assignee_person_id": "E1"})).await.unwrap_err();
+    assert!(format!("{e:?}").contains("`E1` is text where a whole number"), "{e:?}");
     t.app
         .update::<itemize_core::refdata::Person>(
             &sys(),
@@ -1664,6 +1670,10 @@ both!(a_cancelled_order_and_a_disposal_dated_before_the_return_are_posted_once, 
     let mut posted = Decimal::ZERO;
     let mut counts = Vec::new();
     for m in ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03"] {
+        if m == "2027-03" {
+            // March is posted once it has begun.
+            t.clock.set("2027-03-05T10:00:00Z".parse().unwrap());
+        }
         let p = t.app.post_depreciation(&sys(), m).await.unwrap();
         counts.push((p.assets, p.write_offs, p.reinstatements));
         posted += Decimal::from_str_exact(&p.totals["USD"]).unwrap();
