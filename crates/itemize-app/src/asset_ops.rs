@@ -219,11 +219,21 @@ pub struct Governance {
     pub inventory_accuracy: Option<String>,
 }
 
+/// `n` of `d` as a percentage with one decimal. Only all of them is 100.0 (2,867 of 2,868 is 99.9, not a
+/// rounded-up 100.0 that hides the one asset missing a value), and only none is 0.0.
 fn pct(n: usize, d: usize) -> String {
     if d == 0 {
         return "100.0".into();
     }
-    format!("{:.1}", (Decimal::from(n as u64) * Decimal::from(100) / Decimal::from(d as u64)).round_dp(1))
+    let exact = Decimal::from(n as u64) * Decimal::from(100) / Decimal::from(d as u64);
+    let mut shown = exact.round_dp(1);
+    if n < d && shown >= Decimal::from(100) {
+        shown = Decimal::new(999, 1);
+    }
+    if n > 0 && shown.is_zero() {
+        shown = Decimal::new(1, 1);
+    }
+    format!("{shown:.1}")
 }
 
 fn contracts_allow(actor: &Actor, action: Action) -> Result<(), AppError> {
@@ -1609,6 +1619,9 @@ mod tests {
         assert_eq!(pct(1, 3), "33.3");
         assert_eq!(pct(0, 0), "100.0");
         assert_eq!(pct(2, 2), "100.0");
+        assert_eq!(pct(2867, 2868), "99.9", "one missing is not all");
+        assert_eq!(pct(1, 5000), "0.1", "one is not none");
+        assert_eq!(pct(0, 5000), "0.0");
     }
 
     #[test]
