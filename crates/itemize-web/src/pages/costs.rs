@@ -850,6 +850,8 @@ struct ShowbackPage {
     measure_name: &'static str,
     /// Where the month stands: closed (its books as closed), restated since, restatements posted into it.
     status: Vec<String>,
+    /// Nothing was imported for the month.
+    no_cost: bool,
     rows: Vec<TableRow>,
     total: Vec<String>,
     allocated: bool,
@@ -883,6 +885,10 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         Err(e) => return app_error(e),
     };
     let param = if by == StatementBy::Service { "service" } else { "cost_centre" };
+    // Months the ledger holds cost for: one without any is said to have none (not to be unallocated), and a
+    // previous month without any is no comparison.
+    let has_cost = periods.contains(&period) || st.total.lines > 0 || !st.total.amount.is_zero();
+    let had_previous = periods.contains(&st.previous_period) || !st.total.previous.is_zero();
     let money = |d: Decimal| money_text(&d.to_string());
     // Shown in cents that add up: each row rounded so the rows sum to the rounded total, in both months; the
     // change is the difference of what is shown. (The CSV and the API keep the exact amounts.)
@@ -903,13 +909,19 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             if by == StatementBy::Service {
                 cells.push(r.cost_centre.clone().unwrap_or_default());
             }
-            cells.extend([
-                money(amount),
-                money(previous),
-                money(amount - previous),
-                r.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
-                r.lines.to_string(),
-            ]);
+            // A previous month with nothing imported has no amount to compare with: "—", not 0.00 and the whole
+            // amount as a change.
+            cells.extend(if had_previous {
+                [
+                    money(amount),
+                    money(previous),
+                    money(amount - previous),
+                    r.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
+                    r.lines.to_string(),
+                ]
+            } else {
+                [money(amount), "—".into(), "—".into(), "—".into(), r.lines.to_string()]
+            });
             if own {
                 cells.push(match &r.local {
                     Some(l) => match l.amount {
@@ -955,13 +967,17 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         total.push(String::new());
     }
     let (amount, previous) = (cents(st.total.amount), cents(st.total.previous));
-    total.extend([
-        money(amount),
-        money(previous),
-        money(amount - previous),
-        st.total.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
-        st.total.lines.to_string(),
-    ]);
+    total.extend(if had_previous {
+        [
+            money(amount),
+            money(previous),
+            money(amount - previous),
+            st.total.change_pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into()),
+            st.total.lines.to_string(),
+        ]
+    } else {
+        [money(amount), "—".into(), "—".into(), "—".into(), st.total.lines.to_string()]
+    });
     if own {
         total.push(String::new());
     }
@@ -1015,7 +1031,8 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         own_rates: st.own_rates(),
         rows,
         total,
-        allocated: st.allocated,
+        allocated: st.allocated || !has_cost,
+        no_cost: !has_cost,
         chart: st.allocated.then(|| {
             let title = if st.rows.len() > bars.len() {
                 format!("Showback {period}, the {} largest of {} rows", bars.len(), st.rows.len())

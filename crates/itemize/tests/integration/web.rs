@@ -410,6 +410,16 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
     // The statement: each cost centre's line leads to its own breakdown and to its line items.
     let (status, html) = b.get("/showback?period=2026-05").await;
     assert_eq!(status, 200);
+    // The first month has no previous one to compare with: "—", not 0.00 and the whole amount as its change.
+    let foot = &html[html.find("<tfoot>").unwrap()..];
+    assert!(foot.contains("<th class=\"num\">—</th>"), "{foot}");
+    assert!(!html.contains("id=\"no-cost\""), "May has cost");
+    // A month nothing was imported for says so, rather than that it is not allocated yet.
+    let (_, empty) = b.get("/showback?period=2020-01").await;
+    assert!(
+        empty.contains("No cost was imported for 2020-01") && !empty.contains("not allocated yet"),
+        "{empty}"
+    );
     let breakdown = "/costs?from=2026-05&#38;to=2026-05&#38;cost_centre=CC-2&#38;group_by=service_name&#38;granularity=none";
     assert!(html.contains(breakdown), "{html}");
     let (_, html) = b.get(&breakdown.replace("&#38;", "&")).await;
