@@ -1361,7 +1361,9 @@ impl App {
     }
 }
 
-/// A statement as CSV: one row per line of the statement, then the total; amounts exact.
+/// A statement as CSV: one row per line of the statement, then the total; amounts exact, and beside them in
+/// cents as the page and the workbook show them (`amount_shown`, `previous_shown`: the rows adding up to the
+/// total), so a spreadsheet that sums the shown column gets the page's total.
 pub fn statement_csv(st: &Statement) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let head = [
@@ -1381,10 +1383,16 @@ pub fn statement_csv(st: &Statement) -> String {
         "own_amount",
         "own_rate",
         "own_rate_date",
+        "amount_shown",
+        "previous_shown",
     ];
     let _ = w.write_record(head);
     let measure = if st.measure == Measure::Billed { "billed" } else { "effective" };
-    for r in st.rows.iter().chain(std::iter::once(&st.total)) {
+    let shown = st.shown(false).into_iter().zip(st.shown(true)).chain(std::iter::once((
+        itemize_core::money::cents(st.total.amount),
+        itemize_core::money::cents(st.total.previous),
+    )));
+    for (r, (amount_shown, previous_shown)) in st.rows.iter().chain(std::iter::once(&st.total)).zip(shown) {
         let _ = w.write_record([
             st.period.as_str(),
             &r.key,
@@ -1402,6 +1410,8 @@ pub fn statement_csv(st: &Statement) -> String {
             &r.local.as_ref().and_then(|l| l.amount).map(|a| a.to_string()).unwrap_or_default(),
             &r.local.as_ref().and_then(|l| l.rate).map(|a| a.to_string()).unwrap_or_default(),
             r.local.as_ref().and_then(|l| l.rate_date.as_deref()).unwrap_or(""),
+            &amount_shown.to_string(),
+            &previous_shown.to_string(),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

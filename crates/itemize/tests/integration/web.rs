@@ -867,9 +867,18 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     assert!(by_id(&html, "own-rates").contains("1 USD = 0.78125 EUR (2026-05-31)"), "{html}");
     let csv = s.get("/api/v1/allocation/showback?period=2026-05&format=csv").await.text().await.unwrap();
     assert!(
-        csv.lines().any(|l| l.contains(",CC-2,") && l.ends_with(",EUR,93.79,0.78125,2026-05-31")),
+        csv.lines().any(|l| l.contains(",CC-2,") && l.contains(",EUR,93.79,0.78125,2026-05-31,")),
         "{csv}"
     );
+    // Beside the exact amounts, the ones the page shows: in cents adding up to the total (120.045 and 7.005
+    // each rounded alone would come to a cent more than 127.05).
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let at = r.headers().unwrap().iter().position(|h| h == "amount_shown").unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let (total, parts) = rows.split_last().unwrap();
+    let sum: Decimal = parts.iter().map(|p| p[at].parse::<Decimal>().unwrap()).sum();
+    assert_eq!(sum.to_string(), total[at].to_string(), "{csv}");
+    assert_eq!(&total[at], "127.05");
     // The workbook: the rows in cents as the page shows them, adding up to the total (120.045 and 7.005 each
     // rounded half up would come to a cent more than 127.05), and the rate beside the euro amount.
     let xlsx = s.get("/api/v1/allocation/showback?period=2026-05&format=xlsx").await.bytes().await.unwrap();
