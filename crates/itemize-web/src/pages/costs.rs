@@ -653,10 +653,16 @@ const LINE_HEAD: &[&str] = &[
 async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
     let pairs: Vec<(String, String)> =
         p.0.iter().filter(|(k, _)| k.as_str() != "format").map(|(k, v)| (k.clone(), v.clone())).collect();
-    let q = match LinesQuery::from_params(&pairs) {
+    let mut q = match LinesQuery::from_params(&pairs) {
         Ok(q) => q,
         Err(e) => return app_error(e),
     };
+    // The download holds every matching line, not the page's hundred (up to a bound that keeps it a download).
+    const CSV_LINES: usize = 100_000;
+    let csv = p.get("format") == Some("csv");
+    if csv {
+        (q.offset, q.limit) = (0, CSV_LINES);
+    }
     let page = match s.app.cost_lines(&auth.actor, &q).await {
         Ok(p) => p,
         Err(e) => return app_error(e),
@@ -680,7 +686,17 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
             ]
         })
         .collect();
-    if p.get("format") == Some("csv") {
+    if csv {
+        if page.total_lines as usize > CSV_LINES {
+            return app_error(AppError::bad_param(
+                "format",
+                format!(
+                    "{} lines match; a download holds at most {CSV_LINES}: narrow the filters, or export the \
+                     month as FOCUS",
+                    page.total_lines
+                ),
+            ));
+        }
         return download("text/csv; charset=utf-8", "line-items.csv", csv_bytes(LINE_HEAD, &rows));
     }
     let with_offset = |o: usize| {
@@ -698,7 +714,8 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
             r
         })
         .collect();
-    let mut csv_pairs = pairs.clone();
+    let mut csv_pairs: Vec<(String, String)> =
+        pairs.iter().filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit")).cloned().collect();
     csv_pairs.push(("format".into(), "csv".into()));
     // The cube has no "(none)" to filter by: such a filter is left to the lines page.
     let mut explorer_pairs: Vec<(String, String)> = pairs

@@ -731,6 +731,12 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     let (_, lines) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2").await;
     assert_eq!((by_id(&lines, "line-count"), by_id(&lines, "lines-effective")), ("2", "15.50"));
     assert!(lines.contains("<th scope=\"row\">pool:shared</th>"), "{lines}");
+    // A page of one line downloads every line it is a page of.
+    let (_, page) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2&limit=1").await;
+    let link = page.split("href=\"").find(|h| h.contains("format=csv")).unwrap().split('"').next().unwrap();
+    assert!(!link.contains("limit") && !link.contains("offset"), "{link}");
+    let (_, csv) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2&limit=1&format=csv").await;
+    assert_eq!(csv.lines().count(), 3, "a header and both lines: {csv}");
     assert_eq!(by_id(&lines, "with-shares-effective"), "16.75");
     let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
     let row = st["rows"].as_array().unwrap().iter().find(|r| r["code"] == "CC-2").unwrap().clone();
