@@ -319,6 +319,10 @@ pub struct SourceLine {
     pub day: String,
     pub billed: Decimal,
     pub effective: Decimal,
+    /// What of the line's effective cost the target holds: all of it when the line is the target's own; for a
+    /// line that went into a pool, its part pro rata (the target's amount from the pool ÷ the pool's lines), so
+    /// the pool's lines are not read as the target's whole cost.
+    pub share_effective: Decimal,
 }
 
 /// The lake columns allocation reads.
@@ -1302,10 +1306,21 @@ impl App {
         // A pooled line belongs to no cost centre of its own (its money was split among the pool's targets):
         // a scoped user sees their share of a pool in `by_rule`, not the pool's lines, which are other teams'.
         let list_pools = scope.is_none();
+        // The target's amount from each pool, to give each pooled line's share.
+        let from_pool: BTreeMap<String, Decimal> = by_rule
+            .values()
+            .filter(|r| r.rule.starts_with("pool:"))
+            .map(|r| (r.rule.clone(), r.effective))
+            .fold(BTreeMap::new(), |mut m, (k, v)| {
+                *m.entry(k).or_default() += v;
+                m
+            });
         let (lines, lines_total) =
             tokio::task::spawn_blocking(move || -> Result<(Vec<SourceLine>, u64), AppError> {
-                let mut out = Vec::new();
+                let mut out: Vec<SourceLine> = Vec::new();
                 let mut total = 0u64;
+                // Each listed pool's lines, all of them (not only those listed), effective.
+                let mut pool_lines: BTreeMap<String, Decimal> = BTreeMap::new();
                 let mut memo = itemize_core::allocation::Memo::new(&rules);
                 scan(&dir, &parts, rules.tag_keys(), |l, c, m| {
                     let rule = match rules.classify_with(&mut memo, l) {
@@ -1325,6 +1340,9 @@ impl App {
                         _ => return,
                     };
                     total += 1;
+                    if rule.starts_with("pool:") {
+                        *pool_lines.entry(rule.clone()).or_default() += c.effective;
+                    }
                     if out.len() < limit {
                         let f = |x: Field| l.fields[x as usize].to_string();
                         out.push(SourceLine {
@@ -1340,9 +1358,16 @@ impl App {
                             day: c.day.to_string(),
                             billed: c.billed,
                             effective: c.effective,
+                            share_effective: c.effective,
                         });
                     }
                 })?;
+                for l in out.iter_mut().filter(|l| l.rule.starts_with("pool:")) {
+                    let pool = pool_lines.get(&l.rule).copied().unwrap_or_default();
+                    let held = from_pool.get(&l.rule).copied().unwrap_or_default();
+                    l.share_effective =
+                        if pool.is_zero() { Decimal::ZERO } else { (l.effective * held / pool).round_dp(10) };
+                }
                 Ok((out, total))
             })
             .await

@@ -1239,6 +1239,7 @@ async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
                     l.resource_id.clone(),
                     l.charge_category.clone(),
                     money_text(&l.effective.to_string()),
+                    money_text(&l.share_effective.to_string()),
                 ]
             })
             .collect(),

@@ -818,6 +818,42 @@ both!(explorer_rows_add_up_to_its_total_in_cents, |t| {
     }
 });
 
+// An explanation lists a pool's lines, which are the whole pool's: each says what of it the target holds, so the
+// lines listed come to what the target holds, not to the pools' totals.
+both!(an_explanation_gives_each_pooled_lines_share, |t| {
+    seed_small(&t).await;
+    let pooled = format!(
+        "{RULES}\n[[pool]]\nname = \"shared\"\nwhen = {{ account = \"A-2\" }}\nsplit = \"proportional\"\n"
+    );
+    // CC-2 has 10.00 of direct cost, CC-1 5.00: the pool's 3.00 splits 2.00 and 1.00.
+    import_and_allocate(&t, &focus(&[("10.00", "CC-2"), ("5.00", "CC-1"), ("3.00", "")]), &pooled).await;
+    let s = t.serve().await;
+    let (_, x) = s.get_json("/api/v1/allocation/explain?period=2026-05&target=cc:CC-2").await;
+    let lines: Vec<(String, String, String)> = x["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["rule"].as_str().unwrap().to_string(),
+                l["effective"].to_string(),
+                l["share_effective"].to_string(),
+            )
+        })
+        .collect();
+    let pool = lines.iter().find(|l| l.0 == "pool:shared").expect("the pool's line is listed");
+    assert_eq!(
+        (pool.1.as_str(), pool.2.trim_matches('"').parse::<Decimal>().unwrap()),
+        ("\"3.00\"", Decimal::new(2, 0)),
+        "{x}"
+    );
+    let held: Decimal = lines.iter().map(|l| l.2.trim_matches('"').parse::<Decimal>().unwrap()).sum();
+    assert_eq!(held, x["total_effective"].as_str().unwrap().parse::<Decimal>().unwrap(), "{x}");
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (_, html) = b.get("/allocation/explain?period=2026-05&target=cc:CC-2").await;
+    assert!(html.contains("Held here") && html.contains(">2.00</td>"), "{html}");
+});
+
 both!(lines_left_unallocated_say_which_pool_could_not_split, |t| {
     seed_small(&t).await;
     // A pool split by a metric nobody imported has no basis: all of it (the untagged
