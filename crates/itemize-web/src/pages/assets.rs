@@ -105,6 +105,10 @@ struct ListPage {
     first: Option<String>,
     export: String,
     labels: String,
+    /// Parameters the form has no field for (a location's list, a sort), kept when it is applied again.
+    kept: Vec<(String, String)>,
+    /// The filters among them, named, each with the list without it.
+    chips: Vec<(String, String)>,
 }
 
 const COLUMNS: &[(&str, Option<&str>)] = &[
@@ -158,8 +162,42 @@ async fn list(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Respo
     let mut plain = p.clone();
     plain.0.remove("cursor");
     plain.0.remove("limit");
+    // A list reached from a location, a cost centre or a person keeps that filter, named on the page and kept
+    // when the form is applied (it was dropped by the form and never said).
+    let kept: Vec<(String, String)> = plain
+        .0
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "q" | "state" | "class"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut chips = Vec::new();
+    for (k, v) in kept.iter().filter(|(k, _)| k != "sort") {
+        let named = |kind: Kind, what: &str| {
+            let s = &s;
+            let auth = &auth;
+            let what = what.to_string();
+            async move {
+                let id = v.parse::<i64>().unwrap_or_default();
+                let name = names(s, auth, kind, vec![id]).await.remove(&id).unwrap_or_else(|| v.clone());
+                format!("{what}: {name}")
+            }
+        };
+        let label = match k.as_str() {
+            "location_id" => named(Kind::Location, "Location").await,
+            "cost_centre_id" => named(Kind::CostCentre, "Cost centre").await,
+            "assignee_person_id" => named(Kind::Person, "Assigned to").await,
+            "vendor_id" => named(Kind::Vendor, "Vendor").await,
+            "service_id" => named(Kind::Service, "Service").await,
+            _ => format!("{}: {v}", k.replace('_', " ")),
+        };
+        let mut without = plain.clone();
+        without.0.remove(k);
+        chips.push((label, link("/assets", &without)));
+    }
     let (me, nav) = shell(&auth, "/assets");
     render(ListPage {
+        kept,
+        chips,
         me,
         nav,
         q: p.get("q").unwrap_or_default().to_string(),

@@ -181,6 +181,14 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
         .unwrap();
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    // A location's list (a link from the location's page) names its filter and keeps it when the form is applied.
+    let (_, html) = b.get(&format!("/assets?location_id={loc}&sort=-purchase_date")).await;
+    assert!(html.contains("<span class=\"chip\">Location: London"), "{html}");
+    assert!(
+        html.contains(&format!("<input type=\"hidden\" name=\"location_id\" value=\"{loc}\">")),
+        "{html}"
+    );
+    assert!(html.contains("<input type=\"hidden\" name=\"sort\" value=\"-purchase_date\">"), "{html}");
     let (status, html) = b.get(&format!("/assets/{}/edit", a.id)).await;
     assert_eq!(status, 200);
     let etag = a.etag();
