@@ -150,6 +150,11 @@ pub struct Tco {
     /// Sum in the asset's currency; amounts in other currencies are listed under `other_currencies`.
     pub total: String,
     pub other_currencies: BTreeMap<String, String>,
+    /// Everything in the asset's currency: `total` plus each other currency's sum at the latest rate on or
+    /// before today; `None` when a rate is missing (`rates` says which).
+    pub total_converted: Option<String>,
+    /// The rates used for `total_converted` (or the one missing), one sentence each.
+    pub rates: Vec<String>,
     pub book_value_today: Option<String>,
 }
 
@@ -1210,8 +1215,36 @@ impl App {
             None => None,
         };
         total.rescale(a.fields.currency.minor_units());
+        // The other currencies at today's rates, each named: one total of ownership in the asset's currency.
+        let (mut total_converted, mut rates) = (None, Vec::new());
+        if !other.is_empty() {
+            let table = self.rate_table().await?;
+            let mut sum = total;
+            let mut complete = true;
+            for (code, amount) in &other {
+                let Ok(from) = code.parse::<itemize_core::Currency>() else { continue };
+                match table.rate(from, a.fields.currency, today) {
+                    Ok((rate, on)) => {
+                        sum += *amount * rate;
+                        rates.push(format!(
+                            "1 {code} = {} {cur} ({on})",
+                            crate::rates::rate_text(&rate.to_string())
+                        ));
+                    }
+                    Err(e) => {
+                        complete = false;
+                        rates.push(e);
+                    }
+                }
+            }
+            if complete {
+                total_converted = Some(itemize_core::money::cents(sum).to_string());
+            }
+        }
         Ok(Tco {
             asset_id,
+            total_converted,
+            rates,
             currency: cur,
             purchase: purchase.to_string(),
             contracts: shares,

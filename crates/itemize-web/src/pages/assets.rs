@@ -468,6 +468,9 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
                 for c in &t.contracts {
                     let name = c["name"].as_str().or(c["number"].as_str()).unwrap_or("contract").to_string();
                     let share = c["share"].as_str().map(money_text).unwrap_or_else(|| c["share"].to_string());
+                    // Each amount with its currency: a contract in another currency than the asset's is not
+                    // part of the asset-currency total below.
+                    let share = format!("{share} {}", c["currency"].as_str().unwrap_or(""));
                     v.push((format!("Contract: {name}"), share));
                 }
                 for c in &t.one_off {
@@ -491,9 +494,17 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
                         c["effective"].as_str().map(money_text).unwrap_or_default(),
                     ));
                 }
-                v.push((format!("Total ({})", t.currency), money_text(&t.total)));
-                for (cur, amount) in &t.other_currencies {
-                    v.push((format!("Also in {cur}"), money_text(amount)));
+                if t.other_currencies.is_empty() {
+                    v.push((format!("Total ({})", t.currency), money_text(&t.total)));
+                } else {
+                    v.push((format!("Subtotal in {}", t.currency), money_text(&t.total)));
+                    for (cur, amount) in &t.other_currencies {
+                        v.push((format!("Subtotal in {cur}"), money_text(amount)));
+                    }
+                    v.push((
+                        format!("Total in {} at today's rates ({})", t.currency, t.rates.join("; ")),
+                        t.total_converted.as_deref().map(money_text).unwrap_or_else(|| "no rate".into()),
+                    ));
                 }
                 v
             })

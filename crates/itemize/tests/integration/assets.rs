@@ -724,6 +724,18 @@ both!(tco_counts_each_term_and_splits_to_the_currency_unit, |t| {
         ]
     );
     assert_eq!((tx.total.as_str(), tx.other_currencies["JPY"].as_str()), ("1593.34", "334"));
+    // One total of ownership in the asset's currency, the yen at today's rate, named; without a rate, none, and
+    // the missing rate said.
+    assert!(
+        tx.total_converted.is_none() && tx.rates[0].contains("no exchange rate from JPY"),
+        "{:?}",
+        tx.rates
+    );
+    let rates = format!("date,from,to,rate\n2026-11-20,JPY,{},0.0065\n", tx.currency);
+    t.app.import_rates(&sys(), &rates, "test").await.unwrap();
+    let tx = t.app.tco(&sys(), x).await.unwrap();
+    assert_eq!(tx.total_converted.as_deref(), Some("1595.51"), "1593.34 + 334 × 0.0065");
+    assert_eq!(tx.rates, [format!("1 JPY = 0.0065 {} (2026-11-20)", tx.currency)]);
     let ty = t.app.tco(&sys(), y).await.unwrap();
     assert_eq!(shares(&ty), [row("AUTO", "180.00", 3), row("THIRDS", "33.33", 1), row("YEN", "333", 1)]);
     assert_eq!((ty.total.as_str(), ty.other_currencies["JPY"].as_str()), ("1413.33", "333"));
