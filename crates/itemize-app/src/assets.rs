@@ -796,10 +796,14 @@ impl App {
         loop {
             let page = self.list_assets(actor, &params).await?;
             all.extend(page.items);
+            // Named as the filters' doing: the caller gave no `limit`.
             if let Some((n, why)) = cap
                 && all.len() > n
             {
-                return Err(AppError::bad_param("limit", why));
+                return Err(AppError::BadRequest {
+                    message: why.to_string(),
+                    details: vec![FieldError::new("filters", why)],
+                });
             }
             match page.next {
                 Some(c) => params = params.with("cursor", c),

@@ -299,6 +299,14 @@ impl App {
                 )
                 .await?;
         }
+        if assets.is_empty() {
+            // Not a blank sheet to print.
+            let why = "no asset matches these filters: there is no label to print";
+            return Err(AppError::BadRequest {
+                message: why.into(),
+                details: vec![itemize_core::FieldError::new("filters", why)],
+            });
+        }
         let labels: Vec<Label> = assets.iter().map(Label::from).collect();
         match format {
             "pdf" => pdf(&labels),

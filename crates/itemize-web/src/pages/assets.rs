@@ -246,7 +246,7 @@ async fn labels_page(State(s): State<AppState>, auth: Auth, Params(p): Params) -
             )),
             format!("{} label(s), each with its tag, name, serial and a QR code of its tag.", all.len()),
         ),
-        Err(AppError::BadRequest { details, .. }) if details.iter().any(|d| d.field == "limit") => (
+        Err(AppError::BadRequest { details, .. }) if details.iter().any(|d| d.field == "filters") => (
             None,
             format!(
                 "More than {LABELS_AT_ONCE} assets match these filters, and one download holds at most {LABELS_AT_ONCE} \

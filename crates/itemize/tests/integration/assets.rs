@@ -1130,6 +1130,9 @@ both!(snipe_it_imports_including_broken_files, |t| {
     assert!(matching >= 1);
     assert_eq!(svg.matches("class=\"label\"").count(), matching);
     let pdf = t.app.asset_labels(&sys(), &params(&[("q", "ICC")]), "pdf").await.unwrap();
+    // Nothing matching is no blank sheet to print: said so, on the filters.
+    let e = t.app.asset_labels(&sys(), &params(&[("q", "nothing-has-this")]), "pdf").await.unwrap_err();
+    assert!(e.to_string().contains("no asset matches these filters"), "{e:?}");
     assert!(pdf.starts_with(b"%PDF-1.4"));
 });
 
