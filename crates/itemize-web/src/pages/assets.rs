@@ -1038,9 +1038,10 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
 }
 
 async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    let days: u32 = match p.get("days").unwrap_or("90").parse() {
-        Ok(d) if d <= 3660 => d,
-        _ => return app_error(AppError::bad_param("days", "is a number of days up to 3660")),
+    // As the API reads it: 1 to 3650 days.
+    let days = match crate::alloc_api::count(&p, "days", 90, 3650) {
+        Ok(d) => d as u32,
+        Err(e) => return app_error(e),
     };
     let list = match s.app.renewal_calendar(&auth.actor, days).await {
         Ok(l) => l,

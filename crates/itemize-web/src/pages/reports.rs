@@ -259,8 +259,17 @@ async fn overdue(State(s): State<AppState>, auth: Auth) -> Response {
 
 // ------------------------------------------------------------------------------------------------ leavers
 
-async fn offboarding(State(s): State<AppState>, auth: Auth) -> Response {
-    let list = match s.app.offboarding(&auth.actor, None).await {
+async fn offboarding(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    // One leaver's checklist, as the API gives it (`person_id`), or everyone's.
+    if let Err(e) = p.only(&["person_id"]) {
+        return app_error(e);
+    }
+    let person = match p.get("person_id").map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return app_error(AppError::bad_param("person_id", "is not an id")),
+    };
+    let list = match s.app.offboarding(&auth.actor, person).await {
         Ok(l) => l,
         Err(e) => return app_error(e),
     };

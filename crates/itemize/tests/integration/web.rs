@@ -181,6 +181,11 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
         .unwrap();
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    // Pages read their parameters as the API does: no renewals over 0 days, one leaver's checklist by id.
+    assert_eq!(b.get("/contracts/renewals?days=0").await.0, 400);
+    assert_eq!(b.get("/assets/offboarding?person_id=abc").await.0, 400);
+    let (status, html) = b.get("/assets/offboarding?person_id=999999").await;
+    assert!(status == 200 && html.contains("Leavers (0)"), "{html}");
     // A location's list (a link from the location's page) names its filter and keeps it when the form is applied.
     let (_, html) = b.get(&format!("/assets?location_id={loc}&sort=-purchase_date")).await;
     assert!(html.contains("<span class=\"chip\">Location: London"), "{html}");
