@@ -1449,7 +1449,14 @@ fn import_row(i: &ImportSummary) -> TableRow {
             i.rows_rejected.to_string(),
             money_text(&effective.to_string()),
             i.created_by.clone(),
-            i.created_at.clone().unwrap_or_default(),
+            // "2026-12-05 16:36 UTC", not the stored RFC 3339 with its microseconds.
+            i.created_at
+                .as_deref()
+                .map(|t| {
+                    t.parse::<jiff::Timestamp>()
+                        .map_or_else(|_| t.to_string(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                })
+                .unwrap_or_default(),
         ],
         links: vec![Link { href: format!("/imports/{}", i.id), text: "details".into() }],
     }

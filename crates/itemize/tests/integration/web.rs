@@ -711,6 +711,10 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
     // Three imports fit on a page: no link to older ones; a parameter the page does not know is named.
     let (_, html) = b.get("/imports").await;
     assert!(!html.contains("Older imports"), "{html}");
+    assert!(
+        html.contains("2026-11-22 09:00 UTC") && !html.contains("2026-11-22T09:00:00"),
+        "times as people read them"
+    );
     let (status, html) = b.get("/imports?period=2026-05").await;
     assert_eq!(status, 400);
     assert!(html.contains("period"), "{html}");
