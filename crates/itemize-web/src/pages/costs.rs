@@ -1650,6 +1650,11 @@ struct ImportPage {
     counts: Vec<(String, u64)>,
     errors_total: u64,
     share: String,
+    /// The imports that replaced some of its parts (a newer export of the same period, or invoice), and how
+    /// many of its parts they replaced.
+    replaced_by: Vec<i64>,
+    replaced_parts: usize,
+    parts: usize,
 }
 
 async fn import_page(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
@@ -1657,6 +1662,11 @@ async fn import_page(State(s): State<AppState>, auth: Auth, PageId(id): PageId) 
         Ok(i) => i,
         Err(e) => return app_error(e),
     };
+    let partitions = s.app.cost_import_partitions(&auth.actor, id).await.unwrap_or_default();
+    let mut replaced_by: Vec<i64> = partitions.iter().filter_map(|p| p.superseded_by).collect();
+    replaced_by.sort_unstable();
+    replaced_by.dedup();
+    let replaced_parts = partitions.iter().filter(|p| p.superseded_by.is_some()).count();
     let mut totals = Vec::new();
     let (mut billed, mut rejected) = (Decimal::ZERO, 0u64);
     if let Some(t) = &i.totals {
@@ -1699,6 +1709,9 @@ async fn import_page(State(s): State<AppState>, auth: Auth, PageId(id): PageId) 
             .collect(),
         counts: report.counts.clone().into_iter().collect(),
         errors_total: report.total,
+        replaced_by,
+        replaced_parts,
+        parts: partitions.len(),
         share: if rejected > 0 {
             format!(
                 "{rejected} row(s) left out ({} of rows read)",

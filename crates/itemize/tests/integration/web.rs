@@ -708,6 +708,12 @@ both!(lists_filter_sort_and_page_without_javascript, |t| {
     assert_eq!(b.get("/contracts?archived=maybe").await.0, 400);
     let (_, html) = b.get("/imports?status=superseded").await;
     assert_eq!(html.matches("superseded</td>").count(), 2, "two bills restated by the third: {html}");
+    // A superseded import's page names and links the import that replaced it.
+    let active = t.app.cost_imports(&sys(), Some("active"), None, 10).await.unwrap()[0].id;
+    let old = t.app.cost_imports(&sys(), Some("superseded"), None, 10).await.unwrap()[0].id;
+    let (_, page) = b.get(&format!("/imports/{old}")).await;
+    let replaced = &page[page.find("id=\"replaced-by\"").expect("the replacement is named")..];
+    assert!(replaced.contains(&format!("<a href=\"/imports/{active}\">import {active}</a>")), "{replaced}");
     // Three imports fit on a page: no link to older ones; a parameter the page does not know is named.
     let (_, html) = b.get("/imports").await;
     assert!(!html.contains("Older imports"), "{html}");
