@@ -368,6 +368,24 @@ impl App {
         Ok(TagKeys::new(&doc.tag_aliases))
     }
 
+    /// The tag keys the rules in force for `period` care about: those they give aliases for (`cost_centre`,
+    /// `service`: what they allocate by) and the dimensions they keep; lower-case, in that order, once each.
+    pub async fn rule_tag_keys(&self, period: &str) -> Result<Vec<String>, AppError> {
+        let Some(r) = self.store().session().await?.rule_set_for(period).await? else {
+            return Ok(Vec::new());
+        };
+        let doc = parse_rule_set(&r.body)
+            .map_err(|e| AppError::Refused(format!("the rules in force for {period}: {e}")))?;
+        let mut keys: Vec<String> = Vec::new();
+        for k in doc.tag_aliases.keys().chain(&doc.dimensions) {
+            let k = k.to_lowercase();
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        Ok(keys)
+    }
+
     /// Ledger totals by the query's dimensions, in the reporting currency.
     pub async fn ledger_totals(&self, actor: &Actor, q: &LedgerQuery) -> Result<LedgerTotals, AppError> {
         self.cost_allow(actor, Action::Read)?;

@@ -334,16 +334,30 @@ async fn build(app: &App, auth: &Auth) -> Result<OverviewPage, AppError> {
         }
         if let Some(h) = hygiene? {
             let tagged = Decimal::ONE_HUNDRED - h.untagged_share;
+            // Any tag at all counts for the headline (an asset-class tag on depreciation too), so it is called
+            // that; beside it, the coverage of the keys the rules allocate by and keep, which is what allocation
+            // can use (the three most covering keys when the rules name none).
+            let wanted = app.rule_tag_keys(last).await.unwrap_or_default();
+            let named: Vec<String> = wanted
+                .iter()
+                .map(|w| {
+                    let share = h.keys.iter().find(|k| &k.key == w).map_or(Decimal::ZERO, |k| k.share);
+                    format!("{w} {share}%")
+                })
+                .collect();
             page.tiles.push(Tile {
-                label: format!("Tag coverage, {last}"),
+                label: format!("Spend with any tag, {last}"),
                 value: format!("{tagged}%"),
-                note: h
-                    .keys
-                    .iter()
-                    .take(3)
-                    .map(|k| format!("{} {}%", k.key, k.share))
-                    .collect::<Vec<_>>()
-                    .join(" · "),
+                note: if named.is_empty() {
+                    h.keys
+                        .iter()
+                        .take(3)
+                        .map(|k| format!("{} {}%", k.key, k.share))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                } else {
+                    named.join(" · ")
+                },
                 href: format!("/costs?{}", query(&[("from", last), ("to", last), ("group_by", "target")])),
             });
         }

@@ -236,6 +236,17 @@ async fn every_link_on_the_demo_pages_answers() {
     }
     // The overview's renewals say which notice dates have passed (the demo's date is 2026-11-22).
     let overview = s.get("/").await.text().await.unwrap();
+    // Its tagging tile says what it counts (any tag) and gives the coverage of the keys the rules allocate by
+    // and keep, below it (an asset-class tag on depreciation is a tag, not a cost centre).
+    let tile =
+        overview.split("Spend with any tag").nth(1).expect("the tagging tile").split("</a>").next().unwrap();
+    for key in ["cost_centre ", "service ", "team ", "environment "] {
+        assert!(tile.contains(key), "{key} in {tile}");
+    }
+    let pct = |text: &str| -> rust_decimal::Decimal { text.trim().trim_end_matches('%').parse().unwrap() };
+    let value = tile.split("class=\"value\">").nth(1).unwrap().split('<').next().unwrap();
+    let cost_centre = tile.split("cost_centre ").nth(1).unwrap().split('%').next().unwrap();
+    assert!(pct(cost_centre) < pct(value), "depreciation's asset-class tag is no cost centre: {tile}");
     let renewals = overview.split("id=\"renewals\"").nth(1).unwrap().split("</table>").next().unwrap();
     let notices: Vec<&str> = renewals
         .split("<tr><td>")
