@@ -725,8 +725,8 @@ impl App {
     pub(crate) async fn rules_for(&self, period: &str) -> Result<(RuleSetRow, Rules, Catalog), AppError> {
         let row = self.store().session().await?.rule_set_for(period).await?.ok_or_else(|| {
             AppError::Refused(format!(
-                "no allocation rule set is in force for {period}; add one (itemize rules apply FILE) whose \
-                 effective_from is {period} or earlier"
+                "no allocation rule set is in force for {period}; add one whose effective_from is {period} \
+                 or earlier (the rules page, POST /api/v1/allocation/rules?apply=true, or itemize rules apply FILE)"
             ))
         })?;
         let catalog = self.catalog(period, None).await?;
@@ -1648,8 +1648,8 @@ impl App {
             };
             return Err(AppError::Refused(if self.ledger_periods().await?.iter().any(|p| p == period) {
                 format!(
-                    "{period} is not closed; a journal is exported for closed periods only (itemize close \
-                     --period {period}); {which}"
+                    "{period} is not closed; a journal is exported for closed periods only (close it: POST \
+                     /api/v1/allocation/close?period={period}, or itemize close --period {period}); {which}"
                 )
             } else {
                 format!("{period} has no costs in the ledger, so no journal; {which}")

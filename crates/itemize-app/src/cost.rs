@@ -1004,8 +1004,9 @@ impl App {
             row.status = "rejected".into();
             row.rows_ingested = 0;
             row.message = Some(format!(
-                "{} of {} rows are invalid; nothing was imported (fix them, or import with --lenient to \
-                 quarantine them)",
+                "{} of {} rows are invalid; nothing was imported (fix them, or import leniently to \
+                 quarantine them: the upload's \"lenient\" box, lenient=true in the API, --lenient on the command \
+                 line)",
                 report.total, processed.rows_read
             ));
             row.report_json = Some(json(&report));

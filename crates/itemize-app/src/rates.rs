@@ -88,7 +88,7 @@ impl RateTable {
         }
         Err(format!(
             "no exchange rate from {from} to {to} on or within {RATE_LOOKBACK_DAYS} days before {date}; \
-             import rates first (itemize import rates FILE)"
+             import rates first (the rates upload, POST /api/v1/cost/rates, or itemize import rates FILE)"
         ))
     }
 }

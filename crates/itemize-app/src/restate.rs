@@ -108,8 +108,8 @@ impl App {
         let closed: BTreeMap<String, i64> = s.closed_periods().await?.into_iter().collect();
         let Some(&run_id) = closed.get(period) else {
             return Err(AppError::Refused(format!(
-                "{period} is not closed; an open period is simply allocated again (itemize allocate --period \
-                 {period})"
+                "{period} is not closed; an open period is simply allocated again (POST \
+                 /api/v1/allocation/runs?period={period}, or itemize allocate --period {period})"
             )));
         };
         let mut posted = next_period(period);

@@ -217,7 +217,9 @@ pub fn open(
             let Some(mapping) = mapping else {
                 return Err(OpenError::Unrecognised(vec![(
                     Format::Generic,
-                    "an XLSX workbook is read through a mapping: give one with --mapping FILE.toml".into(),
+                    "an XLSX workbook is read through a mapping: give one (mapping= in the API, --mapping \
+                     FILE.toml on the command line)"
+                        .into(),
                 )]));
             };
             if let Some(f) = format.filter(|f| *f != Format::Generic) {
@@ -396,7 +398,10 @@ fn open_text(
             Format::Gcp => gcp::detect(&header).map(|()| None),
             Format::GcpJson => Err("the file is CSV, not JSON lines".into()),
             Format::Generic => match mapping {
-                None => Err("needs a mapping (--mapping FILE.toml)".into()),
+                None => {
+                    Err("needs a mapping (mapping= in the API, --mapping FILE.toml on the command line)"
+                        .into())
+                }
                 // A mapping with a delimiter of its own reads the header with it.
                 Some(m) if m.delimiter() != b',' => {
                     let mut r =

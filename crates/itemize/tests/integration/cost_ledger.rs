@@ -192,6 +192,10 @@ both!(every_fixture_lands_to_the_last_digit, |t| {
     assert_eq!(first.column.as_deref(), Some("BillingCurrency"));
     assert_eq!(first.value.as_deref(), Some("CAD"));
     assert!(first.reason.contains("CAD to USD") && first.reason.contains("2023-09-02"), "{}", first.reason);
+    // What to do next is said for every way in, not only the command line.
+    assert!(first.reason.contains("POST /api/v1/cost/rates"), "{}", first.reason);
+    let message = s.message.clone().unwrap_or_default();
+    assert!(message.contains("lenient=true in the API") && message.contains("--lenient"), "{message}");
     rates(&t, "date,from,to,rate\n2023-09-01,CAD,USD,0.7391\n").await;
     let s = import(&t, &path, ImportOptions::default()).await;
     assert_eq!(s.status, "active", "{:?}", s.message);
