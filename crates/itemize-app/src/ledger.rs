@@ -129,6 +129,13 @@ pub struct TotalRow {
     pub effective_cost: Decimal,
     pub list_cost: Decimal,
     pub contracted_cost: Decimal,
+    /// Grouped by billing currency, the group's billed and effective cost in that currency, as the invoices
+    /// give them (the amounts above are in the reporting currency); absent otherwise (a sum of several
+    /// currencies is none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_cost_in_billing_currency: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_cost_in_billing_currency: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,6 +234,8 @@ struct Acc {
     effective: Decimal,
     list: Decimal,
     contracted: Decimal,
+    /// In the billing currency, when the query groups by it.
+    own: Option<(Decimal, Decimal)>,
 }
 
 impl Acc {
@@ -238,6 +247,8 @@ impl Acc {
             effective_cost: self.effective,
             list_cost: self.list,
             contracted_cost: self.contracted,
+            billed_cost_in_billing_currency: self.own.map(|o| o.0),
+            effective_cost_in_billing_currency: self.own.map(|o| o.1),
         }
     }
 }
@@ -284,6 +295,11 @@ fn totals_of(
     let res = q.resource.as_ref().map(|_| want("resource_id"));
     let tag = q.tag.as_ref().map(|_| want("tags"));
     let cat = q.charge_category.as_ref().map(|_| want("charge_category"));
+    // Grouped by billing currency, each group is in one currency: its amounts in it are summed too.
+    let own = q
+        .group_by
+        .contains(&Dimension::BillingCurrency)
+        .then(|| (want("billed_cost"), want("effective_cost")));
     let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
     for p in parts {
         let path = lake_dir.join(&p.lake_path);
@@ -338,6 +354,11 @@ fn totals_of(
                 a.effective += dec(&b.columns[1], row);
                 a.list += dec(&b.columns[2], row);
                 a.contracted += dec(&b.columns[3], row);
+                if let Some((bi, ei)) = own {
+                    let o = a.own.get_or_insert((Decimal::ZERO, Decimal::ZERO));
+                    o.0 += dec(&b.columns[bi], row);
+                    o.1 += dec(&b.columns[ei], row);
+                }
             }
             Ok(())
         })

@@ -199,6 +199,21 @@ both!(every_fixture_lands_to_the_last_digit, |t| {
     rates(&t, "date,from,to,rate\n2023-09-01,CAD,USD,0.7391\n").await;
     let s = import(&t, &path, ImportOptions::default()).await;
     assert_eq!(s.status, "active", "{:?}", s.message);
+    // Grouped by billing currency, the ledger gives each currency's amounts as the invoice does, beside the
+    // reporting currency's: the Canadian bill in dollars Canadian, to the cent of the import's own totals.
+    let q = LedgerQuery::from_params(&[
+        ("group_by".into(), "billing_currency".into()),
+        ("from".into(), "2023-09".into()),
+        ("to".into(), "2023-09".into()),
+    ])
+    .unwrap();
+    let totals = t.app.ledger_totals(&sys(), &q).await.unwrap();
+    let cad = totals.rows.iter().find(|r| r.keys == [Some("CAD".to_string())]).expect("a CAD group");
+    let own = &s.totals.as_ref().unwrap().by_period["2023-09"]["CAD"];
+    assert_eq!(cad.billed_cost_in_billing_currency, Some(own.billed_cost));
+    assert_eq!(cad.billed_cost, own.billed_cost_reporting);
+    assert_ne!(cad.billed_cost, own.billed_cost, "the reporting currency's is another amount");
+    assert_eq!(totals.total.billed_cost_in_billing_currency, None, "no sum of several currencies");
     // All four, by Microsoft's rules for the sample's charges (on-demand and spot usage, no commitments): billed
     // and effective are the cost, list the pay-as-you-go price × quantity, contracted the unit price × quantity.
     let charges: std::collections::BTreeSet<(String, String)> = csv::Reader::from_path(&path)
