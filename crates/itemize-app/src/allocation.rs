@@ -1249,13 +1249,11 @@ impl App {
         self.allocation_read(actor)?;
         check_period("period", period)?;
         let well_formed = target == "unallocated"
-            || ["cc:", "svc:", "pool:"]
-                .iter()
-                .any(|p| target.strip_prefix(p).is_some_and(|c| !c.trim().is_empty()));
+            || ["cc:", "svc:"].iter().any(|p| target.strip_prefix(p).is_some_and(|c| !c.trim().is_empty()));
         if !well_formed {
             return Err(AppError::bad_param(
                 "target",
-                format!("`{target}` is not a target: give cc:CODE, svc:CODE, pool:NAME or unallocated"),
+                format!("`{target}` is not a target: give cc:CODE, svc:CODE or unallocated"),
             ));
         }
         let scope = self.scope_codes(actor).await?;
@@ -1280,6 +1278,14 @@ impl App {
                 || cells.iter().any(|c| !c.cost_centre.as_ref().is_some_and(|cc| scope.contains(cc))))
         {
             return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
+        }
+        // Nothing allocated to it in the period (a code misspelt, a target of another month): not an empty
+        // explanation.
+        if cells.is_empty() {
+            return Err(AppError::NotFound {
+                kind: "allocation target",
+                id: format!("{target} in {period}"),
+            });
         }
         drop(s);
         let mut by_rule: BTreeMap<(String, String), ExplainRule> = BTreeMap::new();

@@ -112,6 +112,20 @@ const SNIPE: &[(&str, &str)] = &[
     ("current value", "_ignore"),
     ("depreciation", "_ignore"),
     ("default location", "_ignore"),
+    // Snipe-IT's custom asset report words the purchase as "Purchased" and "Cost", the end of life "EOL", and
+    // adds columns about the person and the depreciation it computed (itemize computes its own).
+    ("purchased", "purchase_date"),
+    ("cost", "purchase_cost"),
+    ("eol", "end_of_life"),
+    ("type", "_category"),
+    ("employee no.", "_person_username"),
+    ("manager", "_ignore"),
+    ("department", "_ignore"),
+    ("title", "_ignore"),
+    ("value", "_ignore"),
+    ("diff", "_ignore"),
+    ("fully depreciated", "_ignore"),
+    ("checkout date", "_ignore"),
     ("item name", "name"),
     ("serial", "serial"),
     ("serial number", "serial"),
@@ -492,6 +506,13 @@ impl App {
             }
         }
         let mut person_by: HashMap<String, i64> = HashMap::new();
+        // Leavers are people assets are recovered from: an import records what they still hold (the register as
+        // it is), and says so.
+        let leavers: std::collections::HashSet<i64> = people
+            .iter()
+            .filter(|p| p.fields.status == itemize_core::refdata::PersonStatus::Leaver)
+            .map(|p| p.id.into())
+            .collect();
         // Snipe-IT's export names whom an asset is checked out to by full name: the people of that name.
         let mut people_named: HashMap<String, Vec<i64>> = HashMap::new();
         for p in &people {
@@ -623,6 +644,9 @@ impl App {
                     },
                     "_person_email" | "_person_username" | "assignee" => match person_by.get(&v.to_lowercase()) {
                         Some(id) => {
+                            if leavers.contains(id) {
+                                warnings.push(format!("row {line}: {col} `{v}` is a leaver: the asset is recorded as still with them, among what to recover (Leavers)"));
+                            }
                             first.insert("assignee_person_id".into(), json!(id));
                         }
                         None if snipe => warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people; the asset is imported unassigned")),
@@ -630,6 +654,9 @@ impl App {
                     },
                     "_person_name" => match people_named.get(&v.to_lowercase()).map(Vec::as_slice) {
                         Some([id]) => {
+                            if leavers.contains(id) {
+                                warnings.push(format!("row {line}: {col} `{v}` is a leaver: the asset is recorded as still with them, among what to recover (Leavers)"));
+                            }
                             first.insert("assignee_person_id".into(), json!(id));
                         }
                         Some(more) => warnings.push(format!("row {line}: {col} `{v}` names {} people; the asset is imported unassigned (give an e-mail or username to tell them apart)", more.len())),

@@ -6,8 +6,9 @@
 //! one without a ChargeFrequency gets the category's (Usage-Based for usage, One-Time otherwise, as AWS's own
 //! FOCUS conversion marks tax), one without a ServiceSubcategory gets `Other (<its ServiceCategory>)`, FOCUS's
 //! value for a subcategory not told, and a provider's unit that is not in FOCUS's unit format (`GB-Mo`,
-//! `10K Test Runs`) is written in it (`GB-Months`, `10000 Test Runs`) with the provider's spelling kept in
-//! `x_PricingUnitAsBilled`. `x_FilledByExport` names the columns so filled on each line.
+//! `10K Test Runs`, `Hrs`, `gibibyte month`) is written in it (`GB-Months`, `10000 Test Runs`, `Hours`,
+//! `GiB-Months`) with the provider's spelling kept in `x_PricingUnitAsBilled` (`x_ConsumedUnitAsBilled` for the
+//! consumed unit). `x_FilledByExport` names the columns so filled on each line.
 
 use crate::{Actor, App, AppError};
 use itemize_core::auth::Action;
@@ -112,6 +113,7 @@ const ITEMIZE_X: &[(&str, Ty)] = &[
     ("x_ContractedCostSource", Ty::Text),
     ("x_FilledByExport", Ty::Text),
     ("x_PricingUnitAsBilled", Ty::Text),
+    ("x_ConsumedUnitAsBilled", Ty::Text),
 ];
 
 /// A provider's unit in FOCUS's unit format: unchanged when it is in it, else rewritten where the meaning is
@@ -130,6 +132,44 @@ fn focus_unit(u: &str) -> std::borrow::Cow<'_, str> {
         ("Year", "Years"),
     ];
     let plural = |t: &str| TIMES.iter().find(|(a, _)| *a == t).map(|(_, p)| *p);
+    // Providers' words for FOCUS's units, whole or as the parts of a unit (`gibibyte month`).
+    let word = |w: &str| -> Option<&'static str> {
+        Some(match w.to_ascii_lowercase().as_str() {
+            "hrs" | "hr" | "hour" | "hours" => "Hours",
+            "month" | "months" | "mo" => "Months",
+            "second" | "seconds" => "Seconds",
+            "day" | "days" => "Days",
+            "byte" | "bytes" => "B",
+            "gibibyte" | "gibibytes" => "GiB",
+            "tebibyte" | "tebibytes" => "TiB",
+            "mebibyte" | "mebibytes" => "MiB",
+            "gigabyte" | "gigabytes" => "GB",
+            "terabyte" | "terabytes" => "TB",
+            _ => return None,
+        })
+    };
+    let trimmed = u.trim();
+    if let Some(w) = word(trimmed).filter(|w| *w != trimmed) {
+        return Cow::Owned(w.to_string());
+    }
+    // `1 Hour`, `1 GB`: one of a unit is the unit.
+    if let Some(rest) = trimmed.strip_prefix("1 ")
+        && !rest.contains(['/', ' '])
+    {
+        return Cow::Owned(word(rest).map_or_else(|| rest.to_string(), str::to_string));
+    }
+    // `gibibyte month`, `gibibyte hour`: a size over a time, `GiB-Months`.
+    if let Some((size, time)) = trimmed.split_once(' ')
+        && let (Some(size), Some(time)) = (word(size), word(time))
+        && ["B", "GiB", "TiB", "MiB", "GB", "TB"].contains(&size)
+        && ["Hours", "Months", "Seconds", "Days"].contains(&time)
+    {
+        return Cow::Owned(format!("{size}-{time}"));
+    }
+    // `Million Events`: a count in millions.
+    if let Some(rest) = trimmed.strip_prefix("Million ") {
+        return Cow::Owned(format!("1000000 {rest}"));
+    }
     // `<n>K <unit>`, `<n>M <unit>`: a count in thousands or millions.
     if let Some((n, rest)) = u.split_once(' ')
         && let Some((digits, mult)) =
@@ -184,6 +224,9 @@ fn filled(r: &FocusRecord) -> Option<String> {
     if r.pricing_unit.as_deref().is_some_and(|u| focus_unit(u) != u) {
         out.push("PricingUnit");
     }
+    if r.consumed_unit.as_deref().is_some_and(|u| focus_unit(u) != u) {
+        out.push("ConsumedUnit");
+    }
     (!out.is_empty()).then(|| out.join(","))
 }
 
@@ -225,7 +268,7 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
         "ChargePeriodStart" => Some(time(r.charge_period_start)),
         "CommitmentDiscountId" => t(&r.commitment_discount_id),
         "ConsumedQuantity" => dec(r.consumed_quantity),
-        "ConsumedUnit" => t(&r.consumed_unit),
+        "ConsumedUnit" => r.consumed_unit.as_deref().map(|u| focus_unit(u).into_owned()),
         "ContractedCost" => dec(Some(r.contracted_cost.unwrap_or(r.billed_cost))),
         "ContractedUnitPrice" => dec(r.contracted_unit_price),
         "EffectiveCost" => dec(Some(r.effective_cost)),
@@ -266,6 +309,7 @@ fn value(r: &FocusRecord, c: &Conversion, col: &str) -> Option<String> {
         "x_ContractedCostSource" => r.contracted_cost.is_none().then(|| "BilledCost".to_string()),
         "x_FilledByExport" => filled(r),
         "x_PricingUnitAsBilled" => r.pricing_unit.clone().filter(|u| focus_unit(u) != u.as_str()),
+        "x_ConsumedUnitAsBilled" => r.consumed_unit.clone().filter(|u| focus_unit(u) != u.as_str()),
         other => r.other.get(other).cloned(),
     }
 }
@@ -518,14 +562,23 @@ mod tests {
             ("10K Test Runs", "10000 Test Runs"),
             ("1K Sessions", "1000 Sessions"),
             ("2M Requests", "2000000 Requests"),
+            // Providers' words for FOCUS's units.
+            ("Hrs", "Hours"),
+            ("hour", "Hours"),
+            ("1 Hour", "Hours"),
+            ("1 GB", "GB"),
+            ("gibibyte", "GiB"),
+            ("tebibyte", "TiB"),
+            ("gibibyte month", "GiB-Months"),
+            ("gibibyte hour", "GiB-Hours"),
+            ("Million Events", "1000000 Events"),
             // Already in the format: as they are.
-            ("Hrs", "Hrs"),
-            ("1 Hour", "1 Hour"),
+            ("Hours", "Hours"),
             ("GB-Hours", "GB-Hours"),
             ("GB/Hour", "GB/Hour"),
-            ("gibibyte month", "gibibyte month"),
-            ("Million Events", "Million Events"),
             ("vCPU-Hours", "vCPU-Hours"),
+            ("Requests", "Requests"),
+            ("WriteRequestUnits", "WriteRequestUnits"),
         ] {
             assert_eq!(focus_unit(given), focus, "{given}");
         }

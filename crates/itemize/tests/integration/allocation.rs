@@ -331,6 +331,9 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
         assert_eq!(r.status(), 400, "{path}");
         assert!(r.text().await.unwrap().contains("is not a target: give cc:CODE"), "{path}");
     }
+    // A code nothing was allocated to (misspelt, say) is not an empty explanation.
+    let r = server.get(&format!("/api/v1/allocation/explain?period={period}&target=cc:NOPE")).await;
+    assert_eq!(r.status(), 404);
     let (code, v) = server.get_json(&format!("/api/v1/allocation/showback?period={period}&by=service")).await;
     assert_eq!(code, 200);
     assert!(v["rows"].as_array().unwrap().iter().any(|r| r["key"] == "cc:cc-1042"), "{v}");

@@ -978,6 +978,16 @@ both!(snipe_its_asset_list_export_imports_in_its_own_words, |t| {
         .create::<Vendor>(&sys(), json!({"name": "Dell Technologies", "aliases": ["Dell Inc."]}))
         .await
         .unwrap();
+    // Snipe-IT's custom asset report words the purchase "Purchased" and "Cost" and adds its own depreciation.
+    let report = "Asset Tag,Asset Name,Purchased,Cost,EOL,Type,Employee No.,Department,Value,Diff,Fully Depreciated\n\
+                  SN-20,Report laptop,2025-04-01,999.00,2029-04-01,Laptops,,IT,700.00,299.00,No\n";
+    let r = t.app.import_assets(&sys(), report.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert_eq!((r.created, r.rejected), (1, 0), "{:?}", r.errors);
+    let a = t.app.find_asset(&sys(), "SN-20").await.unwrap();
+    assert_eq!(
+        (a.fields.purchase_date.map(|d| d.to_string()), a.fields.purchase_cost.map(|c| c.to_string())),
+        (Some("2025-04-01".into()), Some("999.00".into()))
+    );
     let csv = "ID,Asset Name,Asset Tag,Serial,Model,Model No.,Category,Manufacturer,Status,Checked Out To,Location,\
                Purchase Date,Purchase Cost,Supplier,Warranty Expires,Created At,Updated At,Last Audit\n\
                17,Ada's laptop,SN-17,5CG001,Latitude 7440,L7440,Laptops,Dell,Deployed,Ada Lovelace,London,\
@@ -1004,6 +1014,25 @@ both!(snipe_its_asset_list_export_imports_in_its_own_words, |t| {
     assert_eq!(a.fields.vendor_id, Some(dell.id.get()));
     assert_eq!(a.fields.warranty_end.map(|d| d.to_string()).as_deref(), Some("2028-03-01"));
     assert!(a.fields.notes.as_deref().unwrap_or("").contains("Model number: L7440"));
+    // An import records what a leaver still holds (the register as it is) and says so: it is among what to
+    // recover from them.
+    let ada = t.app.find_asset(&sys(), "SN-17").await.unwrap().custody.assignee_person_id.unwrap();
+    t.app
+        .update::<itemize_core::refdata::Person>(
+            &sys(),
+            ada,
+            None,
+            json!({"status": "leaver", "leave_date": "2026-11-01"}),
+        )
+        .await
+        .unwrap();
+    let csv = "Asset Tag,Asset Name,Status,Checked Out To,Location\nSN-30,Left behind,Deployed,Ada Lovelace,London\n";
+    let r = t.app.import_assets(&sys(), csv.as_bytes(), &ImportOptions::default()).await.unwrap();
+    assert_eq!((r.created, r.rejected), (1, 0), "{:?}", r.errors);
+    assert!(r.warnings.iter().any(|w| w.contains("`Ada Lovelace` is a leaver")), "{:?}", r.warnings);
+    assert_eq!(t.app.find_asset(&sys(), "SN-30").await.unwrap().custody.assignee_person_id, Some(ada));
+    let off = t.app.offboarding(&sys(), Some(ada)).await.unwrap();
+    assert!(off[0].outstanding.iter().any(|i| i.tag == "SN-30"), "to recover from them");
 });
 
 both!(snipe_it_imports_including_broken_files, |t| {
