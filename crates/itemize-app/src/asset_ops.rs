@@ -774,6 +774,7 @@ impl App {
     }
 
     /// Owned assets whose warranty ends within `days_ahead` days (today included).
+    /// Warranties ending within `days_ahead` days, the soonest first.
     pub async fn warranty_expiring(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Asset>, AppError> {
         allow(actor, Action::Read)?;
         let today = self.today();
@@ -782,7 +783,10 @@ impl App {
         let mut s = self.store().session().await?;
         let within =
             s.assets_warranty_between(&today.to_string(), &until.to_string(), scope.as_deref()).await?;
-        Ok(within.into_iter().filter(|a| a.state.is_owned() && a.state != State::Retired).collect())
+        let mut list: Vec<Asset> =
+            within.into_iter().filter(|a| a.state.is_owned() && a.state != State::Retired).collect();
+        list.sort_by_key(|a| (a.fields.warranty_end, a.id));
+        Ok(list)
     }
 
     /// Owned assets at or within `days_ahead` days of their end of life (given, or purchase + useful life).
@@ -794,7 +798,12 @@ impl App {
             .into_iter()
             .filter(|a| a.state.is_owned() && a.state != State::Retired)
             .filter(|a| eol(a).is_some_and(|d| d <= until))
-            .collect())
+            .collect::<Vec<_>>())
+        .map(|mut list| {
+            // The soonest first (then by id), as the page lists them.
+            list.sort_by_key(|a| (eol(a), a.id));
+            list
+        })
     }
 
     pub(crate) async fn scoped_assets(&self, actor: &Actor) -> Result<Vec<Asset>, AppError> {

@@ -561,6 +561,13 @@ async fn register_reports_show_what_the_use_cases_answer(t: &TestApp, s: &crate:
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("is 2026-02-01, before `from` (2026-05-01)"));
     // Overdue returns: what the use case lists, the longest overdue first.
+    // The end-of-life and warranty lists are the soonest first, in the API as on their pages.
+    let eol = t.app.end_of_life(&sys, 365).await.unwrap();
+    assert!(eol.len() > 2, "the demo has assets reaching end of life");
+    let dates: Vec<_> = eol.iter().map(itemize_app::asset_ops::eol).collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+    let warranties = t.app.warranty_expiring(&sys, 365).await.unwrap();
+    assert!(warranties.windows(2).all(|w| w[0].fields.warranty_end <= w[1].fields.warranty_end));
     let overdue = t.app.overdue_assets(&sys).await.unwrap();
     let html = s.get("/assets/overdue").await.text().await.unwrap();
     assert!(!overdue.is_empty(), "the demo has loans past their return date");
