@@ -17,6 +17,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Restatements summed by month: (billed, effective).
+pub type RestatementSums = BTreeMap<String, (Decimal, Decimal)>;
+
 /// The prefix of the rule name adjustment cells carry.
 pub const RESTATEMENT_RULE: &str = "restatement of ";
 
@@ -197,6 +200,38 @@ impl App {
     }
 
     /// Adjustments restating closed periods, by source or posted period.
+    /// A month's restatements in sums, for anyone who reads statements: what was posted from it into later
+    /// months, by the month posted into, and what was posted into it, by the month restated; (billed, effective)
+    /// each. A user limited to cost centres gets the sums of their cost centres' rows only.
+    pub async fn restatement_sums(
+        &self,
+        actor: &Actor,
+        period: &str,
+    ) -> Result<(RestatementSums, RestatementSums), AppError> {
+        self.allocation_read(actor)?;
+        check_period("period", period)?;
+        let scope = self.scope_codes(actor).await?;
+        let mut s = self.store().session().await?;
+        let sums = |rows: Vec<AdjustmentRow>, by_posted: bool| {
+            let mut out = RestatementSums::new();
+            for r in rows {
+                if let Some(codes) = &scope
+                    && !r.cost_centre.as_ref().is_some_and(|c| codes.contains(c))
+                {
+                    continue;
+                }
+                let key = if by_posted { r.posted_period.clone() } else { r.source_period.clone() };
+                let e = out.entry(key).or_default();
+                e.0 += r.billed.parse::<Decimal>().unwrap_or_default();
+                e.1 += r.effective.parse::<Decimal>().unwrap_or_default();
+            }
+            out
+        };
+        let from_here = sums(s.adjustments(Some(period), None).await?, true);
+        let into_here = sums(s.adjustments(None, Some(period)).await?, false);
+        Ok((from_here, into_here))
+    }
+
     pub async fn adjustments(
         &self,
         actor: &Actor,

@@ -797,9 +797,9 @@ fn beside_what(rule: &str, left_over: bool) -> String {
 // ------------------------------------------------------------------------------------------------ showback
 
 /// Where a month's statement stands, in sentences: closed (the books as closed), restated since it closed (and
-/// where the difference went), and restatements of closed months posted into it. Amounts only for those who
-/// manage allocation (the restatements are the whole organisation's); others are told it is closed.
-async fn period_status(s: &AppState, auth: &Auth, period: &str) -> Vec<String> {
+/// where the difference went), and restatements of closed months posted into it, in the statement's measure and
+/// as far as the reader's statements reach (a user limited to cost centres: theirs).
+async fn period_status(s: &AppState, auth: &Auth, period: &str, billed: bool) -> Vec<String> {
     let mut out = Vec::new();
     let closed = s.app.closed_periods(&auth.actor).await.unwrap_or_default().iter().any(|(p, _)| p == period);
     if closed {
@@ -807,41 +807,34 @@ async fn period_status(s: &AppState, auth: &Auth, period: &str) -> Vec<String> {
             "{period} is closed: this is its statement as it was closed, and it no longer changes."
         ));
     }
-    // Only those who manage allocation read the restatements (the whole organisation's); others are told the
-    // closed state.
-    let Ok(from_here) = s.app.adjustments(&auth.actor, Some(period), None).await else { return out };
-    let sum_by = |rows: &[itemize_store::AdjustmentRow], key: fn(&itemize_store::AdjustmentRow) -> &str| {
-        let mut by: BTreeMap<String, Decimal> = BTreeMap::new();
-        for r in rows {
-            *by.entry(key(r).to_string()).or_default() += r.effective.parse::<Decimal>().unwrap_or_default();
-        }
-        by
-    };
+    // The restatements in sums, as this reader's statements count them (a user limited to cost centres: theirs),
+    // in the statement's measure.
+    let Ok((from_here, into_here)) = s.app.restatement_sums(&auth.actor, period).await else { return out };
+    let pick = |(b, e): &(Decimal, Decimal)| if billed { *b } else { *e };
+    let measure = if billed { "billed" } else { "effective" };
     let currency = s.app.config().reporting_currency.code();
-    let words = |by: BTreeMap<String, Decimal>| {
-        by.into_iter()
-            .map(|(p, d)| format!("{} {currency} in {p}", money_text(&d.to_string())))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let from_here: Vec<String> = from_here
+        .iter()
+        .filter(|(_, v)| !pick(v).is_zero())
+        .map(|(p, v)| format!("{} {currency} in {p}", money_text(&pick(v).to_string())))
+        .collect();
     if !from_here.is_empty() {
         out.push(format!(
             "Restated since it closed: the differences were posted into open months as restatements ({}, \
-             effective), so this statement keeps its closed books.",
-            words(sum_by(&from_here, |r| r.posted_period.as_str()))
+             {measure}), so this statement keeps its closed books.",
+            from_here.join(", ")
         ));
     }
-    if let Ok(into_here) = s.app.adjustments(&auth.actor, None, Some(period)).await
-        && !into_here.is_empty()
-    {
-        let by = sum_by(&into_here, |r| r.source_period.as_str());
+    let into_here: Vec<String> = into_here
+        .iter()
+        .filter(|(_, v)| !pick(v).is_zero())
+        .map(|(p, v)| format!("{p}: {} {currency}", money_text(&pick(v).to_string())))
+        .collect();
+    if !into_here.is_empty() {
         out.push(format!(
-            "Includes restatements of closed months posted into it ({}, effective): each is a row's \
+            "Includes restatements of closed months posted into it ({}, {measure}): each is a row's \
              \"restatement of\" line, not a cost of this month.",
-            by.into_iter()
-                .map(|(p, d)| format!("{p}: {} {currency}", money_text(&d.to_string())))
-                .collect::<Vec<_>>()
-                .join(", ")
+            into_here.join(", ")
         ));
     }
     out
@@ -1031,7 +1024,7 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             ])
         )
     };
-    let status = period_status(&s, &auth, &period).await;
+    let status = period_status(&s, &auth, &period, measure == Measure::Billed).await;
     let (me, nav) = shell(&auth, "/showback");
     render(ShowbackPage {
         me,

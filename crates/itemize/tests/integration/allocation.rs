@@ -576,6 +576,15 @@ both!(restated_closed_period_posts_adjustments_into_the_next_open_one, |t| {
         "{html}"
     );
     assert!(!html.contains(&format!("{posted} is closed")), "{html}");
+    // A viewer reads the same (it is in the statements they read), in the measure shown.
+    let viewer = t.user("viewer9", "viewer", vec![]).await;
+    let vt = t.token(viewer, false).await;
+    let html =
+        server.get_as(&vt, &format!("/showback?period={period}&measure=billed")).await.text().await.unwrap();
+    assert!(
+        html.contains("Restated since it closed") && html.contains(&format!(" USD in {posted}, billed)")),
+        "{html}"
+    );
     let r = server.post_text(&format!("/api/v1/allocation/restate?period={period}"), "").await;
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
