@@ -1313,14 +1313,10 @@ impl App {
         // a scoped user sees their share of a pool in `by_rule`, not the pool's lines, which are other teams'.
         let list_pools = scope.is_none();
         // The target's amount from each pool, to give each pooled line's share.
-        let from_pool: BTreeMap<String, Decimal> = by_rule
-            .values()
-            .filter(|r| r.rule.starts_with("pool:"))
-            .map(|r| (r.rule.clone(), r.effective))
-            .fold(BTreeMap::new(), |mut m, (k, v)| {
-                *m.entry(k).or_default() += v;
-                m
-            });
+        let mut from_pool: BTreeMap<String, Decimal> = BTreeMap::new();
+        for r in by_rule.values().filter(|r| r.rule.starts_with("pool:")) {
+            *from_pool.entry(r.rule.clone()).or_default() += r.effective;
+        }
         let (lines, lines_total) =
             tokio::task::spawn_blocking(move || -> Result<(Vec<SourceLine>, u64), AppError> {
                 let mut out: Vec<SourceLine> = Vec::new();

@@ -597,6 +597,8 @@ impl App {
             let mut new_loc = None;
             let mut new_vendor = None;
             let mut warranty_months = None;
+            // The person a cell names as holding the asset (the last such cell), and how it named them.
+            let mut holder: Option<(i64, String)> = None;
             let mut category = None;
             let mut model_number = None;
             for (i, f) in fields.iter().enumerate() {
@@ -643,22 +645,12 @@ impl App {
                         None => row_errs.push(RowError::new(line, Some(col), Some(v), "vendor: no vendor has this name or alias")),
                     },
                     "_person_email" | "_person_username" | "assignee" => match person_by.get(&v.to_lowercase()) {
-                        Some(id) => {
-                            if leavers.contains(id) {
-                                warnings.push(format!("row {line}: {col} `{v}` is a leaver: the asset is recorded as still with them, among what to recover (Leavers)"));
-                            }
-                            first.insert("assignee_person_id".into(), json!(id));
-                        }
+                        Some(id) => holder = Some((*id, format!("{col} `{v}`"))),
                         None if snipe => warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people; the asset is imported unassigned")),
                         None => row_errs.push(RowError::new(line, Some(col), Some(v), "assignee: no person has this e-mail or employee id")),
                     },
                     "_person_name" => match people_named.get(&v.to_lowercase()).map(Vec::as_slice) {
-                        Some([id]) => {
-                            if leavers.contains(id) {
-                                warnings.push(format!("row {line}: {col} `{v}` is a leaver: the asset is recorded as still with them, among what to recover (Leavers)"));
-                            }
-                            first.insert("assignee_person_id".into(), json!(id));
-                        }
+                        Some([id]) => holder = Some((*id, format!("{col} `{v}`"))),
                         Some(more) => warnings.push(format!("row {line}: {col} `{v}` names {} people; the asset is imported unassigned (give an e-mail or username to tell them apart)", more.len())),
                         None => warnings.push(format!("row {line}: {col} `{v}` is nobody in itemize's people (or not a person: Snipe-IT also checks out to locations and assets); the asset is imported unassigned")),
                     },
@@ -712,6 +704,15 @@ impl App {
                         }
                     }
                 }
+            }
+            if let Some((id, named)) = holder {
+                if leavers.contains(&id) {
+                    warnings.push(format!(
+                        "row {line}: {named} is a leaver: the asset is recorded as still with them, among what to \
+                         recover (Leavers)"
+                    ));
+                }
+                first.insert("assignee_person_id".into(), json!(id));
             }
             let existing_id = obj.get("tag").and_then(Value::as_str).and_then(|t| existing.get(t).copied());
             let stored = existing_id.and_then(|id| current.get(&id));

@@ -241,6 +241,42 @@ fn pct(n: usize, d: usize) -> String {
     format!("{shown:.1}")
 }
 
+/// Amounts per currency (code → amount) as one sum in `to` at the rates of `table` on or before `date`, naming
+/// each rate used; the error names every rate missing.
+fn in_currency(
+    table: &crate::rates::RateTable,
+    amounts: &BTreeMap<String, Decimal>,
+    to: itemize_core::Currency,
+    date: Date,
+) -> Result<ReportingTotal, String> {
+    let mut sum = Decimal::ZERO;
+    let mut used = Vec::new();
+    let mut missing = Vec::new();
+    for (code, amount) in amounts {
+        let Ok(from) = code.parse::<itemize_core::Currency>() else {
+            missing.push(format!("`{code}` is not a currency"));
+            continue;
+        };
+        match table.rate(from, to, date) {
+            Ok((rate, on)) => {
+                if from != to {
+                    used.push((code.clone(), rate.normalize().to_string(), on));
+                }
+                sum += amount * rate;
+            }
+            Err(e) => missing.push(e),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing.join("; "));
+    }
+    Ok(ReportingTotal {
+        currency: to.code().to_string(),
+        amount: itemize_core::money::cents(sum).to_string(),
+        rates: used,
+    })
+}
+
 fn contracts_allow(actor: &Actor, action: Action) -> Result<(), AppError> {
     authorize(actor, Resource::Contracts, action).map_err(|e| AppError::Forbidden(e.to_string()))
 }
@@ -773,8 +809,7 @@ impl App {
         Ok(out)
     }
 
-    /// Owned assets whose warranty ends within `days_ahead` days (today included).
-    /// Warranties ending within `days_ahead` days, the soonest first.
+    /// Owned assets whose warranty ends within `days_ahead` days (today included), the soonest first.
     pub async fn warranty_expiring(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Asset>, AppError> {
         allow(actor, Action::Read)?;
         let today = self.today();
@@ -792,18 +827,15 @@ impl App {
     /// Owned assets at or within `days_ahead` days of their end of life (given, or purchase + useful life).
     pub async fn end_of_life(&self, actor: &Actor, days_ahead: u32) -> Result<Vec<Asset>, AppError> {
         let until = add_days(self.today(), i64::from(days_ahead));
-        Ok(self
+        let mut list: Vec<Asset> = self
             .scoped_assets(actor)
             .await?
             .into_iter()
             .filter(|a| a.state.is_owned() && a.state != State::Retired)
             .filter(|a| eol(a).is_some_and(|d| d <= until))
-            .collect::<Vec<_>>())
-        .map(|mut list| {
-            // The soonest first (then by id), as the page lists them.
-            list.sort_by_key(|a| (eol(a), a.id));
-            list
-        })
+            .collect();
+        list.sort_by_key(|a| (eol(a), a.id));
+        Ok(list)
     }
 
     pub(crate) async fn scoped_assets(&self, actor: &Actor) -> Result<Vec<Asset>, AppError> {
@@ -922,10 +954,14 @@ impl App {
                 .then(a.model.cmp(&b.model))
                 .then(a.cost_centre_id.cmp(&b.cost_centre_id))
         });
-        let (reporting_total, reporting_missing) = match self.in_reporting_currency(&total, today).await? {
-            Ok(t) => (Some(t), None),
-            Err(missing) => (None, Some(missing)),
-        };
+        // At the latest rates imported on or before today (an estimate need not wait for today's fixing).
+        let table = self.rate_table().await?;
+        let at = table.latest_day(today).unwrap_or(today);
+        let (reporting_total, reporting_missing) =
+            match in_currency(&table, &total, self.config().reporting_currency, at) {
+                Ok(t) => (Some(t), None),
+                Err(missing) => (None, Some(missing)),
+            };
         Ok(RefreshPlan {
             months,
             until,
@@ -935,39 +971,6 @@ impl App {
             reporting_total,
             reporting_missing,
         })
-    }
-
-    /// Amounts per currency (code → amount) as one sum in the reporting currency at the latest rates imported
-    /// on or before `date`; the inner error names a missing rate.
-    async fn in_reporting_currency(
-        &self,
-        amounts: &BTreeMap<String, Decimal>,
-        date: Date,
-    ) -> Result<Result<ReportingTotal, String>, AppError> {
-        let to = self.config().reporting_currency;
-        let table = self.rate_table().await?;
-        // At the latest rates imported on or before `date` (an estimate need not wait for today's fixing).
-        let date = table.latest_day(date).unwrap_or(date);
-        let mut sum = Decimal::ZERO;
-        let mut used = Vec::new();
-        for (code, amount) in amounts {
-            let Ok(from) = code.parse::<itemize_core::Currency>() else {
-                return Ok(Err(format!("`{code}` is not a currency")));
-            };
-            let (rate, on) = match table.rate(from, to, date) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            if from != to {
-                used.push((code.clone(), rate.normalize().to_string(), on));
-            }
-            sum += amount * rate;
-        }
-        Ok(Ok(ReportingTotal {
-            currency: to.code().to_string(),
-            amount: itemize_core::money::cents(sum).to_string(),
-            rates: used,
-        }))
     }
 
     // ---- costs, depreciation, TCO ---------------------------------------------------------------------
@@ -1227,27 +1230,20 @@ impl App {
         // The other currencies at today's rates, each named: one total of ownership in the asset's currency.
         let (mut total_converted, mut rates) = (None, Vec::new());
         if !other.is_empty() {
-            let table = self.rate_table().await?;
-            let mut sum = total;
-            let mut complete = true;
-            for (code, amount) in &other {
-                let Ok(from) = code.parse::<itemize_core::Currency>() else { continue };
-                match table.rate(from, a.fields.currency, today) {
-                    Ok((rate, on)) => {
-                        sum += *amount * rate;
-                        rates.push(format!(
-                            "1 {code} = {} {cur} ({on})",
-                            crate::rates::rate_text(&rate.to_string())
-                        ));
-                    }
-                    Err(e) => {
-                        complete = false;
-                        rates.push(e);
-                    }
+            let mut all = other.clone();
+            *all.entry(cur.clone()).or_default() += total;
+            match in_currency(&self.rate_table().await?, &all, a.fields.currency, today) {
+                Ok(t) => {
+                    rates = t
+                        .rates
+                        .iter()
+                        .map(|(code, rate, on)| {
+                            format!("1 {code} = {} {cur} ({on})", crate::rates::rate_text(rate))
+                        })
+                        .collect();
+                    total_converted = Some(t.amount);
                 }
-            }
-            if complete {
-                total_converted = Some(itemize_core::money::cents(sum).to_string());
+                Err(missing) => rates.push(missing),
             }
         }
         Ok(Tco {

@@ -121,24 +121,17 @@ const ITEMIZE_X: &[(&str, Ty)] = &[
 /// `Units/Month`, `10K Test Runs` → `10000 Test Runs`).
 fn focus_unit(u: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
-    const TIMES: [(&str, &str); 8] = [
-        ("Mo", "Months"),
-        ("Hrs", "Hours"),
-        ("Second", "Seconds"),
-        ("Minute", "Minutes"),
-        ("Hour", "Hours"),
-        ("Day", "Days"),
-        ("Month", "Months"),
-        ("Year", "Years"),
-    ];
-    let plural = |t: &str| TIMES.iter().find(|(a, _)| *a == t).map(|(_, p)| *p);
+    const TIMES: [&str; 6] = ["Seconds", "Minutes", "Hours", "Days", "Months", "Years"];
+    const SIZES: [&str; 6] = ["B", "MiB", "GiB", "TiB", "GB", "TB"];
     // Providers' words for FOCUS's units, whole or as the parts of a unit (`gibibyte month`).
     let word = |w: &str| -> Option<&'static str> {
         Some(match w.to_ascii_lowercase().as_str() {
             "hrs" | "hr" | "hour" | "hours" => "Hours",
             "month" | "months" | "mo" => "Months",
             "second" | "seconds" => "Seconds",
+            "minute" | "minutes" => "Minutes",
             "day" | "days" => "Days",
+            "year" | "years" => "Years",
             "byte" | "bytes" => "B",
             "gibibyte" | "gibibytes" => "GiB",
             "tebibyte" | "tebibytes" => "TiB",
@@ -148,6 +141,8 @@ fn focus_unit(u: &str) -> std::borrow::Cow<'_, str> {
             _ => return None,
         })
     };
+    // A time unit in FOCUS's plural (`Mo`, `Hour` → `Months`, `Hours`).
+    let plural = |t: &str| word(t).filter(|w| TIMES.contains(w));
     let trimmed = u.trim();
     if let Some(w) = word(trimmed).filter(|w| *w != trimmed) {
         return Cow::Owned(w.to_string());
@@ -161,8 +156,8 @@ fn focus_unit(u: &str) -> std::borrow::Cow<'_, str> {
     // `gibibyte month`, `gibibyte hour`: a size over a time, `GiB-Months`.
     if let Some((size, time)) = trimmed.split_once(' ')
         && let (Some(size), Some(time)) = (word(size), word(time))
-        && ["B", "GiB", "TiB", "MiB", "GB", "TB"].contains(&size)
-        && ["Hours", "Months", "Seconds", "Days"].contains(&time)
+        && SIZES.contains(&size)
+        && TIMES.contains(&time)
     {
         return Cow::Owned(format!("{size}-{time}"));
     }

@@ -80,19 +80,19 @@ impl Problems {
         }
     }
 
-    /// Parses with `FromStr`, reporting the parser's message against the field.
+    /// A field's text, trimmed, when there is any; "is required" reported when there is none and it must be given.
+    fn present(&mut self, field: &str, value: Option<String>, required: bool) -> Option<String> {
+        let v = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        if v.is_none() && required {
+            self.add(field, "is required");
+        }
+        v
+    }
+
     /// A calendar date as `YYYY-MM-DD`; anything else is named with the form expected (the parser's own words,
     /// "failed to parse two digit integer as month", tell a user nothing).
     pub fn date(&mut self, field: &str, value: Option<String>, required: bool) -> Option<jiff::civil::Date> {
-        let v = match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-            Some(v) => v,
-            None => {
-                if required {
-                    self.add(field, "is required");
-                }
-                return None;
-            }
-        };
+        let v = self.present(field, value, required)?;
         match v.parse::<jiff::civil::Date>() {
             Ok(d) => Some(d),
             Err(_) => {
@@ -102,6 +102,7 @@ impl Problems {
         }
     }
 
+    /// Parses with `FromStr`, reporting the parser's message against the field.
     pub fn parsed<T: std::str::FromStr>(
         &mut self,
         field: &str,
@@ -111,15 +112,7 @@ impl Problems {
     where
         T::Err: std::fmt::Display,
     {
-        let v = match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-            Some(v) => v,
-            None => {
-                if required {
-                    self.add(field, "is required");
-                }
-                return None;
-            }
-        };
+        let v = self.present(field, value, required)?;
         match v.parse() {
             Ok(t) => Some(t),
             Err(e) => {

@@ -1039,8 +1039,8 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
 
 async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
     // As the API reads it: 1 to 3650 days.
-    let days = match crate::alloc_api::count(&p, "days", 90, 3650) {
-        Ok(d) => d as u32,
+    let days = match super::reports::bounded(&p, "days", 90, 1, 3650, "days") {
+        Ok(d) => d,
         Err(e) => return app_error(e),
     };
     let list = match s.app.renewal_calendar(&auth.actor, days).await {

@@ -810,14 +810,17 @@ async fn period_status(s: &AppState, auth: &Auth, period: &str, billed: bool) ->
     // The restatements in sums, as this reader's statements count them (a user limited to cost centres: theirs),
     // in the statement's measure.
     let Ok((from_here, into_here)) = s.app.restatement_sums(&auth.actor, period).await else { return out };
-    let pick = |(b, e): &(Decimal, Decimal)| if billed { *b } else { *e };
     let measure = if billed { "billed" } else { "effective" };
     let currency = s.app.config().reporting_currency.code();
-    let from_here: Vec<String> = from_here
-        .iter()
-        .filter(|(_, v)| !pick(v).is_zero())
-        .map(|(p, v)| format!("{} {currency} in {p}", money_text(&pick(v).to_string())))
-        .collect();
+    // Each month's sum in the measure, as shown, the months without one left out.
+    let shown = |sums: &itemize_app::restate::RestatementSums| -> Vec<(String, String)> {
+        sums.iter()
+            .map(|(p, (b, e))| (p.clone(), if billed { *b } else { *e }))
+            .filter(|(_, d)| !d.is_zero())
+            .map(|(p, d)| (p, format!("{} {currency}", money_text(&d.to_string()))))
+            .collect()
+    };
+    let from_here: Vec<String> = shown(&from_here).into_iter().map(|(p, m)| format!("{m} in {p}")).collect();
     if !from_here.is_empty() {
         out.push(format!(
             "Restated since it closed: the differences were posted into open months as restatements ({}, \
@@ -825,11 +828,7 @@ async fn period_status(s: &AppState, auth: &Auth, period: &str, billed: bool) ->
             from_here.join(", ")
         ));
     }
-    let into_here: Vec<String> = into_here
-        .iter()
-        .filter(|(_, v)| !pick(v).is_zero())
-        .map(|(p, v)| format!("{p}: {} {currency}", money_text(&pick(v).to_string())))
-        .collect();
+    let into_here: Vec<String> = shown(&into_here).into_iter().map(|(p, m)| format!("{p}: {m}")).collect();
     if !into_here.is_empty() {
         out.push(format!(
             "Includes restatements of closed months posted into it ({}, {measure}): each is a row's \

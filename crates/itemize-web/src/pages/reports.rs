@@ -107,7 +107,7 @@ impl ReportPage {
 }
 
 /// A whole-number parameter from `low` to `high`, `default` when absent.
-fn bounded(
+pub(super) fn bounded(
     p: &itemize_app::ListParams,
     name: &str,
     default: u32,
@@ -215,26 +215,22 @@ async fn overdue(State(s): State<AppState>, auth: Auth) -> Response {
     let today = s.app.today();
     let refs: Vec<&Asset> = list.iter().collect();
     let names = Names::of(&s, &auth, &refs).await;
-    let mut rows: Vec<(i64, Vec<Cell>)> = list
+    // The longest overdue first, as the use case lists them.
+    let rows: Vec<Vec<Cell>> = list
         .iter()
         .map(|a| {
             let due = a.custody.expected_return;
             let late = due.map_or(0, |d| -days_between(today, d));
-            (
-                -late,
-                vec![
-                    asset_cell(a),
-                    text(a.fields.name.clone()),
-                    text(a.state.to_string()),
-                    names.holder(a),
-                    text(due.map_or_else(|| "—".into(), |d| d.to_string())),
-                    num(late.to_string()),
-                ],
-            )
+            vec![
+                asset_cell(a),
+                text(a.fields.name.clone()),
+                text(a.state.to_string()),
+                names.holder(a),
+                text(due.map_or_else(|| "—".into(), |d| d.to_string())),
+                num(late.to_string()),
+            ]
         })
         .collect();
-    // The longest overdue first.
-    rows.sort_by_key(|(k, _)| *k);
     let mut page = ReportPage::new(
         &auth,
         "/assets/overdue",
@@ -250,7 +246,7 @@ async fn overdue(State(s): State<AppState>, auth: Auth) -> Response {
         head: ["Asset", "Name", "State", "Held by / at", "Expected back", "Days overdue"]
             .map(String::from)
             .to_vec(),
-        rows: rows.into_iter().map(|(_, r)| r).collect(),
+        rows,
         empty: "Nothing is overdue.",
         foot: Vec::new(),
     });
@@ -388,13 +384,13 @@ async fn dated(s: &AppState, auth: &Auth, p: &itemize_app::ListParams, which: Da
         Dated::Warranty => s.app.warranty_expiring(&auth.actor, days).await,
         Dated::EndOfLife => s.app.end_of_life(&auth.actor, days).await,
     };
-    let mut list = match listed {
+    // The soonest first, as the use cases list them.
+    let list = match listed {
         Ok(l) => l,
         Err(e) => return app_error(e),
     };
     let (path, date) = (which.path(), which.date());
     let today = s.app.today();
-    list.sort_by_key(|a| (date(a), a.id));
     let refs: Vec<&Asset> = list.iter().collect();
     let names = Names::of(s, auth, &refs).await;
     let until = today.checked_add(jiff::Span::new().days(i64::from(days))).unwrap_or(today);
