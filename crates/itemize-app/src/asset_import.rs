@@ -1216,6 +1216,60 @@ struct KnownIds {
     services: std::collections::HashSet<i64>,
 }
 
+/// Files kept between an import's preview and the import itself.
+const STAGED: &str = "staged-asset-imports";
+
+/// How long a previewed file is kept for the import that follows.
+const STAGED_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+impl App {
+    /// Keeps an uploaded asset file for the import its preview leads to, named by the SHA-256 of its content (a
+    /// file previewed twice is kept once). Files kept longer than a day are removed as new ones arrive.
+    pub async fn stage_asset_file(&self, actor: &Actor, bytes: &[u8]) -> Result<String, AppError> {
+        crate::assets::allow_import(actor)?;
+        use sha2::{Digest, Sha256};
+        let name: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let dir = self.config().data_dir.join(STAGED);
+        let io = |e: std::io::Error| AppError::Internal(format!("the file could not be kept: {e}"));
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        if let Ok(mut entries) = tokio::fs::read_dir(&dir).await {
+            while let Ok(Some(e)) = entries.next_entry().await {
+                let old =
+                    e.metadata().await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+                if old.is_some_and(|age| age > STAGED_FOR) {
+                    let _ = tokio::fs::remove_file(e.path()).await;
+                }
+            }
+        }
+        let tmp = dir.join(format!("{name}.part"));
+        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        tokio::fs::rename(&tmp, dir.join(&name)).await.map_err(io)?;
+        Ok(name)
+    }
+
+    /// The content of a file kept by [`App::stage_asset_file`].
+    pub async fn staged_asset_file(&self, actor: &Actor, name: &str) -> Result<Vec<u8>, AppError> {
+        crate::assets::allow_import(actor)?;
+        let gone = || {
+            AppError::Validation(vec![itemize_core::FieldError::new(
+                "file",
+                "the previewed file is no longer kept: choose it again",
+            )])
+        };
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(gone());
+        }
+        tokio::fs::read(self.config().data_dir.join(STAGED).join(name)).await.map_err(|_| gone())
+    }
+
+    /// Forgets a kept file once its import is written.
+    pub async fn drop_staged_asset_file(&self, name: &str) {
+        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let _ = tokio::fs::remove_file(self.config().data_dir.join(STAGED).join(name)).await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

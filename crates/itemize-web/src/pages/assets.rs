@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use itemize_app::AppError;
+use itemize_app::asset_import::ImportReport;
 use itemize_core::assets::allowed_from;
 use itemize_core::refdata::Kind;
 use serde_json::{Map, Value, json};
@@ -24,6 +25,12 @@ pub fn routes(r: Reg) -> Reg {
     r.add("/assets", &["GET"], get(list))
         .add("/assets/governance", &["GET"], get(governance))
         .add("/assets/labels", &["GET"], get(labels_page))
+        .add("/assets/new", &["GET", "POST"], get(new_form).post(create))
+        .add(
+            "/assets/import",
+            &["GET", "POST"],
+            get(import_form).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
         .add("/assets/{id}", &["GET"], get(detail))
         .add("/assets/{id}/transition", &["POST"], axum::routing::post(transition))
         .add("/assets/{id}/check-out", &["POST"], axum::routing::post(check_out))
@@ -109,6 +116,9 @@ struct ListPage {
     kept: Vec<(String, String)>,
     /// The filters among them, named, each with the list without it.
     chips: Vec<(String, String)>,
+    /// Whether the reader may register assets, and import them.
+    can_write: bool,
+    can_import: bool,
 }
 
 const COLUMNS: &[(&str, Option<&str>)] = &[
@@ -198,6 +208,8 @@ async fn list(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Respo
     render(ListPage {
         kept,
         chips,
+        can_write: can_write_assets(&auth),
+        can_import: itemize_app::assets::allow_import(&auth.actor).is_ok(),
         me,
         nav,
         q: p.get("q").unwrap_or_default().to_string(),
@@ -700,6 +712,7 @@ async fn detail(State(s): State<AppState>, auth: Auth, PageId(id): PageId, Param
                 "check-out" => "Checked out.".to_string(),
                 "check-in" => "Checked in.".to_string(),
                 "edit" => "Saved.".to_string(),
+                "created" => "Registered.".to_string(),
                 _ => String::new(),
             });
             render(page)
@@ -1133,35 +1146,157 @@ async fn contract(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> 
     })
 }
 
-// ------------------------------------------------------------------------------------------------ edit
+// ------------------------------------------------------------------------------------------------ new and edit
 
-/// The fields the edit form offers: (field, label, input type).
-const EDITABLE: &[(&str, &str, &str)] = &[
-    ("name", "Name", "text"),
-    ("model", "Model", "text"),
-    ("manufacturer", "Manufacturer", "text"),
-    ("serial", "Serial", "text"),
-    ("hostname", "Hostname", "text"),
-    ("cost_centre_id", "Cost centre (id)", "number"),
-    ("vendor_id", "Vendor (id)", "number"),
-    ("purchase_date", "Purchase date", "date"),
-    ("purchase_cost", "Purchase cost", "text"),
-    ("currency", "Currency", "text"),
-    ("po_number", "PO number", "text"),
-    ("invoice_number", "Invoice number", "text"),
-    ("warranty_end", "Warranty ends", "date"),
-    ("end_of_life", "End of life", "date"),
-    ("useful_life_months", "Useful life (months)", "number"),
-    ("salvage_value", "Salvage value", "text"),
-    ("notes", "Notes", "text"),
+/// How a field of the asset forms is typed in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Text,
+    Date,
+    /// A whole number.
+    Number,
+    /// One of these values, chosen from a list.
+    Choice(&'static [&'static str]),
+    /// Another record, typed as people know it: a code, an employee id, a vendor's name.
+    Ref(Kind),
+}
+
+/// A field of an asset form: (field, label, entry, hint).
+type FormField = (&'static str, &'static str, Entry, &'static str);
+
+/// The states a new asset may start in (later ones are reached by transitions).
+const NEW_STATES: &[&str] = &["in-stock", "requested", "on-order", "in-use"];
+const METHODS: &[&str] = &["straight-line", "declining-balance", "none"];
+
+/// The new-asset form.
+const NEW_FIELDS: &[FormField] = &[
+    ("tag", "Asset tag", Entry::Text, "unique in the register, e.g. LT-04211"),
+    ("name", "Name", Entry::Text, ""),
+    ("class", "Class", Entry::Choice(CLASSES), ""),
+    ("state", "First state", Entry::Choice(NEW_STATES), "in use needs an assignee or a location"),
+    ("assignee_person_id", "Assigned to", Entry::Ref(Kind::Person), "employee id"),
+    ("location_id", "Location", Entry::Ref(Kind::Location), "its code"),
+    ("cost_centre_id", "Cost centre", Entry::Ref(Kind::CostCentre), "its code"),
+    ("model", "Model", Entry::Text, ""),
+    ("manufacturer", "Manufacturer", Entry::Text, ""),
+    ("serial", "Serial", Entry::Text, ""),
+    ("hostname", "Hostname", Entry::Text, ""),
+    ("vendor_id", "Vendor", Entry::Ref(Kind::Vendor), "its name"),
+    ("purchase_date", "Purchase date", Entry::Date, ""),
+    ("purchase_cost", "Purchase cost", Entry::Text, "e.g. 1299.00"),
+    ("currency", "Currency", Entry::Text, "ISO 4217, e.g. EUR; the reporting currency when empty"),
+    ("po_number", "PO number", Entry::Text, ""),
+    ("invoice_number", "Invoice number", Entry::Text, ""),
+    ("warranty_end", "Warranty ends", Entry::Date, ""),
+    ("end_of_life", "End of life", Entry::Date, ""),
+    ("depreciation_method", "Depreciation", Entry::Choice(METHODS), ""),
+    ("useful_life_months", "Useful life (months)", Entry::Number, ""),
+    ("salvage_value", "Salvage value", Entry::Text, ""),
+    ("notes", "Notes", Entry::Text, ""),
+];
+
+/// The fields the edit form offers. State, assignee and location change through a transition or a check-out.
+const EDITABLE: &[FormField] = &[
+    ("name", "Name", Entry::Text, ""),
+    ("model", "Model", Entry::Text, ""),
+    ("manufacturer", "Manufacturer", Entry::Text, ""),
+    ("serial", "Serial", Entry::Text, ""),
+    ("hostname", "Hostname", Entry::Text, ""),
+    ("cost_centre_id", "Cost centre", Entry::Ref(Kind::CostCentre), "its code"),
+    ("vendor_id", "Vendor", Entry::Ref(Kind::Vendor), "its name"),
+    ("purchase_date", "Purchase date", Entry::Date, ""),
+    ("purchase_cost", "Purchase cost", Entry::Text, ""),
+    ("currency", "Currency", Entry::Text, "ISO 4217, e.g. EUR"),
+    ("po_number", "PO number", Entry::Text, ""),
+    ("invoice_number", "Invoice number", Entry::Text, ""),
+    ("warranty_end", "Warranty ends", Entry::Date, ""),
+    ("end_of_life", "End of life", Entry::Date, ""),
+    ("useful_life_months", "Useful life (months)", Entry::Number, ""),
+    ("salvage_value", "Salvage value", Entry::Text, ""),
+    ("notes", "Notes", Entry::Text, ""),
 ];
 
 pub struct Input {
     pub name: &'static str,
     pub label: &'static str,
+    /// The HTML input's type: text, date or number (a text input with a numeric keyboard); a choice is a list.
     pub kind: &'static str,
+    pub hint: &'static str,
+    /// A choice's values (the form shows a list), empty for the other entries.
+    pub options: Vec<Opt>,
     pub value: String,
     pub error: Option<String>,
+}
+
+impl Input {
+    fn new(field: &FormField, value: String) -> Self {
+        let (name, label, entry, hint) = *field;
+        let options = match entry {
+            Entry::Choice(values) => values
+                .iter()
+                .map(|v| Opt { value: v.to_string(), label: v.to_string(), selected: *v == value })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let kind = match entry {
+            Entry::Date => "date",
+            Entry::Number => "number",
+            _ => "text",
+        };
+        Input { name, label, kind, hint, options, value, error: None }
+    }
+
+    /// Keeps what was typed, a choice's list showing it.
+    fn set(&mut self, sent: String) {
+        for o in &mut self.options {
+            o.selected = o.value == sent;
+        }
+        self.value = sent;
+    }
+}
+
+/// Who is meant by a reference and how they are typed, for a problem with one.
+fn key_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Person => "no person has the employee id",
+        Kind::Location => "no location has the code",
+        Kind::CostCentre => "no cost centre has the code",
+        Kind::Service => "no service has the code",
+        Kind::Vendor => "no vendor is named",
+    }
+}
+
+/// The JSON a value typed into a form stands for, or what is wrong with it.
+async fn entered(s: &AppState, auth: &Auth, entry: Entry, sent: &str) -> Result<Value, String> {
+    match entry {
+        Entry::Number => {
+            sent.parse::<i64>().map(|n| json!(n)).map_err(|_| format!("`{sent}` is not a whole number"))
+        }
+        Entry::Ref(kind) => match s.app.id_by_key(&auth.actor, kind, sent).await {
+            Ok(Some(id)) => Ok(json!(id)),
+            _ => Err(format!("{} `{sent}`", key_words(kind))),
+        },
+        Entry::Choice(values) if !values.contains(&sent) => {
+            Err(format!("`{sent}` is not one of {}", values.join(", ")))
+        }
+        _ => Ok(json!(sent)),
+    }
+}
+
+/// A refusal of the use case shown on a form: each problem beside its field, the others in the summary.
+fn refused_on(inputs: &mut [Input], e: &AppError) -> String {
+    let mut elsewhere = Vec::new();
+    for d in e.details() {
+        match inputs.iter_mut().find(|i| i.name == d.field) {
+            Some(i) => i.error = Some(d.problem.clone()),
+            None => elsewhere.push(format!("{}: {}", d.field, d.problem)),
+        }
+    }
+    if elsewhere.is_empty() {
+        format!("{} Nothing was saved.", super::public(e))
+    } else {
+        format!("{} ({}). Nothing was saved.", super::public(e), elsewhere.join("; "))
+    }
 }
 
 #[derive(Template)]
@@ -1170,34 +1305,119 @@ struct EditPage {
     me: Option<Me>,
     nav: Vec<NavItem>,
     csrf: String,
-    id: i64,
-    tag: String,
+    title: String,
+    /// Where the form posts, and where Cancel leads.
+    action: String,
+    cancel: String,
     etag: String,
     inputs: Vec<Input>,
     form_error: Option<String>,
+}
+
+fn new_page(auth: &Auth) -> EditPage {
+    let (me, nav) = shell(auth, "/assets");
+    EditPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        title: "New asset".into(),
+        action: "/assets/new".into(),
+        cancel: "/assets".into(),
+        etag: String::new(),
+        inputs: NEW_FIELDS
+            .iter()
+            .map(|f| {
+                let first = match f.2 {
+                    Entry::Choice(values) if f.0 != "class" => values[0].to_string(),
+                    _ => String::new(),
+                };
+                Input::new(f, first)
+            })
+            .collect(),
+        form_error: None,
+    }
+}
+
+async fn new_form(auth: Auth) -> Response {
+    if let Err(e) = allow_write(&auth) {
+        return app_error(e);
+    }
+    render(new_page(&auth))
+}
+
+/// Registers an asset from the form: every filled field, references by their natural keys; a refusal keeps
+/// what was typed and names each problem beside its field.
+async fn create(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    if let Err(e) = allow_write(&auth) {
+        return app_error(e);
+    }
+    let mut page = new_page(&auth);
+    let mut input = Map::new();
+    for (i, field) in page.inputs.iter_mut().zip(NEW_FIELDS) {
+        let sent = f.get(i.name).map(|v| v.trim().to_string()).unwrap_or_default();
+        i.set(sent.clone());
+        if sent.is_empty() {
+            continue;
+        }
+        match entered(&s, &auth, field.2, &sent).await {
+            Ok(v) => {
+                input.insert(i.name.to_string(), v);
+            }
+            Err(problem) => i.error = Some(problem),
+        }
+    }
+    let status = if page.inputs.iter().any(|i| i.error.is_some()) {
+        page.form_error = Some("Nothing was saved: see the fields marked below.".into());
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        match s.app.create_asset(&auth.actor, Value::Object(input)).await {
+            Ok(a) => return Redirect::to(&format!("/assets/{}?done=created", a.id)).into_response(),
+            Err(e) => {
+                page.form_error = Some(refused_on(&mut page.inputs, &e));
+                crate::error::status_of(&e)
+            }
+        }
+    };
+    (status, render(page)).into_response()
+}
+
+fn allow_write(auth: &Auth) -> Result<(), AppError> {
+    if can_write_assets(auth) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("your role may not change assets".into()))
+    }
 }
 
 async fn edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppError> {
     let a = s.app.get_asset(&auth.actor, id).await?;
     let j = a.fields.to_json();
     let (me, nav) = shell(auth, "/assets");
+    let mut inputs = Vec::with_capacity(EDITABLE.len());
+    for field in EDITABLE {
+        let value = match (field.2, j[field.0].as_i64()) {
+            // A reference shows as it is typed; one outside a scoped user's cost centres is left blank (and an
+            // untouched field is not sent back, so saving keeps it).
+            (Entry::Ref(kind), Some(rid)) => {
+                s.app.keys_by_id(&auth.actor, kind, &[rid]).await?.remove(&rid).unwrap_or_default()
+            }
+            _ => plain(&j[field.0]).replace('—', ""),
+        };
+        inputs.push(Input::new(field, value));
+    }
     Ok(EditPage {
         me,
         nav,
         csrf: auth.csrf.clone().unwrap_or_default(),
-        id,
-        tag: a.fields.tag.clone(),
+        title: format!("Edit {}", a.fields.tag),
+        action: format!("/assets/{id}/edit"),
+        cancel: format!("/assets/{id}"),
         etag: a.etag(),
-        inputs: EDITABLE
-            .iter()
-            .map(|(name, label, kind)| Input {
-                name,
-                label,
-                kind,
-                value: plain(&j[*name]).replace('—', ""),
-                error: None,
-            })
-            .collect(),
+        inputs,
         form_error: None,
     })
 }
@@ -1224,28 +1444,23 @@ async fn edit(
         Err(e) => return app_error(e),
     };
     let mut patch = Map::new();
-    for input in &mut page.inputs {
+    for (input, field) in page.inputs.iter_mut().zip(EDITABLE) {
         let Some(sent) = f.get(input.name) else { continue };
         let sent = sent.trim().to_string();
         if sent == input.value {
             continue;
         }
-        let v = if sent.is_empty() {
-            Value::Null
-        } else if matches!(input.name, "cost_centre_id" | "vendor_id" | "useful_life_months") {
-            match sent.parse::<i64>() {
-                Ok(n) => json!(n),
-                Err(_) => {
-                    input.error = Some(format!("`{sent}` is not a whole number"));
-                    input.value = sent;
-                    continue;
-                }
+        input.set(sent.clone());
+        if sent.is_empty() {
+            patch.insert(input.name.to_string(), Value::Null);
+            continue;
+        }
+        match entered(&s, &auth, field.2, &sent).await {
+            Ok(v) => {
+                patch.insert(input.name.to_string(), v);
             }
-        } else {
-            json!(sent)
-        };
-        input.value = sent;
-        patch.insert(input.name.to_string(), v);
+            Err(problem) => input.error = Some(problem),
+        }
     }
     let status = if page.inputs.iter().any(|i| i.error.is_some()) {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1270,6 +1485,200 @@ async fn edit(
     if page.form_error.is_none() {
         page.form_error = Some("Nothing was saved: see the fields marked below.".into());
     }
+    (status, render(page)).into_response()
+}
+
+// ------------------------------------------------------------------------------------------------ import
+
+/// Largest asset file the import page takes (a register of a few hundred thousand rows).
+const IMPORT_LIMIT: usize = 64 << 20;
+
+#[derive(Template)]
+#[template(path = "asset_import.html")]
+struct ImportPage {
+    me: Option<Me>,
+    nav: Vec<NavItem>,
+    csrf: String,
+    /// What the form was last sent with, kept: the format, the header mapping, lenient.
+    format: Vec<Opt>,
+    map: String,
+    lenient: bool,
+    error: Option<String>,
+    /// The previewed or imported file: its name and where the page keeps it for the import.
+    file_name: String,
+    staged: String,
+    report: Option<ImportReport>,
+    /// A preview's first assets as they would be written: tag, name, class, state, serial, model, purchase.
+    preview: Vec<Vec<String>>,
+    counts: Vec<(String, usize)>,
+}
+
+fn import_page(auth: &Auth) -> ImportPage {
+    let (me, nav) = shell(auth, "/assets");
+    ImportPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        format: import_formats(""),
+        map: String::new(),
+        lenient: false,
+        error: None,
+        file_name: String::new(),
+        staged: String::new(),
+        report: None,
+        preview: Vec::new(),
+        counts: Vec::new(),
+    }
+}
+
+fn import_formats(current: &str) -> Vec<Opt> {
+    [
+        ("", "told by the header"),
+        ("itemize", "itemize (columns named as fields)"),
+        ("snipe-it", "Snipe-IT export"),
+    ]
+    .iter()
+    .map(|(v, l)| Opt { value: v.to_string(), label: l.to_string(), selected: *v == current })
+    .collect()
+}
+
+async fn import_form(auth: Auth) -> Response {
+    if let Err(e) = itemize_app::assets::allow_import(&auth.actor) {
+        return app_error(e);
+    }
+    render(import_page(&auth))
+}
+
+/// `POST /assets/import` (multipart: `csrf`, `file` or the `staged` file of a preview, `format`, `map`,
+/// `lenient`, and `action`: `preview`, the default, checks the file and writes nothing; `import` writes it).
+async fn import_upload(State(s): State<AppState>, auth: Auth, req: axum::extract::Request) -> Response {
+    if let Err(r) = super::require_browser(&auth) {
+        return *r;
+    }
+    if let Err(e) = itemize_app::assets::allow_import(&auth.actor) {
+        return app_error(e);
+    }
+    let mut page = import_page(&auth);
+    let header_csrf =
+        req.headers().get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut csrf_ok = header_csrf.is_some_and(|h| crate::auth::form_csrf_ok(&auth, &h));
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut file: Option<Vec<u8>> = None;
+    let read = async {
+        let mut form =
+            <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &s)
+                .await
+                .map_err(|e| e.body_text())?;
+        while let Some(field) = form.next_field().await.map_err(|e| e.body_text())? {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "file" {
+                let file_name =
+                    field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string());
+                let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+                // A form sent without a file chosen still carries an empty `file` part.
+                if !bytes.is_empty() {
+                    fields.insert("file_name".into(), file_name.unwrap_or_else(|| "upload".into()));
+                    file = Some(bytes.to_vec());
+                }
+            } else {
+                fields.insert(name, field.text().await.map_err(|e| e.body_text())?);
+            }
+        }
+        Ok::<_, String>(())
+    }
+    .await;
+    let field = |k: &str| fields.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    page.format = import_formats(&field("format"));
+    page.map = field("map");
+    page.lenient = matches!(field("lenient").as_str(), "on" | "true");
+    page.file_name = field("file_name");
+    if let Err(e) = read {
+        page.error = Some(format!("The upload could not be read ({e}). Nothing was imported."));
+        return (StatusCode::BAD_REQUEST, render(page)).into_response();
+    }
+    csrf_ok = csrf_ok || fields.get("csrf").is_some_and(|v| crate::auth::form_csrf_ok(&auth, v));
+    if !csrf_ok {
+        page.error = Some("The form expired: reload the page. Nothing was imported.".into());
+        return (StatusCode::FORBIDDEN, render(page)).into_response();
+    }
+    let write = match field("action").as_str() {
+        "" | "preview" => false,
+        "import" => true,
+        other => {
+            page.error = Some(format!("`{other}` is not an action of this form (preview or import)."));
+            return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
+        }
+    };
+    let bytes = match (file, field("staged")) {
+        (Some(b), _) => b,
+        (None, staged) if !staged.is_empty() => match s.app.staged_asset_file(&auth.actor, &staged).await {
+            Ok(b) => b,
+            Err(e) => {
+                page.error = Some(super::explain(&e));
+                return (crate::error::status_of(&e), render(page)).into_response();
+            }
+        },
+        _ => {
+            page.error = Some("Choose a CSV or XLSX file of assets.".into());
+            return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
+        }
+    };
+    let params = itemize_app::ListParams::from_pairs(
+        [
+            ("format", field("format")),
+            ("map", page.map.clone()),
+            ("lenient", page.lenient.to_string()),
+            ("dry_run", (!write).to_string()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    let report = match itemize_app::asset_import::ImportOptions::from_params(&params) {
+        Ok(opts) => s.app.import_assets(&auth.actor, &bytes, &opts).await,
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            page.error = Some(format!("{} Nothing was imported.", super::explain(&e)));
+            return (crate::error::status_of(&e), render(page)).into_response();
+        }
+    };
+    if write && report.committed {
+        s.app.drop_staged_asset_file(&field("staged")).await;
+    } else if report.ok() {
+        match s.app.stage_asset_file(&auth.actor, &bytes).await {
+            Ok(name) => page.staged = name,
+            Err(e) => page.error = Some(super::explain(&e)),
+        }
+    }
+    let status = if report.ok() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    page.preview = report
+        .preview
+        .iter()
+        .map(|a| {
+            let t = |k: &str| plain(&a[k]).replace('—', "");
+            let cost = match t("purchase_cost").as_str() {
+                "" => String::new(),
+                c => format!("{c} {}", t("currency")),
+            };
+            vec![
+                t("tag"),
+                t("name"),
+                t("class"),
+                t("state"),
+                t("serial"),
+                t("model"),
+                t("purchase_date"),
+                cost,
+            ]
+        })
+        .collect();
+    let mut counts: Vec<(String, usize)> = report.error_counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    page.counts = counts;
+    page.report = Some(report);
     (status, render(page)).into_response()
 }
 

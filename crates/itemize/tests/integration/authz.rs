@@ -87,6 +87,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/contracts", "AAAAAAARA"),
     ("GET", "/contracts/renewals", "AAAAAAARA"),
     ("GET", "/contracts/{id}", "AAAAANARA"),
+    // The new-asset and import forms are offered to whoever may register assets (an import: unscoped only).
+    ("GET", "/assets/new", "AFAFFFFRA"),
+    ("POST", "/assets/new", "FFFFFFFRA"),
+    ("GET", "/assets/import", "AFAFFFFRA"),
+    ("POST", "/assets/import", "FFFFFFFRA"),
     ("GET", "/assets/{id}/edit", "AAAAANARA"),
     ("POST", "/assets/{id}/edit", "FFFFFFFRA"),
     ("GET", "/audits", "AAAAAAARA"),

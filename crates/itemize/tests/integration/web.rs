@@ -88,6 +88,48 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Posts a multipart form: text parts (the CSRF token added) and at most one file (name, content).
+    async fn multipart(
+        &self,
+        path: &str,
+        parts: &[(&str, &str)],
+        file: Option<(&str, &str)>,
+    ) -> (u16, String) {
+        let boundary = "itemize-test-boundary";
+        let mut body = String::new();
+        for (k, v) in parts.iter().chain([("csrf", self.csrf.as_str())].iter()) {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        if let Some((name, content)) = file {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: text/csv\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+/// The value of the hidden input `name` in rendered HTML.
+fn hidden<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    &rest[..rest.find('"').unwrap()]
+}
+
 /// The text of the element with `id` (its first text run), from rendered HTML.
 fn by_id<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {html}"));
@@ -172,8 +214,181 @@ both!(the_disposal_form_disposes_of_a_laptop_with_its_attestation, |t| {
     assert_eq!(t.app.get_asset(&sys(), b2.id).await.unwrap().state, State::Retired);
 });
 
-both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
+// The register takes a new asset from its page: references typed as people know them (a cost centre's code, an
+// employee id), every problem beside its field with what was typed kept, nothing saved on a refusal; only a role
+// that may change assets is offered the form.
+both!(a_new_asset_is_registered_through_its_page, |t| {
     let (_, cc, loc, person) = seed_small(&t).await;
+    t.user("viewer-2", "viewer", vec![]).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (_, list) = b.get("/assets").await;
+    assert!(list.contains("id=\"new-asset\"") && list.contains("id=\"import-assets\""), "{list}");
+    let (status, html) = b.get("/assets/new").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<select id=\"f-class\" name=\"class\">"), "{html}");
+    assert!(html.contains("<option value=\"in-stock\" selected>"), "a new asset starts in stock unless told");
+
+    let typed = [
+        ("tag", "LT-50"),
+        ("name", "New laptop"),
+        ("class", "laptop"),
+        ("state", "in-use"),
+        ("cost_centre_id", "CC-9"),
+        ("assignee_person_id", "E404"),
+        ("purchase_cost", "1299.00"),
+        ("currency", "EUR"),
+        ("useful_life_months", "three"),
+    ];
+    let (status, _, html) = b.post("/assets/new", &typed, true).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(by_id(&html, "e-cost_centre_id"), "no cost centre has the code `CC-9`");
+    assert_eq!(by_id(&html, "e-assignee_person_id"), "no person has the employee id `E404`");
+    assert_eq!(by_id(&html, "e-useful_life_months"), "`three` is not a whole number");
+    assert!(html.contains("value=\"LT-50\"") && html.contains("value=\"1299.00\""), "what was typed is kept");
+    assert!(html.contains("<option value=\"laptop\" selected>"), "the class chosen is kept");
+    assert!(html.contains("<option value=\"in-use\" selected>"), "the state chosen is kept");
+    assert!(t.app.find_asset(&sys(), "LT-50").await.is_err(), "nothing was saved");
+
+    // In use with nobody and nowhere: the register's own rule, named; nothing saved.
+    let mut nowhere = typed.to_vec();
+    nowhere.retain(|(k, _)| !matches!(*k, "cost_centre_id" | "assignee_person_id" | "useful_life_months"));
+    let (status, _, html) = b.post("/assets/new", &nowhere, true).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(by_id(&html, "form-error").contains("Nothing was saved"), "{html}");
+    assert!(html.contains("assignee or a location"), "{html}");
+    assert!(t.app.find_asset(&sys(), "LT-50").await.is_err());
+
+    let mut good = nowhere.clone();
+    good.extend([
+        ("cost_centre_id", "cc-2"),
+        ("assignee_person_id", "E1"),
+        ("location_id", "LON"),
+        ("purchase_date", "2026-01-15"),
+        ("depreciation_method", "declining-balance"),
+        ("useful_life_months", "36"),
+    ]);
+    let (status, location, html) = b.post("/assets/new", &good, true).await;
+    assert_eq!(status, 303, "{html}");
+    let a = t.app.find_asset(&sys(), "LT-50").await.unwrap();
+    assert_eq!(location.as_deref(), Some(format!("/assets/{}?done=created", a.id).as_str()));
+    assert_eq!(a.state, State::InUse);
+    assert_eq!((a.custody.assignee_person_id, a.custody.location_id), (Some(person), Some(loc)));
+    assert_eq!(a.fields.cost_centre_id, Some(cc));
+    assert_eq!((a.fields.purchase_cost, a.fields.currency.code()), (Some(Decimal::new(129900, 2)), "EUR"));
+    assert_eq!(
+        (a.fields.useful_life_months, a.fields.depreciation_method.as_str()),
+        (Some(36), "declining-balance")
+    );
+    let (_, html) = b.get(&format!("/assets/{}?done=created", a.id)).await;
+    assert!(html.contains("Registered."), "{html}");
+    let history = t.app.asset_history(&sys(), a.id).await.unwrap();
+    assert_eq!(history.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["created"]);
+    // A tag the register holds already is refused, beside the tag.
+    let (status, _, html) = b.post("/assets/new", &good, true).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("id=\"form-error\""), "{html}");
+
+    // A viewer is not offered the form, and cannot post it.
+    let v = Browser::sign_in(&s, "viewer-2", PASSWORD).await;
+    let (_, list) = v.get("/assets").await;
+    assert!(!list.contains("id=\"new-asset\"") && !list.contains("id=\"import-assets\""), "{list}");
+    assert_eq!(v.get("/assets/new").await.0, 403);
+    assert_eq!(v.get("/assets/import").await.0, 403);
+    let (status, _, _) =
+        v.post("/assets/new", &[("tag", "LT-51"), ("name", "X"), ("class", "laptop")], true).await;
+    assert_eq!(status, 403);
+    assert!(t.app.find_asset(&sys(), "LT-51").await.is_err());
+});
+
+// Assets come in through the import page as through the API: a preview checks every row and writes nothing, then
+// imports the very file previewed (kept by the server, not sent again); a strict file with a bad row is refused
+// whole, naming row, column, value and why; lenient imports the good rows.
+both!(assets_are_imported_through_the_page_after_a_preview, |t| {
+    seed_small(&t).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (status, html) = b.get("/assets/import").await;
+    assert!(status == 200 && html.contains("enctype=\"multipart/form-data\""), "{html}");
+
+    // A strict file with a bad row: refused whole, the problem named, no import offered, nothing written.
+    let bad = "tag,name,class,cost_centre\nIM-1,Laptop one,laptop,CC-2\nIM-2,Toaster,toaster,CC-2\n";
+    let (status, html) =
+        b.multipart("/assets/import", &[("action", "preview")], Some(("bad.csv", bad))).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("<tr><td>3</td><td>class</td><td>toaster</td>"), "{html}");
+    assert!(
+        !html.contains("id=\"import-confirm\""),
+        "a file that would be refused is not offered for import"
+    );
+    assert!(t.app.find_asset(&sys(), "IM-1").await.is_err());
+    // Imported anyway, strictly: still nothing written.
+    let (status, html) = b.multipart("/assets/import", &[("action", "import")], Some(("bad.csv", bad))).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Not imported: nothing was written"), "{html}");
+    assert!(t.app.find_asset(&sys(), "IM-1").await.is_err());
+
+    // A good file: previewed (nothing written), then imported from what the server kept.
+    let good = "Asset No,name,class,cost_centre,purchase_cost,currency\nIM-1,Laptop one,laptop,CC-2,1200.50,EUR\n\
+                IM-2,Laptop two,laptop,CC-2,980.00,EUR\n";
+    let parts = [("action", "preview"), ("map", "Asset No=tag")];
+    let (status, html) = b.multipart("/assets/import", &parts, Some(("laptops.csv", good))).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!((by_id(&html, "import-rows"), by_id(&html, "import-created")), ("2", "2"));
+    assert!(html.contains("<td>IM-2</td><td>Laptop two</td>") && html.contains("1200.50 EUR"), "{html}");
+    assert!(t.app.find_asset(&sys(), "IM-1").await.is_err(), "a preview writes nothing");
+    let staged = hidden(&html, "staged").to_string();
+    assert_eq!(hidden(&html, "map"), "Asset No=tag", "the confirmation keeps the mapping");
+    let confirm = [("action", "import"), ("staged", staged.as_str()), ("map", "Asset No=tag")];
+    let (status, html) = b.multipart("/assets/import", &confirm, None).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h2>Imported"), "{html}");
+    let one = t.app.find_asset(&sys(), "IM-1").await.unwrap();
+    assert_eq!(one.fields.purchase_cost, Some(Decimal::new(120050, 2)));
+    assert!(t.app.find_asset(&sys(), "IM-2").await.is_ok());
+    // The kept file is gone once imported; a made-up one is no file at all.
+    for name in [staged.as_str(), "../../etc/passwd"] {
+        let (status, html) =
+            b.multipart("/assets/import", &[("action", "import"), ("staged", name)], None).await;
+        assert_eq!(status, 422, "{html}");
+        assert!(html.contains("no longer kept"), "{html}");
+    }
+
+    // Lenient: the good rows go in, the bad one is listed.
+    let mixed = "tag,name,class\nIM-3,Phone,mobile\nIM-4,Toaster,toaster\n";
+    let (status, html) = b
+        .multipart("/assets/import", &[("action", "import"), ("lenient", "on")], Some(("mixed.csv", mixed)))
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!((by_id(&html, "import-created"), by_id(&html, "import-rejected")), ("1", "1"));
+    assert!(
+        t.app.find_asset(&sys(), "IM-3").await.is_ok() && t.app.find_asset(&sys(), "IM-4").await.is_err()
+    );
+
+    // No file, an unknown action, a mapping that is not one: each said, nothing written.
+    let (status, html) = b.multipart("/assets/import", &[("action", "preview")], None).await;
+    assert!(status == 422 && html.contains("Choose a CSV or XLSX file"), "{html}");
+    let (status, html) = b.multipart("/assets/import", &[("action", "delete")], Some(("x.csv", mixed))).await;
+    assert!(status == 422 && html.contains("`delete` is not an action"), "{html}");
+    let (status, html) =
+        b.multipart("/assets/import", &[("action", "import"), ("map", "tag")], Some(("x.csv", mixed))).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("file column=field") && html.contains("Nothing was imported"), "{html}");
+    // Without the form's token nothing happens.
+    let r = b
+        .http
+        .post(format!("{}/assets/import", b.base))
+        .header("cookie", &b.cookie)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nimport\r\n--x--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+});
+
+both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
+    let (top, cc, loc, person) = seed_small(&t).await;
     let a = t
         .app
         .create_asset(&sys(), json!({"tag": "LT-1", "name": "Laptop one", "class": "laptop", "cost_centre_id": cc, "location_id": loc}))
@@ -199,17 +414,35 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
     let etag = a.etag();
     assert!(html.contains("name=\"etag\""), "the form carries the version it was read at");
 
-    // A value that is not a number: named beside its field, what was typed kept, nothing saved.
+    // The cost centre shows as it is typed (its code), not as a database id.
+    assert!(
+        html.contains("id=\"f-cost_centre_id\" name=\"cost_centre_id\" type=\"text\" value=\"CC-2\""),
+        "{html}"
+    );
+    // A value that is not a number, a code no cost centre has: each named beside its field, what was typed kept,
+    // nothing saved.
     let path = format!("/assets/{}/edit", a.id);
-    let (status, _, html) =
-        b.post(&path, &[("etag", &etag), ("name", "Renamed"), ("cost_centre_id", "abc")], true).await;
+    let (status, _, html) = b
+        .post(
+            &path,
+            &[("etag", &etag), ("name", "Renamed"), ("cost_centre_id", "abc"), ("useful_life_months", "3y")],
+            true,
+        )
+        .await;
     assert_eq!(status, 422, "{html}");
-    assert_eq!(by_id(&html, "e-cost_centre_id"), "`abc` is not a whole number");
+    assert_eq!(by_id(&html, "e-cost_centre_id"), "no cost centre has the code `abc`");
+    assert_eq!(by_id(&html, "e-useful_life_months"), "`3y` is not a whole number");
     assert!(html.contains(
-        "id=\"f-cost_centre_id\" name=\"cost_centre_id\" type=\"text\" inputmode=\"numeric\" value=\"abc\""
+        "id=\"f-useful_life_months\" name=\"useful_life_months\" type=\"text\" inputmode=\"numeric\" value=\"3y\""
     ));
-    assert!(html.contains("value=\"Renamed\""), "the other fields keep what was typed");
+    assert!(html.contains("value=\"Renamed\"") && html.contains("value=\"abc\""), "what was typed is kept");
     assert_eq!(t.app.get_asset(&sys(), a.id).await.unwrap().fields.name, "Laptop one");
+    // A cost centre typed by its code moves the asset there.
+    let (status, _, html) = b.post(&path, &[("etag", &etag), ("cost_centre_id", "cc-1")], true).await;
+    assert_eq!(status, 303, "{html}");
+    let moved = t.app.get_asset(&sys(), a.id).await.unwrap();
+    assert_eq!(moved.fields.cost_centre_id, Some(top));
+    let etag = moved.etag();
 
     // A value the register refuses: the use case's problem beside the field.
     let (status, _, html) = b.post(&path, &[("etag", &etag), ("purchase_cost", "-5")], true).await;
