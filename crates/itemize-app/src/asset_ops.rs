@@ -640,8 +640,26 @@ impl App {
         id: i64,
         patch: Value,
     ) -> Result<ContractRow, AppError> {
+        self.update_contract_at(actor, id, None, patch).await
+    }
+
+    /// [`App::update_contract`], refused when the contract is no longer at `version` (a form read before someone
+    /// else's change does not overwrite it).
+    pub async fn update_contract_at(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: Option<i64>,
+        patch: Value,
+    ) -> Result<ContractRow, AppError> {
         contracts_allow(actor, Action::Write)?;
         let current = self.contract(actor, id).await?;
+        if version.is_some_and(|v| v != current.version) {
+            return Err(AppError::PreconditionFailed {
+                kind: "contract",
+                current_etag: format!("version {}", current.version),
+            });
+        }
         let mut merged = serde_json::to_value(&current).unwrap_or_default();
         if let Value::Object(m) = &mut merged {
             for k in ["id", "version", "archived_at"] {

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use itemize_app::AppError;
 use itemize_app::asset_import::ImportReport;
+use itemize_app::asset_ops::{BILLING, CONTRACT_KINDS, RENEWALS};
 use itemize_core::assets::allowed_from;
 use itemize_core::refdata::Kind;
 use serde_json::{Map, Value, json};
@@ -37,7 +38,10 @@ pub fn routes(r: Reg) -> Reg {
         .add("/assets/{id}/check-in", &["POST"], axum::routing::post(check_in))
         .add("/contracts", &["GET"], get(contracts))
         .add("/contracts/renewals", &["GET"], get(renewals))
+        .add("/contracts/new", &["GET", "POST"], get(new_contract_form).post(create_contract))
         .add("/contracts/{id}", &["GET"], get(contract))
+        .add("/contracts/{id}/edit", &["GET", "POST"], get(contract_edit_form).post(edit_contract))
+        .add("/contracts/{id}/archive", &["POST"], axum::routing::post(archive_contract))
         .add("/assets/{id}/edit", &["GET", "POST"], get(edit_form).post(edit))
         .add("/audits", &["GET", "POST"], get(audits).post(start_audit))
         .add("/audits/{id}", &["GET"], get(audit))
@@ -930,6 +934,8 @@ struct ContractsPage {
     rows: Vec<(String, Vec<String>)>,
     windows: Vec<(String, bool)>,
     filter: Option<ContractFilter>,
+    /// Whether the reader may register contracts.
+    can_write: bool,
 }
 
 /// The contract list's filter form.
@@ -948,6 +954,12 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
         Err(e) => return app_error(e),
     };
     let kind = p.get("kind").unwrap_or("").to_string();
+    if !kind.is_empty() && !CONTRACT_KINDS.contains(&kind.as_str()) {
+        return app_error(AppError::bad_param(
+            "kind",
+            format!("`{kind}` is not one of {}", CONTRACT_KINDS.join(", ")),
+        ));
+    }
     let q = p.get("q").unwrap_or("").trim().to_lowercase();
     let archived = match p.get("archived").unwrap_or("false") {
         a @ ("false" | "true" | "all") => a.to_string(),
@@ -970,7 +982,14 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
     let sort = p.get("sort").unwrap_or("end_date").to_string();
     let value = |c: &itemize_store::ContractRow| c.value.parse::<rust_decimal::Decimal>().unwrap_or_default();
     match sort.trim_start_matches('-') {
-        "end_date" => list.sort_by(|a, b| a.end_date.cmp(&b.end_date).then(a.id.cmp(&b.id))),
+        // By the end of the current term: an auto-renewing contract past the end it was entered with comes up
+        // again at its renewed end.
+        "end_date" => {
+            let end = |c: &itemize_store::ContractRow| {
+                s.app.contract_term(c).map_or_else(|| c.end_date.clone(), |(_, end, _)| end.to_string())
+            };
+            list.sort_by_cached_key(|c| (end(c), c.id))
+        }
         "name" => {
             list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)))
         }
@@ -1033,10 +1052,11 @@ async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> 
             })
             .collect(),
         windows: Vec::new(),
+        can_write: allow_contracts(&auth).is_ok(),
         filter: Some(ContractFilter {
             q: p.get("q").unwrap_or("").to_string(),
             archived,
-            kinds: opts(&["purchase", "lease", "maintenance", "warranty", "subscription"], &kind, "any kind"),
+            kinds: opts(&CONTRACT_KINDS, &kind, "any kind"),
             sorts: [
                 ("end_date", "ending first"),
                 ("-end_date", "ending last"),
@@ -1100,6 +1120,7 @@ async fn renewals(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             })
             .collect(),
         windows: [30u32, 60, 90, 180, 365].iter().map(|d| (d.to_string(), *d == days)).collect(),
+        can_write: false,
         filter: None,
     })
 }
@@ -1115,19 +1136,37 @@ struct ContractPage {
     assets: Vec<(i64, String)>,
     /// How many assets it covers (the list shows the first `LISTED_ASSETS`).
     covered: usize,
+    id: i64,
+    csrf: String,
+    can_write: bool,
+    archived: bool,
+    message: Option<&'static str>,
 }
 
-async fn contract(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
+async fn contract(State(s): State<AppState>, auth: Auth, PageId(id): PageId, Params(p): Params) -> Response {
     let c = match s.app.contract(&auth.actor, id).await {
         Ok(c) => c,
         Err(e) => return app_error(e),
     };
     let assets = asset_tags(&s, &auth, &c.asset_ids).await;
     let vendor = names(&s, &auth, Kind::Vendor, c.vendor_id.into_iter().collect()).await;
+    let owner = names(&s, &auth, Kind::Person, c.owner_person_id.into_iter().collect()).await;
+    let cc = names(&s, &auth, Kind::CostCentre, c.cost_centre_id.into_iter().collect()).await;
     let (me, nav) = shell(&auth, "/contracts");
     render(ContractPage {
         me,
         nav,
+        id,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        can_write: allow_contracts(&auth).is_ok(),
+        archived: c.archived_at.is_some(),
+        message: p.get("done").and_then(|d| match d {
+            "created" => Some("Registered."),
+            "edit" => Some("Saved."),
+            "archived" => Some("Archived: it has left the renewal calendar and the refresh plan."),
+            "restored" => Some("Restored."),
+            _ => None,
+        }),
         number: c.number.clone(),
         name: c.name.clone(),
         facts: vec![
@@ -1137,7 +1176,9 @@ async fn contract(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> 
             ("Billing".into(), c.billing_frequency.clone()),
             ("Term".into(), term_text(&s, &c)),
             ("Renewal".into(), c.renewal.clone()),
-            ("Notice".into(), format!("{} days", c.notice_days)),
+            ("Notice".into(), notice_text(&s, &c)),
+            ("Owner".into(), c.owner_person_id.and_then(|v| owner.get(&v).cloned()).unwrap_or_default()),
+            ("Cost centre".into(), c.cost_centre_id.and_then(|v| cc.get(&v).cloned()).unwrap_or_default()),
             ("Notes".into(), c.notes.clone().unwrap_or_default()),
             ("Archived".into(), c.archived_at.clone().unwrap_or_else(|| "no".into())),
         ],
@@ -1312,6 +1353,8 @@ struct EditPage {
     etag: String,
     inputs: Vec<Input>,
     form_error: Option<String>,
+    /// A line under the form.
+    note: Option<&'static str>,
 }
 
 fn new_page(auth: &Auth) -> EditPage {
@@ -1335,6 +1378,7 @@ fn new_page(auth: &Auth) -> EditPage {
             })
             .collect(),
         form_error: None,
+        note: None,
     }
 }
 
@@ -1419,6 +1463,9 @@ async fn edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppEr
         etag: a.etag(),
         inputs,
         form_error: None,
+        note: Some(
+            "State, assignee and location change through a transition or a check-out on the asset's page.",
+        ),
     })
 }
 
@@ -1486,6 +1533,237 @@ async fn edit(
         page.form_error = Some("Nothing was saved: see the fields marked below.".into());
     }
     (status, render(page)).into_response()
+}
+
+// ------------------------------------------------------------------------------------------------ contract forms
+
+/// The contract form: (field, label, entry, hint). `assets` is the covered assets' tags.
+const CONTRACT_FIELDS: &[FormField] = &[
+    ("number", "Number", Entry::Text, "the vendor's or your reference, e.g. MSA-2026-014"),
+    ("name", "Name", Entry::Text, ""),
+    ("kind", "Kind", Entry::Choice(&CONTRACT_KINDS), ""),
+    ("vendor_id", "Vendor", Entry::Ref(Kind::Vendor), "its name"),
+    ("value", "Value per term", Entry::Text, "e.g. 12000.00"),
+    ("currency", "Currency", Entry::Text, "ISO 4217, e.g. EUR; the reporting currency when empty"),
+    ("billing_frequency", "Billing", Entry::Choice(&BILLING), ""),
+    ("start_date", "Starts", Entry::Date, ""),
+    ("end_date", "Ends", Entry::Date, ""),
+    ("renewal", "Renewal", Entry::Choice(&RENEWALS), ""),
+    ("notice_days", "Notice (days)", Entry::Number, "days before the end by which to give notice"),
+    ("owner_person_id", "Owner", Entry::Ref(Kind::Person), "employee id"),
+    ("cost_centre_id", "Cost centre", Entry::Ref(Kind::CostCentre), "its code"),
+    ("assets", "Assets covered", Entry::Text, "asset tags, separated by ;"),
+    ("notes", "Notes", Entry::Text, ""),
+];
+
+fn contract_form(auth: &Auth, title: String, action: String, cancel: String) -> EditPage {
+    let (me, nav) = shell(auth, "/contracts");
+    EditPage {
+        me,
+        nav,
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        title,
+        action,
+        cancel,
+        etag: String::new(),
+        inputs: CONTRACT_FIELDS
+            .iter()
+            .map(|f| {
+                let first = match f.0 {
+                    "billing_frequency" => "annual",
+                    "renewal" => "manual",
+                    _ => "",
+                };
+                Input::new(f, first.to_string())
+            })
+            .collect(),
+        form_error: None,
+        note: None,
+    }
+}
+
+fn allow_contracts(auth: &Auth) -> Result<(), AppError> {
+    itemize_core::auth::authorize(
+        &auth.actor,
+        itemize_core::auth::Resource::Contracts,
+        itemize_core::auth::Action::Write,
+    )
+    .map_err(|e| AppError::Forbidden(e.to_string()))
+}
+
+/// The contract form's fields as JSON for the use case: references and asset tags resolved; `patch`: only the
+/// fields that changed (an emptied one as null). Problems go beside their fields.
+async fn contract_json(
+    s: &AppState,
+    auth: &Auth,
+    page: &mut EditPage,
+    f: &BTreeMap<String, String>,
+    patch: bool,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (input, field) in page.inputs.iter_mut().zip(CONTRACT_FIELDS) {
+        let Some(sent) = f.get(input.name).map(|v| v.trim().to_string()) else { continue };
+        if patch && sent == input.value {
+            continue;
+        }
+        input.set(sent.clone());
+        if input.name == "assets" {
+            let mut ids = Vec::new();
+            let mut unknown = Vec::new();
+            for tag in sent.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                match s.app.find_asset(&auth.actor, tag).await {
+                    Ok(a) => ids.push(a.id),
+                    Err(_) => unknown.push(format!("`{tag}`")),
+                }
+            }
+            if unknown.is_empty() {
+                out.insert("asset_ids".into(), json!(ids));
+            } else {
+                input.error = Some(format!("no asset has the tag or serial {}", unknown.join(", ")));
+            }
+            continue;
+        }
+        if sent.is_empty() {
+            if patch {
+                out.insert(input.name.to_string(), Value::Null);
+            }
+            continue;
+        }
+        match entered(s, auth, field.2, &sent).await {
+            Ok(v) => {
+                out.insert(input.name.to_string(), v);
+            }
+            Err(problem) => input.error = Some(problem),
+        }
+    }
+    out
+}
+
+async fn new_contract_form(auth: Auth) -> Response {
+    if let Err(e) = allow_contracts(&auth) {
+        return app_error(e);
+    }
+    render(contract_form(&auth, "New contract".into(), "/contracts/new".into(), "/contracts".into()))
+}
+
+async fn create_contract(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    if let Err(e) = allow_contracts(&auth) {
+        return app_error(e);
+    }
+    let mut page = contract_form(&auth, "New contract".into(), "/contracts/new".into(), "/contracts".into());
+    let input = contract_json(&s, &auth, &mut page, &f, false).await;
+    let status = if page.inputs.iter().any(|i| i.error.is_some()) {
+        page.form_error = Some("Nothing was saved: see the fields marked below.".into());
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        match s.app.create_contract(&auth.actor, Value::Object(input)).await {
+            Ok(c) => return Redirect::to(&format!("/contracts/{}?done=created", c.id)).into_response(),
+            Err(e) => {
+                page.form_error = Some(refused_on(&mut page.inputs, &e));
+                crate::error::status_of(&e)
+            }
+        }
+    };
+    (status, render(page)).into_response()
+}
+
+/// The edit form filled with the contract as it is, references and assets as they are typed.
+async fn contract_edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppError> {
+    allow_contracts(auth)?;
+    let c = s.app.contract(&auth.actor, id).await?;
+    let mut page = contract_form(
+        auth,
+        format!("Edit {}", c.number),
+        format!("/contracts/{id}/edit"),
+        format!("/contracts/{id}"),
+    );
+    page.etag = c.version.to_string();
+    let j = serde_json::to_value(&c).unwrap_or_default();
+    let tags: Vec<String> =
+        s.app.assets_by_ids(&auth.actor, &c.asset_ids).await?.into_iter().map(|a| a.fields.tag).collect();
+    for (input, field) in page.inputs.iter_mut().zip(CONTRACT_FIELDS) {
+        let value = match (field.2, &j[field.0]) {
+            _ if field.0 == "assets" => tags.join("; "),
+            (Entry::Ref(kind), v) => match v.as_i64() {
+                Some(rid) => {
+                    s.app.keys_by_id(&auth.actor, kind, &[rid]).await?.remove(&rid).unwrap_or_default()
+                }
+                None => String::new(),
+            },
+            (_, Value::Null) => String::new(),
+            (_, Value::String(t)) => t.clone(),
+            (_, v) => v.to_string(),
+        };
+        input.set(value);
+    }
+    Ok(page)
+}
+
+async fn contract_edit_form(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
+    super::show(contract_edit_page(&s, &auth, id).await)
+}
+
+/// Saves the contract form as a patch of what changed, guarded by the version the form was read at.
+async fn edit_contract(
+    State(s): State<AppState>,
+    auth: Auth,
+    PageId(id): PageId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let mut page = match contract_edit_page(&s, &auth, id).await {
+        Ok(p) => p,
+        Err(e) => return app_error(e),
+    };
+    let version = f.get("etag").and_then(|v| v.parse::<i64>().ok());
+    let patch = contract_json(&s, &auth, &mut page, &f, true).await;
+    let status = if page.inputs.iter().any(|i| i.error.is_some()) {
+        page.form_error = Some("Nothing was saved: see the fields marked below.".into());
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        match s.app.update_contract_at(&auth.actor, id, version, Value::Object(patch)).await {
+            Ok(_) => return Redirect::to(&format!("/contracts/{id}?done=edit")).into_response(),
+            Err(e) => {
+                page.form_error = Some(refused_on(&mut page.inputs, &e));
+                crate::error::status_of(&e)
+            }
+        }
+    };
+    (status, render(page)).into_response()
+}
+
+/// Archives a contract (or restores it) from its page; nothing is deleted.
+async fn archive_contract(
+    State(s): State<AppState>,
+    auth: Auth,
+    PageId(id): PageId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let archive = match f.get("archived").map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => return app_error(AppError::bad_param("archived", "is true or false")),
+    };
+    match s.app.set_contract_archived(&auth.actor, id, archive).await {
+        Ok(_) => {
+            let done = if archive { "archived" } else { "restored" };
+            Redirect::to(&format!("/contracts/{id}?done={done}")).into_response()
+        }
+        Err(e) => app_error(e),
+    }
 }
 
 // ------------------------------------------------------------------------------------------------ import
@@ -1799,6 +2077,23 @@ struct AuditPage {
 
 /// Each asset's id and "TAG name", for lists of links (the first 500).
 /// A contract's term as the page shows it: the current one, and the term entered when it has renewed since.
+/// The notice period and, for a contract that renews or ends, the day by which notice must be given for the
+/// current term (its end less the notice period).
+fn notice_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
+    let days = format!("{} day{}", c.notice_days, if c.notice_days == 1 { "" } else { "s" });
+    match s.app.contract_term(c) {
+        Some((_, end, _)) if c.renewal != "none" => {
+            let by = end.checked_sub(jiff::Span::new().days(c.notice_days)).unwrap_or(end);
+            if c.renewal == "auto" {
+                format!("{days}: give notice by {by}, or the term ending {end} renews itself")
+            } else {
+                format!("{days}: decide by {by} whether to renew the term ending {end}")
+            }
+        }
+        _ => days,
+    }
+}
+
 fn term_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
     match s.app.contract_term(c) {
         Some((_, end, renewed)) if renewed > 0 => format!(

@@ -87,6 +87,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/contracts", "AAAAAAARA"),
     ("GET", "/contracts/renewals", "AAAAAAARA"),
     ("GET", "/contracts/{id}", "AAAAANARA"),
+    ("GET", "/contracts/new", "AAAFAAFRA"),
+    ("POST", "/contracts/new", "FFFFFFFRA"),
+    ("GET", "/contracts/{id}/edit", "AAAFANFRA"),
+    ("POST", "/contracts/{id}/edit", "FFFFFFFRA"),
+    ("POST", "/contracts/{id}/archive", "FFFFFFFRA"),
     // The new-asset and import forms are offered to whoever may register assets (an import: unscoped only).
     ("GET", "/assets/new", "AFAFFFFRA"),
     ("POST", "/assets/new", "FFFFFFFRA"),

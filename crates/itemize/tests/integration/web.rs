@@ -387,6 +387,139 @@ both!(assets_are_imported_through_the_page_after_a_preview, |t| {
     assert_eq!(r.status(), 403);
 });
 
+// Contracts are registered, edited, archived and restored from their pages: vendor, owner and cost centre typed as
+// people know them, the covered assets by tag; each problem beside its field, nothing saved on a refusal, a form
+// read before someone else's change refused; a viewer is offered none of it.
+both!(contracts_are_kept_through_their_pages, |t| {
+    let (_, cc, _, person) = seed_small(&t).await;
+    let vendor =
+        t.app.create::<itemize_core::refdata::Vendor>(&sys(), json!({"name": "Dell"})).await.unwrap();
+    for tag in ["CT-1", "CT-2"] {
+        t.app.create_asset(&sys(), json!({"tag": tag, "name": "Laptop", "class": "laptop"})).await.unwrap();
+    }
+    t.user("viewer-3", "viewer", vec![]).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (_, list) = b.get("/contracts").await;
+    assert!(list.contains("id=\"new-contract\""), "{list}");
+    let (status, html) = b.get("/contracts/new").await;
+    assert!(status == 200 && html.contains("<option value=\"annual\" selected>"), "{html}");
+
+    let typed = [
+        ("number", "CARE-7"),
+        ("name", "Laptop care"),
+        ("kind", "maintenance"),
+        ("vendor_id", "Del"),
+        ("value", "1200.00"),
+        ("currency", "EUR"),
+        ("billing_frequency", "annual"),
+        ("start_date", "2026-01-01"),
+        ("end_date", "2026-12-31"),
+        ("renewal", "auto"),
+        ("notice_days", "60"),
+        ("owner_person_id", "E1"),
+        ("cost_centre_id", "CC-2"),
+        ("assets", "CT-1; CT-9"),
+    ];
+    let (status, _, html) = b.post("/contracts/new", &typed, true).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(by_id(&html, "e-vendor_id"), "no vendor is named `Del`");
+    assert_eq!(by_id(&html, "e-assets"), "no asset has the tag or serial `CT-9`");
+    assert!(
+        html.contains("value=\"CT-1; CT-9\"") && html.contains("<option value=\"auto\" selected>"),
+        "{html}"
+    );
+    assert!(t.app.contracts(&sys()).await.unwrap().is_empty(), "nothing was saved");
+    // The register's own rules, beside their fields.
+    let mut backwards = typed.to_vec();
+    backwards.retain(|(k, _)| !matches!(*k, "vendor_id" | "assets" | "end_date"));
+    backwards.push(("end_date", "2025-12-31"));
+    let (status, _, html) = b.post("/contracts/new", &backwards, true).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(by_id(&html, "e-end_date"), "must not be before the start date");
+    assert!(t.app.contracts(&sys()).await.unwrap().is_empty());
+
+    let mut good = typed.to_vec();
+    good.retain(|(k, _)| !matches!(*k, "vendor_id" | "assets"));
+    good.extend([("vendor_id", "dell"), ("assets", "CT-1;CT-2")]);
+    let (status, location, html) = b.post("/contracts/new", &good, true).await;
+    assert_eq!(status, 303, "{html}");
+    let c = t.app.contracts(&sys()).await.unwrap().remove(0);
+    assert_eq!(location.as_deref(), Some(format!("/contracts/{}?done=created", c.id).as_str()));
+    assert_eq!(
+        (c.vendor_id, c.owner_person_id, c.cost_centre_id),
+        (Some(vendor.id.get()), Some(person), Some(cc))
+    );
+    assert_eq!(
+        (c.value.as_str(), c.currency.as_str(), c.notice_days, c.asset_ids.len()),
+        ("1200.00", "EUR", 60, 2)
+    );
+    let (_, html) = b.get(&format!("/contracts/{}?done=created", c.id)).await;
+    assert!(
+        html.contains("Registered.") && html.contains("<dt>Owner</dt><dd>Ada Lovelace (E1)</dd>"),
+        "the owner is shown: {html}"
+    );
+    assert!(
+        html.contains("60 days: give notice by 2026-11-01, or the term ending 2026-12-31 renews itself"),
+        "the notice deadline is shown: {html}"
+    );
+
+    // The edit form shows it as typed; a change lands, and a form read before it is then stale.
+    let edit = format!("/contracts/{}/edit", c.id);
+    let (_, html) = b.get(&edit).await;
+    assert!(html.contains("value=\"CT-1; CT-2\"") && html.contains("value=\"CC-2\""), "{html}");
+    let etag = hidden(&html, "etag").to_string();
+    let (status, _, html) =
+        b.post(&edit, &[("etag", &etag), ("notice_days", "90"), ("assets", "CT-2")], true).await;
+    assert_eq!(status, 303, "{html}");
+    let now = t.app.contract(&sys(), c.id).await.unwrap();
+    assert_eq!((now.notice_days, now.asset_ids.clone()), (90, vec![c.asset_ids[1]]));
+    let (status, _, html) = b.post(&edit, &[("etag", &etag), ("name", "Overwrite")], true).await;
+    assert_eq!(status, 412, "{html}");
+    assert_eq!(t.app.contract(&sys(), c.id).await.unwrap().name, "Laptop care");
+
+    // Archived and restored from its page.
+    let archive = format!("/contracts/{}/archive", c.id);
+    let (status, _, _) = b.post(&archive, &[("archived", "true")], true).await;
+    assert_eq!(status, 303);
+    assert!(t.app.contract(&sys(), c.id).await.unwrap().archived_at.is_some());
+    let (_, html) = b.get(&format!("/contracts/{}?done=archived", c.id)).await;
+    assert!(html.contains(">Restore</button>"), "{html}");
+    let (status, _, _) = b.post(&archive, &[("archived", "false")], true).await;
+    assert_eq!(status, 303);
+    assert!(t.app.contract(&sys(), c.id).await.unwrap().archived_at.is_none());
+    assert_eq!(b.post(&archive, &[("archived", "maybe")], true).await.0, 400);
+
+    // The list comes up by the end of each contract's current term: one that renewed itself past the end it was
+    // entered with comes after one ending sooner; a kind the list does not know is refused.
+    for (number, start, end, renewal) in
+        [("AUTO-1", "2025-01-01", "2025-12-31", "auto"), ("SOON-1", "2026-01-01", "2026-12-15", "manual")]
+    {
+        t.app
+            .create_contract(
+                &sys(),
+                json!({"number": number, "name": number, "kind": "subscription", "value": "10.00",
+                "start_date": start, "end_date": end, "renewal": renewal}),
+            )
+            .await
+            .unwrap();
+    }
+    let (_, html) = b.get("/contracts").await;
+    let at = |n: &str| html.find(&format!(">{n}</a>")).unwrap_or_else(|| panic!("{n} in {html}"));
+    assert!(at("SOON-1") < at("AUTO-1"), "{html}");
+    assert!(html.contains("2026-12-31 (renewed 1×)"), "{html}");
+    assert_eq!(b.get("/contracts?kind=bogus").await.0, 400);
+
+    // A viewer sees the contract but is offered no form, and cannot post one.
+    let v = Browser::sign_in(&s, "viewer-3", PASSWORD).await;
+    let (_, html) = v.get(&format!("/contracts/{}", c.id)).await;
+    assert!(!html.contains("id=\"edit-contract\"") && !html.contains(">Archive</button>"), "{html}");
+    assert_eq!(v.get("/contracts/new").await.0, 403);
+    assert_eq!(v.get(&edit).await.0, 403);
+    assert_eq!(v.post(&archive, &[("archived", "true")], true).await.0, 403);
+    assert!(t.app.contract(&sys(), c.id).await.unwrap().archived_at.is_none());
+});
+
 both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
     let (top, cc, loc, person) = seed_small(&t).await;
     let a = t
