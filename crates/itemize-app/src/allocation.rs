@@ -187,6 +187,16 @@ pub struct LocalAmount {
     pub missing: Option<String>,
 }
 
+/// How a cost centre's statement rows go into the currency it budgets in: at `rate` (units of `currency` per unit
+/// of the reporting currency), or not, `missing` saying which rate is missing. Kept with a closed period.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub(crate) struct Translation {
+    currency: String,
+    rate: Option<Decimal>,
+    rate_date: Option<String>,
+    missing: Option<String>,
+}
+
 /// A period's current allocation run, as read back for its cube: the rule set, compiled against the run's
 /// catalog, and the ledger partitions the run read.
 pub(crate) struct PeriodRun {
@@ -667,6 +677,20 @@ impl App {
         };
         let mut tx = self.store().transaction().await?;
         row.id = tx.insert_rule_set(&row).await?;
+        let after = serde_json::json!({
+            "name": row.name, "effective_from": row.effective_from, "body_sha256": row.body_sha256,
+        });
+        crate::auth::audit(
+            &mut tx,
+            actor,
+            row.created_at,
+            "create",
+            "rule-sets",
+            Some(row.id),
+            None,
+            Some(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.into())
     }
@@ -833,6 +857,30 @@ impl App {
             duration_ms: finished.duration_since(started).as_millis() as i64,
         };
         run.id = tx.replace_allocation(&run, &catalog, &cells, &months).await?;
+        // An allocation that posts a restatement of a closed month is that restatement.
+        let (action, mut after) = match pending.first() {
+            Some(first) => (
+                "restate",
+                serde_json::json!({"restated": first.source_period, "adjustments": pending.len()}),
+            ),
+            None => ("allocate", serde_json::json!({})),
+        };
+        after["period"] = period.into();
+        after["rule_set_id"] = run.rule_set_id.into();
+        after["billed_total"] = run.billed_total.clone().into();
+        after["effective_total"] = run.effective_total.clone().into();
+        after["unallocated_effective"] = run.unallocated_effective.clone().into();
+        crate::auth::audit(
+            &mut tx,
+            actor,
+            finished,
+            action,
+            "allocation-runs",
+            Some(run.id),
+            None,
+            Some(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(run.into())
     }
@@ -1006,49 +1054,70 @@ impl App {
         Ok(rows.len())
     }
 
-    /// Gives each cost-centre row whose cost centre budgets in another currency than the reporting one its amount
-    /// in that currency (see [`LocalAmount`]).
-    async fn translate_to_own_currencies(
+    /// How each cost centre that budgets in another currency than the reporting one has its statement row
+    /// translated for `period`, by code: at the rate of the month's last day (or the latest before it, within the
+    /// look-back window), or not at all, naming the missing rate.
+    async fn translations(
         &self,
         period: &str,
-        rows: &mut [StatementRow],
         ccs: &[itemize_core::refdata::Record<CostCentre>],
-    ) -> Result<(), AppError> {
+    ) -> Result<BTreeMap<String, Translation>, AppError> {
         let reporting = self.config().reporting_currency;
-        let own: HashMap<&str, itemize_core::Currency> =
-            ccs.iter().map(|r| (r.fields.code.as_str(), r.fields.currency)).collect();
-        let wanted = |r: &StatementRow| {
-            r.key
-                .starts_with("cc:")
-                .then(|| r.code.as_deref().and_then(|c| own.get(c).copied()))
-                .flatten()
-                .filter(|c| *c != reporting)
-        };
-        if !rows.iter().any(|r| wanted(r).is_some()) {
-            return Ok(());
+        let foreign: Vec<_> = ccs.iter().filter(|r| r.fields.currency != reporting).collect();
+        if foreign.is_empty() {
+            return Ok(BTreeMap::new());
         }
         let table = self.rate_table().await?;
         let last_day = format!("{period}-01")
             .parse::<jiff::civil::Date>()
             .map_err(|_| bad("period", format!("`{period}` is not a month")))?
             .last_of_month();
-        for r in rows.iter_mut() {
-            let Some(currency) = wanted(r) else { continue };
-            r.local = Some(match table.rate(reporting, currency, last_day) {
-                Ok((rate, on)) => LocalAmount {
-                    currency: currency.code().to_string(),
-                    amount: Some(itemize_core::money::cents(r.amount * rate)),
-                    rate: Some(rate.normalize()),
-                    rate_date: Some(on.to_string()),
-                    missing: None,
-                },
-                Err(e) => LocalAmount {
-                    currency: currency.code().to_string(),
-                    amount: None,
-                    rate: None,
-                    rate_date: None,
-                    missing: Some(e),
-                },
+        Ok(foreign
+            .into_iter()
+            .map(|r| {
+                let currency = r.fields.currency;
+                let t = match table.rate(reporting, currency, last_day) {
+                    Ok((rate, on)) => Translation {
+                        currency: currency.code().to_string(),
+                        rate: Some(rate.normalize()),
+                        rate_date: Some(on.to_string()),
+                        missing: None,
+                    },
+                    Err(e) => Translation {
+                        currency: currency.code().to_string(),
+                        rate: None,
+                        rate_date: None,
+                        missing: Some(e),
+                    },
+                };
+                (r.fields.code.clone(), t)
+            })
+            .collect())
+    }
+
+    /// Gives each cost-centre row whose cost centre budgets in another currency than the reporting one its amount
+    /// in that currency (see [`LocalAmount`]): as the period was closed with, when it was; otherwise at the rates
+    /// and currencies known now.
+    async fn translate_to_own_currencies(
+        &self,
+        period: &str,
+        rows: &mut [StatementRow],
+        ccs: &[itemize_core::refdata::Record<CostCentre>],
+    ) -> Result<(), AppError> {
+        let kept = self.store().session().await?.closed_translations(period).await?;
+        let how = match kept {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| AppError::Internal(format!("the translations {period} was closed with: {e}")))?,
+            None => self.translations(period, ccs).await?,
+        };
+        for r in rows.iter_mut().filter(|r| r.key.starts_with("cc:")) {
+            let Some(t) = r.code.as_deref().and_then(|c| how.get(c)) else { continue };
+            r.local = Some(LocalAmount {
+                currency: t.currency.clone(),
+                amount: t.rate.map(|rate| itemize_core::money::cents(r.amount * rate)),
+                rate: t.rate,
+                rate_date: t.rate_date.clone(),
+                missing: t.missing.clone(),
             });
         }
         Ok(())
@@ -1609,6 +1678,11 @@ impl App {
     pub async fn close_period(&self, actor: &Actor, period: &str) -> Result<RunView, AppError> {
         self.allocation_write(actor)?;
         check_period("period", period)?;
+        // The statement's translations into cost centres' own currencies, kept as they are today: a rate imported
+        // or a currency changed later does not change the closed statement.
+        let ccs = self.store().session().await?.all::<CostCentre>(true).await?;
+        let translations = serde_json::to_string(&self.translations(period, &ccs).await?)
+            .map_err(|e| AppError::Internal(format!("the translations cannot be kept: {e}")))?;
         let mut tx = self.store().transaction().await?;
         // After an allocation of the period under way has committed: the run closed on is its current one.
         tx.lock_period(period).await?;
@@ -1623,7 +1697,13 @@ impl App {
             .ok_or_else(|| {
                 AppError::Refused(format!("{period} has not been allocated; allocate it before closing it"))
             })?;
-        tx.close_period(period, run.id, &actor.name, self.clock().now()).await?;
+        let now = self.clock().now();
+        tx.close_period(period, run.id, &actor.name, now, &translations).await?;
+        let after = serde_json::json!({
+            "period": period, "run_id": run.id, "effective_total": run.effective_total,
+            "translations": serde_json::from_str::<serde_json::Value>(&translations).unwrap_or_default(),
+        });
+        crate::auth::audit(&mut tx, actor, now, "close", "periods", Some(run.id), None, Some(&after)).await?;
         tx.commit().await?;
         Ok(run.into())
     }

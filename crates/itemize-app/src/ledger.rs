@@ -375,6 +375,10 @@ pub struct RatesImported {
     pub first_date: String,
     pub last_date: String,
     pub pairs: Vec<String>,
+    /// Rates the file gave another value than the one held for that day and pair: "2026-09-30 EUR/USD 1.0814 →
+    /// 1.5", each also in the audit log. Amounts already imported keep the rate they were converted at; statements
+    /// of closed months keep theirs.
+    pub replaced: Vec<String>,
 }
 
 impl App {
@@ -559,6 +563,18 @@ impl App {
         })?;
         let now = self.clock().now();
         let mut tx = self.store().transaction().await?;
+        // The rates this file changes, read in the transaction that changes them.
+        let held: HashMap<(String, String, String), String> =
+            tx.rates().await?.into_iter().map(|r| ((r.date, r.from, r.to), r.rate)).collect();
+        let mut replaced = Vec::new();
+        let mut before = Vec::new();
+        for r in &rows {
+            let Some(was) = held.get(&(r.date.clone(), r.from.clone(), r.to.clone())) else { continue };
+            if was.parse::<Decimal>().ok() != r.rate.parse::<Decimal>().ok() {
+                replaced.push(format!("{} {}/{} {was} → {}", r.date, r.from, r.to, r.rate));
+                before.push(serde_json::json!({"date": r.date, "from": r.from, "to": r.to, "rate": was}));
+            }
+        }
         let n = tx.upsert_rates(&rows, source, now).await?;
         crate::auth::audit(
             &mut tx,
@@ -567,8 +583,8 @@ impl App {
             "import",
             "exchange-rates",
             None,
-            None,
-            Some(&serde_json::json!({"source": source, "rows": rows.len()})),
+            (!before.is_empty()).then(|| serde_json::json!({"replaced": before})).as_ref(),
+            Some(&serde_json::json!({"source": source, "rows": rows.len(), "replaced": replaced})),
         )
         .await?;
         tx.commit().await?;
@@ -579,6 +595,7 @@ impl App {
             first_date: rows.iter().map(|r| r.date.clone()).min().unwrap_or_default(),
             last_date: rows.iter().map(|r| r.date.clone()).max().unwrap_or_default(),
             pairs: pairs.into_iter().collect(),
+            replaced,
         })
     }
 }

@@ -775,13 +775,36 @@ impl Session {
         run_id: i64,
         by: &str,
         at: Timestamp,
+        translations: &str,
     ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO closed_periods (billing_period, run_id, closed_by, closed_at) VALUES ($1, $2, $3, $4)".into(),
-            vec![Value::text(period), Value::int(run_id), Value::text(by), Value::text(format_timestamp(at))],
+            "INSERT INTO closed_periods (billing_period, run_id, closed_by, closed_at, translations) \
+             VALUES ($1, $2, $3, $4, $5)"
+                .into(),
+            vec![
+                Value::text(period),
+                Value::int(run_id),
+                Value::text(by),
+                Value::text(format_timestamp(at)),
+                Value::text(translations),
+            ],
         )
         .await?;
         Ok(())
+    }
+
+    /// The translations a closed period's statement was closed with (JSON), if it is closed after they were kept.
+    pub async fn closed_translations(&mut self, period: &str) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT translations FROM closed_periods WHERE billing_period = $1".into(),
+                vec![Value::text(period)],
+            )
+            .await?;
+        match rows.first() {
+            Some(r) => r.opt_text("translations"),
+            None => Ok(None),
+        }
     }
 
     /// Closed periods with the run each was closed on, in period order.

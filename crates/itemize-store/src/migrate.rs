@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0011_charges_until.sql"),
     },
     Migration { version: 12, name: "run_catalogs", sql: include_str!("../migrations/0012_run_catalogs.sql") },
+    Migration {
+        version: 13,
+        name: "closed_translations",
+        sql: include_str!("../migrations/0013_closed_translations.sql"),
+    },
 ];
 
 impl Migration {

@@ -238,6 +238,15 @@ pub async fn import_rates(app: &App, files: &[PathBuf], output: OutputFormat) ->
                         r.last_date,
                         r.pairs.join(", ")
                     );
+                    if !r.replaced.is_empty() {
+                        println!("  {} rate(s) held before now have another value:", r.replaced.len());
+                        for x in r.replaced.iter().take(20) {
+                            println!("    {x}");
+                        }
+                        if r.replaced.len() > 20 {
+                            println!("    … and {} more (all in the audit log)", r.replaced.len() - 20);
+                        }
+                    }
                 }
             }
             Err(itemize_app::AppError::Validation(errs)) => {

@@ -852,7 +852,7 @@ both!(an_allocation_waits_for_a_close_under_way_and_then_leaves_the_month_alone,
     // A close of the month is under way, as close_period does it: the month's lock, then the closed row.
     let mut tx = t.store().transaction().await.unwrap();
     tx.lock_period(&period).await.unwrap();
-    tx.close_period(&period, run, "test", crate::harness::T0.parse().unwrap()).await.unwrap();
+    tx.close_period(&period, run, "test", crate::harness::T0.parse().unwrap(), "{}").await.unwrap();
     let allocating = tokio::spawn({
         let (app, p) = (t.app.clone(), period.clone());
         async move { app.allocate_period(&sys(), &p).await }
@@ -904,7 +904,7 @@ both!(a_restatement_posts_nothing_into_a_month_closed_under_it, |t| {
     // The month carrying the restatement is being closed when the provider restates the closed month again.
     let mut tx = t.store().transaction().await.unwrap();
     tx.lock_period(&posted).await.unwrap();
-    tx.close_period(&posted, run, "test", crate::harness::T0.parse().unwrap()).await.unwrap();
+    tx.close_period(&posted, run, "test", crate::harness::T0.parse().unwrap(), "{}").await.unwrap();
     let importing = tokio::spawn({
         let (app, path) = (t.app.clone(), without_dearest(dir.path(), FIXTURES[0], 2));
         async move {

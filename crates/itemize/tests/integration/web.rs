@@ -1349,6 +1349,38 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     assert_eq!(&head[..4], ["Code", "Name", "Cost centre", "Amount"], "{head:?}");
     let codes: Vec<String> = sheet.rows().skip(3).map(|r| r[2].to_string()).collect();
     assert!(codes.iter().any(|c| c == "CC-2"), "{codes:?}");
+    // Closed, the month's statement keeps the translation it was closed with: a rate imported later for its last
+    // day, or the cost centre moving to another currency, changes an open month's statement, not this one.
+    t.app.close_period(&sys(), "2026-05").await.unwrap();
+    let imported =
+        t.app.import_rates(&sys(), "date,from,to,rate\n2026-05-31,EUR,USD,1.5\n", "late.csv").await.unwrap();
+    assert_eq!(imported.replaced, ["2026-05-31 EUR/USD 1.28 → 1.5"], "a rate replaced is said to be");
+    let cc2 =
+        t.app.id_by_key(&sys(), itemize_core::refdata::Kind::CostCentre, "CC-2").await.unwrap().unwrap();
+    t.app.update::<CostCentre>(&sys(), cc2, None, json!({"currency": "GBP"})).await.unwrap();
+    let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
+    let local = row(&st, "CC-2")["local"].clone();
+    assert_eq!(
+        (local["currency"].as_str(), local["amount"].as_str(), local["rate"].as_str()),
+        (Some("EUR"), Some("93.79"), Some("0.78125")),
+        "{st}"
+    );
+    // The audit log has the close, the rate replaced (before and after) and the rules and runs that made the month.
+    let (_, log) = s.get_json("/api/v1/audit?kind=periods&action=close").await;
+    let close = &log["items"][0];
+    assert_eq!(
+        (close["after"]["period"].as_str(), close["after"]["translations"]["CC-2"]["rate"].as_str()),
+        (Some("2026-05"), Some("0.78125")),
+        "{log}"
+    );
+    let (_, log) = s.get_json("/api/v1/audit?kind=exchange-rates").await;
+    let late = &log["items"][0];
+    assert_eq!(late["before"]["replaced"][0]["rate"], "1.28", "{log}");
+    assert_eq!(late["after"]["replaced"][0], "2026-05-31 EUR/USD 1.28 → 1.5", "{log}");
+    let (_, log) = s.get_json("/api/v1/audit?kind=rule-sets").await;
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "{log}");
+    let (_, log) = s.get_json("/api/v1/audit?kind=allocation-runs&action=allocate").await;
+    assert_eq!(log["items"][0]["after"]["period"], "2026-05", "{log}");
 });
 
 both!(a_name_with_a_comma_is_one_filter_value, |t| {
