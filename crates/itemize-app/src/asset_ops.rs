@@ -206,6 +206,9 @@ pub struct AuditView {
     pub found: Vec<i64>,
     pub missing: Vec<i64>,
     pub unexpected: Vec<i64>,
+    /// Assets on record as disposed of that were scanned all the same: an exception to look into (the disposal
+    /// certificate says they are gone). Closing the audit leaves their record as it is.
+    pub disposed: Vec<i64>,
     pub unknown: Vec<String>,
     /// found ÷ expected, as a percentage with one decimal (100 when nothing was expected).
     pub accuracy: String,
@@ -1342,6 +1345,7 @@ impl App {
         let result = match &asset {
             None => "unknown",
             Some(a) if earlier.iter().any(|s| s.asset_id == Some(a.id)) => "repeat",
+            Some(a) if a.state == State::Disposed => "disposed",
             Some(a) if audit.expected.contains(&a.id) => "found",
             Some(_) => "unexpected",
         };
@@ -1618,6 +1622,8 @@ fn view_of(a: itemize_store::AuditRow, scans: &[ScanRow]) -> AuditView {
     let mut unexpected: Vec<i64> =
         scans.iter().filter(|s| s.result == "unexpected").filter_map(|s| s.asset_id).collect();
     unexpected.dedup();
+    let disposed: Vec<i64> =
+        scans.iter().filter(|s| s.result == "disposed").filter_map(|s| s.asset_id).collect();
     let unknown = scans.iter().filter(|s| s.result == "unknown").map(|s| s.input.clone()).collect();
     AuditView {
         id: a.id,
@@ -1631,6 +1637,7 @@ fn view_of(a: itemize_store::AuditRow, scans: &[ScanRow]) -> AuditView {
         found,
         missing,
         unexpected,
+        disposed,
         unknown,
     }
 }

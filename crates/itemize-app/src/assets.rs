@@ -111,7 +111,8 @@ pub struct OffboardingItem {
     pub name: String,
     pub class: AssetClass,
     pub state: State,
-    /// to-recover, overdue or recovered; for an asset not recovered, its state (missing, lost, stolen).
+    /// to-recover, overdue, missing (still assigned to the person, not found where it should be) or recovered;
+    /// for an asset not recovered, its state (lost, stolen; missing when it went missing in other hands).
     pub status: &'static str,
 }
 
@@ -854,7 +855,12 @@ impl App {
             let outstanding: Vec<OffboardingItem> = assets
                 .iter()
                 .filter(|a| a.custody.assignee_person_id == Some(pid) && a.state.is_owned())
-                .map(|a| item(a, if overdue { "overdue" } else { "to-recover" }))
+                // Missing (not found where it should be) is still to recover: the person may well have it.
+                .map(|a| match (a.state, overdue) {
+                    (State::Missing, _) => item(a, "missing"),
+                    (_, true) => item(a, "overdue"),
+                    (_, false) => item(a, "to-recover"),
+                })
                 .collect();
             // Returned: the person was the assignee before a hand-over and is not any more.
             let since = p.fields.leave_date.map(|d| d.saturating_sub(jiff::Span::new().days(90)));

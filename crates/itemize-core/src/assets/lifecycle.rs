@@ -300,8 +300,18 @@ pub fn check_transition(
         p.add("substate", format!("the asset is already in stock ({})", substate.map_or("", |s| s.as_str())));
     }
     // Custody after the move: in stock and beyond drop the person unless one is given; a location given
-    // replaces the old one.
-    let keeps_person = matches!(to, State::InUse | State::InRepair | State::InTransit | State::OnLoan);
+    // replaces the old one. An asset gone missing, lost or stolen keeps its last holder and service: who to ask,
+    // and a leaver's checklist still lists it as not returned.
+    let keeps_person = matches!(
+        to,
+        State::InUse
+            | State::InRepair
+            | State::InTransit
+            | State::OnLoan
+            | State::Missing
+            | State::Lost
+            | State::Stolen
+    );
     let custody = Custody {
         assignee_person_id: assignee.or(if keeps_person { current.assignee_person_id } else { None }),
         location_id: location.or(current.location_id),

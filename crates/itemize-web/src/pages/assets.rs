@@ -2069,14 +2069,13 @@ struct AuditPage {
     found: Vec<(i64, String)>,
     missing: Vec<(i64, String)>,
     unexpected: Vec<(i64, String)>,
+    disposed: Vec<(i64, String)>,
     unknown: Vec<String>,
     last: Option<String>,
     error: Option<String>,
     can_write: bool,
 }
 
-/// Each asset's id and "TAG name", for lists of links (the first 500).
-/// A contract's term as the page shows it: the current one, and the term entered when it has renewed since.
 /// The notice period and, for a contract that renews or ends, the day by which notice must be given for the
 /// current term (its end less the notice period).
 fn notice_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
@@ -2094,6 +2093,7 @@ fn notice_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
     }
 }
 
+/// A contract's term as the page shows it: the current one, and the term entered when it has renewed since.
 fn term_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
     match s.app.contract_term(c) {
         Some((_, end, renewed)) if renewed > 0 => format!(
@@ -2109,6 +2109,7 @@ fn term_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
 /// Assets listed on a page at most (a contract or an audit may hold thousands); the page says how many more.
 const LISTED_ASSETS: usize = 500;
 
+/// Each asset's id and "TAG name", for lists of links (the first 500).
 async fn asset_tags(s: &AppState, auth: &Auth, ids: &[i64]) -> Vec<(i64, String)> {
     let mut out = Vec::new();
     for i in ids.iter().take(LISTED_ASSETS) {
@@ -2135,6 +2136,7 @@ async fn audit_page(s: &AppState, auth: &Auth, id: i64) -> Result<AuditPage, App
         found: asset_tags(s, auth, &v.found).await,
         missing: asset_tags(s, auth, &v.missing).await,
         unexpected: asset_tags(s, auth, &v.unexpected).await,
+        disposed: asset_tags(s, auth, &v.disposed).await,
         unknown: v.unknown.clone(),
         last: None,
         error: None,
@@ -2168,7 +2170,11 @@ async fn scan(
     let input = f.get("input").cloned().unwrap_or_default();
     match s.app.scan(&auth.actor, id, &input).await {
         Ok(row) => {
-            let q = serde_urlencoded::to_string([("scanned", format!("{}: {}", row.input, row.result))])
+            let what = match row.result.as_str() {
+                "disposed" => "on record as disposed of: look into it (the audit leaves its record as it is)",
+                other => other,
+            };
+            let q = serde_urlencoded::to_string([("scanned", format!("{}: {what}", row.input))])
                 .unwrap_or_default();
             Redirect::to(&format!("/audits/{id}?{q}")).into_response()
         }

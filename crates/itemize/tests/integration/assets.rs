@@ -815,8 +815,33 @@ both!(relationships_audits_and_governance, |t| {
     assert_eq!(t.app.scan(&sys(), audit.id, "NOPE-9").await.unwrap().result, "unknown");
     let e = t.app.scan(&sys(), audit.id, "RACK-1\nVM-1").await.unwrap_err();
     assert_eq!(fields_of(&e), ["input"], "two codes pasted at once are not one unknown scan");
+    // An asset on record as disposed of turns up: an exception to look into, and its record is left alone.
+    let old = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "OLD-1", "name": "Old dock", "class": "peripheral", "cost_centre_id": cc}),
+        )
+        .await
+        .unwrap()
+        .id;
+    t.app.transition_asset(&sys(), old, None, json!({"to": "retired", "reason": "old"})).await.unwrap();
+    t.app
+        .transition_asset(
+            &sys(),
+            old,
+            None,
+            json!({"to": "disposed", "reason": "recycled",
+            "disposal": {"method": "recycle", "date": "2026-11-20", "reference": "WEEE-1"}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.app.scan(&sys(), audit.id, "OLD-1").await.unwrap().result, "disposed");
     let closed = t.app.close_audit(&sys(), audit.id, true).await.unwrap();
     assert_eq!((closed.accuracy.as_str(), closed.missing.clone()), ("66.7", vec![vm]));
+    assert_eq!((closed.disposed.clone(), closed.unexpected.len()), (vec![old], 0));
+    let gone = t.app.get_asset(&sys(), old).await.unwrap();
+    assert_eq!((gone.state, gone.fields.location_id, gone.last_audited_at), (State::Disposed, None, None));
     assert_eq!(t.app.get_asset(&sys(), vm).await.unwrap().state, State::Missing);
     assert!(t.app.get_asset(&sys(), rack).await.unwrap().last_audited_at.is_some());
     assert!(matches!(t.app.scan(&sys(), audit.id, "RACK-1").await, Err(AppError::Refused(_))));
@@ -902,7 +927,17 @@ both!(relationships_audits_and_governance, |t| {
     t.app.check_in_asset(&sys(), lap, json!({})).await.unwrap();
     let off = t.app.offboarding(&sys(), None).await.unwrap();
     assert_eq!((off[0].recovered.len(), off[0].outstanding.len()), (1, 1));
-    // The second laptop, reported stolen: not recovered, and said so.
+    // The second laptop, not found where it should be: missing keeps its last holder, and the leaver's
+    // checklist still has it to recover.
+    t.app
+        .transition_asset(&sys(), lap2, None, json!({"to": "missing", "reason": "not at the desk"}))
+        .await
+        .unwrap();
+    assert_eq!(t.app.get_asset(&sys(), lap2).await.unwrap().custody.assignee_person_id, Some(person));
+    let off = t.app.offboarding(&sys(), None).await.unwrap();
+    let missing: Vec<(&str, &str)> = off[0].outstanding.iter().map(|i| (i.tag.as_str(), i.status)).collect();
+    assert_eq!((missing, off[0].status), (vec![("LT-10", "missing")], "overdue"));
+    // Then reported stolen: not recovered, and said so.
     t.app.transition_asset(&sys(), lap2, None, json!({"to": "stolen", "reason": "burglary"})).await.unwrap();
     let off = t.app.offboarding(&sys(), None).await.unwrap();
     let tags = |items: &[itemize_app::assets::OffboardingItem]| -> Vec<(String, String)> {

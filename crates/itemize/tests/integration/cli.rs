@@ -92,7 +92,7 @@ fn db_migrate_and_status_and_a_newer_schema_is_refused() {
     let err = rt.block_on(crate::contract::try_raw(&url, "SELECT 1 FROM itemize_migrations")).unwrap_err();
     assert!(err.contains("no such table"), "{err}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
-    assert!(ok && out.contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]"), "{out}");
+    assert!(ok && out.contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "migrate"]));
     assert!(ok && out.contains("nothing to apply"), "{out}");
     let (ok, out, _) = run(itemize(dir.path()).args(["db", "status"]));
