@@ -605,6 +605,22 @@ impl App {
                 ),
             ));
         }
+        // Due back after the person has left: the return would never come (said when the date or the person is
+        // given, not of a loan made before the leave date was known).
+        let handed = t.expected_return != current.custody.expected_return
+            || t.assignee_person_id != current.custody.assignee_person_id;
+        if let (Some(p), Some(back), true) = (t.assignee_person_id, t.expected_return, handed)
+            && let Some(person) = tx.get::<Person>(p.into()).await?
+            && let Some(leaves) = person.fields.leave_date.filter(|l| back > *l)
+        {
+            errs.push(FieldError::new(
+                "expected_return",
+                format!(
+                    "is {back}, after {} leaves ({leaves}): give a date before they go",
+                    person.fields.name
+                ),
+            ));
+        }
         if !errs.is_empty() {
             return Err(AppError::Validation(errs));
         }

@@ -230,11 +230,23 @@ fn amount(p: &mut Problems, field: &str, v: Option<Value>, scale: u32) -> Option
 /// empty is `None` without a problem; a caller that needs it says so.
 pub fn money_amount(p: &mut Problems, field: &str, v: Option<Value>, currency: Currency) -> Option<Decimal> {
     let scale = currency.minor_units();
-    amount(p, field, v, scale).map(|mut d| {
-        d.rescale(scale);
-        d
-    })
+    let d = amount(p, field, v, scale)?;
+    // No asset or contract costs a trillion in any currency: such a figure is digits typed twice or a pasted
+    // number, and would swamp every total it enters.
+    if d.abs() >= Decimal::from(MONEY_LIMIT) {
+        p.add(
+            field,
+            format!("is {d}: more than any asset or contract costs (under 1,000,000,000,000 {currency})"),
+        );
+        return None;
+    }
+    let mut d = d;
+    d.rescale(scale);
+    Some(d)
 }
+
+/// Amounts of an asset or a contract are below this, in any currency.
+const MONEY_LIMIT: i64 = 1_000_000_000_000;
 
 fn date(p: &mut Problems, field: &str, v: Option<String>) -> Option<Date> {
     p.date(field, v, false)
@@ -579,6 +591,14 @@ mod tests {
         );
         assert!(with("end_of_life", "2030-03-01").is_ok());
         assert!(with("warranty_end", "2025-03-01").is_ok());
+        // A cost no asset has (digits typed twice) is refused; a large one in a currency of small units is not.
+        let e = with("purchase_cost", "99999999999999999999").unwrap_err();
+        assert_eq!(e[0].field, "purchase_cost");
+        assert!(e[0].problem.contains("more than any asset or contract costs"), "{e:?}");
+        let mut b = base.clone();
+        b["purchase_cost"] = json!("95000000");
+        b["currency"] = json!("KRW");
+        assert!(AssetFields::from_json(b, eur(), &[]).is_ok());
     }
 
     #[test]

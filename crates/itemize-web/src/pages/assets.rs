@@ -17,7 +17,7 @@ use axum::routing::get;
 use itemize_app::AppError;
 use itemize_app::asset_import::ImportReport;
 use itemize_app::asset_ops::{BILLING, CONTRACT_KINDS, RENEWALS};
-use itemize_core::assets::allowed_from;
+use itemize_core::assets::{State as AssetState, allowed_from};
 use itemize_core::refdata::Kind;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -297,6 +297,9 @@ struct DetailPage {
     /// A cloud resource's cost from the ledger: (month, effective, billed), and the totals.
     resource_cost: Vec<(String, String, String)>,
     resource_total: String,
+    /// Whether the check-out and check-in forms apply to the asset's state.
+    check_out: bool,
+    check_in: bool,
     targets: Vec<Opt>,
     /// What the user typed into the transition form, and the errors by field.
     typed: BTreeMap<String, String>,
@@ -532,6 +535,11 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
         resource_cost: resource
             .map(|r| r.months.iter().map(|(p, e, b)| (p.clone(), money_text(e), money_text(b))).collect())
             .unwrap_or_default(),
+        // Offered only where the lifecycle allows them: a disposed, lost or retired asset is neither handed out
+        // nor checked in.
+        check_out: !matches!(a.state, AssetState::InUse | AssetState::OnLoan)
+            && allowed_from(a.state).contains(&AssetState::InUse),
+        check_in: a.state != AssetState::InStock && allowed_from(a.state).contains(&AssetState::InStock),
         targets: allowed_from(a.state)
             .iter()
             .map(|s| Opt { value: s.to_string(), label: s.to_string(), selected: false })

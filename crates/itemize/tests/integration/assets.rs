@@ -947,6 +947,37 @@ both!(relationships_audits_and_governance, |t| {
     assert_eq!(tags(&off[0].not_recovered), [("LT-10".to_string(), "stolen".to_string())]);
     assert!(off[0].outstanding.is_empty());
     assert_eq!(off[0].status, "done", "nothing left to recover");
+    // Someone about to leave: a return date after their last day would never come.
+    let leaving = t
+        .app
+        .create::<itemize_core::refdata::Person>(
+            &sys(),
+            json!({"employee_id": "E77", "name": "Lee Leaving", "email": "lee@corp.example", "leave_date": "2026-12-10"}),
+        )
+        .await
+        .unwrap()
+        .id
+        .get();
+    let e = t
+        .app
+        .check_out_asset(
+            &sys(),
+            spare,
+            json!({"assignee_person_id": leaving, "expected_return": "2027-01-31"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["expected_return"]);
+    assert!(format!("{e:?}").contains("after Lee Leaving leaves (2026-12-10)"), "{e:?}");
+    t.app
+        .check_out_asset(
+            &sys(),
+            spare,
+            json!({"assignee_person_id": leaving, "expected_return": "2026-12-09"}),
+        )
+        .await
+        .unwrap();
+    t.app.check_in_asset(&sys(), spare, json!({})).await.unwrap();
 });
 
 // A whole Snipe-IT export in one transaction, on either database: a file that fails leaves nothing of the

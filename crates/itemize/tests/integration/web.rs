@@ -189,6 +189,9 @@ both!(the_disposal_form_disposes_of_a_laptop_with_its_attestation, |t| {
     assert_eq!((d.reference.as_str(), d.proceeds.as_deref()), ("RESALE-7", Some("150.00")));
     let san = d.sanitization.unwrap();
     assert_eq!((san.attested_by.as_str(), san.certificate.as_deref()), ("GreenIT Ltd", Some("CERT-77")));
+    // A disposed-of asset is neither checked out nor in: its page offers neither.
+    let (_, html) = b.get(&format!("/assets/{}", a.id)).await;
+    assert!(!html.contains(">Check out</button>") && !html.contains(">Check in</button>"), "{html}");
     // The API refuses a disposal field it does not know instead of dropping it.
     let b2 = t
         .app
@@ -542,6 +545,9 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
         "{html}"
     );
     assert!(html.contains("<input type=\"hidden\" name=\"sort\" value=\"-purchase_date\">"), "{html}");
+    // In stock: it may be checked out, and there is nothing to check in.
+    let (_, html) = b.get(&format!("/assets/{}", a.id)).await;
+    assert!(html.contains(">Check out</button>") && !html.contains(">Check in</button>"), "{html}");
     let (status, html) = b.get(&format!("/assets/{}/edit", a.id)).await;
     assert_eq!(status, 200);
     let etag = a.etag();
