@@ -895,6 +895,9 @@ impl App {
     ) -> Result<Vec<RunView>, AppError> {
         check_period("from", from)?;
         check_period("to", to)?;
+        if to < from {
+            return Err(bad("to", format!("is {to}, before `from` ({from})")));
+        }
         let mut out = Vec::new();
         let closed: BTreeSet<String> =
             self.store().session().await?.closed_periods().await?.into_iter().map(|(p, _)| p).collect();

@@ -454,6 +454,9 @@ impl App {
         self.cost_allow(actor, Action::Read)?;
         check_period("from", from)?;
         check_period("to", to)?;
+        if to < from {
+            return Err(bad("to", format!("is {to}, before `from` ({from})")));
+        }
         let periods: Vec<String> = self
             .ledger_periods()
             .await?

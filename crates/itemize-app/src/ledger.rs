@@ -173,7 +173,15 @@ impl LedgerQuery {
     /// `key=value`), charge_category, group_by (comma-separated dimensions).
     pub fn from_params(params: &[(String, String)]) -> Result<LedgerQuery, AppError> {
         let mut q = LedgerQuery::default();
+        let has = |name: &str| params.iter().any(|(k, _)| k == name);
+        if has("period") && (has("from") || has("to")) {
+            return Err(bad("period", "is one month; give it, or `from` and `to`, not both"));
+        }
         for (k, v) in params {
+            // An empty filter would match nothing (no line has an empty provider): said, not answered with zero.
+            if v.trim().is_empty() {
+                return Err(bad(k, "is empty: give a value, or leave the parameter out"));
+            }
             match k.as_str() {
                 "from" => q.period_from = Some(v.clone()),
                 "to" => q.period_to = Some(v.clone()),
@@ -193,10 +201,20 @@ impl LedgerQuery {
                     })
                 }
                 "group_by" => {
-                    for d in v.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-                        q.group_by.push(Dimension::parse(d).ok_or_else(|| {
+                    for d in v.split(',').map(str::trim) {
+                        if d.is_empty() || d.eq_ignore_ascii_case("tag:") {
+                            return Err(bad(
+                                "group_by",
+                                format!("has an empty dimension in {v:?}; use one of {DIMENSIONS}"),
+                            ));
+                        }
+                        let dim = Dimension::parse(d).ok_or_else(|| {
                             bad("group_by", format!("{d:?} is not a dimension; use one of {DIMENSIONS}"))
-                        })?);
+                        })?;
+                        if q.group_by.contains(&dim) {
+                            return Err(bad("group_by", format!("names {d:?} twice")));
+                        }
+                        q.group_by.push(dim);
                     }
                 }
                 other => {

@@ -100,7 +100,8 @@ fn changes_state(m: &Method) -> bool {
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if is_public(req.method(), &path) {
-        return crate::pages::with_shell(next.run(req).await, None);
+        let res = next.run(req).await;
+        return if path.starts_with("/api/") { res } else { crate::pages::with_shell(res, None) };
     }
     let api = path.starts_with("/api/");
     let address = peer_address(req.extensions());
@@ -145,7 +146,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     // them).
     let framed = (!api).then(|| auth.clone());
     req.extensions_mut().insert(auth);
-    crate::pages::with_shell(next.run(req).await, framed.as_ref())
+    let res = next.run(req).await;
+    if api { res } else { crate::pages::with_shell(res, framed.as_ref()) }
 }
 
 fn to_login(req: &Request) -> Response {

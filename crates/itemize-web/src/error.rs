@@ -96,10 +96,23 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// An API error's words, kept on its response so that a page's request can show them as a page.
+#[derive(Debug, Clone)]
+pub struct ApiErrorWords(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
         let mut res = (self.status, Json(body)).into_response();
+        // A refusal made for a page's request (a query parameter given twice) is shown as a page there.
+        let details: Vec<String> =
+            self.details.iter().map(|d| format!("{}: {}", d.field, d.problem)).collect();
+        let words = if details.is_empty() || self.message.contains(&details[0]) {
+            self.message.clone()
+        } else {
+            format!("{} ({})", self.message, details.join("; "))
+        };
+        res.extensions_mut().insert(ApiErrorWords(words));
         if let Some(secs) = self.retry_after
             && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
         {

@@ -161,10 +161,18 @@ impl View {
             filters: Vec::new(),
             format: p.get("format").map(str::to_string),
         };
+        // The cube's own spellings (`account`, `cost-center`) name the same dimensions.
+        if let Some(d) = CubeDim::parse(&v.group_by) {
+            v.group_by = d.name();
+        }
         if !DIMENSIONS.iter().any(|(d, _)| *d == v.group_by) && !v.group_by.starts_with("dim:") {
             return Err(AppError::bad_param(
                 "group_by",
-                format!("`{}` is not one of the explorer's dimensions (or dim:<tag>)", v.group_by),
+                format!(
+                    "`{}` is not one of the explorer's dimensions ({}, or dim:<tag>)",
+                    v.group_by,
+                    DIMENSIONS.iter().map(|(d, _)| *d).collect::<Vec<_>>().join(", ")
+                ),
             ));
         }
         if !matches!(v.chart.as_str(), "bars" | "lines") {
@@ -264,8 +272,15 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         let mut p2 = p.clone();
         p2.0.remove("add_filter");
         p2.0.remove("value");
-        if !value.trim().is_empty() {
-            p2.0.insert(dim.to_string(), value.trim().to_string());
+        let value = value.trim();
+        if !value.is_empty() {
+            // Added to a filter of the same dimension already there (several values, a,b), not put in its place.
+            let joined = match p2.0.get(dim).filter(|had| !had.is_empty()) {
+                Some(had) if had.split(',').any(|x| x.trim() == value) => had.to_string(),
+                Some(had) => format!("{had},{value}"),
+                None => value.to_string(),
+            };
+            p2.0.insert(dim.to_string(), joined);
         }
         let pairs: Vec<(String, String)> = p2.0.into_iter().collect();
         return Redirect::to(&format!("/costs?{}", qs(&pairs))).into_response();

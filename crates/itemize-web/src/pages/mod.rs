@@ -250,6 +250,14 @@ pub fn page_error(status: StatusCode, title: String, message: String) -> Respons
 /// An error page made by [`page_error`], rendered with `auth`'s name, sign-out and navigation (or signed out,
 /// without); any other response as it is.
 pub fn with_shell(res: Response, auth: Option<&Auth>) -> Response {
+    // A refusal in the API's words (an extractor's: a query parameter given twice) to a page's request: a page.
+    let res = match res.extensions().get::<crate::error::ApiErrorWords>().cloned() {
+        Some(crate::error::ApiErrorWords(message)) if res.extensions().get::<ErrorWords>().is_none() => {
+            let status = res.status();
+            page_error(status, title_of(status), message)
+        }
+        _ => res,
+    };
     let Some(words) = res.extensions().get::<ErrorWords>().cloned() else { return res };
     let (me, nav) = match auth {
         Some(auth) => shell(auth, ""),
@@ -264,10 +272,14 @@ pub fn with_shell(res: Response, auth: Option<&Auth>) -> Response {
 
 pub fn app_error(e: AppError) -> Response {
     let status = status_of(&e);
-    // "Not found", as the pages' own not-found page says it (the status's reason is title case: "Not Found").
+    page_error(status, title_of(status), public_message(&e))
+}
+
+/// An error page's title: "Not found", as the pages' own not-found page says it (the status's reason is title
+/// case: "Not Found").
+fn title_of(status: StatusCode) -> String {
     let reason = status.canonical_reason().unwrap_or("Error");
-    let title = reason.chars().take(1).chain(reason.chars().skip(1).flat_map(char::to_lowercase)).collect();
-    page_error(status, title, public_message(&e))
+    reason.chars().take(1).chain(reason.chars().skip(1).flat_map(char::to_lowercase)).collect()
 }
 
 pub fn render(t: impl Template) -> Response {

@@ -1174,6 +1174,22 @@ both!(queries_read_only_the_partitions_they_need, |t| {
     let e = LedgerQuery::from_params(&[("group_by".into(), "colour".into())]).unwrap_err();
     assert!(e.to_string().contains("colour"), "{e}");
     assert!(LedgerQuery::from_params(&[("from".into(), "2026-13".into())]).is_err());
+    // An empty filter, an empty or repeated dimension, a month given two ways: each named, none answered.
+    let refused = |pairs: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        LedgerQuery::from_params(&pairs).unwrap_err().to_string()
+    };
+    assert!(refused(&[("provider", "")]).contains("provider: is empty"), "{}", refused(&[("provider", "")]));
+    assert!(refused(&[("group_by", "tag:")]).contains("empty dimension"));
+    assert!(refused(&[("group_by", "period,period")]).contains("names \"period\" twice"));
+    let both = refused(&[("period", "2026-11"), ("from", "2026-01"), ("to", "2026-03")]);
+    assert!(both.contains("not both"), "{both}");
+    // A reversed range is refused by allocation and the tag hygiene report as by the totals.
+    let e = t.app.allocate_range(&sys(), "2026-11", "2026-10").await.unwrap_err().to_string();
+    assert!(e.contains("before `from`"), "{e}");
+    let e = t.app.tag_hygiene(&sys(), "2026-11", "2026-01", 10).await.unwrap_err().to_string();
+    assert!(e.contains("before `from`"), "{e}");
 });
 
 both!(a_partition_with_too_many_services_or_tag_keys_to_list_is_never_skipped, |t| {

@@ -532,6 +532,21 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
         .unwrap();
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    // A parameter given twice is refused as a page, in the frame of whoever asked; the API still answers JSON.
+    let r = b
+        .http
+        .get(format!("{}/assets?state=in-use&state=lost", b.base))
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("query parameter `state` is given twice") && html.contains("Sign out"), "{html}");
+    let r = s.client.get(s.url("/api/v1/assets?state=in-use&state=lost")).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
     // Pages read their parameters as the API does: no renewals over 0 days, one leaver's checklist by id.
     assert_eq!(b.get("/contracts/renewals?days=0").await.0, 400);
     assert_eq!(b.get("/assets/offboarding?person_id=abc").await.0, 400);
@@ -769,6 +784,21 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
     let _ = loc;
     let (_, html) = b.get(&shared).await;
     assert_eq!(by_id(&html, "total"), "15.50");
+    // A second value of the same dimension is added to the filter, not put in its place.
+    let r = b
+        .http
+        .get(format!("{}{shared}&add_filter=cost_centre&value=CC-1", b.base))
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .unwrap();
+    let both = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(both.contains("cost_centre=CC-2%2CCC-1"), "{both}");
+    // The cube's own spelling of a dimension groups the explorer too; an unknown one lists those there are.
+    let (status, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=account").await;
+    assert_eq!(status, 200, "{html}");
+    let (status, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=colour").await;
+    assert!(status == 400 && html.contains("provider, billing_account_id"), "{html}");
     // The CSV is the table, exactly.
     let r = b
         .http
