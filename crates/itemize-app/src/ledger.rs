@@ -519,6 +519,25 @@ impl App {
         Ok((rows.into_iter().take(limit as usize).map(ImportSummary::from_row).collect(), more))
     }
 
+    /// The rows a lenient import left out, as the quarantine CSV it wrote beside its report (row, column, value
+    /// and reason beside each row as read). It holds lines of every cost centre: not for a user limited to some.
+    pub async fn cost_import_quarantine(&self, actor: &Actor, id: i64) -> Result<Vec<u8>, AppError> {
+        let import = self.cost_import(actor, id).await?;
+        if actor.scope.is_some() {
+            return Err(AppError::Forbidden(
+                "the rows an import left out belong to every cost centre: users limited to cost centres cannot \
+                 read them"
+                    .into(),
+            ));
+        }
+        let gone = || AppError::NotFound { kind: "quarantine file of cost import", id: id.to_string() };
+        if import.report.as_ref().and_then(|r| r.quarantine.as_ref()).is_none() {
+            return Err(gone());
+        }
+        let path = self.reports_dir().join(format!("import-{id}")).join("quarantine.csv");
+        tokio::fs::read(path).await.map_err(|_| gone())
+    }
+
     pub async fn cost_import(&self, actor: &Actor, id: i64) -> Result<ImportSummary, AppError> {
         self.cost_allow(actor, Action::Read)?;
         let row = self.store().session().await?.cost_import(id).await?;

@@ -27,6 +27,7 @@ use tokio::io::AsyncWriteExt;
 pub fn routes(r: Reg) -> Reg {
     r.add("/api/v1/cost/imports", &["GET", "POST"], get(list_imports).post(upload))
         .add("/api/v1/cost/imports/{id}", &["GET"], get(read_import))
+        .add("/api/v1/cost/imports/{id}/quarantine", &["GET"], get(quarantine))
         .add("/api/v1/cost/totals", &["GET"], get(totals))
         .add(
             "/api/v1/cost/rates",
@@ -204,6 +205,29 @@ async fn list_imports(
     // Only when older imports follow: the last page ends without a link to an empty one.
     let next = if more { items.last().map(|i| i.id) } else { None };
     Ok(Json(json!({ "items": items, "next_before": next })).into_response())
+}
+
+/// The rows a lenient import left out, as a CSV download.
+async fn quarantine(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    _: NoParams,
+) -> Result<Response, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    Ok(quarantine_csv(s.app.cost_import_quarantine(&auth.actor, id).await?, id))
+}
+
+/// A quarantine file as an attachment named after its import.
+pub(crate) fn quarantine_csv(bytes: Vec<u8>, id: i64) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"import-{id}-quarantine.csv\"")),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn read_import(

@@ -45,6 +45,7 @@ pub fn routes(r: Reg) -> Reg {
             get(imports).post(upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
         )
         .add("/imports/{id}", &["GET"], get(import_page))
+        .add("/imports/{id}/quarantine.csv", &["GET"], get(import_quarantine))
 }
 
 /// The cube's dimensions the explorer offers: (parameter, label).
@@ -1662,6 +1663,15 @@ struct ImportPage {
     replaced_by: Vec<i64>,
     replaced_parts: usize,
     parts: usize,
+    /// Whether the rows it left out can be downloaded.
+    quarantine: bool,
+}
+
+async fn import_quarantine(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
+    match s.app.cost_import_quarantine(&auth.actor, id).await {
+        Ok(bytes) => crate::cost_api::quarantine_csv(bytes, id),
+        Err(e) => app_error(e),
+    }
 }
 
 async fn import_page(State(s): State<AppState>, auth: Auth, PageId(id): PageId) -> Response {
@@ -1714,6 +1724,7 @@ async fn import_page(State(s): State<AppState>, auth: Auth, PageId(id): PageId) 
                 ]
             })
             .collect(),
+        quarantine: report.quarantine.is_some() && auth.actor.scope.is_none(),
         counts: report.counts.clone().into_iter().collect(),
         errors_total: report.total,
         replaced_by,

@@ -1099,8 +1099,21 @@ both!(strict_rejects_with_a_report_and_lenient_quarantines, |t| {
     assert_eq!((&rows[0][0], &rows[0][1]), ("3", "BilledCost"));
     assert!(rows[0].iter().any(|c| c == "two"), "the row as it was in the file");
     assert!(q.with_file_name("report.json").exists());
+    // The same rows downloaded from the import's page and the API; not by a user limited to cost centres (the
+    // rows belong to every cost centre), and an import without one has none.
+    let srv = t.serve().await;
+    let via_api = srv.get(&format!("/api/v1/cost/imports/{}/quarantine", s.id)).await;
+    assert_eq!(via_api.status(), 200);
+    assert!(via_api.headers()["content-disposition"].to_str().unwrap().contains("quarantine.csv"));
+    assert_eq!(via_api.bytes().await.unwrap().to_vec(), std::fs::read(&q).unwrap());
+    let scoped = itemize_app::Actor { scope: Some([1].into_iter().collect()), ..sys() };
+    let e = t.app.cost_import_quarantine(&scoped, s.id).await.unwrap_err();
+    assert!(matches!(e, itemize_app::AppError::Forbidden(_)), "{e:?}");
     let total = t.app.ledger_totals(&sys(), &LedgerQuery::default()).await.unwrap().total;
     assert_eq!((total.lines, total.billed_cost), (2, parse_decimal("4.00").unwrap()));
+    let clean = import(&t, &good, ImportOptions::default()).await;
+    let none = srv.get(&format!("/api/v1/cost/imports/{}/quarantine", clean.id)).await;
+    assert_eq!(none.status(), 404);
 
     // An unrecognised file is refused with every format tried and why.
     let junk = dir.path().join("junk.csv");
