@@ -34,6 +34,7 @@ pub fn routes(r: Reg) -> Reg {
         .add("/costs/lines", &["GET"], get(lines))
         .add("/showback", &["GET"], get(showback))
         .add("/chargeback", &["GET"], get(chargeback))
+        .add("/chargeback/close", &["POST"], axum::routing::post(close_month))
         .add("/allocation/explain", &["GET"], get(explain))
         .add("/allocation/rules", &["GET"], get(rules))
         .add("/allocation/rules/{id}", &["GET"], get(rule_set))
@@ -1102,16 +1103,28 @@ struct ChargebackPage {
     /// The provider's cost centre and its own use, not charged to anyone: (code, amount).
     kept: (String, String),
     csv: String,
+    /// For whoever may close months: the allocated months still open, oldest first, and the form's token.
+    closable: Vec<Opt>,
+    csrf: String,
+    message: Option<String>,
+    error: Option<String>,
 }
 
-async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
-    let closed = match s.app.closed_periods(&auth.actor).await {
-        Ok(c) => c,
-        Err(e) => return app_error(e),
-    };
+async fn chargeback_page(s: &AppState, auth: &Auth, p: &ListParams) -> Result<ChargebackPage, AppError> {
+    let closed = s.app.closed_periods(&auth.actor).await?;
     let names: Vec<String> = closed.iter().rev().map(|(p, _)| p.clone()).collect();
     let period = p.get("period").map(str::to_string).or_else(|| names.first().cloned());
-    let (me, nav) = shell(&auth, "/chargeback");
+    // Months allocated and still open, which a month-end closes (finance and administrators, unscoped).
+    let mut closable: Vec<String> = Vec::new();
+    if s.app.allocation_write(&auth.actor).is_ok() && auth.actor.scope.is_none() {
+        for r in s.app.allocation_runs(&auth.actor, None).await? {
+            if r.status == "current" && !names.contains(&r.period) && !closable.contains(&r.period) {
+                closable.push(r.period);
+            }
+        }
+        closable.sort();
+    }
+    let (me, nav) = shell(auth, "/chargeback");
     let mut page = ChargebackPage {
         me,
         nav,
@@ -1127,11 +1140,24 @@ async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) ->
         not_charged: String::new(),
         kept: (String::new(), String::new()),
         csv: String::new(),
+        closable: closable
+            .iter()
+            .map(|m| Opt { value: m.clone(), label: m.clone(), selected: closable.first() == Some(m) })
+            .collect(),
+        csrf: auth.csrf.clone().unwrap_or_default(),
+        message: p.get("closed").map(|m| format!("{m} is closed: its allocation and journal are final.")),
+        error: None,
     };
     if let Some(period) = &period {
+        // A month that cannot give its journal (the rules name no GL accounts) still shows the page and why.
         let j = match s.app.journal(&auth.actor, period).await {
             Ok(j) => j,
-            Err(e) => return app_error(e),
+            Err(e @ AppError::Refused(_)) => {
+                page.period = None;
+                page.error = Some(format!("No journal for {period}: {}", super::public(&e)));
+                return Ok(page);
+            }
+            Err(e) => return Err(e),
         };
         page.journal_id = j.journal_id.clone();
         page.posting_date = j.posting_date.clone();
@@ -1160,7 +1186,33 @@ async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) ->
             qs(&[("period".into(), period.clone()), ("format".into(), "csv".into())])
         );
     }
-    render(page)
+    Ok(page)
+}
+
+async fn chargeback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Response {
+    super::show(chargeback_page(&s, &auth, &p).await)
+}
+
+/// Closes a month from the chargeback page: its allocation becomes final and its journal is made; the page then
+/// shows that journal.
+async fn close_month(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match super::page_form(&auth, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let period = f.get("period").cloned().unwrap_or_default();
+    match s.app.close_period(&auth.actor, &period).await {
+        Ok(_) => {
+            let q = qs(&[("period".into(), period.clone()), ("closed".into(), period)]);
+            Redirect::to(&format!("/chargeback?{q}")).into_response()
+        }
+        Err(e) => {
+            let status = crate::error::status_of(&e);
+            super::again(chargeback_page(&s, &auth, &ListParams::default()).await, status, |p| {
+                p.error = Some(super::explain(&e))
+            })
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------ explain

@@ -63,6 +63,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/costs/lines", "AAAAAAARA"),
     ("GET", "/showback", "AAAAAAARA"),
     ("GET", "/chargeback", "AAAAAAARA"),
+    ("POST", "/chargeback/close", "FFFFFFFRA"),
     ("GET", "/allocation/explain", "AAAAAAARA"),
     ("GET", "/allocation/rules", "AAAAAAARA"),
     ("GET", "/allocation/rules/{id}", "AAAAAAARA"),

@@ -1298,6 +1298,43 @@ both!(lines_left_unallocated_say_which_pool_could_not_split, |t| {
     assert!(lines.contains("<td>Share of pool shared in this selection"), "{lines}");
 });
 
+// A month is closed from the chargeback page by whoever may close months: the allocated open months are offered,
+// the close shows its journal, and a second close of the same month is refused on the page; a viewer is offered
+// no form.
+both!(a_month_is_closed_from_the_chargeback_page, |t| {
+    seed_small(&t).await;
+    let rules = format!(
+        "{RULES}[journal]\nprovider_cost_centre = \"CC-1\"\ncredit_account = \"7990\"\n[journal.gl_accounts]\ndefault = \"7900\"\n"
+    );
+    import_and_allocate(&t, &focus(&[("10.00", "CC-2"), ("1.25", "")]), &rules).await;
+    t.user("viewer-4", "viewer", vec![]).await;
+    let s = t.serve().await;
+    let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
+    let (status, html) = b.get("/chargeback").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("id=\"close-form\"") && html.contains("<option value=\"2026-05\" selected>"),
+        "{html}"
+    );
+    let (status, location, html) = b.post("/chargeback/close", &[("period", "2026-05")], true).await;
+    assert_eq!(status, 303, "{html}");
+    assert_eq!(location.as_deref(), Some("/chargeback?period=2026-05&closed=2026-05"));
+    let closed = t.app.closed_periods(&sys()).await.unwrap();
+    assert_eq!(closed.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["2026-05"]);
+    let (_, html) = b.get("/chargeback?period=2026-05&closed=2026-05").await;
+    assert!(by_id(&html, "close-done").contains("2026-05 is closed"), "{html}");
+    assert!(
+        html.contains("Balanced") && !html.contains("id=\"close-form\""),
+        "nothing left to close: {html}"
+    );
+    let (status, _, html) = b.post("/chargeback/close", &[("period", "2026-05")], true).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(by_id(&html, "close-error").contains("already closed"), "{html}");
+    let v = Browser::sign_in(&s, "viewer-4", PASSWORD).await;
+    let (_, html) = v.get("/chargeback").await;
+    assert!(!html.contains("id=\"close-form\""), "{html}");
+});
+
 both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     seed_small(&t).await; // CC-2 budgets in EUR, CC-1 in the reporting currency
     import_and_allocate(&t, &focus(&[("100.00", "CC-2"), ("20.045", "CC-2"), ("7.005", "CC-1")]), RULES)
