@@ -636,6 +636,11 @@ impl App {
         opts: ImportOptions,
         progress: Arc<Progress>,
     ) -> Result<ImportSummary, AppError> {
+        // A SaaS invoice or GL extract sent without a mapping is read through the installed one that fits.
+        let mut opts = opts;
+        if opts.mapping.is_none() && opts.parts.is_empty() {
+            opts.mapping = self.installed_mapping(path, opts.format);
+        }
         let size = std::iter::once(path)
             .chain(opts.parts.iter().map(PathBuf::as_path))
             .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))

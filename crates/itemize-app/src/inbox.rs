@@ -89,13 +89,24 @@ impl App {
 
     /// The mapping a file needs, if it is a generic file one of the mappings fits.
     fn mapping_for(&self, path: &Path) -> Option<Mapping> {
-        match source::open(path, None, None, Arc::new(AtomicU64::new(0))) {
-            Err(OpenError::Unrecognised(_)) => {}
-            _ => return None,
+        self.installed_mapping(path, None)
+    }
+
+    /// The first mapping installed in `DATA_DIR/mappings/` that reads `path`, when the file needs one: read as
+    /// `format` (generic), or with no format given, a file no other reader recognises. Uploads and the inbox
+    /// read SaaS invoices and GL extracts this way, as the command line does with `--mapping`.
+    pub(crate) fn installed_mapping(&self, path: &Path, format: Option<source::Format>) -> Option<Mapping> {
+        match format {
+            Some(source::Format::Generic) => {}
+            Some(_) => return None,
+            None => match source::open(path, None, None, Arc::new(AtomicU64::new(0))) {
+                Err(OpenError::Unrecognised(_)) => {}
+                _ => return None,
+            },
         }
         self.mappings()
             .into_iter()
-            .find(|(_, m)| source::open(path, None, Some(m), Arc::new(AtomicU64::new(0))).is_ok())
+            .find(|(_, m)| source::open(path, format, Some(m), Arc::new(AtomicU64::new(0))).is_ok())
             .map(|(_, m)| m)
     }
 

@@ -100,8 +100,7 @@ fn changes_state(m: &Method) -> bool {
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if is_public(req.method(), &path) {
-        let res = next.run(req).await;
-        return if path.starts_with("/api/") { res } else { crate::pages::with_shell(res, None) };
+        return crate::pages::with_shell(next.run(req).await, None);
     }
     let api = path.starts_with("/api/");
     let address = peer_address(req.extensions());
@@ -147,7 +146,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let framed = (!api).then(|| auth.clone());
     req.extensions_mut().insert(auth);
     let res = next.run(req).await;
-    if api { res } else { crate::pages::with_shell(res, framed.as_ref()) }
+    if api { res } else { crate::pages::with_shell(crate::pages::api_error_as_page(res), framed.as_ref()) }
 }
 
 fn to_login(req: &Request) -> Response {

@@ -250,14 +250,6 @@ pub fn page_error(status: StatusCode, title: String, message: String) -> Respons
 /// An error page made by [`page_error`], rendered with `auth`'s name, sign-out and navigation (or signed out,
 /// without); any other response as it is.
 pub fn with_shell(res: Response, auth: Option<&Auth>) -> Response {
-    // A refusal in the API's words (an extractor's: a query parameter given twice) to a page's request: a page.
-    let res = match res.extensions().get::<crate::error::ApiErrorWords>().cloned() {
-        Some(crate::error::ApiErrorWords(message)) if res.extensions().get::<ErrorWords>().is_none() => {
-            let status = res.status();
-            page_error(status, title_of(status), message)
-        }
-        _ => res,
-    };
     let Some(words) = res.extensions().get::<ErrorWords>().cloned() else { return res };
     let (me, nav) = match auth {
         Some(auth) => shell(auth, ""),
@@ -268,6 +260,18 @@ pub fn with_shell(res: Response, auth: Option<&Auth>) -> Response {
         .render()
         .unwrap_or_else(|_| "error".into());
     Response::from_parts(parts, axum::body::Body::from(html))
+}
+
+/// A refusal in the API's words (an extractor's: a query parameter given twice) to a signed-in page's request,
+/// made an error page (then framed by [`with_shell`]).
+pub fn api_error_as_page(res: Response) -> Response {
+    match res.extensions().get::<crate::error::ApiErrorWords>().cloned() {
+        Some(crate::error::ApiErrorWords(message)) if res.extensions().get::<ErrorWords>().is_none() => {
+            let status = res.status();
+            page_error(status, title_of(status), message)
+        }
+        _ => res,
+    }
 }
 
 pub fn app_error(e: AppError) -> Response {

@@ -884,6 +884,37 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
     assert_eq!(total, "16.75".parse::<Decimal>().unwrap(), "a rejected file changes nothing");
     let (status, _, html) = b.upload("", "").await;
     assert!(status == 422 || status == 303, "{status} {html}");
+
+    // A SaaS invoice uploaded from the page is read through the mapping installed for it (as the inbox does);
+    // without one it is refused as a file no reader recognises.
+    let invoice = "Invoice Date,Invoice No,Supplier,Amount\n2026-05-10,INV-9,Slack,120.00\n";
+    let finished = |page: String| {
+        let b = &b;
+        async move {
+            for _ in 0..200 {
+                let html = b.get(&page).await.1;
+                if !html.contains("status-queued") && !html.contains("status-running") {
+                    return html;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("{page} did not finish")
+        }
+    };
+    let (_, loc, _) = b.upload("slack-may.csv", invoice).await;
+    assert_eq!(by_id(&finished(loc.unwrap()).await, "import-status"), "rejected");
+    std::fs::create_dir_all(t.app.mappings_dir()).unwrap();
+    std::fs::write(
+        t.app.mappings_dir().join("saas.toml"),
+        "name = \"SaaS\"\n[columns]\ndate = \"Invoice Date\"\namount = \"Amount\"\nvendor = \"Supplier\"\n\
+         invoice = \"Invoice No\"\n[defaults]\ncurrency = \"USD\"\n",
+    )
+    .unwrap();
+    let (_, loc, _) = b.upload("slack-may-2.csv", &invoice.replace("INV-9", "INV-10")).await;
+    let html = finished(loc.unwrap()).await;
+    assert_eq!(by_id(&html, "import-status"), "active", "{html}");
+    let q = itemize_app::ledger::LedgerQuery { account: Some("SaaS".into()), ..Default::default() };
+    assert_eq!(t.app.ledger_totals(&sys(), &q).await.unwrap().total.billed_cost, Decimal::new(12000, 2));
 });
 
 both!(reference_data_is_created_and_edited_from_forms, |t| {
