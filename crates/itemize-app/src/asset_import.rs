@@ -1178,9 +1178,48 @@ impl App {
             for (c, h) in cols.iter().enumerate() {
                 sheet.write_string(0, c as u16, h).map_err(err)?;
             }
+            // Amounts, counts and dates as the spreadsheet's own numbers and dates (summed, sorted, filtered as
+            // such); everything else, codes with leading zeros included, as text.
+            let money = rust_xlsxwriter::Format::new().set_num_format("#,##0.00");
+            let day = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+            let kind = |h: &str| match h {
+                "purchase_cost" | "salvage_value" => 'm',
+                "useful_life_months" | "depreciation_rate" => 'n',
+                "purchase_date" | "in_service_date" | "warranty_end" | "end_of_life" | "expected_return" => {
+                    'd'
+                }
+                _ => 't',
+            };
             for (r, row) in table.iter().enumerate() {
+                let r = r as u32 + 1;
                 for (c, v) in row.iter().enumerate() {
-                    sheet.write_string(r as u32 + 1, c as u16, v).map_err(err)?;
+                    let col = c as u16;
+                    let number =
+                        || v.parse::<rust_decimal::Decimal>().ok().and_then(|d| f64::try_from(d).ok());
+                    let date = || {
+                        let d = v.parse::<jiff::civil::Date>().ok()?;
+                        rust_xlsxwriter::ExcelDateTime::from_ymd(
+                            d.year() as u16,
+                            d.month() as u8,
+                            d.day() as u8,
+                        )
+                        .ok()
+                    };
+                    match (cols.get(c).map_or('t', |h| kind(h)), v.is_empty()) {
+                        (_, true) => {}
+                        ('m', _) if let Some(n) = number() => {
+                            sheet.write_number_with_format(r, col, n, &money).map_err(err)?;
+                        }
+                        ('n', _) if let Some(n) = number() => {
+                            sheet.write_number(r, col, n).map_err(err)?;
+                        }
+                        ('d', _) if let Some(d) = date() => {
+                            sheet.write_datetime_with_format(r, col, &d, &day).map_err(err)?;
+                        }
+                        _ => {
+                            sheet.write_string(r, col, v).map_err(err)?;
+                        }
+                    }
                 }
             }
             return book.save_to_buffer().map_err(err);

@@ -1342,9 +1342,22 @@ both!(xlsx_imports_and_exports_like_csv, |t| {
         got,
         [
             ("XL-1".into(), "12345".into(), "2025-03-01".into(), "1299.99".into()),
-            ("XL-2".into(), "98765".into(), "2024-11-30".into(), "849.50".into())
+            ("XL-2".into(), "98765".into(), "2024-11-30".into(), "849.5".into())
         ]
     );
+    // Amounts and dates are the spreadsheet's numbers and dates (they sum and sort there); a serial of digits
+    // stays text.
+    use calamine::Reader;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(out.clone())).unwrap();
+    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+    let cell = |n: &str| sheet.get((1, col(n))).unwrap().clone();
+    assert!(
+        matches!(cell("purchase_cost"), calamine::Data::Float(f) if f == 1299.99),
+        "{:?}",
+        cell("purchase_cost")
+    );
+    assert!(matches!(cell("purchase_date"), calamine::Data::DateTime(_)), "{:?}", cell("purchase_date"));
+    assert_eq!(cell("serial"), calamine::Data::String("12345".into()));
     // And imports back as it was: nothing changes.
     let again = t.app.import_assets(&sys(), &out, &ImportOptions::default()).await.unwrap();
     assert_eq!((again.created, again.rejected), (0, 0), "{:?}", again.errors);
