@@ -866,8 +866,8 @@ impl App {
         Ok(s.all_assets(scope.as_deref()).await?)
     }
 
-    /// Hardware reaching end of life or the end of its support (its warranty, or a maintenance or warranty
-    /// contract covering it today, whichever ends later) in the next `months` months, those already past it
+    /// Hardware reaching end of life, the end of its support (its warranty, or a maintenance or warranty
+    /// contract covering it today, whichever ends later) or the end of its lease in the next `months` months, those already past it
     /// included and counted apart, by model, cost centre and currency, with a replacement budget from each
     /// model's latest purchase price in that currency (or in any, when it was never bought in that one), among
     /// the assets the user may read.
@@ -905,12 +905,24 @@ impl App {
         let today = self.today();
         let mut s = self.store().session().await?;
         let mut cover: HashMap<i64, Date> = HashMap::new();
+        // A leased asset goes back (or is bought out) when its lease ends: due then, unless the lease renews
+        // itself. The earliest such end per asset.
+        let mut lease_end: HashMap<i64, Date> = HashMap::new();
         for c in s.contracts().await? {
-            if !matches!(c.kind.as_str(), "maintenance" | "warranty") || c.archived_at.is_some() {
+            if !matches!(c.kind.as_str(), "maintenance" | "warranty" | "lease") || c.archived_at.is_some() {
                 continue;
             }
             let Some((start, end, _)) = term_on(&c, today) else { continue };
             if start > today || end < today {
+                continue;
+            }
+            if c.kind == "lease" {
+                if c.renewal != "auto" {
+                    for a in c.asset_ids {
+                        let e = lease_end.entry(a).or_insert(end);
+                        *e = (*e).min(end);
+                    }
+                }
                 continue;
             }
             // An auto-renewing cover goes on past its current term (until someone gives notice and archives it):
@@ -930,7 +942,7 @@ impl App {
             // (a cover ending inside the window leaves it due then). A cover does not postpone the end of life, and
             // an asset without a warranty end is due at its end of life only, cover or not.
             let support = a.fields.warranty_end.map(|w| cover.get(&a.id).map_or(w, |c| w.max(*c)));
-            let due = [eol(a), support].into_iter().flatten().min();
+            let due = [eol(a), support, lease_end.get(&a.id).copied()].into_iter().flatten().min();
             let Some(due) = due.filter(|d| *d <= until) else { continue };
             let model = a.fields.model.clone().unwrap_or_else(|| format!("(no model: {})", a.fields.class));
             let p = price.get(&(model.clone(), a.fields.currency)).or_else(|| any_currency.get(&model));

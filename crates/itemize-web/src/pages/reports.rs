@@ -465,8 +465,9 @@ async fn refresh(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     (page.windows, page.window_unit) =
         (windows("/assets/refresh-plan", "months", MONTH_WINDOWS, months), "months");
     page.notes.push(format!(
-        "{count} hardware asset(s) reach their end of life or the end of their support (warranty, or a maintenance \
-         or warranty contract in force, whichever ends later) by {}; {due} of them are past it already (the \
+        "{count} hardware asset(s) reach their end of life, the end of their lease, or the end of their support \
+         (warranty, or a maintenance or warranty contract in force, whichever ends later) by {}; {due} of them are \
+         past it already (the \
          backlog: \"Already due\"). The budget prices each at its model's latest purchase price in its currency.",
         plan.until
     ));

@@ -628,6 +628,7 @@ both!(the_refresh_plan_counts_contract_cover_by_its_current_term, |t| {
         ("LT-SHORT", json!({})),
         ("LT-LONG", json!({})),
         ("LT-LATE", json!({"warranty_end": "2027-06-30"})),
+        ("LT-LEASE", json!({"warranty_end": "2027-06-30"})),
     ] {
         let mut extra = extra;
         extra["model"] = json!(format!("Model {tag}"));
@@ -644,6 +645,8 @@ both!(the_refresh_plan_counts_contract_cover_by_its_current_term, |t| {
         ("C-LONG", "LT-LONG", "warranty", "2026-01-01", "2028-06-30", "manual"),
         // Ending before the laptop's own warranty: the warranty still decides.
         ("C-LATE", "LT-LATE", "maintenance", "2026-01-01", "2027-02-28", "manual"),
+        // Leased to January 2027: returned (or bought out) then, whatever its warranty.
+        ("C-LEASE", "LT-LEASE", "lease", "2025-01-20", "2027-01-19", "manual"),
     ] {
         t.app
             .create_contract(
@@ -661,6 +664,7 @@ both!(the_refresh_plan_counts_contract_cover_by_its_current_term, |t| {
         due,
         [
             ("Model LT-SOON".to_string(), "2026-12-31".to_string(), vec![ids["LT-SOON"]]),
+            ("Model LT-LEASE".into(), "2027-01-19".into(), vec![ids["LT-LEASE"]]),
             ("Model LT-SHORT".into(), "2027-03-31".into(), vec![ids["LT-SHORT"]]),
         ]
     );
