@@ -714,7 +714,44 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
                 ),
             ));
         }
-        return download("text/csv; charset=utf-8", "line-items.csv", csv_bytes(LINE_HEAD, &rows));
+        // Each line traced to its import and row; then what the statement counts beside the lines (pool shares,
+        // restatements) and the total with them, so the download adds up to the statement and the explorer.
+        let blank = || vec![String::new(); LINE_HEAD.len() + 4];
+        let mut out: Vec<Vec<String>> = rows
+            .into_iter()
+            .zip(&page.lines)
+            .map(|(mut r, l)| {
+                r.extend([
+                    l.cost_centre.clone().unwrap_or_default(),
+                    l.service.clone().unwrap_or_default(),
+                    l.import_id.to_string(),
+                    l.line.to_string(),
+                ]);
+                r
+            })
+            .collect();
+        let (mut billed, mut effective) = (page.total_billed, page.total_effective);
+        for b in &page.beside_lines {
+            let mut r = blank();
+            r[6] = "(beside the lines)".into();
+            r[8] = b.rule.clone();
+            r[9] = b.billed.to_string();
+            r[10] = b.effective.to_string();
+            out.push(r);
+            billed += b.billed;
+            effective += b.effective;
+        }
+        let mut total = blank();
+        total[0] = "Total".into();
+        total[9] = billed.to_string();
+        total[10] = effective.to_string();
+        out.push(total);
+        let mut head: Vec<String> = LINE_HEAD.iter().map(|h| h.to_string()).collect();
+        head[9] = format!("Billed ({})", page.currency);
+        head[10] = format!("Effective ({})", page.currency);
+        head.extend(["Cost centre", "Business service", "Import", "Row"].map(String::from));
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        return download("text/csv; charset=utf-8", "line-items.csv", csv_bytes(&head, &out));
     }
     let with_offset = |o: usize| {
         let mut v: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "offset").cloned().collect();

@@ -1192,7 +1192,23 @@ both!(drill_down_links_lead_to_the_lines_they_sum, |t| {
     let link = page.split("href=\"").find(|h| h.contains("format=csv")).unwrap().split('"').next().unwrap();
     assert!(!link.contains("limit") && !link.contains("offset"), "{link}");
     let (_, csv) = b.get("/costs/lines?from=2026-05&to=2026-05&cost_centre=CC-2&limit=1&format=csv").await;
-    assert_eq!(csv.lines().count(), 3, "a header and both lines: {csv}");
+    // A header, both lines (traced to their import and row), the pool's share beside them, and the total the
+    // statement gives.
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(
+        &head[9..],
+        ["Billed (USD)", "Effective (USD)", "Cost centre", "Business service", "Import", "Row"]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert_eq!((&rows[0][11], rows[0][13].parse::<u64>().is_ok()), ("CC-2", true), "{csv}");
+    assert_eq!((&rows[2][8], &rows[2][10]), ("pool:shared", "1.25"), "{csv}");
+    assert_eq!(
+        (&rows[3][0], rows[3][10].parse::<Decimal>().unwrap()),
+        ("Total", Decimal::new(1675, 2)),
+        "{csv}"
+    );
     assert_eq!(by_id(&lines, "with-shares-effective"), "16.75");
     let (_, st) = s.get_json("/api/v1/allocation/showback?period=2026-05").await;
     let row = st["rows"].as_array().unwrap().iter().find(|r| r["code"] == "CC-2").unwrap().clone();
