@@ -1318,6 +1318,19 @@ impl App {
         target: &str,
         limit: usize,
     ) -> Result<Explanation, AppError> {
+        self.explain_part(actor, period, target, limit, false).await
+    }
+
+    /// [`App::explain`]; with `own_only`, a cost centre's own part alone (what was allocated to it, not to the
+    /// services it owns): the "(no service)" row of a statement by service.
+    pub async fn explain_part(
+        &self,
+        actor: &Actor,
+        period: &str,
+        target: &str,
+        limit: usize,
+        own_only: bool,
+    ) -> Result<Explanation, AppError> {
         self.allocation_read(actor)?;
         check_period("period", period)?;
         let well_formed = target == "unallocated"
@@ -1332,7 +1345,7 @@ impl App {
         let mut s = self.store().session().await?;
         // A cost centre holds what is allocated to it directly and to the services it owns, as its statement
         // row counts it: its explanation covers both.
-        let cost_centre = target.strip_prefix("cc:").map(str::to_string);
+        let cost_centre = target.strip_prefix("cc:").filter(|_| !own_only).map(str::to_string);
         let cells = match &cost_centre {
             Some(code) => s
                 .cube_cells(period, period, None)

@@ -171,13 +171,24 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     })
 }
 
-/// `GET /api/v1/allocation/explain?period=YYYY-MM&target=svc:CODE|cc:CODE|unallocated[&limit=100]`.
+/// `GET /api/v1/allocation/explain?period=YYYY-MM&target=svc:CODE|cc:CODE|unallocated[&limit=100]
+/// [&own=true]` (`own`: a cost centre's own part, without the services it owns).
 async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&["period", "target", "limit"])?;
+    p.only(&["period", "target", "limit", "own"])?;
     let period = required(&p, "period", "YYYY-MM")?.to_string();
     let target = required(&p, "target", "svc:CODE, cc:CODE or unallocated")?.to_string();
     let limit = count(&p, "limit", 100, 10_000)?;
-    Ok(Json(s.app.explain(&auth.actor, &period, &target, limit).await?).into_response())
+    let own = own_part(&p)?;
+    Ok(Json(s.app.explain_part(&auth.actor, &period, &target, limit, own).await?).into_response())
+}
+
+/// The `own` parameter of an explanation: true for a cost centre's own part alone.
+pub(crate) fn own_part(p: &itemize_app::ListParams) -> Result<bool, AppError> {
+    match p.get("own") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(AppError::bad_param("own", format!("`{other}` is not true or false"))),
+    }
 }
 
 /// `POST /api/v1/allocation/close?period=YYYY-MM`.

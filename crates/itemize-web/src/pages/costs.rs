@@ -1015,9 +1015,16 @@ async fn showback(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
                         text: "breakdown".into(),
                     },
                     Link {
+                        // A cost centre's "(no service)" row of a statement by service is its own part alone.
                         href: format!(
                             "/allocation/explain?{}",
-                            qs(&[("period".into(), period.clone()), ("target".into(), r.key.clone())])
+                            qs(&[("period".into(), period.clone()), ("target".into(), r.key.clone())]
+                                .into_iter()
+                                .chain(
+                                    (by == StatementBy::Service && r.key.starts_with("cc:"))
+                                        .then(|| ("own".to_string(), "true".to_string())),
+                                )
+                                .collect::<Vec<_>>())
                         ),
                         text: "why".into(),
                     },
@@ -1295,12 +1302,19 @@ async fn explain(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Re
     let (Some(period), Some(target)) = (p.get("period"), p.get("target")) else {
         return app_error(AppError::bad_param("target", "give period and target"));
     };
-    let x = match s.app.explain(&auth.actor, period, target, 100).await {
+    let own = match crate::alloc_api::own_part(&p) {
+        Ok(o) => o,
+        Err(e) => return app_error(e),
+    };
+    let x = match s.app.explain_part(&auth.actor, period, target, 100, own).await {
         Ok(x) => x,
         Err(e) => return app_error(e),
     };
     let (me, nav) = shell(&auth, "/showback");
-    let label = target_label(&s, &auth, &x.target).await;
+    let mut label = target_label(&s, &auth, &x.target).await;
+    if own {
+        label.push_str(", without the services it owns");
+    }
     render(ExplainPage {
         me,
         nav,

@@ -326,6 +326,33 @@ async fn every_link_on_the_demo_pages_answers() {
         let x = t.app.explain(&crate::harness::sys(), &last, &row.key, 10).await.unwrap();
         assert_eq!(x.total_effective, row.amount, "{}", row.key);
     }
+    // By service, a cost centre's "(no service)" row is its own part alone, and its "why" explains that part.
+    let by_service = t
+        .app
+        .showback(
+            &crate::harness::sys(),
+            &last,
+            itemize_app::allocation::StatementBy::Service,
+            itemize_app::allocation::Measure::Effective,
+        )
+        .await
+        .unwrap();
+    let own_rows: Vec<_> = by_service.rows.iter().filter(|r| r.key.starts_with("cc:")).collect();
+    assert!(!own_rows.is_empty());
+    for row in own_rows {
+        let x = t.app.explain_part(&crate::harness::sys(), &last, &row.key, 10, true).await.unwrap();
+        assert_eq!(x.total_effective, row.amount, "{}", row.key);
+    }
+    let page = s.get(&format!("/showback?period={last}&by=service")).await.text().await.unwrap();
+    assert!(page.contains("own=true"), "the (no service) rows link their own part");
+    let row = by_service.rows.iter().find(|r| r.key.starts_with("cc:")).unwrap();
+    let html = s
+        .get(&format!("/allocation/explain?period={last}&target={}&own=true", row.key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("without the services it owns"), "{html}");
     // The data-quality page names what each asset misses, as words, and links to the asset.
     let gov = s.get("/assets/governance").await.text().await.unwrap();
     assert!(!gov.contains("[&#34;") && !gov.contains("/assets/—"), "{gov}");
