@@ -324,10 +324,41 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
     let grid = grid.unwrap_or_default();
     let mut pairs = view.pairs();
     if let Some(format) = &view.format {
-        // Exactly the table on the page, with amounts exact rather than formatted.
-        let body: Vec<Vec<String>> =
-            grid.rows.iter().map(|r| r.cells.iter().map(|c| c.raw.clone()).collect()).collect();
-        let heads: Vec<&str> = grid.head.iter().map(String::as_str).collect();
+        // The table on the page, with amounts exact rather than formatted: a group without a value as the page
+        // names it, cost centres and services by name beside their codes, and the total row.
+        let named = !names.is_empty();
+        let mut body: Vec<Vec<String>> = grid
+            .rows
+            .iter()
+            .map(|r| {
+                let mut cells: Vec<String> = r.cells.iter().map(|c| c.raw.clone()).collect();
+                let code = cells.first().cloned().unwrap_or_default();
+                if code.is_empty() {
+                    cells[0] = NONE.to_string();
+                }
+                if named {
+                    cells.insert(1, names.get(&code).cloned().unwrap_or_default());
+                }
+                cells
+            })
+            .collect();
+        let mut head_owned = grid.head.clone();
+        if named {
+            head_owned.insert(1, "Name".into());
+        }
+        let first_amount = if named { 2 } else { 1 };
+        let mut total = vec![String::new(); head_owned.len()];
+        if let Some(t) = total.first_mut() {
+            *t = "Total".into();
+        }
+        for (i, t) in total.iter_mut().enumerate().skip(first_amount) {
+            let sum: Decimal = body.iter().filter_map(|r| r.get(i)?.parse::<Decimal>().ok()).sum();
+            *t = sum.to_string();
+        }
+        if !body.is_empty() {
+            body.push(total);
+        }
+        let heads: Vec<&str> = head_owned.iter().map(String::as_str).collect();
         let name: String = format!("costs-{}-{}-by-{}", view.from, view.to, view.group_by)
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
@@ -337,7 +368,7 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
             "xlsx" => {
                 // Every column after the group's is money, but for the count of lines over a whole range.
                 let amounts: Vec<usize> =
-                    (1..heads.len()).filter(|i| heads.get(*i) != Some(&"Lines")).collect();
+                    (first_amount..heads.len()).filter(|i| heads.get(*i) != Some(&"Lines")).collect();
                 let title = format!(
                     "{} cost {} to {} by {} ({currency})",
                     view.measure, view.from, view.to, view.group_by

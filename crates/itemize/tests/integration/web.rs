@@ -812,7 +812,12 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
         .unwrap();
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
     let csv = r.text().await.unwrap();
-    assert_eq!(csv, "Cost centre,Billed,Effective,Lines\nCC-2,15.50,15.50,2\n,1.25,1.25,1\n", "{csv}");
+    assert_eq!(
+        csv,
+        "Cost centre,Name,Billed,Effective,Lines\nCC-2,Platform (CC-2),15.50,15.50,2\n(none),,1.25,1.25,1\n\
+         Total,,16.75,16.75,3\n",
+        "{csv}"
+    );
     let r = b
         .http
         .get(format!("{}/costs?from=2026-05&to=2026-05&group_by=provider&format=xlsx", b.base))
