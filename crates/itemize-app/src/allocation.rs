@@ -1364,6 +1364,13 @@ impl App {
         {
             return Err(AppError::NotFound { kind: "allocation target", id: target.to_string() });
         }
+        // A month never allocated (nothing imported for it, or its rules never applied) says so, rather than
+        // that the target does not exist.
+        if cells.is_empty() && !s.allocation_runs(Some(period)).await?.iter().any(|r| r.status == "current") {
+            return Err(AppError::Refused(format!(
+                "{period} has not been allocated: no cost was imported for it, or its rules were never applied"
+            )));
+        }
         // Nothing allocated to it in the period (a code misspelt, a target of another month): not an empty
         // explanation.
         if cells.is_empty() {

@@ -334,6 +334,10 @@ both!(rules_preview_apply_showback_explain_close_and_journal, |t| {
     // A code nothing was allocated to (misspelt, say) is not an empty explanation.
     let r = server.get(&format!("/api/v1/allocation/explain?period={period}&target=cc:NOPE")).await;
     assert_eq!(r.status(), 404);
+    // A month never allocated says so, rather than that the target does not exist.
+    let r = server.get("/api/v1/allocation/explain?period=2001-01&target=cc:cc-1042").await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("2001-01 has not been allocated"));
     let (code, v) = server.get_json(&format!("/api/v1/allocation/showback?period={period}&by=service")).await;
     assert_eq!(code, 200);
     assert!(v["rows"].as_array().unwrap().iter().any(|r| r["key"] == "cc:cc-1042"), "{v}");
