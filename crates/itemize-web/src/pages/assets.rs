@@ -2115,17 +2115,21 @@ fn term_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
 }
 
 /// Assets listed on a page at most (a contract or an audit may hold thousands); the page says how many more.
-const LISTED_ASSETS: usize = 500;
+const LISTED_ASSETS: usize = 5_000;
 
-/// Each asset's id and "TAG name", for lists of links (the first 500).
+/// Each asset's id and "TAG name", for lists of links (the first `LISTED_ASSETS`, in the order given), read in
+/// one query.
 async fn asset_tags(s: &AppState, auth: &Auth, ids: &[i64]) -> Vec<(i64, String)> {
-    let mut out = Vec::new();
-    for i in ids.iter().take(LISTED_ASSETS) {
-        if let Ok(a) = s.app.get_asset(&auth.actor, *i).await {
-            out.push((a.id, format!("{} {}", a.fields.tag, a.fields.name)));
-        }
-    }
-    out
+    let wanted = &ids[..ids.len().min(LISTED_ASSETS)];
+    let found: HashMap<i64, String> = s
+        .app
+        .assets_by_ids(&auth.actor, wanted)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| (a.id, format!("{} {}", a.fields.tag, a.fields.name)))
+        .collect();
+    wanted.iter().filter_map(|i| found.get(i).map(|t| (*i, t.clone()))).collect()
 }
 
 async fn audit_page(s: &AppState, auth: &Auth, id: i64) -> Result<AuditPage, AppError> {
