@@ -498,6 +498,21 @@ impl Session {
              UNION SELECT id FROM people WHERE lower(employee_id) = $1 LIMIT {limit}"
         );
         let rows = self.fetch_all(sql, vec![Value::text(&p), Value::text(prefix_end(&p))]).await?;
+        if !rows.is_empty() {
+            return rows.iter().map(|r| r.int("id")).collect();
+        }
+        // Nobody's name starts so: a later word of it may (a surname). This reads every name, so it runs only
+        // when the indexed ranges found no one.
+        let escaped: String = p
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '%' | '_' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let sql =
+            format!("SELECT id FROM people WHERE lower(name) LIKE $1 ESCAPE '\\' ORDER BY id LIMIT {limit}");
+        let rows = self.fetch_all(sql, vec![Value::text(format!("% {escaped}%"))]).await?;
         rows.iter().map(|r| r.int("id")).collect()
     }
 

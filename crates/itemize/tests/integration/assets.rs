@@ -226,6 +226,9 @@ both!(lists_filter_sort_search_and_scope, |t| {
     assert_eq!(tags(params(&[("q", "sn-lt-005")])).await, ["LT-005"]);
     assert_eq!(tags(params(&[("q", "HOST007")])).await, ["LT-007"]);
     assert_eq!(tags(params(&[("q", "ada")])).await, ["LT-000"]);
+    // By surname too (a later word of the name), and a wildcard typed is a character, not a pattern.
+    assert_eq!(tags(params(&[("q", "Lovelace")])).await, ["LT-000"]);
+    assert!(tags(params(&[("q", "L%e")])).await.is_empty());
     assert_eq!(tags(params(&[("state", "in-use")])).await, ["LT-000"]);
     assert_eq!(tags(params(&[("cost_centre_id", &top.to_string()), ("limit", "100")])).await.len(), 15);
     let e = t.app.list_assets(&sys(), &params(&[("colour", "red")])).await.unwrap_err();
