@@ -333,6 +333,20 @@ impl App {
         };
         in_scope(actor, &asset)?;
         check_references(&mut tx, &asset).await?;
+        // As a check-out: a leaver is someone assets are recovered from, not handed to.
+        if let Some(p) = asset.custody.assignee_person_id
+            && let Some(person) = tx.get::<Person>(p.into()).await?
+            && person.fields.status == itemize_core::refdata::PersonStatus::Leaver
+        {
+            let left = person.fields.leave_date.map(|d| format!(" (left {d})")).unwrap_or_default();
+            return Err(AppError::Validation(vec![FieldError::new(
+                "assignee_person_id",
+                format!(
+                    "{} is a leaver{left}: assets are recovered from leavers, not handed to them",
+                    person.fields.name
+                ),
+            )]));
+        }
         let ids = tx.insert_assets(std::slice::from_ref(&asset)).await.map_err(store_err)?;
         asset.id = ids[0];
         let detail = json!({"fields": asset.fields.to_json(), "custody": custody_json(&asset)});
@@ -605,6 +619,22 @@ impl App {
                 ),
             ));
         }
+        // Handed to someone who is leaving: due back by their last day, said when the person is given.
+        if let Some(p) = t.assignee_person_id.filter(|p| current.custody.assignee_person_id != Some(*p))
+            && t.expected_return.is_none()
+            && matches!(t.to, State::InUse | State::OnLoan)
+            && let Some(person) = tx.get::<Person>(p.into()).await?
+            && person.fields.status != itemize_core::refdata::PersonStatus::Leaver
+            && let Some(leaves) = person.fields.leave_date.filter(|l| *l >= today)
+        {
+            errs.push(FieldError::new(
+                "expected_return",
+                format!(
+                    "{} leaves on {leaves}: give the date it is due back, on or before then",
+                    person.fields.name
+                ),
+            ));
+        }
         // Due back after the person has left: the return would never come (said when the date or the person is
         // given, not of a loan made before the leave date was known).
         let handed = t.expected_return != current.custody.expected_return
@@ -672,6 +702,16 @@ impl App {
                 "assignee_person_id",
                 format!(
                     "{} is already checked out ({}): check it in first",
+                    current.fields.tag, current.state
+                ),
+            )]));
+        }
+        // Not in hand: a missing, lost or stolen asset is found (checked in) before it is handed to anyone.
+        if matches!(current.state, State::Missing | State::Lost | State::Stolen) {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "assignee_person_id",
+                format!(
+                    "{} is {}: check it in when it is found, then check it out",
                     current.fields.tag, current.state
                 ),
             )]));

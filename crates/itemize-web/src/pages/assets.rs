@@ -537,8 +537,14 @@ async fn detail_page(s: &AppState, auth: &Auth, id: i64) -> Result<DetailPage, A
             .unwrap_or_default(),
         // Offered only where the lifecycle allows them: a disposed, lost or retired asset is neither handed out
         // nor checked in.
-        check_out: !matches!(a.state, AssetState::InUse | AssetState::OnLoan)
-            && allowed_from(a.state).contains(&AssetState::InUse),
+        check_out: !matches!(
+            a.state,
+            AssetState::InUse
+                | AssetState::OnLoan
+                | AssetState::Missing
+                | AssetState::Lost
+                | AssetState::Stolen
+        ) && allowed_from(a.state).contains(&AssetState::InUse),
         check_in: a.state != AssetState::InStock && allowed_from(a.state).contains(&AssetState::InStock),
         targets: allowed_from(a.state)
             .iter()
@@ -823,11 +829,15 @@ async fn asset_form(
         Ok(f) => f,
         Err(r) => return *r,
     };
+    // What was typed, shown again on a refusal (not the ids it was resolved to).
+    let typed = f.clone();
     let mut f = f;
     let mut unresolved = None;
     for field in ["assignee_person_id", "location_id"] {
         let Some(v) = f.get(field).map(|v| v.trim().to_string()) else { continue };
-        if v.is_empty() || v.parse::<i64>().is_ok() {
+        // People and places are typed as people know them; a number is an employee id or a code like any other,
+        // never a database id.
+        if v.is_empty() {
             continue;
         }
         match resolve(&s, &auth, field, &v).await {
@@ -864,8 +874,11 @@ async fn asset_form(
                 Ok(p) => p,
                 Err(e) => return app_error(e),
             };
-            page.typed =
-                f.into_iter().filter(|(k, _)| k != "csrf").map(|(k, v)| (format!("{what}.{k}"), v)).collect();
+            page.typed = typed
+                .into_iter()
+                .filter(|(k, _)| k != "csrf")
+                .map(|(k, v)| (format!("{what}.{k}"), v))
+                .collect();
             let details = e.details();
             if details.is_empty() {
                 page.form_error = Some(super::public(&e));

@@ -976,6 +976,10 @@ both!(relationships_audits_and_governance, |t| {
         .unwrap_err();
     assert_eq!(fields_of(&e), ["expected_return"]);
     assert!(format!("{e:?}").contains("after Lee Leaving leaves (2026-12-10)"), "{e:?}");
+    // Without a return date at all: one is asked for, on or before their last day.
+    let e = t.app.check_out_asset(&sys(), spare, json!({"assignee_person_id": leaving})).await.unwrap_err();
+    assert_eq!(fields_of(&e), ["expected_return"]);
+    assert!(format!("{e:?}").contains("leaves on 2026-12-10"), "{e:?}");
     t.app
         .check_out_asset(
             &sys(),
@@ -985,6 +989,25 @@ both!(relationships_audits_and_governance, |t| {
         .await
         .unwrap();
     t.app.check_in_asset(&sys(), spare, json!({})).await.unwrap();
+    // Missing is not in hand: found (checked in) first, then handed out.
+    t.app
+        .transition_asset(&sys(), spare, None, json!({"to": "missing", "reason": "not on the shelf"}))
+        .await
+        .unwrap();
+    let e = t.app.check_out_asset(&sys(), spare, json!({"location_id": loc})).await.unwrap_err();
+    assert!(format!("{e:?}").contains("is missing: check it in when it is found"), "{e:?}");
+    assert_eq!(t.app.get_asset(&sys(), spare).await.unwrap().state, State::Missing);
+    // A new asset is not registered in the hands of a leaver either.
+    let e = t
+        .app
+        .create_asset(
+            &sys(),
+            json!({"tag": "LT-NEW", "name": "New", "class": "laptop", "state": "in-use", "assignee_person_id": person}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["assignee_person_id"]);
+    assert!(t.app.find_asset(&sys(), "LT-NEW").await.is_err());
 });
 
 // A whole Snipe-IT export in one transaction, on either database: a file that fails leaves nothing of the

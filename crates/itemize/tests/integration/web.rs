@@ -488,6 +488,8 @@ both!(contracts_are_kept_through_their_pages, |t| {
     assert!(t.app.contract(&sys(), c.id).await.unwrap().archived_at.is_some());
     let (_, html) = b.get(&format!("/contracts/{}?done=archived", c.id)).await;
     assert!(html.contains(">Restore</button>"), "{html}");
+    let title = &html[html.find("<title>").unwrap() + 7..html.find("</title>").unwrap()];
+    assert!(!title.contains('<') && !title.contains("csrf"), "the title is text alone: {title}");
     let (status, _, _) = b.post(&archive, &[("archived", "false")], true).await;
     assert_eq!(status, 303);
     assert!(t.app.contract(&sys(), c.id).await.unwrap().archived_at.is_none());
@@ -636,9 +638,26 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
     assert_eq!(status, 422);
     assert!(html.contains("allowed:"), "{html}");
     assert!(html.contains("value=\"gone\""), "the reason typed is kept");
-    let (status, _, _) =
+    let (status, _, html) =
         b.post(&format!("/assets/{}/check-out", a.id), &[("assignee_person_id", "not-a-number")], true).await;
     assert_eq!(status, 422);
+    assert!(html.contains("no person has the employee id or e-mail `not-a-number`"), "{html}");
+    // A refused check-out keeps the person as typed (an employee id, not the database id it resolved to) and
+    // marks the return date it needs beside its field.
+    t.app
+        .update::<itemize_core::refdata::Person>(&sys(), person, None, json!({"leave_date": "2026-12-10"}))
+        .await
+        .unwrap();
+    let (status, _, html) = b
+        .post(
+            &format!("/assets/{}/check-out", a.id),
+            &[("assignee_person_id", "E1"), ("expected_return", "2027-01-31")],
+            true,
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("id=\"c-person\" name=\"assignee_person_id\" value=\"E1\""), "{html}");
+    assert!(by_id(&html, "e-check-out-expected_return").contains("after Ada Lovelace leaves"), "{html}");
     let (status, _, _) = b
         .post(&format!("/assets/{}/transition", a.id), &[("to", "in-repair"), ("reason", "hinge")], true)
         .await;
@@ -668,8 +687,9 @@ both!(asset_forms_keep_what_was_typed_and_refuse_stale_versions, |t| {
     assert_eq!(status, 422);
     assert!(html.contains("no person has the employee id or e-mail `nobody@corp.example`"), "{html}");
     assert!(html.contains("value=\"nobody@corp.example\""), "what was typed is kept");
-    let (status, _, _) = b.post(&out, &[("assignee_person_id", "e1")], true).await;
-    assert_eq!(status, 303);
+    let (status, _, html) =
+        b.post(&out, &[("assignee_person_id", "e1"), ("expected_return", "2026-12-09")], true).await;
+    assert_eq!(status, 303, "{html}");
     let now = t.app.get_asset(&sys(), a.id).await.unwrap();
     assert_eq!((now.state.to_string().as_str(), now.custody.assignee_person_id), ("in-use", Some(person)));
 });
