@@ -681,6 +681,8 @@ impl App {
         let started = self.clock().now();
         row.status = "running".into();
         row.started_at = Some(started);
+        // The mode it runs in (a form may name it after the file it was queued with).
+        row.mode = if opts.lenient { "lenient" } else { "strict" }.into();
         self.store().session().await?.update_import(&row).await?;
         let mut phases = ImportPhases::default();
         let opts_defer = opts.defer_follow_up;
@@ -1867,7 +1869,8 @@ fn write_quarantine(
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut w = csv::Writer::from_path(out)?;
+    // A row with more or fewer cells than the header (one reason to reject it) is written as it was.
+    let mut w = csv::WriterBuilder::new().flexible(true).from_path(out)?;
     let part_of =
         |e: &ReportedError| e.file.as_ref().and_then(|f| part_names.iter().position(|n| n == f)).unwrap_or(0);
     let first_error: HashMap<(usize, u64), &ReportedError> =

@@ -1114,6 +1114,20 @@ both!(strict_rejects_with_a_report_and_lenient_quarantines, |t| {
     let clean = import(&t, &good, ImportOptions::default()).await;
     let none = srv.get(&format!("/api/v1/cost/imports/{}/quarantine", clean.id)).await;
     assert_eq!(none.status(), 404);
+    // A row with fewer cells than the header (or more) is one more row to leave out, not a failed import: the
+    // good rows go in and the short one is kept as it was.
+    let mut ragged: Vec<String> =
+        std::fs::read_to_string(&good).unwrap().lines().map(str::to_string).collect();
+    let short = ragged[2].rsplitn(3, ',').nth(2).unwrap().to_string();
+    ragged[2] = short.clone();
+    ragged[3] = format!("{},extra", ragged[3]);
+    let ragged_file = dir.path().join("ragged.csv");
+    std::fs::write(&ragged_file, ragged.join("\n") + "\n").unwrap();
+    let s = import(&t, &ragged_file, ImportOptions { lenient: true, ..Default::default() }).await;
+    assert_eq!((s.status.as_str(), s.rows_ingested, s.rows_rejected), ("active", 2, 2), "{:?}", s.message);
+    let q = PathBuf::from(s.report.as_ref().unwrap().quarantine.as_ref().expect("quarantine file"));
+    let text = std::fs::read_to_string(&q).unwrap();
+    assert!(text.lines().any(|l| l.ends_with(&short)), "the short row as it was: {text}");
 
     // An unrecognised file is refused with every format tried and why.
     let junk = dir.path().join("junk.csv");

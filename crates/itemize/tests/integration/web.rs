@@ -926,6 +926,26 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
             panic!("{page} did not finish")
         }
     };
+    // "Lenient" ticked below the file (as the page lays the form out) is the mode the import runs and records.
+    let body = format!(
+        "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n\
+         --x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"late.csv\"\r\n\r\n{bad}\r\n\
+         --x\r\nContent-Disposition: form-data; name=\"lenient\"\r\n\r\non\r\n--x--\r\n",
+        b.csrf
+    );
+    let r = b
+        .http
+        .post(format!("{}/imports", b.base))
+        .header("cookie", &b.cookie)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let page = r.headers()["location"].to_str().unwrap().to_string();
+    finished(page.clone()).await;
+    let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(t.app.cost_import(&sys(), id).await.unwrap().mode, "lenient");
     let (_, loc, _) = b.upload("slack-may.csv", invoice).await;
     assert_eq!(by_id(&finished(loc.unwrap()).await, "import-status"), "rejected");
     std::fs::create_dir_all(t.app.mappings_dir()).unwrap();
