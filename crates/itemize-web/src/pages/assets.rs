@@ -1934,7 +1934,35 @@ async fn import_upload(State(s): State<AppState>, auth: Auth, req: axum::extract
         .map(|(k, v)| (k.to_string(), v)),
     );
     let report = match itemize_app::asset_import::ImportOptions::from_params(&params) {
-        Ok(opts) => s.app.import_assets(&auth.actor, &bytes, &opts).await,
+        Ok(opts) => {
+            // The import confirmed from a preview writes what the preview said, or nothing: checked again first,
+            // a register changed meanwhile (an asset of the file's added since) is said, not overwritten.
+            let expected = field("expect");
+            let mut changed = None;
+            if write && !expected.is_empty() {
+                let dry = itemize_app::asset_import::ImportOptions { dry_run: true, ..opts.clone() };
+                match s.app.import_assets(&auth.actor, &bytes, &dry).await {
+                    Ok(r) if format!("{},{}", r.created, r.updated) != expected => {
+                        changed = Some(format!(
+                            "The register changed since the preview: the file would now add {} and update {} \
+                             (the preview said {}). Nothing was imported; preview it again.",
+                            r.created,
+                            r.updated,
+                            expected.replacen(',', " new, ", 1) + " updated"
+                        ))
+                    }
+                    Ok(_) => {}
+                    Err(e) => changed = Some(format!("{} Nothing was imported.", super::explain(&e))),
+                }
+            }
+            match changed {
+                Some(why) => {
+                    page.error = Some(why);
+                    return (StatusCode::CONFLICT, render(page)).into_response();
+                }
+                None => s.app.import_assets(&auth.actor, &bytes, &opts).await,
+            }
+        }
         Err(e) => Err(e),
     };
     let report = match report {

@@ -342,7 +342,25 @@ both!(assets_are_imported_through_the_page_after_a_preview, |t| {
     assert!(t.app.find_asset(&sys(), "IM-1").await.is_err(), "a preview writes nothing");
     let staged = hidden(&html, "staged").to_string();
     assert_eq!(hidden(&html, "map"), "Asset No=tag", "the confirmation keeps the mapping");
-    let confirm = [("action", "import"), ("staged", staged.as_str()), ("map", "Asset No=tag")];
+    assert_eq!(hidden(&html, "expect"), "2,0");
+    // The register changes before the import is confirmed (IM-2 registered meanwhile): the confirmation would
+    // not do what the preview said, so it does nothing and says so.
+    t.app
+        .create_asset(&sys(), json!({"tag": "IM-2", "name": "Registered meanwhile", "class": "desktop"}))
+        .await
+        .unwrap();
+    let confirm =
+        [("action", "import"), ("staged", staged.as_str()), ("map", "Asset No=tag"), ("expect", "2,0")];
+    let (status, html) = b.multipart("/assets/import", &confirm, None).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("The register changed since the preview"), "{html}");
+    assert!(t.app.find_asset(&sys(), "IM-1").await.is_err());
+    assert_eq!(t.app.find_asset(&sys(), "IM-2").await.unwrap().fields.name, "Registered meanwhile");
+    // Previewed again, it says what it will do now, and does it.
+    let (_, html) = b.multipart("/assets/import", &parts, Some(("laptops.csv", good))).await;
+    assert_eq!(hidden(&html, "expect"), "1,1");
+    let confirm =
+        [("action", "import"), ("staged", staged.as_str()), ("map", "Asset No=tag"), ("expect", "1,1")];
     let (status, html) = b.multipart("/assets/import", &confirm, None).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("<h2>Imported"), "{html}");
