@@ -603,13 +603,49 @@ impl App {
         // The rates this file changes, read in the transaction that changes them.
         let held: HashMap<(String, String, String), String> =
             tx.rates().await?.into_iter().map(|r| ((r.date, r.from, r.to), r.rate)).collect();
+        // A day and pair given twice in one file: which one is meant is not for the import to guess.
+        let mut seen: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+        let mut twice = Vec::new();
+        for r in &rows {
+            if !seen.insert((&r.date, &r.from, &r.to)) {
+                twice.push(FieldError::new(
+                    "rates",
+                    format!(
+                        "the {} {}/{} rate is given twice; give each day and pair once",
+                        r.date, r.from, r.to
+                    ),
+                ));
+            }
+        }
+        if !twice.is_empty() {
+            return Err(AppError::Validation(twice));
+        }
         let mut replaced = Vec::new();
         let mut before = Vec::new();
+        let tiny = Decimal::new(1, 9);
         for r in &rows {
-            let Some(was) = held.get(&(r.date.clone(), r.from.clone(), r.to.clone())) else { continue };
-            if was.parse::<Decimal>().ok() != r.rate.parse::<Decimal>().ok() {
-                replaced.push(format!("{} {}/{} {was} → {}", r.date, r.from, r.to, r.rate));
-                before.push(serde_json::json!({"date": r.date, "from": r.from, "to": r.to, "rate": was}));
+            let new = r.rate.parse::<Decimal>().ok();
+            if let Some(was) = held.get(&(r.date.clone(), r.from.clone(), r.to.clone())) {
+                if was.parse::<Decimal>().ok() != new {
+                    replaced.push(format!("{} {}/{} {was} → {}", r.date, r.from, r.to, r.rate));
+                    before.push(serde_json::json!({"date": r.date, "from": r.from, "to": r.to, "rate": was}));
+                }
+            } else if let Some(was) = held.get(&(r.date.clone(), r.to.clone(), r.from.clone()))
+                && let (Some(w), Some(n)) = (was.parse::<Decimal>().ok(), new)
+                && (w * n - Decimal::ONE).abs() > tiny
+            {
+                // The other direction is held for that day: this one now decides conversions from `from`.
+                replaced.push(format!(
+                    "{} {}/{} {} (the {}/{} {was} held for that day gave {})",
+                    r.date,
+                    r.from,
+                    r.to,
+                    r.rate,
+                    r.to,
+                    r.from,
+                    (Decimal::ONE / w).round_dp(6).normalize()
+                ));
+                before.push(serde_json::json!({"date": r.date, "from": r.to, "to": r.from, "rate": was}));
             }
         }
         let n = tx.upsert_rates(&rows, source, now).await?;

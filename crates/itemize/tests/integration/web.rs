@@ -1564,6 +1564,24 @@ both!(a_cost_centre_budgeting_in_another_currency_sees_its_row_in_it, |t| {
     assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "{log}");
     let (_, log) = s.get_json("/api/v1/audit?kind=allocation-runs&action=allocate").await;
     assert_eq!(log["items"][0]["after"]["period"], "2026-05", "{log}");
+    // The other direction for a day whose rate is held decides conversions from then on: said as well; and a
+    // day and pair given twice in one file is refused, nothing imported.
+    let imported =
+        t.app.import_rates(&sys(), "date,from,to,rate\n2026-05-31,USD,EUR,0.5\n", "x.csv").await.unwrap();
+    assert_eq!(
+        imported.replaced,
+        ["2026-05-31 USD/EUR 0.5 (the EUR/USD 1.5 held for that day gave 0.666667)"]
+    );
+    let e = t
+        .app
+        .import_rates(
+            &sys(),
+            "date,from,to,rate\n2026-05-29,EUR,USD,1.11\n2026-05-29,EUR,USD,1.12\n",
+            "x.csv",
+        )
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("the 2026-05-29 EUR/USD rate is given twice"), "{e:?}");
 });
 
 both!(a_name_with_a_comma_is_one_filter_value, |t| {
