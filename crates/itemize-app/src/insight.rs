@@ -113,6 +113,10 @@ impl CubeQuery {
                 .map(|_| v.to_string())
                 .map_err(|_| bad(field, format!("`{v}` is not a day (YYYY-MM-DD)")))
         };
+        let has = |name: &str| params.iter().any(|(k, _)| k == name);
+        if has("period") && (has("from") || has("to")) {
+            return Err(bad("period", "is one month; give it, or `from` and `to`, not both"));
+        }
         for (k, v) in params {
             match k.as_str() {
                 "from" => q.from = v.clone(),
@@ -153,6 +157,14 @@ impl CubeQuery {
                             ),
                         )
                     })?;
+                    // One spelling per dimension (`account` and `billing_account_id` are one): two would be two
+                    // filters silently ANDed.
+                    if q.filters.iter().any(|(d, _)| *d == dim) {
+                        return Err(bad(
+                            other,
+                            format!("filters {} a second time; give its values once, a,b", dim.name()),
+                        ));
+                    }
                     q.filters.push((dim, filter_values(v)));
                 }
             }

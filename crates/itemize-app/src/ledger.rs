@@ -168,6 +168,20 @@ pub(crate) fn check_period(field: &str, p: &str) -> Result<(), AppError> {
     }
 }
 
+/// The parameters ledger totals take.
+const LEDGER_PARAMS: &[&str] = &[
+    "from",
+    "to",
+    "period",
+    "provider",
+    "account",
+    "service",
+    "resource",
+    "tag",
+    "charge_category",
+    "group_by",
+];
+
 impl LedgerQuery {
     /// Reads a query from URL parameters: from, to, period (both), provider, account, service, tag (`key` or
     /// `key=value`), charge_category, group_by (comma-separated dimensions).
@@ -179,7 +193,8 @@ impl LedgerQuery {
         }
         for (k, v) in params {
             // An empty filter would match nothing (no line has an empty provider): said, not answered with zero.
-            if v.trim().is_empty() {
+            // (An unknown parameter is named as unknown first.)
+            if v.trim().is_empty() && LEDGER_PARAMS.contains(&k.as_str()) {
                 return Err(bad(k, "is empty: give a value, or leave the parameter out"));
             }
             match k.as_str() {
@@ -226,11 +241,13 @@ impl LedgerQuery {
                 }
             }
         }
+        // A month given as `period` is named as such when it is not one.
+        let by_period = has("period");
         if let Some(p) = &q.period_from {
-            check_period("from", p)?;
+            check_period(if by_period { "period" } else { "from" }, p)?;
         }
         if let Some(p) = &q.period_to {
-            check_period("to", p)?;
+            check_period(if by_period { "period" } else { "to" }, p)?;
         }
         if let (Some(from), Some(to)) = (&q.period_from, &q.period_to)
             && to < from

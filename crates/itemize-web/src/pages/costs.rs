@@ -149,6 +149,9 @@ impl View {
     fn read(p: &ListParams, periods: &[String]) -> Result<View, AppError> {
         let last = periods.last().cloned().unwrap_or_default();
         let first = periods.get(periods.len().saturating_sub(13)).cloned().unwrap_or_default();
+        if p.get("period").is_some() && (p.get("from").is_some() || p.get("to").is_some()) {
+            return Err(AppError::bad_param("period", "is one month; give it, or `from` and `to`, not both"));
+        }
         let mut v = View {
             from: p.get("from").or(p.get("period")).map(str::to_string).unwrap_or(first),
             to: p.get("to").or(p.get("period")).map(str::to_string).unwrap_or(last),
@@ -204,10 +207,18 @@ impl View {
             ) {
                 continue;
             }
-            if CubeDim::parse(k).is_none() {
+            let Some(dim) = CubeDim::parse(k) else {
                 return Err(AppError::bad_param(k, "is not a dimension to filter by"));
+            };
+            // One spelling per dimension: two (`account` and `billing_account_id`) would be two filters.
+            let name = dim.name();
+            if v.filters.iter().any(|(d, _)| *d == name) {
+                return Err(AppError::bad_param(
+                    k,
+                    format!("filters {name} a second time; give its values once, a,b"),
+                ));
             }
-            v.filters.push((k.clone(), val.clone()));
+            v.filters.push((name, val.clone()));
         }
         Ok(v)
     }
@@ -276,13 +287,21 @@ async fn explorer(State(s): State<AppState>, auth: Auth, Params(p): Params) -> R
         p2.0.remove("value");
         let value = value.trim();
         if !value.is_empty() {
-            // Added to a filter of the same dimension already there (several values, a,b), not put in its place.
-            let joined = match p2.0.get(dim).filter(|had| !had.is_empty()) {
-                Some(had) if had.split(',').any(|x| x.trim() == value) => had.to_string(),
-                Some(had) => format!("{had},{value}"),
-                None => value.to_string(),
-            };
-            p2.0.insert(dim.to_string(), joined);
+            // Added to a filter of the same dimension already there (several values, a,b), not put in its place,
+            // whichever spelling of the dimension it was given under (`account`, `billing_account_id`).
+            let canon = |k: &str| CubeDim::parse(k).map_or_else(|| k.to_string(), |d| d.name());
+            let dim = canon(dim);
+            let same: Vec<String> = p2.0.keys().filter(|k| canon(k) == dim).cloned().collect();
+            let mut values: Vec<String> = Vec::new();
+            for k in same {
+                if let Some(had) = p2.0.remove(&k) {
+                    values.extend(had.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()));
+                }
+            }
+            if !values.iter().any(|x| x == value) {
+                values.push(value.to_string());
+            }
+            p2.0.insert(dim, values.join(","));
         }
         let pairs: Vec<(String, String)> = p2.0.into_iter().collect();
         return Redirect::to(&format!("/costs?{}", qs(&pairs))).into_response();

@@ -1212,6 +1212,17 @@ both!(queries_read_only_the_partitions_they_need, |t| {
     assert!(refused(&[("group_by", "period,period")]).contains("names \"period\" twice"));
     let both = refused(&[("period", "2026-11"), ("from", "2026-01"), ("to", "2026-03")]);
     assert!(both.contains("not both"), "{both}");
+    // An unknown parameter is named as unknown, even empty; a month that is none is named by its parameter.
+    assert!(
+        refused(&[("cost_centre", "")]).contains("unknown parameter"),
+        "{}",
+        refused(&[("cost_centre", "")])
+    );
+    assert!(
+        refused(&[("period", "2026-13")]).starts_with("period:"),
+        "{}",
+        refused(&[("period", "2026-13")])
+    );
     // A reversed range is refused by allocation and the tag hygiene report as by the totals.
     let e = t.app.allocate_range(&sys(), "2026-11", "2026-10").await.unwrap_err().to_string();
     assert!(e.contains("before `from`"), "{e}");

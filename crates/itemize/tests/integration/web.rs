@@ -832,6 +832,25 @@ both!(the_cost_pages_drill_down_download_and_preview, |t| {
         .unwrap();
     let both = r.headers()["location"].to_str().unwrap().to_string();
     assert!(both.contains("cost_centre=CC-2%2CCC-1"), "{both}");
+    // A filter given under the cube's other spelling of its dimension is merged too, not ANDed as a second one.
+    let r = b
+        .http
+        .get(format!(
+            "{}/costs?from=2026-05&to=2026-05&account=A-0&add_filter=billing_account_id&value=A-1",
+            b.base
+        ))
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .unwrap();
+    let merged = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(merged.contains("billing_account_id=A-0%2CA-1") && !merged.contains("account=A-0&"), "{merged}");
+    assert_eq!(b.get("/costs?from=2026-05&to=2026-05&account=A-0&billing_account_id=A-1").await.0, 400);
+    // A month given two ways is refused on the pages as on the API.
+    for page in ["/costs", "/costs/lines"] {
+        let (status, html) = b.get(&format!("{page}?period=2026-05&from=2026-01&to=2026-03")).await;
+        assert!(status == 400 && html.contains("not both"), "{page}: {html}");
+    }
     // The cube's own spelling of a dimension groups the explorer too; an unknown one lists those there are.
     let (status, html) = b.get("/costs?from=2026-05&to=2026-05&group_by=account").await;
     assert_eq!(status, 200, "{html}");
