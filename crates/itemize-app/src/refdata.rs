@@ -341,9 +341,20 @@ impl App {
     pub async fn id_by_key(&self, actor: &Actor, kind: Kind, key: &str) -> Result<Option<i64>, AppError> {
         authorize(actor, Resource::RefData(kind), Action::Read)
             .map_err(|e| AppError::Forbidden(e.to_string()))?;
+        let wanted = key.trim().to_lowercase();
         let Some(id) = ({
             let mut s = self.store().session().await?;
-            ids_by_key(&mut s, kind).await?.get(&key.trim().to_lowercase()).copied()
+            match ids_by_key(&mut s, kind).await?.get(&wanted).copied() {
+                Some(id) => Some(id),
+                // A vendor is also known by the other spellings its invoices use (its aliases).
+                None if kind == Kind::Vendor => s
+                    .all::<itemize_core::refdata::Vendor>(false)
+                    .await?
+                    .into_iter()
+                    .find(|v| v.fields.aliases.iter().any(|a| a.trim().to_lowercase() == wanted))
+                    .map(|v| v.id.get()),
+                None => None,
+            }
         }) else {
             return Ok(None);
         };

@@ -222,6 +222,16 @@ both!(the_disposal_form_disposes_of_a_laptop_with_its_attestation, |t| {
 // that may change assets is offered the form.
 both!(a_new_asset_is_registered_through_its_page, |t| {
     let (_, cc, loc, person) = seed_small(&t).await;
+    let lenovo = t
+        .app
+        .create::<itemize_core::refdata::Vendor>(
+            &sys(),
+            json!({"name": "Lenovo", "aliases": ["Lenovo Group Ltd"]}),
+        )
+        .await
+        .unwrap()
+        .id
+        .get();
     t.user("viewer-2", "viewer", vec![]).await;
     let s = t.serve().await;
     let b = Browser::sign_in(&s, ADMIN, PASSWORD).await;
@@ -270,6 +280,8 @@ both!(a_new_asset_is_registered_through_its_page, |t| {
         ("purchase_date", "2026-01-15"),
         ("depreciation_method", "declining-balance"),
         ("useful_life_months", "36"),
+        // A vendor typed as its invoices spell it (an alias) is that vendor.
+        ("vendor_id", "lenovo group ltd"),
     ]);
     let (status, location, html) = b.post("/assets/new", &good, true).await;
     assert_eq!(status, 303, "{html}");
@@ -277,7 +289,7 @@ both!(a_new_asset_is_registered_through_its_page, |t| {
     assert_eq!(location.as_deref(), Some(format!("/assets/{}?done=created", a.id).as_str()));
     assert_eq!(a.state, State::InUse);
     assert_eq!((a.custody.assignee_person_id, a.custody.location_id), (Some(person), Some(loc)));
-    assert_eq!(a.fields.cost_centre_id, Some(cc));
+    assert_eq!((a.fields.cost_centre_id, a.fields.vendor_id), (Some(cc), Some(lenovo)));
     assert_eq!((a.fields.purchase_cost, a.fields.currency.code()), (Some(Decimal::new(129900, 2)), "EUR"));
     assert_eq!(
         (a.fields.useful_life_months, a.fields.depreciation_method.as_str()),
