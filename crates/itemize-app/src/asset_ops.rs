@@ -755,6 +755,13 @@ impl App {
         let notice = i.notice_days.unwrap_or(0);
         if !(0..=3650).contains(&notice) {
             p.add("notice_days", "must be from 0 to 3650 days");
+        } else if let (Some(s), Some(e)) = (start, end)
+            && e >= s
+            && let Ok(term) = s.until(e).map(|span| span.get_days() as i64 + 1)
+            && notice > term
+        {
+            // Notice due before the term begins is a typing mistake (days for months, a digit too many).
+            p.add("notice_days", format!("is {notice} days, longer than the term ({term} days)"));
         }
         let vendor_id = p.id("vendor_id", i.vendor_id);
         let owner = p.id("owner_person_id", i.owner_person_id);

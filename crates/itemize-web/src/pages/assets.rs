@@ -1354,10 +1354,12 @@ fn refused_on(inputs: &mut [Input], e: &AppError) -> String {
             None => elsewhere.push(format!("{}: {}", d.field, d.problem)),
         }
     }
+    let said = super::public(e);
+    let said = said.trim_end_matches('.');
     if elsewhere.is_empty() {
-        format!("{} Nothing was saved.", super::public(e))
+        format!("{said}. Nothing was saved.")
     } else {
-        format!("{} ({}). Nothing was saved.", super::public(e), elsewhere.join("; "))
+        format!("{said} ({}). Nothing was saved.", elsewhere.join("; "))
     }
 }
 
@@ -2132,6 +2134,13 @@ fn notice_text(s: &AppState, c: &itemize_store::ContractRow) -> String {
     match s.app.contract_term(c) {
         Some((_, end, _)) if c.renewal != "none" => {
             let by = end.checked_sub(jiff::Span::new().days(c.notice_days)).unwrap_or(end);
+            let today = s.app.today();
+            if end < today {
+                return format!("{days}: the term ended {end}");
+            }
+            if by < today {
+                return format!("{days}: the notice deadline, {by}, has passed; the term ends {end}");
+            }
             if c.renewal == "auto" {
                 format!("{days}: give notice by {by}, or the term ending {end} renews itself")
             } else {

@@ -493,8 +493,8 @@ both!(contracts_are_kept_through_their_pages, |t| {
         "the owner is shown: {html}"
     );
     assert!(
-        html.contains("60 days: give notice by 2026-11-01, or the term ending 2026-12-31 renews itself"),
-        "the notice deadline is shown: {html}"
+        html.contains("60 days: the notice deadline, 2026-11-01, has passed; the term ends 2026-12-31"),
+        "the notice deadline is shown, and that it has passed: {html}"
     );
 
     // The edit form shows it as typed; a change lands, and a form read before it is then stale.
@@ -544,6 +544,17 @@ both!(contracts_are_kept_through_their_pages, |t| {
     assert!(at("SOON-1") < at("AUTO-1"), "{html}");
     assert!(html.contains("2026-12-31 (renewed 1×)"), "{html}");
     assert_eq!(b.get("/contracts?kind=bogus").await.0, 400);
+    let auto = t.app.contracts(&sys()).await.unwrap().into_iter().find(|c| c.number == "AUTO-1").unwrap();
+    let (_, html) = b.get(&format!("/contracts/{}", auto.id)).await;
+    assert!(
+        html.contains("0 days: give notice by 2026-12-31, or the term ending 2026-12-31 renews itself"),
+        "{html}"
+    );
+    // A notice longer than the whole term is a typing mistake, named beside its field.
+    let version = t.app.contract(&sys(), c.id).await.unwrap().version.to_string();
+    let (status, _, html) = b.post(&edit, &[("etag", &version), ("notice_days", "900")], true).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(by_id(&html, "e-notice_days"), "is 900 days, longer than the term (365 days)");
 
     // A viewer sees the contract but is offered no form, and cannot post one.
     let v = Browser::sign_in(&s, "viewer-3", PASSWORD).await;
