@@ -299,6 +299,16 @@ impl App {
     /// Registers an asset. Besides its fields a request may give its first state (requested, on-order,
     /// in-stock (the default) or in-use) with the custody that state needs.
     pub async fn create_asset(&self, actor: &Actor, input: Value) -> Result<Asset, AppError> {
+        self.register_asset(actor, input, true).await
+    }
+
+    /// Checks an asset as [`App::create_asset`] would, every rule, and writes nothing: a form whose references
+    /// could not be resolved still learns its other problems at once.
+    pub async fn check_new_asset(&self, actor: &Actor, input: Value) -> Result<(), AppError> {
+        self.register_asset(actor, input, false).await.map(|_| ())
+    }
+
+    async fn register_asset(&self, actor: &Actor, input: Value, write: bool) -> Result<Asset, AppError> {
         allow(actor, Action::Write)?;
         let Value::Object(mut obj) = input else {
             return Err(AppError::Validation(vec![FieldError::new(
@@ -346,6 +356,9 @@ impl App {
                     person.fields.name
                 ),
             )]));
+        }
+        if !write {
+            return Ok(asset);
         }
         let ids = tx.insert_assets(std::slice::from_ref(&asset)).await.map_err(store_err)?;
         asset.id = ids[0];

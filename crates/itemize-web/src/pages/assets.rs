@@ -1438,6 +1438,22 @@ async fn create(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body:
         }
     }
     let status = if page.inputs.iter().any(|i| i.error.is_some()) {
+        // The rest of the form is checked too, so every problem is named at once (not the next one only after
+        // the first is fixed); a rule that needs what could not be resolved (in use without its assignee) is
+        // left to the resolved value.
+        let unresolved: Vec<&str> =
+            page.inputs.iter().filter(|i| i.error.is_some()).map(|i| i.name).collect();
+        let custody_typed = unresolved.iter().any(|n| matches!(*n, "assignee_person_id" | "location_id"));
+        if let Err(e) = s.app.check_new_asset(&auth.actor, Value::Object(input)).await {
+            for d in e.details() {
+                if custody_typed && d.field == "assignee_person_id" {
+                    continue;
+                }
+                if let Some(i) = page.inputs.iter_mut().find(|i| i.name == d.field && i.error.is_none()) {
+                    i.error = Some(d.problem.clone());
+                }
+            }
+        }
         page.form_error = Some("Nothing was saved: see the fields marked below.".into());
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
