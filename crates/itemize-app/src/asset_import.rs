@@ -229,6 +229,23 @@ fn read_grid(
         let header = rows.next().map(|r| r.1).unwrap_or_default();
         return Ok((header, rows.filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty())).collect()));
     }
+    // A PDF, an image, an archive or a program is not text to read as a table: said so, not as unknown columns.
+    let head = &bytes[..bytes.len().min(8192)];
+    let not_a_table = |kind: &str| format!("the file is {kind}, not a CSV or XLSX file of assets");
+    let refused = if head.starts_with(b"%PDF") {
+        Some(not_a_table("a PDF document"))
+    } else if head.starts_with(b"\x89PNG") || head.starts_with(b"\xFF\xD8\xFF") || head.starts_with(b"GIF8") {
+        Some(not_a_table("an image"))
+    } else if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        Some("the file is UTF-16 text: save it as CSV UTF-8 and import that".to_string())
+    } else if head.contains(&0) {
+        Some(not_a_table("binary data"))
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        return Err(RowError::new(1, None, None, why));
+    }
     let text = decode_text(bytes, warnings);
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut out = Vec::new();

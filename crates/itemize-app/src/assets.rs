@@ -64,6 +64,19 @@ const RANGES: &[(&str, &str, bool)] = &[
 const CUSTODY_KEYS: [&str; 5] = ["state", "substate", "assignee_person_id", "service_id", "expected_return"];
 
 /// Fields a client may read but never write.
+/// The fields an asset's book value comes from, closed once it is disposed of.
+const BOOKS_CLOSED: &[&str] = &[
+    "purchase_cost",
+    "currency",
+    "purchase_date",
+    "in_service_date",
+    "salvage_value",
+    "useful_life_months",
+    "depreciation_method",
+    "depreciation_rate",
+    "depreciation_convention",
+    "depreciation_start",
+];
 const READ_ONLY: [&str; 6] = ["id", "version", "created_at", "updated_at", "disposal", "last_audited_at"];
 
 /// Register-wide settings: custom fields and required-field policies.
@@ -505,6 +518,23 @@ impl App {
             && !if_match_ok(m, &current.etag())
         {
             return Err(AppError::PreconditionFailed { kind: KIND, current_etag: current.etag() });
+        }
+        // Disposed of, its books are closed: the figures it was written off with stay as they were (a correction
+        // to them is a restatement for finance, not an edit of the register).
+        if current.state == State::Disposed {
+            let closed: Vec<FieldError> = obj
+                .keys()
+                .filter(|k| BOOKS_CLOSED.contains(&k.as_str()))
+                .map(|k| {
+                    FieldError::new(
+                        k.clone(),
+                        format!("is closed: {} was disposed of and written off with it", current.fields.tag),
+                    )
+                })
+                .collect();
+            if !closed.is_empty() {
+                return Err(AppError::Validation(closed));
+            }
         }
         let before = current.fields.to_json();
         let mut merged = before.clone();

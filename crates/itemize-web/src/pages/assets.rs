@@ -1393,8 +1393,10 @@ fn new_page(auth: &Auth) -> EditPage {
         inputs: NEW_FIELDS
             .iter()
             .map(|f| {
+                // The first state is chosen for the user (in stock); the class and the depreciation are theirs to
+                // choose (left empty, the register's default applies, as in an import).
                 let first = match f.2 {
-                    Entry::Choice(values) if f.0 != "class" => values[0].to_string(),
+                    Entry::Choice(values) if f.0 == "state" => values[0].to_string(),
                     _ => String::new(),
                 };
                 Input::new(f, first)

@@ -134,31 +134,39 @@ async fn the_web_interface_in_a_real_browser() {
     let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
-        vec!["Cost centre", "Billed", "Effective", "Lines"]
+        vec!["Cost centre", "Name", "Billed", "Effective", "Lines"]
     );
-    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), table.len(), "one CSV row per table row");
+    let mut rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let total_row = rows.pop().unwrap();
+    assert_eq!(rows.len(), table.len(), "one CSV row per table row, then the total");
     // The download is exact; the table shows it in cents that add up to the total (largest remainder), so each
     // row shown is the exact amount so rounded.
     let exact =
         |col: usize| -> Vec<Decimal> { rows.iter().map(|r| r[col].parse::<Decimal>().unwrap()).collect() };
-    let (billed, effective) = (exact(1), exact(2));
+    let (billed, effective) = (exact(2), exact(3));
     let as_shown = |v: &[Decimal]| itemize_core::money::cents_adding_up(v, v.iter().copied().sum());
     let (billed_shown, effective_shown) = (as_shown(&billed), as_shown(&effective));
     let mut sum = Decimal::ZERO;
     for (i, (r, shown)) in rows.iter().zip(&table).enumerate() {
-        let code = if r[0].is_empty() { "(none)" } else { &r[0] };
+        let code = &r[0];
         assert!(
             shown[0] == code || shown[0].ends_with(&format!("({code})")),
             "{code} is shown as {}",
             shown[0]
         );
+        // The name beside the code is the one the table shows.
+        assert!(r[1].is_empty() || shown[0] == r[1], "{} named {}", shown[0], &r[1]);
         assert_eq!(money_text(&billed_shown[i].to_string()), shown[1]);
         assert_eq!(money_text(&effective_shown[i].to_string()), shown[2]);
-        assert_eq!(&r[3], shown[3].as_str());
+        assert_eq!(&r[4], shown[3].as_str());
         sum += effective[i];
     }
     assert_eq!(money_text(&sum.to_string()), shown_total, "the downloaded amounts add up to the total shown");
+    assert_eq!(
+        (&total_row[0], total_row[3].parse::<Decimal>().unwrap()),
+        ("Total", sum),
+        "the download's total"
+    );
 
     // Uploading a bill into the open month re-allocates it: the import's totals, and the totals everywhere.
     let before = cube_value(&t, &last, "provider", "Acme Browser Cloud").await;

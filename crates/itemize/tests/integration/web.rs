@@ -189,6 +189,10 @@ both!(the_disposal_form_disposes_of_a_laptop_with_its_attestation, |t| {
     assert_eq!((d.reference.as_str(), d.proceeds.as_deref()), ("RESALE-7", Some("150.00")));
     let san = d.sanitization.unwrap();
     assert_eq!((san.attested_by.as_str(), san.certificate.as_deref()), ("GreenIT Ltd", Some("CERT-77")));
+    // Its books are closed: the figures it was written off with are not edited; its notes still are.
+    let e = t.app.update_asset(&sys(), a.id, None, json!({"purchase_cost": "99999.00"})).await.unwrap_err();
+    assert!(format!("{e:?}").contains("purchase_cost") && format!("{e:?}").contains("is closed"), "{e:?}");
+    t.app.update_asset(&sys(), a.id, None, json!({"notes": "sold to a colleague"})).await.unwrap();
     // A disposed-of asset is neither checked out nor in: its page offers neither.
     let (_, html) = b.get(&format!("/assets/{}", a.id)).await;
     assert!(!html.contains(">Check out</button>") && !html.contains(">Check in</button>"), "{html}");
@@ -403,6 +407,15 @@ both!(assets_are_imported_through_the_page_after_a_preview, |t| {
         t.app.find_asset(&sys(), "IM-3").await.is_ok() && t.app.find_asset(&sys(), "IM-4").await.is_err()
     );
 
+    // A PDF is said to be one, not read as a table of unknown columns; a header alone has nothing to import.
+    let (status, html) =
+        b.multipart("/assets/import", &[("action", "preview")], Some(("scan.pdf", "%PDF-1.4\nbinary"))).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("the file is a PDF document, not a CSV or XLSX file of assets"), "{html}");
+    let (_, html) = b
+        .multipart("/assets/import", &[("action", "preview")], Some(("empty.csv", "tag,name,class\n")))
+        .await;
+    assert!(html.contains("id=\"import-empty\"") && !html.contains("id=\"import-confirm\""), "{html}");
     // No file, an unknown action, a mapping that is not one: each said, nothing written.
     let (status, html) = b.multipart("/assets/import", &[("action", "preview")], None).await;
     assert!(status == 422 && html.contains("Choose a CSV or XLSX file"), "{html}");
