@@ -1319,16 +1319,43 @@ impl App {
                 format!("location {location_id} does not exist"),
             )]));
         }
-        // One open audit per location: two at once would each mark as missing what the other found.
-        if let Some(open) =
-            tx.audits(None).await?.into_iter().find(|a| a.location_id == location_id && a.closed_at.is_none())
-        {
+        // A site's audit covers its buildings, floors and rooms: the location and every one within it.
+        let places = tx.all::<itemize_core::refdata::Location>(true).await?;
+        let parent: HashMap<i64, i64> =
+            places.iter().filter_map(|l| l.fields.parent_id.map(|p| (l.id.get(), p.get()))).collect();
+        // (At most one step per location: the hierarchy has no cycles, and this never loops if one slipped in.)
+        let within = |outer: i64, mut inner: i64| {
+            for _ in 0..=places.len() {
+                if inner == outer {
+                    return true;
+                }
+                match parent.get(&inner) {
+                    Some(p) => inner = *p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        let covered: Vec<i64> =
+            places.iter().map(|l| l.id.get()).filter(|l| within(location_id, *l)).collect();
+        // One open audit per place: two at once (of a building and one of its floors, say) would each mark as
+        // missing what the other found.
+        if let Some(open) = tx.audits(None).await?.into_iter().find(|a| {
+            a.closed_at.is_none()
+                && (within(location_id, a.location_id) || within(a.location_id, location_id))
+        }) {
+            let which =
+                if open.location_id == location_id { "this location" } else { "a place within or around it" };
             return Err(AppError::Refused(format!(
-                "audit {} of this location is still open: finish and close it before starting another",
+                "audit {} of {which} is still open: finish and close it before starting another",
                 open.id
             )));
         }
-        let expected = tx.asset_ids_at(location_id).await?;
+        let mut expected = Vec::new();
+        for place in if covered.is_empty() { vec![location_id] } else { covered } {
+            expected.extend(tx.asset_ids_at(place).await?);
+        }
+        expected.sort_unstable();
         let id = tx.start_audit(location_id, &actor.name, &expected, self.clock().now()).await?;
         tx.commit().await?;
         self.audit_view(actor, id).await

@@ -2368,3 +2368,35 @@ both!(a_month_posted_again_charges_the_cost_centre_the_asset_had_then, |t| {
     assert_eq!(theirs.len(), 1);
     assert_eq!((theirs[0].cost_centre_id, &theirs[0].months), (Some(top), &report[0].months));
 });
+
+// An audit of a building covers its floors and rooms: what sits on a floor is expected, and found there, not
+// "unexpected"; an audit of the site around it waits until the building's is closed.
+both!(an_audit_covers_the_places_within_its_location, |t| {
+    use itemize_core::refdata::Location;
+    let (_, cc, site, _) = seed_small(&t).await;
+    let place = |code: &str, kind: &str, parent: i64| {
+        let app = t.app.clone();
+        let v = json!({"code": code, "name": code, "kind": kind, "parent_id": parent, "country": "GB"});
+        async move { app.create::<Location>(&sys(), v).await.unwrap().id.get() }
+    };
+    let building = place("LON-B1", "building", site).await;
+    let floor = place("LON-B1-F3", "floor", building).await;
+    let mk = |tag: &str, at: i64| {
+        let app = t.app.clone();
+        let v = json!({"tag": tag, "name": tag, "class": "laptop", "cost_centre_id": cc, "location_id": at});
+        async move { app.create_asset(&sys(), v).await.unwrap().id }
+    };
+    let upstairs = mk("FL-1", floor).await;
+    let lobby = mk("SITE-1", site).await;
+    let audit = t.app.start_audit(&sys(), building).await.unwrap();
+    assert_eq!(audit.expected, 1, "the floor's laptop, not the site's");
+    assert_eq!(t.app.scan(&sys(), audit.id, "FL-1").await.unwrap().result, "found");
+    let e = t.app.start_audit(&sys(), site).await.unwrap_err();
+    assert!(format!("{e:?}").contains("a place within or around it is still open"), "{e:?}");
+    let closed = t.app.close_audit(&sys(), audit.id, false).await.unwrap();
+    assert_eq!((closed.found.clone(), closed.accuracy.as_str()), (vec![upstairs], "100.0"));
+    assert_eq!(t.app.get_asset(&sys(), upstairs).await.unwrap().fields.location_id, Some(floor), "not moved");
+    let whole = t.app.start_audit(&sys(), site).await.unwrap();
+    assert_eq!(whole.expected, 2);
+    let _ = lobby;
+});
