@@ -342,7 +342,41 @@ impl App {
         }
         let mut tx = self.store().transaction().await?;
         let settings = load_settings(&mut tx).await?;
-        let (asset, errs) = self.new_asset(
+        // Handed out at registration, as at a check-out: not to a leaver, and to someone leaving only with a
+        // return date by their last day. Said with the form's other problems.
+        let mut custody_errs = Vec::new();
+        let handed = matches!(first.get("state").and_then(Value::as_str), Some("in-use" | "on-loan"));
+        let due_back =
+            first.get("expected_return").and_then(Value::as_str).and_then(|d| d.parse::<Date>().ok());
+        if let Some(p) = first.get("assignee_person_id").and_then(Value::as_i64)
+            && let Some(person) = tx.get::<Person>(p.into()).await?
+        {
+            let name = &person.fields.name;
+            if person.fields.status == itemize_core::refdata::PersonStatus::Leaver {
+                let left = person.fields.leave_date.map(|d| format!(" (left {d})")).unwrap_or_default();
+                custody_errs.push(FieldError::new(
+                    "assignee_person_id",
+                    format!(
+                        "{name} is a leaver{left}: assets are recovered from leavers, not handed to them"
+                    ),
+                ));
+            } else if let Some(leaves) = person.fields.leave_date.filter(|l| *l >= self.today())
+                && handed
+            {
+                match due_back {
+                    None => custody_errs.push(FieldError::new(
+                        "expected_return",
+                        format!("{name} leaves on {leaves}: give the date it is due back, on or before then"),
+                    )),
+                    Some(back) if back > leaves => custody_errs.push(FieldError::new(
+                        "expected_return",
+                        format!("is {back}, after {name} leaves ({leaves}): give a date before they go"),
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        let (asset, mut errs) = self.new_asset(
             Value::Object(obj),
             Value::Object(first),
             &settings.custom_fields,
@@ -350,26 +384,13 @@ impl App {
             None,
             None,
         );
+        errs.extend(custody_errs);
         let mut asset = match (asset, errs.is_empty()) {
             (Some(a), true) => a,
             _ => return Err(AppError::Validation(errs)),
         };
         in_scope(actor, &asset)?;
         check_references(&mut tx, &asset).await?;
-        // As a check-out: a leaver is someone assets are recovered from, not handed to.
-        if let Some(p) = asset.custody.assignee_person_id
-            && let Some(person) = tx.get::<Person>(p.into()).await?
-            && person.fields.status == itemize_core::refdata::PersonStatus::Leaver
-        {
-            let left = person.fields.leave_date.map(|d| format!(" (left {d})")).unwrap_or_default();
-            return Err(AppError::Validation(vec![FieldError::new(
-                "assignee_person_id",
-                format!(
-                    "{} is a leaver{left}: assets are recovered from leavers, not handed to them",
-                    person.fields.name
-                ),
-            )]));
-        }
         if !write {
             return Ok(asset);
         }

@@ -362,9 +362,24 @@ async fn import(
     Ok((status, Json(report)).into_response())
 }
 
+/// `GET /api/v1/contracts[?archived=false|true|all]`: the contracts in force by default, as the page lists them.
 async fn contracts(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Result<Response, ApiError> {
-    p.only(&[])?;
-    Ok(Json(json!({"items": s.app.contracts(&auth.actor).await?})).into_response())
+    p.only(&["archived"])?;
+    let archived = match p.get("archived").unwrap_or("false") {
+        "false" => Some(false),
+        "true" => Some(true),
+        "all" => None,
+        other => {
+            return Err(
+                AppError::bad_param("archived", format!("`{other}` is not false, true or all")).into()
+            );
+        }
+    };
+    let mut items = s.app.contracts(&auth.actor).await?;
+    if let Some(want) = archived {
+        items.retain(|c| c.archived_at.is_some() == want);
+    }
+    Ok(Json(json!({"items": items})).into_response())
 }
 
 async fn contract(

@@ -1237,6 +1237,12 @@ const NEW_FIELDS: &[FormField] = &[
     ("class", "Class", Entry::Choice(CLASSES), ""),
     ("state", "First state", Entry::Choice(NEW_STATES), "in use needs an assignee or a location"),
     ("assignee_person_id", "Assigned to", Entry::Ref(Kind::Person), "employee id"),
+    (
+        "expected_return",
+        "Due back",
+        Entry::Date,
+        "for an asset handed out for a while, or to someone leaving",
+    ),
     ("location_id", "Location", Entry::Ref(Kind::Location), "its code"),
     ("cost_centre_id", "Cost centre", Entry::Ref(Kind::CostCentre), "its code"),
     ("model", "Model", Entry::Text, ""),

@@ -726,7 +726,11 @@ async fn lines(State(s): State<AppState>, auth: Auth, Params(p): Params) -> Resp
     };
     // The download holds every matching line, not the page's hundred (up to a bound that keeps it a download).
     const CSV_LINES: usize = 100_000;
-    let csv = p.get("format") == Some("csv");
+    let csv = match p.get("format") {
+        None => false,
+        Some("csv") => true,
+        Some(other) => return app_error(AppError::bad_param("format", format!("`{other}` is not csv"))),
+    };
     if csv {
         (q.offset, q.limit) = (0, CSV_LINES);
     }

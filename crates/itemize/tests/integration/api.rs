@@ -286,7 +286,7 @@ async fn reports_refuse_unknown_parameters() {
         ("/api/v1/assets/depreciation?from=2026-01&to=2026-03", "cost_centre", Some("from")),
         ("/api/v1/assets/governance", "class", None),
         ("/api/v1/contracts/renewals", "day", Some("days")),
-        ("/api/v1/contracts", "state", None),
+        ("/api/v1/contracts", "state", Some("archived")),
         ("/api/v1/audits", "location_id", None),
         ("/api/v1/allocation/rules", "version", None),
         ("/api/v1/allocation/runs", "month", Some("period")),

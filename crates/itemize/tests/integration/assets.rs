@@ -440,6 +440,17 @@ both!(contracts_renewals_depreciation_tco_and_refresh, |t| {
         |cal: Vec<itemize_app::asset_ops::Renewal>| cal.into_iter().map(|r| r.number).collect::<Vec<_>>();
     assert_eq!(numbers(t.app.renewal_calendar(&sys(), 90).await.unwrap()), ["MNT-1"]);
     assert!(t.app.contract(&sys(), sup.id).await.unwrap().archived_at.is_some(), "still there");
+    // The API lists the contracts in force, as the page does; the archived on request.
+    let srv = t.serve().await;
+    let numbers_of = |v: &Value| -> Vec<String> {
+        v["items"].as_array().unwrap().iter().map(|c| c["number"].as_str().unwrap().to_string()).collect()
+    };
+    let (_, active) = srv.get_json("/api/v1/contracts").await;
+    assert!(!numbers_of(&active).contains(&"SUP-7".to_string()), "{active}");
+    let (_, gone) = srv.get_json("/api/v1/contracts?archived=true").await;
+    assert_eq!(numbers_of(&gone), ["SUP-7"]);
+    let (_, all) = srv.get_json("/api/v1/contracts?archived=all").await;
+    assert_eq!(numbers_of(&all).len(), numbers_of(&active).len() + 1);
     t.app.set_contract_archived(&sys(), sup.id, false).await.unwrap();
     assert_eq!(numbers(t.app.renewal_calendar(&sys(), 90).await.unwrap()), ["MNT-1", "SUP-7"]);
     let e = t

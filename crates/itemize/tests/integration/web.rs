@@ -313,6 +313,59 @@ both!(a_new_asset_is_registered_through_its_page, |t| {
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("id=\"form-error\""), "{html}");
 
+    // Handed out at registration as at a check-out: to someone leaving, only with a due-back date by their last
+    // day; never to a leaver, which is said together with the form's other problems.
+    t.app
+        .update::<itemize_core::refdata::Person>(&sys(), person, None, json!({"leave_date": "2026-12-10"}))
+        .await
+        .unwrap();
+    let leaving = [
+        ("tag", "LT-60"),
+        ("name", "For Ada"),
+        ("class", "laptop"),
+        ("state", "in-use"),
+        ("assignee_person_id", "E1"),
+    ];
+    let (status, _, html) = b.post("/assets/new", &leaving, true).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(by_id(&html, "e-expected_return").contains("Ada Lovelace leaves on 2026-12-10"), "{html}");
+    let mut back = leaving.to_vec();
+    back.push(("expected_return", "2026-12-09"));
+    assert_eq!(b.post("/assets/new", &back, true).await.0, 303);
+    assert_eq!(
+        t.app
+            .find_asset(&sys(), "LT-60")
+            .await
+            .unwrap()
+            .custody
+            .expected_return
+            .map(|d| d.to_string())
+            .as_deref(),
+        Some("2026-12-09")
+    );
+    t.app
+        .create::<itemize_core::refdata::Person>(
+            &sys(),
+            json!({"employee_id": "E9", "name": "Gone Person", "email": "gone@corp.example", "status": "leaver", "leave_date": "2026-10-01"}),
+        )
+        .await
+        .unwrap();
+    let gone = [
+        ("tag", "LT-61"),
+        ("name", "x"),
+        ("class", "laptop"),
+        ("state", "in-use"),
+        ("assignee_person_id", "E9"),
+        ("warranty_end", "2026-02-30"),
+    ];
+    let (status, _, html) = b.post("/assets/new", &gone, true).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        by_id(&html, "e-assignee_person_id").contains("is a leaver")
+            && html.contains("id=\"e-warranty_end\""),
+        "{html}"
+    );
+
     // A viewer is not offered the form, and cannot post it.
     let v = Browser::sign_in(&s, "viewer-2", PASSWORD).await;
     let (_, list) = v.get("/assets").await;
