@@ -1263,26 +1263,13 @@ const NEW_FIELDS: &[FormField] = &[
     ("notes", "Notes", Entry::Text, ""),
 ];
 
-/// The fields the edit form offers. State, assignee and location change through a transition or a check-out.
-const EDITABLE: &[FormField] = &[
-    ("name", "Name", Entry::Text, ""),
-    ("model", "Model", Entry::Text, ""),
-    ("manufacturer", "Manufacturer", Entry::Text, ""),
-    ("serial", "Serial", Entry::Text, ""),
-    ("hostname", "Hostname", Entry::Text, ""),
-    ("cost_centre_id", "Cost centre", Entry::Ref(Kind::CostCentre), "its code"),
-    ("vendor_id", "Vendor", Entry::Ref(Kind::Vendor), "its name"),
-    ("purchase_date", "Purchase date", Entry::Date, ""),
-    ("purchase_cost", "Purchase cost", Entry::Text, ""),
-    ("currency", "Currency", Entry::Text, "ISO 4217, e.g. EUR"),
-    ("po_number", "PO number", Entry::Text, ""),
-    ("invoice_number", "Invoice number", Entry::Text, ""),
-    ("warranty_end", "Warranty ends", Entry::Date, ""),
-    ("end_of_life", "End of life", Entry::Date, ""),
-    ("useful_life_months", "Useful life (months)", Entry::Number, ""),
-    ("salvage_value", "Salvage value", Entry::Text, ""),
-    ("notes", "Notes", Entry::Text, ""),
-];
+/// The fields the edit form offers: the new-asset form's, but the tag, the class (which decide the asset's
+/// custom fields and labels) and the state and custody, which change through a transition or a check-out.
+fn editable() -> impl Iterator<Item = &'static FormField> {
+    NEW_FIELDS.iter().filter(|f| {
+        !matches!(f.0, "tag" | "class" | "state" | "assignee_person_id" | "expected_return" | "location_id")
+    })
+}
 
 pub struct Input {
     pub name: &'static str,
@@ -1488,8 +1475,8 @@ async fn edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPage, AppEr
     let a = s.app.get_asset(&auth.actor, id).await?;
     let j = a.fields.to_json();
     let (me, nav) = shell(auth, "/assets");
-    let mut inputs = Vec::with_capacity(EDITABLE.len());
-    for field in EDITABLE {
+    let mut inputs = Vec::new();
+    for field in editable() {
         let value = match (field.2, j[field.0].as_i64()) {
             // A reference shows as it is typed; one outside a scoped user's cost centres is left blank (and an
             // untouched field is not sent back, so saving keeps it).
@@ -1538,7 +1525,7 @@ async fn edit(
         Err(e) => return app_error(e),
     };
     let mut patch = Map::new();
-    for (input, field) in page.inputs.iter_mut().zip(EDITABLE) {
+    for (input, field) in page.inputs.iter_mut().zip(editable()) {
         let Some(sent) = f.get(input.name) else { continue };
         let sent = sent.trim().to_string();
         if sent == input.value {
