@@ -1221,6 +1221,8 @@ enum Entry {
     Choice(&'static [&'static str]),
     /// Another record, typed as people know it: a code, an employee id, a vendor's name.
     Ref(Kind),
+    /// Assets by tag or serial, separated by `;`: given to the use case as `asset_ids`.
+    Tags,
 }
 
 /// A field of an asset form: (field, label, entry, hint).
@@ -1334,8 +1336,58 @@ async fn entered(s: &AppState, auth: &Auth, entry: Entry, sent: &str) -> Result<
         Entry::Choice(values) if !values.contains(&sent) => {
             Err(format!("`{sent}` is not one of {}", values.join(", ")))
         }
+        Entry::Tags => {
+            let mut ids = Vec::new();
+            let mut unknown = Vec::new();
+            for tag in sent.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                match s.app.find_asset(&auth.actor, tag).await {
+                    Ok(a) => ids.push(a.id),
+                    Err(_) => unknown.push(format!("`{tag}`")),
+                }
+            }
+            if unknown.is_empty() {
+                Ok(json!(ids))
+            } else {
+                Err(format!("no asset has the tag or serial {}", unknown.join(", ")))
+            }
+        }
         _ => Ok(json!(sent)),
     }
+}
+
+/// A form's fields as JSON for its use case, each typed value checked and resolved ([`entered`]), every problem
+/// beside its field and what was typed kept. `patch`: only the fields that changed, an emptied one as null (a
+/// merge patch); otherwise every filled field.
+async fn read_form(
+    s: &AppState,
+    auth: &Auth,
+    inputs: &mut [Input],
+    fields: impl IntoIterator<Item = &'static FormField>,
+    f: &BTreeMap<String, String>,
+    patch: bool,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (input, field) in inputs.iter_mut().zip(fields) {
+        let Some(sent) = f.get(input.name).map(|v| v.trim().to_string()) else { continue };
+        if patch && sent == input.value {
+            continue;
+        }
+        input.set(sent.clone());
+        let key = if field.2 == Entry::Tags { "asset_ids" } else { input.name };
+        if sent.is_empty() {
+            if patch {
+                out.insert(key.to_string(), Value::Null);
+            }
+            continue;
+        }
+        match entered(s, auth, field.2, &sent).await {
+            Ok(v) => {
+                out.insert(key.to_string(), v);
+            }
+            Err(problem) => input.error = Some(problem),
+        }
+    }
+    out
 }
 
 /// A refusal of the use case shown on a form: each problem beside its field, the others in the summary.
@@ -1418,20 +1470,7 @@ async fn create(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body:
         return app_error(e);
     }
     let mut page = new_page(&auth);
-    let mut input = Map::new();
-    for (i, field) in page.inputs.iter_mut().zip(NEW_FIELDS) {
-        let sent = f.get(i.name).map(|v| v.trim().to_string()).unwrap_or_default();
-        i.set(sent.clone());
-        if sent.is_empty() {
-            continue;
-        }
-        match entered(&s, &auth, field.2, &sent).await {
-            Ok(v) => {
-                input.insert(i.name.to_string(), v);
-            }
-            Err(problem) => i.error = Some(problem),
-        }
-    }
+    let input = read_form(&s, &auth, &mut page.inputs, NEW_FIELDS, &f, false).await;
     let status = if page.inputs.iter().any(|i| i.error.is_some()) {
         // The rest of the form is checked too, so every problem is named at once (not the next one only after
         // the first is fixed); a rule that needs what could not be resolved (in use without its assignee) is
@@ -1524,25 +1563,7 @@ async fn edit(
         Ok(p) => p,
         Err(e) => return app_error(e),
     };
-    let mut patch = Map::new();
-    for (input, field) in page.inputs.iter_mut().zip(editable()) {
-        let Some(sent) = f.get(input.name) else { continue };
-        let sent = sent.trim().to_string();
-        if sent == input.value {
-            continue;
-        }
-        input.set(sent.clone());
-        if sent.is_empty() {
-            patch.insert(input.name.to_string(), Value::Null);
-            continue;
-        }
-        match entered(&s, &auth, field.2, &sent).await {
-            Ok(v) => {
-                patch.insert(input.name.to_string(), v);
-            }
-            Err(problem) => input.error = Some(problem),
-        }
-    }
+    let patch = read_form(&s, &auth, &mut page.inputs, editable(), &f, true).await;
     let status = if page.inputs.iter().any(|i| i.error.is_some()) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -1586,7 +1607,7 @@ const CONTRACT_FIELDS: &[FormField] = &[
     ("notice_days", "Notice (days)", Entry::Number, "days before the end by which to give notice"),
     ("owner_person_id", "Owner", Entry::Ref(Kind::Person), "employee id"),
     ("cost_centre_id", "Cost centre", Entry::Ref(Kind::CostCentre), "its code"),
-    ("assets", "Assets covered", Entry::Text, "asset tags, separated by ;"),
+    ("assets", "Assets covered", Entry::Tags, "asset tags, separated by ;"),
     ("notes", "Notes", Entry::Text, ""),
 ];
 
@@ -1625,54 +1646,6 @@ fn allow_contracts(auth: &Auth) -> Result<(), AppError> {
     .map_err(|e| AppError::Forbidden(e.to_string()))
 }
 
-/// The contract form's fields as JSON for the use case: references and asset tags resolved; `patch`: only the
-/// fields that changed (an emptied one as null). Problems go beside their fields.
-async fn contract_json(
-    s: &AppState,
-    auth: &Auth,
-    page: &mut EditPage,
-    f: &BTreeMap<String, String>,
-    patch: bool,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (input, field) in page.inputs.iter_mut().zip(CONTRACT_FIELDS) {
-        let Some(sent) = f.get(input.name).map(|v| v.trim().to_string()) else { continue };
-        if patch && sent == input.value {
-            continue;
-        }
-        input.set(sent.clone());
-        if input.name == "assets" {
-            let mut ids = Vec::new();
-            let mut unknown = Vec::new();
-            for tag in sent.split(';').map(str::trim).filter(|t| !t.is_empty()) {
-                match s.app.find_asset(&auth.actor, tag).await {
-                    Ok(a) => ids.push(a.id),
-                    Err(_) => unknown.push(format!("`{tag}`")),
-                }
-            }
-            if unknown.is_empty() {
-                out.insert("asset_ids".into(), json!(ids));
-            } else {
-                input.error = Some(format!("no asset has the tag or serial {}", unknown.join(", ")));
-            }
-            continue;
-        }
-        if sent.is_empty() {
-            if patch {
-                out.insert(input.name.to_string(), Value::Null);
-            }
-            continue;
-        }
-        match entered(s, auth, field.2, &sent).await {
-            Ok(v) => {
-                out.insert(input.name.to_string(), v);
-            }
-            Err(problem) => input.error = Some(problem),
-        }
-    }
-    out
-}
-
 async fn new_contract_form(auth: Auth) -> Response {
     if let Err(e) = allow_contracts(&auth) {
         return app_error(e);
@@ -1689,7 +1662,7 @@ async fn create_contract(State(s): State<AppState>, auth: Auth, headers: HeaderM
         return app_error(e);
     }
     let mut page = contract_form(&auth, "New contract".into(), "/contracts/new".into(), "/contracts".into());
-    let input = contract_json(&s, &auth, &mut page, &f, false).await;
+    let input = read_form(&s, &auth, &mut page.inputs, CONTRACT_FIELDS, &f, false).await;
     let status = if page.inputs.iter().any(|i| i.error.is_some()) {
         page.form_error = Some("Nothing was saved: see the fields marked below.".into());
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1721,7 +1694,7 @@ async fn contract_edit_page(s: &AppState, auth: &Auth, id: i64) -> Result<EditPa
         s.app.assets_by_ids(&auth.actor, &c.asset_ids).await?.into_iter().map(|a| a.fields.tag).collect();
     for (input, field) in page.inputs.iter_mut().zip(CONTRACT_FIELDS) {
         let value = match (field.2, &j[field.0]) {
-            _ if field.0 == "assets" => tags.join("; "),
+            (Entry::Tags, _) => tags.join("; "),
             (Entry::Ref(kind), v) => match v.as_i64() {
                 Some(rid) => {
                     s.app.keys_by_id(&auth.actor, kind, &[rid]).await?.remove(&rid).unwrap_or_default()
@@ -1758,7 +1731,7 @@ async fn edit_contract(
         Err(e) => return app_error(e),
     };
     let version = f.get("etag").and_then(|v| v.parse::<i64>().ok());
-    let patch = contract_json(&s, &auth, &mut page, &f, true).await;
+    let patch = read_form(&s, &auth, &mut page.inputs, CONTRACT_FIELDS, &f, true).await;
     let status = if page.inputs.iter().any(|i| i.error.is_some()) {
         page.form_error = Some("Nothing was saved: see the fields marked below.".into());
         StatusCode::UNPROCESSABLE_ENTITY
