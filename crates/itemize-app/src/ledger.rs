@@ -233,11 +233,7 @@ impl LedgerQuery {
                     }
                 }
                 other => {
-                    return Err(bad(
-                        other,
-                        "unknown parameter; use from, to, period, provider, account, service, resource, \
-                         tag, charge_category, group_by",
-                    ));
+                    return Err(bad(other, format!("unknown parameter; use {}", LEDGER_PARAMS.join(", "))));
                 }
             }
         }
